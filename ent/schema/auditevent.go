@@ -1,0 +1,46 @@
+package schema
+
+import (
+	"time"
+
+	"entgo.io/ent"
+	"entgo.io/ent/schema/field"
+	"entgo.io/ent/schema/index"
+	"github.com/google/uuid"
+
+	"atrium/internal/policy"
+)
+
+// AuditEvent records one data change or auth event. It holds IDs only, never
+// personal data; actor is a pseudonymous reference.
+type AuditEvent struct{ ent.Schema }
+
+// Fields of AuditEvent.
+func (AuditEvent) Fields() []ent.Field {
+	return []ent.Field{
+		field.UUID("id", uuid.UUID{}).Default(NewID).Immutable(),
+		field.Time("occurred_at").Default(time.Now).Immutable(),
+		// tenant_id is empty for events outside any tenant (e.g. a failed login).
+		field.UUID(policy.FieldTenantID, uuid.UUID{}).Optional().Nillable().Immutable(),
+		field.String("action").NotEmpty().MaxLen(100).Immutable(),
+		field.Enum("outcome").Values("success", "failure", "denied").Default("success").Immutable(),
+		field.UUID("actor", uuid.UUID{}).Optional().Nillable().Immutable(),
+		field.UUID("session_id", uuid.UUID{}).Optional().Nillable().Immutable(),
+		field.String("resource_type").MaxLen(64).Default("").Immutable(),
+		field.UUID("resource_id", uuid.UUID{}).Optional().Nillable().Immutable(),
+		field.String("request_id").MaxLen(64).Default("").Immutable(),
+		// details holds IDs and codes only (reason codes, changed field names).
+		field.JSON("details", map[string]string{}).Optional().Immutable(),
+	}
+}
+
+// Indexes of AuditEvent.
+func (AuditEvent) Indexes() []ent.Index {
+	return []ent.Index{
+		index.Fields("tenant_id", "occurred_at"),
+		index.Fields("actor"),
+	}
+}
+
+// Policy of AuditEvent: tenant-filtered reads; writes by the audit writer.
+func (AuditEvent) Policy() ent.Policy { return policy.TenantOrShared() }

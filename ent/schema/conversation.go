@@ -1,0 +1,33 @@
+package schema
+
+import (
+	"entgo.io/ent"
+	"entgo.io/ent/schema/edge"
+	"entgo.io/ent/schema/field"
+	"entgo.io/ent/schema/index"
+)
+
+// Conversation is a thread of messages in a tenant.
+type Conversation struct{ ent.Schema }
+
+// Mixin of Conversation.
+func (Conversation) Mixin() []ent.Mixin { return []ent.Mixin{BaseMixin{}, TenantMixin{}} }
+
+// Fields of Conversation.
+func (Conversation) Fields() []ent.Field {
+	return []ent.Field{
+		field.String("title").MaxLen(200).Default(""),
+		field.Enum("status").Values("active", "archived").Default("active"),
+		field.JSON("metadata", map[string]string{}).Optional(),
+	}
+}
+
+// Edges of Conversation.
+func (Conversation) Edges() []ent.Edge {
+	return []ent.Edge{edge.From("messages", Message.Type).Ref("conversation")}
+}
+
+// Indexes of Conversation.
+func (Conversation) Indexes() []ent.Index {
+	return []ent.Index{index.Fields("tenant_id", "id"), index.Fields("created_by")}
+}

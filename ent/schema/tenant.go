@@ -1,0 +1,26 @@
+package schema
+
+import (
+	"entgo.io/ent"
+	"entgo.io/ent/schema/field"
+
+	"atrium/internal/policy"
+)
+
+// Tenant is an isolated workspace: an organisation using Atrium.
+type Tenant struct{ ent.Schema }
+
+// Mixin of Tenant.
+func (Tenant) Mixin() []ent.Mixin { return []ent.Mixin{BaseMixin{}} }
+
+// Fields of Tenant.
+func (Tenant) Fields() []ent.Field {
+	return []ent.Field{
+		field.String("name").NotEmpty().MaxLen(200),
+		field.String("slug").NotEmpty().MaxLen(63).Unique(),
+		field.Enum("status").Values("active", "suspended").Default("active"),
+	}
+}
+
+// Policy of Tenant: global table; services restrict what a viewer may see.
+func (Tenant) Policy() ent.Policy { return policy.AnyViewer() }

@@ -1,0 +1,6 @@
+// Package atrium holds the code generators. `go generate ./...` runs ent, then
+// ogen; both are pinned as tools in go.mod.
+package atrium
+
+//go:generate go tool ent generate --feature privacy,entql,schema/snapshot,sql/upsert,sql/versioned-migration,sql/lock,sql/execquery ./ent/schema
+//go:generate go tool ogen --target gen/api --package api --clean --config ogen.yml openapi.yaml

@@ -1,0 +1,65 @@
+package app
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+
+	entsql "entgo.io/ent/dialect/sql"
+	"entgo.io/ent/dialect"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	_ "modernc.org/sqlite"             // registers the "sqlite" database/sql driver
+
+	"atrium/ent"
+	_ "atrium/ent/runtime" // ent privacy policies and hooks; without it ent fails closed
+	"atrium/internal/config"
+)
+
+// Database is an open database: the ent client and the raw handle migrations use.
+type Database struct {
+	Client  *ent.Client
+	DB      *sql.DB
+	Dialect string // dialect.Postgres or dialect.SQLite
+}
+
+// Close closes the database.
+func (d *Database) Close() error { return d.Client.Close() }
+
+// OpenDatabase opens the configured database: PostgreSQL through pgx when a URL
+// is set, else the embedded SQLite file in the data dir.
+func OpenDatabase(ctx context.Context, cfg *config.Config) (*Database, error) {
+	if cfg.IsPostgres() {
+		db, err := sql.Open("pgx", cfg.DatabaseURL)
+		if err != nil {
+			return nil, fmt.Errorf("open postgres: %w", err)
+		}
+		db.SetMaxOpenConns(32)
+		db.SetMaxIdleConns(32)
+		return wrap(ctx, db, dialect.Postgres)
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data dir: %w", err)
+	}
+	return OpenSQLite(ctx, cfg.SQLitePath())
+}
+
+// OpenSQLite opens (creating) an SQLite database file with the pragmas Atrium
+// relies on: foreign keys, WAL and a busy timeout.
+func OpenSQLite(ctx context.Context, path string) (*Database, error) {
+	dsn := "file:" + path + "?_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite: %w", err)
+	}
+	return wrap(ctx, db, dialect.SQLite)
+}
+
+func wrap(ctx context.Context, db *sql.DB, dia string) (*Database, error) {
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("connect to %s: %w", dia, err)
+	}
+	drv := entsql.OpenDB(dia, db)
+	return &Database{Client: ent.NewClient(ent.Driver(drv)), DB: db, Dialect: dia}, nil
+}

@@ -1,0 +1,94 @@
+// Package authz owns the permission catalog, the system roles and effective
+// permission resolution.
+package authz
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/google/uuid"
+)
+
+// Permission is a "resource.action" name from the catalog.
+type Permission = string
+
+// The catalog. Every protected operation in openapi.yaml names exactly one of
+// these as its security scope; a test enforces it.
+const (
+	ConversationCreate Permission = "conversation.create"
+	ConversationRead   Permission = "conversation.read"
+	ConversationUpdate Permission = "conversation.update"
+	ConversationDelete Permission = "conversation.delete"
+	MessageCreate      Permission = "message.create"
+	MessageRead        Permission = "message.read"
+	MemberRead         Permission = "member.read"
+	MemberManage       Permission = "member.manage"
+	RoleRead           Permission = "role.read"
+	RoleManage         Permission = "role.manage"
+	AuditRead          Permission = "audit.read"
+	TenantManage       Permission = "tenant.manage"
+)
+
+// Definition describes one catalog entry.
+type Definition struct {
+	Name        Permission
+	Description string
+}
+
+// Catalog lists every permission Atrium knows, in a stable order.
+var Catalog = []Definition{
+	{ConversationCreate, "Create conversations"},
+	{ConversationRead, "Read conversations"},
+	{ConversationUpdate, "Update conversations"},
+	{ConversationDelete, "Delete conversations"},
+	{MessageCreate, "Append messages to conversations"},
+	{MessageRead, "Read messages of conversations"},
+	{MemberRead, "List members of the tenant"},
+	{MemberManage, "Invite, suspend and remove members"},
+	{RoleRead, "List roles"},
+	{RoleManage, "Create, change and assign roles"},
+	{AuditRead, "Read the audit trail"},
+	{TenantManage, "Manage tenant settings"},
+}
+
+// Known reports whether p is a catalog permission (not a wildcard).
+func Known(p string) bool {
+	return slices.ContainsFunc(Catalog, func(d Definition) bool { return d.Name == p })
+}
+
+// ValidGrant reports whether g may be stored in a role: a catalog permission,
+// "resource.*" for a resource in the catalog, or "*".
+func ValidGrant(g string) bool {
+	if g == "*" || Known(g) {
+		return true
+	}
+	res, ok := strings.CutSuffix(g, ".*")
+	return ok && slices.ContainsFunc(Catalog, func(d Definition) bool {
+		return strings.HasPrefix(d.Name, res+".")
+	})
+}
+
+// System role IDs are fixed so that migrations, seeds and code agree.
+var (
+	RoleAdminID  = uuid.MustParse("00000000-0000-7000-8000-000000000001")
+	RoleMemberID = uuid.MustParse("00000000-0000-7000-8000-000000000002")
+	RoleViewerID = uuid.MustParse("00000000-0000-7000-8000-000000000003")
+)
+
+// SystemRole is a role shared by every tenant, seeded by a data migration.
+type SystemRole struct {
+	ID          uuid.UUID
+	Name        string
+	Description string
+	Grants      []string
+}
+
+// SystemRoles are admin, member and viewer.
+var SystemRoles = []SystemRole{
+	{RoleAdminID, "admin", "Everything in the tenant", []string{"*"}},
+	{RoleMemberID, "member", "Work with conversations", []string{
+		ConversationCreate, ConversationRead, ConversationUpdate, ConversationDelete,
+		MessageCreate, MessageRead, MemberRead, RoleRead,
+	}},
+	{RoleViewerID, "viewer", "Read-only access", []string{ConversationRead, MessageRead, MemberRead, RoleRead}},
+}

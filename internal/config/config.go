@@ -1,0 +1,147 @@
+// Package config reads Atrium's typed configuration from ATRIUM_* environment
+// variables and validates it once, at start.
+package config
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is everything Atrium can be told from outside.
+type Config struct {
+	HTTPAddr         string        // ATRIUM_HTTP_ADDR
+	DataDir          string        // ATRIUM_DATA_DIR
+	DatabaseURL      string        // ATRIUM_DATABASE_URL
+	RedisURL         string        // ATRIUM_REDIS_URL
+	PublicURL        string        // ATRIUM_PUBLIC_URL
+	KeyEncryptionKey []byte        // ATRIUM_KEY_ENCRYPTION_KEY (base64, 32 bytes)
+	AutoMigrate      bool          // ATRIUM_AUTO_MIGRATE
+	LogLevel         string        // ATRIUM_LOG_LEVEL
+	LogFormat        string        // ATRIUM_LOG_FORMAT
+	Issuer           string        // ATRIUM_TOKEN_ISSUER
+	Audience         string        // ATRIUM_TOKEN_AUDIENCE
+	AccessTokenTTL   time.Duration // ATRIUM_ACCESS_TOKEN_TTL
+	KeyRotation      time.Duration // ATRIUM_KEY_ROTATION_PERIOD
+	MaxBodyBytes     int64         // ATRIUM_MAX_BODY_BYTES
+	ShutdownTimeout  time.Duration // ATRIUM_SHUTDOWN_TIMEOUT
+}
+
+// Var documents one environment variable.
+type Var struct {
+	Name, Default, Help string
+}
+
+// Vars lists every variable Atrium reads, for `atrium serve --help` and docs.
+var Vars = []Var{
+	{"ATRIUM_HTTP_ADDR", "127.0.0.1:8080", "address the HTTP server listens on"},
+	{"ATRIUM_DATA_DIR", "./data", "directory for the embedded default's files (SQLite database, generated key-encryption key)"},
+	{"ATRIUM_DATABASE_URL", "", "empty = SQLite in the data dir; postgres://user@host:5432/db = PostgreSQL via pgx"},
+	{"ATRIUM_REDIS_URL", "", "empty = in-process cache and bus (one instance only); redis://host:6379/0 = shared Redis"},
+	{"ATRIUM_PUBLIC_URL", "http://localhost:8080", "origin users see; token issuer and WebAuthn origin derive from it"},
+	{"ATRIUM_KEY_ENCRYPTION_KEY", "", "base64 of 32 random bytes encrypting signing keys at rest; generated into the data dir on the embedded default, required with PostgreSQL"},
+	{"ATRIUM_AUTO_MIGRATE", "true on SQLite, false on PostgreSQL", "apply pending migrations at start"},
+	{"ATRIUM_LOG_LEVEL", "info", "debug, info, warn or error"},
+	{"ATRIUM_LOG_FORMAT", "json", "json or text"},
+	{"ATRIUM_TOKEN_ISSUER", "ATRIUM_PUBLIC_URL", "iss claim of access tokens"},
+	{"ATRIUM_TOKEN_AUDIENCE", "atrium", "aud claim of access tokens"},
+	{"ATRIUM_ACCESS_TOKEN_TTL", "10m", "lifetime of access tokens"},
+	{"ATRIUM_KEY_ROTATION_PERIOD", "720h", "age after which `atrium keys rotate` is due"},
+	{"ATRIUM_MAX_BODY_BYTES", "1048576", "largest request body accepted"},
+	{"ATRIUM_SHUTDOWN_TIMEOUT", "20s", "how long graceful shutdown waits for requests in flight"},
+}
+
+// IsPostgres reports whether the database is PostgreSQL.
+func (c *Config) IsPostgres() bool { return c.DatabaseURL != "" }
+
+// SQLitePath is the embedded database file.
+func (c *Config) SQLitePath() string { return filepath.Join(c.DataDir, "atrium.db") }
+
+// FromEnv reads the configuration from the process environment.
+func FromEnv() (*Config, error) { return Load(os.Getenv) }
+
+// Load reads the configuration through getenv and validates it, reporting every
+// problem at once.
+func Load(getenv func(string) string) (*Config, error) {
+	get := func(name, def string) string {
+		if v := strings.TrimSpace(getenv(name)); v != "" {
+			return v
+		}
+		return def
+	}
+	var errs []error
+	dur := func(name, def string) time.Duration {
+		d, err := time.ParseDuration(get(name, def))
+		if err != nil || d <= 0 {
+			errs = append(errs, fmt.Errorf("%s: want a positive duration like 10m", name))
+		}
+		return d
+	}
+	c := &Config{
+		HTTPAddr:        get("ATRIUM_HTTP_ADDR", "127.0.0.1:8080"),
+		DataDir:         get("ATRIUM_DATA_DIR", "./data"),
+		DatabaseURL:     get("ATRIUM_DATABASE_URL", ""),
+		RedisURL:        get("ATRIUM_REDIS_URL", ""),
+		PublicURL:       strings.TrimRight(get("ATRIUM_PUBLIC_URL", "http://localhost:8080"), "/"),
+		LogLevel:        get("ATRIUM_LOG_LEVEL", "info"),
+		LogFormat:       get("ATRIUM_LOG_FORMAT", "json"),
+		Audience:        get("ATRIUM_TOKEN_AUDIENCE", "atrium"),
+		AccessTokenTTL:  dur("ATRIUM_ACCESS_TOKEN_TTL", "10m"),
+		KeyRotation:     dur("ATRIUM_KEY_ROTATION_PERIOD", "720h"),
+		ShutdownTimeout: dur("ATRIUM_SHUTDOWN_TIMEOUT", "20s"),
+	}
+	c.Issuer = get("ATRIUM_TOKEN_ISSUER", c.PublicURL)
+	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		errs = append(errs, errors.New("ATRIUM_PUBLIC_URL: want an absolute http(s) URL such as https://atrium.example.com"))
+	}
+	if c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
+		errs = append(errs, errors.New("ATRIUM_DATABASE_URL: want empty (embedded SQLite) or a postgres:// URL"))
+	}
+	if c.RedisURL != "" && !strings.HasPrefix(c.RedisURL, "redis://") && !strings.HasPrefix(c.RedisURL, "rediss://") {
+		errs = append(errs, errors.New("ATRIUM_REDIS_URL: want empty (in-process) or a redis:// or rediss:// URL"))
+	}
+	switch v := get("ATRIUM_AUTO_MIGRATE", ""); v {
+	case "":
+		c.AutoMigrate = !c.IsPostgres()
+	default:
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			errs = append(errs, errors.New("ATRIUM_AUTO_MIGRATE: want true or false"))
+		}
+		c.AutoMigrate = b
+	}
+	if k := get("ATRIUM_KEY_ENCRYPTION_KEY", ""); k != "" {
+		b, err := base64.StdEncoding.DecodeString(k)
+		if err != nil || len(b) != 32 {
+			errs = append(errs, errors.New("ATRIUM_KEY_ENCRYPTION_KEY: want base64 of exactly 32 bytes (openssl rand -base64 32)"))
+		}
+		c.KeyEncryptionKey = b
+	} else if c.IsPostgres() {
+		errs = append(errs, errors.New("ATRIUM_KEY_ENCRYPTION_KEY: required with PostgreSQL (openssl rand -base64 32)"))
+	}
+	if n, err := strconv.ParseInt(get("ATRIUM_MAX_BODY_BYTES", "1048576"), 10, 64); err != nil || n < 1024 {
+		errs = append(errs, errors.New("ATRIUM_MAX_BODY_BYTES: want a whole number of bytes, at least 1024"))
+	} else {
+		c.MaxBodyBytes = n
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, errors.New("ATRIUM_LOG_LEVEL: want debug, info, warn or error"))
+	}
+	switch c.LogFormat {
+	case "json", "text":
+	default:
+		errs = append(errs, errors.New("ATRIUM_LOG_FORMAT: want json or text"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return c, nil
+}

@@ -1,0 +1,219 @@
+// Package policy holds the ent privacy rules that make every query and
+// mutation tenant-aware. ent/schema uses these rules; nothing else should.
+//
+// The rules are written against entgo.io/ent interfaces (WhereP, SetField) and
+// not the generated ent/privacy package, so the schema can be generated from an
+// empty ent/ directory.
+package policy
+
+import (
+	"context"
+
+	"entgo.io/ent"
+	"entgo.io/ent/dialect/sql"
+	"entgo.io/ent/privacy"
+	"github.com/google/uuid"
+
+	"atrium/internal/viewer"
+)
+
+// Field names shared by the mixins and rules.
+const (
+	FieldTenantID  = "tenant_id"
+	FieldCreatedBy = "created_by"
+	FieldUpdatedBy = "updated_by"
+)
+
+type wherer interface {
+	WhereP(...func(*sql.Selector))
+}
+
+// TenantOwned is the policy of every table embedding TenantMixin:
+// deny without a viewer; the system viewer may do anything (stamping authorship);
+// queries, updates and deletes are filtered to the viewer's tenant; a create sets
+// tenant_id from the viewer and is denied if the caller set another tenant.
+func TenantOwned() ent.Policy {
+	return privacy.Policy{
+		Query: privacy.QueryPolicy{
+			denyWithoutViewer(),
+			queryRule(func(ctx context.Context, q ent.Query) error {
+				v := viewer.FromContext(ctx)
+				if v.IsSystem() {
+					return privacy.Allow
+				}
+				return filter(q, sql.FieldEQ(FieldTenantID, v.TenantID))
+			}),
+			privacy.AlwaysAllowRule(),
+		},
+		Mutation: privacy.MutationPolicy{
+			denyWithoutViewer(),
+			privacy.MutationRuleFunc(tenantMutation),
+			privacy.AlwaysAllowRule(),
+		},
+	}
+}
+
+func tenantMutation(ctx context.Context, m ent.Mutation) error {
+	v := viewer.FromContext(ctx)
+	switch {
+	case m.Op().Is(ent.OpCreate):
+		if err := setTenant(m, v); err != nil {
+			return err
+		}
+		setIfUnset(m, FieldCreatedBy, v.UserID)
+		setIfUnset(m, FieldUpdatedBy, v.UserID)
+	case m.Op().Is(ent.OpUpdate | ent.OpUpdateOne):
+		if _, ok := m.Field(FieldUpdatedBy); !ok {
+			_ = m.SetField(FieldUpdatedBy, v.UserID)
+		}
+		fallthrough
+	default:
+		if v.IsSystem() {
+			return privacy.Allow
+		}
+		w, ok := m.(wherer)
+		if !ok {
+			return privacy.Denyf("policy: mutation %T cannot be tenant-filtered", m)
+		}
+		w.WhereP(sql.FieldEQ(FieldTenantID, v.TenantID))
+	}
+	if v.IsSystem() {
+		return privacy.Allow
+	}
+	return privacy.Skip
+}
+
+// setTenant fills tenant_id from the viewer, or checks a caller-set one.
+func setTenant(m ent.Mutation, v *viewer.Viewer) error {
+	if val, ok := m.Field(FieldTenantID); ok {
+		id, _ := val.(uuid.UUID)
+		if v.IsSystem() && id != uuid.Nil {
+			return nil
+		}
+		if id != v.TenantID {
+			return privacy.Denyf("policy: create in another tenant")
+		}
+		return nil
+	}
+	if v.TenantID == uuid.Nil {
+		return privacy.Denyf("policy: create without a tenant")
+	}
+	return m.SetField(FieldTenantID, v.TenantID)
+}
+
+func setIfUnset(m ent.Mutation, field string, id uuid.UUID) {
+	if _, ok := m.Field(field); !ok {
+		_ = m.SetField(field, id)
+	}
+}
+
+// TenantOrShared is the policy of tables whose rows are either tenant-owned or
+// shared by all tenants (tenant_id NULL), such as roles: everyone reads shared
+// rows; only the system viewer writes them.
+func TenantOrShared() ent.Policy {
+	return privacy.Policy{
+		Query: privacy.QueryPolicy{
+			denyWithoutViewer(),
+			queryRule(func(ctx context.Context, q ent.Query) error {
+				v := viewer.FromContext(ctx)
+				if v.IsSystem() {
+					return privacy.Allow
+				}
+				return filter(q, sql.OrPredicates(sql.FieldEQ(FieldTenantID, v.TenantID), sql.FieldIsNull(FieldTenantID)))
+			}),
+			privacy.AlwaysAllowRule(),
+		},
+		Mutation: privacy.MutationPolicy{
+			denyWithoutViewer(),
+			privacy.MutationRuleFunc(tenantMutation),
+			privacy.AlwaysAllowRule(),
+		},
+	}
+}
+
+// UserOwned is the policy of per-user tables (sessions, credentials): a user
+// viewer sees and changes only their own rows; the system viewer everything.
+func UserOwned(userField string) ent.Policy {
+	return privacy.Policy{
+		Query: privacy.QueryPolicy{
+			denyWithoutViewer(),
+			queryRule(func(ctx context.Context, q ent.Query) error {
+				v := viewer.FromContext(ctx)
+				if v.IsSystem() {
+					return privacy.Allow
+				}
+				return filter(q, sql.FieldEQ(userField, v.UserID))
+			}),
+			privacy.AlwaysAllowRule(),
+		},
+		Mutation: privacy.MutationPolicy{
+			denyWithoutViewer(),
+			privacy.MutationRuleFunc(func(ctx context.Context, m ent.Mutation) error {
+				v := viewer.FromContext(ctx)
+				if v.IsSystem() {
+					return privacy.Allow
+				}
+				if m.Op().Is(ent.OpCreate) {
+					if val, ok := m.Field(userField); !ok || val != v.UserID {
+						return privacy.Denyf("policy: create for another user")
+					}
+					return privacy.Allow
+				}
+				w, ok := m.(wherer)
+				if !ok {
+					return privacy.Denyf("policy: mutation %T cannot be user-filtered", m)
+				}
+				w.WhereP(sql.FieldEQ(userField, v.UserID))
+				return privacy.Allow
+			}),
+		},
+	}
+}
+
+// SystemOnly is the policy of tables only internal code touches (signing keys,
+// revision bookkeeping): any non-system viewer is denied.
+func SystemOnly() ent.Policy {
+	rule := privacy.ContextQueryMutationRule(func(ctx context.Context) error {
+		if viewer.FromContext(ctx).IsSystem() {
+			return privacy.Allow
+		}
+		return privacy.Denyf("policy: system only")
+	})
+	return privacy.Policy{
+		Query:    privacy.QueryPolicy{rule},
+		Mutation: privacy.MutationPolicy{rule},
+	}
+}
+
+// AnyViewer is the policy of global tables that services guard themselves
+// (tenants, users): a viewer is required, nothing more.
+func AnyViewer() ent.Policy {
+	return privacy.Policy{
+		Query:    privacy.QueryPolicy{denyWithoutViewer(), privacy.AlwaysAllowRule()},
+		Mutation: privacy.MutationPolicy{denyWithoutViewer(), privacy.AlwaysAllowRule()},
+	}
+}
+
+func denyWithoutViewer() privacy.QueryMutationRule {
+	return privacy.ContextQueryMutationRule(func(ctx context.Context) error {
+		if viewer.FromContext(ctx) == nil {
+			return privacy.Denyf("policy: no viewer in context")
+		}
+		return privacy.Skip
+	})
+}
+
+func filter(q ent.Query, p func(*sql.Selector)) error {
+	w, ok := q.(wherer)
+	if !ok {
+		return privacy.Denyf("policy: query %T cannot be filtered", q)
+	}
+	w.WhereP(p)
+	return privacy.Skip
+}
+
+// queryRule adapts a function to privacy.QueryRule; entgo.io/ent/privacy has
+// only the mutation variant outside generated code.
+type queryRule func(context.Context, ent.Query) error
+
+func (f queryRule) EvalQuery(ctx context.Context, q ent.Query) error { return f(ctx, q) }
