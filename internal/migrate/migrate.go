@@ -1,0 +1,351 @@
+// Package migrate applies, inspects and generates Atrium's versioned
+// migrations with the atlas Go library.
+//
+// The migration directories live in migrations/ (embedded into the binary) in
+// Atlas format with an atlas.sum. Revisions are recorded in a table identical
+// to the atlas CLI's atlas_schema_revisions, under the same advisory lock, so
+// `atrium migrate apply` and `atlas migrate apply` can take turns on one
+// database.
+package migrate
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"path"
+	"time"
+
+	"ariga.io/atlas/sql/migrate"
+	"ariga.io/atlas/sql/postgres"
+	"ariga.io/atlas/sql/schema"
+	"ariga.io/atlas/sql/sqlite"
+	"entgo.io/ent/dialect"
+
+	"atrium/migrations"
+)
+
+// LockName is the advisory lock the atlas CLI takes while applying.
+const LockName = "atlas_migrate_execute"
+
+// OperatorVersion is recorded in each revision this package writes; the CLI
+// writes "Atlas CLI vX" there.
+const OperatorVersion = "atrium migrate (atlas-go v0.32)"
+
+// DirName returns the migrations/ subdirectory of a dialect.
+func DirName(dia string) (string, error) {
+	switch dia {
+	case dialect.Postgres:
+		return "postgres", nil
+	case dialect.SQLite:
+		return "sqlite", nil
+	default:
+		return "", fmt.Errorf("migrate: unsupported dialect %q", dia)
+	}
+}
+
+// Dir returns the embedded migration directory of a dialect.
+func Dir(dia string) (migrate.Dir, error) {
+	name, err := DirName(dia)
+	if err != nil {
+		return nil, err
+	}
+	sub, err := fs.Sub(migrations.FS, name)
+	if err != nil {
+		return nil, err
+	}
+	return memDir(sub)
+}
+
+// memDir copies an fs.FS directory into a private atlas MemDir.
+func memDir(fsys fs.FS) (*migrate.MemDir, error) {
+	entries, err := fs.ReadDir(fsys, ".")
+	if err != nil {
+		return nil, err
+	}
+	dir := &migrate.MemDir{}
+	for _, e := range entries {
+		if e.IsDir() || (path.Ext(e.Name()) != ".sql" && e.Name() != migrate.HashFileName) {
+			continue
+		}
+		b, err := fs.ReadFile(fsys, e.Name())
+		if err != nil {
+			return nil, err
+		}
+		if err := dir.WriteFile(e.Name(), b); err != nil {
+			return nil, err
+		}
+	}
+	return dir, nil
+}
+
+// Option configures Apply.
+type Option func(*options)
+
+type options struct {
+	baseline    string
+	dryRun      io.Writer
+	log         *slog.Logger
+	dir         migrate.Dir
+	lockTimeout time.Duration
+}
+
+// WithBaseline marks every file up to and including version as applied
+// without running it, on a database that has no revisions yet (one whose
+// schema was created before Atrium tracked it).
+func WithBaseline(version string) Option { return func(o *options) { o.baseline = version } }
+
+// WithDryRun writes the plan (files and statements) to w and changes nothing.
+func WithDryRun(w io.Writer) Option { return func(o *options) { o.dryRun = w } }
+
+// WithLogger logs each file and statement as it runs.
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
+
+// WithDir applies another directory than the embedded one (tests).
+func WithDir(d migrate.Dir) Option { return func(o *options) { o.dir = d } }
+
+// WithLockTimeout bounds the wait for the PostgreSQL advisory lock held by
+// another deployer (default 1 minute).
+func WithLockTimeout(d time.Duration) Option { return func(o *options) { o.lockTimeout = d } }
+
+// Report tells what Apply did (or, in a dry run, would do).
+type Report struct {
+	Dialect    string
+	From       string        // last version applied before, "" for none
+	To         string        // last version applied after
+	Baseline   string        // version marked as baseline, if any
+	Applied    []string      // names of the files applied (or planned in a dry run)
+	Statements int           // statements executed (or planned)
+	Duration   time.Duration // wall time, lock wait included
+	DryRun     bool
+}
+
+// openDriver opens the atlas driver of a dialect on q.
+func openDriver(q schema.ExecQuerier, dia string) (migrate.Driver, error) {
+	switch dia {
+	case dialect.Postgres:
+		return postgres.Open(q)
+	case dialect.SQLite:
+		return sqlite.Open(q)
+	default:
+		return nil, fmt.Errorf("migrate: unsupported dialect %q", dia)
+	}
+}
+
+// Apply applies the pending migration files of the dialect's directory, each
+// file in its own transaction, recording revisions like the atlas CLI.
+//
+// On PostgreSQL it holds the CLI's advisory lock (atlas_migrate_execute) for
+// the whole run, so concurrent deployers, with either tool, take turns. On
+// SQLite it takes no lock: the file lock of the database serialises writers,
+// and the CLI's SQLite lock is a file in the temp dir shared by all databases.
+func Apply(ctx context.Context, db *sql.DB, dia string, opts ...Option) (Report, error) {
+	start := time.Now()
+	o := options{lockTimeout: time.Minute}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	rep := Report{Dialect: dia, DryRun: o.dryRun != nil}
+	dir := o.dir
+	if dir == nil {
+		var err error
+		if dir, err = Dir(dia); err != nil {
+			return rep, err
+		}
+	}
+	drv, err := openDriver(db, dia)
+	if err != nil {
+		return rep, err
+	}
+	if dia == dialect.Postgres {
+		unlock, err := drv.(schema.Locker).Lock(ctx, LockName, o.lockTimeout)
+		if err != nil {
+			return rep, fmt.Errorf("migrate: acquire lock %q: %w", LockName, err)
+		}
+		defer unlock()
+	}
+	rrw := &revisions{q: db, dialect: dia, readOnly: o.dryRun != nil}
+	exists, err := revisionTableExists(ctx, db, dia)
+	if err != nil {
+		return rep, fmt.Errorf("migrate: %w", err)
+	}
+	var revs []*migrate.Revision
+	switch {
+	case exists:
+		if revs, err = rrw.ReadRevisions(ctx); err != nil {
+			return rep, fmt.Errorf("migrate: read revisions: %w", err)
+		}
+	case o.dryRun == nil:
+		if err := ensureRevisionTable(ctx, db, drv, dia); err != nil {
+			return rep, fmt.Errorf("migrate: %w", err)
+		}
+	}
+	if n := len(revs); n > 0 {
+		rep.From = revs[n-1].Version
+	}
+	rep.To = rep.From
+	var exOpts []migrate.ExecutorOption
+	exOpts = append(exOpts, migrate.WithOperatorVersion(OperatorVersion), migrate.WithLogger(logger{o.log}))
+	if o.baseline != "" {
+		exOpts = append(exOpts, migrate.WithBaselineVersion(o.baseline))
+	}
+	var pending []migrate.File
+	if exists || o.dryRun == nil {
+		ex, err := migrate.NewExecutor(drv, dir, rrw, exOpts...)
+		if err != nil {
+			return rep, err
+		}
+		pending, err = ex.Pending(ctx)
+		if err != nil && !errors.Is(err, migrate.ErrNoPendingFiles) {
+			return rep, fmt.Errorf("migrate: %w", err)
+		}
+	} else {
+		// A dry run on a database without a revision table: everything after
+		// the baseline is pending, as the executor would decide.
+		if pending, err = dryRunPending(ctx, drv, dir, rrw, o.baseline); err != nil {
+			return rep, err
+		}
+	}
+	if o.baseline != "" && len(revs) == 0 {
+		rep.Baseline = o.baseline
+		rep.To = o.baseline
+	}
+	if o.dryRun != nil {
+		return dryRun(o.dryRun, drv, rep, pending, start)
+	}
+	for _, f := range pending {
+		n, err := applyFile(ctx, db, dia, dir, f, exOpts)
+		if err != nil {
+			rep.Duration = time.Since(start)
+			return rep, err
+		}
+		rep.Applied = append(rep.Applied, f.Name())
+		rep.Statements += n
+		rep.To = f.Version()
+	}
+	rep.Duration = time.Since(start)
+	return rep, nil
+}
+
+// dryRunPending computes the pending files without a revision table.
+func dryRunPending(ctx context.Context, drv migrate.Driver, dir migrate.Dir, rrw *revisions, baseline string) ([]migrate.File, error) {
+	if err := migrate.Validate(dir); err != nil {
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	files, err := dir.Files()
+	if err != nil {
+		return nil, err
+	}
+	if baseline == "" {
+		if err := drv.CheckClean(ctx, rrw.Ident()); err != nil {
+			return nil, fmt.Errorf("migrate: %w. baseline version is required", err)
+		}
+		return files, nil
+	}
+	i := migrate.FilesLastIndex(files, func(f migrate.File) bool { return f.Version() == baseline })
+	if i == -1 {
+		return nil, fmt.Errorf("migrate: baseline version %q not found", baseline)
+	}
+	return files[i+1:], nil
+}
+
+func dryRun(w io.Writer, drv migrate.Driver, rep Report, pending []migrate.File, start time.Time) (Report, error) {
+	if rep.Baseline != "" {
+		fmt.Fprintf(w, "-- baseline: mark versions up to %s as applied\n", rep.Baseline)
+	}
+	if len(pending) == 0 {
+		fmt.Fprintln(w, "-- no pending migration files")
+	}
+	for _, f := range pending {
+		stmts, err := fileStmts(drv, f)
+		if err != nil {
+			return rep, err
+		}
+		fmt.Fprintf(w, "-- migrating version %s (%s): %d statements\n", f.Version(), f.Name(), len(stmts))
+		for _, s := range stmts {
+			fmt.Fprintf(w, "%s\n", s)
+		}
+		rep.Applied = append(rep.Applied, f.Name())
+		rep.Statements += len(stmts)
+		rep.To = f.Version()
+	}
+	rep.Duration = time.Since(start)
+	return rep, nil
+}
+
+func fileStmts(drv migrate.Driver, f migrate.File) ([]string, error) {
+	if sc, ok := drv.(migrate.StmtScanner); ok {
+		stmts, err := sc.ScanStmts(string(f.Bytes()))
+		if err != nil {
+			return nil, fmt.Errorf("migrate: scan %s: %w", f.Name(), err)
+		}
+		out := make([]string, len(stmts))
+		for i, s := range stmts {
+			out[i] = s.Text
+		}
+		return out, nil
+	}
+	return f.Stmts()
+}
+
+// applyFile runs one file in a transaction. When it fails, the transaction is
+// rolled back and the revision is recorded with its error and zero statements
+// applied, so `status` shows it and the next apply retries the whole file.
+func applyFile(ctx context.Context, db *sql.DB, dia string, dir migrate.Dir, f migrate.File, exOpts []migrate.ExecutorOption) (int, error) {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("migrate: begin %s: %w", f.Name(), err)
+	}
+	drv, err := openDriver(tx, dia)
+	if err != nil {
+		tx.Rollback()
+		return 0, err
+	}
+	rrw := &revisions{q: tx, dialect: dia}
+	ex, err := migrate.NewExecutor(drv, dir, rrw, exOpts...)
+	if err != nil {
+		tx.Rollback()
+		return 0, err
+	}
+	if err := ex.Execute(ctx, f); err != nil {
+		tx.Rollback()
+		if rev := rrw.last; rev != nil {
+			rev.Applied, rev.PartialHashes = 0, nil
+			if rev.Error == "" {
+				rev.Error = err.Error()
+			}
+			outer := &revisions{q: db, dialect: dia}
+			if werr := outer.WriteRevision(ctx, rev); werr != nil {
+				err = errors.Join(err, fmt.Errorf("record failed revision: %w", werr))
+			}
+		}
+		return 0, fmt.Errorf("migrate: %s: %w", f.Name(), err)
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("migrate: commit %s: %w", f.Name(), err)
+	}
+	if rrw.last == nil {
+		return 0, nil
+	}
+	return rrw.last.Applied, nil
+}
+
+// logger adapts atlas log entries to slog.
+type logger struct{ l *slog.Logger }
+
+func (l logger) Log(e migrate.LogEntry) {
+	if l.l == nil {
+		return
+	}
+	switch e := e.(type) {
+	case migrate.LogFile:
+		l.l.Info("migrate: applying file", "file", e.File.Name(), "skip", e.Skip)
+	case migrate.LogStmt:
+		l.l.Debug("migrate: statement", "sql", e.SQL)
+	case migrate.LogError:
+		l.l.Error("migrate: failed", "sql", e.SQL, "err", e.Error)
+	}
+}
