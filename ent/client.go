@@ -1205,6 +1205,22 @@ func (c *RoleClient) GetX(ctx context.Context, id uuid.UUID) *Role {
 	return obj
 }
 
+// QueryMemberRoles queries the member_roles edge of a Role.
+func (c *RoleClient) QueryMemberRoles(_m *Role) *MemberRoleQuery {
+	query := (&MemberRoleClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(role.Table, role.FieldID, id),
+			sqlgraph.To(memberrole.Table, memberrole.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, true, role.MemberRolesTable, role.MemberRolesColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
 // Hooks returns the client hooks.
 func (c *RoleClient) Hooks() []Hook {
 	hooks := c.hooks.Role

@@ -345,6 +345,18 @@ var schemaGraph = func() *sqlgraph.Schema {
 		"Conversation",
 	)
 	graph.MustAddE(
+		"member_roles",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: true,
+			Table:   role.MemberRolesTable,
+			Columns: []string{role.MemberRolesColumn},
+			Bidi:    false,
+		},
+		"Role",
+		"MemberRole",
+	)
+	graph.MustAddE(
 		"user",
 		&sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.M2O,
@@ -998,6 +1010,20 @@ func (f *RoleFilter) WhereCreatedBy(p entql.ValueP) {
 // WhereUpdatedBy applies the entql [16]byte predicate on the updated_by field.
 func (f *RoleFilter) WhereUpdatedBy(p entql.ValueP) {
 	f.Where(p.Field(role.FieldUpdatedBy))
+}
+
+// WhereHasMemberRoles applies a predicate to check if query has an edge member_roles.
+func (f *RoleFilter) WhereHasMemberRoles() {
+	f.Where(entql.HasEdge("member_roles"))
+}
+
+// WhereHasMemberRolesWith applies a predicate to check if query has an edge member_roles with a given conditions (other predicates).
+func (f *RoleFilter) WhereHasMemberRolesWith(preds ...predicate.MemberRole) {
+	f.Where(entql.HasEdgeWith("member_roles", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
 }
 
 // addPredicate implements the predicateAdder interface.

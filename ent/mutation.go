@@ -4204,23 +4204,26 @@ func (m *MessageMutation) ResetEdge(name string) error {
 // RoleMutation represents an operation that mutates the Role nodes in the graph.
 type RoleMutation struct {
 	config
-	op                Op
-	typ               string
-	id                *uuid.UUID
-	created_at        *time.Time
-	updated_at        *time.Time
-	tenant_id         *uuid.UUID
-	name              *string
-	description       *string
-	system            *bool
-	permissions       *[]string
-	appendpermissions []string
-	created_by        *uuid.UUID
-	updated_by        *uuid.UUID
-	clearedFields     map[string]struct{}
-	done              bool
-	oldValue          func(context.Context) (*Role, error)
-	predicates        []predicate.Role
+	op                  Op
+	typ                 string
+	id                  *uuid.UUID
+	created_at          *time.Time
+	updated_at          *time.Time
+	tenant_id           *uuid.UUID
+	name                *string
+	description         *string
+	system              *bool
+	permissions         *[]string
+	appendpermissions   []string
+	created_by          *uuid.UUID
+	updated_by          *uuid.UUID
+	clearedFields       map[string]struct{}
+	member_roles        map[uuid.UUID]struct{}
+	removedmember_roles map[uuid.UUID]struct{}
+	clearedmember_roles bool
+	done                bool
+	oldValue            func(context.Context) (*Role, error)
+	predicates          []predicate.Role
 }
 
 var _ ent.Mutation = (*RoleMutation)(nil)
@@ -4705,6 +4708,60 @@ func (m *RoleMutation) ResetUpdatedBy() {
 	delete(m.clearedFields, role.FieldUpdatedBy)
 }
 
+// AddMemberRoleIDs adds the "member_roles" edge to the MemberRole entity by ids.
+func (m *RoleMutation) AddMemberRoleIDs(ids ...uuid.UUID) {
+	if m.member_roles == nil {
+		m.member_roles = make(map[uuid.UUID]struct{})
+	}
+	for i := range ids {
+		m.member_roles[ids[i]] = struct{}{}
+	}
+}
+
+// ClearMemberRoles clears the "member_roles" edge to the MemberRole entity.
+func (m *RoleMutation) ClearMemberRoles() {
+	m.clearedmember_roles = true
+}
+
+// MemberRolesCleared reports if the "member_roles" edge to the MemberRole entity was cleared.
+func (m *RoleMutation) MemberRolesCleared() bool {
+	return m.clearedmember_roles
+}
+
+// RemoveMemberRoleIDs removes the "member_roles" edge to the MemberRole entity by IDs.
+func (m *RoleMutation) RemoveMemberRoleIDs(ids ...uuid.UUID) {
+	if m.removedmember_roles == nil {
+		m.removedmember_roles = make(map[uuid.UUID]struct{})
+	}
+	for i := range ids {
+		delete(m.member_roles, ids[i])
+		m.removedmember_roles[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedMemberRoles returns the removed IDs of the "member_roles" edge to the MemberRole entity.
+func (m *RoleMutation) RemovedMemberRolesIDs() (ids []uuid.UUID) {
+	for id := range m.removedmember_roles {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// MemberRolesIDs returns the "member_roles" edge IDs in the mutation.
+func (m *RoleMutation) MemberRolesIDs() (ids []uuid.UUID) {
+	for id := range m.member_roles {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetMemberRoles resets all changes to the "member_roles" edge.
+func (m *RoleMutation) ResetMemberRoles() {
+	m.member_roles = nil
+	m.clearedmember_roles = false
+	m.removedmember_roles = nil
+}
+
 // Where appends a list predicates to the RoleMutation builder.
 func (m *RoleMutation) Where(ps ...predicate.Role) {
 	m.predicates = append(m.predicates, ps...)
@@ -4995,49 +5052,85 @@ func (m *RoleMutation) ResetField(name string) error {
 
 // AddedEdges returns all edge names that were set/added in this mutation.
 func (m *RoleMutation) AddedEdges() []string {
-	edges := make([]string, 0, 0)
+	edges := make([]string, 0, 1)
+	if m.member_roles != nil {
+		edges = append(edges, role.EdgeMemberRoles)
+	}
 	return edges
 }
 
 // AddedIDs returns all IDs (to other nodes) that were added for the given edge
 // name in this mutation.
 func (m *RoleMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case role.EdgeMemberRoles:
+		ids := make([]ent.Value, 0, len(m.member_roles))
+		for id := range m.member_roles {
+			ids = append(ids, id)
+		}
+		return ids
+	}
 	return nil
 }
 
 // RemovedEdges returns all edge names that were removed in this mutation.
 func (m *RoleMutation) RemovedEdges() []string {
-	edges := make([]string, 0, 0)
+	edges := make([]string, 0, 1)
+	if m.removedmember_roles != nil {
+		edges = append(edges, role.EdgeMemberRoles)
+	}
 	return edges
 }
 
 // RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
 // the given name in this mutation.
 func (m *RoleMutation) RemovedIDs(name string) []ent.Value {
+	switch name {
+	case role.EdgeMemberRoles:
+		ids := make([]ent.Value, 0, len(m.removedmember_roles))
+		for id := range m.removedmember_roles {
+			ids = append(ids, id)
+		}
+		return ids
+	}
 	return nil
 }
 
 // ClearedEdges returns all edge names that were cleared in this mutation.
 func (m *RoleMutation) ClearedEdges() []string {
-	edges := make([]string, 0, 0)
+	edges := make([]string, 0, 1)
+	if m.clearedmember_roles {
+		edges = append(edges, role.EdgeMemberRoles)
+	}
 	return edges
 }
 
 // EdgeCleared returns a boolean which indicates if the edge with the given name
 // was cleared in this mutation.
 func (m *RoleMutation) EdgeCleared(name string) bool {
+	switch name {
+	case role.EdgeMemberRoles:
+		return m.clearedmember_roles
+	}
 	return false
 }
 
 // ClearEdge clears the value of the edge with the given name. It returns an error
 // if that edge is not defined in the schema.
 func (m *RoleMutation) ClearEdge(name string) error {
+	switch name {
+	}
 	return fmt.Errorf("unknown Role unique edge %s", name)
 }
 
 // ResetEdge resets all changes to the edge with the given name in this mutation.
 // It returns an error if the edge is not defined in the schema.
 func (m *RoleMutation) ResetEdge(name string) error {
+	switch name {
+	case role.EdgeMemberRoles:
+		m.ResetMemberRoles()
+		return nil
+	}
 	return fmt.Errorf("unknown Role edge %s", name)
 }
 

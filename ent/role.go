@@ -36,8 +36,29 @@ type Role struct {
 	// CreatedBy holds the value of the "created_by" field.
 	CreatedBy uuid.UUID `json:"created_by,omitempty"`
 	// UpdatedBy holds the value of the "updated_by" field.
-	UpdatedBy    uuid.UUID `json:"updated_by,omitempty"`
+	UpdatedBy uuid.UUID `json:"updated_by,omitempty"`
+	// Edges holds the relations/edges for other nodes in the graph.
+	// The values are being populated by the RoleQuery when eager-loading is set.
+	Edges        RoleEdges `json:"edges"`
 	selectValues sql.SelectValues
+}
+
+// RoleEdges holds the relations/edges for other nodes in the graph.
+type RoleEdges struct {
+	// MemberRoles holds the value of the member_roles edge.
+	MemberRoles []*MemberRole `json:"member_roles,omitempty"`
+	// loadedTypes holds the information for reporting if a
+	// type was loaded (or requested) in eager-loading or not.
+	loadedTypes [1]bool
+}
+
+// MemberRolesOrErr returns the MemberRoles value or an error if the edge
+// was not loaded in eager-loading.
+func (e RoleEdges) MemberRolesOrErr() ([]*MemberRole, error) {
+	if e.loadedTypes[0] {
+		return e.MemberRoles, nil
+	}
+	return nil, &NotLoadedError{edge: "member_roles"}
 }
 
 // scanValues returns the types for scanning values from sql.Rows.
@@ -146,6 +167,11 @@ func (_m *Role) assignValues(columns []string, values []any) error {
 // This includes values selected through modifiers, order, etc.
 func (_m *Role) Value(name string) (ent.Value, error) {
 	return _m.selectValues.Get(name)
+}
+
+// QueryMemberRoles queries the "member_roles" edge of the Role entity.
+func (_m *Role) QueryMemberRoles() *MemberRoleQuery {
+	return NewRoleClient(_m.config).QueryMemberRoles(_m)
 }
 
 // Update returns a builder for updating this Role.

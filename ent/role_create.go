@@ -3,6 +3,7 @@
 package ent
 
 import (
+	"atrium/ent/memberrole"
 	"atrium/ent/role"
 	"context"
 	"errors"
@@ -146,6 +147,21 @@ func (_c *RoleCreate) SetNillableID(v *uuid.UUID) *RoleCreate {
 		_c.SetID(*v)
 	}
 	return _c
+}
+
+// AddMemberRoleIDs adds the "member_roles" edge to the MemberRole entity by IDs.
+func (_c *RoleCreate) AddMemberRoleIDs(ids ...uuid.UUID) *RoleCreate {
+	_c.mutation.AddMemberRoleIDs(ids...)
+	return _c
+}
+
+// AddMemberRoles adds the "member_roles" edges to the MemberRole entity.
+func (_c *RoleCreate) AddMemberRoles(v ...*MemberRole) *RoleCreate {
+	ids := make([]uuid.UUID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _c.AddMemberRoleIDs(ids...)
 }
 
 // Mutation returns the RoleMutation object of the builder.
@@ -318,6 +334,22 @@ func (_c *RoleCreate) createSpec() (*Role, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.UpdatedBy(); ok {
 		_spec.SetField(role.FieldUpdatedBy, field.TypeUUID, value)
 		_node.UpdatedBy = value
+	}
+	if nodes := _c.mutation.MemberRolesIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: true,
+			Table:   role.MemberRolesTable,
+			Columns: []string{role.MemberRolesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(memberrole.FieldID, field.TypeUUID),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges = append(_spec.Edges, edge)
 	}
 	return _node, _spec
 }

@@ -3,6 +3,7 @@
 package ent
 
 import (
+	"atrium/ent/memberrole"
 	"atrium/ent/predicate"
 	"atrium/ent/role"
 	"context"
@@ -96,9 +97,45 @@ func (_u *RoleUpdate) ClearUpdatedBy() *RoleUpdate {
 	return _u
 }
 
+// AddMemberRoleIDs adds the "member_roles" edge to the MemberRole entity by IDs.
+func (_u *RoleUpdate) AddMemberRoleIDs(ids ...uuid.UUID) *RoleUpdate {
+	_u.mutation.AddMemberRoleIDs(ids...)
+	return _u
+}
+
+// AddMemberRoles adds the "member_roles" edges to the MemberRole entity.
+func (_u *RoleUpdate) AddMemberRoles(v ...*MemberRole) *RoleUpdate {
+	ids := make([]uuid.UUID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddMemberRoleIDs(ids...)
+}
+
 // Mutation returns the RoleMutation object of the builder.
 func (_u *RoleUpdate) Mutation() *RoleMutation {
 	return _u.mutation
+}
+
+// ClearMemberRoles clears all "member_roles" edges to the MemberRole entity.
+func (_u *RoleUpdate) ClearMemberRoles() *RoleUpdate {
+	_u.mutation.ClearMemberRoles()
+	return _u
+}
+
+// RemoveMemberRoleIDs removes the "member_roles" edge to MemberRole entities by IDs.
+func (_u *RoleUpdate) RemoveMemberRoleIDs(ids ...uuid.UUID) *RoleUpdate {
+	_u.mutation.RemoveMemberRoleIDs(ids...)
+	return _u
+}
+
+// RemoveMemberRoles removes "member_roles" edges to MemberRole entities.
+func (_u *RoleUpdate) RemoveMemberRoles(v ...*MemberRole) *RoleUpdate {
+	ids := make([]uuid.UUID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveMemberRoleIDs(ids...)
 }
 
 // Save executes the query and returns the number of nodes affected by the update operation.
@@ -199,6 +236,51 @@ func (_u *RoleUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	if _u.mutation.UpdatedByCleared() {
 		_spec.ClearField(role.FieldUpdatedBy, field.TypeUUID)
 	}
+	if _u.mutation.MemberRolesCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: true,
+			Table:   role.MemberRolesTable,
+			Columns: []string{role.MemberRolesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(memberrole.FieldID, field.TypeUUID),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedMemberRolesIDs(); len(nodes) > 0 && !_u.mutation.MemberRolesCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: true,
+			Table:   role.MemberRolesTable,
+			Columns: []string{role.MemberRolesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(memberrole.FieldID, field.TypeUUID),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.MemberRolesIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: true,
+			Table:   role.MemberRolesTable,
+			Columns: []string{role.MemberRolesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(memberrole.FieldID, field.TypeUUID),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
 			err = &NotFoundError{role.Label}
@@ -285,9 +367,45 @@ func (_u *RoleUpdateOne) ClearUpdatedBy() *RoleUpdateOne {
 	return _u
 }
 
+// AddMemberRoleIDs adds the "member_roles" edge to the MemberRole entity by IDs.
+func (_u *RoleUpdateOne) AddMemberRoleIDs(ids ...uuid.UUID) *RoleUpdateOne {
+	_u.mutation.AddMemberRoleIDs(ids...)
+	return _u
+}
+
+// AddMemberRoles adds the "member_roles" edges to the MemberRole entity.
+func (_u *RoleUpdateOne) AddMemberRoles(v ...*MemberRole) *RoleUpdateOne {
+	ids := make([]uuid.UUID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddMemberRoleIDs(ids...)
+}
+
 // Mutation returns the RoleMutation object of the builder.
 func (_u *RoleUpdateOne) Mutation() *RoleMutation {
 	return _u.mutation
+}
+
+// ClearMemberRoles clears all "member_roles" edges to the MemberRole entity.
+func (_u *RoleUpdateOne) ClearMemberRoles() *RoleUpdateOne {
+	_u.mutation.ClearMemberRoles()
+	return _u
+}
+
+// RemoveMemberRoleIDs removes the "member_roles" edge to MemberRole entities by IDs.
+func (_u *RoleUpdateOne) RemoveMemberRoleIDs(ids ...uuid.UUID) *RoleUpdateOne {
+	_u.mutation.RemoveMemberRoleIDs(ids...)
+	return _u
+}
+
+// RemoveMemberRoles removes "member_roles" edges to MemberRole entities.
+func (_u *RoleUpdateOne) RemoveMemberRoles(v ...*MemberRole) *RoleUpdateOne {
+	ids := make([]uuid.UUID, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveMemberRoleIDs(ids...)
 }
 
 // Where appends a list predicates to the RoleUpdate builder.
@@ -417,6 +535,51 @@ func (_u *RoleUpdateOne) sqlSave(ctx context.Context) (_node *Role, err error) {
 	}
 	if _u.mutation.UpdatedByCleared() {
 		_spec.ClearField(role.FieldUpdatedBy, field.TypeUUID)
+	}
+	if _u.mutation.MemberRolesCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: true,
+			Table:   role.MemberRolesTable,
+			Columns: []string{role.MemberRolesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(memberrole.FieldID, field.TypeUUID),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedMemberRolesIDs(); len(nodes) > 0 && !_u.mutation.MemberRolesCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: true,
+			Table:   role.MemberRolesTable,
+			Columns: []string{role.MemberRolesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(memberrole.FieldID, field.TypeUUID),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.MemberRolesIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: true,
+			Table:   role.MemberRolesTable,
+			Columns: []string{role.MemberRolesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(memberrole.FieldID, field.TypeUUID),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
 	}
 	_node = &Role{config: _u.config}
 	_spec.Assign = _node.assignValues

@@ -7,6 +7,7 @@ import (
 
 	"entgo.io/ent"
 	"entgo.io/ent/dialect/sql"
+	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/google/uuid"
 )
 
@@ -33,8 +34,17 @@ const (
 	FieldCreatedBy = "created_by"
 	// FieldUpdatedBy holds the string denoting the updated_by field in the database.
 	FieldUpdatedBy = "updated_by"
+	// EdgeMemberRoles holds the string denoting the member_roles edge name in mutations.
+	EdgeMemberRoles = "member_roles"
 	// Table holds the table name of the role in the database.
 	Table = "roles"
+	// MemberRolesTable is the table that holds the member_roles relation/edge.
+	MemberRolesTable = "member_roles"
+	// MemberRolesInverseTable is the table name for the MemberRole entity.
+	// It exists in this package in order to avoid circular dependency with the "memberrole" package.
+	MemberRolesInverseTable = "member_roles"
+	// MemberRolesColumn is the table column denoting the member_roles relation/edge.
+	MemberRolesColumn = "role_id"
 )
 
 // Columns holds all SQL columns for role fields.
@@ -133,4 +143,25 @@ func ByCreatedBy(opts ...sql.OrderTermOption) OrderOption {
 // ByUpdatedBy orders the results by the updated_by field.
 func ByUpdatedBy(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldUpdatedBy, opts...).ToFunc()
+}
+
+// ByMemberRolesCount orders the results by member_roles count.
+func ByMemberRolesCount(opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborsCount(s, newMemberRolesStep(), opts...)
+	}
+}
+
+// ByMemberRoles orders the results by member_roles terms.
+func ByMemberRoles(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newMemberRolesStep(), append([]sql.OrderTerm{term}, terms...)...)
+	}
+}
+func newMemberRolesStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(MemberRolesInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.O2M, true, MemberRolesTable, MemberRolesColumn),
+	)
 }

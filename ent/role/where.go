@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"entgo.io/ent/dialect/sql"
+	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/google/uuid"
 )
 
@@ -463,6 +464,29 @@ func UpdatedByIsNil() predicate.Role {
 // UpdatedByNotNil applies the NotNil predicate on the "updated_by" field.
 func UpdatedByNotNil() predicate.Role {
 	return predicate.Role(sql.FieldNotNull(FieldUpdatedBy))
+}
+
+// HasMemberRoles applies the HasEdge predicate on the "member_roles" edge.
+func HasMemberRoles() predicate.Role {
+	return predicate.Role(func(s *sql.Selector) {
+		step := sqlgraph.NewStep(
+			sqlgraph.From(Table, FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, true, MemberRolesTable, MemberRolesColumn),
+		)
+		sqlgraph.HasNeighbors(s, step)
+	})
+}
+
+// HasMemberRolesWith applies the HasEdge predicate on the "member_roles" edge with a given conditions (other predicates).
+func HasMemberRolesWith(preds ...predicate.MemberRole) predicate.Role {
+	return predicate.Role(func(s *sql.Selector) {
+		step := newMemberRolesStep()
+		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
+			for _, p := range preds {
+				p(s)
+			}
+		})
+	})
 }
 
 // And groups predicates with the AND operator between them.

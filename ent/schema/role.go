@@ -2,6 +2,7 @@ package schema
 
 import (
 	"entgo.io/ent"
+	"entgo.io/ent/schema/edge"
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
 	"github.com/google/uuid"
@@ -29,6 +30,11 @@ func (Role) Fields() []ent.Field {
 		field.UUID(policy.FieldCreatedBy, uuid.UUID{}).Optional().Immutable(),
 		field.UUID(policy.FieldUpdatedBy, uuid.UUID{}).Optional(),
 	}
+}
+
+// Edges of Role.
+func (Role) Edges() []ent.Edge {
+	return []ent.Edge{edge.From("member_roles", MemberRole.Type).Ref("role")}
 }
 
 // Indexes of Role.

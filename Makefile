@@ -1,0 +1,50 @@
+# Atrium — `make help` lists the targets.
+SHELL := /bin/bash
+GO    ?= go
+NAME  ?=
+DIALECT ?= all
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: run
+run: ## Start Atrium on the embedded default (SQLite in ./data) at http://127.0.0.1:8080
+	$(GO) run ./cmd/atrium serve
+
+.PHONY: build
+build: ## Build bin/atrium
+	$(GO) build -o bin/atrium ./cmd/atrium
+
+.PHONY: test
+test: ## Run every test (uses PostgreSQL/Redis when available; see docs/testing.md)
+	$(GO) test -count=1 -timeout 20m ./...
+
+.PHONY: generate
+generate: ## Regenerate ent (ent/) and ogen (gen/api/) code
+	$(GO) generate ./...
+
+.PHONY: check-generated
+check-generated: generate ## Fail if generated code differs from what is committed
+	@git diff --exit-code --stat -- ent gen go.mod go.sum || { echo "generated code is out of date: run 'make generate' and commit"; exit 1; }
+	@test -z "$$(git status --porcelain -- ent gen)" || { git status --porcelain -- ent gen; echo "untracked generated files: run 'make generate' and commit"; exit 1; }
+
+.PHONY: migrate-diff
+migrate-diff: ## Write the next migration from the ent schema: make migrate-diff NAME=add_things
+	@test -n "$(NAME)" || { echo "usage: make migrate-diff NAME=short_name"; exit 2; }
+	$(GO) run ./cmd/atrium migrate diff --dialect $(DIALECT) $(NAME)
+
+.PHONY: migrate-check
+migrate-check: ## Fail if the ent schema has changes without a migration, or atlas.sum is stale
+	$(GO) run ./cmd/atrium migrate check --dialect $(DIALECT)
+
+.PHONY: lint
+lint: ## go vet + staticcheck
+	$(GO) vet ./...
+	$(GO) tool staticcheck ./...
+
+.PHONY: bench
+bench: ## Run the Go benchmarks (token, bearer check, permissions)
+	$(GO) test -run '^$$' -bench . -benchmem ./internal/...

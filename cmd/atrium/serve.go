@@ -1,0 +1,66 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+
+	"atrium/internal/app"
+	"atrium/internal/config"
+)
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stdout, "Usage: atrium serve\n\nRuns the HTTP server. With no configuration it uses an embedded SQLite\ndatabase in ./data and applies pending migrations itself.\n\nEnvironment:")
+		for _, v := range config.Vars {
+			def := v.Default
+			if def == "" {
+				def = "(empty)"
+			}
+			fmt.Fprintf(stdout, "  %-28s %s\n  %-28s default: %s\n", v.Name, v.Help, "", def)
+		}
+	}
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return exitOK
+		}
+		return exitConfig
+	}
+	cfg, err := config.FromEnv()
+	if err != nil {
+		fmt.Fprintf(stderr, "atrium: invalid configuration:\n%v\n", err)
+		return exitConfig
+	}
+	log := newLogger(cfg, stderr)
+	a, err := app.New(ctx, cfg, log)
+	if err != nil {
+		log.Error("cannot start", "err", err)
+		return exitFail
+	}
+	defer a.Close()
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		log.Error("cannot listen", "addr", cfg.HTTPAddr, "err", err)
+		return exitFail
+	}
+	if err := a.Serve(ctx, ln); err != nil {
+		log.Error("server stopped", "err", err)
+		return exitFail
+	}
+	return exitOK
+}
+
+func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
+	var lvl slog.Level
+	_ = lvl.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: lvl}
+	if cfg.LogFormat == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}

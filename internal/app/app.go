@@ -1,0 +1,208 @@
+// Package app is the composition root: configuration -> dependencies ->
+// servers. It holds no business logic.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"atrium/internal/audit"
+	"atrium/internal/authz"
+	"atrium/internal/cache"
+	"atrium/internal/config"
+	"atrium/internal/conversation"
+	"atrium/internal/httpapi"
+	"atrium/internal/migrate"
+	"atrium/internal/session"
+	"atrium/internal/token"
+)
+
+// App is a wired Atrium instance.
+type App struct {
+	Config        *config.Config
+	Log           *slog.Logger
+	DB            *Database
+	Redis         redis.UniversalClient // nil without ATRIUM_REDIS_URL
+	Bus           cache.Bus
+	Keys          *token.KeyRing
+	Tokens        *token.Service
+	Sessions      *session.Store
+	Authz         *authz.Resolver
+	Audit         *audit.Writer
+	Conversations *conversation.Service
+	Security      *httpapi.SecurityHandler
+	Handler       http.Handler
+
+	closers []func()
+}
+
+// New opens the configured database, brings its schema up to date (or refuses
+// an out-of-date one), and wires everything.
+func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error) {
+	db, err := OpenDatabase(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := prepareSchema(ctx, cfg, db, log); err != nil {
+		db.Close()
+		return nil, err
+	}
+	kek := cfg.KeyEncryptionKey
+	if len(kek) == 0 {
+		var created bool
+		if kek, created, err = token.LoadOrCreateKEK(cfg.DataDir); err != nil {
+			db.Close()
+			return nil, err
+		}
+		log.Warn("using the key-encryption key from the data dir; set ATRIUM_KEY_ENCRYPTION_KEY in production",
+			"created", created)
+	}
+	a, err := Build(ctx, cfg, db, kek, log)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	a.closers = append(a.closers, func() { db.Close() })
+	return a, nil
+}
+
+func prepareSchema(ctx context.Context, cfg *config.Config, db *Database, log *slog.Logger) error {
+	if cfg.AutoMigrate {
+		rep, err := migrate.Apply(ctx, db.DB, db.Dialect)
+		if err != nil {
+			return fmt.Errorf("apply migrations: %w", err)
+		}
+		if n := len(rep.Applied); n > 0 {
+			log.Info("migrations applied", "count", n)
+		}
+		return nil
+	}
+	n, err := migrate.Pending(ctx, db.DB, db.Dialect)
+	if err != nil {
+		return fmt.Errorf("check migrations: %w", err)
+	}
+	if n > 0 {
+		return fmt.Errorf("the database schema is %d migration(s) behind this binary: run `atrium migrate apply` (or set ATRIUM_AUTO_MIGRATE=true) and start again", n)
+	}
+	return nil
+}
+
+// Build wires an App on an open, migrated database.
+func Build(ctx context.Context, cfg *config.Config, db *Database, kek []byte, log *slog.Logger) (*App, error) {
+	a := &App{Config: cfg, Log: log, DB: db}
+	if cfg.RedisURL != "" {
+		opts, err := redis.ParseURL(cfg.RedisURL)
+		if err != nil {
+			return nil, fmt.Errorf("ATRIUM_REDIS_URL: %w", err)
+		}
+		a.Redis = redis.NewClient(opts)
+		if err := a.Redis.Ping(ctx).Err(); err != nil {
+			return nil, fmt.Errorf("connect to redis: %w", err)
+		}
+		rb := cache.NewRedisBus(a.Redis, log)
+		a.Bus = rb
+		a.closers = append(a.closers, rb.Close, func() { a.Redis.Close() })
+	} else {
+		a.Bus = cache.NewLocalBus()
+	}
+
+	topts := token.Options{
+		Issuer: cfg.Issuer, Audience: cfg.Audience, TTL: cfg.AccessTokenTTL, Logger: log,
+	}
+	ring, err := token.NewKeyRing(token.NewEntStore(db.Client), kek, topts)
+	if err != nil {
+		return nil, err
+	}
+	if err := ring.EnsureActive(ctx); err != nil {
+		return nil, fmt.Errorf("signing keys: %w", err)
+	}
+	a.Keys = ring
+	if a.Tokens, err = token.New(ring, topts); err != nil {
+		return nil, err
+	}
+	runCtx, cancel := context.WithCancel(context.Background())
+	a.closers = append(a.closers, cancel)
+	go func() { _ = ring.Run(runCtx, time.Minute) }()
+
+	a.Audit = audit.NewWriter(db.Client, log)
+	a.Sessions = session.NewStore(db.Client, a.Bus, log, session.DefaultLifetimes)
+	a.Authz = authz.NewResolver(db.Client, a.Bus, log)
+	a.Conversations = conversation.NewService(db.Client, a.Audit)
+
+	a.Security = httpapi.NewSecurityHandler(accessVerifier{a.Tokens}, a.Sessions, a.Authz, a.Audit, log)
+	h, err := httpapi.NewServer(httpapi.Config{
+		Handler:      httpapi.NewHandler(a.Conversations, a.readiness, log),
+		Security:     a.Security,
+		JWKS:         ring.Handler(),
+		MaxBodyBytes: cfg.MaxBodyBytes,
+		Log:          log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.Handler = h
+	return a, nil
+}
+
+// accessVerifier adapts the token service to what the HTTP layer needs.
+type accessVerifier struct{ svc *token.Service }
+
+func (v accessVerifier) VerifyAccess(ctx context.Context, raw string) (httpapi.Principal, error) {
+	c, err := v.svc.Verify(ctx, raw)
+	if err != nil {
+		return httpapi.Principal{}, err
+	}
+	return httpapi.Principal{UserID: c.Subject, TenantID: c.TenantID, SessionID: c.SessionID}, nil
+}
+
+func (a *App) readiness(ctx context.Context) map[string]error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	out := map[string]error{"database": a.DB.DB.PingContext(ctx)}
+	if a.Redis != nil {
+		out["redis"] = a.Redis.Ping(ctx).Err()
+	}
+	return out
+}
+
+// Close releases everything the App holds, in reverse order.
+func (a *App) Close() {
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		a.closers[i]()
+	}
+}
+
+// Serve runs the HTTP server until ctx ends, then shuts down gracefully.
+func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           a.Handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	a.Log.Info("listening", "addr", ln.Addr().String(), "public_url", a.Config.PublicURL)
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	a.Log.Info("shutting down", "timeout", a.Config.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), a.Config.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,204 @@
+// Package httpapi implements the generated API (gen/api): a thin Handler that
+// maps API types to service inputs and back, the SecurityHandler that turns a
+// bearer token into a viewer, the one error mapper, and HTTP middleware.
+package httpapi
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/google/uuid"
+
+	"atrium/ent"
+	entconv "atrium/ent/conversation"
+	"atrium/ent/message"
+	"atrium/gen/api"
+	"atrium/internal/conversation"
+)
+
+// Conversations is what the handler needs of the conversations service.
+type Conversations interface {
+	Create(ctx context.Context, in conversation.CreateInput) (*ent.Conversation, error)
+	Get(ctx context.Context, id uuid.UUID) (*ent.Conversation, error)
+	List(ctx context.Context, in conversation.ListInput) (conversation.Page[*ent.Conversation], error)
+	Update(ctx context.Context, id uuid.UUID, in conversation.UpdateInput) (*ent.Conversation, error)
+	Delete(ctx context.Context, id uuid.UUID) error
+	ListMessages(ctx context.Context, conversationID uuid.UUID, cursor string, limit int) (conversation.Page[*ent.Message], error)
+	AppendMessage(ctx context.Context, conversationID uuid.UUID, in conversation.AppendInput) (*ent.Message, error)
+}
+
+// ReadinessFunc reports the health of each dependency by name; a nil error
+// means healthy.
+type ReadinessFunc func(ctx context.Context) map[string]error
+
+// Handler implements api.Handler.
+type Handler struct {
+	conversations Conversations
+	ready         ReadinessFunc
+	log           *slog.Logger
+}
+
+var _ api.Handler = (*Handler)(nil)
+
+// NewHandler returns a Handler.
+func NewHandler(conv Conversations, ready ReadinessFunc, log *slog.Logger) *Handler {
+	return &Handler{conversations: conv, ready: ready, log: log}
+}
+
+// NewError implements api.Handler: every error of every operation, security
+// errors included, goes through the one mapper.
+func (h *Handler) NewError(ctx context.Context, err error) *api.ErrorStatusCode {
+	return Problem(ctx, h.log, err)
+}
+
+// GetHealth implements getHealth.
+// GET /health
+func (h *Handler) GetHealth(context.Context) (*api.Health, error) {
+	return &api.Health{Status: api.HealthStatusOk}, nil
+}
+
+// GetReady implements getReady.
+// GET /ready
+func (h *Handler) GetReady(ctx context.Context) (*api.Health, error) {
+	checks := api.HealthChecks{}
+	status := api.HealthStatusOk
+	for name, err := range h.ready(ctx) {
+		checks[name] = "ok"
+		if err != nil {
+			checks[name] = "unavailable"
+			status = api.HealthStatusUnavailable
+			h.log.WarnContext(ctx, "not ready", "dependency", name, "err", err)
+		}
+	}
+	res := &api.Health{Status: status, Checks: api.NewOptHealthChecks(checks)}
+	if status != api.HealthStatusOk {
+		return nil, &api.ErrorStatusCode{StatusCode: 503, Response: api.Problem{
+			Type: "https://atrium.dev/problems/unavailable", Title: "Service Unavailable", Status: 503,
+			Detail: api.NewOptString("a dependency is unavailable: see /api/v1/ready checks in the logs"),
+		}}
+	}
+	return res, nil
+}
+
+// CreateConversation implements createConversation.
+// POST /conversations
+func (h *Handler) CreateConversation(ctx context.Context, req *api.ConversationCreate) (*api.Conversation, error) {
+	in := conversation.CreateInput{Title: req.Title.Or(""), Metadata: req.Metadata.Value}
+	if id, ok := req.TenantID.Get(); ok {
+		in.TenantID = &id
+	}
+	c, err := h.conversations.Create(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	return toConversation(c), nil
+}
+
+// ListConversations implements listConversations.
+// GET /conversations
+func (h *Handler) ListConversations(ctx context.Context, p api.ListConversationsParams) (*api.ConversationPage, error) {
+	in := conversation.ListInput{Cursor: p.Cursor.Or(""), Limit: p.Limit.Or(0)}
+	if s, ok := p.Status.Get(); ok {
+		st := entconv.Status(s)
+		in.Status = &st
+	}
+	page, err := h.conversations.List(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	out := &api.ConversationPage{Items: make([]api.Conversation, 0, len(page.Items))}
+	for _, c := range page.Items {
+		out.Items = append(out.Items, *toConversation(c))
+	}
+	if page.NextCursor != "" {
+		out.NextCursor = api.NewOptString(page.NextCursor)
+	}
+	return out, nil
+}
+
+// GetConversation implements getConversation.
+// GET /conversations/{conversationId}
+func (h *Handler) GetConversation(ctx context.Context, p api.GetConversationParams) (*api.Conversation, error) {
+	c, err := h.conversations.Get(ctx, p.ConversationId)
+	if err != nil {
+		return nil, err
+	}
+	return toConversation(c), nil
+}
+
+// UpdateConversation implements updateConversation.
+// PATCH /conversations/{conversationId}
+func (h *Handler) UpdateConversation(ctx context.Context, req *api.ConversationUpdate, p api.UpdateConversationParams) (*api.Conversation, error) {
+	var in conversation.UpdateInput
+	if t, ok := req.Title.Get(); ok {
+		in.Title = &t
+	}
+	if s, ok := req.Status.Get(); ok {
+		st := entconv.Status(s)
+		in.Status = &st
+	}
+	if md, ok := req.Metadata.Get(); ok {
+		in.Metadata = md
+		if in.Metadata == nil {
+			in.Metadata = map[string]string{}
+		}
+	}
+	c, err := h.conversations.Update(ctx, p.ConversationId, in)
+	if err != nil {
+		return nil, err
+	}
+	return toConversation(c), nil
+}
+
+// DeleteConversation implements deleteConversation.
+// DELETE /conversations/{conversationId}
+func (h *Handler) DeleteConversation(ctx context.Context, p api.DeleteConversationParams) error {
+	return h.conversations.Delete(ctx, p.ConversationId)
+}
+
+// ListMessages implements listMessages.
+// GET /conversations/{conversationId}/messages
+func (h *Handler) ListMessages(ctx context.Context, p api.ListMessagesParams) (*api.MessagePage, error) {
+	page, err := h.conversations.ListMessages(ctx, p.ConversationId, p.Cursor.Or(""), p.Limit.Or(0))
+	if err != nil {
+		return nil, err
+	}
+	out := &api.MessagePage{Items: make([]api.Message, 0, len(page.Items))}
+	for _, m := range page.Items {
+		out.Items = append(out.Items, *toMessage(m))
+	}
+	if page.NextCursor != "" {
+		out.NextCursor = api.NewOptString(page.NextCursor)
+	}
+	return out, nil
+}
+
+// AppendMessage implements appendMessage.
+// POST /conversations/{conversationId}/messages
+func (h *Handler) AppendMessage(ctx context.Context, req *api.MessageCreate, p api.AppendMessageParams) (*api.Message, error) {
+	m, err := h.conversations.AppendMessage(ctx, p.ConversationId, conversation.AppendInput{
+		Role: message.Role(req.Role), Content: req.Content,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return toMessage(m), nil
+}
+
+func toConversation(c *ent.Conversation) *api.Conversation {
+	out := &api.Conversation{
+		ID: c.ID, TenantID: c.TenantID, Title: c.Title, Status: api.ConversationStatus(c.Status),
+		CreatedBy: c.CreatedBy, UpdatedBy: c.UpdatedBy, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
+	}
+	if len(c.Metadata) > 0 {
+		out.Metadata = api.NewOptMetadata(c.Metadata)
+	}
+	return out
+}
+
+func toMessage(m *ent.Message) *api.Message {
+	return &api.Message{
+		ID: m.ID, ConversationID: m.ConversationID, Role: api.MessageRole(m.Role), Content: m.Content,
+		CreatedBy: m.CreatedBy, CreatedAt: m.CreatedAt,
+	}
+}

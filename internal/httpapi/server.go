@@ -1,0 +1,64 @@
+package httpapi
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"atrium/gen/api"
+	"atrium/internal/fault"
+)
+
+// Config assembles the HTTP surface.
+type Config struct {
+	Handler      *Handler
+	Security     *SecurityHandler
+	JWKS         http.Handler // served at /.well-known/jwks.json
+	Extra        map[string]http.Handler // more routes for the outer mux ("GET /path")
+	MaxBodyBytes int64
+	Log          *slog.Logger
+}
+
+// NewServer returns the whole HTTP handler: the generated API under /api/v1,
+// public routes beside it, all behind the request middleware.
+func NewServer(cfg Config) (http.Handler, error) {
+	log := cfg.Log
+	apiServer, err := api.NewServer(cfg.Handler, cfg.Security,
+		api.WithPathPrefix("/api/v1"),
+		api.WithErrorHandler(func(ctx context.Context, w http.ResponseWriter, r *http.Request, err error) {
+			writeProblem(w, r, log, err)
+		}),
+		api.WithNotFound(func(w http.ResponseWriter, r *http.Request) {
+			writeProblem(w, r, log, fault.New(fault.NotFound, "no such endpoint"))
+		}),
+		api.WithMethodNotAllowed(func(w http.ResponseWriter, r *http.Request, allowed string) {
+			w.Header().Set("Allow", allowed)
+			p := Problem(r.Context(), log, fault.New(fault.Invalid, "method not allowed; allowed: %s", allowed))
+			p.StatusCode, p.Response.Status, p.Response.Title = 405, 405, "Method Not Allowed"
+			w.Header().Set("Content-Type", "application/problem+json")
+			w.WriteHeader(405)
+			_ = jsonEncode(w, problemJSON(p.Response))
+		}),
+	)
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/api/v1/", apiServer)
+	if cfg.JWKS != nil {
+		mux.Handle("GET /.well-known/jwks.json", cfg.JWKS)
+	}
+	for pattern, h := range cfg.Extra {
+		mux.Handle(pattern, h)
+	}
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/api/") || r.URL.Path != "/" {
+			writeProblem(w, r, log, fault.New(fault.NotFound, "no such endpoint"))
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = w.Write([]byte("Atrium is running. API: /api/v1, keys: /.well-known/jwks.json\n"))
+	})
+	return withRequest(log, cfg.MaxBodyBytes, mux), nil
+}

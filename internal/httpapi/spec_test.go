@@ -1,0 +1,68 @@
+package httpapi_test
+
+import (
+	"os"
+	"slices"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"go.yaml.in/yaml/v3"
+
+	"atrium/gen/api"
+	"atrium/internal/authz"
+	"atrium/internal/httpapi"
+)
+
+type specOperation struct {
+	OperationID string                `yaml:"operationId"`
+	Security    *[]map[string][]string `yaml:"security"`
+}
+
+// TestEveryOperationProtected parses openapi.yaml: every operation is either
+// in the public list (and says security: []) or carries exactly one bearer
+// permission that exists in the authz catalog.
+func TestEveryOperationProtected(t *testing.T) {
+	t.Parallel()
+	raw, err := os.ReadFile("../../openapi.yaml")
+	require.NoError(t, err)
+	var spec struct {
+		Paths map[string]map[string]yaml.Node `yaml:"paths"`
+	}
+	require.NoError(t, yaml.Unmarshal(raw, &spec))
+	methods := []string{"get", "put", "post", "delete", "patch", "head", "options", "trace"}
+	var public []string
+	n := 0
+	for path, item := range spec.Paths {
+		for method, node := range item {
+			if !slices.Contains(methods, method) {
+				continue
+			}
+			n++
+			var op specOperation
+			require.NoError(t, node.Decode(&op))
+			where := method + " " + path + " (" + op.OperationID + ")"
+			require.NotNil(t, op.Security, "%s must declare security explicitly", where)
+			reqs := *op.Security
+			if len(reqs) == 0 {
+				require.True(t, httpapi.IsPublic(api.OperationName(upperFirst(op.OperationID))),
+					"%s has security: [] but is not in httpapi.PublicOperations", where)
+				public = append(public, op.OperationID)
+				continue
+			}
+			require.Len(t, reqs, 1, "%s: exactly one security requirement", where)
+			scopes, ok := reqs[0]["bearerAuth"]
+			require.True(t, ok, "%s: must use bearerAuth", where)
+			require.Len(t, scopes, 1, "%s: exactly one permission", where)
+			require.True(t, authz.Known(scopes[0]), "%s: permission %q is not in the catalog", where, scopes[0])
+		}
+	}
+	require.Greater(t, n, 0)
+	require.Len(t, public, len(httpapi.PublicOperations), "every public-listed operation is public in the spec")
+}
+
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return string(s[0]-'a'+'A') + s[1:]
+}

@@ -1,0 +1,186 @@
+// Package session keeps signed-in sessions: one per device sign-in, carried by
+// access tokens as "sid". Every authenticated request checks its session here;
+// the answer is cached, and revocation invalidates the cache on every instance
+// through the bus, so a revoked session fails on the very next request.
+package session
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/maypok86/otter/v2"
+
+	"atrium/ent"
+	entsession "atrium/ent/session"
+	"atrium/internal/cache"
+	"atrium/internal/fault"
+	"atrium/internal/viewer"
+)
+
+const revokeTopic = "session.revoke"
+
+// Lifetimes bound a session.
+type Lifetimes struct {
+	Idle     time.Duration // ends after this long without use
+	Absolute time.Duration // ends this long after sign-in, whatever the use
+}
+
+// DefaultLifetimes are 14 days idle, 90 days absolute.
+var DefaultLifetimes = Lifetimes{Idle: 14 * 24 * time.Hour, Absolute: 90 * 24 * time.Hour}
+
+// touchEvery is how often use of a session extends its idle expiry in the
+// database; between touches the cached state answers.
+const touchEvery = time.Minute
+
+type state struct {
+	userID, tenantID uuid.UUID
+	idleExpires      atomic.Int64 // unix nanos
+	expires          time.Time
+	revoked          bool
+	touched          atomic.Int64 // unix nanos of the last idle extension
+}
+
+// Store creates, checks and revokes sessions.
+type Store struct {
+	client *ent.Client
+	bus    cache.Bus
+	log    *slog.Logger
+	life   Lifetimes
+	now    func() time.Time
+	cache  *otter.Cache[uuid.UUID, *state]
+	gen    atomic.Uint64
+}
+
+// NewStore returns a Store subscribed to revocations on bus.
+func NewStore(client *ent.Client, bus cache.Bus, log *slog.Logger, life Lifetimes) *Store {
+	s := &Store{
+		client: client, bus: bus, log: log, life: life, now: time.Now,
+		cache: otter.Must(&otter.Options[uuid.UUID, *state]{
+			MaximumSize:      200_000,
+			ExpiryCalculator: otter.ExpiryWriting[uuid.UUID, *state](5 * time.Minute),
+		}),
+	}
+	bus.Subscribe(revokeTopic, func(msg string) {
+		s.gen.Add(1)
+		if id, err := uuid.Parse(msg); err == nil {
+			s.cache.Invalidate(id)
+		} else {
+			s.cache.InvalidateAll()
+		}
+	})
+	return s
+}
+
+// CreateInput opens a session.
+type CreateInput struct {
+	UserID       uuid.UUID
+	TenantID     uuid.UUID
+	CredentialID *uuid.UUID
+	AMR          []string
+}
+
+// Create opens a session inside tx.
+func (s *Store) Create(ctx context.Context, tx *ent.Tx, in CreateInput) (*ent.Session, error) {
+	now := s.now()
+	return tx.Session.Create().
+		SetUserID(in.UserID).
+		SetTenantID(in.TenantID).
+		SetNillableCredentialID(in.CredentialID).
+		SetAmr(in.AMR).
+		SetLastSeenAt(now).
+		SetIdleExpiresAt(now.Add(s.life.Idle)).
+		SetExpiresAt(now.Add(s.life.Absolute)).
+		Save(viewer.System(ctx, "open session"))
+}
+
+// ErrInactive is returned for a revoked, expired or unknown session.
+var ErrInactive = fault.New(fault.Unauthenticated, "the session has ended")
+
+// Check returns nil when session sid is active and belongs to user in tenant.
+func (s *Store) Check(ctx context.Context, sid, userID, tenantID uuid.UUID) error {
+	st, ok := s.cache.GetIfPresent(sid)
+	if !ok {
+		var err error
+		if st, err = s.load(ctx, sid); err != nil {
+			return err
+		}
+	}
+	now := s.now()
+	if st.revoked || st.userID != userID || st.tenantID != tenantID || !now.Before(st.expires) || now.UnixNano() >= st.idleExpires.Load() {
+		return ErrInactive
+	}
+	if last := st.touched.Load(); now.UnixNano()-last > int64(touchEvery) && st.touched.CompareAndSwap(last, now.UnixNano()) {
+		s.touch(ctx, sid, st, now)
+	}
+	return nil
+}
+
+func (s *Store) load(ctx context.Context, sid uuid.UUID) (*state, error) {
+	gen := s.gen.Load()
+	row, err := s.client.Session.Get(viewer.System(ctx, "check session"), sid)
+	if ent.IsNotFound(err) {
+		return nil, ErrInactive
+	}
+	if err != nil {
+		return nil, fault.Wrap(err, fault.Unavailable, "sessions are unavailable")
+	}
+	st := &state{
+		userID: row.UserID, tenantID: row.TenantID,
+		expires: row.ExpiresAt, revoked: row.RevokedAt != nil,
+	}
+	st.idleExpires.Store(row.IdleExpiresAt.UnixNano())
+	st.touched.Store(row.LastSeenAt.UnixNano())
+	if s.gen.Load() == gen {
+		s.cache.Set(sid, st)
+	}
+	return st, nil
+}
+
+// touch extends the idle expiry. It is best effort: a failure is logged and
+// the request goes on.
+func (s *Store) touch(ctx context.Context, sid uuid.UUID, st *state, now time.Time) {
+	idle := now.Add(s.life.Idle)
+	if idle.After(st.expires) {
+		idle = st.expires
+	}
+	err := s.client.Session.Update().
+		Where(entsession.ID(sid), entsession.RevokedAtIsNil()).
+		SetLastSeenAt(now).SetIdleExpiresAt(idle).
+		Exec(viewer.System(ctx, "extend session"))
+	if err != nil {
+		s.log.WarnContext(ctx, "session touch failed", "session_id", sid, "err", err)
+		return
+	}
+	st.idleExpires.Store(idle.UnixNano())
+}
+
+// Revoke ends session sid, on every instance. tx may be nil.
+func (s *Store) Revoke(ctx context.Context, tx *ent.Tx, sid uuid.UUID, reason string) error {
+	c := s.client.Session
+	if tx != nil {
+		c = tx.Session
+	}
+	err := c.Update().
+		Where(entsession.ID(sid), entsession.RevokedAtIsNil()).
+		SetRevokedAt(s.now()).SetRevokedReason(reason).
+		Exec(viewer.System(ctx, "revoke session"))
+	if err != nil {
+		return fmt.Errorf("revoke session: %w", err)
+	}
+	s.Forget(ctx, sid)
+	return nil
+}
+
+// Forget drops sid from every instance's cache; call it after a commit that
+// changed the session.
+func (s *Store) Forget(ctx context.Context, sid uuid.UUID) {
+	s.gen.Add(1)
+	s.cache.Invalidate(sid)
+	if err := s.bus.Publish(ctx, revokeTopic, sid.String()); err != nil {
+		s.log.ErrorContext(ctx, "session revocation not published", "session_id", sid, "err", err)
+	}
+}
