@@ -270,6 +270,41 @@ func Check(ctx context.Context, dia, devURL string, opts ...DiffOption) error {
 	return fmt.Errorf("migrate: %s is behind the ent schema; run `make migrate-diff NAME=…`. Missing:\n%s", local.Path(), b.String())
 }
 
+// Verify compares a live database with the ent schema and fails listing the
+// statements that would reconcile them: after Apply it must pass, or the
+// migrations and the ent schema disagree. Only ent's tables are compared.
+func Verify(ctx context.Context, db *sql.DB, dia string) error {
+	diffMu.Lock()
+	defer diffMu.Unlock()
+	dir := &migrate.MemDir{}
+	m, err := entschema.NewMigrate(entsql.OpenDB(dia, db),
+		entschema.WithDir(dir),
+		entschema.WithDialect(dia),
+		entschema.WithFormatter(migrate.DefaultFormatter),
+		entschema.WithDropColumn(true),
+		entschema.WithDropIndex(true),
+		entschema.WithErrNoPlan(true),
+	)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	switch err := m.NamedDiff(ctx, "drift", entmigrate.Tables...); {
+	case errors.Is(err, migrate.ErrNoPlan):
+		return nil
+	case err != nil:
+		return fmt.Errorf("migrate: verify %s: %w", dia, err)
+	}
+	files, err := dir.Files()
+	if err != nil {
+		return err
+	}
+	var b strings.Builder
+	for _, f := range files {
+		b.Write(f.Bytes())
+	}
+	return fmt.Errorf("migrate: the %s database differs from the ent schema:\n%s", dia, b.String())
+}
+
 // NewFile writes a hand-written migration file (a data migration) as the next
 // version of the dialect's directory and rehashes atlas.sum. It returns the
 // file's name.

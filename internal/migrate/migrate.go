@@ -305,6 +305,15 @@ func applyFile(ctx context.Context, db *sql.DB, dia string, dir migrate.Dir, f m
 		return 0, err
 	}
 	rrw := &revisions{q: tx, dialect: dia}
+	// A failed earlier attempt left a record with nothing applied (its
+	// transaction rolled back): start afresh, as the file may have been fixed
+	// and its statement count changed.
+	if r, err := rrw.ReadRevision(ctx, f.Version()); err == nil && r.Applied == 0 {
+		if err := rrw.DeleteRevision(ctx, f.Version()); err != nil {
+			tx.Rollback()
+			return 0, fmt.Errorf("migrate: reset failed revision %s: %w", f.Version(), err)
+		}
+	}
 	ex, err := migrate.NewExecutor(drv, dir, rrw, exOpts...)
 	if err != nil {
 		tx.Rollback()

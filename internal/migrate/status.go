@@ -24,19 +24,27 @@ type StatusReport struct {
 // OK reports whether nothing is pending and nothing failed.
 func (s StatusReport) OK() bool { return s.Pending == 0 && s.Error == "" }
 
-// Status compares the revision table with the embedded directory. It reads
-// only: it neither creates the revision table nor takes the lock.
-func Status(ctx context.Context, db *sql.DB, dia string) (StatusReport, error) {
-	dir, err := Dir(dia)
-	if err != nil {
-		return StatusReport{}, err
+// Status compares the revision table with the embedded directory (or the one
+// of WithDir; other options are ignored). It reads only: it neither creates
+// the revision table nor takes the lock.
+func Status(ctx context.Context, db *sql.DB, dia string, opts ...Option) (StatusReport, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	dir := o.dir
+	if dir == nil {
+		var err error
+		if dir, err = Dir(dia); err != nil {
+			return StatusReport{}, err
+		}
 	}
 	return status(ctx, db, dia, dir)
 }
 
 // Pending returns the number of files Apply would run.
-func Pending(ctx context.Context, db *sql.DB, dia string) (int, error) {
-	s, err := Status(ctx, db, dia)
+func Pending(ctx context.Context, db *sql.DB, dia string, opts ...Option) (int, error) {
+	s, err := Status(ctx, db, dia, opts...)
 	return s.Pending, err
 }
 
