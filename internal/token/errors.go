@@ -31,7 +31,7 @@ var (
 	// ErrWrongKEK means a stored private key could not be decrypted: the
 	// key-encryption key differs from the one the key was sealed with, or the
 	// stored ciphertext is damaged.
-	ErrWrongKEK = errors.New("token: cannot decrypt signing key: wrong key-encryption key (ATRIUM_KEY_ENCRYPTION_KEY or <data dir>/kek) or corrupted key material")
+	ErrWrongKEK = errors.New("wrong key-encryption key (ATRIUM_KEY_ENCRYPTION_KEY or <data dir>/kek) or corrupted key material")
 	// ErrKEKSize means the key-encryption key is not 32 bytes.
 	ErrKEKSize = errors.New("token: key-encryption key must be 32 bytes")
 	// ErrKeyExists is returned by KeyStore.Create when the kid is taken.

@@ -227,7 +227,7 @@ func (r *KeyRing) parse(sk StoredKey) (*verifyKey, error) {
 		// decrypting next keys too reports a wrong KEK before it matters.
 		der, err := Open(r.kek, sk.PrivateKeyEnc, sealAAD(sk.Kid))
 		if err != nil {
-			return nil, fmt.Errorf("signing key %s: %w", sk.Kid, err)
+			return nil, fmt.Errorf("token: cannot decrypt signing key %s: %w", sk.Kid, err)
 		}
 		signer, err = parsePrivateKey(sk.Algorithm, der, pub)
 		clear(der)
@@ -318,32 +318,39 @@ func (r *KeyRing) Run(ctx context.Context, every time.Duration) error {
 // create one; they all then sign with the same one (see build), and each
 // tolerates losing the race on a kid.
 func (r *KeyRing) EnsureActive(ctx context.Context) error {
+	_, err := r.ensureActive(ctx)
+	return err
+}
+
+// ensureActive is EnsureActive, returning the kid it created, if any.
+func (r *KeyRing) ensureActive(ctx context.Context) (string, error) {
 	if err := r.Reload(ctx); err != nil {
-		return err
+		return "", err
 	}
 	if r.signer() != nil {
-		return nil
+		return "", nil
 	}
 	k, err := newStoredKey(r.opts.Algorithm, r.kek, StatusActive)
 	if err != nil {
-		return err
+		return "", err
 	}
 	now := r.opts.Now()
 	k.CreatedAt, k.ActivatedAt = now, now
 	if err := r.store.Create(ctx, k); err != nil && !errors.Is(err, ErrKeyExists) {
-		return err
+		return "", err
 	}
 	if err := r.Reload(ctx); err != nil {
-		return err
+		return "", err
 	}
 	if r.signer() == nil {
-		return ErrNoSigningKey
+		return "", ErrNoSigningKey
 	}
-	return nil
+	return k.Kid, nil
 }
 
 // RotateResult says what Rotate did.
 type RotateResult struct {
+	Initial     string    // kid of an active key created because there was none
 	Created     string    // kid of the new next key
 	Activated   string    // kid promoted from next to active; "" in phase one
 	Retired     []string  // kids retired
@@ -356,7 +363,8 @@ type RotateResult struct {
 // the same moment.
 func (r *KeyRing) Rotate(ctx context.Context) (RotateResult, error) {
 	var res RotateResult
-	if err := r.EnsureActive(ctx); err != nil {
+	var err error
+	if res.Initial, err = r.ensureActive(ctx); err != nil {
 		return res, err
 	}
 	now := r.opts.Now()

@@ -508,4 +508,3 @@ func jwksKids(tb testing.TB, raw []byte) []string {
 	}
 	return kids
 }
-
