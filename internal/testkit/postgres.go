@@ -40,6 +40,14 @@ type NamedDB struct {
 	*app.Database
 }
 
+// Open returns the database for use in a subtest. It is the database
+// Databases created: it lives until the test that called Databases ends,
+// which is after all of that test's subtests, parallel ones included.
+func (n NamedDB) Open(tb testing.TB) *app.Database {
+	tb.Helper()
+	return n.Database
+}
+
 // Databases returns a fresh migrated SQLite database and, when PostgreSQL is
 // available, a fresh migrated PostgreSQL database:
 //
