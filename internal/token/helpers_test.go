@@ -102,6 +102,7 @@ func (b *testBundle) newInstance(tb testing.TB, kek []byte) (*KeyRing, *Service)
 	require.NoError(tb, err)
 	svc, err := New(ring, b.opts)
 	require.NoError(tb, err)
+	tb.Cleanup(svc.Close)
 	return ring, svc
 }
 

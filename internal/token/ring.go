@@ -41,7 +41,7 @@ type KeyRing struct {
 
 	mu        sync.Mutex            // serialises Reload and rebuilds
 	keys      map[string]*verifyKey // parsed keys by kid, reused across reloads
-	listeners []func()              // called when a kid leaves the trusted set
+	listeners map[*Service]func()   // called when a kid leaves the trusted set
 
 	lastMissReload atomic.Int64 // unix nanos of the last reload caused by an unknown kid
 }
@@ -91,17 +91,22 @@ func NewKeyRing(store KeyStore, kek []byte, opts Options) (*KeyRing, error) {
 	if len(kek) != KEKSize {
 		return nil, ErrKEKSize
 	}
-	r := &KeyRing{store: store, kek: kek, opts: opts, keys: map[string]*verifyKey{}}
+	r := &KeyRing{store: store, kek: kek, opts: opts, keys: map[string]*verifyKey{}, listeners: map[*Service]func(){}}
 	empty, _ := r.build(nil, opts.Now())
 	r.set.Store(empty)
 	return r, nil
 }
 
-// onUntrust registers f, called after any kid stops being trusted.
-func (r *KeyRing) onUntrust(f func()) {
+// onUntrust registers f for s, called after any kid stops being trusted;
+// f nil unregisters.
+func (r *KeyRing) onUntrust(s *Service, f func()) {
 	r.mu.Lock()
-	r.listeners = append(r.listeners, f)
-	r.mu.Unlock()
+	defer r.mu.Unlock()
+	if f == nil {
+		delete(r.listeners, s)
+		return
+	}
+	r.listeners[s] = f
 }
 
 // Reload re-reads the keys from the store. Keys that disappear or whose

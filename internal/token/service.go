@@ -91,8 +91,16 @@ func New(ring *KeyRing, opts Options) (*Service, error) {
 		return nil, fmt.Errorf("token: validation cache: %w", err)
 	}
 	s.cache = cache
-	ring.onUntrust(cache.InvalidateAll)
+	ring.onUntrust(s, cache.InvalidateAll)
 	return s, nil
+}
+
+// Close releases the validation cache and its goroutine. The ring stays
+// usable; only services built for a short while (tests) need to call it.
+func (s *Service) Close() {
+	s.ring.onUntrust(s, nil)
+	s.cache.InvalidateAll()
+	s.cache.StopAllGoroutines()
 }
 
 // Ring returns the key ring (for the JWKS handler and rotation).

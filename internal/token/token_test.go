@@ -508,3 +508,35 @@ func jwksKids(tb testing.TB, raw []byte) []string {
 	}
 	return kids
 }
+
+func TestRun(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ringB, _ := b.newInstance(t, b.kek)
+	res, err := ringB.Rotate(context.Background())
+	require.NoError(t, err)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- b.ring.Run(ctx, 5*time.Millisecond) }()
+	require.Eventually(t, func() bool {
+		return strings.Contains(string(b.ring.JWKS()), res.Created)
+	}, 5*time.Second, 5*time.Millisecond, "Run picks up another instance's rotation")
+	cancel()
+	require.ErrorIs(t, <-done, context.Canceled)
+}
+
+func TestServiceClose(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	svc, err := New(b.ring, b.opts)
+	require.NoError(t, err)
+	b.ring.mu.Lock()
+	n := len(b.ring.listeners)
+	b.ring.mu.Unlock()
+	svc.Close()
+	b.ring.mu.Lock()
+	defer b.ring.mu.Unlock()
+	require.Len(t, b.ring.listeners, n-1)
+	require.NotContains(t, b.ring.listeners, svc)
+}
