@@ -488,3 +488,36 @@ func TestDiff(t *testing.T) {
 		})
 	})
 }
+
+// BenchmarkApplyFromEmpty measures Apply of the whole directory on an empty
+// database (revision table, lock and every file).
+func BenchmarkApplyFromEmpty(b *testing.B) {
+	ctx := context.Background()
+	b.Run("sqlite", func(b *testing.B) {
+		for b.Loop() {
+			b.StopTimer()
+			db, err := app.OpenSQLite(ctx, filepath.Join(b.TempDir(), "atrium.db"))
+			require.NoError(b, err)
+			b.StartTimer()
+			_, err = migrate.Apply(ctx, db.DB, dialect.SQLite)
+			require.NoError(b, err)
+			b.StopTimer()
+			db.Close()
+			b.StartTimer()
+		}
+	})
+	b.Run("postgres", func(b *testing.B) {
+		for b.Loop() {
+			b.StopTimer()
+			db, err := sql.Open("pgx", testkit.PostgresURL(b))
+			require.NoError(b, err)
+			require.NoError(b, db.Ping())
+			b.StartTimer()
+			_, err = migrate.Apply(ctx, db, dialect.Postgres)
+			require.NoError(b, err)
+			b.StopTimer()
+			db.Close()
+			b.StartTimer()
+		}
+	})
+}
