@@ -73,6 +73,7 @@ func New(ring *KeyRing, opts Options) (*Service, error) {
 			jwt.WithIssuedAt(),
 			jwt.WithLeeway(opts.Leeway),
 			jwt.WithTimeFunc(opts.Now),
+			jwt.WithStrictDecoding(), // one encoding per signature: no malleable variants
 		),
 	}
 	co := &otter.Options[[sha256.Size]byte, *cacheEntry]{

@@ -150,6 +150,7 @@ func TestVerifyRejects(t *testing.T) {
 		{"ErrTamperedSignature", parts[0] + "." + parts[1] + "." + b64.EncodeToString(make([]byte, 256)), ErrSignature},
 		{"ErrForeignKeyClaimingOurKid", handMade(t, hdr(), b.payload(), signWith(t, jwt.SigningMethodRS256, foreign)), ErrSignature},
 		{"ErrForeignKeyOwnKid", handMade(t, map[string]any{"alg": "RS256", "kid": "foreign"}, b.payload(), signWith(t, jwt.SigningMethodRS256, foreign)), ErrUnknownKey},
+		{"ErrNonCanonicalSignature", parts[0] + "." + parts[1] + "." + nonCanonical(parts[2]), ErrMalformed},
 		{"ErrMalformedTwoParts", parts[0] + "." + parts[1], ErrMalformed},
 		{"ErrMalformedGarbage", "not a token", ErrMalformed},
 		{"ErrMalformedEmpty", "", ErrMalformed},
@@ -539,4 +540,12 @@ func TestServiceClose(t *testing.T) {
 	defer b.ring.mu.Unlock()
 	require.Len(t, b.ring.listeners, n-1)
 	require.NotContains(t, b.ring.listeners, svc)
+}
+
+// nonCanonical re-encodes a base64url segment with non-zero padding bits:
+// the same bytes under a different string, which strict decoding refuses.
+func nonCanonical(seg string) string {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	last := strings.IndexByte(alphabet, seg[len(seg)-1])
+	return seg[:len(seg)-1] + string(alphabet[last|1])
 }
