@@ -11,12 +11,14 @@ package migrate
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"log/slog"
 	"path"
+	"strings"
 	"time"
 
 	"ariga.io/atlas/sql/migrate"
@@ -294,9 +296,32 @@ func fileStmts(drv migrate.Driver, f migrate.File) ([]string, error) {
 // applyFile runs one file in a transaction. When it fails, the transaction is
 // rolled back and the revision is recorded with its error and zero statements
 // applied, so `status` shows it and the next apply retries the whole file.
-func applyFile(ctx context.Context, db *sql.DB, dia string, dir migrate.Dir, f migrate.File, exOpts []migrate.ExecutorOption) (int, error) {
-	tx, err := db.BeginTx(ctx, nil)
-	if err != nil {
+//
+// On SQLite, like the atlas CLI, foreign keys are off during the file (the
+// pragma is a no-op inside a transaction, and atlas rebuilds a changed table by
+// copy, drop and rename) and checked with foreign_key_check before commit.
+func applyFile(ctx context.Context, db *sql.DB, dia string, dir migrate.Dir, f migrate.File, exOpts []migrate.ExecutorOption) (_ int, err error) {
+	var tx *sql.Tx
+	if dia == dialect.SQLite {
+		conn, err := db.Conn(ctx)
+		if err != nil {
+			return 0, fmt.Errorf("migrate: %w", err)
+		}
+		defer conn.Close()
+		if _, err := conn.ExecContext(ctx, "PRAGMA foreign_keys = off"); err != nil {
+			return 0, fmt.Errorf("migrate: %w", err)
+		}
+		defer func() {
+			if _, rerr := conn.ExecContext(context.Background(), "PRAGMA foreign_keys = on"); rerr != nil {
+				// Never hand a connection without foreign keys back to the pool.
+				conn.Raw(func(any) error { return driver.ErrBadConn })
+				err = errors.Join(err, fmt.Errorf("migrate: restore foreign_keys: %w", rerr))
+			}
+		}()
+		if tx, err = conn.BeginTx(ctx, nil); err != nil {
+			return 0, fmt.Errorf("migrate: begin %s: %w", f.Name(), err)
+		}
+	} else if tx, err = db.BeginTx(ctx, nil); err != nil {
 		return 0, fmt.Errorf("migrate: begin %s: %w", f.Name(), err)
 	}
 	drv, err := openDriver(tx, dia)
@@ -333,6 +358,12 @@ func applyFile(ctx context.Context, db *sql.DB, dia string, dir migrate.Dir, f m
 		}
 		return 0, fmt.Errorf("migrate: %s: %w", f.Name(), err)
 	}
+	if dia == dialect.SQLite {
+		if err := foreignKeyCheck(ctx, tx); err != nil {
+			tx.Rollback()
+			return 0, fmt.Errorf("migrate: %s: %w", f.Name(), err)
+		}
+	}
 	if err := tx.Commit(); err != nil {
 		return 0, fmt.Errorf("migrate: commit %s: %w", f.Name(), err)
 	}
@@ -340,6 +371,33 @@ func applyFile(ctx context.Context, db *sql.DB, dia string, dir migrate.Dir, f m
 		return 0, nil
 	}
 	return rrw.last.Applied, nil
+}
+
+// foreignKeyCheck fails when SQLite reports rows violating a foreign key.
+func foreignKeyCheck(ctx context.Context, tx *sql.Tx) error {
+	rows, err := tx.QueryContext(ctx, "PRAGMA foreign_key_check")
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var vs []string
+	for rows.Next() {
+		var (
+			table, parent string
+			rowid, fkid   sql.NullInt64
+		)
+		if err := rows.Scan(&table, &rowid, &parent, &fkid); err != nil {
+			return err
+		}
+		vs = append(vs, fmt.Sprintf("%s row %d -> %s", table, rowid.Int64, parent))
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if len(vs) > 0 {
+		return fmt.Errorf("foreign key violations: %s", strings.Join(vs, "; "))
+	}
+	return nil
 }
 
 // logger adapts atlas log entries to slog.

@@ -521,3 +521,43 @@ func BenchmarkApplyFromEmpty(b *testing.B) {
 		}
 	})
 }
+
+// TestApplySQLiteTableRebuild covers how atlas changes an SQLite table: copy,
+// drop, rename — which only works with foreign keys off during the file.
+func TestApplySQLiteTableRebuild(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	base := map[string]string{
+		"1_init.sql": "CREATE TABLE p (id integer PRIMARY KEY);\nCREATE TABLE c (id integer PRIMARY KEY, p_id integer NOT NULL REFERENCES p (id));\nINSERT INTO p VALUES (1);\nINSERT INTO c VALUES (1, 1);\n",
+	}
+	rebuild := "PRAGMA foreign_keys = off;\nCREATE TABLE new_p (id integer PRIMARY KEY, name text NOT NULL DEFAULT '');\nINSERT INTO new_p (id) SELECT id FROM p;\nDROP TABLE p;\nALTER TABLE new_p RENAME TO p;\nPRAGMA foreign_keys = on;\n"
+
+	t.Run("OK", func(t *testing.T) {
+		t.Parallel()
+		db := emptySQLite(t)
+		files := map[string]string{"2_rebuild.sql": rebuild}
+		for k, v := range base {
+			files[k] = v
+		}
+		_, err := migrate.Apply(ctx, db, dialect.SQLite, migrate.WithDir(memDir(t, files)))
+		require.NoError(t, err)
+		var on int
+		require.NoError(t, db.QueryRow("PRAGMA foreign_keys").Scan(&on))
+		require.Equal(t, 1, on, "foreign keys are back on")
+		var name string
+		require.NoError(t, db.QueryRow("SELECT p.name FROM c JOIN p ON p.id = c.p_id").Scan(&name))
+	})
+	t.Run("ErrViolation", func(t *testing.T) {
+		t.Parallel()
+		db := emptySQLite(t)
+		files := map[string]string{"2_orphan.sql": "PRAGMA foreign_keys = off;\nDELETE FROM p;\n"}
+		for k, v := range base {
+			files[k] = v
+		}
+		_, err := migrate.Apply(ctx, db, dialect.SQLite, migrate.WithDir(memDir(t, files)))
+		require.ErrorContains(t, err, "foreign key violations")
+		var n int
+		require.NoError(t, db.QueryRow("SELECT count(*) FROM p").Scan(&n))
+		require.Equal(t, 1, n, "rolled back")
+	})
+}
