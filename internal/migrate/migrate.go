@@ -301,6 +301,9 @@ func fileStmts(drv migrate.Driver, f migrate.File) ([]string, error) {
 // pragma is a no-op inside a transaction, and atlas rebuilds a changed table by
 // copy, drop and rename) and checked with foreign_key_check before commit.
 func applyFile(ctx context.Context, db *sql.DB, dia string, dir migrate.Dir, f migrate.File, exOpts []migrate.ExecutorOption) (_ int, err error) {
+	if txModeNone(f) {
+		return applyNoTx(ctx, db, dia, dir, f, exOpts)
+	}
 	var tx *sql.Tx
 	if dia == dialect.SQLite {
 		conn, err := db.Conn(ctx)
@@ -366,6 +369,39 @@ func applyFile(ctx context.Context, db *sql.DB, dia string, dir migrate.Dir, f m
 	}
 	if err := tx.Commit(); err != nil {
 		return 0, fmt.Errorf("migrate: commit %s: %w", f.Name(), err)
+	}
+	if rrw.last == nil {
+		return 0, nil
+	}
+	return rrw.last.Applied, nil
+}
+
+// txModeNone reports the atlas directive "-- atlas:txmode none" at the top of
+// a file, for statements that cannot run in a transaction (CREATE INDEX
+// CONCURRENTLY).
+func txModeNone(f migrate.File) bool {
+	d, ok := f.(interface{ Directive(string) []string })
+	if !ok {
+		return false
+	}
+	ds := d.Directive("txmode")
+	return len(ds) == 1 && ds[0] == "none"
+}
+
+// applyNoTx runs a file statement by statement outside a transaction; the
+// revision records each statement, so a failed file resumes where it stopped.
+func applyNoTx(ctx context.Context, db *sql.DB, dia string, dir migrate.Dir, f migrate.File, exOpts []migrate.ExecutorOption) (int, error) {
+	drv, err := openDriver(db, dia)
+	if err != nil {
+		return 0, err
+	}
+	rrw := &revisions{q: db, dialect: dia}
+	ex, err := migrate.NewExecutor(drv, dir, rrw, exOpts...)
+	if err != nil {
+		return 0, err
+	}
+	if err := ex.Execute(ctx, f); err != nil {
+		return 0, fmt.Errorf("migrate: %s: %w", f.Name(), err)
 	}
 	if rrw.last == nil {
 		return 0, nil

@@ -561,3 +561,26 @@ func TestApplySQLiteTableRebuild(t *testing.T) {
 		require.Equal(t, 1, n, "rolled back")
 	})
 }
+
+func TestApplyTxModeNone(t *testing.T) {
+	t.Parallel()
+	forEachDialect(t, func(t *testing.T, e emptyDB) {
+		ctx := context.Background()
+		index := "CREATE INDEX a_x ON a (x);\n"
+		if e.dialect == dialect.Postgres {
+			index = "CREATE INDEX CONCURRENTLY a_x ON a (x);\n"
+		}
+		dir := memDir(t, map[string]string{
+			"1_a.sql":     "CREATE TABLE a (x integer);\n",
+			"2_index.sql": "-- atlas:txmode none\n\n" + index,
+		})
+		t.Run("OK", func(t *testing.T) {
+			rep, err := migrate.Apply(ctx, e.db, e.dialect, migrate.WithDir(dir))
+			require.NoError(t, err)
+			require.Equal(t, []string{"1_a.sql", "2_index.sql"}, rep.Applied)
+			st, err := migrate.Status(ctx, e.db, e.dialect, migrate.WithDir(dir))
+			require.NoError(t, err)
+			require.True(t, st.OK(), "%+v", st)
+		})
+	})
+}
