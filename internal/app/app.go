@@ -127,6 +127,7 @@ func Build(ctx context.Context, cfg *config.Config, db *Database, kek []byte, lo
 	if a.Tokens, err = token.New(ring, topts); err != nil {
 		return nil, err
 	}
+	a.closers = append(a.closers, a.Tokens.Close)
 	runCtx, cancel := context.WithCancel(context.Background())
 	a.closers = append(a.closers, cancel)
 	go func() { _ = ring.Run(runCtx, time.Minute) }()
@@ -198,7 +199,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		return err
 	case <-ctx.Done():
 	}
-	a.Log.Info("shutting down", "timeout", a.Config.ShutdownTimeout)
+	a.Log.Info("shutting down", "timeout", a.Config.ShutdownTimeout.String())
 	sctx, cancel := context.WithTimeout(context.Background(), a.Config.ShutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {

@@ -127,3 +127,6 @@ func (b bearer) BearerAuth(context.Context, api.OperationName) (api.BearerAuth, 
 	}
 	return api.BearerAuth{Token: string(b)}, nil
 }
+
+// WithRedis makes the instance use Redis (cache bus) at url.
+func WithRedis(url string) Option { return func(c *config.Config) { c.RedisURL = url } }

@@ -31,13 +31,15 @@ import (
 	"atrium/internal/viewer"
 )
 
+func TestMain(m *testing.M) { testkit.Main(m) }
+
 type bundle struct {
-	env        *apptest.Env
-	a, b       *apptest.Member // admins of tenants A and B
-	tenantA    uuid.UUID
-	tenantB    uuid.UUID
-	convA      *api.Conversation
-	ctx        context.Context
+	env     *apptest.Env
+	a, b    *apptest.Member // admins of tenants A and B
+	tenantA uuid.UUID
+	tenantB uuid.UUID
+	convA   *api.Conversation
+	ctx     context.Context
 }
 
 // setup runs each test on every available database.
@@ -45,7 +47,11 @@ func forEachDB(t *testing.T, fn func(t *testing.T, bu *bundle)) {
 	for _, db := range testkit.Databases(t) {
 		t.Run(db.Name, func(t *testing.T) {
 			t.Parallel()
-			env := apptest.New(t, db.Open(t))
+			var opts []apptest.Option
+			if db.Name == "postgres" { // the production pairing: PostgreSQL with Redis
+				opts = append(opts, apptest.WithRedis(testkit.RedisURL(t)))
+			}
+			env := apptest.New(t, db.Open(t), opts...)
 			ta, tb := env.Tenant(), env.Tenant()
 			bu := &bundle{env: env, tenantA: ta.ID, tenantB: tb.ID, ctx: context.Background()}
 			bu.a = env.Member(ta.ID, authz.RoleAdminID)
@@ -230,7 +236,6 @@ func TestAuthentication(t *testing.T) {
 		pubPEM, pubDER := publicKey(t, env, kid)
 
 		cases := map[string]func() string{
-			"NoToken": func() string { return "" },
 			"Garbage": func() string { return "not-a-jwt" },
 			"Expired": func() string {
 				return otherService(func(o *token.Options) { o.Now = func() time.Time { return time.Now().Add(-2 * time.Hour) } })
@@ -278,6 +283,13 @@ func TestAuthentication(t *testing.T) {
 				requireStatus(t, err, 401)
 			})
 		}
+		t.Run("ErrUnauthenticated/NoToken", func(t *testing.T) {
+			res, err := env.Server.Client().Get(env.Server.URL + "/api/v1/conversations")
+			require.NoError(t, err)
+			defer res.Body.Close()
+			require.Equal(t, 401, res.StatusCode)
+			require.Equal(t, "application/problem+json", res.Header.Get("Content-Type"))
+		})
 		t.Run("ErrUnauthenticated/RevokedSession", func(t *testing.T) {
 			m := env.Member(bu.tenantA, authz.RoleAdminID)
 			_, err := m.Client.ListConversations(ctx, api.ListConversationsParams{})
@@ -353,7 +365,7 @@ func TestBadInput(t *testing.T) {
 			{"EmptyContent", "POST", conv + "/messages", `{"role":"user","content":""}`, 400},
 			{"MissingBody", "POST", base + "/conversations", ``, 400},
 			{"BadLimit", "GET", base + "/conversations?limit=1000", "", 400},
-			{"BadCursor", "GET", base + "/conversations?cursor=%%%", "", 400},
+			{"BadCursor", "GET", base + "/conversations?cursor=!!!", "", 400},
 			{"ForgedCursor", "GET", base + "/conversations?cursor=aGVsbG8", "", 400},
 			{"BodyOverLimit", "POST", base + "/conversations", `{"title": "` + strings.Repeat("x", 2<<20) + `"}`, 413},
 			{"UnknownRoute", "GET", base + "/nope", "", 404},
@@ -461,7 +473,6 @@ func hs256(t *testing.T, c jwt.MapClaims, kid string, secret []byte) string {
 	m.Write([]byte(signing))
 	return signing + "." + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
-
 
 func removeMember(t *testing.T, env *apptest.Env, tenantID, userID uuid.UUID) {
 	t.Helper()

@@ -14,7 +14,7 @@ import (
 type Config struct {
 	Handler      *Handler
 	Security     *SecurityHandler
-	JWKS         http.Handler // served at /.well-known/jwks.json
+	JWKS         http.Handler            // served at /.well-known/jwks.json
 	Extra        map[string]http.Handler // more routes for the outer mux ("GET /path")
 	MaxBodyBytes int64
 	Log          *slog.Logger

@@ -14,7 +14,7 @@ import (
 )
 
 type specOperation struct {
-	OperationID string                `yaml:"operationId"`
+	OperationID string                 `yaml:"operationId"`
 	Security    *[]map[string][]string `yaml:"security"`
 }
 

@@ -1,9 +1,11 @@
 // Package policy holds the ent privacy rules that make every query and
 // mutation tenant-aware. ent/schema uses these rules; nothing else should.
 //
-// The rules are written against entgo.io/ent interfaces (WhereP, SetField) and
-// not the generated ent/privacy package, so the schema can be generated from an
-// empty ent/ directory.
+// Mutation rules are written against entgo.io/ent interfaces (WhereP,
+// SetField). Query rules use the generated ent/privacy FilterFunc with entql
+// predicates, because generated queries have no untyped WhereP; this makes
+// ent/schema depend on generated code, which is why ent/ is committed and the
+// schema/snapshot feature is on (see docs/architecture.md).
 package policy
 
 import (
@@ -11,9 +13,11 @@ import (
 
 	"entgo.io/ent"
 	"entgo.io/ent/dialect/sql"
+	"entgo.io/ent/entql"
 	"entgo.io/ent/privacy"
 	"github.com/google/uuid"
 
+	entprivacy "atrium/ent/privacy"
 	"atrium/internal/viewer"
 )
 
@@ -36,12 +40,13 @@ func TenantOwned() ent.Policy {
 	return privacy.Policy{
 		Query: privacy.QueryPolicy{
 			denyWithoutViewer(),
-			queryRule(func(ctx context.Context, q ent.Query) error {
+			entprivacy.FilterFunc(func(ctx context.Context, f entprivacy.Filter) error {
 				v := viewer.FromContext(ctx)
 				if v.IsSystem() {
 					return privacy.Allow
 				}
-				return filter(q, sql.FieldEQ(FieldTenantID, v.TenantID))
+				f.Where(entql.FieldEQ(FieldTenantID, v.TenantID))
+				return privacy.Skip
 			}),
 			privacy.AlwaysAllowRule(),
 		},
@@ -114,12 +119,13 @@ func TenantOrShared() ent.Policy {
 	return privacy.Policy{
 		Query: privacy.QueryPolicy{
 			denyWithoutViewer(),
-			queryRule(func(ctx context.Context, q ent.Query) error {
+			entprivacy.FilterFunc(func(ctx context.Context, f entprivacy.Filter) error {
 				v := viewer.FromContext(ctx)
 				if v.IsSystem() {
 					return privacy.Allow
 				}
-				return filter(q, sql.OrPredicates(sql.FieldEQ(FieldTenantID, v.TenantID), sql.FieldIsNull(FieldTenantID)))
+				f.Where(entql.Or(entql.FieldEQ(FieldTenantID, v.TenantID), entql.FieldNil(FieldTenantID)))
+				return privacy.Skip
 			}),
 			privacy.AlwaysAllowRule(),
 		},
@@ -137,12 +143,13 @@ func UserOwned(userField string) ent.Policy {
 	return privacy.Policy{
 		Query: privacy.QueryPolicy{
 			denyWithoutViewer(),
-			queryRule(func(ctx context.Context, q ent.Query) error {
+			entprivacy.FilterFunc(func(ctx context.Context, f entprivacy.Filter) error {
 				v := viewer.FromContext(ctx)
 				if v.IsSystem() {
 					return privacy.Allow
 				}
-				return filter(q, sql.FieldEQ(userField, v.UserID))
+				f.Where(entql.FieldEQ(userField, v.UserID))
+				return privacy.Skip
 			}),
 			privacy.AlwaysAllowRule(),
 		},
@@ -202,18 +209,3 @@ func denyWithoutViewer() privacy.QueryMutationRule {
 		return privacy.Skip
 	})
 }
-
-func filter(q ent.Query, p func(*sql.Selector)) error {
-	w, ok := q.(wherer)
-	if !ok {
-		return privacy.Denyf("policy: query %T cannot be filtered", q)
-	}
-	w.WhereP(p)
-	return privacy.Skip
-}
-
-// queryRule adapts a function to privacy.QueryRule; entgo.io/ent/privacy has
-// only the mutation variant outside generated code.
-type queryRule func(context.Context, ent.Query) error
-
-func (f queryRule) EvalQuery(ctx context.Context, q ent.Query) error { return f(ctx, q) }
