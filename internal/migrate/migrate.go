@@ -142,8 +142,9 @@ func openDriver(q schema.ExecQuerier, dia string) (migrate.Driver, error) {
 //
 // On PostgreSQL it holds the CLI's advisory lock (atlas_migrate_execute) for
 // the whole run, so concurrent deployers, with either tool, take turns. On
-// SQLite it takes no lock: the file lock of the database serialises writers,
-// and the CLI's SQLite lock is a file in the temp dir shared by all databases.
+// SQLite it flocks "<database file>-migrate.lock" instead (the CLI's SQLite
+// lock is one file in the temp dir for every database, and fails rather than
+// waits).
 func Apply(ctx context.Context, db *sql.DB, dia string, opts ...Option) (Report, error) {
 	start := time.Now()
 	o := options{lockTimeout: time.Minute}
@@ -162,10 +163,17 @@ func Apply(ctx context.Context, db *sql.DB, dia string, opts ...Option) (Report,
 	if err != nil {
 		return rep, err
 	}
-	if dia == dialect.Postgres {
+	switch dia {
+	case dialect.Postgres:
 		unlock, err := drv.(schema.Locker).Lock(ctx, LockName, o.lockTimeout)
 		if err != nil {
 			return rep, fmt.Errorf("migrate: acquire lock %q: %w", LockName, err)
+		}
+		defer unlock()
+	case dialect.SQLite:
+		unlock, err := lockSQLite(ctx, db, o.lockTimeout)
+		if err != nil {
+			return rep, fmt.Errorf("migrate: %w", err)
 		}
 		defer unlock()
 	}
@@ -220,6 +228,9 @@ func Apply(ctx context.Context, db *sql.DB, dia string, opts ...Option) (Report,
 	}
 	for _, f := range pending {
 		n, err := applyFile(ctx, db, dia, dir, f, exOpts)
+		if errors.Is(err, errApplied) {
+			continue // applied meanwhile by a concurrent Apply (SQLite)
+		}
 		if err != nil {
 			rep.Duration = time.Since(start)
 			return rep, err
@@ -333,10 +344,20 @@ func applyFile(ctx context.Context, db *sql.DB, dia string, dir migrate.Dir, f m
 		return 0, err
 	}
 	rrw := &revisions{q: tx, dialect: dia}
-	// A failed earlier attempt left a record with nothing applied (its
-	// transaction rolled back): start afresh, as the file may have been fixed
-	// and its statement count changed.
-	if r, err := rrw.ReadRevision(ctx, f.Version()); err == nil && r.Applied == 0 {
+	switch r, err := rrw.ReadRevision(ctx, f.Version()); {
+	case err != nil && !errors.Is(err, migrate.ErrRevisionNotExist):
+		tx.Rollback()
+		return 0, fmt.Errorf("migrate: read revision %s: %w", f.Version(), err)
+	case err != nil:
+	case r.Applied == r.Total && r.Error == "":
+		// Another Apply got here first: on SQLite nothing but the write
+		// transaction (BEGIN IMMEDIATE) serialises appliers.
+		tx.Rollback()
+		return 0, errApplied
+	case r.Applied == 0:
+		// A failed earlier attempt left a record with nothing applied (its
+		// transaction rolled back): start afresh, as the file may have been
+		// fixed and its statement count changed.
 		if err := rrw.DeleteRevision(ctx, f.Version()); err != nil {
 			tx.Rollback()
 			return 0, fmt.Errorf("migrate: reset failed revision %s: %w", f.Version(), err)
@@ -375,6 +396,9 @@ func applyFile(ctx context.Context, db *sql.DB, dia string, dir migrate.Dir, f m
 	}
 	return rrw.last.Applied, nil
 }
+
+// errApplied reports a file found applied once its transaction began.
+var errApplied = errors.New("migrate: already applied")
 
 // txModeNone reports the atlas directive "-- atlas:txmode none" at the top of
 // a file, for statements that cannot run in a transaction (CREATE INDEX

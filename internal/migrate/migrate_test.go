@@ -584,3 +584,34 @@ func TestApplyTxModeNone(t *testing.T) {
 		})
 	})
 }
+
+func TestApplyConcurrentSQLite(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "atrium.db")
+	var (
+		wg      sync.WaitGroup
+		reports = make([]migrate.Report, 3)
+		errs    = make([]error, 3)
+		dbs     = make([]*app.Database, 3)
+	)
+	for i := range dbs {
+		db, err := app.OpenSQLite(ctx, path)
+		require.NoError(t, err)
+		t.Cleanup(func() { db.Close() })
+		dbs[i] = db
+	}
+	for i := range dbs {
+		wg.Go(func() { reports[i], errs[i] = migrate.Apply(ctx, dbs[i].DB, dialect.SQLite) })
+	}
+	wg.Wait()
+	total := 0
+	for i := range reports {
+		require.NoError(t, errs[i])
+		total += len(reports[i].Applied)
+	}
+	require.Equal(t, len(dirFiles(t, dialect.SQLite)), total, "each file applied exactly once")
+	st, err := migrate.Status(ctx, dbs[0].DB, dialect.SQLite)
+	require.NoError(t, err)
+	require.True(t, st.OK(), "%+v", st)
+}

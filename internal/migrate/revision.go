@@ -264,14 +264,27 @@ func ensureRevisionTable(ctx context.Context, db *sql.DB, drv migrate.Driver, di
 	switch dia {
 	case dialect.Postgres:
 		s := schema.New(RevisionTable).AddTables(t)
-		changes = append(changes, &schema.AddSchema{S: s, Extra: []schema.Clause{&schema.IfNotExists{}}}, &schema.AddTable{T: t})
+		changes = append(changes, &schema.AddSchema{S: s, Extra: []schema.Clause{&schema.IfNotExists{}}},
+			&schema.AddTable{T: t, Extra: []schema.Clause{&schema.IfNotExists{}}})
 	default:
 		schema.New("main").AddTables(t)
 		changes = append(changes, &schema.AddTable{T: t})
 		opts = append(opts, func(o *migrate.PlanOptions) { o.SchemaQualifier = new(string) })
 	}
-	if err := drv.ApplyChanges(ctx, changes, opts...); err != nil {
+	plan, err := drv.PlanChanges(ctx, "revisions", changes, opts...)
+	if err != nil {
 		return fmt.Errorf("create revision table: %w", err)
+	}
+	for _, c := range plan.Changes {
+		cmd := c.Cmd
+		if dia == dialect.SQLite {
+			// SQLite appliers are not serialised by a lock; and this atlas
+			// version misplaces IF NOT EXISTS for SQLite, so add it here.
+			cmd = strings.Replace(cmd, "CREATE TABLE ", "CREATE TABLE IF NOT EXISTS ", 1)
+		}
+		if _, err := db.ExecContext(ctx, cmd, c.Args...); err != nil {
+			return fmt.Errorf("create revision table: %w", err)
+		}
 	}
 	return nil
 }
