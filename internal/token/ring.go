@@ -373,28 +373,31 @@ func (r *KeyRing) Rotate(ctx context.Context) (RotateResult, error) {
 		return res, err
 	}
 	now := r.opts.Now()
-	var next *StoredKey
+	var nexts []StoredKey // oldest first, as List returns them
 	var active []string
-	for i, sk := range r.set.Load().stored {
+	for _, sk := range r.set.Load().stored {
 		switch sk.Status {
 		case StatusNext:
-			if next == nil {
-				next = &r.set.Load().stored[i]
-			}
+			nexts = append(nexts, sk)
 		case StatusActive:
 			active = append(active, sk.Kid)
 		}
 	}
-	if next != nil {
+	if len(nexts) > 0 {
+		next := nexts[0]
 		if age := now.Sub(next.CreatedAt); r.opts.PublishDelay > 0 && age < r.opts.PublishDelay {
 			return res, fmt.Errorf("%w: %s published %s ago, needs %s", ErrRotateTooSoon, next.Kid, age.Round(time.Second), r.opts.PublishDelay)
 		}
 		vu := now.Add(r.opts.retireGrace())
 		if err := r.store.Promote(ctx, next.Kid, active, now, vu); err != nil {
-			_ = r.Reload(ctx)
-			return res, err
+			return res, errors.Join(err, r.Reload(ctx))
 		}
 		res.Activated, res.Retired, res.VerifyUntil = next.Kid, active, vu
+		if len(nexts) > 1 {
+			// Concurrent first phases left a spare next key, already
+			// published: it serves as the next key, so none is created.
+			return res, r.Reload(ctx)
+		}
 	}
 	k, err := newStoredKey(r.opts.Algorithm, r.kek, StatusNext)
 	if err != nil {
