@@ -253,7 +253,8 @@ func pgMajor(binDir string) int {
 // its superuser URL. PostgreSQL refuses to run as root, so as root it runs as
 // the postgres OS user.
 func throwawayPostgres(bin string) (string, error) {
-	dir, err := os.MkdirTemp("", "atrium-pg-")
+	sweepTempDirs("atrium-pg-")
+	dir, err := ownedTempDir("atrium-pg-")
 	if err != nil {
 		return "", err
 	}

@@ -171,7 +171,8 @@ func (s *redisSrv) lease(tb testing.TB) string {
 // startRedis starts a throwaway redis-server on a free port and returns its
 // base URL and an idempotent stop.
 func startRedis(bin string, databases int) (string, func(), error) {
-	dir, err := os.MkdirTemp("", "atrium-redis-")
+	sweepTempDirs("atrium-redis-")
+	dir, err := ownedTempDir("atrium-redis-")
 	if err != nil {
 		return "", nil, err
 	}
