@@ -48,12 +48,10 @@ func TenantOwned() ent.Policy {
 				f.Where(entql.FieldEQ(FieldTenantID, v.TenantID))
 				return privacy.Skip
 			}),
-			privacy.AlwaysAllowRule(),
 		},
 		Mutation: privacy.MutationPolicy{
 			denyWithoutViewer(),
 			privacy.MutationRuleFunc(tenantMutation),
-			privacy.AlwaysAllowRule(),
 		},
 	}
 }
@@ -127,12 +125,10 @@ func TenantOrShared() ent.Policy {
 				f.Where(entql.Or(entql.FieldEQ(FieldTenantID, v.TenantID), entql.FieldNil(FieldTenantID)))
 				return privacy.Skip
 			}),
-			privacy.AlwaysAllowRule(),
 		},
 		Mutation: privacy.MutationPolicy{
 			denyWithoutViewer(),
 			privacy.MutationRuleFunc(tenantMutation),
-			privacy.AlwaysAllowRule(),
 		},
 	}
 }
@@ -151,7 +147,6 @@ func UserOwned(userField string) ent.Policy {
 				f.Where(entql.FieldEQ(userField, v.UserID))
 				return privacy.Skip
 			}),
-			privacy.AlwaysAllowRule(),
 		},
 		Mutation: privacy.MutationPolicy{
 			denyWithoutViewer(),
@@ -208,4 +203,34 @@ func denyWithoutViewer() privacy.QueryMutationRule {
 		}
 		return privacy.Skip
 	})
+}
+
+// Lookup reports whether the row id of a referenced table is visible under
+// ctx (which carries the acting viewer, so tenant filtering applies).
+type Lookup func(ctx context.Context, m ent.Mutation, id uuid.UUID) (bool, error)
+
+// RefInTenant denies a mutation that sets field to the id of a row the viewer
+// cannot see. A tenant-owned row may then never reference another tenant's
+// row, even if a service forgets to look the parent up first.
+func RefInTenant(field string, visible Lookup) ent.Policy {
+	return privacy.Policy{Mutation: privacy.MutationPolicy{
+		privacy.MutationRuleFunc(func(ctx context.Context, m ent.Mutation) error {
+			if viewer.FromContext(ctx).IsSystem() {
+				return privacy.Skip
+			}
+			val, ok := m.Field(field)
+			if !ok {
+				return privacy.Skip
+			}
+			id, _ := val.(uuid.UUID)
+			found, err := visible(ctx, m, id)
+			if err != nil {
+				return err
+			}
+			if !found {
+				return privacy.Denyf("policy: %s references a row outside the tenant", field)
+			}
+			return privacy.Skip
+		}),
+	}}
 }
