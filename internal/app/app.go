@@ -46,6 +46,9 @@ type App struct {
 // New opens the configured database, brings its schema up to date (or refuses
 // an out-of-date one), and wires everything.
 func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error) {
+	if err := cfg.CheckKEK(); err != nil {
+		return nil, err
+	}
 	db, err := OpenDatabase(ctx, cfg)
 	if err != nil {
 		return nil, err
@@ -54,14 +57,13 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		db.Close()
 		return nil, err
 	}
-	kek := cfg.KeyEncryptionKey
-	if len(kek) == 0 {
-		var created bool
-		if kek, created, err = token.LoadOrCreateKEK(cfg.DataDir); err != nil {
-			db.Close()
-			return nil, err
-		}
-		log.Warn("using the key-encryption key from the data dir; set ATRIUM_KEY_ENCRYPTION_KEY in production",
+	kek, created, err := token.ResolveKEK(cfg.KeyEncryptionKey, cfg.DataDir)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	if len(cfg.KeyEncryptionKey) == 0 {
+		log.Warn("using the key-encryption key in the data dir; set ATRIUM_KEY_ENCRYPTION_KEY in production",
 			"created", created)
 	}
 	a, err := Build(ctx, cfg, db, kek, log)

@@ -63,6 +63,20 @@ func (c *Config) IsPostgres() bool { return c.DatabaseURL != "" }
 // SQLitePath is the embedded database file.
 func (c *Config) SQLitePath() string { return filepath.Join(c.DataDir, "atrium.db") }
 
+// ErrKEKRequired is returned by CheckKEK.
+var ErrKEKRequired = errors.New("ATRIUM_KEY_ENCRYPTION_KEY: required with PostgreSQL (openssl rand -base64 32)")
+
+// CheckKEK reports whether the key-encryption key is configured where it must
+// be: with PostgreSQL, several instances share the signing keys, so the key
+// cannot live in one instance's data dir. Commands that touch signing keys
+// (serve, keys) call it; migrations do not need the key.
+func (c *Config) CheckKEK() error {
+	if c.IsPostgres() && len(c.KeyEncryptionKey) == 0 {
+		return ErrKEKRequired
+	}
+	return nil
+}
+
 // FromEnv reads the configuration from the process environment.
 func FromEnv() (*Config, error) { return Load(os.Getenv) }
 
@@ -122,8 +136,6 @@ func Load(getenv func(string) string) (*Config, error) {
 			errs = append(errs, errors.New("ATRIUM_KEY_ENCRYPTION_KEY: want base64 of exactly 32 bytes (openssl rand -base64 32)"))
 		}
 		c.KeyEncryptionKey = b
-	} else if c.IsPostgres() {
-		errs = append(errs, errors.New("ATRIUM_KEY_ENCRYPTION_KEY: required with PostgreSQL (openssl rand -base64 32)"))
 	}
 	if n, err := strconv.ParseInt(get("ATRIUM_MAX_BODY_BYTES", "1048576"), 10, 64); err != nil || n < 1024 {
 		errs = append(errs, errors.New("ATRIUM_MAX_BODY_BYTES: want a whole number of bytes, at least 1024"))
