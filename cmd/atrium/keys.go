@@ -47,7 +47,7 @@ func runKeys(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if code, ok := parseKeysFlags(fs, args); !ok {
 			return code
 		}
-		return withKeyStore(ctx, stderr, func(cfg *config.Config, db *app.Database) int {
+		return withKeyStore(ctx, stderr, false, func(cfg *config.Config, db *app.Database) int {
 			return keysList(ctx, cfg, token.NewEntStore(db.Client), *asJSON, stdout, stderr)
 		})
 	case "rotate":
@@ -56,7 +56,7 @@ func runKeys(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if code, ok := parseKeysFlags(fs, args); !ok {
 			return code
 		}
-		return withKeyStore(ctx, stderr, func(cfg *config.Config, db *app.Database) int {
+		return withKeyStore(ctx, stderr, true, func(cfg *config.Config, db *app.Database) int {
 			return keysRotate(ctx, cfg, db, *alg, *force, stdout, stderr)
 		})
 	}
@@ -79,8 +79,15 @@ func parseKeysFlags(fs *flag.FlagSet, args []string) (int, bool) {
 	return exitOK, true
 }
 
-func withKeyStore(ctx context.Context, stderr io.Writer, f func(*config.Config, *app.Database) int) int {
+// withKeyStore loads the configuration, opens the database and runs f.
+// needKEK: with PostgreSQL the KEK must come from configuration, for a key
+// generated into this machine's data dir would be unknown to every other
+// instance. (list needs no KEK: it never decrypts.)
+func withKeyStore(ctx context.Context, stderr io.Writer, needKEK bool, f func(*config.Config, *app.Database) int) int {
 	cfg, err := config.FromEnv()
+	if err == nil && needKEK {
+		err = cfg.CheckKEK()
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "atrium keys: invalid configuration:\n%v\n", err)
 		return exitConfig

@@ -69,6 +69,13 @@ func TestKeysCommand(t *testing.T) {
 	require.Equal(t, exitFail, code)
 	require.Contains(t, stderr, "wrong key-encryption key")
 
+	t.Setenv("ATRIUM_KEY_ENCRYPTION_KEY", "")
+	t.Setenv("ATRIUM_DATABASE_URL", "postgres://nobody@127.0.0.1:1/none")
+	code, _, stderr = keys("keys", "rotate")
+	require.Equal(t, exitConfig, code, "no KEK in a data dir for a shared database")
+	require.Contains(t, stderr, "ATRIUM_KEY_ENCRYPTION_KEY")
+	t.Setenv("ATRIUM_DATABASE_URL", "")
+
 	code, _, _ = keys("keys", "bogus")
 	require.Equal(t, exitConfig, code)
 	code, _, _ = keys("keys", "rotate", "--alg", "HS256")
