@@ -229,6 +229,7 @@ func TestAuthentication(t *testing.T) {
 			mod(&o)
 			svc, err := token.New(env.App.Keys, o)
 			require.NoError(t, err)
+			defer svc.Close()
 			tok, err := svc.Issue(ctx, token.Claims{Subject: bu.a.UserID, TenantID: bu.tenantA, SessionID: bu.a.SessionID})
 			require.NoError(t, err)
 			return tok
