@@ -20,7 +20,10 @@ build: ## Build bin/atrium
 
 .PHONY: test
 test: ## Run every test (uses PostgreSQL/Redis when available; see docs/testing.md)
-	$(GO) test -count=1 -timeout 20m ./...
+	@summary=$$(mktemp); \
+	ATRIUM_TEST_SUMMARY=$$summary $(GO) test -count=1 -timeout 20m ./...; rc=$$?; \
+	echo; echo "Services the tests ran against (internal/testkit):"; sort -u $$summary; rm -f $$summary; \
+	exit $$rc
 
 .PHONY: generate
 generate: ## Regenerate ent (ent/) and ogen (gen/api/) code

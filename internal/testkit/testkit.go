@@ -100,4 +100,26 @@ func printSummary() {
 		fmt.Fprintf(&b, "  !!! %d test(s) SKIPPED for want of %s: set ATRIUM_TEST_DATABASE_URL / ATRIUM_TEST_REDIS_URL or install the server\n", n, s)
 	}
 	fmt.Fprint(os.Stderr, b.String())
+	appendSummaryFile(services, skipped)
+}
+
+// appendSummaryFile adds this binary's service lines to the file named by
+// ATRIUM_TEST_SUMMARY. `go test ./...` hides the output of passing packages,
+// so `make test` collects the lines there and prints them once at the end.
+func appendSummaryFile(services map[string]string, skipped map[string]int) {
+	path := os.Getenv("ATRIUM_TEST_SUMMARY")
+	if path == "" {
+		return
+	}
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	for s, how := range services {
+		fmt.Fprintf(f, "  %-10s %s\n", s, how)
+	}
+	for s, n := range skipped {
+		fmt.Fprintf(f, "  !!! SKIPPED for want of %s (%d test(s) in one package): set ATRIUM_TEST_DATABASE_URL / ATRIUM_TEST_REDIS_URL or install the server\n", s, n)
+	}
 }
