@@ -5,9 +5,12 @@ package ent
 import (
 	"atrium/ent/auditevent"
 	"atrium/ent/conversation"
+	"atrium/ent/credential"
+	"atrium/ent/invitation"
 	"atrium/ent/memberrole"
 	"atrium/ent/membership"
 	"atrium/ent/message"
+	"atrium/ent/refreshtoken"
 	"atrium/ent/role"
 	"atrium/ent/session"
 	"atrium/ent/signingkey"
@@ -84,9 +87,12 @@ func checkColumn(t, c string) error {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
 			auditevent.Table:   auditevent.ValidColumn,
 			conversation.Table: conversation.ValidColumn,
+			credential.Table:   credential.ValidColumn,
+			invitation.Table:   invitation.ValidColumn,
 			memberrole.Table:   memberrole.ValidColumn,
 			membership.Table:   membership.ValidColumn,
 			message.Table:      message.ValidColumn,
+			refreshtoken.Table: refreshtoken.ValidColumn,
 			role.Table:         role.ValidColumn,
 			session.Table:      session.ValidColumn,
 			signingkey.Table:   signingkey.ValidColumn,

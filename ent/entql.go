@@ -5,10 +5,13 @@ package ent
 import (
 	"atrium/ent/auditevent"
 	"atrium/ent/conversation"
+	"atrium/ent/credential"
+	"atrium/ent/invitation"
 	"atrium/ent/memberrole"
 	"atrium/ent/membership"
 	"atrium/ent/message"
 	"atrium/ent/predicate"
+	"atrium/ent/refreshtoken"
 	"atrium/ent/role"
 	"atrium/ent/session"
 	"atrium/ent/signingkey"
@@ -23,7 +26,7 @@ import (
 
 // schemaGraph holds a representation of ent/schema at runtime.
 var schemaGraph = func() *sqlgraph.Schema {
-	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 10)}
+	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 13)}
 	graph.Nodes[0] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   auditevent.Table,
@@ -70,6 +73,64 @@ var schemaGraph = func() *sqlgraph.Schema {
 	}
 	graph.Nodes[2] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
+			Table:   credential.Table,
+			Columns: credential.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeUUID,
+				Column: credential.FieldID,
+			},
+		},
+		Type: "Credential",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			credential.FieldCreatedAt:         {Type: field.TypeTime, Column: credential.FieldCreatedAt},
+			credential.FieldUpdatedAt:         {Type: field.TypeTime, Column: credential.FieldUpdatedAt},
+			credential.FieldUserID:            {Type: field.TypeUUID, Column: credential.FieldUserID},
+			credential.FieldCredentialID:      {Type: field.TypeBytes, Column: credential.FieldCredentialID},
+			credential.FieldPublicKey:         {Type: field.TypeBytes, Column: credential.FieldPublicKey},
+			credential.FieldAttestationType:   {Type: field.TypeString, Column: credential.FieldAttestationType},
+			credential.FieldAttestationFormat: {Type: field.TypeString, Column: credential.FieldAttestationFormat},
+			credential.FieldAaguid:            {Type: field.TypeBytes, Column: credential.FieldAaguid},
+			credential.FieldSignCount:         {Type: field.TypeInt64, Column: credential.FieldSignCount},
+			credential.FieldCloneWarning:      {Type: field.TypeBool, Column: credential.FieldCloneWarning},
+			credential.FieldUserPresent:       {Type: field.TypeBool, Column: credential.FieldUserPresent},
+			credential.FieldUserVerified:      {Type: field.TypeBool, Column: credential.FieldUserVerified},
+			credential.FieldBackupEligible:    {Type: field.TypeBool, Column: credential.FieldBackupEligible},
+			credential.FieldBackupState:       {Type: field.TypeBool, Column: credential.FieldBackupState},
+			credential.FieldTransports:        {Type: field.TypeJSON, Column: credential.FieldTransports},
+			credential.FieldAttachment:        {Type: field.TypeString, Column: credential.FieldAttachment},
+			credential.FieldName:              {Type: field.TypeString, Column: credential.FieldName},
+			credential.FieldLastUsedAt:        {Type: field.TypeTime, Column: credential.FieldLastUsedAt},
+		},
+	}
+	graph.Nodes[3] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   invitation.Table,
+			Columns: invitation.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeUUID,
+				Column: invitation.FieldID,
+			},
+		},
+		Type: "Invitation",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			invitation.FieldCreatedAt: {Type: field.TypeTime, Column: invitation.FieldCreatedAt},
+			invitation.FieldUpdatedAt: {Type: field.TypeTime, Column: invitation.FieldUpdatedAt},
+			invitation.FieldTenantID:  {Type: field.TypeUUID, Column: invitation.FieldTenantID},
+			invitation.FieldCreatedBy: {Type: field.TypeUUID, Column: invitation.FieldCreatedBy},
+			invitation.FieldUpdatedBy: {Type: field.TypeUUID, Column: invitation.FieldUpdatedBy},
+			invitation.FieldTokenHash: {Type: field.TypeBytes, Column: invitation.FieldTokenHash},
+			invitation.FieldPurpose:   {Type: field.TypeEnum, Column: invitation.FieldPurpose},
+			invitation.FieldUserID:    {Type: field.TypeUUID, Column: invitation.FieldUserID},
+			invitation.FieldRoleID:    {Type: field.TypeUUID, Column: invitation.FieldRoleID},
+			invitation.FieldEmail:     {Type: field.TypeString, Column: invitation.FieldEmail},
+			invitation.FieldExpiresAt: {Type: field.TypeTime, Column: invitation.FieldExpiresAt},
+			invitation.FieldUsedAt:    {Type: field.TypeTime, Column: invitation.FieldUsedAt},
+			invitation.FieldUsedBy:    {Type: field.TypeUUID, Column: invitation.FieldUsedBy},
+			invitation.FieldRevokedAt: {Type: field.TypeTime, Column: invitation.FieldRevokedAt},
+		},
+	}
+	graph.Nodes[4] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
 			Table:   memberrole.Table,
 			Columns: memberrole.Columns,
 			ID: &sqlgraph.FieldSpec{
@@ -88,7 +149,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			memberrole.FieldRoleID:    {Type: field.TypeUUID, Column: memberrole.FieldRoleID},
 		},
 	}
-	graph.Nodes[3] = &sqlgraph.Node{
+	graph.Nodes[5] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   membership.Table,
 			Columns: membership.Columns,
@@ -108,7 +169,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			membership.FieldStatus:    {Type: field.TypeEnum, Column: membership.FieldStatus},
 		},
 	}
-	graph.Nodes[4] = &sqlgraph.Node{
+	graph.Nodes[6] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   message.Table,
 			Columns: message.Columns,
@@ -129,7 +190,26 @@ var schemaGraph = func() *sqlgraph.Schema {
 			message.FieldContent:        {Type: field.TypeString, Column: message.FieldContent},
 		},
 	}
-	graph.Nodes[5] = &sqlgraph.Node{
+	graph.Nodes[7] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   refreshtoken.Table,
+			Columns: refreshtoken.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeUUID,
+				Column: refreshtoken.FieldID,
+			},
+		},
+		Type: "RefreshToken",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			refreshtoken.FieldCreatedAt: {Type: field.TypeTime, Column: refreshtoken.FieldCreatedAt},
+			refreshtoken.FieldUpdatedAt: {Type: field.TypeTime, Column: refreshtoken.FieldUpdatedAt},
+			refreshtoken.FieldSessionID: {Type: field.TypeUUID, Column: refreshtoken.FieldSessionID},
+			refreshtoken.FieldTokenHash: {Type: field.TypeBytes, Column: refreshtoken.FieldTokenHash},
+			refreshtoken.FieldExpiresAt: {Type: field.TypeTime, Column: refreshtoken.FieldExpiresAt},
+			refreshtoken.FieldRotatedAt: {Type: field.TypeTime, Column: refreshtoken.FieldRotatedAt},
+		},
+	}
+	graph.Nodes[8] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   role.Table,
 			Columns: role.Columns,
@@ -151,7 +231,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			role.FieldUpdatedBy:   {Type: field.TypeUUID, Column: role.FieldUpdatedBy},
 		},
 	}
-	graph.Nodes[6] = &sqlgraph.Node{
+	graph.Nodes[9] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   session.Table,
 			Columns: session.Columns,
@@ -175,7 +255,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			session.FieldRevokedReason: {Type: field.TypeString, Column: session.FieldRevokedReason},
 		},
 	}
-	graph.Nodes[7] = &sqlgraph.Node{
+	graph.Nodes[10] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   signingkey.Table,
 			Columns: signingkey.Columns,
@@ -198,7 +278,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			signingkey.FieldVerifyUntil:   {Type: field.TypeTime, Column: signingkey.FieldVerifyUntil},
 		},
 	}
-	graph.Nodes[8] = &sqlgraph.Node{
+	graph.Nodes[11] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   tenant.Table,
 			Columns: tenant.Columns,
@@ -216,7 +296,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			tenant.FieldStatus:    {Type: field.TypeEnum, Column: tenant.FieldStatus},
 		},
 	}
-	graph.Nodes[9] = &sqlgraph.Node{
+	graph.Nodes[12] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   user.Table,
 			Columns: user.Columns,
@@ -259,6 +339,30 @@ var schemaGraph = func() *sqlgraph.Schema {
 		},
 		"Conversation",
 		"Message",
+	)
+	graph.MustAddE(
+		"user",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   credential.UserTable,
+			Columns: []string{credential.UserColumn},
+			Bidi:    false,
+		},
+		"Credential",
+		"User",
+	)
+	graph.MustAddE(
+		"tenant",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   invitation.TenantTable,
+			Columns: []string{invitation.TenantColumn},
+			Bidi:    false,
+		},
+		"Invitation",
+		"Tenant",
 	)
 	graph.MustAddE(
 		"tenant",
@@ -343,6 +447,18 @@ var schemaGraph = func() *sqlgraph.Schema {
 		},
 		"Message",
 		"Conversation",
+	)
+	graph.MustAddE(
+		"session",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   refreshtoken.SessionTable,
+			Columns: []string{refreshtoken.SessionColumn},
+			Bidi:    false,
+		},
+		"RefreshToken",
+		"Session",
 	)
 	graph.MustAddE(
 		"member_roles",
@@ -600,6 +716,274 @@ func (f *ConversationFilter) WhereHasMessagesWith(preds ...predicate.Message) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *CredentialQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the CredentialQuery builder.
+func (_q *CredentialQuery) Filter() *CredentialFilter {
+	return &CredentialFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *CredentialMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the CredentialMutation builder.
+func (m *CredentialMutation) Filter() *CredentialFilter {
+	return &CredentialFilter{config: m.config, predicateAdder: m}
+}
+
+// CredentialFilter provides a generic filtering capability at runtime for CredentialQuery.
+type CredentialFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *CredentialFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[2].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql [16]byte predicate on the id field.
+func (f *CredentialFilter) WhereID(p entql.ValueP) {
+	f.Where(p.Field(credential.FieldID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *CredentialFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(credential.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *CredentialFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(credential.FieldUpdatedAt))
+}
+
+// WhereUserID applies the entql [16]byte predicate on the user_id field.
+func (f *CredentialFilter) WhereUserID(p entql.ValueP) {
+	f.Where(p.Field(credential.FieldUserID))
+}
+
+// WhereCredentialID applies the entql []byte predicate on the credential_id field.
+func (f *CredentialFilter) WhereCredentialID(p entql.BytesP) {
+	f.Where(p.Field(credential.FieldCredentialID))
+}
+
+// WherePublicKey applies the entql []byte predicate on the public_key field.
+func (f *CredentialFilter) WherePublicKey(p entql.BytesP) {
+	f.Where(p.Field(credential.FieldPublicKey))
+}
+
+// WhereAttestationType applies the entql string predicate on the attestation_type field.
+func (f *CredentialFilter) WhereAttestationType(p entql.StringP) {
+	f.Where(p.Field(credential.FieldAttestationType))
+}
+
+// WhereAttestationFormat applies the entql string predicate on the attestation_format field.
+func (f *CredentialFilter) WhereAttestationFormat(p entql.StringP) {
+	f.Where(p.Field(credential.FieldAttestationFormat))
+}
+
+// WhereAaguid applies the entql []byte predicate on the aaguid field.
+func (f *CredentialFilter) WhereAaguid(p entql.BytesP) {
+	f.Where(p.Field(credential.FieldAaguid))
+}
+
+// WhereSignCount applies the entql int64 predicate on the sign_count field.
+func (f *CredentialFilter) WhereSignCount(p entql.Int64P) {
+	f.Where(p.Field(credential.FieldSignCount))
+}
+
+// WhereCloneWarning applies the entql bool predicate on the clone_warning field.
+func (f *CredentialFilter) WhereCloneWarning(p entql.BoolP) {
+	f.Where(p.Field(credential.FieldCloneWarning))
+}
+
+// WhereUserPresent applies the entql bool predicate on the user_present field.
+func (f *CredentialFilter) WhereUserPresent(p entql.BoolP) {
+	f.Where(p.Field(credential.FieldUserPresent))
+}
+
+// WhereUserVerified applies the entql bool predicate on the user_verified field.
+func (f *CredentialFilter) WhereUserVerified(p entql.BoolP) {
+	f.Where(p.Field(credential.FieldUserVerified))
+}
+
+// WhereBackupEligible applies the entql bool predicate on the backup_eligible field.
+func (f *CredentialFilter) WhereBackupEligible(p entql.BoolP) {
+	f.Where(p.Field(credential.FieldBackupEligible))
+}
+
+// WhereBackupState applies the entql bool predicate on the backup_state field.
+func (f *CredentialFilter) WhereBackupState(p entql.BoolP) {
+	f.Where(p.Field(credential.FieldBackupState))
+}
+
+// WhereTransports applies the entql json.RawMessage predicate on the transports field.
+func (f *CredentialFilter) WhereTransports(p entql.BytesP) {
+	f.Where(p.Field(credential.FieldTransports))
+}
+
+// WhereAttachment applies the entql string predicate on the attachment field.
+func (f *CredentialFilter) WhereAttachment(p entql.StringP) {
+	f.Where(p.Field(credential.FieldAttachment))
+}
+
+// WhereName applies the entql string predicate on the name field.
+func (f *CredentialFilter) WhereName(p entql.StringP) {
+	f.Where(p.Field(credential.FieldName))
+}
+
+// WhereLastUsedAt applies the entql time.Time predicate on the last_used_at field.
+func (f *CredentialFilter) WhereLastUsedAt(p entql.TimeP) {
+	f.Where(p.Field(credential.FieldLastUsedAt))
+}
+
+// WhereHasUser applies a predicate to check if query has an edge user.
+func (f *CredentialFilter) WhereHasUser() {
+	f.Where(entql.HasEdge("user"))
+}
+
+// WhereHasUserWith applies a predicate to check if query has an edge user with a given conditions (other predicates).
+func (f *CredentialFilter) WhereHasUserWith(preds ...predicate.User) {
+	f.Where(entql.HasEdgeWith("user", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
+func (_q *InvitationQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the InvitationQuery builder.
+func (_q *InvitationQuery) Filter() *InvitationFilter {
+	return &InvitationFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *InvitationMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the InvitationMutation builder.
+func (m *InvitationMutation) Filter() *InvitationFilter {
+	return &InvitationFilter{config: m.config, predicateAdder: m}
+}
+
+// InvitationFilter provides a generic filtering capability at runtime for InvitationQuery.
+type InvitationFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *InvitationFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[3].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql [16]byte predicate on the id field.
+func (f *InvitationFilter) WhereID(p entql.ValueP) {
+	f.Where(p.Field(invitation.FieldID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *InvitationFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(invitation.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *InvitationFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(invitation.FieldUpdatedAt))
+}
+
+// WhereTenantID applies the entql [16]byte predicate on the tenant_id field.
+func (f *InvitationFilter) WhereTenantID(p entql.ValueP) {
+	f.Where(p.Field(invitation.FieldTenantID))
+}
+
+// WhereCreatedBy applies the entql [16]byte predicate on the created_by field.
+func (f *InvitationFilter) WhereCreatedBy(p entql.ValueP) {
+	f.Where(p.Field(invitation.FieldCreatedBy))
+}
+
+// WhereUpdatedBy applies the entql [16]byte predicate on the updated_by field.
+func (f *InvitationFilter) WhereUpdatedBy(p entql.ValueP) {
+	f.Where(p.Field(invitation.FieldUpdatedBy))
+}
+
+// WhereTokenHash applies the entql []byte predicate on the token_hash field.
+func (f *InvitationFilter) WhereTokenHash(p entql.BytesP) {
+	f.Where(p.Field(invitation.FieldTokenHash))
+}
+
+// WherePurpose applies the entql string predicate on the purpose field.
+func (f *InvitationFilter) WherePurpose(p entql.StringP) {
+	f.Where(p.Field(invitation.FieldPurpose))
+}
+
+// WhereUserID applies the entql [16]byte predicate on the user_id field.
+func (f *InvitationFilter) WhereUserID(p entql.ValueP) {
+	f.Where(p.Field(invitation.FieldUserID))
+}
+
+// WhereRoleID applies the entql [16]byte predicate on the role_id field.
+func (f *InvitationFilter) WhereRoleID(p entql.ValueP) {
+	f.Where(p.Field(invitation.FieldRoleID))
+}
+
+// WhereEmail applies the entql string predicate on the email field.
+func (f *InvitationFilter) WhereEmail(p entql.StringP) {
+	f.Where(p.Field(invitation.FieldEmail))
+}
+
+// WhereExpiresAt applies the entql time.Time predicate on the expires_at field.
+func (f *InvitationFilter) WhereExpiresAt(p entql.TimeP) {
+	f.Where(p.Field(invitation.FieldExpiresAt))
+}
+
+// WhereUsedAt applies the entql time.Time predicate on the used_at field.
+func (f *InvitationFilter) WhereUsedAt(p entql.TimeP) {
+	f.Where(p.Field(invitation.FieldUsedAt))
+}
+
+// WhereUsedBy applies the entql [16]byte predicate on the used_by field.
+func (f *InvitationFilter) WhereUsedBy(p entql.ValueP) {
+	f.Where(p.Field(invitation.FieldUsedBy))
+}
+
+// WhereRevokedAt applies the entql time.Time predicate on the revoked_at field.
+func (f *InvitationFilter) WhereRevokedAt(p entql.TimeP) {
+	f.Where(p.Field(invitation.FieldRevokedAt))
+}
+
+// WhereHasTenant applies a predicate to check if query has an edge tenant.
+func (f *InvitationFilter) WhereHasTenant() {
+	f.Where(entql.HasEdge("tenant"))
+}
+
+// WhereHasTenantWith applies a predicate to check if query has an edge tenant with a given conditions (other predicates).
+func (f *InvitationFilter) WhereHasTenantWith(preds ...predicate.Tenant) {
+	f.Where(entql.HasEdgeWith("tenant", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *MemberRoleQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -628,7 +1012,7 @@ type MemberRoleFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *MemberRoleFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[2].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[4].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -745,7 +1129,7 @@ type MembershipFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *MembershipFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[3].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[5].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -848,7 +1232,7 @@ type MessageFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *MessageFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[4].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[6].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -928,6 +1312,90 @@ func (f *MessageFilter) WhereHasConversationWith(preds ...predicate.Conversation
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *RefreshTokenQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the RefreshTokenQuery builder.
+func (_q *RefreshTokenQuery) Filter() *RefreshTokenFilter {
+	return &RefreshTokenFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *RefreshTokenMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the RefreshTokenMutation builder.
+func (m *RefreshTokenMutation) Filter() *RefreshTokenFilter {
+	return &RefreshTokenFilter{config: m.config, predicateAdder: m}
+}
+
+// RefreshTokenFilter provides a generic filtering capability at runtime for RefreshTokenQuery.
+type RefreshTokenFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *RefreshTokenFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[7].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql [16]byte predicate on the id field.
+func (f *RefreshTokenFilter) WhereID(p entql.ValueP) {
+	f.Where(p.Field(refreshtoken.FieldID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *RefreshTokenFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(refreshtoken.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *RefreshTokenFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(refreshtoken.FieldUpdatedAt))
+}
+
+// WhereSessionID applies the entql [16]byte predicate on the session_id field.
+func (f *RefreshTokenFilter) WhereSessionID(p entql.ValueP) {
+	f.Where(p.Field(refreshtoken.FieldSessionID))
+}
+
+// WhereTokenHash applies the entql []byte predicate on the token_hash field.
+func (f *RefreshTokenFilter) WhereTokenHash(p entql.BytesP) {
+	f.Where(p.Field(refreshtoken.FieldTokenHash))
+}
+
+// WhereExpiresAt applies the entql time.Time predicate on the expires_at field.
+func (f *RefreshTokenFilter) WhereExpiresAt(p entql.TimeP) {
+	f.Where(p.Field(refreshtoken.FieldExpiresAt))
+}
+
+// WhereRotatedAt applies the entql time.Time predicate on the rotated_at field.
+func (f *RefreshTokenFilter) WhereRotatedAt(p entql.TimeP) {
+	f.Where(p.Field(refreshtoken.FieldRotatedAt))
+}
+
+// WhereHasSession applies a predicate to check if query has an edge session.
+func (f *RefreshTokenFilter) WhereHasSession() {
+	f.Where(entql.HasEdge("session"))
+}
+
+// WhereHasSessionWith applies a predicate to check if query has an edge session with a given conditions (other predicates).
+func (f *RefreshTokenFilter) WhereHasSessionWith(preds ...predicate.Session) {
+	f.Where(entql.HasEdgeWith("session", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *RoleQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -956,7 +1424,7 @@ type RoleFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *RoleFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[5].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[8].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1055,7 +1523,7 @@ type SessionFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SessionFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[6].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[9].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1164,7 +1632,7 @@ type SigningKeyFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SigningKeyFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[7].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[10].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1254,7 +1722,7 @@ type TenantFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *TenantFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[8].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[11].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1319,7 +1787,7 @@ type UserFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *UserFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[9].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[12].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})

@@ -83,6 +83,98 @@ var (
 			},
 		},
 	}
+	// CredentialsColumns holds the columns for the "credentials" table.
+	CredentialsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeUUID},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "credential_id", Type: field.TypeBytes, Unique: true, Size: 1023},
+		{Name: "public_key", Type: field.TypeBytes},
+		{Name: "attestation_type", Type: field.TypeString, Size: 64, Default: ""},
+		{Name: "attestation_format", Type: field.TypeString, Size: 64, Default: ""},
+		{Name: "aaguid", Type: field.TypeBytes, Nullable: true, Size: 16},
+		{Name: "sign_count", Type: field.TypeInt64, Default: 0},
+		{Name: "clone_warning", Type: field.TypeBool, Default: false},
+		{Name: "user_present", Type: field.TypeBool, Default: false},
+		{Name: "user_verified", Type: field.TypeBool, Default: false},
+		{Name: "backup_eligible", Type: field.TypeBool, Default: false},
+		{Name: "backup_state", Type: field.TypeBool, Default: false},
+		{Name: "transports", Type: field.TypeJSON, Nullable: true},
+		{Name: "attachment", Type: field.TypeString, Size: 32, Default: ""},
+		{Name: "name", Type: field.TypeString, Size: 100, Default: ""},
+		{Name: "last_used_at", Type: field.TypeTime, Nullable: true},
+		{Name: "user_id", Type: field.TypeUUID},
+	}
+	// CredentialsTable holds the schema information for the "credentials" table.
+	CredentialsTable = &schema.Table{
+		Name:       "credentials",
+		Columns:    CredentialsColumns,
+		PrimaryKey: []*schema.Column{CredentialsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "credentials_users_user",
+				Columns:    []*schema.Column{CredentialsColumns[18]},
+				RefColumns: []*schema.Column{UsersColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "credential_user_id",
+				Unique:  false,
+				Columns: []*schema.Column{CredentialsColumns[18]},
+			},
+		},
+	}
+	// InvitationsColumns holds the columns for the "invitations" table.
+	InvitationsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeUUID},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "created_by", Type: field.TypeUUID},
+		{Name: "updated_by", Type: field.TypeUUID},
+		{Name: "token_hash", Type: field.TypeBytes, Size: 32},
+		{Name: "purpose", Type: field.TypeEnum, Enums: []string{"enroll", "reenroll"}},
+		{Name: "user_id", Type: field.TypeUUID, Nullable: true},
+		{Name: "role_id", Type: field.TypeUUID, Nullable: true},
+		{Name: "email", Type: field.TypeString, Nullable: true, Size: 320},
+		{Name: "expires_at", Type: field.TypeTime},
+		{Name: "used_at", Type: field.TypeTime, Nullable: true},
+		{Name: "used_by", Type: field.TypeUUID, Nullable: true},
+		{Name: "revoked_at", Type: field.TypeTime, Nullable: true},
+		{Name: "tenant_id", Type: field.TypeUUID},
+	}
+	// InvitationsTable holds the schema information for the "invitations" table.
+	InvitationsTable = &schema.Table{
+		Name:       "invitations",
+		Columns:    InvitationsColumns,
+		PrimaryKey: []*schema.Column{InvitationsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "invitations_tenants_tenant",
+				Columns:    []*schema.Column{InvitationsColumns[14]},
+				RefColumns: []*schema.Column{TenantsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "invitation_tenant_id",
+				Unique:  false,
+				Columns: []*schema.Column{InvitationsColumns[14]},
+			},
+			{
+				Name:    "invitation_tenant_id_token_hash",
+				Unique:  true,
+				Columns: []*schema.Column{InvitationsColumns[14], InvitationsColumns[5]},
+			},
+			{
+				Name:    "invitation_token_hash",
+				Unique:  false,
+				Columns: []*schema.Column{InvitationsColumns[5]},
+			},
+		},
+	}
 	// MemberRolesColumns holds the columns for the "member_roles" table.
 	MemberRolesColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeUUID},
@@ -229,6 +321,37 @@ var (
 			},
 		},
 	}
+	// RefreshTokensColumns holds the columns for the "refresh_tokens" table.
+	RefreshTokensColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeUUID},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "token_hash", Type: field.TypeBytes, Unique: true, Size: 32},
+		{Name: "expires_at", Type: field.TypeTime},
+		{Name: "rotated_at", Type: field.TypeTime, Nullable: true},
+		{Name: "session_id", Type: field.TypeUUID},
+	}
+	// RefreshTokensTable holds the schema information for the "refresh_tokens" table.
+	RefreshTokensTable = &schema.Table{
+		Name:       "refresh_tokens",
+		Columns:    RefreshTokensColumns,
+		PrimaryKey: []*schema.Column{RefreshTokensColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "refresh_tokens_sessions_session",
+				Columns:    []*schema.Column{RefreshTokensColumns[6]},
+				RefColumns: []*schema.Column{SessionsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "refreshtoken_session_id",
+				Unique:  false,
+				Columns: []*schema.Column{RefreshTokensColumns[6]},
+			},
+		},
+	}
 	// RolesColumns holds the columns for the "roles" table.
 	RolesColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeUUID},
@@ -352,9 +475,12 @@ var (
 	Tables = []*schema.Table{
 		AuditEventsTable,
 		ConversationsTable,
+		CredentialsTable,
+		InvitationsTable,
 		MemberRolesTable,
 		MembershipsTable,
 		MessagesTable,
+		RefreshTokensTable,
 		RolesTable,
 		SessionsTable,
 		SigningKeysTable,
@@ -365,6 +491,8 @@ var (
 
 func init() {
 	ConversationsTable.ForeignKeys[0].RefTable = TenantsTable
+	CredentialsTable.ForeignKeys[0].RefTable = UsersTable
+	InvitationsTable.ForeignKeys[0].RefTable = TenantsTable
 	MemberRolesTable.ForeignKeys[0].RefTable = TenantsTable
 	MemberRolesTable.ForeignKeys[1].RefTable = UsersTable
 	MemberRolesTable.ForeignKeys[2].RefTable = RolesTable
@@ -372,5 +500,6 @@ func init() {
 	MembershipsTable.ForeignKeys[1].RefTable = UsersTable
 	MessagesTable.ForeignKeys[0].RefTable = TenantsTable
 	MessagesTable.ForeignKeys[1].RefTable = ConversationsTable
+	RefreshTokensTable.ForeignKeys[0].RefTable = SessionsTable
 	SessionsTable.ForeignKeys[0].RefTable = UsersTable
 }

@@ -12,6 +12,12 @@ type AuditEvent func(*sql.Selector)
 // Conversation is the predicate function for conversation builders.
 type Conversation func(*sql.Selector)
 
+// Credential is the predicate function for credential builders.
+type Credential func(*sql.Selector)
+
+// Invitation is the predicate function for invitation builders.
+type Invitation func(*sql.Selector)
+
 // MemberRole is the predicate function for memberrole builders.
 type MemberRole func(*sql.Selector)
 
@@ -20,6 +26,9 @@ type Membership func(*sql.Selector)
 
 // Message is the predicate function for message builders.
 type Message func(*sql.Selector)
+
+// RefreshToken is the predicate function for refreshtoken builders.
+type RefreshToken func(*sql.Selector)
 
 // Role is the predicate function for role builders.
 type Role func(*sql.Selector)

@@ -5,9 +5,12 @@ package runtime
 import (
 	"atrium/ent/auditevent"
 	"atrium/ent/conversation"
+	"atrium/ent/credential"
+	"atrium/ent/invitation"
 	"atrium/ent/memberrole"
 	"atrium/ent/membership"
 	"atrium/ent/message"
+	"atrium/ent/refreshtoken"
 	"atrium/ent/role"
 	"atrium/ent/schema"
 	"atrium/ent/session"
@@ -110,6 +113,160 @@ func init() {
 	conversationDescID := conversationMixinFields0[0].Descriptor()
 	// conversation.DefaultID holds the default value on creation for the id field.
 	conversation.DefaultID = conversationDescID.Default.(func() uuid.UUID)
+	credentialMixin := schema.Credential{}.Mixin()
+	credential.Policy = privacy.NewPolicies(schema.Credential{})
+	credential.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := credential.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	credentialMixinFields0 := credentialMixin[0].Fields()
+	_ = credentialMixinFields0
+	credentialFields := schema.Credential{}.Fields()
+	_ = credentialFields
+	// credentialDescCreatedAt is the schema descriptor for created_at field.
+	credentialDescCreatedAt := credentialMixinFields0[1].Descriptor()
+	// credential.DefaultCreatedAt holds the default value on creation for the created_at field.
+	credential.DefaultCreatedAt = credentialDescCreatedAt.Default.(func() time.Time)
+	// credentialDescUpdatedAt is the schema descriptor for updated_at field.
+	credentialDescUpdatedAt := credentialMixinFields0[2].Descriptor()
+	// credential.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	credential.DefaultUpdatedAt = credentialDescUpdatedAt.Default.(func() time.Time)
+	// credential.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	credential.UpdateDefaultUpdatedAt = credentialDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// credentialDescCredentialID is the schema descriptor for credential_id field.
+	credentialDescCredentialID := credentialFields[1].Descriptor()
+	// credential.CredentialIDValidator is a validator for the "credential_id" field. It is called by the builders before save.
+	credential.CredentialIDValidator = func() func([]byte) error {
+		validators := credentialDescCredentialID.Validators
+		fns := [...]func([]byte) error{
+			validators[0].(func([]byte) error),
+			validators[1].(func([]byte) error),
+		}
+		return func(credential_id []byte) error {
+			for _, fn := range fns {
+				if err := fn(credential_id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// credentialDescPublicKey is the schema descriptor for public_key field.
+	credentialDescPublicKey := credentialFields[2].Descriptor()
+	// credential.PublicKeyValidator is a validator for the "public_key" field. It is called by the builders before save.
+	credential.PublicKeyValidator = credentialDescPublicKey.Validators[0].(func([]byte) error)
+	// credentialDescAttestationType is the schema descriptor for attestation_type field.
+	credentialDescAttestationType := credentialFields[3].Descriptor()
+	// credential.DefaultAttestationType holds the default value on creation for the attestation_type field.
+	credential.DefaultAttestationType = credentialDescAttestationType.Default.(string)
+	// credential.AttestationTypeValidator is a validator for the "attestation_type" field. It is called by the builders before save.
+	credential.AttestationTypeValidator = credentialDescAttestationType.Validators[0].(func(string) error)
+	// credentialDescAttestationFormat is the schema descriptor for attestation_format field.
+	credentialDescAttestationFormat := credentialFields[4].Descriptor()
+	// credential.DefaultAttestationFormat holds the default value on creation for the attestation_format field.
+	credential.DefaultAttestationFormat = credentialDescAttestationFormat.Default.(string)
+	// credential.AttestationFormatValidator is a validator for the "attestation_format" field. It is called by the builders before save.
+	credential.AttestationFormatValidator = credentialDescAttestationFormat.Validators[0].(func(string) error)
+	// credentialDescAaguid is the schema descriptor for aaguid field.
+	credentialDescAaguid := credentialFields[5].Descriptor()
+	// credential.AaguidValidator is a validator for the "aaguid" field. It is called by the builders before save.
+	credential.AaguidValidator = credentialDescAaguid.Validators[0].(func([]byte) error)
+	// credentialDescSignCount is the schema descriptor for sign_count field.
+	credentialDescSignCount := credentialFields[6].Descriptor()
+	// credential.DefaultSignCount holds the default value on creation for the sign_count field.
+	credential.DefaultSignCount = credentialDescSignCount.Default.(int64)
+	// credential.SignCountValidator is a validator for the "sign_count" field. It is called by the builders before save.
+	credential.SignCountValidator = credentialDescSignCount.Validators[0].(func(int64) error)
+	// credentialDescCloneWarning is the schema descriptor for clone_warning field.
+	credentialDescCloneWarning := credentialFields[7].Descriptor()
+	// credential.DefaultCloneWarning holds the default value on creation for the clone_warning field.
+	credential.DefaultCloneWarning = credentialDescCloneWarning.Default.(bool)
+	// credentialDescUserPresent is the schema descriptor for user_present field.
+	credentialDescUserPresent := credentialFields[8].Descriptor()
+	// credential.DefaultUserPresent holds the default value on creation for the user_present field.
+	credential.DefaultUserPresent = credentialDescUserPresent.Default.(bool)
+	// credentialDescUserVerified is the schema descriptor for user_verified field.
+	credentialDescUserVerified := credentialFields[9].Descriptor()
+	// credential.DefaultUserVerified holds the default value on creation for the user_verified field.
+	credential.DefaultUserVerified = credentialDescUserVerified.Default.(bool)
+	// credentialDescBackupEligible is the schema descriptor for backup_eligible field.
+	credentialDescBackupEligible := credentialFields[10].Descriptor()
+	// credential.DefaultBackupEligible holds the default value on creation for the backup_eligible field.
+	credential.DefaultBackupEligible = credentialDescBackupEligible.Default.(bool)
+	// credentialDescBackupState is the schema descriptor for backup_state field.
+	credentialDescBackupState := credentialFields[11].Descriptor()
+	// credential.DefaultBackupState holds the default value on creation for the backup_state field.
+	credential.DefaultBackupState = credentialDescBackupState.Default.(bool)
+	// credentialDescAttachment is the schema descriptor for attachment field.
+	credentialDescAttachment := credentialFields[13].Descriptor()
+	// credential.DefaultAttachment holds the default value on creation for the attachment field.
+	credential.DefaultAttachment = credentialDescAttachment.Default.(string)
+	// credential.AttachmentValidator is a validator for the "attachment" field. It is called by the builders before save.
+	credential.AttachmentValidator = credentialDescAttachment.Validators[0].(func(string) error)
+	// credentialDescName is the schema descriptor for name field.
+	credentialDescName := credentialFields[14].Descriptor()
+	// credential.DefaultName holds the default value on creation for the name field.
+	credential.DefaultName = credentialDescName.Default.(string)
+	// credential.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	credential.NameValidator = credentialDescName.Validators[0].(func(string) error)
+	// credentialDescID is the schema descriptor for id field.
+	credentialDescID := credentialMixinFields0[0].Descriptor()
+	// credential.DefaultID holds the default value on creation for the id field.
+	credential.DefaultID = credentialDescID.Default.(func() uuid.UUID)
+	invitationMixin := schema.Invitation{}.Mixin()
+	invitation.Policy = privacy.NewPolicies(invitationMixin[1], schema.Invitation{})
+	invitation.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := invitation.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	invitationMixinFields0 := invitationMixin[0].Fields()
+	_ = invitationMixinFields0
+	invitationFields := schema.Invitation{}.Fields()
+	_ = invitationFields
+	// invitationDescCreatedAt is the schema descriptor for created_at field.
+	invitationDescCreatedAt := invitationMixinFields0[1].Descriptor()
+	// invitation.DefaultCreatedAt holds the default value on creation for the created_at field.
+	invitation.DefaultCreatedAt = invitationDescCreatedAt.Default.(func() time.Time)
+	// invitationDescUpdatedAt is the schema descriptor for updated_at field.
+	invitationDescUpdatedAt := invitationMixinFields0[2].Descriptor()
+	// invitation.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	invitation.DefaultUpdatedAt = invitationDescUpdatedAt.Default.(func() time.Time)
+	// invitation.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	invitation.UpdateDefaultUpdatedAt = invitationDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// invitationDescTokenHash is the schema descriptor for token_hash field.
+	invitationDescTokenHash := invitationFields[0].Descriptor()
+	// invitation.TokenHashValidator is a validator for the "token_hash" field. It is called by the builders before save.
+	invitation.TokenHashValidator = func() func([]byte) error {
+		validators := invitationDescTokenHash.Validators
+		fns := [...]func([]byte) error{
+			validators[0].(func([]byte) error),
+			validators[1].(func([]byte) error),
+		}
+		return func(token_hash []byte) error {
+			for _, fn := range fns {
+				if err := fn(token_hash); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// invitationDescEmail is the schema descriptor for email field.
+	invitationDescEmail := invitationFields[4].Descriptor()
+	// invitation.EmailValidator is a validator for the "email" field. It is called by the builders before save.
+	invitation.EmailValidator = invitationDescEmail.Validators[0].(func(string) error)
+	// invitationDescID is the schema descriptor for id field.
+	invitationDescID := invitationMixinFields0[0].Descriptor()
+	// invitation.DefaultID holds the default value on creation for the id field.
+	invitation.DefaultID = invitationDescID.Default.(func() uuid.UUID)
 	memberroleMixin := schema.MemberRole{}.Mixin()
 	memberrole.Policy = privacy.NewPolicies(memberroleMixin[1], schema.MemberRole{})
 	memberrole.Hooks[0] = func(next ent.Mutator) ent.Mutator {
@@ -194,6 +351,52 @@ func init() {
 	messageDescID := messageMixinFields0[0].Descriptor()
 	// message.DefaultID holds the default value on creation for the id field.
 	message.DefaultID = messageDescID.Default.(func() uuid.UUID)
+	refreshtokenMixin := schema.RefreshToken{}.Mixin()
+	refreshtoken.Policy = privacy.NewPolicies(schema.RefreshToken{})
+	refreshtoken.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := refreshtoken.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	refreshtokenMixinFields0 := refreshtokenMixin[0].Fields()
+	_ = refreshtokenMixinFields0
+	refreshtokenFields := schema.RefreshToken{}.Fields()
+	_ = refreshtokenFields
+	// refreshtokenDescCreatedAt is the schema descriptor for created_at field.
+	refreshtokenDescCreatedAt := refreshtokenMixinFields0[1].Descriptor()
+	// refreshtoken.DefaultCreatedAt holds the default value on creation for the created_at field.
+	refreshtoken.DefaultCreatedAt = refreshtokenDescCreatedAt.Default.(func() time.Time)
+	// refreshtokenDescUpdatedAt is the schema descriptor for updated_at field.
+	refreshtokenDescUpdatedAt := refreshtokenMixinFields0[2].Descriptor()
+	// refreshtoken.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	refreshtoken.DefaultUpdatedAt = refreshtokenDescUpdatedAt.Default.(func() time.Time)
+	// refreshtoken.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	refreshtoken.UpdateDefaultUpdatedAt = refreshtokenDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// refreshtokenDescTokenHash is the schema descriptor for token_hash field.
+	refreshtokenDescTokenHash := refreshtokenFields[1].Descriptor()
+	// refreshtoken.TokenHashValidator is a validator for the "token_hash" field. It is called by the builders before save.
+	refreshtoken.TokenHashValidator = func() func([]byte) error {
+		validators := refreshtokenDescTokenHash.Validators
+		fns := [...]func([]byte) error{
+			validators[0].(func([]byte) error),
+			validators[1].(func([]byte) error),
+		}
+		return func(token_hash []byte) error {
+			for _, fn := range fns {
+				if err := fn(token_hash); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// refreshtokenDescID is the schema descriptor for id field.
+	refreshtokenDescID := refreshtokenMixinFields0[0].Descriptor()
+	// refreshtoken.DefaultID holds the default value on creation for the id field.
+	refreshtoken.DefaultID = refreshtokenDescID.Default.(func() uuid.UUID)
 	roleMixin := schema.Role{}.Mixin()
 	role.Policy = privacy.NewPolicies(schema.Role{})
 	role.Hooks[0] = func(next ent.Mutator) ent.Mutator {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/go-faster/errors"
+	"github.com/go-faster/jx"
 	"github.com/google/uuid"
 )
 
@@ -37,6 +38,46 @@ func (s *BearerAuth) SetToken(val string) {
 // SetRoles sets the value of Roles.
 func (s *BearerAuth) SetRoles(val []string) {
 	s.Roles = val
+}
+
+// Ref: #/components/schemas/CeremonyOptions
+type CeremonyOptions struct {
+	// Send it back with the ceremony's result.
+	CeremonyID string `json:"ceremony_id"`
+	// PublicKeyCredentialCreationOptionsJSON or PublicKeyCredentialRequestOptionsJSON.
+	PublicKey CeremonyOptionsPublicKey `json:"public_key"`
+}
+
+// GetCeremonyID returns the value of CeremonyID.
+func (s *CeremonyOptions) GetCeremonyID() string {
+	return s.CeremonyID
+}
+
+// GetPublicKey returns the value of PublicKey.
+func (s *CeremonyOptions) GetPublicKey() CeremonyOptionsPublicKey {
+	return s.PublicKey
+}
+
+// SetCeremonyID sets the value of CeremonyID.
+func (s *CeremonyOptions) SetCeremonyID(val string) {
+	s.CeremonyID = val
+}
+
+// SetPublicKey sets the value of PublicKey.
+func (s *CeremonyOptions) SetPublicKey(val CeremonyOptionsPublicKey) {
+	s.PublicKey = val
+}
+
+// PublicKeyCredentialCreationOptionsJSON or PublicKeyCredentialRequestOptionsJSON.
+type CeremonyOptionsPublicKey map[string]jx.Raw
+
+func (s *CeremonyOptionsPublicKey) init() CeremonyOptionsPublicKey {
+	m := *s
+	if m == nil {
+		m = map[string]jx.Raw{}
+		*s = m
+	}
+	return m
 }
 
 // Ref: #/components/schemas/Conversation
@@ -288,6 +329,135 @@ func (s *ConversationUpdate) SetMetadata(val OptMetadata) {
 // DeleteConversationNoContent is response for DeleteConversation operation.
 type DeleteConversationNoContent struct{}
 
+// Ref: #/components/schemas/Device
+type Device struct {
+	ID             uuid.UUID   `json:"id"`
+	Name           string      `json:"name"`
+	CreatedAt      time.Time   `json:"created_at"`
+	LastUsedAt     OptDateTime `json:"last_used_at"`
+	Attachment     string      `json:"attachment"`
+	Transports     []string    `json:"transports"`
+	BackupEligible bool        `json:"backup_eligible"`
+	BackupState    bool        `json:"backup_state"`
+	UserVerified   bool        `json:"user_verified"`
+	Aaguid         OptUUID     `json:"aaguid"`
+}
+
+// GetID returns the value of ID.
+func (s *Device) GetID() uuid.UUID {
+	return s.ID
+}
+
+// GetName returns the value of Name.
+func (s *Device) GetName() string {
+	return s.Name
+}
+
+// GetCreatedAt returns the value of CreatedAt.
+func (s *Device) GetCreatedAt() time.Time {
+	return s.CreatedAt
+}
+
+// GetLastUsedAt returns the value of LastUsedAt.
+func (s *Device) GetLastUsedAt() OptDateTime {
+	return s.LastUsedAt
+}
+
+// GetAttachment returns the value of Attachment.
+func (s *Device) GetAttachment() string {
+	return s.Attachment
+}
+
+// GetTransports returns the value of Transports.
+func (s *Device) GetTransports() []string {
+	return s.Transports
+}
+
+// GetBackupEligible returns the value of BackupEligible.
+func (s *Device) GetBackupEligible() bool {
+	return s.BackupEligible
+}
+
+// GetBackupState returns the value of BackupState.
+func (s *Device) GetBackupState() bool {
+	return s.BackupState
+}
+
+// GetUserVerified returns the value of UserVerified.
+func (s *Device) GetUserVerified() bool {
+	return s.UserVerified
+}
+
+// GetAaguid returns the value of Aaguid.
+func (s *Device) GetAaguid() OptUUID {
+	return s.Aaguid
+}
+
+// SetID sets the value of ID.
+func (s *Device) SetID(val uuid.UUID) {
+	s.ID = val
+}
+
+// SetName sets the value of Name.
+func (s *Device) SetName(val string) {
+	s.Name = val
+}
+
+// SetCreatedAt sets the value of CreatedAt.
+func (s *Device) SetCreatedAt(val time.Time) {
+	s.CreatedAt = val
+}
+
+// SetLastUsedAt sets the value of LastUsedAt.
+func (s *Device) SetLastUsedAt(val OptDateTime) {
+	s.LastUsedAt = val
+}
+
+// SetAttachment sets the value of Attachment.
+func (s *Device) SetAttachment(val string) {
+	s.Attachment = val
+}
+
+// SetTransports sets the value of Transports.
+func (s *Device) SetTransports(val []string) {
+	s.Transports = val
+}
+
+// SetBackupEligible sets the value of BackupEligible.
+func (s *Device) SetBackupEligible(val bool) {
+	s.BackupEligible = val
+}
+
+// SetBackupState sets the value of BackupState.
+func (s *Device) SetBackupState(val bool) {
+	s.BackupState = val
+}
+
+// SetUserVerified sets the value of UserVerified.
+func (s *Device) SetUserVerified(val bool) {
+	s.UserVerified = val
+}
+
+// SetAaguid sets the value of Aaguid.
+func (s *Device) SetAaguid(val OptUUID) {
+	s.Aaguid = val
+}
+
+// Ref: #/components/schemas/DeviceUpdate
+type DeviceUpdate struct {
+	Name string `json:"name"`
+}
+
+// GetName returns the value of Name.
+func (s *DeviceUpdate) GetName() string {
+	return s.Name
+}
+
+// SetName sets the value of Name.
+func (s *DeviceUpdate) SetName(val string) {
+	s.Name = val
+}
+
 // ErrorStatusCode wraps Problem with StatusCode.
 type ErrorStatusCode struct {
 	StatusCode int
@@ -416,6 +586,518 @@ func (s *HealthStatus) UnmarshalText(data []byte) error {
 	default:
 		return errors.Errorf("invalid value: %q", data)
 	}
+}
+
+// Ref: #/components/schemas/Invitation
+type Invitation struct {
+	ID        uuid.UUID         `json:"id"`
+	TenantID  uuid.UUID         `json:"tenant_id"`
+	Purpose   InvitationPurpose `json:"purpose"`
+	Status    InvitationStatus  `json:"status"`
+	RoleID    OptUUID           `json:"role_id"`
+	UserID    OptUUID           `json:"user_id"`
+	Email     OptString         `json:"email"`
+	ExpiresAt time.Time         `json:"expires_at"`
+	UsedAt    OptDateTime       `json:"used_at"`
+	UsedBy    OptUUID           `json:"used_by"`
+	RevokedAt OptDateTime       `json:"revoked_at"`
+	CreatedBy uuid.UUID         `json:"created_by"`
+	CreatedAt time.Time         `json:"created_at"`
+}
+
+// GetID returns the value of ID.
+func (s *Invitation) GetID() uuid.UUID {
+	return s.ID
+}
+
+// GetTenantID returns the value of TenantID.
+func (s *Invitation) GetTenantID() uuid.UUID {
+	return s.TenantID
+}
+
+// GetPurpose returns the value of Purpose.
+func (s *Invitation) GetPurpose() InvitationPurpose {
+	return s.Purpose
+}
+
+// GetStatus returns the value of Status.
+func (s *Invitation) GetStatus() InvitationStatus {
+	return s.Status
+}
+
+// GetRoleID returns the value of RoleID.
+func (s *Invitation) GetRoleID() OptUUID {
+	return s.RoleID
+}
+
+// GetUserID returns the value of UserID.
+func (s *Invitation) GetUserID() OptUUID {
+	return s.UserID
+}
+
+// GetEmail returns the value of Email.
+func (s *Invitation) GetEmail() OptString {
+	return s.Email
+}
+
+// GetExpiresAt returns the value of ExpiresAt.
+func (s *Invitation) GetExpiresAt() time.Time {
+	return s.ExpiresAt
+}
+
+// GetUsedAt returns the value of UsedAt.
+func (s *Invitation) GetUsedAt() OptDateTime {
+	return s.UsedAt
+}
+
+// GetUsedBy returns the value of UsedBy.
+func (s *Invitation) GetUsedBy() OptUUID {
+	return s.UsedBy
+}
+
+// GetRevokedAt returns the value of RevokedAt.
+func (s *Invitation) GetRevokedAt() OptDateTime {
+	return s.RevokedAt
+}
+
+// GetCreatedBy returns the value of CreatedBy.
+func (s *Invitation) GetCreatedBy() uuid.UUID {
+	return s.CreatedBy
+}
+
+// GetCreatedAt returns the value of CreatedAt.
+func (s *Invitation) GetCreatedAt() time.Time {
+	return s.CreatedAt
+}
+
+// SetID sets the value of ID.
+func (s *Invitation) SetID(val uuid.UUID) {
+	s.ID = val
+}
+
+// SetTenantID sets the value of TenantID.
+func (s *Invitation) SetTenantID(val uuid.UUID) {
+	s.TenantID = val
+}
+
+// SetPurpose sets the value of Purpose.
+func (s *Invitation) SetPurpose(val InvitationPurpose) {
+	s.Purpose = val
+}
+
+// SetStatus sets the value of Status.
+func (s *Invitation) SetStatus(val InvitationStatus) {
+	s.Status = val
+}
+
+// SetRoleID sets the value of RoleID.
+func (s *Invitation) SetRoleID(val OptUUID) {
+	s.RoleID = val
+}
+
+// SetUserID sets the value of UserID.
+func (s *Invitation) SetUserID(val OptUUID) {
+	s.UserID = val
+}
+
+// SetEmail sets the value of Email.
+func (s *Invitation) SetEmail(val OptString) {
+	s.Email = val
+}
+
+// SetExpiresAt sets the value of ExpiresAt.
+func (s *Invitation) SetExpiresAt(val time.Time) {
+	s.ExpiresAt = val
+}
+
+// SetUsedAt sets the value of UsedAt.
+func (s *Invitation) SetUsedAt(val OptDateTime) {
+	s.UsedAt = val
+}
+
+// SetUsedBy sets the value of UsedBy.
+func (s *Invitation) SetUsedBy(val OptUUID) {
+	s.UsedBy = val
+}
+
+// SetRevokedAt sets the value of RevokedAt.
+func (s *Invitation) SetRevokedAt(val OptDateTime) {
+	s.RevokedAt = val
+}
+
+// SetCreatedBy sets the value of CreatedBy.
+func (s *Invitation) SetCreatedBy(val uuid.UUID) {
+	s.CreatedBy = val
+}
+
+// SetCreatedAt sets the value of CreatedAt.
+func (s *Invitation) SetCreatedAt(val time.Time) {
+	s.CreatedAt = val
+}
+
+// Ref: #/components/schemas/InvitationCreate
+type InvitationCreate struct {
+	// Role of the new member; default member.
+	RoleID           OptUUID   `json:"role_id"`
+	Email            OptString `json:"email"`
+	ExpiresInMinutes OptInt    `json:"expires_in_minutes"`
+}
+
+// GetRoleID returns the value of RoleID.
+func (s *InvitationCreate) GetRoleID() OptUUID {
+	return s.RoleID
+}
+
+// GetEmail returns the value of Email.
+func (s *InvitationCreate) GetEmail() OptString {
+	return s.Email
+}
+
+// GetExpiresInMinutes returns the value of ExpiresInMinutes.
+func (s *InvitationCreate) GetExpiresInMinutes() OptInt {
+	return s.ExpiresInMinutes
+}
+
+// SetRoleID sets the value of RoleID.
+func (s *InvitationCreate) SetRoleID(val OptUUID) {
+	s.RoleID = val
+}
+
+// SetEmail sets the value of Email.
+func (s *InvitationCreate) SetEmail(val OptString) {
+	s.Email = val
+}
+
+// SetExpiresInMinutes sets the value of ExpiresInMinutes.
+func (s *InvitationCreate) SetExpiresInMinutes(val OptInt) {
+	s.ExpiresInMinutes = val
+}
+
+// Ref: #/components/schemas/InvitationCreated
+type InvitationCreated struct {
+	Invitation Invitation `json:"invitation"`
+	// Shown once; only its hash is stored.
+	Token string `json:"token"`
+	// Web console link carrying the token in the fragment (never sent to servers).
+	EnrollmentURL string `json:"enrollment_url"`
+}
+
+// GetInvitation returns the value of Invitation.
+func (s *InvitationCreated) GetInvitation() Invitation {
+	return s.Invitation
+}
+
+// GetToken returns the value of Token.
+func (s *InvitationCreated) GetToken() string {
+	return s.Token
+}
+
+// GetEnrollmentURL returns the value of EnrollmentURL.
+func (s *InvitationCreated) GetEnrollmentURL() string {
+	return s.EnrollmentURL
+}
+
+// SetInvitation sets the value of Invitation.
+func (s *InvitationCreated) SetInvitation(val Invitation) {
+	s.Invitation = val
+}
+
+// SetToken sets the value of Token.
+func (s *InvitationCreated) SetToken(val string) {
+	s.Token = val
+}
+
+// SetEnrollmentURL sets the value of EnrollmentURL.
+func (s *InvitationCreated) SetEnrollmentURL(val string) {
+	s.EnrollmentURL = val
+}
+
+// Ref: #/components/schemas/InvitationPage
+type InvitationPage struct {
+	Items      []Invitation `json:"items"`
+	NextCursor OptString    `json:"next_cursor"`
+}
+
+// GetItems returns the value of Items.
+func (s *InvitationPage) GetItems() []Invitation {
+	return s.Items
+}
+
+// GetNextCursor returns the value of NextCursor.
+func (s *InvitationPage) GetNextCursor() OptString {
+	return s.NextCursor
+}
+
+// SetItems sets the value of Items.
+func (s *InvitationPage) SetItems(val []Invitation) {
+	s.Items = val
+}
+
+// SetNextCursor sets the value of NextCursor.
+func (s *InvitationPage) SetNextCursor(val OptString) {
+	s.NextCursor = val
+}
+
+type InvitationPurpose string
+
+const (
+	InvitationPurposeEnroll   InvitationPurpose = "enroll"
+	InvitationPurposeReenroll InvitationPurpose = "reenroll"
+)
+
+// AllValues returns all InvitationPurpose values.
+func (InvitationPurpose) AllValues() []InvitationPurpose {
+	return []InvitationPurpose{
+		InvitationPurposeEnroll,
+		InvitationPurposeReenroll,
+	}
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (s InvitationPurpose) MarshalText() ([]byte, error) {
+	switch s {
+	case InvitationPurposeEnroll:
+		return []byte(s), nil
+	case InvitationPurposeReenroll:
+		return []byte(s), nil
+	default:
+		return nil, errors.Errorf("invalid value: %q", s)
+	}
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (s *InvitationPurpose) UnmarshalText(data []byte) error {
+	switch InvitationPurpose(data) {
+	case InvitationPurposeEnroll:
+		*s = InvitationPurposeEnroll
+		return nil
+	case InvitationPurposeReenroll:
+		*s = InvitationPurposeReenroll
+		return nil
+	default:
+		return errors.Errorf("invalid value: %q", data)
+	}
+}
+
+// Ref: #/components/schemas/InvitationStatus
+type InvitationStatus string
+
+const (
+	InvitationStatusPending InvitationStatus = "pending"
+	InvitationStatusUsed    InvitationStatus = "used"
+	InvitationStatusExpired InvitationStatus = "expired"
+	InvitationStatusRevoked InvitationStatus = "revoked"
+)
+
+// AllValues returns all InvitationStatus values.
+func (InvitationStatus) AllValues() []InvitationStatus {
+	return []InvitationStatus{
+		InvitationStatusPending,
+		InvitationStatusUsed,
+		InvitationStatusExpired,
+		InvitationStatusRevoked,
+	}
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (s InvitationStatus) MarshalText() ([]byte, error) {
+	switch s {
+	case InvitationStatusPending:
+		return []byte(s), nil
+	case InvitationStatusUsed:
+		return []byte(s), nil
+	case InvitationStatusExpired:
+		return []byte(s), nil
+	case InvitationStatusRevoked:
+		return []byte(s), nil
+	default:
+		return nil, errors.Errorf("invalid value: %q", s)
+	}
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (s *InvitationStatus) UnmarshalText(data []byte) error {
+	switch InvitationStatus(data) {
+	case InvitationStatusPending:
+		*s = InvitationStatusPending
+		return nil
+	case InvitationStatusUsed:
+		*s = InvitationStatusUsed
+		return nil
+	case InvitationStatusExpired:
+		*s = InvitationStatusExpired
+		return nil
+	case InvitationStatusRevoked:
+		*s = InvitationStatusRevoked
+		return nil
+	default:
+		return errors.Errorf("invalid value: %q", data)
+	}
+}
+
+type ListMyDevicesOK struct {
+	Items []Device `json:"items"`
+}
+
+// GetItems returns the value of Items.
+func (s *ListMyDevicesOK) GetItems() []Device {
+	return s.Items
+}
+
+// SetItems sets the value of Items.
+func (s *ListMyDevicesOK) SetItems(val []Device) {
+	s.Items = val
+}
+
+type ListMySessionsOK struct {
+	Items []Session `json:"items"`
+}
+
+// GetItems returns the value of Items.
+func (s *ListMySessionsOK) GetItems() []Session {
+	return s.Items
+}
+
+// SetItems sets the value of Items.
+func (s *ListMySessionsOK) SetItems(val []Session) {
+	s.Items = val
+}
+
+type ListMyTenantsOK struct {
+	Items []MyTenant `json:"items"`
+}
+
+// GetItems returns the value of Items.
+func (s *ListMyTenantsOK) GetItems() []MyTenant {
+	return s.Items
+}
+
+// SetItems sets the value of Items.
+func (s *ListMyTenantsOK) SetItems(val []MyTenant) {
+	s.Items = val
+}
+
+// Ref: #/components/schemas/LoginRequest
+type LoginRequest struct {
+	CeremonyID string `json:"ceremony_id"`
+	// The AuthenticationResponseJSON from `credential.toJSON()`.
+	Credential LoginRequestCredential `json:"credential"`
+	TenantID   OptUUID                `json:"tenant_id"`
+}
+
+// GetCeremonyID returns the value of CeremonyID.
+func (s *LoginRequest) GetCeremonyID() string {
+	return s.CeremonyID
+}
+
+// GetCredential returns the value of Credential.
+func (s *LoginRequest) GetCredential() LoginRequestCredential {
+	return s.Credential
+}
+
+// GetTenantID returns the value of TenantID.
+func (s *LoginRequest) GetTenantID() OptUUID {
+	return s.TenantID
+}
+
+// SetCeremonyID sets the value of CeremonyID.
+func (s *LoginRequest) SetCeremonyID(val string) {
+	s.CeremonyID = val
+}
+
+// SetCredential sets the value of Credential.
+func (s *LoginRequest) SetCredential(val LoginRequestCredential) {
+	s.Credential = val
+}
+
+// SetTenantID sets the value of TenantID.
+func (s *LoginRequest) SetTenantID(val OptUUID) {
+	s.TenantID = val
+}
+
+// The AuthenticationResponseJSON from `credential.toJSON()`.
+type LoginRequestCredential map[string]jx.Raw
+
+func (s *LoginRequestCredential) init() LoginRequestCredential {
+	m := *s
+	if m == nil {
+		m = map[string]jx.Raw{}
+		*s = m
+	}
+	return m
+}
+
+// LogoutNoContent is response for Logout operation.
+type LogoutNoContent struct{}
+
+// Ref: #/components/schemas/Me
+type Me struct {
+	UserID      uuid.UUID `json:"user_id"`
+	DisplayName string    `json:"display_name"`
+	Email       OptString `json:"email"`
+	TenantID    uuid.UUID `json:"tenant_id"`
+	SessionID   uuid.UUID `json:"session_id"`
+	Permissions []string  `json:"permissions"`
+}
+
+// GetUserID returns the value of UserID.
+func (s *Me) GetUserID() uuid.UUID {
+	return s.UserID
+}
+
+// GetDisplayName returns the value of DisplayName.
+func (s *Me) GetDisplayName() string {
+	return s.DisplayName
+}
+
+// GetEmail returns the value of Email.
+func (s *Me) GetEmail() OptString {
+	return s.Email
+}
+
+// GetTenantID returns the value of TenantID.
+func (s *Me) GetTenantID() uuid.UUID {
+	return s.TenantID
+}
+
+// GetSessionID returns the value of SessionID.
+func (s *Me) GetSessionID() uuid.UUID {
+	return s.SessionID
+}
+
+// GetPermissions returns the value of Permissions.
+func (s *Me) GetPermissions() []string {
+	return s.Permissions
+}
+
+// SetUserID sets the value of UserID.
+func (s *Me) SetUserID(val uuid.UUID) {
+	s.UserID = val
+}
+
+// SetDisplayName sets the value of DisplayName.
+func (s *Me) SetDisplayName(val string) {
+	s.DisplayName = val
+}
+
+// SetEmail sets the value of Email.
+func (s *Me) SetEmail(val OptString) {
+	s.Email = val
+}
+
+// SetTenantID sets the value of TenantID.
+func (s *Me) SetTenantID(val uuid.UUID) {
+	s.TenantID = val
+}
+
+// SetSessionID sets the value of SessionID.
+func (s *Me) SetSessionID(val uuid.UUID) {
+	s.SessionID = val
+}
+
+// SetPermissions sets the value of Permissions.
+func (s *Me) SetPermissions(val []string) {
+	s.Permissions = val
 }
 
 // Ref: #/components/schemas/Message
@@ -601,6 +1283,101 @@ func (s *Metadata) init() Metadata {
 	return m
 }
 
+// Ref: #/components/schemas/MyTenant
+type MyTenant struct {
+	TenantID uuid.UUID `json:"tenant_id"`
+	Name     string    `json:"name"`
+	Slug     string    `json:"slug"`
+	// The session's active tenant.
+	Active bool `json:"active"`
+}
+
+// GetTenantID returns the value of TenantID.
+func (s *MyTenant) GetTenantID() uuid.UUID {
+	return s.TenantID
+}
+
+// GetName returns the value of Name.
+func (s *MyTenant) GetName() string {
+	return s.Name
+}
+
+// GetSlug returns the value of Slug.
+func (s *MyTenant) GetSlug() string {
+	return s.Slug
+}
+
+// GetActive returns the value of Active.
+func (s *MyTenant) GetActive() bool {
+	return s.Active
+}
+
+// SetTenantID sets the value of TenantID.
+func (s *MyTenant) SetTenantID(val uuid.UUID) {
+	s.TenantID = val
+}
+
+// SetName sets the value of Name.
+func (s *MyTenant) SetName(val string) {
+	s.Name = val
+}
+
+// SetSlug sets the value of Slug.
+func (s *MyTenant) SetSlug(val string) {
+	s.Slug = val
+}
+
+// SetActive sets the value of Active.
+func (s *MyTenant) SetActive(val bool) {
+	s.Active = val
+}
+
+// NewOptBool returns new OptBool with value set to v.
+func NewOptBool(v bool) OptBool {
+	return OptBool{
+		Value: v,
+		Set:   true,
+	}
+}
+
+// OptBool is optional bool.
+type OptBool struct {
+	Value bool
+	Set   bool
+}
+
+// IsSet returns true if OptBool was set.
+func (o OptBool) IsSet() bool { return o.Set }
+
+// Reset unsets value.
+func (o *OptBool) Reset() {
+	var v bool
+	o.Value = v
+	o.Set = false
+}
+
+// SetTo sets value to v.
+func (o *OptBool) SetTo(v bool) {
+	o.Set = true
+	o.Value = v
+}
+
+// Get returns value and boolean that denotes whether value was set.
+func (o OptBool) Get() (v bool, ok bool) {
+	if !o.Set {
+		return v, false
+	}
+	return o.Value, true
+}
+
+// Or returns value if set, or given parameter if does not.
+func (o OptBool) Or(d bool) bool {
+	if v, ok := o.Get(); ok {
+		return v
+	}
+	return d
+}
+
 // NewOptConversationStatus returns new OptConversationStatus with value set to v.
 func NewOptConversationStatus(v ConversationStatus) OptConversationStatus {
 	return OptConversationStatus{
@@ -641,6 +1418,52 @@ func (o OptConversationStatus) Get() (v ConversationStatus, ok bool) {
 
 // Or returns value if set, or given parameter if does not.
 func (o OptConversationStatus) Or(d ConversationStatus) ConversationStatus {
+	if v, ok := o.Get(); ok {
+		return v
+	}
+	return d
+}
+
+// NewOptDateTime returns new OptDateTime with value set to v.
+func NewOptDateTime(v time.Time) OptDateTime {
+	return OptDateTime{
+		Value: v,
+		Set:   true,
+	}
+}
+
+// OptDateTime is optional time.Time.
+type OptDateTime struct {
+	Value time.Time
+	Set   bool
+}
+
+// IsSet returns true if OptDateTime was set.
+func (o OptDateTime) IsSet() bool { return o.Set }
+
+// Reset unsets value.
+func (o *OptDateTime) Reset() {
+	var v time.Time
+	o.Value = v
+	o.Set = false
+}
+
+// SetTo sets value to v.
+func (o *OptDateTime) SetTo(v time.Time) {
+	o.Set = true
+	o.Value = v
+}
+
+// Get returns value and boolean that denotes whether value was set.
+func (o OptDateTime) Get() (v time.Time, ok bool) {
+	if !o.Set {
+		return v, false
+	}
+	return o.Value, true
+}
+
+// Or returns value if set, or given parameter if does not.
+func (o OptDateTime) Or(d time.Time) time.Time {
 	if v, ok := o.Get(); ok {
 		return v
 	}
@@ -785,6 +1608,52 @@ func (o OptMetadata) Or(d Metadata) Metadata {
 	return d
 }
 
+// NewOptReenrollmentCreate returns new OptReenrollmentCreate with value set to v.
+func NewOptReenrollmentCreate(v ReenrollmentCreate) OptReenrollmentCreate {
+	return OptReenrollmentCreate{
+		Value: v,
+		Set:   true,
+	}
+}
+
+// OptReenrollmentCreate is optional ReenrollmentCreate.
+type OptReenrollmentCreate struct {
+	Value ReenrollmentCreate
+	Set   bool
+}
+
+// IsSet returns true if OptReenrollmentCreate was set.
+func (o OptReenrollmentCreate) IsSet() bool { return o.Set }
+
+// Reset unsets value.
+func (o *OptReenrollmentCreate) Reset() {
+	var v ReenrollmentCreate
+	o.Value = v
+	o.Set = false
+}
+
+// SetTo sets value to v.
+func (o *OptReenrollmentCreate) SetTo(v ReenrollmentCreate) {
+	o.Set = true
+	o.Value = v
+}
+
+// Get returns value and boolean that denotes whether value was set.
+func (o OptReenrollmentCreate) Get() (v ReenrollmentCreate, ok bool) {
+	if !o.Set {
+		return v, false
+	}
+	return o.Value, true
+}
+
+// Or returns value if set, or given parameter if does not.
+func (o OptReenrollmentCreate) Or(d ReenrollmentCreate) ReenrollmentCreate {
+	if v, ok := o.Get(); ok {
+		return v
+	}
+	return d
+}
+
 // NewOptString returns new OptString with value set to v.
 func NewOptString(v string) OptString {
 	return OptString{
@@ -825,6 +1694,52 @@ func (o OptString) Get() (v string, ok bool) {
 
 // Or returns value if set, or given parameter if does not.
 func (o OptString) Or(d string) string {
+	if v, ok := o.Get(); ok {
+		return v
+	}
+	return d
+}
+
+// NewOptTokenResponse returns new OptTokenResponse with value set to v.
+func NewOptTokenResponse(v TokenResponse) OptTokenResponse {
+	return OptTokenResponse{
+		Value: v,
+		Set:   true,
+	}
+}
+
+// OptTokenResponse is optional TokenResponse.
+type OptTokenResponse struct {
+	Value TokenResponse
+	Set   bool
+}
+
+// IsSet returns true if OptTokenResponse was set.
+func (o OptTokenResponse) IsSet() bool { return o.Set }
+
+// Reset unsets value.
+func (o *OptTokenResponse) Reset() {
+	var v TokenResponse
+	o.Value = v
+	o.Set = false
+}
+
+// SetTo sets value to v.
+func (o *OptTokenResponse) SetTo(v TokenResponse) {
+	o.Set = true
+	o.Value = v
+}
+
+// Get returns value and boolean that denotes whether value was set.
+func (o OptTokenResponse) Get() (v TokenResponse, ok bool) {
+	if !o.Set {
+		return v, false
+	}
+	return o.Value, true
+}
+
+// Or returns value if set, or given parameter if does not.
+func (o OptTokenResponse) Or(d TokenResponse) TokenResponse {
 	if v, ok := o.Get(); ok {
 		return v
 	}
@@ -946,4 +1861,451 @@ func (s *Problem) SetRequestID(val OptString) {
 // SetErrors sets the value of Errors.
 func (s *Problem) SetErrors(val []FieldError) {
 	s.Errors = val
+}
+
+// Ref: #/components/schemas/ReenrollmentCreate
+type ReenrollmentCreate struct {
+	ExpiresInMinutes OptInt `json:"expires_in_minutes"`
+}
+
+// GetExpiresInMinutes returns the value of ExpiresInMinutes.
+func (s *ReenrollmentCreate) GetExpiresInMinutes() OptInt {
+	return s.ExpiresInMinutes
+}
+
+// SetExpiresInMinutes sets the value of ExpiresInMinutes.
+func (s *ReenrollmentCreate) SetExpiresInMinutes(val OptInt) {
+	s.ExpiresInMinutes = val
+}
+
+// Ref: #/components/schemas/RegisterOptionsRequest
+type RegisterOptionsRequest struct {
+	// The invitation token; omit when signed in.
+	Invitation OptString `json:"invitation"`
+	// For a new user: how they are shown.
+	DisplayName OptString `json:"display_name"`
+}
+
+// GetInvitation returns the value of Invitation.
+func (s *RegisterOptionsRequest) GetInvitation() OptString {
+	return s.Invitation
+}
+
+// GetDisplayName returns the value of DisplayName.
+func (s *RegisterOptionsRequest) GetDisplayName() OptString {
+	return s.DisplayName
+}
+
+// SetInvitation sets the value of Invitation.
+func (s *RegisterOptionsRequest) SetInvitation(val OptString) {
+	s.Invitation = val
+}
+
+// SetDisplayName sets the value of DisplayName.
+func (s *RegisterOptionsRequest) SetDisplayName(val OptString) {
+	s.DisplayName = val
+}
+
+// Ref: #/components/schemas/RegisterRequest
+type RegisterRequest struct {
+	CeremonyID string `json:"ceremony_id"`
+	// The RegistrationResponseJSON from `credential.toJSON()`.
+	Credential RegisterRequestCredential `json:"credential"`
+	DeviceName OptString                 `json:"device_name"`
+}
+
+// GetCeremonyID returns the value of CeremonyID.
+func (s *RegisterRequest) GetCeremonyID() string {
+	return s.CeremonyID
+}
+
+// GetCredential returns the value of Credential.
+func (s *RegisterRequest) GetCredential() RegisterRequestCredential {
+	return s.Credential
+}
+
+// GetDeviceName returns the value of DeviceName.
+func (s *RegisterRequest) GetDeviceName() OptString {
+	return s.DeviceName
+}
+
+// SetCeremonyID sets the value of CeremonyID.
+func (s *RegisterRequest) SetCeremonyID(val string) {
+	s.CeremonyID = val
+}
+
+// SetCredential sets the value of Credential.
+func (s *RegisterRequest) SetCredential(val RegisterRequestCredential) {
+	s.Credential = val
+}
+
+// SetDeviceName sets the value of DeviceName.
+func (s *RegisterRequest) SetDeviceName(val OptString) {
+	s.DeviceName = val
+}
+
+// The RegistrationResponseJSON from `credential.toJSON()`.
+type RegisterRequestCredential map[string]jx.Raw
+
+func (s *RegisterRequestCredential) init() RegisterRequestCredential {
+	m := *s
+	if m == nil {
+		m = map[string]jx.Raw{}
+		*s = m
+	}
+	return m
+}
+
+// Ref: #/components/schemas/RegisterResponse
+type RegisterResponse struct {
+	Device Device           `json:"device"`
+	Token  OptTokenResponse `json:"token"`
+}
+
+// GetDevice returns the value of Device.
+func (s *RegisterResponse) GetDevice() Device {
+	return s.Device
+}
+
+// GetToken returns the value of Token.
+func (s *RegisterResponse) GetToken() OptTokenResponse {
+	return s.Token
+}
+
+// SetDevice sets the value of Device.
+func (s *RegisterResponse) SetDevice(val Device) {
+	s.Device = val
+}
+
+// SetToken sets the value of Token.
+func (s *RegisterResponse) SetToken(val OptTokenResponse) {
+	s.Token = val
+}
+
+// RemoveMyDeviceNoContent is response for RemoveMyDevice operation.
+type RemoveMyDeviceNoContent struct{}
+
+// RevokeInvitationNoContent is response for RevokeInvitation operation.
+type RevokeInvitationNoContent struct{}
+
+// RevokeMySessionNoContent is response for RevokeMySession operation.
+type RevokeMySessionNoContent struct{}
+
+// Ref: #/components/schemas/Session
+type Session struct {
+	ID            uuid.UUID `json:"id"`
+	TenantID      uuid.UUID `json:"tenant_id"`
+	DeviceID      OptUUID   `json:"device_id"`
+	CreatedAt     time.Time `json:"created_at"`
+	LastSeenAt    time.Time `json:"last_seen_at"`
+	ExpiresAt     time.Time `json:"expires_at"`
+	IdleExpiresAt time.Time `json:"idle_expires_at"`
+	Current       bool      `json:"current"`
+}
+
+// GetID returns the value of ID.
+func (s *Session) GetID() uuid.UUID {
+	return s.ID
+}
+
+// GetTenantID returns the value of TenantID.
+func (s *Session) GetTenantID() uuid.UUID {
+	return s.TenantID
+}
+
+// GetDeviceID returns the value of DeviceID.
+func (s *Session) GetDeviceID() OptUUID {
+	return s.DeviceID
+}
+
+// GetCreatedAt returns the value of CreatedAt.
+func (s *Session) GetCreatedAt() time.Time {
+	return s.CreatedAt
+}
+
+// GetLastSeenAt returns the value of LastSeenAt.
+func (s *Session) GetLastSeenAt() time.Time {
+	return s.LastSeenAt
+}
+
+// GetExpiresAt returns the value of ExpiresAt.
+func (s *Session) GetExpiresAt() time.Time {
+	return s.ExpiresAt
+}
+
+// GetIdleExpiresAt returns the value of IdleExpiresAt.
+func (s *Session) GetIdleExpiresAt() time.Time {
+	return s.IdleExpiresAt
+}
+
+// GetCurrent returns the value of Current.
+func (s *Session) GetCurrent() bool {
+	return s.Current
+}
+
+// SetID sets the value of ID.
+func (s *Session) SetID(val uuid.UUID) {
+	s.ID = val
+}
+
+// SetTenantID sets the value of TenantID.
+func (s *Session) SetTenantID(val uuid.UUID) {
+	s.TenantID = val
+}
+
+// SetDeviceID sets the value of DeviceID.
+func (s *Session) SetDeviceID(val OptUUID) {
+	s.DeviceID = val
+}
+
+// SetCreatedAt sets the value of CreatedAt.
+func (s *Session) SetCreatedAt(val time.Time) {
+	s.CreatedAt = val
+}
+
+// SetLastSeenAt sets the value of LastSeenAt.
+func (s *Session) SetLastSeenAt(val time.Time) {
+	s.LastSeenAt = val
+}
+
+// SetExpiresAt sets the value of ExpiresAt.
+func (s *Session) SetExpiresAt(val time.Time) {
+	s.ExpiresAt = val
+}
+
+// SetIdleExpiresAt sets the value of IdleExpiresAt.
+func (s *Session) SetIdleExpiresAt(val time.Time) {
+	s.IdleExpiresAt = val
+}
+
+// SetCurrent sets the value of Current.
+func (s *Session) SetCurrent(val bool) {
+	s.Current = val
+}
+
+// Ref: #/components/schemas/TokenExchangeRequest
+type TokenExchangeRequest struct {
+	GrantType        TokenExchangeRequestGrantType `json:"grant_type"`
+	RefreshToken     OptString                     `json:"refresh_token"`
+	SubjectToken     OptString                     `json:"subject_token"`
+	SubjectTokenType OptString                     `json:"subject_token_type"`
+	TenantID         OptUUID                       `json:"tenant_id"`
+}
+
+// GetGrantType returns the value of GrantType.
+func (s *TokenExchangeRequest) GetGrantType() TokenExchangeRequestGrantType {
+	return s.GrantType
+}
+
+// GetRefreshToken returns the value of RefreshToken.
+func (s *TokenExchangeRequest) GetRefreshToken() OptString {
+	return s.RefreshToken
+}
+
+// GetSubjectToken returns the value of SubjectToken.
+func (s *TokenExchangeRequest) GetSubjectToken() OptString {
+	return s.SubjectToken
+}
+
+// GetSubjectTokenType returns the value of SubjectTokenType.
+func (s *TokenExchangeRequest) GetSubjectTokenType() OptString {
+	return s.SubjectTokenType
+}
+
+// GetTenantID returns the value of TenantID.
+func (s *TokenExchangeRequest) GetTenantID() OptUUID {
+	return s.TenantID
+}
+
+// SetGrantType sets the value of GrantType.
+func (s *TokenExchangeRequest) SetGrantType(val TokenExchangeRequestGrantType) {
+	s.GrantType = val
+}
+
+// SetRefreshToken sets the value of RefreshToken.
+func (s *TokenExchangeRequest) SetRefreshToken(val OptString) {
+	s.RefreshToken = val
+}
+
+// SetSubjectToken sets the value of SubjectToken.
+func (s *TokenExchangeRequest) SetSubjectToken(val OptString) {
+	s.SubjectToken = val
+}
+
+// SetSubjectTokenType sets the value of SubjectTokenType.
+func (s *TokenExchangeRequest) SetSubjectTokenType(val OptString) {
+	s.SubjectTokenType = val
+}
+
+// SetTenantID sets the value of TenantID.
+func (s *TokenExchangeRequest) SetTenantID(val OptUUID) {
+	s.TenantID = val
+}
+
+type TokenExchangeRequestGrantType string
+
+const (
+	TokenExchangeRequestGrantTypeRefreshToken                             TokenExchangeRequestGrantType = "refresh_token"
+	TokenExchangeRequestGrantTypeUrnIetfParamsOAuthGrantTypeTokenExchange TokenExchangeRequestGrantType = "urn:ietf:params:oauth:grant-type:token-exchange"
+)
+
+// AllValues returns all TokenExchangeRequestGrantType values.
+func (TokenExchangeRequestGrantType) AllValues() []TokenExchangeRequestGrantType {
+	return []TokenExchangeRequestGrantType{
+		TokenExchangeRequestGrantTypeRefreshToken,
+		TokenExchangeRequestGrantTypeUrnIetfParamsOAuthGrantTypeTokenExchange,
+	}
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (s TokenExchangeRequestGrantType) MarshalText() ([]byte, error) {
+	switch s {
+	case TokenExchangeRequestGrantTypeRefreshToken:
+		return []byte(s), nil
+	case TokenExchangeRequestGrantTypeUrnIetfParamsOAuthGrantTypeTokenExchange:
+		return []byte(s), nil
+	default:
+		return nil, errors.Errorf("invalid value: %q", s)
+	}
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (s *TokenExchangeRequestGrantType) UnmarshalText(data []byte) error {
+	switch TokenExchangeRequestGrantType(data) {
+	case TokenExchangeRequestGrantTypeRefreshToken:
+		*s = TokenExchangeRequestGrantTypeRefreshToken
+		return nil
+	case TokenExchangeRequestGrantTypeUrnIetfParamsOAuthGrantTypeTokenExchange:
+		*s = TokenExchangeRequestGrantTypeUrnIetfParamsOAuthGrantTypeTokenExchange
+		return nil
+	default:
+		return errors.Errorf("invalid value: %q", data)
+	}
+}
+
+// Ref: #/components/schemas/TokenResponse
+type TokenResponse struct {
+	AccessToken     string                 `json:"access_token"`
+	TokenType       TokenResponseTokenType `json:"token_type"`
+	IssuedTokenType OptString              `json:"issued_token_type"`
+	// Seconds until the access token expires.
+	ExpiresIn    int       `json:"expires_in"`
+	RefreshToken string    `json:"refresh_token"`
+	UserID       uuid.UUID `json:"user_id"`
+	TenantID     uuid.UUID `json:"tenant_id"`
+	SessionID    uuid.UUID `json:"session_id"`
+}
+
+// GetAccessToken returns the value of AccessToken.
+func (s *TokenResponse) GetAccessToken() string {
+	return s.AccessToken
+}
+
+// GetTokenType returns the value of TokenType.
+func (s *TokenResponse) GetTokenType() TokenResponseTokenType {
+	return s.TokenType
+}
+
+// GetIssuedTokenType returns the value of IssuedTokenType.
+func (s *TokenResponse) GetIssuedTokenType() OptString {
+	return s.IssuedTokenType
+}
+
+// GetExpiresIn returns the value of ExpiresIn.
+func (s *TokenResponse) GetExpiresIn() int {
+	return s.ExpiresIn
+}
+
+// GetRefreshToken returns the value of RefreshToken.
+func (s *TokenResponse) GetRefreshToken() string {
+	return s.RefreshToken
+}
+
+// GetUserID returns the value of UserID.
+func (s *TokenResponse) GetUserID() uuid.UUID {
+	return s.UserID
+}
+
+// GetTenantID returns the value of TenantID.
+func (s *TokenResponse) GetTenantID() uuid.UUID {
+	return s.TenantID
+}
+
+// GetSessionID returns the value of SessionID.
+func (s *TokenResponse) GetSessionID() uuid.UUID {
+	return s.SessionID
+}
+
+// SetAccessToken sets the value of AccessToken.
+func (s *TokenResponse) SetAccessToken(val string) {
+	s.AccessToken = val
+}
+
+// SetTokenType sets the value of TokenType.
+func (s *TokenResponse) SetTokenType(val TokenResponseTokenType) {
+	s.TokenType = val
+}
+
+// SetIssuedTokenType sets the value of IssuedTokenType.
+func (s *TokenResponse) SetIssuedTokenType(val OptString) {
+	s.IssuedTokenType = val
+}
+
+// SetExpiresIn sets the value of ExpiresIn.
+func (s *TokenResponse) SetExpiresIn(val int) {
+	s.ExpiresIn = val
+}
+
+// SetRefreshToken sets the value of RefreshToken.
+func (s *TokenResponse) SetRefreshToken(val string) {
+	s.RefreshToken = val
+}
+
+// SetUserID sets the value of UserID.
+func (s *TokenResponse) SetUserID(val uuid.UUID) {
+	s.UserID = val
+}
+
+// SetTenantID sets the value of TenantID.
+func (s *TokenResponse) SetTenantID(val uuid.UUID) {
+	s.TenantID = val
+}
+
+// SetSessionID sets the value of SessionID.
+func (s *TokenResponse) SetSessionID(val uuid.UUID) {
+	s.SessionID = val
+}
+
+type TokenResponseTokenType string
+
+const (
+	TokenResponseTokenTypeBearer TokenResponseTokenType = "Bearer"
+)
+
+// AllValues returns all TokenResponseTokenType values.
+func (TokenResponseTokenType) AllValues() []TokenResponseTokenType {
+	return []TokenResponseTokenType{
+		TokenResponseTokenTypeBearer,
+	}
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (s TokenResponseTokenType) MarshalText() ([]byte, error) {
+	switch s {
+	case TokenResponseTokenTypeBearer:
+		return []byte(s), nil
+	default:
+		return nil, errors.Errorf("invalid value: %q", s)
+	}
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (s *TokenResponseTokenType) UnmarshalText(data []byte) error {
+	switch TokenResponseTokenType(data) {
+	case TokenResponseTokenTypeBearer:
+		*s = TokenResponseTokenTypeBearer
+		return nil
+	default:
+		return errors.Errorf("invalid value: %q", data)
+	}
 }

@@ -41,17 +41,59 @@ var operationRolesBearerAuth = map[string][]string{
 	CreateConversationOperation: []string{
 		"conversation.create",
 	},
+	CreateInvitationOperation: []string{
+		"member.manage",
+	},
+	CreateReenrollmentOperation: []string{
+		"member.manage",
+	},
 	DeleteConversationOperation: []string{
 		"conversation.delete",
 	},
 	GetConversationOperation: []string{
 		"conversation.read",
 	},
+	GetMeOperation: []string{
+		"account.manage",
+	},
 	ListConversationsOperation: []string{
 		"conversation.read",
 	},
+	ListInvitationsOperation: []string{
+		"member.read",
+	},
 	ListMessagesOperation: []string{
 		"message.read",
+	},
+	ListMyDevicesOperation: []string{
+		"account.manage",
+	},
+	ListMySessionsOperation: []string{
+		"account.manage",
+	},
+	ListMyTenantsOperation: []string{
+		"account.manage",
+	},
+	LogoutOperation: []string{
+		"account.manage",
+	},
+	RegisterDeviceOperation: []string{
+		"account.manage",
+	},
+	RegisterDeviceOptionsOperation: []string{
+		"account.manage",
+	},
+	RemoveMyDeviceOperation: []string{
+		"account.manage",
+	},
+	RenameMyDeviceOperation: []string{
+		"account.manage",
+	},
+	RevokeInvitationOperation: []string{
+		"member.manage",
+	},
+	RevokeMySessionOperation: []string{
+		"account.manage",
 	},
 	UpdateConversationOperation: []string{
 		"conversation.update",

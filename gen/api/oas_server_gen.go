@@ -20,12 +20,34 @@ type Handler interface {
 	//
 	// POST /conversations
 	CreateConversation(ctx context.Context, req *ConversationCreate) (*Conversation, error)
+	// CreateInvitation implements createInvitation operation.
+	//
+	// The response carries the one-time token and enrollment link; they are never shown again.
+	//
+	// POST /invitations
+	CreateInvitation(ctx context.Context, req *InvitationCreate) (*InvitationCreated, error)
+	// CreateReenrollment implements createReenrollment operation.
+	//
+	// Let a member who lost every device enroll a new one.
+	//
+	// POST /members/{userId}/reenrollment
+	CreateReenrollment(ctx context.Context, req OptReenrollmentCreate, params CreateReenrollmentParams) (*InvitationCreated, error)
 	// DeleteConversation implements deleteConversation operation.
 	//
 	// Delete a conversation and its messages.
 	//
 	// DELETE /conversations/{conversationId}
 	DeleteConversation(ctx context.Context, params DeleteConversationParams) error
+	// ExchangeToken implements exchangeToken operation.
+	//
+	// `grant_type=refresh_token` with `refresh_token`: rotates the refresh token (presenting an
+	// already-rotated one ends the session). `grant_type=urn:ietf:params:oauth:grant-type:token-exchange`
+	// (RFC 8693) with `subject_token` (an access token),
+	// `subject_token_type=urn:ietf:params:oauth:token-type:access_token` and `tenant_id`: moves the
+	// session to another tenant the user is an active member of.
+	//
+	// POST /auth/token/exchange
+	ExchangeToken(ctx context.Context, req *TokenExchangeRequest) (*TokenResponse, error)
 	// GetConversation implements getConversation operation.
 	//
 	// Get a conversation.
@@ -38,6 +60,12 @@ type Handler interface {
 	//
 	// GET /health
 	GetHealth(ctx context.Context) (*Health, error)
+	// GetMe implements getMe operation.
+	//
+	// Who am I.
+	//
+	// GET /me
+	GetMe(ctx context.Context) (*Me, error)
 	// GetReady implements getReady operation.
 	//
 	// Readiness probe (database and Redis reachable).
@@ -50,12 +78,96 @@ type Handler interface {
 	//
 	// GET /conversations
 	ListConversations(ctx context.Context, params ListConversationsParams) (*ConversationPage, error)
+	// ListInvitations implements listInvitations operation.
+	//
+	// List the tenant's invitations, newest first.
+	//
+	// GET /invitations
+	ListInvitations(ctx context.Context, params ListInvitationsParams) (*InvitationPage, error)
 	// ListMessages implements listMessages operation.
 	//
 	// List a conversation's messages, oldest first.
 	//
 	// GET /conversations/{conversationId}/messages
 	ListMessages(ctx context.Context, params ListMessagesParams) (*MessagePage, error)
+	// ListMyDevices implements listMyDevices operation.
+	//
+	// My devices (passkeys).
+	//
+	// GET /me/devices
+	ListMyDevices(ctx context.Context) (*ListMyDevicesOK, error)
+	// ListMySessions implements listMySessions operation.
+	//
+	// My active sessions.
+	//
+	// GET /me/sessions
+	ListMySessions(ctx context.Context) (*ListMySessionsOK, error)
+	// ListMyTenants implements listMyTenants operation.
+	//
+	// Tenants I am an active member of.
+	//
+	// GET /me/tenants
+	ListMyTenants(ctx context.Context) (*ListMyTenantsOK, error)
+	// Login implements login operation.
+	//
+	// Verifies the assertion (user verification required) and opens a session in `tenant_id`, or else the
+	// tenant the user last used, or else their first tenant.
+	//
+	// POST /auth/device/login
+	Login(ctx context.Context, req *LoginRequest) (*TokenResponse, error)
+	// LoginOptions implements loginOptions operation.
+	//
+	// Begin a usernameless passkey sign-in.
+	//
+	// POST /auth/device/login/options
+	LoginOptions(ctx context.Context) (*CeremonyOptions, error)
+	// Logout implements logout operation.
+	//
+	// End the current session.
+	//
+	// POST /auth/logout
+	Logout(ctx context.Context) error
+	// RegisterDevice implements registerDevice operation.
+	//
+	// Verifies the authenticator's attestation and stores the device. An invitation enrollment also signs
+	// the user in (the response carries tokens); adding a device while signed in does not.
+	//
+	// POST /auth/device/register
+	RegisterDevice(ctx context.Context, req *RegisterRequest) (*RegisterResponse, error)
+	// RegisterDeviceOptions implements registerDeviceOptions operation.
+	//
+	// With an invitation token (a new user, or a member re-enrolling after losing every device), or with a
+	// bearer token (a signed-in user adding another device). Returns WebAuthn creation options for
+	// `PublicKeyCredential.parseCreationOptionsFromJSON` and a ceremony id to send back with the result.
+	// The ceremony is single-use and expires after 5 minutes.
+	//
+	// POST /auth/device/register/options
+	RegisterDeviceOptions(ctx context.Context, req *RegisterOptionsRequest) (*CeremonyOptions, error)
+	// RemoveMyDevice implements removeMyDevice operation.
+	//
+	// Ends every session opened with the device. The last device can only be removed with
+	// `close_account=true`, which also ends every session and disables the account.
+	//
+	// DELETE /me/devices/{deviceId}
+	RemoveMyDevice(ctx context.Context, params RemoveMyDeviceParams) error
+	// RenameMyDevice implements renameMyDevice operation.
+	//
+	// Rename a device.
+	//
+	// PATCH /me/devices/{deviceId}
+	RenameMyDevice(ctx context.Context, req *DeviceUpdate, params RenameMyDeviceParams) (*Device, error)
+	// RevokeInvitation implements revokeInvitation operation.
+	//
+	// Revoke an unused invitation.
+	//
+	// DELETE /invitations/{invitationId}
+	RevokeInvitation(ctx context.Context, params RevokeInvitationParams) error
+	// RevokeMySession implements revokeMySession operation.
+	//
+	// End one of my sessions.
+	//
+	// DELETE /me/sessions/{sessionId}
+	RevokeMySession(ctx context.Context, params RevokeMySessionParams) error
 	// UpdateConversation implements updateConversation operation.
 	//
 	// Change a conversation's title, status or metadata.

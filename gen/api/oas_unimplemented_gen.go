@@ -31,6 +31,24 @@ func (UnimplementedHandler) CreateConversation(ctx context.Context, req *Convers
 	return r, ht.ErrNotImplemented
 }
 
+// CreateInvitation implements createInvitation operation.
+//
+// The response carries the one-time token and enrollment link; they are never shown again.
+//
+// POST /invitations
+func (UnimplementedHandler) CreateInvitation(ctx context.Context, req *InvitationCreate) (r *InvitationCreated, _ error) {
+	return r, ht.ErrNotImplemented
+}
+
+// CreateReenrollment implements createReenrollment operation.
+//
+// Let a member who lost every device enroll a new one.
+//
+// POST /members/{userId}/reenrollment
+func (UnimplementedHandler) CreateReenrollment(ctx context.Context, req OptReenrollmentCreate, params CreateReenrollmentParams) (r *InvitationCreated, _ error) {
+	return r, ht.ErrNotImplemented
+}
+
 // DeleteConversation implements deleteConversation operation.
 //
 // Delete a conversation and its messages.
@@ -38,6 +56,19 @@ func (UnimplementedHandler) CreateConversation(ctx context.Context, req *Convers
 // DELETE /conversations/{conversationId}
 func (UnimplementedHandler) DeleteConversation(ctx context.Context, params DeleteConversationParams) error {
 	return ht.ErrNotImplemented
+}
+
+// ExchangeToken implements exchangeToken operation.
+//
+// `grant_type=refresh_token` with `refresh_token`: rotates the refresh token (presenting an
+// already-rotated one ends the session). `grant_type=urn:ietf:params:oauth:grant-type:token-exchange`
+// (RFC 8693) with `subject_token` (an access token),
+// `subject_token_type=urn:ietf:params:oauth:token-type:access_token` and `tenant_id`: moves the
+// session to another tenant the user is an active member of.
+//
+// POST /auth/token/exchange
+func (UnimplementedHandler) ExchangeToken(ctx context.Context, req *TokenExchangeRequest) (r *TokenResponse, _ error) {
+	return r, ht.ErrNotImplemented
 }
 
 // GetConversation implements getConversation operation.
@@ -55,6 +86,15 @@ func (UnimplementedHandler) GetConversation(ctx context.Context, params GetConve
 //
 // GET /health
 func (UnimplementedHandler) GetHealth(ctx context.Context) (r *Health, _ error) {
+	return r, ht.ErrNotImplemented
+}
+
+// GetMe implements getMe operation.
+//
+// Who am I.
+//
+// GET /me
+func (UnimplementedHandler) GetMe(ctx context.Context) (r *Me, _ error) {
 	return r, ht.ErrNotImplemented
 }
 
@@ -76,6 +116,15 @@ func (UnimplementedHandler) ListConversations(ctx context.Context, params ListCo
 	return r, ht.ErrNotImplemented
 }
 
+// ListInvitations implements listInvitations operation.
+//
+// List the tenant's invitations, newest first.
+//
+// GET /invitations
+func (UnimplementedHandler) ListInvitations(ctx context.Context, params ListInvitationsParams) (r *InvitationPage, _ error) {
+	return r, ht.ErrNotImplemented
+}
+
 // ListMessages implements listMessages operation.
 //
 // List a conversation's messages, oldest first.
@@ -83,6 +132,120 @@ func (UnimplementedHandler) ListConversations(ctx context.Context, params ListCo
 // GET /conversations/{conversationId}/messages
 func (UnimplementedHandler) ListMessages(ctx context.Context, params ListMessagesParams) (r *MessagePage, _ error) {
 	return r, ht.ErrNotImplemented
+}
+
+// ListMyDevices implements listMyDevices operation.
+//
+// My devices (passkeys).
+//
+// GET /me/devices
+func (UnimplementedHandler) ListMyDevices(ctx context.Context) (r *ListMyDevicesOK, _ error) {
+	return r, ht.ErrNotImplemented
+}
+
+// ListMySessions implements listMySessions operation.
+//
+// My active sessions.
+//
+// GET /me/sessions
+func (UnimplementedHandler) ListMySessions(ctx context.Context) (r *ListMySessionsOK, _ error) {
+	return r, ht.ErrNotImplemented
+}
+
+// ListMyTenants implements listMyTenants operation.
+//
+// Tenants I am an active member of.
+//
+// GET /me/tenants
+func (UnimplementedHandler) ListMyTenants(ctx context.Context) (r *ListMyTenantsOK, _ error) {
+	return r, ht.ErrNotImplemented
+}
+
+// Login implements login operation.
+//
+// Verifies the assertion (user verification required) and opens a session in `tenant_id`, or else the
+// tenant the user last used, or else their first tenant.
+//
+// POST /auth/device/login
+func (UnimplementedHandler) Login(ctx context.Context, req *LoginRequest) (r *TokenResponse, _ error) {
+	return r, ht.ErrNotImplemented
+}
+
+// LoginOptions implements loginOptions operation.
+//
+// Begin a usernameless passkey sign-in.
+//
+// POST /auth/device/login/options
+func (UnimplementedHandler) LoginOptions(ctx context.Context) (r *CeremonyOptions, _ error) {
+	return r, ht.ErrNotImplemented
+}
+
+// Logout implements logout operation.
+//
+// End the current session.
+//
+// POST /auth/logout
+func (UnimplementedHandler) Logout(ctx context.Context) error {
+	return ht.ErrNotImplemented
+}
+
+// RegisterDevice implements registerDevice operation.
+//
+// Verifies the authenticator's attestation and stores the device. An invitation enrollment also signs
+// the user in (the response carries tokens); adding a device while signed in does not.
+//
+// POST /auth/device/register
+func (UnimplementedHandler) RegisterDevice(ctx context.Context, req *RegisterRequest) (r *RegisterResponse, _ error) {
+	return r, ht.ErrNotImplemented
+}
+
+// RegisterDeviceOptions implements registerDeviceOptions operation.
+//
+// With an invitation token (a new user, or a member re-enrolling after losing every device), or with a
+// bearer token (a signed-in user adding another device). Returns WebAuthn creation options for
+// `PublicKeyCredential.parseCreationOptionsFromJSON` and a ceremony id to send back with the result.
+// The ceremony is single-use and expires after 5 minutes.
+//
+// POST /auth/device/register/options
+func (UnimplementedHandler) RegisterDeviceOptions(ctx context.Context, req *RegisterOptionsRequest) (r *CeremonyOptions, _ error) {
+	return r, ht.ErrNotImplemented
+}
+
+// RemoveMyDevice implements removeMyDevice operation.
+//
+// Ends every session opened with the device. The last device can only be removed with
+// `close_account=true`, which also ends every session and disables the account.
+//
+// DELETE /me/devices/{deviceId}
+func (UnimplementedHandler) RemoveMyDevice(ctx context.Context, params RemoveMyDeviceParams) error {
+	return ht.ErrNotImplemented
+}
+
+// RenameMyDevice implements renameMyDevice operation.
+//
+// Rename a device.
+//
+// PATCH /me/devices/{deviceId}
+func (UnimplementedHandler) RenameMyDevice(ctx context.Context, req *DeviceUpdate, params RenameMyDeviceParams) (r *Device, _ error) {
+	return r, ht.ErrNotImplemented
+}
+
+// RevokeInvitation implements revokeInvitation operation.
+//
+// Revoke an unused invitation.
+//
+// DELETE /invitations/{invitationId}
+func (UnimplementedHandler) RevokeInvitation(ctx context.Context, params RevokeInvitationParams) error {
+	return ht.ErrNotImplemented
+}
+
+// RevokeMySession implements revokeMySession operation.
+//
+// End one of my sessions.
+//
+// DELETE /me/sessions/{sessionId}
+func (UnimplementedHandler) RevokeMySession(ctx context.Context, params RevokeMySessionParams) error {
+	return ht.ErrNotImplemented
 }
 
 // UpdateConversation implements updateConversation operation.
