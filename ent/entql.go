@@ -489,6 +489,18 @@ var schemaGraph = func() *sqlgraph.Schema {
 		&sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.O2M,
 			Inverse: true,
+			Table:   tenant.MembershipsTable,
+			Columns: []string{tenant.MembershipsColumn},
+			Bidi:    false,
+		},
+		"Tenant",
+		"Membership",
+	)
+	graph.MustAddE(
+		"memberships",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: true,
 			Table:   user.MembershipsTable,
 			Columns: []string{user.MembershipsColumn},
 			Bidi:    false,
@@ -1756,6 +1768,20 @@ func (f *TenantFilter) WhereSlug(p entql.StringP) {
 // WhereStatus applies the entql string predicate on the status field.
 func (f *TenantFilter) WhereStatus(p entql.StringP) {
 	f.Where(p.Field(tenant.FieldStatus))
+}
+
+// WhereHasMemberships applies a predicate to check if query has an edge memberships.
+func (f *TenantFilter) WhereHasMemberships() {
+	f.Where(entql.HasEdge("memberships"))
+}
+
+// WhereHasMembershipsWith applies a predicate to check if query has an edge memberships with a given conditions (other predicates).
+func (f *TenantFilter) WhereHasMembershipsWith(preds ...predicate.Membership) {
+	f.Where(entql.HasEdgeWith("memberships", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
 }
 
 // addPredicate implements the predicateAdder interface.

@@ -2,6 +2,7 @@ package schema
 
 import (
 	"entgo.io/ent"
+	"entgo.io/ent/schema/edge"
 	"entgo.io/ent/schema/field"
 
 	"atrium/internal/policy"
@@ -20,6 +21,11 @@ func (Tenant) Fields() []ent.Field {
 		field.String("slug").NotEmpty().MaxLen(63).Unique(),
 		field.Enum("status").Values("active", "suspended").Default("active"),
 	}
+}
+
+// Edges of Tenant.
+func (Tenant) Edges() []ent.Edge {
+	return []ent.Edge{edge.From("memberships", Membership.Type).Ref("tenant")}
 }
 
 // Policy of Tenant: global table; services restrict what a viewer may see.

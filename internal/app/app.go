@@ -13,6 +13,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"atrium/internal/account"
 	"atrium/internal/audit"
 	"atrium/internal/authz"
 	"atrium/internal/cache"
@@ -20,6 +21,7 @@ import (
 	"atrium/internal/conversation"
 	"atrium/internal/httpapi"
 	"atrium/internal/migrate"
+	"atrium/internal/passkey"
 	"atrium/internal/session"
 	"atrium/internal/token"
 )
@@ -37,6 +39,8 @@ type App struct {
 	Authz         *authz.Resolver
 	Audit         *audit.Writer
 	Conversations *conversation.Service
+	Accounts      *account.Service
+	Passkeys      *passkey.Service
 	Security      *httpapi.SecurityHandler
 	Handler       http.Handler
 
@@ -138,10 +142,24 @@ func Build(ctx context.Context, cfg *config.Config, db *Database, kek []byte, lo
 	a.Sessions = session.NewStore(db.Client, a.Bus, log, session.DefaultLifetimes)
 	a.Authz = authz.NewResolver(db.Client, a.Bus, log)
 	a.Conversations = conversation.NewService(db.Client, a.Audit)
+	a.Accounts = account.New(db.Client, a.Tokens, a.Sessions, a.Authz, a.Audit, log, session.DefaultLifetimes)
+	pkCfg, err := passkey.ConfigFromPublicURL(cfg.PublicURL, cfg.WebAuthnOrigins)
+	if err != nil {
+		return nil, err
+	}
+	var ceremonies passkey.CeremonyStore = passkey.NewMemoryStore()
+	if a.Redis != nil {
+		ceremonies = passkey.NewRedisStore(a.Redis)
+	}
+	if a.Passkeys, err = passkey.New(pkCfg, ceremonies, db.Client, a.Accounts, a.Audit, noLimit{}, log); err != nil {
+		return nil, err
+	}
 
 	a.Security = httpapi.NewSecurityHandler(accessVerifier{a.Tokens}, a.Sessions, a.Authz, a.Audit, log)
 	h, err := httpapi.NewServer(httpapi.Config{
-		Handler:      httpapi.NewHandler(a.Conversations, a.readiness, log),
+		Handler: httpapi.NewHandler(httpapi.Services{
+			Conversations: a.Conversations, Passkeys: a.Passkeys, Accounts: a.Accounts, Ready: a.readiness,
+		}, log),
 		Security:     a.Security,
 		JWKS:         ring.Handler(),
 		MaxBodyBytes: cfg.MaxBodyBytes,
@@ -153,6 +171,11 @@ func Build(ctx context.Context, cfg *config.Config, db *Database, kek []byte, lo
 	a.Handler = h
 	return a, nil
 }
+
+// noLimit is a placeholder until the rate limiter is wired.
+type noLimit struct{}
+
+func (noLimit) Check(context.Context, string, string) error { return nil }
 
 // accessVerifier adapts the token service to what the HTTP layer needs.
 type accessVerifier struct{ svc *token.Service }

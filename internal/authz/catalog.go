@@ -27,7 +27,13 @@ const (
 	RoleManage         Permission = "role.manage"
 	AuditRead          Permission = "audit.read"
 	TenantManage       Permission = "tenant.manage"
+	AccountManage      Permission = "account.manage"
 )
+
+// Implicit permissions are held by every active member whatever their roles:
+// managing one's own devices, sessions and sign-out must not depend on a
+// tenant's role design.
+var Implicit = []Permission{AccountManage}
 
 // Definition describes one catalog entry.
 type Definition struct {
@@ -49,6 +55,7 @@ var Catalog = []Definition{
 	{RoleManage, "Create, change and assign roles"},
 	{AuditRead, "Read the audit trail"},
 	{TenantManage, "Manage tenant settings"},
+	{AccountManage, "Manage your own devices and sessions (held by every member)"},
 }
 
 // Known reports whether p is a catalog permission (not a wildcard).

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -95,7 +96,7 @@ func (r *Resolver) load(ctx context.Context, tenantID, userID uuid.UUID) (*Set, 
 	if err != nil {
 		return nil, fmt.Errorf("authz: roles: %w", err)
 	}
-	var grants []string
+	grants := slices.Clone(Implicit)
 	for _, ro := range roles {
 		grants = append(grants, ro.Permissions...)
 	}
@@ -132,4 +133,19 @@ func (r *Resolver) onInvalidate(msg string) {
 			r.cache.Invalidate(k)
 		}
 	}
+}
+
+// InvalidateOnCommit invalidates the permissions of user in tenant once tx
+// commits; invalidating earlier would let a concurrent request cache the old
+// grants again.
+func (r *Resolver) InvalidateOnCommit(ctx context.Context, tx *ent.Tx, tenantID, userID uuid.UUID) {
+	tx.OnCommit(func(next ent.Committer) ent.Committer {
+		return ent.CommitFunc(func(cctx context.Context, tx *ent.Tx) error {
+			err := next.Commit(cctx, tx)
+			if err == nil {
+				r.Invalidate(ctx, tenantID, userID)
+			}
+			return err
+		})
+	})
 }

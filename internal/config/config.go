@@ -31,6 +31,7 @@ type Config struct {
 	KeyRotation      time.Duration // ATRIUM_KEY_ROTATION_PERIOD
 	MaxBodyBytes     int64         // ATRIUM_MAX_BODY_BYTES
 	ShutdownTimeout  time.Duration // ATRIUM_SHUTDOWN_TIMEOUT
+	WebAuthnOrigins  []string      // ATRIUM_WEBAUTHN_ORIGINS
 }
 
 // Var documents one environment variable.
@@ -55,6 +56,7 @@ var Vars = []Var{
 	{"ATRIUM_KEY_ROTATION_PERIOD", "720h", "age after which `atrium keys rotate` is due"},
 	{"ATRIUM_MAX_BODY_BYTES", "1048576", "largest request body accepted"},
 	{"ATRIUM_SHUTDOWN_TIMEOUT", "20s", "how long graceful shutdown waits for requests in flight"},
+	{"ATRIUM_WEBAUTHN_ORIGINS", "", "comma-separated extra origins allowed in passkey ceremonies (the public URL's origin always is); the RP ID is the public URL's host"},
 }
 
 // IsPostgres reports whether the database is PostgreSQL.
@@ -111,6 +113,16 @@ func Load(getenv func(string) string) (*Config, error) {
 		ShutdownTimeout: dur("ATRIUM_SHUTDOWN_TIMEOUT", "20s"),
 	}
 	c.Issuer = get("ATRIUM_TOKEN_ISSUER", c.PublicURL)
+	for _, o := range strings.Split(get("ATRIUM_WEBAUTHN_ORIGINS", ""), ",") {
+		if o = strings.TrimSpace(o); o == "" {
+			continue
+		}
+		if u, err := url.Parse(o); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" {
+			errs = append(errs, fmt.Errorf("ATRIUM_WEBAUTHN_ORIGINS: %q is not an origin like https://app.example.com", o))
+			continue
+		}
+		c.WebAuthnOrigins = append(c.WebAuthnOrigins, strings.TrimRight(o, "/"))
+	}
 	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		errs = append(errs, errors.New("ATRIUM_PUBLIC_URL: want an absolute http(s) URL such as https://atrium.example.com"))
 	}

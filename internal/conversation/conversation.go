@@ -5,8 +5,6 @@ package conversation
 
 import (
 	"context"
-	"encoding/base64"
-	"errors"
 	"fmt"
 	"unicode/utf8"
 
@@ -17,6 +15,7 @@ import (
 	"atrium/ent/message"
 	"atrium/internal/audit"
 	"atrium/internal/fault"
+	"atrium/internal/page"
 )
 
 // Limits on input sizes.
@@ -25,8 +24,6 @@ const (
 	MaxContent      = 32000
 	MaxMetadataKeys = 50
 	MaxMetadataLen  = 1000
-	DefaultLimit    = 50
-	MaxLimit        = 100
 )
 
 // Audit actions.
@@ -130,12 +127,6 @@ func checkMetadata(fs []fault.FieldError, md map[string]string) []fault.FieldErr
 	return fs
 }
 
-// Page is one page of a list, with the cursor of the next page ("" at the end).
-type Page[T any] struct {
-	Items      []T
-	NextCursor string
-}
-
 // ListInput selects a page.
 type ListInput struct {
 	Cursor string
@@ -173,23 +164,18 @@ func (s *Service) Get(ctx context.Context, id uuid.UUID) (*ent.Conversation, err
 }
 
 // List returns conversations, newest first.
-func (s *Service) List(ctx context.Context, in ListInput) (Page[*ent.Conversation], error) {
-	limit, after, err := pageArgs(in.Cursor, in.Limit)
-	if err != nil {
-		return Page[*ent.Conversation]{}, err
-	}
-	q := s.client.Conversation.Query().Order(ent.Desc(entconv.FieldID)).Limit(limit + 1)
-	if after != uuid.Nil {
-		q.Where(entconv.IDLT(after))
-	}
-	if in.Status != nil {
-		q.Where(entconv.StatusEQ(*in.Status))
-	}
-	items, err := q.All(ctx)
-	if err != nil {
-		return Page[*ent.Conversation]{}, fault.FromEnt(err, "conversation")
-	}
-	return page(items, limit, func(c *ent.Conversation) uuid.UUID { return c.ID }), nil
+func (s *Service) List(ctx context.Context, in ListInput) (page.Page[*ent.Conversation], error) {
+	p, err := page.List(in.Cursor, in.Limit, func(after uuid.UUID, n int) ([]*ent.Conversation, error) {
+		q := s.client.Conversation.Query().Order(ent.Desc(entconv.FieldID)).Limit(n)
+		if after != uuid.Nil {
+			q.Where(entconv.IDLT(after))
+		}
+		if in.Status != nil {
+			q.Where(entconv.StatusEQ(*in.Status))
+		}
+		return q.All(ctx)
+	}, func(c *ent.Conversation) uuid.UUID { return c.ID })
+	return p, fault.FromEnt(err, "conversation")
 }
 
 // Update changes a conversation.
@@ -241,25 +227,20 @@ func (s *Service) Delete(ctx context.Context, id uuid.UUID) error {
 }
 
 // ListMessages returns a conversation's messages, oldest first.
-func (s *Service) ListMessages(ctx context.Context, conversationID uuid.UUID, cursor string, limit int) (Page[*ent.Message], error) {
-	limit, after, err := pageArgs(cursor, limit)
-	if err != nil {
-		return Page[*ent.Message]{}, err
-	}
+func (s *Service) ListMessages(ctx context.Context, conversationID uuid.UUID, cursor string, limit int) (page.Page[*ent.Message], error) {
 	if _, err := s.Get(ctx, conversationID); err != nil {
-		return Page[*ent.Message]{}, err
+		return page.Page[*ent.Message]{}, err
 	}
-	q := s.client.Message.Query().
-		Where(message.ConversationID(conversationID)).
-		Order(ent.Asc(message.FieldID)).Limit(limit + 1)
-	if after != uuid.Nil {
-		q.Where(message.IDGT(after))
-	}
-	items, err := q.All(ctx)
-	if err != nil {
-		return Page[*ent.Message]{}, fault.FromEnt(err, "message")
-	}
-	return page(items, limit, func(m *ent.Message) uuid.UUID { return m.ID }), nil
+	p, err := page.List(cursor, limit, func(after uuid.UUID, n int) ([]*ent.Message, error) {
+		q := s.client.Message.Query().
+			Where(message.ConversationID(conversationID)).
+			Order(ent.Asc(message.FieldID)).Limit(n)
+		if after != uuid.Nil {
+			q.Where(message.IDGT(after))
+		}
+		return q.All(ctx)
+	}, func(m *ent.Message) uuid.UUID { return m.ID })
+	return p, fault.FromEnt(err, "message")
 }
 
 // AppendMessage appends a message to a conversation of the caller's tenant.
@@ -288,42 +269,4 @@ func (s *Service) AppendMessage(ctx context.Context, conversationID uuid.UUID, i
 		return nil, fault.FromEnt(err, "conversation")
 	}
 	return m, nil
-}
-
-func pageArgs(cursor string, limit int) (int, uuid.UUID, error) {
-	switch {
-	case limit == 0:
-		limit = DefaultLimit
-	case limit < 0 || limit > MaxLimit:
-		return 0, uuid.Nil, fault.Fields(fault.FieldError{Field: "limit", Message: fmt.Sprintf("between 1 and %d", MaxLimit)})
-	}
-	if cursor == "" {
-		return limit, uuid.Nil, nil
-	}
-	id, err := DecodeCursor(cursor)
-	if err != nil {
-		return 0, uuid.Nil, fault.Fields(fault.FieldError{Field: "cursor", Message: "not a cursor from this API"})
-	}
-	return limit, id, nil
-}
-
-func page[T any](items []T, limit int, id func(T) uuid.UUID) Page[T] {
-	p := Page[T]{Items: items}
-	if len(items) > limit {
-		p.Items = items[:limit]
-		p.NextCursor = EncodeCursor(id(items[limit-1]))
-	}
-	return p
-}
-
-// EncodeCursor makes an opaque cursor pointing after id.
-func EncodeCursor(id uuid.UUID) string { return base64.RawURLEncoding.EncodeToString(id[:]) }
-
-// DecodeCursor reverses EncodeCursor.
-func DecodeCursor(s string) (uuid.UUID, error) {
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil || len(b) != 16 {
-		return uuid.Nil, errors.New("bad cursor")
-	}
-	return uuid.FromBytes(b)
 }

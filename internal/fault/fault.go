@@ -15,15 +15,15 @@ type Code string
 
 // Codes.
 const (
-	Invalid         Code = "invalid"          // bad input -> 400
-	Unauthenticated Code = "unauthenticated"  // no or bad credentials -> 401
-	Forbidden       Code = "forbidden"        // authenticated, not allowed -> 403
-	NotFound        Code = "not_found"        // missing or another tenant's -> 404
-	Conflict        Code = "conflict"         // state conflict -> 409
-	TooLarge        Code = "too_large"        // body over the limit -> 413
-	RateLimited     Code = "rate_limited"     // -> 429 with Retry-After
-	Unavailable     Code = "unavailable"      // dependency down -> 503
-	Internal        Code = "internal"         // anything else -> 500
+	Invalid         Code = "invalid"         // bad input -> 400
+	Unauthenticated Code = "unauthenticated" // no or bad credentials -> 401
+	Forbidden       Code = "forbidden"       // authenticated, not allowed -> 403
+	NotFound        Code = "not_found"       // missing or another tenant's -> 404
+	Conflict        Code = "conflict"        // state conflict -> 409
+	TooLarge        Code = "too_large"       // body over the limit -> 413
+	RateLimited     Code = "rate_limited"    // -> 429 with Retry-After
+	Unavailable     Code = "unavailable"     // dependency down -> 503
+	Internal        Code = "internal"        // anything else -> 500
 )
 
 // FieldError names one problem with one input field.

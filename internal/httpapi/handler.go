@@ -14,16 +14,17 @@ import (
 	"atrium/ent/message"
 	"atrium/gen/api"
 	"atrium/internal/conversation"
+	"atrium/internal/page"
 )
 
 // Conversations is what the handler needs of the conversations service.
 type Conversations interface {
 	Create(ctx context.Context, in conversation.CreateInput) (*ent.Conversation, error)
 	Get(ctx context.Context, id uuid.UUID) (*ent.Conversation, error)
-	List(ctx context.Context, in conversation.ListInput) (conversation.Page[*ent.Conversation], error)
+	List(ctx context.Context, in conversation.ListInput) (page.Page[*ent.Conversation], error)
 	Update(ctx context.Context, id uuid.UUID, in conversation.UpdateInput) (*ent.Conversation, error)
 	Delete(ctx context.Context, id uuid.UUID) error
-	ListMessages(ctx context.Context, conversationID uuid.UUID, cursor string, limit int) (conversation.Page[*ent.Message], error)
+	ListMessages(ctx context.Context, conversationID uuid.UUID, cursor string, limit int) (page.Page[*ent.Message], error)
 	AppendMessage(ctx context.Context, conversationID uuid.UUID, in conversation.AppendInput) (*ent.Message, error)
 }
 
@@ -31,9 +32,19 @@ type Conversations interface {
 // means healthy.
 type ReadinessFunc func(ctx context.Context) map[string]error
 
+// Services are the domain services behind the API.
+type Services struct {
+	Conversations Conversations
+	Passkeys      Passkeys
+	Accounts      Accounts
+	Ready         ReadinessFunc
+}
+
 // Handler implements api.Handler.
 type Handler struct {
 	conversations Conversations
+	passkeys      Passkeys
+	accounts      Accounts
 	ready         ReadinessFunc
 	log           *slog.Logger
 }
@@ -41,8 +52,8 @@ type Handler struct {
 var _ api.Handler = (*Handler)(nil)
 
 // NewHandler returns a Handler.
-func NewHandler(conv Conversations, ready ReadinessFunc, log *slog.Logger) *Handler {
-	return &Handler{conversations: conv, ready: ready, log: log}
+func NewHandler(s Services, log *slog.Logger) *Handler {
+	return &Handler{conversations: s.Conversations, passkeys: s.Passkeys, accounts: s.Accounts, ready: s.Ready, log: log}
 }
 
 // NewError implements api.Handler: every error of every operation, security

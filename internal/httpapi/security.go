@@ -19,6 +19,11 @@ import (
 var PublicOperations = []api.OperationName{
 	api.GetHealthOperation,
 	api.GetReadyOperation,
+	api.RegisterDeviceOptionsOperation, // with an invitation, or optionally a bearer token
+	api.RegisterDeviceOperation,        // idem
+	api.LoginOptionsOperation,
+	api.LoginOperation,
+	api.ExchangeTokenOperation,
 }
 
 // PublicRoutes are the public routes served beside the generated API.
@@ -100,3 +105,10 @@ func (s *SecurityHandler) HandleBearerAuth(ctx context.Context, op api.Operation
 
 // IsPublic reports whether op is in PublicOperations.
 func IsPublic(op api.OperationName) bool { return slices.Contains(PublicOperations, op) }
+
+func currentSession(ctx context.Context) uuid.UUID {
+	if v := viewer.FromContext(ctx); v != nil {
+		return v.SessionID
+	}
+	return uuid.Nil
+}

@@ -15,6 +15,7 @@ import (
 	"github.com/maypok86/otter/v2"
 
 	"atrium/ent"
+	"atrium/ent/predicate"
 	entsession "atrium/ent/session"
 	"atrium/internal/cache"
 	"atrium/internal/fault"
@@ -158,21 +159,49 @@ func (s *Store) touch(ctx context.Context, sid uuid.UUID, st *state, now time.Ti
 	st.idleExpires.Store(idle.UnixNano())
 }
 
-// Revoke ends session sid, on every instance. tx may be nil.
+// Revoke ends session sid, on every instance. With a transaction, the caches
+// are invalidated after it commits (never before: a request in between could
+// cache the not-yet-revoked state again).
 func (s *Store) Revoke(ctx context.Context, tx *ent.Tx, sid uuid.UUID, reason string) error {
+	_, err := s.RevokeWhere(ctx, tx, reason, entsession.ID(sid))
+	return err
+}
+
+// RevokeWhere ends every active session matching ps and returns their ids.
+func (s *Store) RevokeWhere(ctx context.Context, tx *ent.Tx, reason string, ps ...predicate.Session) ([]uuid.UUID, error) {
 	c := s.client.Session
 	if tx != nil {
 		c = tx.Session
 	}
-	err := c.Update().
-		Where(entsession.ID(sid), entsession.RevokedAtIsNil()).
-		SetRevokedAt(s.now()).SetRevokedReason(reason).
-		Exec(viewer.System(ctx, "revoke session"))
-	if err != nil {
-		return fmt.Errorf("revoke session: %w", err)
+	sys := viewer.System(ctx, "revoke session")
+	ps = append(ps, entsession.RevokedAtIsNil())
+	ids, err := c.Query().Where(ps...).IDs(sys)
+	if err != nil || len(ids) == 0 {
+		return nil, err
 	}
-	s.Forget(ctx, sid)
-	return nil
+	if err := c.Update().Where(entsession.IDIn(ids...), entsession.RevokedAtIsNil()).
+		SetRevokedAt(s.now()).SetRevokedReason(reason).Exec(sys); err != nil {
+		return nil, fmt.Errorf("revoke session: %w", err)
+	}
+	forget := func() {
+		for _, id := range ids {
+			s.Forget(ctx, id)
+		}
+	}
+	if tx == nil {
+		forget()
+		return ids, nil
+	}
+	tx.OnCommit(func(next ent.Committer) ent.Committer {
+		return ent.CommitFunc(func(ctx context.Context, tx *ent.Tx) error {
+			err := next.Commit(ctx, tx)
+			if err == nil {
+				forget()
+			}
+			return err
+		})
+	})
+	return ids, nil
 }
 
 // Forget drops sid from every instance's cache; call it after a commit that

@@ -313,3 +313,6 @@ type clockFunc func() time.Time
 
 func (f clockFunc) NowNano() int64                      { return f().UnixNano() }
 func (f clockFunc) Tick(time.Duration) <-chan time.Time { return nil }
+
+// TTL is the lifetime of the access tokens Issue makes.
+func (s *Service) TTL() time.Duration { return s.opts.TTL }

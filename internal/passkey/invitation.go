@@ -1,0 +1,280 @@
+package passkey
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"atrium/ent"
+	"atrium/ent/invitation"
+	"atrium/ent/membership"
+	"atrium/ent/role"
+	"atrium/ent/user"
+	"atrium/internal/audit"
+	"atrium/internal/authz"
+	"atrium/internal/fault"
+	"atrium/internal/page"
+	"atrium/internal/viewer"
+)
+
+// Invitation lifetimes.
+const (
+	DefaultInvitationTTL   = 7 * 24 * time.Hour
+	DefaultReenrollmentTTL = 24 * time.Hour
+	MinInvitationTTL       = 5 * time.Minute
+	MaxInvitationTTL       = 30 * 24 * time.Hour
+)
+
+const invitationPrefix = "inv_"
+
+func newInvitationToken() (raw string, hash []byte) {
+	var b [32]byte
+	_, _ = rand.Read(b[:])
+	raw = invitationPrefix + base64.RawURLEncoding.EncodeToString(b[:])
+	return raw, hashInvitation(raw)
+}
+
+func hashInvitation(raw string) []byte {
+	h := sha256.Sum256([]byte("atrium invitation\x00" + raw))
+	return h[:]
+}
+
+// EnrollmentURL is the web console link for an invitation token. The token
+// travels in the fragment, which browsers never send to a server, so it
+// stays out of access logs and proxies.
+func (s *Service) EnrollmentURL(token string) string {
+	return s.cfg.PublicURL + "/#/enroll?invitation=" + token
+}
+
+// pendingInvitation finds the unused, unrevoked, unexpired invitation with
+// this token.
+func (s *Service) pendingInvitation(ctx context.Context, raw string) (*ent.Invitation, error) {
+	if !strings.HasPrefix(raw, invitationPrefix) || len(raw) > 100 {
+		return nil, errInvitation
+	}
+	inv, err := s.client.Invitation.Query().
+		Where(invitation.TokenHash(hashInvitation(raw)), invitation.UsedAtIsNil(), invitation.RevokedAtIsNil(),
+			invitation.ExpiresAtGT(s.now())).
+		Only(viewer.System(ctx, "look up invitation"))
+	if err != nil {
+		s.audit.Log(ctx, audit.Event{Action: ActionInvitationRejected, Outcome: audit.Denied})
+		return nil, errInvitation
+	}
+	return inv, nil
+}
+
+// spendInvitation marks the ceremony's invitation used (atomically: a second
+// use fails) and creates or checks the member it enrolls.
+func (s *Service) spendInvitation(ctx context.Context, tx *ent.Tx, c *ceremony) error {
+	now := s.now()
+	n, err := tx.Invitation.Update().
+		Where(invitation.ID(c.InvitationID), invitation.UsedAtIsNil(), invitation.RevokedAtIsNil(), invitation.ExpiresAtGT(now)).
+		SetUsedAt(now).SetUsedBy(c.UserID).ClearEmail().
+		Save(ctx)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return errInvitation
+	}
+	inv, err := tx.Invitation.Get(ctx, c.InvitationID)
+	if err != nil {
+		return err
+	}
+	if inv.Purpose == invitation.PurposeReenroll {
+		ok, err := tx.Membership.Query().Where(membership.UserID(c.UserID), membership.StatusEQ(membership.StatusActive)).Exist(ctx)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return errInvitation
+		}
+		return tx.User.UpdateOneID(c.UserID).SetStatus(user.StatusActive).Exec(ctx)
+	}
+	// A new member. The email the inviter gave moves from the invitation
+	// (cleared above) to the user.
+	name := c.DisplayName
+	if name == "" {
+		name = "New member"
+	}
+	var email *string
+	if v, err := s.invitationEmail(ctx, c.InvitationID); err == nil {
+		email = v
+	}
+	if err := tx.User.Create().SetID(c.UserID).SetDisplayName(name).SetNillableEmail(email).SetLastTenantID(inv.TenantID).Exec(ctx); err != nil {
+		return err
+	}
+	if err := tx.Membership.Create().SetTenantID(inv.TenantID).SetUserID(c.UserID).
+		SetCreatedBy(inv.CreatedBy).SetUpdatedBy(inv.CreatedBy).Exec(ctx); err != nil {
+		return err
+	}
+	roleID := authz.RoleMemberID
+	if inv.RoleID != nil {
+		roleID = *inv.RoleID
+	}
+	return tx.MemberRole.Create().SetTenantID(inv.TenantID).SetUserID(c.UserID).SetRoleID(roleID).
+		SetCreatedBy(inv.CreatedBy).SetUpdatedBy(inv.CreatedBy).Exec(ctx)
+}
+
+// invitationEmail reads the email an invitation was created with, outside
+// the transaction that clears it.
+func (s *Service) invitationEmail(ctx context.Context, id uuid.UUID) (*string, error) {
+	inv, err := s.client.Invitation.Get(viewer.System(ctx, "invitation email"), id)
+	if err != nil {
+		return nil, err
+	}
+	return inv.Email, nil
+}
+
+// InviteInput creates an invitation for a new member.
+type InviteInput struct {
+	RoleID    *uuid.UUID
+	Email     *string
+	ExpiresIn time.Duration // 0 = DefaultInvitationTTL
+}
+
+// Invited is a created invitation and its one-time token.
+type Invited struct {
+	Invitation *ent.Invitation
+	Token      string
+	URL        string
+}
+
+func checkTTL(d, def time.Duration) (time.Duration, error) {
+	if d == 0 {
+		return def, nil
+	}
+	if d < MinInvitationTTL || d > MaxInvitationTTL {
+		return 0, fault.Fields(fault.FieldError{Field: "expires_in_minutes", Message: "between 5 minutes and 30 days"})
+	}
+	return d, nil
+}
+
+// Invite creates an invitation in the viewer's tenant.
+func (s *Service) Invite(ctx context.Context, in InviteInput) (*Invited, error) {
+	ttl, err := checkTTL(in.ExpiresIn, DefaultInvitationTTL)
+	if err != nil {
+		return nil, err
+	}
+	if in.Email != nil && (len(*in.Email) > 320 || !strings.Contains(*in.Email, "@")) {
+		return nil, fault.Fields(fault.FieldError{Field: "email", Message: "not an email address"})
+	}
+	if in.RoleID != nil {
+		// Visible roles only: the tenant's own or the system roles.
+		if ok, err := s.client.Role.Query().Where(role.ID(*in.RoleID)).Exist(ctx); err != nil || !ok {
+			return nil, fault.New(fault.NotFound, "role not found")
+		}
+	}
+	return s.create(ctx, func(b *ent.InvitationCreate) {
+		b.SetPurpose(invitation.PurposeEnroll).SetNillableRoleID(in.RoleID).SetNillableEmail(in.Email)
+	}, ttl)
+}
+
+// Reenroll creates an invitation letting an existing member of the viewer's
+// tenant enroll a new device after losing all of theirs.
+func (s *Service) Reenroll(ctx context.Context, userID uuid.UUID, expiresIn time.Duration) (*Invited, error) {
+	ttl, err := checkTTL(expiresIn, DefaultReenrollmentTTL)
+	if err != nil {
+		return nil, err
+	}
+	ok, err := s.client.Membership.Query().Where(membership.UserID(userID)).Exist(ctx)
+	if err != nil {
+		return nil, fault.FromEnt(err, "member")
+	}
+	if !ok {
+		return nil, fault.New(fault.NotFound, "member not found")
+	}
+	return s.create(ctx, func(b *ent.InvitationCreate) {
+		b.SetPurpose(invitation.PurposeReenroll).SetUserID(userID)
+	}, ttl)
+}
+
+func (s *Service) create(ctx context.Context, set func(*ent.InvitationCreate), ttl time.Duration) (*Invited, error) {
+	raw, hash := newInvitationToken()
+	var inv *ent.Invitation
+	err := s.audit.Change(ctx, func(tx *ent.Tx) (audit.Event, error) {
+		b := tx.Invitation.Create().SetTokenHash(hash).SetExpiresAt(s.now().Add(ttl))
+		set(b)
+		var err error
+		if inv, err = b.Save(ctx); err != nil {
+			return audit.Event{}, err
+		}
+		return audit.Event{Action: ActionInvitationCreated, ResourceType: "invitation", ResourceID: inv.ID,
+			Details: map[string]string{"purpose": string(inv.Purpose)}}, nil
+	})
+	if err != nil {
+		return nil, fault.FromEnt(err, "invitation")
+	}
+	return &Invited{Invitation: inv, Token: raw, URL: s.EnrollmentURL(raw)}, nil
+}
+
+// Invitations lists the tenant's invitations, newest first.
+func (s *Service) Invitations(ctx context.Context, cursor string, limit int) (page.Page[*ent.Invitation], error) {
+	p, err := page.List(cursor, limit, func(after uuid.UUID, n int) ([]*ent.Invitation, error) {
+		q := s.client.Invitation.Query().Order(ent.Desc(invitation.FieldID)).Limit(n)
+		if after != uuid.Nil {
+			q.Where(invitation.IDLT(after))
+		}
+		return q.All(ctx)
+	}, func(i *ent.Invitation) uuid.UUID { return i.ID })
+	return p, fault.FromEnt(err, "invitation")
+}
+
+// RevokeInvitation revokes an unused invitation of the viewer's tenant.
+func (s *Service) RevokeInvitation(ctx context.Context, id uuid.UUID) error {
+	err := s.audit.Change(ctx, func(tx *ent.Tx) (audit.Event, error) {
+		inv, err := tx.Invitation.Get(ctx, id)
+		if err != nil {
+			return audit.Event{}, err
+		}
+		if inv.UsedAt != nil {
+			return audit.Event{}, fault.New(fault.Conflict, "the invitation was already used")
+		}
+		if err := tx.Invitation.UpdateOneID(id).SetRevokedAt(s.now()).ClearEmail().Exec(ctx); err != nil {
+			return audit.Event{}, err
+		}
+		return audit.Event{Action: ActionInvitationRevoked, ResourceType: "invitation", ResourceID: id}, nil
+	})
+	return fault.FromEnt(err, "invitation")
+}
+
+// InvitationStatus is pending, used, expired or revoked.
+func InvitationStatus(inv *ent.Invitation, now time.Time) string {
+	switch {
+	case inv.UsedAt != nil:
+		return "used"
+	case inv.RevokedAt != nil:
+		return "revoked"
+	case !now.Before(inv.ExpiresAt):
+		return "expired"
+	}
+	return "pending"
+}
+
+// BootstrapTenant creates a tenant and an invitation for its first admin: the
+// `atrium tenant create` command.
+func (s *Service) BootstrapTenant(ctx context.Context, name, slug string, adminEmail *string) (*ent.Tenant, *Invited, error) {
+	if name == "" || slug == "" {
+		return nil, nil, fault.New(fault.Invalid, "a tenant needs a name and a slug")
+	}
+	sys := viewer.System(ctx, "bootstrap tenant")
+	t, err := s.client.Tenant.Create().SetName(name).SetSlug(slug).Save(sys)
+	if err != nil {
+		return nil, nil, fault.FromEnt(err, "tenant")
+	}
+	tctx := viewer.SystemForTenant(ctx, t.ID, "bootstrap tenant")
+	admin := authz.RoleAdminID
+	inv, err := s.create(tctx, func(b *ent.InvitationCreate) {
+		b.SetPurpose(invitation.PurposeEnroll).SetRoleID(admin).SetNillableEmail(adminEmail)
+	}, DefaultInvitationTTL)
+	if err != nil {
+		return nil, nil, fmt.Errorf("first admin invitation: %w", err)
+	}
+	return t, inv, nil
+}
