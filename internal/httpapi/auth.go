@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"context"
-	"encoding/json"
 	"time"
 
 	"github.com/go-faster/jx"
@@ -295,12 +294,16 @@ func toCeremonyOptions(o *passkey.Options) (*api.CeremonyOptions, error) {
 }
 
 // rawObject re-encodes a free-form JSON object the API received.
+// (json.Marshal would base64 the jx.Raw byte slices.)
 func rawObject(m map[string]jx.Raw) []byte {
-	b, err := json.Marshal(m)
-	if err != nil {
-		return nil
+	var e jx.Encoder
+	e.ObjStart()
+	for k, v := range m {
+		e.FieldStart(k)
+		e.Raw(v)
 	}
-	return b
+	e.ObjEnd()
+	return e.Bytes()
 }
 
 func toTokens(t *account.Tokens) *api.TokenResponse {

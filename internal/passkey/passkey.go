@@ -182,7 +182,9 @@ func toWebAuthn(c *ent.Credential) webauthn.Credential {
 			BackupEligible: c.BackupEligible, BackupState: c.BackupState,
 		},
 		Authenticator: webauthn.Authenticator{
-			AAGUID: c.Aaguid, SignCount: uint32(c.SignCount), CloneWarning: c.CloneWarning,
+			// CloneWarning starts false so that it reports this ceremony only;
+			// the stored flag records past regressions for administrators.
+			AAGUID: c.Aaguid, SignCount: uint32(c.SignCount),
 			Attachment: protocol.AuthenticatorAttachment(c.Attachment),
 		},
 	}
@@ -191,6 +193,10 @@ func toWebAuthn(c *ent.Credential) webauthn.Credential {
 func (s *Service) userCredentials(ctx context.Context, userID uuid.UUID) ([]*ent.Credential, error) {
 	return s.client.Credential.Query().Where(credential.UserID(userID)).All(viewer.System(ctx, "load credentials"))
 }
+
+// SetClock replaces the service's clock; tests use it to age ceremonies and
+// invitations.
+func (s *Service) SetClock(now func() time.Time) { s.now = now }
 
 // RegisterOptionsInput begins enrolling a device.
 type RegisterOptionsInput struct {
