@@ -29,6 +29,7 @@ func commands() []command {
 		{"serve", "run the HTTP server", runServe},
 		{"migrate", "apply, inspect and diff database migrations", runMigrate},
 		{"keys", "list and rotate token signing keys", runKeys},
+		{"tenant", "create a tenant and its first admin's enrollment link", runTenant},
 	}
 }
 

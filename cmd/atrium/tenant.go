@@ -1,0 +1,103 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"regexp"
+	"strings"
+
+	"atrium/internal/app"
+	"atrium/internal/config"
+)
+
+const tenantUsage = `Usage: atrium tenant create --name NAME [--slug SLUG] [--admin-email EMAIL]
+
+Creates a tenant and an invitation for its first admin, and prints the
+one-time enrollment link. Open it in a browser to enroll a passkey; the
+invitation expires in 7 days and works once. The token is printed here and
+nowhere else: only its hash is stored.
+
+Configuration comes from ATRIUM_* variables (see 'atrium serve --help').
+`
+
+var slugRE = regexp.MustCompile(`^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$`)
+
+func runTenant(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] != "create" {
+		fmt.Fprint(stdout, tenantUsage)
+		if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+			return exitOK
+		}
+		return exitConfig
+	}
+	fs := flag.NewFlagSet("atrium tenant create", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	name := fs.String("name", "", "display name of the tenant (required)")
+	slug := fs.String("slug", "", "unique short name: lowercase letters, digits and dashes (default: from the name)")
+	email := fs.String("admin-email", "", "email of the first admin (optional; kept on their user once they enroll)")
+	if err := fs.Parse(args[1:]); err != nil {
+		if err == flag.ErrHelp {
+			return exitOK
+		}
+		return exitConfig
+	}
+	if strings.TrimSpace(*name) == "" {
+		fmt.Fprintln(stderr, "atrium tenant create: --name is required")
+		return exitConfig
+	}
+	if *slug == "" {
+		*slug = slugify(*name)
+	}
+	if !slugRE.MatchString(*slug) {
+		fmt.Fprintf(stderr, "atrium tenant create: slug %q: use 1-63 lowercase letters, digits and dashes\n", *slug)
+		return exitConfig
+	}
+	cfg, err := config.FromEnv()
+	if err != nil {
+		fmt.Fprintf(stderr, "atrium: invalid configuration:\n%v\n", err)
+		return exitConfig
+	}
+	a, err := app.New(ctx, cfg, slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	if err != nil {
+		fmt.Fprintf(stderr, "atrium tenant create: %v\n", err)
+		return exitFail
+	}
+	defer a.Close()
+	var adminEmail *string
+	if *email != "" {
+		adminEmail = email
+	}
+	t, inv, err := a.Passkeys.BootstrapTenant(ctx, strings.TrimSpace(*name), *slug, adminEmail)
+	if err != nil {
+		fmt.Fprintf(stderr, "atrium tenant create: %v\n", err)
+		return exitFail
+	}
+	fmt.Fprintf(stdout, "Tenant %q created (id %s, slug %s).\n\n", t.Name, t.ID, t.Slug)
+	fmt.Fprintf(stdout, "First admin's enrollment link (works once, expires %s):\n\n  %s\n\n",
+		inv.Invitation.ExpiresAt.UTC().Format("2006-01-02 15:04 MST"), inv.URL)
+	fmt.Fprintln(stdout, "Send it over a private channel. It is not shown again; if it is lost, create another tenant admin invitation.")
+	return exitOK
+}
+
+func slugify(name string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range strings.ToLower(name) {
+		switch {
+		case r >= 'a' && r <= 'z' || r >= '0' && r <= '9':
+			b.WriteRune(r)
+			dash = false
+		case !dash && b.Len() > 0:
+			b.WriteByte('-')
+			dash = true
+		}
+	}
+	s := strings.Trim(b.String(), "-")
+	if len(s) > 63 {
+		s = strings.Trim(s[:63], "-")
+	}
+	return s
+}

@@ -1,0 +1,59 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestTenantCreate: the bootstrap command prints a one-time enrollment link.
+// It uses t.Setenv, so it does not run in parallel.
+func TestTenantCreate(t *testing.T) {
+	t.Setenv("ATRIUM_DATA_DIR", t.TempDir())
+	t.Setenv("ATRIUM_DATABASE_URL", "")
+	t.Setenv("ATRIUM_LOG_LEVEL", "error")
+	ctx := context.Background()
+	t.Run("OK", func(t *testing.T) {
+		var out, errb bytes.Buffer
+		code := run(ctx, []string{"tenant", "create", "--name", "Acme Corp", "--admin-email", "ada@example.com"}, &out, &errb)
+		require.Equal(t, exitOK, code, errb.String())
+		require.Contains(t, out.String(), "slug acme-corp")
+		require.Contains(t, out.String(), "/#/enroll?invitation=inv_")
+	})
+	t.Run("ErrDuplicateSlug", func(t *testing.T) {
+		var out, errb bytes.Buffer
+		code := run(ctx, []string{"tenant", "create", "--name", "Acme Corp"}, &out, &errb)
+		require.Equal(t, exitFail, code)
+		require.NotContains(t, out.String(), "inv_")
+	})
+	t.Run("ErrNoName", func(t *testing.T) {
+		var out, errb bytes.Buffer
+		require.Equal(t, exitConfig, run(ctx, []string{"tenant", "create"}, &out, &errb))
+		require.Contains(t, errb.String(), "--name is required")
+	})
+	t.Run("ErrBadSlug", func(t *testing.T) {
+		var out, errb bytes.Buffer
+		require.Equal(t, exitConfig, run(ctx, []string{"tenant", "create", "--name", "x", "--slug", "Not OK"}, &out, &errb))
+		require.True(t, strings.Contains(errb.String(), "slug"))
+	})
+}
+
+func TestSlugify(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{"Acme Corp": "acme-corp", "  Été 2026!! ": "t-2026", "a--b": "a-b"} {
+		require.Equal(t, want, slugify(in), in)
+	}
+}
+
+// TestServeBadConfig: a bad configuration is one clear error and exit 2.
+func TestServeBadConfig(t *testing.T) {
+	t.Setenv("ATRIUM_LOG_LEVEL", "loud")
+	t.Setenv("ATRIUM_PUBLIC_URL", "nope")
+	var out, errb bytes.Buffer
+	require.Equal(t, exitConfig, run(context.Background(), []string{"serve"}, &out, &errb))
+	require.Contains(t, errb.String(), "ATRIUM_LOG_LEVEL")
+	require.Contains(t, errb.String(), "ATRIUM_PUBLIC_URL")
+}
