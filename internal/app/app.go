@@ -22,6 +22,7 @@ import (
 	"atrium/internal/httpapi"
 	"atrium/internal/migrate"
 	"atrium/internal/passkey"
+	"atrium/internal/ratelimit"
 	"atrium/internal/session"
 	"atrium/internal/token"
 )
@@ -41,6 +42,7 @@ type App struct {
 	Conversations *conversation.Service
 	Accounts      *account.Service
 	Passkeys      *passkey.Service
+	RateLimiter   ratelimit.Limiter
 	Security      *httpapi.SecurityHandler
 	Handler       http.Handler
 
@@ -151,7 +153,12 @@ func Build(ctx context.Context, cfg *config.Config, db *Database, kek []byte, lo
 	if a.Redis != nil {
 		ceremonies = passkey.NewRedisStore(a.Redis)
 	}
-	if a.Passkeys, err = passkey.New(pkCfg, ceremonies, db.Client, a.Accounts, a.Audit, noLimit{}, log); err != nil {
+	a.RateLimiter = ratelimit.New(a.Redis, log)
+	limits, err := ratelimit.NewPolicy(cfg.RateLimit, a.RateLimiter, log)
+	if err != nil {
+		return nil, err
+	}
+	if a.Passkeys, err = passkey.New(pkCfg, ceremonies, db.Client, a.Accounts, a.Audit, limits, log); err != nil {
 		return nil, err
 	}
 
@@ -160,10 +167,12 @@ func Build(ctx context.Context, cfg *config.Config, db *Database, kek []byte, lo
 		Handler: httpapi.NewHandler(httpapi.Services{
 			Conversations: a.Conversations, Passkeys: a.Passkeys, Accounts: a.Accounts, Ready: a.readiness,
 		}, log),
-		Security:     a.Security,
-		JWKS:         ring.Handler(),
-		MaxBodyBytes: cfg.MaxBodyBytes,
-		Log:          log,
+		Security:       a.Security,
+		JWKS:           ring.Handler(),
+		MaxBodyBytes:   cfg.MaxBodyBytes,
+		Limits:         limits,
+		TrustedProxies: cfg.TrustedProxies,
+		Log:            log,
 	})
 	if err != nil {
 		return nil, err
@@ -171,11 +180,6 @@ func Build(ctx context.Context, cfg *config.Config, db *Database, kek []byte, lo
 	a.Handler = h
 	return a, nil
 }
-
-// noLimit is a placeholder until the rate limiter is wired.
-type noLimit struct{}
-
-func (noLimit) Check(context.Context, string, string) error { return nil }
 
 // accessVerifier adapts the token service to what the HTTP layer needs.
 type accessVerifier struct{ svc *token.Service }
@@ -194,6 +198,9 @@ func (a *App) readiness(ctx context.Context) map[string]error {
 	out := map[string]error{"database": a.DB.DB.PingContext(ctx)}
 	if a.Redis != nil {
 		out["redis"] = a.Redis.Ping(ctx).Err()
+	}
+	if f, ok := a.RateLimiter.(*ratelimit.Fallback); ok && f.Degraded() {
+		a.Log.WarnContext(ctx, "rate limits are per instance while Redis fails")
 	}
 	return out
 }

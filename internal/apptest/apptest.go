@@ -19,6 +19,7 @@ import (
 	"atrium/gen/api"
 	"atrium/internal/app"
 	"atrium/internal/config"
+	"atrium/internal/ratelimit"
 	"atrium/internal/session"
 	"atrium/internal/token"
 	"atrium/internal/viewer"
@@ -41,6 +42,9 @@ func New(tb testing.TB, db *app.Database, opts ...Option) *Env {
 	cfg, err := config.Load(func(string) string { return "" })
 	require.NoError(tb, err)
 	cfg.DataDir = tb.TempDir()
+	// Tests sign in far more often than people; the rate-limit tests turn
+	// limits back on with WithRateLimits.
+	cfg.RateLimit = ratelimit.Config{}
 	for _, o := range opts {
 		o(cfg)
 	}
@@ -127,6 +131,9 @@ func (b bearer) BearerAuth(context.Context, api.OperationName) (api.BearerAuth, 
 	}
 	return api.BearerAuth{Token: string(b)}, nil
 }
+
+// WithRateLimits sets the rate limits (apptest turns them off by default).
+func WithRateLimits(l ratelimit.Config) Option { return func(c *config.Config) { c.RateLimit = l } }
 
 // WithRedis makes the instance use Redis (cache bus) at url.
 func WithRedis(url string) Option { return func(c *config.Config) { c.RedisURL = url } }

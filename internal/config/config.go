@@ -6,32 +6,37 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
+
+	"atrium/internal/ratelimit"
 )
 
 // Config is everything Atrium can be told from outside.
 type Config struct {
-	HTTPAddr         string        // ATRIUM_HTTP_ADDR
-	DataDir          string        // ATRIUM_DATA_DIR
-	DatabaseURL      string        // ATRIUM_DATABASE_URL
-	RedisURL         string        // ATRIUM_REDIS_URL
-	PublicURL        string        // ATRIUM_PUBLIC_URL
-	KeyEncryptionKey []byte        // ATRIUM_KEY_ENCRYPTION_KEY (base64, 32 bytes)
-	AutoMigrate      bool          // ATRIUM_AUTO_MIGRATE
-	LogLevel         string        // ATRIUM_LOG_LEVEL
-	LogFormat        string        // ATRIUM_LOG_FORMAT
-	Issuer           string        // ATRIUM_TOKEN_ISSUER
-	Audience         string        // ATRIUM_TOKEN_AUDIENCE
-	AccessTokenTTL   time.Duration // ATRIUM_ACCESS_TOKEN_TTL
-	KeyRotation      time.Duration // ATRIUM_KEY_ROTATION_PERIOD
-	MaxBodyBytes     int64         // ATRIUM_MAX_BODY_BYTES
-	ShutdownTimeout  time.Duration // ATRIUM_SHUTDOWN_TIMEOUT
-	WebAuthnOrigins  []string      // ATRIUM_WEBAUTHN_ORIGINS
+	HTTPAddr         string           // ATRIUM_HTTP_ADDR
+	DataDir          string           // ATRIUM_DATA_DIR
+	DatabaseURL      string           // ATRIUM_DATABASE_URL
+	RedisURL         string           // ATRIUM_REDIS_URL
+	PublicURL        string           // ATRIUM_PUBLIC_URL
+	KeyEncryptionKey []byte           // ATRIUM_KEY_ENCRYPTION_KEY (base64, 32 bytes)
+	AutoMigrate      bool             // ATRIUM_AUTO_MIGRATE
+	LogLevel         string           // ATRIUM_LOG_LEVEL
+	LogFormat        string           // ATRIUM_LOG_FORMAT
+	Issuer           string           // ATRIUM_TOKEN_ISSUER
+	Audience         string           // ATRIUM_TOKEN_AUDIENCE
+	AccessTokenTTL   time.Duration    // ATRIUM_ACCESS_TOKEN_TTL
+	KeyRotation      time.Duration    // ATRIUM_KEY_ROTATION_PERIOD
+	MaxBodyBytes     int64            // ATRIUM_MAX_BODY_BYTES
+	ShutdownTimeout  time.Duration    // ATRIUM_SHUTDOWN_TIMEOUT
+	WebAuthnOrigins  []string         // ATRIUM_WEBAUTHN_ORIGINS
+	RateLimit        ratelimit.Config // ATRIUM_RATE_LIMIT_*
+	TrustedProxies   []netip.Prefix   // ATRIUM_TRUSTED_PROXIES
 }
 
 // Var documents one environment variable.
@@ -56,6 +61,15 @@ var Vars = []Var{
 	{"ATRIUM_KEY_ROTATION_PERIOD", "720h", "age after which `atrium keys rotate` is due"},
 	{"ATRIUM_MAX_BODY_BYTES", "1048576", "largest request body accepted"},
 	{"ATRIUM_SHUTDOWN_TIMEOUT", "20s", "how long graceful shutdown waits for requests in flight"},
+	{"ATRIUM_RATE_LIMIT_IP_PER_MINUTE", "30", "requests per minute per client address to each public auth endpoint (0 = off)"},
+	{"ATRIUM_RATE_LIMIT_IP_BURST", "10", "burst of the per-address limit"},
+	{"ATRIUM_RATE_LIMIT_CREDENTIAL_PER_MINUTE", "10", "sign-in attempts per minute per passkey (0 = off)"},
+	{"ATRIUM_RATE_LIMIT_CREDENTIAL_BURST", "5", "burst of the per-passkey limit"},
+	{"ATRIUM_RATE_LIMIT_INVITATION_PER_HOUR", "10", "enrollment attempts per hour per invitation (0 = off)"},
+	{"ATRIUM_RATE_LIMIT_INVITATION_BURST", "5", "burst of the per-invitation limit"},
+	{"ATRIUM_RATE_LIMIT_USER_PER_MINUTE", "30", "device additions and invitations per minute per user (0 = off)"},
+	{"ATRIUM_RATE_LIMIT_USER_BURST", "10", "burst of the per-user limit"},
+	{"ATRIUM_TRUSTED_PROXIES", "", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed (empty = none: the TCP peer is the client)"},
 	{"ATRIUM_WEBAUTHN_ORIGINS", "", "comma-separated extra origins allowed in passkey ceremonies (the public URL's origin always is); the RP ID is the public URL's host"},
 }
 
@@ -163,6 +177,27 @@ func Load(getenv func(string) string) (*Config, error) {
 	case "json", "text":
 	default:
 		errs = append(errs, errors.New("ATRIUM_LOG_FORMAT: want json or text"))
+	}
+	num := func(name, def string) int {
+		n, err := strconv.Atoi(get(name, def))
+		if err != nil || n < 0 {
+			errs = append(errs, fmt.Errorf("%s: want a whole number, 0 or more", name))
+		}
+		return n
+	}
+	c.RateLimit = ratelimit.Config{
+		PerIP:         ratelimit.PerMinute(num("ATRIUM_RATE_LIMIT_IP_PER_MINUTE", "30"), num("ATRIUM_RATE_LIMIT_IP_BURST", "10")),
+		PerCredential: ratelimit.PerMinute(num("ATRIUM_RATE_LIMIT_CREDENTIAL_PER_MINUTE", "10"), num("ATRIUM_RATE_LIMIT_CREDENTIAL_BURST", "5")),
+		PerInvitation: ratelimit.PerHour(num("ATRIUM_RATE_LIMIT_INVITATION_PER_HOUR", "10"), num("ATRIUM_RATE_LIMIT_INVITATION_BURST", "5")),
+		PerUser:       ratelimit.PerMinute(num("ATRIUM_RATE_LIMIT_USER_PER_MINUTE", "30"), num("ATRIUM_RATE_LIMIT_USER_BURST", "10")),
+	}
+	if err := c.RateLimit.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("ATRIUM_RATE_LIMIT_*: %w", err))
+	}
+	if tp, err := ratelimit.ParseTrustedProxies(get("ATRIUM_TRUSTED_PROXIES", "")); err != nil {
+		errs = append(errs, fmt.Errorf("ATRIUM_TRUSTED_PROXIES: %w", err))
+	} else {
+		c.TrustedProxies = tp
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err

@@ -4,10 +4,14 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
+
+	"github.com/ogen-go/ogen/middleware"
 
 	"atrium/gen/api"
 	"atrium/internal/fault"
+	"atrium/internal/ratelimit"
 )
 
 // Config assembles the HTTP surface.
@@ -18,14 +22,46 @@ type Config struct {
 	Extra        map[string]http.Handler // more routes for the outer mux ("GET /path")
 	MaxBodyBytes int64
 	Log          *slog.Logger
+	// Limits throttles the public auth operations per client address.
+	Limits         IPLimiter
+	TrustedProxies []netip.Prefix
+}
+
+// IPLimiter throttles an operation per client address (taken from the
+// context, see ratelimit.ClientIPMiddleware).
+type IPLimiter interface {
+	CheckClientIP(ctx context.Context, endpoint string) error
+}
+
+// throttled are the public operations limited per client address.
+var throttled = map[api.OperationName]bool{
+	api.LoginOptionsOperation:          true,
+	api.LoginOperation:                 true,
+	api.RegisterDeviceOptionsOperation: true,
+	api.RegisterDeviceOperation:        true,
+	api.ExchangeTokenOperation:         true,
+}
+
+func rateLimit(l IPLimiter) middleware.Middleware {
+	return func(req middleware.Request, next middleware.Next) (middleware.Response, error) {
+		if throttled[req.OperationName] {
+			if err := l.CheckClientIP(req.Context, string(req.OperationName)); err != nil {
+				return middleware.Response{}, err
+			}
+		}
+		return next(req)
+	}
 }
 
 // NewServer returns the whole HTTP handler: the generated API under /api/v1,
 // public routes beside it, all behind the request middleware.
 func NewServer(cfg Config) (http.Handler, error) {
 	log := cfg.Log
-	apiServer, err := api.NewServer(cfg.Handler, cfg.Security,
-		api.WithPathPrefix("/api/v1"),
+	opts := []api.ServerOption{api.WithPathPrefix("/api/v1")}
+	if cfg.Limits != nil {
+		opts = append(opts, api.WithMiddleware(rateLimit(cfg.Limits)))
+	}
+	apiServer, err := api.NewServer(cfg.Handler, cfg.Security, append(opts,
 		api.WithErrorHandler(func(ctx context.Context, w http.ResponseWriter, r *http.Request, err error) {
 			writeProblem(w, r, log, err)
 		}),
@@ -40,7 +76,7 @@ func NewServer(cfg Config) (http.Handler, error) {
 			w.WriteHeader(405)
 			_ = jsonEncode(w, problemJSON(p.Response))
 		}),
-	)
+	)...)
 	if err != nil {
 		return nil, err
 	}
@@ -60,5 +96,5 @@ func NewServer(cfg Config) (http.Handler, error) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("Atrium is running. API: /api/v1, keys: /.well-known/jwks.json\n"))
 	})
-	return withRequest(log, cfg.MaxBodyBytes, mux), nil
+	return withRequest(log, cfg.MaxBodyBytes, ratelimit.ClientIPMiddleware(cfg.TrustedProxies)(mux)), nil
 }

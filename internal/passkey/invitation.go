@@ -196,6 +196,11 @@ func (s *Service) Reenroll(ctx context.Context, userID uuid.UUID, expiresIn time
 }
 
 func (s *Service) create(ctx context.Context, set func(*ent.InvitationCreate), ttl time.Duration) (*Invited, error) {
+	if v := viewer.FromContext(ctx); v != nil && !v.IsSystem() {
+		if err := s.limiter.Check(ctx, "user", v.UserID.String()); err != nil {
+			return nil, err
+		}
+	}
 	raw, hash := newInvitationToken()
 	var inv *ent.Invitation
 	err := s.audit.Change(ctx, func(tx *ent.Tx) (audit.Event, error) {

@@ -229,6 +229,9 @@ func (s *Service) RegisterOptions(ctx context.Context, in RegisterOptionsInput) 
 			c.UserID, c.NewUser = uuid.Must(uuid.NewV7()), true
 		}
 	case v != nil:
+		if err := s.limiter.Check(ctx, "user", v.UserID.String()); err != nil {
+			return nil, err
+		}
 		c.UserID, c.SessionID, c.TenantID = v.UserID, v.SessionID, v.TenantID
 	default:
 		return nil, fault.New(fault.Unauthenticated, "an invitation or a bearer token is required")

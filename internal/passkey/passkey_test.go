@@ -17,6 +17,7 @@ import (
 	"atrium/internal/app"
 	"atrium/internal/apptest"
 	"atrium/internal/authz"
+	"atrium/internal/ratelimit"
 	"atrium/internal/testkit"
 	"atrium/internal/viewer"
 )
@@ -34,7 +35,7 @@ func newDevice() *device {
 }
 
 type bundle struct {
-	t      *testing.T
+	t      testing.TB
 	env    *apptest.Env
 	rp     virtualwebauthn.RelyingParty
 	anon   *api.Client
@@ -42,7 +43,9 @@ type bundle struct {
 	tenant uuid.UUID
 }
 
-func setup(t *testing.T, db *app.Database, opts ...apptest.Option) *bundle {
+func setup(t *testing.T, db *app.Database, opts ...apptest.Option) *bundle { return setupB(t, db, opts...) }
+
+func setupB(t testing.TB, db *app.Database, opts ...apptest.Option) *bundle {
 	t.Helper()
 	env := apptest.New(t, db, opts...)
 	tn := env.Tenant()
@@ -50,7 +53,7 @@ func setup(t *testing.T, db *app.Database, opts ...apptest.Option) *bundle {
 		rp: virtualwebauthn.RelyingParty{Name: "Atrium", ID: "localhost", Origin: "http://localhost:8080"}}
 }
 
-func toJSON(t *testing.T, m map[string]jx.Raw) string {
+func toJSON(t testing.TB, m map[string]jx.Raw) string {
 	t.Helper()
 	var e jx.Encoder
 	e.ObjStart()
@@ -62,7 +65,7 @@ func toJSON(t *testing.T, m map[string]jx.Raw) string {
 	return e.String()
 }
 
-func toObject(t *testing.T, s string) map[string]jx.Raw {
+func toObject(t testing.TB, s string) map[string]jx.Raw {
 	t.Helper()
 	var m map[string]json.RawMessage
 	require.NoError(t, json.Unmarshal([]byte(s), &m))
@@ -481,5 +484,52 @@ func TestAttacks(t *testing.T) {
 		id, cred := b.assertion(d, b.rp)
 		_, err := b.anon.Login(ctx, &api.LoginRequest{CeremonyID: id, Credential: cred, TenantID: api.NewOptUUID(foreign.ID)})
 		requireStatus(t, err, 401)
+	})
+}
+
+// TestRateLimits: the public auth endpoints trip with 429 and Retry-After,
+// per client address and per credential.
+func TestRateLimits(t *testing.T) {
+	t.Parallel()
+	limits := ratelimit.Config{
+		PerIP:         ratelimit.PerMinute(600, 3),
+		PerCredential: ratelimit.PerMinute(1, 2),
+		PerInvitation: ratelimit.PerHour(1, 2),
+	}
+	t.Run("ErrPerIP", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, testkit.SQLite(t), apptest.WithRateLimits(ratelimit.Config{PerIP: ratelimit.PerMinute(1, 3)}))
+		for range 3 {
+			_, err := b.anon.LoginOptions(b.ctx)
+			require.NoError(t, err)
+		}
+		res, err := b.env.Server.Client().Post(b.env.Server.URL+"/api/v1/auth/device/login/options", "application/json", nil)
+		require.NoError(t, err)
+		defer res.Body.Close()
+		require.Equal(t, 429, res.StatusCode)
+		require.NotEmpty(t, res.Header.Get("Retry-After"))
+		require.Equal(t, "application/problem+json", res.Header.Get("Content-Type"))
+	})
+	t.Run("ErrPerCredential", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, testkit.SQLite(t), apptest.WithRateLimits(limits))
+		d := newDevice()
+		_, err := b.enroll(b.anon, d, b.invite(authz.RoleMemberID), b.rp)
+		require.NoError(t, err)
+		var last error
+		for range 3 {
+			_, last = b.login(d)
+		}
+		requireStatus(t, last, 429)
+	})
+	t.Run("ErrPerInvitation", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, testkit.SQLite(t), apptest.WithRateLimits(limits))
+		inv := b.invite(authz.RoleMemberID)
+		var last error
+		for range 3 {
+			_, last = b.anon.RegisterDeviceOptions(b.ctx, &api.RegisterOptionsRequest{Invitation: api.NewOptString(inv)})
+		}
+		requireStatus(t, last, 429)
 	})
 }
