@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
+	"atrium/ent/auditevent"
 	"atrium/ent/membership"
 	"atrium/gen/api"
 	"atrium/internal/app"
@@ -253,6 +254,21 @@ func TestJourney(t *testing.T) {
 			requireStatus(t, err, 401)
 			_, err = refresh(b, tok2.RefreshToken)
 			requireStatus(t, err, 401)
+
+			// Every step left its audit event, with IDs only.
+			evs, err := b.env.App.DB.Client.AuditEvent.Query().Where(auditevent.Actor(tok.UserID)).All(b.env.System())
+			require.NoError(t, err)
+			seen := map[string]bool{}
+			for _, e := range evs {
+				seen[e.Action] = true
+				for _, v := range e.Details {
+					require.NotContains(t, v, "Ada", "no personal data in audit rows")
+				}
+			}
+			for _, a := range []string{"invitation.used", "auth.device.added", "auth.login", "auth.token.refreshed",
+				"auth.token.exchanged", "auth.device.removed", "auth.logout"} {
+				require.True(t, seen[a], "audit action %s missing; have %v", a, seen)
+			}
 		})
 	}
 }
