@@ -13,7 +13,10 @@ import (
 	"atrium/ent/refreshtoken"
 	"atrium/ent/role"
 	"atrium/ent/session"
+	"atrium/ent/share"
 	"atrium/ent/signingkey"
+	"atrium/ent/team"
+	"atrium/ent/teammember"
 	"atrium/ent/tenant"
 	"atrium/ent/user"
 	"context"
@@ -95,7 +98,10 @@ func checkColumn(t, c string) error {
 			refreshtoken.Table: refreshtoken.ValidColumn,
 			role.Table:         role.ValidColumn,
 			session.Table:      session.ValidColumn,
+			share.Table:        share.ValidColumn,
 			signingkey.Table:   signingkey.ValidColumn,
+			team.Table:         team.ValidColumn,
+			teammember.Table:   teammember.ValidColumn,
 			tenant.Table:       tenant.ValidColumn,
 			user.Table:         user.ValidColumn,
 		})

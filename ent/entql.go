@@ -14,7 +14,10 @@ import (
 	"atrium/ent/refreshtoken"
 	"atrium/ent/role"
 	"atrium/ent/session"
+	"atrium/ent/share"
 	"atrium/ent/signingkey"
+	"atrium/ent/team"
+	"atrium/ent/teammember"
 	"atrium/ent/tenant"
 	"atrium/ent/user"
 
@@ -26,7 +29,7 @@ import (
 
 // schemaGraph holds a representation of ent/schema at runtime.
 var schemaGraph = func() *sqlgraph.Schema {
-	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 13)}
+	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 16)}
 	graph.Nodes[0] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   auditevent.Table,
@@ -257,6 +260,29 @@ var schemaGraph = func() *sqlgraph.Schema {
 	}
 	graph.Nodes[10] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
+			Table:   share.Table,
+			Columns: share.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeUUID,
+				Column: share.FieldID,
+			},
+		},
+		Type: "Share",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			share.FieldCreatedAt:    {Type: field.TypeTime, Column: share.FieldCreatedAt},
+			share.FieldUpdatedAt:    {Type: field.TypeTime, Column: share.FieldUpdatedAt},
+			share.FieldTenantID:     {Type: field.TypeUUID, Column: share.FieldTenantID},
+			share.FieldCreatedBy:    {Type: field.TypeUUID, Column: share.FieldCreatedBy},
+			share.FieldUpdatedBy:    {Type: field.TypeUUID, Column: share.FieldUpdatedBy},
+			share.FieldResourceType: {Type: field.TypeEnum, Column: share.FieldResourceType},
+			share.FieldResourceID:   {Type: field.TypeUUID, Column: share.FieldResourceID},
+			share.FieldSubjectType:  {Type: field.TypeEnum, Column: share.FieldSubjectType},
+			share.FieldSubjectID:    {Type: field.TypeUUID, Column: share.FieldSubjectID},
+			share.FieldLevel:        {Type: field.TypeEnum, Column: share.FieldLevel},
+		},
+	}
+	graph.Nodes[11] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
 			Table:   signingkey.Table,
 			Columns: signingkey.Columns,
 			ID: &sqlgraph.FieldSpec{
@@ -278,7 +304,47 @@ var schemaGraph = func() *sqlgraph.Schema {
 			signingkey.FieldVerifyUntil:   {Type: field.TypeTime, Column: signingkey.FieldVerifyUntil},
 		},
 	}
-	graph.Nodes[11] = &sqlgraph.Node{
+	graph.Nodes[12] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   team.Table,
+			Columns: team.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeUUID,
+				Column: team.FieldID,
+			},
+		},
+		Type: "Team",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			team.FieldCreatedAt:   {Type: field.TypeTime, Column: team.FieldCreatedAt},
+			team.FieldUpdatedAt:   {Type: field.TypeTime, Column: team.FieldUpdatedAt},
+			team.FieldTenantID:    {Type: field.TypeUUID, Column: team.FieldTenantID},
+			team.FieldCreatedBy:   {Type: field.TypeUUID, Column: team.FieldCreatedBy},
+			team.FieldUpdatedBy:   {Type: field.TypeUUID, Column: team.FieldUpdatedBy},
+			team.FieldName:        {Type: field.TypeString, Column: team.FieldName},
+			team.FieldDescription: {Type: field.TypeString, Column: team.FieldDescription},
+		},
+	}
+	graph.Nodes[13] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   teammember.Table,
+			Columns: teammember.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeUUID,
+				Column: teammember.FieldID,
+			},
+		},
+		Type: "TeamMember",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			teammember.FieldCreatedAt: {Type: field.TypeTime, Column: teammember.FieldCreatedAt},
+			teammember.FieldUpdatedAt: {Type: field.TypeTime, Column: teammember.FieldUpdatedAt},
+			teammember.FieldTenantID:  {Type: field.TypeUUID, Column: teammember.FieldTenantID},
+			teammember.FieldCreatedBy: {Type: field.TypeUUID, Column: teammember.FieldCreatedBy},
+			teammember.FieldUpdatedBy: {Type: field.TypeUUID, Column: teammember.FieldUpdatedBy},
+			teammember.FieldTeamID:    {Type: field.TypeUUID, Column: teammember.FieldTeamID},
+			teammember.FieldUserID:    {Type: field.TypeUUID, Column: teammember.FieldUserID},
+		},
+	}
+	graph.Nodes[14] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   tenant.Table,
 			Columns: tenant.Columns,
@@ -296,7 +362,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			tenant.FieldStatus:    {Type: field.TypeEnum, Column: tenant.FieldStatus},
 		},
 	}
-	graph.Nodes[12] = &sqlgraph.Node{
+	graph.Nodes[15] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   user.Table,
 			Columns: user.Columns,
@@ -482,6 +548,78 @@ var schemaGraph = func() *sqlgraph.Schema {
 			Bidi:    false,
 		},
 		"Session",
+		"User",
+	)
+	graph.MustAddE(
+		"tenant",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   share.TenantTable,
+			Columns: []string{share.TenantColumn},
+			Bidi:    false,
+		},
+		"Share",
+		"Tenant",
+	)
+	graph.MustAddE(
+		"tenant",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   team.TenantTable,
+			Columns: []string{team.TenantColumn},
+			Bidi:    false,
+		},
+		"Team",
+		"Tenant",
+	)
+	graph.MustAddE(
+		"members",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: true,
+			Table:   team.MembersTable,
+			Columns: []string{team.MembersColumn},
+			Bidi:    false,
+		},
+		"Team",
+		"TeamMember",
+	)
+	graph.MustAddE(
+		"tenant",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   teammember.TenantTable,
+			Columns: []string{teammember.TenantColumn},
+			Bidi:    false,
+		},
+		"TeamMember",
+		"Tenant",
+	)
+	graph.MustAddE(
+		"team",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   teammember.TeamTable,
+			Columns: []string{teammember.TeamColumn},
+			Bidi:    false,
+		},
+		"TeamMember",
+		"Team",
+	)
+	graph.MustAddE(
+		"user",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   teammember.UserTable,
+			Columns: []string{teammember.UserColumn},
+			Bidi:    false,
+		},
+		"TeamMember",
 		"User",
 	)
 	graph.MustAddE(
@@ -1616,6 +1754,110 @@ func (f *SessionFilter) WhereHasUserWith(preds ...predicate.User) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *ShareQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the ShareQuery builder.
+func (_q *ShareQuery) Filter() *ShareFilter {
+	return &ShareFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *ShareMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the ShareMutation builder.
+func (m *ShareMutation) Filter() *ShareFilter {
+	return &ShareFilter{config: m.config, predicateAdder: m}
+}
+
+// ShareFilter provides a generic filtering capability at runtime for ShareQuery.
+type ShareFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *ShareFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[10].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql [16]byte predicate on the id field.
+func (f *ShareFilter) WhereID(p entql.ValueP) {
+	f.Where(p.Field(share.FieldID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *ShareFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(share.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *ShareFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(share.FieldUpdatedAt))
+}
+
+// WhereTenantID applies the entql [16]byte predicate on the tenant_id field.
+func (f *ShareFilter) WhereTenantID(p entql.ValueP) {
+	f.Where(p.Field(share.FieldTenantID))
+}
+
+// WhereCreatedBy applies the entql [16]byte predicate on the created_by field.
+func (f *ShareFilter) WhereCreatedBy(p entql.ValueP) {
+	f.Where(p.Field(share.FieldCreatedBy))
+}
+
+// WhereUpdatedBy applies the entql [16]byte predicate on the updated_by field.
+func (f *ShareFilter) WhereUpdatedBy(p entql.ValueP) {
+	f.Where(p.Field(share.FieldUpdatedBy))
+}
+
+// WhereResourceType applies the entql string predicate on the resource_type field.
+func (f *ShareFilter) WhereResourceType(p entql.StringP) {
+	f.Where(p.Field(share.FieldResourceType))
+}
+
+// WhereResourceID applies the entql [16]byte predicate on the resource_id field.
+func (f *ShareFilter) WhereResourceID(p entql.ValueP) {
+	f.Where(p.Field(share.FieldResourceID))
+}
+
+// WhereSubjectType applies the entql string predicate on the subject_type field.
+func (f *ShareFilter) WhereSubjectType(p entql.StringP) {
+	f.Where(p.Field(share.FieldSubjectType))
+}
+
+// WhereSubjectID applies the entql [16]byte predicate on the subject_id field.
+func (f *ShareFilter) WhereSubjectID(p entql.ValueP) {
+	f.Where(p.Field(share.FieldSubjectID))
+}
+
+// WhereLevel applies the entql string predicate on the level field.
+func (f *ShareFilter) WhereLevel(p entql.StringP) {
+	f.Where(p.Field(share.FieldLevel))
+}
+
+// WhereHasTenant applies a predicate to check if query has an edge tenant.
+func (f *ShareFilter) WhereHasTenant() {
+	f.Where(entql.HasEdge("tenant"))
+}
+
+// WhereHasTenantWith applies a predicate to check if query has an edge tenant with a given conditions (other predicates).
+func (f *ShareFilter) WhereHasTenantWith(preds ...predicate.Tenant) {
+	f.Where(entql.HasEdgeWith("tenant", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *SigningKeyQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -1644,7 +1886,7 @@ type SigningKeyFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SigningKeyFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[10].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[11].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1706,6 +1948,226 @@ func (f *SigningKeyFilter) WhereVerifyUntil(p entql.TimeP) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *TeamQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the TeamQuery builder.
+func (_q *TeamQuery) Filter() *TeamFilter {
+	return &TeamFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *TeamMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the TeamMutation builder.
+func (m *TeamMutation) Filter() *TeamFilter {
+	return &TeamFilter{config: m.config, predicateAdder: m}
+}
+
+// TeamFilter provides a generic filtering capability at runtime for TeamQuery.
+type TeamFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *TeamFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[12].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql [16]byte predicate on the id field.
+func (f *TeamFilter) WhereID(p entql.ValueP) {
+	f.Where(p.Field(team.FieldID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *TeamFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(team.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *TeamFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(team.FieldUpdatedAt))
+}
+
+// WhereTenantID applies the entql [16]byte predicate on the tenant_id field.
+func (f *TeamFilter) WhereTenantID(p entql.ValueP) {
+	f.Where(p.Field(team.FieldTenantID))
+}
+
+// WhereCreatedBy applies the entql [16]byte predicate on the created_by field.
+func (f *TeamFilter) WhereCreatedBy(p entql.ValueP) {
+	f.Where(p.Field(team.FieldCreatedBy))
+}
+
+// WhereUpdatedBy applies the entql [16]byte predicate on the updated_by field.
+func (f *TeamFilter) WhereUpdatedBy(p entql.ValueP) {
+	f.Where(p.Field(team.FieldUpdatedBy))
+}
+
+// WhereName applies the entql string predicate on the name field.
+func (f *TeamFilter) WhereName(p entql.StringP) {
+	f.Where(p.Field(team.FieldName))
+}
+
+// WhereDescription applies the entql string predicate on the description field.
+func (f *TeamFilter) WhereDescription(p entql.StringP) {
+	f.Where(p.Field(team.FieldDescription))
+}
+
+// WhereHasTenant applies a predicate to check if query has an edge tenant.
+func (f *TeamFilter) WhereHasTenant() {
+	f.Where(entql.HasEdge("tenant"))
+}
+
+// WhereHasTenantWith applies a predicate to check if query has an edge tenant with a given conditions (other predicates).
+func (f *TeamFilter) WhereHasTenantWith(preds ...predicate.Tenant) {
+	f.Where(entql.HasEdgeWith("tenant", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasMembers applies a predicate to check if query has an edge members.
+func (f *TeamFilter) WhereHasMembers() {
+	f.Where(entql.HasEdge("members"))
+}
+
+// WhereHasMembersWith applies a predicate to check if query has an edge members with a given conditions (other predicates).
+func (f *TeamFilter) WhereHasMembersWith(preds ...predicate.TeamMember) {
+	f.Where(entql.HasEdgeWith("members", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
+func (_q *TeamMemberQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the TeamMemberQuery builder.
+func (_q *TeamMemberQuery) Filter() *TeamMemberFilter {
+	return &TeamMemberFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *TeamMemberMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the TeamMemberMutation builder.
+func (m *TeamMemberMutation) Filter() *TeamMemberFilter {
+	return &TeamMemberFilter{config: m.config, predicateAdder: m}
+}
+
+// TeamMemberFilter provides a generic filtering capability at runtime for TeamMemberQuery.
+type TeamMemberFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *TeamMemberFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[13].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql [16]byte predicate on the id field.
+func (f *TeamMemberFilter) WhereID(p entql.ValueP) {
+	f.Where(p.Field(teammember.FieldID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *TeamMemberFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(teammember.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *TeamMemberFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(teammember.FieldUpdatedAt))
+}
+
+// WhereTenantID applies the entql [16]byte predicate on the tenant_id field.
+func (f *TeamMemberFilter) WhereTenantID(p entql.ValueP) {
+	f.Where(p.Field(teammember.FieldTenantID))
+}
+
+// WhereCreatedBy applies the entql [16]byte predicate on the created_by field.
+func (f *TeamMemberFilter) WhereCreatedBy(p entql.ValueP) {
+	f.Where(p.Field(teammember.FieldCreatedBy))
+}
+
+// WhereUpdatedBy applies the entql [16]byte predicate on the updated_by field.
+func (f *TeamMemberFilter) WhereUpdatedBy(p entql.ValueP) {
+	f.Where(p.Field(teammember.FieldUpdatedBy))
+}
+
+// WhereTeamID applies the entql [16]byte predicate on the team_id field.
+func (f *TeamMemberFilter) WhereTeamID(p entql.ValueP) {
+	f.Where(p.Field(teammember.FieldTeamID))
+}
+
+// WhereUserID applies the entql [16]byte predicate on the user_id field.
+func (f *TeamMemberFilter) WhereUserID(p entql.ValueP) {
+	f.Where(p.Field(teammember.FieldUserID))
+}
+
+// WhereHasTenant applies a predicate to check if query has an edge tenant.
+func (f *TeamMemberFilter) WhereHasTenant() {
+	f.Where(entql.HasEdge("tenant"))
+}
+
+// WhereHasTenantWith applies a predicate to check if query has an edge tenant with a given conditions (other predicates).
+func (f *TeamMemberFilter) WhereHasTenantWith(preds ...predicate.Tenant) {
+	f.Where(entql.HasEdgeWith("tenant", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasTeam applies a predicate to check if query has an edge team.
+func (f *TeamMemberFilter) WhereHasTeam() {
+	f.Where(entql.HasEdge("team"))
+}
+
+// WhereHasTeamWith applies a predicate to check if query has an edge team with a given conditions (other predicates).
+func (f *TeamMemberFilter) WhereHasTeamWith(preds ...predicate.Team) {
+	f.Where(entql.HasEdgeWith("team", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasUser applies a predicate to check if query has an edge user.
+func (f *TeamMemberFilter) WhereHasUser() {
+	f.Where(entql.HasEdge("user"))
+}
+
+// WhereHasUserWith applies a predicate to check if query has an edge user with a given conditions (other predicates).
+func (f *TeamMemberFilter) WhereHasUserWith(preds ...predicate.User) {
+	f.Where(entql.HasEdgeWith("user", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *TenantQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -1734,7 +2196,7 @@ type TenantFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *TenantFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[11].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[14].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1813,7 +2275,7 @@ type UserFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *UserFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[12].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[15].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})

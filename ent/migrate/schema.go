@@ -419,6 +419,51 @@ var (
 			},
 		},
 	}
+	// SharesColumns holds the columns for the "shares" table.
+	SharesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeUUID},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "created_by", Type: field.TypeUUID},
+		{Name: "updated_by", Type: field.TypeUUID},
+		{Name: "resource_type", Type: field.TypeEnum, Enums: []string{"conversation", "document", "agent", "knowledge_graph"}},
+		{Name: "resource_id", Type: field.TypeUUID},
+		{Name: "subject_type", Type: field.TypeEnum, Enums: []string{"user", "team"}},
+		{Name: "subject_id", Type: field.TypeUUID},
+		{Name: "level", Type: field.TypeEnum, Enums: []string{"viewer", "editor", "owner"}},
+		{Name: "tenant_id", Type: field.TypeUUID},
+	}
+	// SharesTable holds the schema information for the "shares" table.
+	SharesTable = &schema.Table{
+		Name:       "shares",
+		Columns:    SharesColumns,
+		PrimaryKey: []*schema.Column{SharesColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "shares_tenants_tenant",
+				Columns:    []*schema.Column{SharesColumns[10]},
+				RefColumns: []*schema.Column{TenantsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "share_tenant_id",
+				Unique:  false,
+				Columns: []*schema.Column{SharesColumns[10]},
+			},
+			{
+				Name:    "share_resource_subject",
+				Unique:  true,
+				Columns: []*schema.Column{SharesColumns[10], SharesColumns[5], SharesColumns[6], SharesColumns[7], SharesColumns[8]},
+			},
+			{
+				Name:    "share_subject",
+				Unique:  false,
+				Columns: []*schema.Column{SharesColumns[10], SharesColumns[7], SharesColumns[8]},
+			},
+		},
+	}
 	// SigningKeysColumns holds the columns for the "signing_keys" table.
 	SigningKeysColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeUUID},
@@ -438,6 +483,97 @@ var (
 		Name:       "signing_keys",
 		Columns:    SigningKeysColumns,
 		PrimaryKey: []*schema.Column{SigningKeysColumns[0]},
+	}
+	// TeamsColumns holds the columns for the "teams" table.
+	TeamsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeUUID},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "created_by", Type: field.TypeUUID},
+		{Name: "updated_by", Type: field.TypeUUID},
+		{Name: "name", Type: field.TypeString, Size: 100},
+		{Name: "description", Type: field.TypeString, Size: 1000, Default: ""},
+		{Name: "tenant_id", Type: field.TypeUUID},
+	}
+	// TeamsTable holds the schema information for the "teams" table.
+	TeamsTable = &schema.Table{
+		Name:       "teams",
+		Columns:    TeamsColumns,
+		PrimaryKey: []*schema.Column{TeamsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "teams_tenants_tenant",
+				Columns:    []*schema.Column{TeamsColumns[7]},
+				RefColumns: []*schema.Column{TenantsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "team_tenant_id",
+				Unique:  false,
+				Columns: []*schema.Column{TeamsColumns[7]},
+			},
+			{
+				Name:    "team_tenant_id_name",
+				Unique:  true,
+				Columns: []*schema.Column{TeamsColumns[7], TeamsColumns[5]},
+			},
+		},
+	}
+	// TeamMembersColumns holds the columns for the "team_members" table.
+	TeamMembersColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeUUID},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "created_by", Type: field.TypeUUID},
+		{Name: "updated_by", Type: field.TypeUUID},
+		{Name: "tenant_id", Type: field.TypeUUID},
+		{Name: "team_id", Type: field.TypeUUID},
+		{Name: "user_id", Type: field.TypeUUID},
+	}
+	// TeamMembersTable holds the schema information for the "team_members" table.
+	TeamMembersTable = &schema.Table{
+		Name:       "team_members",
+		Columns:    TeamMembersColumns,
+		PrimaryKey: []*schema.Column{TeamMembersColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "team_members_tenants_tenant",
+				Columns:    []*schema.Column{TeamMembersColumns[5]},
+				RefColumns: []*schema.Column{TenantsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+			{
+				Symbol:     "team_members_teams_team",
+				Columns:    []*schema.Column{TeamMembersColumns[6]},
+				RefColumns: []*schema.Column{TeamsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+			{
+				Symbol:     "team_members_users_user",
+				Columns:    []*schema.Column{TeamMembersColumns[7]},
+				RefColumns: []*schema.Column{UsersColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "teammember_tenant_id",
+				Unique:  false,
+				Columns: []*schema.Column{TeamMembersColumns[5]},
+			},
+			{
+				Name:    "teammember_tenant_id_team_id_user_id",
+				Unique:  true,
+				Columns: []*schema.Column{TeamMembersColumns[5], TeamMembersColumns[6], TeamMembersColumns[7]},
+			},
+			{
+				Name:    "teammember_tenant_id_user_id",
+				Unique:  false,
+				Columns: []*schema.Column{TeamMembersColumns[5], TeamMembersColumns[7]},
+			},
+		},
 	}
 	// TenantsColumns holds the columns for the "tenants" table.
 	TenantsColumns = []*schema.Column{
@@ -483,7 +619,10 @@ var (
 		RefreshTokensTable,
 		RolesTable,
 		SessionsTable,
+		SharesTable,
 		SigningKeysTable,
+		TeamsTable,
+		TeamMembersTable,
 		TenantsTable,
 		UsersTable,
 	}
@@ -502,4 +641,9 @@ func init() {
 	MessagesTable.ForeignKeys[1].RefTable = ConversationsTable
 	RefreshTokensTable.ForeignKeys[0].RefTable = SessionsTable
 	SessionsTable.ForeignKeys[0].RefTable = UsersTable
+	SharesTable.ForeignKeys[0].RefTable = TenantsTable
+	TeamsTable.ForeignKeys[0].RefTable = TenantsTable
+	TeamMembersTable.ForeignKeys[0].RefTable = TenantsTable
+	TeamMembersTable.ForeignKeys[1].RefTable = TeamsTable
+	TeamMembersTable.ForeignKeys[2].RefTable = UsersTable
 }

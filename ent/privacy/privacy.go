@@ -351,6 +351,30 @@ func (f SessionMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutatio
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.SessionMutation", m)
 }
 
+// The ShareQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type ShareQueryRuleFunc func(context.Context, *ent.ShareQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f ShareQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.ShareQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.ShareQuery", q)
+}
+
+// The ShareMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type ShareMutationRuleFunc func(context.Context, *ent.ShareMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f ShareMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.ShareMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.ShareMutation", m)
+}
+
 // The SigningKeyQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type SigningKeyQueryRuleFunc func(context.Context, *ent.SigningKeyQuery) error
@@ -373,6 +397,54 @@ func (f SigningKeyMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Muta
 		return f(ctx, m)
 	}
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.SigningKeyMutation", m)
+}
+
+// The TeamQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type TeamQueryRuleFunc func(context.Context, *ent.TeamQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f TeamQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.TeamQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.TeamQuery", q)
+}
+
+// The TeamMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type TeamMutationRuleFunc func(context.Context, *ent.TeamMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f TeamMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.TeamMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.TeamMutation", m)
+}
+
+// The TeamMemberQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type TeamMemberQueryRuleFunc func(context.Context, *ent.TeamMemberQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f TeamMemberQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.TeamMemberQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.TeamMemberQuery", q)
+}
+
+// The TeamMemberMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type TeamMemberMutationRuleFunc func(context.Context, *ent.TeamMemberMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f TeamMemberMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.TeamMemberMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.TeamMemberMutation", m)
 }
 
 // The TenantQueryRuleFunc type is an adapter to allow the use of ordinary
@@ -478,7 +550,13 @@ func queryFilter(q ent.Query) (Filter, error) {
 		return q.Filter(), nil
 	case *ent.SessionQuery:
 		return q.Filter(), nil
+	case *ent.ShareQuery:
+		return q.Filter(), nil
 	case *ent.SigningKeyQuery:
+		return q.Filter(), nil
+	case *ent.TeamQuery:
+		return q.Filter(), nil
+	case *ent.TeamMemberQuery:
 		return q.Filter(), nil
 	case *ent.TenantQuery:
 		return q.Filter(), nil
@@ -511,7 +589,13 @@ func mutationFilter(m ent.Mutation) (Filter, error) {
 		return m.Filter(), nil
 	case *ent.SessionMutation:
 		return m.Filter(), nil
+	case *ent.ShareMutation:
+		return m.Filter(), nil
 	case *ent.SigningKeyMutation:
+		return m.Filter(), nil
+	case *ent.TeamMutation:
+		return m.Filter(), nil
+	case *ent.TeamMemberMutation:
 		return m.Filter(), nil
 	case *ent.TenantMutation:
 		return m.Filter(), nil

@@ -19,10 +19,14 @@ const (
 	ConversationRead   Permission = "conversation.read"
 	ConversationUpdate Permission = "conversation.update"
 	ConversationDelete Permission = "conversation.delete"
+	ConversationShare  Permission = "conversation.share"
+	ConversationManage Permission = "conversation.manage"
 	MessageCreate      Permission = "message.create"
 	MessageRead        Permission = "message.read"
 	MemberRead         Permission = "member.read"
 	MemberManage       Permission = "member.manage"
+	TeamRead           Permission = "team.read"
+	TeamManage         Permission = "team.manage"
 	RoleRead           Permission = "role.read"
 	RoleManage         Permission = "role.manage"
 	AuditRead          Permission = "audit.read"
@@ -47,11 +51,15 @@ var Catalog = []Definition{
 	{ConversationRead, "Read conversations"},
 	{ConversationUpdate, "Update conversations"},
 	{ConversationDelete, "Delete conversations"},
+	{ConversationShare, "Share conversations you own with users and teams"},
+	{ConversationManage, "See and change every conversation of the tenant, shared or not"},
 	{MessageCreate, "Append messages to conversations"},
 	{MessageRead, "Read messages of conversations"},
 	{MemberRead, "List members of the tenant"},
 	{MemberManage, "Invite, suspend and remove members"},
-	{RoleRead, "List roles"},
+	{TeamRead, "List teams and their members"},
+	{TeamManage, "Create, change and delete teams and their membership"},
+	{RoleRead, "List roles and the permission catalog"},
 	{RoleManage, "Create, change and assign roles"},
 	{AuditRead, "Read the audit trail"},
 	{TenantManage, "Manage tenant settings"},
@@ -94,8 +102,8 @@ type SystemRole struct {
 var SystemRoles = []SystemRole{
 	{RoleAdminID, "admin", "Everything in the tenant", []string{"*"}},
 	{RoleMemberID, "member", "Work with conversations", []string{
-		ConversationCreate, ConversationRead, ConversationUpdate, ConversationDelete,
-		MessageCreate, MessageRead, MemberRead, RoleRead,
+		ConversationCreate, ConversationRead, ConversationUpdate, ConversationDelete, ConversationShare,
+		MessageCreate, MessageRead, MemberRead, RoleRead, TeamRead,
 	}},
-	{RoleViewerID, "viewer", "Read-only access", []string{ConversationRead, MessageRead, MemberRead, RoleRead}},
+	{RoleViewerID, "viewer", "Read-only access", []string{ConversationRead, MessageRead, MemberRead, RoleRead, TeamRead}},
 }

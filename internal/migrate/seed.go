@@ -13,8 +13,9 @@ import (
 )
 
 // SystemRolesSQL is the data migration that seeds the system roles of
-// internal/authz (fixed IDs, no tenant) in a dialect. `atrium migrate new
-// seed_system_roles --system-roles` writes it; a test keeps the seeded rows
+// internal/authz (fixed IDs, no tenant) in a dialect, as upserts: when the
+// grants of a system role change, `atrium migrate new NAME --system-roles`
+// writes the next file with the same generator. A test keeps the seeded rows
 // equal to authz.SystemRoles.
 func SystemRolesSQL(dia string) (string, error) {
 	var now, q string
@@ -38,8 +39,10 @@ func SystemRolesSQL(dia string) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		fmt.Fprintf(&b, "INSERT INTO %sroles%s (%s) VALUES (%s, %s, %s, NULL, %s, %s, true, %s);\n",
-			q, q, strings.Join(cols, ", "), quote(r.ID.String()), now, now, quote(r.Name), quote(r.Description), quote(string(perms)))
+		fmt.Fprintf(&b, "INSERT INTO %sroles%s (%s) VALUES (%s, %s, %s, NULL, %s, %s, true, %s)"+
+			" ON CONFLICT (%sid%s) DO UPDATE SET %sdescription%s = excluded.%sdescription%s, %spermissions%s = excluded.%spermissions%s, %supdated_at%s = excluded.%supdated_at%s;\n",
+			q, q, strings.Join(cols, ", "), quote(r.ID.String()), now, now, quote(r.Name), quote(r.Description), quote(string(perms)),
+			q, q, q, q, q, q, q, q, q, q, q, q, q, q)
 	}
 	return b.String(), nil
 }

@@ -1,0 +1,35 @@
+package schema
+
+import (
+	"entgo.io/ent"
+	"entgo.io/ent/schema/field"
+	"entgo.io/ent/schema/index"
+	"github.com/google/uuid"
+)
+
+// Share grants a user or a team access to one resource at a level: viewer
+// (read), editor (read and change) or owner (also delete and share).
+type Share struct{ ent.Schema }
+
+// Mixin of Share.
+func (Share) Mixin() []ent.Mixin { return []ent.Mixin{BaseMixin{}, TenantMixin{}} }
+
+// Fields of Share.
+func (Share) Fields() []ent.Field {
+	return []ent.Field{
+		field.Enum("resource_type").Values("conversation", "document", "agent", "knowledge_graph").Immutable(),
+		field.UUID("resource_id", uuid.UUID{}).Immutable(),
+		field.Enum("subject_type").Values("user", "team").Immutable(),
+		field.UUID("subject_id", uuid.UUID{}).Immutable(),
+		field.Enum("level").Values("viewer", "editor", "owner"),
+	}
+}
+
+// Indexes of Share.
+func (Share) Indexes() []ent.Index {
+	return []ent.Index{
+		// Named explicitly: generated names this long are truncated with a hash.
+		index.Fields("tenant_id", "resource_type", "resource_id", "subject_type", "subject_id").Unique().StorageKey("share_resource_subject"),
+		index.Fields("tenant_id", "subject_type", "subject_id").StorageKey("share_subject"),
+	}
+}
