@@ -1,0 +1,129 @@
+// Package web serves the web console: a small static single-page app (plain
+// ES modules, no build step) embedded in the binary. It signs users in with
+// passkeys and manages their devices and sessions through /api/v1.
+package web
+
+import (
+	"crypto/sha256"
+	"embed"
+	"encoding/base64"
+	"io/fs"
+	"net/http"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+//go:embed static
+var static embed.FS
+
+// ContentSecurityPolicy is sent with every file. Everything comes from this
+// origin; no inline script or style, no plugins, no framing, and DOM sinks
+// such as innerHTML are closed by Trusted Types (the console never uses them).
+const ContentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; " +
+	"connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; " +
+	"frame-ancestors 'none'; require-trusted-types-for 'script'; trusted-types 'none'"
+
+var contentTypes = map[string]string{
+	".html": "text/html; charset=utf-8",
+	".js":   "text/javascript; charset=utf-8",
+	".css":  "text/css; charset=utf-8",
+	".svg":  "image/svg+xml",
+	".png":  "image/png",
+	".json": "application/json",
+}
+
+type file struct {
+	body        []byte
+	contentType string
+	etag        string
+}
+
+// files maps a URL path ("/app.js") to its content; "/" is index.html.
+var files = func() map[string]file {
+	out := map[string]file{}
+	err := fs.WalkDir(static, "static", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := static.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		ct, ok := contentTypes[path.Ext(p)]
+		if !ok {
+			ct = "application/octet-stream"
+		}
+		sum := sha256.Sum256(b)
+		out[strings.TrimPrefix(p, "static")] = file{body: b, contentType: ct,
+			etag: `"` + base64.RawURLEncoding.EncodeToString(sum[:12]) + `"`}
+		return nil
+	})
+	if err != nil {
+		panic("web: reading embedded files: " + err.Error())
+	}
+	out["/"] = out["/index.html"]
+	return out
+}()
+
+// Patterns are the http.ServeMux patterns the console needs: the page at
+// "/" and each embedded file at its own path (GET patterns also match HEAD).
+// Mount Handler on every one of them.
+func Patterns() []string {
+	ps := []string{"GET /{$}"}
+	for p := range files {
+		if p != "/" {
+			ps = append(ps, "GET "+p)
+		}
+	}
+	sort.Strings(ps[1:])
+	return ps
+}
+
+// Handler serves the embedded console. Every response carries a strict
+// Content-Security-Policy; files are revalidated on each load (Cache-Control:
+// no-cache with an ETag), because their names carry no content hash.
+func Handler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", ContentSecurityPolicy)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		f, ok := files[r.URL.Path]
+		if !ok {
+			h.Set("Cache-Control", "no-store")
+			http.Error(w, "404 page not found", http.StatusNotFound)
+			return
+		}
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			h.Set("Allow", "GET, HEAD")
+			http.Error(w, "405 method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		h.Set("Cache-Control", "no-cache")
+		h.Set("ETag", f.etag)
+		if match := r.Header.Get("If-None-Match"); match != "" && etagMatch(match, f.etag) {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		h.Set("Content-Type", f.contentType)
+		h.Set("Content-Length", strconv.Itoa(len(f.body)))
+		w.WriteHeader(http.StatusOK)
+		if r.Method == http.MethodGet {
+			_, _ = w.Write(f.body)
+		}
+	})
+}
+
+func etagMatch(header, etag string) bool {
+	for _, t := range strings.Split(header, ",") {
+		t = strings.TrimPrefix(strings.TrimSpace(t), "W/")
+		if t == etag || t == "*" {
+			return true
+		}
+	}
+	return false
+}
