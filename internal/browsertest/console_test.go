@@ -80,6 +80,21 @@ func TestConsole(t *testing.T) {
 		require.Len(t, laptop.credentials(t), 1, "the passkey is a resident credential on the laptop")
 	})
 
+	stepRun(t, "ErrUsedInvitation", func(t *testing.T) {
+		other := b.tab(t, true)
+		other.addAuthenticator(t)
+		other.do(t, "open the used link", chromedp.Navigate(link))
+		other.visible(t, "view-enroll")
+		other.do(t, "enroll again",
+			chromedp.SendKeys(tid("enroll-display-name"), "Mallory"),
+			chromedp.Click(tid("enroll-submit")),
+		)
+		other.visible(t, "error")
+		require.Contains(t, other.text(t, "error-message"), "invitation")
+		require.Regexp(t, `^Request id: \S+$`, other.text(t, "error-request-id"))
+		require.True(t, other.isHidden(t, "view-console"))
+	})
+
 	// The user is also a member of a second workspace.
 	userID := uuid.MustParse(tab1.session(t).UserID)
 	second := site.addMembership(t, userID, "Second Workspace")
@@ -95,6 +110,34 @@ func TestConsole(t *testing.T) {
 		tab1.visible(t, "view-console")
 		require.Equal(t, "Ada Lovelace", tab1.text(t, "me-name"))
 		tab1.waitCount(t, "session-item", 1)
+	})
+
+	stepRun(t, "RefreshOn401", func(t *testing.T) {
+		// A reload with an access token the server refuses: the parallel
+		// first calls get 401, share ONE refresh, and retry.
+		before := tab1.session(t)
+		tab1.do(t, "spoil the access token and reload",
+			chromedp.Evaluate[chromedp.Void](`(() => { const s = JSON.parse(sessionStorage.getItem("atrium.session")); s.access_token = "bogus"; sessionStorage.setItem("atrium.session", JSON.stringify(s)); })()`),
+			chromedp.Reload(),
+		)
+		tab1.visible(t, "view-console")
+		tab1.waitCount(t, "session-item", 1)
+		after := tab1.session(t)
+		require.NotEqual(t, before.RefreshToken, after.RefreshToken, "the refresh token rotated")
+		require.Equal(t, before.SessionID, after.SessionID, "in the same session (a replayed refresh token would have ended it)")
+		require.Equal(t, http.StatusOK, site.get(t, "/api/v1/me", after.AccessToken).StatusCode)
+	})
+
+	stepRun(t, "RefreshBeforeExpiry", func(t *testing.T) {
+		before := tab1.session(t)
+		tab1.do(t, "let the access token near its expiry and reload",
+			chromedp.Evaluate[chromedp.Void](`(() => { const s = JSON.parse(sessionStorage.getItem("atrium.session")); s.expires_at = Date.now() + 1000; sessionStorage.setItem("atrium.session", JSON.stringify(s)); })()`),
+			chromedp.Reload(),
+		)
+		tab1.visible(t, "view-console")
+		after := tab1.session(t)
+		require.NotEqual(t, before.RefreshToken, after.RefreshToken, "refreshed before the first call")
+		require.Equal(t, before.SessionID, after.SessionID)
 	})
 
 	stepRun(t, "RenameDevice", func(t *testing.T) {
@@ -165,6 +208,31 @@ func TestConsole(t *testing.T) {
 		tab1.do(t, "reload the lists", chromedp.Click(tid("refresh-button")))
 		tab1.visible(t, "view-console")
 		tab1.waitCount(t, "session-item", 1)
+	})
+
+	stepRun(t, "RemoveDevices", func(t *testing.T) {
+		// The phone goes; this session was opened with the laptop, so it stays.
+		tab1.do(t, "remove the phone", chromedp.Evaluate[chromedp.Void](
+			`[...document.querySelectorAll('[data-testid="device-item"]')].find(li => li.querySelector('[data-testid="device-name"]').textContent === "Phone").querySelector('[data-testid="device-remove"]').click()`))
+		tab1.do(t, "confirm", chromedp.Click(css(`[data-testid="device-remove-panel"]:not([hidden]) [data-testid="device-remove-confirm"]`)))
+		tab1.waitTexts(t, "device-name", "Work laptop")
+		tab1.visible(t, "view-console")
+
+		// The last device needs the explicit "close my account".
+		tab1.do(t, "remove the laptop without ticking the box",
+			chromedp.Click(tid("device-remove")),
+			chromedp.Click(tid("device-remove-confirm")),
+		)
+		tab1.visible(t, "error")
+		require.Contains(t, tab1.text(t, "error-message"), "close my account")
+		tab1.waitTexts(t, "device-name", "Work laptop")
+		tab1.do(t, "tick it and remove",
+			chromedp.Click(tid("device-close-account")),
+			chromedp.Click(tid("device-remove-confirm")),
+		)
+		tab1.visible(t, "view-signin")
+		require.Contains(t, tab1.text(t, "status"), "account closed")
+		require.Equal(t, "null", tab1.eval(t, `JSON.stringify(sessionStorage.getItem("atrium.session"))`))
 	})
 }
 
@@ -424,6 +492,11 @@ func (tb *tab) waitTexts(t *testing.T, testID string, want ...string) {
 	}
 }
 
+func (tb *tab) isHidden(t *testing.T, testID string) bool {
+	t.Helper()
+	return tb.eval(t, fmt.Sprintf(`document.querySelector('[data-testid=%q]').hidden`, testID)) == "true"
+}
+
 func (tb *tab) text(t *testing.T, testID string) string {
 	t.Helper()
 	return tb.eval(t, fmt.Sprintf(`document.querySelector('[data-testid=%q]').textContent`, testID))
@@ -452,10 +525,11 @@ func (tb *tab) selectTenant(t *testing.T, id string) {
 }
 
 type storedSession struct {
-	AccessToken string `json:"access_token"`
-	UserID      string `json:"user_id"`
-	TenantID    string `json:"tenant_id"`
-	SessionID   string `json:"session_id"`
+	AccessToken  string `json:"access_token"`
+	RefreshToken string `json:"refresh_token"`
+	UserID       string `json:"user_id"`
+	TenantID     string `json:"tenant_id"`
+	SessionID    string `json:"session_id"`
 }
 
 // session reads the tokens the console keeps in sessionStorage.

@@ -200,6 +200,7 @@ async function getCredential(options) {
 
 function showView(name) {
   for (const el of document.querySelectorAll("[data-view]")) el.hidden = el.dataset.view !== name;
+  $("bar-actions").hidden = name !== "console";
 }
 
 function notify(msg) {
