@@ -31,6 +31,7 @@ import (
 	"atrium/internal/apptest"
 	"atrium/internal/authz"
 	"atrium/internal/config"
+	"atrium/internal/ratelimit"
 	"atrium/internal/testkit"
 	"atrium/internal/viewer"
 	"atrium/web"
@@ -45,6 +46,7 @@ func TestMain(m *testing.M) { testkit.Main(m) }
 const step = 20 * time.Second
 
 func TestConsole(t *testing.T) {
+	t.Parallel()
 	chrome := chromiumPath(t)
 	site := startAtrium(t)
 	ctx := context.Background()
@@ -245,6 +247,29 @@ func stepRun(t *testing.T, name string, f func(t *testing.T)) {
 	}
 }
 
+// TestConsoleRateLimited checks that a 429 shows how long to wait.
+func TestConsoleRateLimited(t *testing.T) {
+	t.Parallel()
+	chrome := chromiumPath(t)
+	site := startAtrium(t, apptest.WithRateLimits(ratelimit.Config{PerIP: ratelimit.PerHour(1, 1)}))
+	// Spend this address's one sign-in start.
+	res, err := http.Post(site.base+"/api/v1/auth/device/login/options", "application/json", nil)
+	require.NoError(t, err)
+	_ = res.Body.Close()
+	require.Equal(t, http.StatusOK, res.StatusCode)
+
+	tb := newBrowser(t, chrome).tab(t, false)
+	tb.addAuthenticator(t)
+	tb.do(t, "open the console", chromedp.Navigate(site.base+"/"))
+	tb.visible(t, "view-signin")
+	tb.do(t, "sign in", chromedp.Click(tid("signin-button")))
+	tb.visible(t, "error")
+	require.Regexp(t, `^Too many attempts\. Try again in 60 minutes\.$`, tb.text(t, "error-message"))
+	require.Regexp(t, `^Request id: \S+$`, tb.text(t, "error-request-id"))
+	require.True(t, tb.isHidden(t, "view-console"))
+	t.Logf("the console shows: %s", tb.text(t, "error-message"))
+}
+
 // ---------------------------------------------------------------- Atrium ----
 
 type site struct {
@@ -256,12 +281,13 @@ type site struct {
 // startAtrium runs Atrium on http://localhost:<port> with ATRIUM_PUBLIC_URL set
 // to exactly that origin: WebAuthn checks the origin, and the RP ID must be
 // the host the browser sees.
-func startAtrium(t *testing.T) *site {
+func startAtrium(t *testing.T, opts ...apptest.Option) *site {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	base := fmt.Sprintf("http://localhost:%d", ln.Addr().(*net.TCPAddr).Port)
-	env := apptest.New(t, testkit.SQLite(t), func(c *config.Config) { c.PublicURL = base })
+	opts = append([]apptest.Option{func(c *config.Config) { c.PublicURL = base }}, opts...)
+	env := apptest.New(t, testkit.SQLite(t), opts...)
 
 	h := env.App.Handler
 	if !servesConsole(h) {

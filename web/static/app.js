@@ -224,8 +224,8 @@ function showError(e) {
   if (e instanceof ApiError) {
     msg = e.detail || e.title || `Request failed (${e.status}).`;
     if (e.status === 429) {
-      msg = `Too many attempts. ${e.retryAfter ? `Try again in ${e.retryAfter} seconds.` : "Try again later."}`;
-      if (e.detail) msg += ` (${e.detail})`;
+      const wait = waitText(e.retryAfter);
+      msg = `Too many attempts. ${wait ? `Try again in ${wait}.` : "Try again later."}`;
     }
   } else if (e && e.name === "NotAllowedError") {
     msg = "The passkey request was cancelled or timed out.";
@@ -249,6 +249,18 @@ function showError(e) {
   rid.hidden = !rid.textContent;
   box.hidden = false;
   box.scrollIntoView({ block: "nearest" });
+}
+
+// waitText turns a Retry-After value (seconds, or an HTTP date) into words.
+function waitText(retryAfter) {
+  if (!retryAfter) return "";
+  let secs = /^\d+$/.test(retryAfter) ? Number(retryAfter) : Math.ceil((Date.parse(retryAfter) - Date.now()) / 1000);
+  if (!Number.isFinite(secs)) return "";
+  secs = Math.max(1, secs);
+  const unit = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
+  if (secs < 90) return unit(secs, "second");
+  if (secs < 90 * 60) return unit(Math.ceil(secs / 60), "minute");
+  return unit(Math.ceil(secs / 3600), "hour");
 }
 
 // busy disables a control while fn runs, and shows fn's error.
