@@ -102,9 +102,12 @@ func TestConsole(t *testing.T) {
 	second := site.addMembership(t, userID, "Second Workspace")
 
 	stepRun(t, "SignOut", func(t *testing.T) {
+		before := tab1.session(t)
 		tab1.do(t, "sign out", chromedp.Click(tid("signout-button")))
 		tab1.visible(t, "view-signin")
 		require.Equal(t, "null", tab1.eval(t, `JSON.stringify(sessionStorage.getItem("atrium.session"))`))
+		require.Equal(t, http.StatusUnauthorized, site.get(t, "/api/v1/me", before.AccessToken).StatusCode,
+			"the session ended on the server too")
 	})
 
 	stepRun(t, "SignInUsernameless", func(t *testing.T) {

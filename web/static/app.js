@@ -54,7 +54,7 @@ function scheduleRefresh() {
   const wait = Math.max(5_000, session.expires_at - Date.now() - REFRESH_EARLY_MS);
   refreshTimer = setTimeout(() => {
     refresh().catch((e) => {
-      if (e instanceof ApiError && (e.status === 400 || e.status === 401)) sessionEnded();
+      if (refreshRefused(e)) sessionEnded();
     });
   }, wait);
 }
@@ -155,12 +155,19 @@ async function refreshOrEnd() {
   try {
     await refresh();
   } catch (e) {
-    if (e instanceof ApiError && e.status !== 0 && e.status !== 429 && e.status < 500) {
+    if (refreshRefused(e)) {
       sessionEnded();
       throw new SignedOut();
     }
     throw e;
   }
+}
+
+// refreshRefused tells a refresh the server refused for good (the session was
+// revoked or expired, the token replayed) from one worth retrying later
+// (network down, 429, 5xx).
+function refreshRefused(e) {
+  return e instanceof ApiError && e.status >= 400 && e.status < 500 && e.status !== 429 && e.status !== 408;
 }
 
 class SignedOut extends Error {}
@@ -340,13 +347,12 @@ async function addDevice(form) {
 
 async function signOut() {
   try {
-    await request("POST", "/auth/logout", { auth: true });
+    await api("POST", "/auth/logout"); // refreshes an expired access token first, so the session really ends
   } catch (e) {
-    if (!(e instanceof ApiError) || e.status !== 401) {
-      clearSession();
-      showView("signin");
-      throw e;
-    }
+    if (e instanceof SignedOut) return; // it had ended already
+    clearSession();
+    showView("signin");
+    throw e;
   }
   clearSession();
   showView("signin");
@@ -381,6 +387,7 @@ async function switchTenant(tenantId) {
 // ------------------------------------------------------------ console ----
 
 let devices = [];
+let currentDeviceId = ""; // the device this session signed in with
 
 async function showConsole() {
   const [me, tenants] = await Promise.all([api("GET", "/me"), api("GET", "/me/tenants")]);
@@ -457,7 +464,9 @@ function renderDevice(tpl, d, i) {
   q("device-remove").addEventListener("click", () => {
     li.querySelector('[data-role="remove-text"]').textContent = last
       ? "This is your only passkey. Removing it closes your account: every session ends and you can no longer sign in."
-      : "Remove this passkey? Sessions opened with it end now.";
+      : d.id === currentDeviceId
+        ? "You signed in here with this passkey: removing it also signs you out here."
+        : "Remove this passkey? Sessions opened with it end now.";
     li.querySelector('[data-role="close-label"]').hidden = !last;
     close.checked = false;
     q("device-remove-confirm").textContent = last ? "Remove and close account" : "Remove";
@@ -487,6 +496,7 @@ async function loadSessions() {
   const names = new Map(devices.map((d) => [d.id, d.name]));
   const tpl = document.getElementById("session-item");
   const items = (res.items || []).slice().sort((a, b) => (b.current ? 1 : 0) - (a.current ? 1 : 0));
+  currentDeviceId = (items.find((s) => s.current) || {}).device_id || "";
   $("sessions-list").replaceChildren(
     ...items.map((s) => {
       const li = tpl.content.firstElementChild.cloneNode(true);
