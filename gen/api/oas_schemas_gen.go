@@ -15,6 +15,9 @@ func (s *ErrorStatusCode) Error() string {
 	return fmt.Sprintf("code %d: %+v", s.StatusCode, s.Response)
 }
 
+// AddTeamMemberNoContent is response for AddTeamMember operation.
+type AddTeamMemberNoContent struct{}
+
 type BearerAuth struct {
 	Token string
 	Roles []string
@@ -78,6 +81,99 @@ func (s *CeremonyOptionsPublicKey) init() CeremonyOptionsPublicKey {
 		*s = m
 	}
 	return m
+}
+
+// Ref: #/components/schemas/CheckRequest
+type CheckRequest struct {
+	Checks []CheckRequestChecksItem `json:"checks"`
+}
+
+// GetChecks returns the value of Checks.
+func (s *CheckRequest) GetChecks() []CheckRequestChecksItem {
+	return s.Checks
+}
+
+// SetChecks sets the value of Checks.
+func (s *CheckRequest) SetChecks(val []CheckRequestChecksItem) {
+	s.Checks = val
+}
+
+type CheckRequestChecksItem struct {
+	Permission   string          `json:"permission"`
+	ResourceType OptResourceType `json:"resource_type"`
+	ResourceID   OptUUID         `json:"resource_id"`
+}
+
+// GetPermission returns the value of Permission.
+func (s *CheckRequestChecksItem) GetPermission() string {
+	return s.Permission
+}
+
+// GetResourceType returns the value of ResourceType.
+func (s *CheckRequestChecksItem) GetResourceType() OptResourceType {
+	return s.ResourceType
+}
+
+// GetResourceID returns the value of ResourceID.
+func (s *CheckRequestChecksItem) GetResourceID() OptUUID {
+	return s.ResourceID
+}
+
+// SetPermission sets the value of Permission.
+func (s *CheckRequestChecksItem) SetPermission(val string) {
+	s.Permission = val
+}
+
+// SetResourceType sets the value of ResourceType.
+func (s *CheckRequestChecksItem) SetResourceType(val OptResourceType) {
+	s.ResourceType = val
+}
+
+// SetResourceID sets the value of ResourceID.
+func (s *CheckRequestChecksItem) SetResourceID(val OptUUID) {
+	s.ResourceID = val
+}
+
+// Ref: #/components/schemas/CheckResponse
+type CheckResponse struct {
+	Results []CheckResponseResultsItem `json:"results"`
+}
+
+// GetResults returns the value of Results.
+func (s *CheckResponse) GetResults() []CheckResponseResultsItem {
+	return s.Results
+}
+
+// SetResults sets the value of Results.
+func (s *CheckResponse) SetResults(val []CheckResponseResultsItem) {
+	s.Results = val
+}
+
+type CheckResponseResultsItem struct {
+	Allowed bool `json:"allowed"`
+	// Role, owner, shared_user, shared_team, manage, missing_permission, not_visible, insufficient_level,
+	// unknown_permission.
+	Reason string `json:"reason"`
+}
+
+// GetAllowed returns the value of Allowed.
+func (s *CheckResponseResultsItem) GetAllowed() bool {
+	return s.Allowed
+}
+
+// GetReason returns the value of Reason.
+func (s *CheckResponseResultsItem) GetReason() string {
+	return s.Reason
+}
+
+// SetAllowed sets the value of Allowed.
+func (s *CheckResponseResultsItem) SetAllowed(val bool) {
+	s.Allowed = val
+}
+
+// SetReason sets the value of Reason.
+func (s *CheckResponseResultsItem) SetReason(val string) {
+	s.Reason = val
 }
 
 // Ref: #/components/schemas/Conversation
@@ -328,6 +424,12 @@ func (s *ConversationUpdate) SetMetadata(val OptMetadata) {
 
 // DeleteConversationNoContent is response for DeleteConversation operation.
 type DeleteConversationNoContent struct{}
+
+// DeleteRoleNoContent is response for DeleteRole operation.
+type DeleteRoleNoContent struct{}
+
+// DeleteTeamNoContent is response for DeleteTeam operation.
+type DeleteTeamNoContent struct{}
 
 // Ref: #/components/schemas/Device
 type Device struct {
@@ -1100,6 +1202,174 @@ func (s *Me) SetPermissions(val []string) {
 	s.Permissions = val
 }
 
+// Ref: #/components/schemas/Member
+type Member struct {
+	UserID      uuid.UUID    `json:"user_id"`
+	DisplayName string       `json:"display_name"`
+	Status      MemberStatus `json:"status"`
+	RoleIds     []uuid.UUID  `json:"role_ids"`
+	TeamIds     []uuid.UUID  `json:"team_ids"`
+	JoinedAt    time.Time    `json:"joined_at"`
+}
+
+// GetUserID returns the value of UserID.
+func (s *Member) GetUserID() uuid.UUID {
+	return s.UserID
+}
+
+// GetDisplayName returns the value of DisplayName.
+func (s *Member) GetDisplayName() string {
+	return s.DisplayName
+}
+
+// GetStatus returns the value of Status.
+func (s *Member) GetStatus() MemberStatus {
+	return s.Status
+}
+
+// GetRoleIds returns the value of RoleIds.
+func (s *Member) GetRoleIds() []uuid.UUID {
+	return s.RoleIds
+}
+
+// GetTeamIds returns the value of TeamIds.
+func (s *Member) GetTeamIds() []uuid.UUID {
+	return s.TeamIds
+}
+
+// GetJoinedAt returns the value of JoinedAt.
+func (s *Member) GetJoinedAt() time.Time {
+	return s.JoinedAt
+}
+
+// SetUserID sets the value of UserID.
+func (s *Member) SetUserID(val uuid.UUID) {
+	s.UserID = val
+}
+
+// SetDisplayName sets the value of DisplayName.
+func (s *Member) SetDisplayName(val string) {
+	s.DisplayName = val
+}
+
+// SetStatus sets the value of Status.
+func (s *Member) SetStatus(val MemberStatus) {
+	s.Status = val
+}
+
+// SetRoleIds sets the value of RoleIds.
+func (s *Member) SetRoleIds(val []uuid.UUID) {
+	s.RoleIds = val
+}
+
+// SetTeamIds sets the value of TeamIds.
+func (s *Member) SetTeamIds(val []uuid.UUID) {
+	s.TeamIds = val
+}
+
+// SetJoinedAt sets the value of JoinedAt.
+func (s *Member) SetJoinedAt(val time.Time) {
+	s.JoinedAt = val
+}
+
+// Ref: #/components/schemas/MemberPage
+type MemberPage struct {
+	Items      []Member  `json:"items"`
+	NextCursor OptString `json:"next_cursor"`
+}
+
+// GetItems returns the value of Items.
+func (s *MemberPage) GetItems() []Member {
+	return s.Items
+}
+
+// GetNextCursor returns the value of NextCursor.
+func (s *MemberPage) GetNextCursor() OptString {
+	return s.NextCursor
+}
+
+// SetItems sets the value of Items.
+func (s *MemberPage) SetItems(val []Member) {
+	s.Items = val
+}
+
+// SetNextCursor sets the value of NextCursor.
+func (s *MemberPage) SetNextCursor(val OptString) {
+	s.NextCursor = val
+}
+
+// Ref: #/components/schemas/MemberRoles
+type MemberRoles struct {
+	RoleIds []uuid.UUID `json:"role_ids"`
+}
+
+// GetRoleIds returns the value of RoleIds.
+func (s *MemberRoles) GetRoleIds() []uuid.UUID {
+	return s.RoleIds
+}
+
+// SetRoleIds sets the value of RoleIds.
+func (s *MemberRoles) SetRoleIds(val []uuid.UUID) {
+	s.RoleIds = val
+}
+
+// Ref: #/components/schemas/MemberStatus
+type MemberStatus string
+
+const (
+	MemberStatusActive    MemberStatus = "active"
+	MemberStatusSuspended MemberStatus = "suspended"
+)
+
+// AllValues returns all MemberStatus values.
+func (MemberStatus) AllValues() []MemberStatus {
+	return []MemberStatus{
+		MemberStatusActive,
+		MemberStatusSuspended,
+	}
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (s MemberStatus) MarshalText() ([]byte, error) {
+	switch s {
+	case MemberStatusActive:
+		return []byte(s), nil
+	case MemberStatusSuspended:
+		return []byte(s), nil
+	default:
+		return nil, errors.Errorf("invalid value: %q", s)
+	}
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (s *MemberStatus) UnmarshalText(data []byte) error {
+	switch MemberStatus(data) {
+	case MemberStatusActive:
+		*s = MemberStatusActive
+		return nil
+	case MemberStatusSuspended:
+		*s = MemberStatusSuspended
+		return nil
+	default:
+		return errors.Errorf("invalid value: %q", data)
+	}
+}
+
+// Ref: #/components/schemas/MemberUpdate
+type MemberUpdate struct {
+	Status MemberStatus `json:"status"`
+}
+
+// GetStatus returns the value of Status.
+func (s *MemberUpdate) GetStatus() MemberStatus {
+	return s.Status
+}
+
+// SetStatus sets the value of Status.
+func (s *MemberUpdate) SetStatus(val MemberStatus) {
+	s.Status = val
+}
+
 // Ref: #/components/schemas/Message
 type Message struct {
 	ID             uuid.UUID   `json:"id"`
@@ -1654,6 +1924,52 @@ func (o OptReenrollmentCreate) Or(d ReenrollmentCreate) ReenrollmentCreate {
 	return d
 }
 
+// NewOptResourceType returns new OptResourceType with value set to v.
+func NewOptResourceType(v ResourceType) OptResourceType {
+	return OptResourceType{
+		Value: v,
+		Set:   true,
+	}
+}
+
+// OptResourceType is optional ResourceType.
+type OptResourceType struct {
+	Value ResourceType
+	Set   bool
+}
+
+// IsSet returns true if OptResourceType was set.
+func (o OptResourceType) IsSet() bool { return o.Set }
+
+// Reset unsets value.
+func (o *OptResourceType) Reset() {
+	var v ResourceType
+	o.Value = v
+	o.Set = false
+}
+
+// SetTo sets value to v.
+func (o *OptResourceType) SetTo(v ResourceType) {
+	o.Set = true
+	o.Value = v
+}
+
+// Get returns value and boolean that denotes whether value was set.
+func (o OptResourceType) Get() (v ResourceType, ok bool) {
+	if !o.Set {
+		return v, false
+	}
+	return o.Value, true
+}
+
+// Or returns value if set, or given parameter if does not.
+func (o OptResourceType) Or(d ResourceType) ResourceType {
+	if v, ok := o.Get(); ok {
+		return v
+	}
+	return d
+}
+
 // NewOptString returns new OptString with value set to v.
 func NewOptString(v string) OptString {
 	return OptString{
@@ -1790,6 +2106,71 @@ func (o OptUUID) Or(d uuid.UUID) uuid.UUID {
 		return v
 	}
 	return d
+}
+
+// Ref: #/components/schemas/PermissionCatalog
+type PermissionCatalog struct {
+	Groups []PermissionCatalogGroupsItem `json:"groups"`
+}
+
+// GetGroups returns the value of Groups.
+func (s *PermissionCatalog) GetGroups() []PermissionCatalogGroupsItem {
+	return s.Groups
+}
+
+// SetGroups sets the value of Groups.
+func (s *PermissionCatalog) SetGroups(val []PermissionCatalogGroupsItem) {
+	s.Groups = val
+}
+
+type PermissionCatalogGroupsItem struct {
+	Resource    string                                       `json:"resource"`
+	Permissions []PermissionCatalogGroupsItemPermissionsItem `json:"permissions"`
+}
+
+// GetResource returns the value of Resource.
+func (s *PermissionCatalogGroupsItem) GetResource() string {
+	return s.Resource
+}
+
+// GetPermissions returns the value of Permissions.
+func (s *PermissionCatalogGroupsItem) GetPermissions() []PermissionCatalogGroupsItemPermissionsItem {
+	return s.Permissions
+}
+
+// SetResource sets the value of Resource.
+func (s *PermissionCatalogGroupsItem) SetResource(val string) {
+	s.Resource = val
+}
+
+// SetPermissions sets the value of Permissions.
+func (s *PermissionCatalogGroupsItem) SetPermissions(val []PermissionCatalogGroupsItemPermissionsItem) {
+	s.Permissions = val
+}
+
+type PermissionCatalogGroupsItemPermissionsItem struct {
+	Name        string `json:"name"`
+	Description string `json:"description"`
+}
+
+// GetName returns the value of Name.
+func (s *PermissionCatalogGroupsItemPermissionsItem) GetName() string {
+	return s.Name
+}
+
+// GetDescription returns the value of Description.
+func (s *PermissionCatalogGroupsItemPermissionsItem) GetDescription() string {
+	return s.Description
+}
+
+// SetName sets the value of Name.
+func (s *PermissionCatalogGroupsItemPermissionsItem) SetName(val string) {
+	s.Name = val
+}
+
+// SetDescription sets the value of Description.
+func (s *PermissionCatalogGroupsItemPermissionsItem) SetDescription(val string) {
+	s.Description = val
 }
 
 // Ref: #/components/schemas/Problem
@@ -1982,14 +2363,250 @@ func (s *RegisterResponse) SetToken(val OptTokenResponse) {
 	s.Token = val
 }
 
+// RemoveMemberNoContent is response for RemoveMember operation.
+type RemoveMemberNoContent struct{}
+
 // RemoveMyDeviceNoContent is response for RemoveMyDevice operation.
 type RemoveMyDeviceNoContent struct{}
+
+// RemoveTeamMemberNoContent is response for RemoveTeamMember operation.
+type RemoveTeamMemberNoContent struct{}
+
+// Ref: #/components/schemas/ResourceType
+type ResourceType string
+
+const (
+	ResourceTypeConversation   ResourceType = "conversation"
+	ResourceTypeDocument       ResourceType = "document"
+	ResourceTypeAgent          ResourceType = "agent"
+	ResourceTypeKnowledgeGraph ResourceType = "knowledge_graph"
+)
+
+// AllValues returns all ResourceType values.
+func (ResourceType) AllValues() []ResourceType {
+	return []ResourceType{
+		ResourceTypeConversation,
+		ResourceTypeDocument,
+		ResourceTypeAgent,
+		ResourceTypeKnowledgeGraph,
+	}
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (s ResourceType) MarshalText() ([]byte, error) {
+	switch s {
+	case ResourceTypeConversation:
+		return []byte(s), nil
+	case ResourceTypeDocument:
+		return []byte(s), nil
+	case ResourceTypeAgent:
+		return []byte(s), nil
+	case ResourceTypeKnowledgeGraph:
+		return []byte(s), nil
+	default:
+		return nil, errors.Errorf("invalid value: %q", s)
+	}
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (s *ResourceType) UnmarshalText(data []byte) error {
+	switch ResourceType(data) {
+	case ResourceTypeConversation:
+		*s = ResourceTypeConversation
+		return nil
+	case ResourceTypeDocument:
+		*s = ResourceTypeDocument
+		return nil
+	case ResourceTypeAgent:
+		*s = ResourceTypeAgent
+		return nil
+	case ResourceTypeKnowledgeGraph:
+		*s = ResourceTypeKnowledgeGraph
+		return nil
+	default:
+		return errors.Errorf("invalid value: %q", data)
+	}
+}
+
+// RevokeConversationShareNoContent is response for RevokeConversationShare operation.
+type RevokeConversationShareNoContent struct{}
 
 // RevokeInvitationNoContent is response for RevokeInvitation operation.
 type RevokeInvitationNoContent struct{}
 
 // RevokeMySessionNoContent is response for RevokeMySession operation.
 type RevokeMySessionNoContent struct{}
+
+// Ref: #/components/schemas/Role
+type Role struct {
+	ID          uuid.UUID `json:"id"`
+	TenantID    OptUUID   `json:"tenant_id"`
+	Name        string    `json:"name"`
+	Description string    `json:"description"`
+	System      bool      `json:"system"`
+	Permissions []string  `json:"permissions"`
+	// Members of this tenant holding the role.
+	Members int `json:"members"`
+}
+
+// GetID returns the value of ID.
+func (s *Role) GetID() uuid.UUID {
+	return s.ID
+}
+
+// GetTenantID returns the value of TenantID.
+func (s *Role) GetTenantID() OptUUID {
+	return s.TenantID
+}
+
+// GetName returns the value of Name.
+func (s *Role) GetName() string {
+	return s.Name
+}
+
+// GetDescription returns the value of Description.
+func (s *Role) GetDescription() string {
+	return s.Description
+}
+
+// GetSystem returns the value of System.
+func (s *Role) GetSystem() bool {
+	return s.System
+}
+
+// GetPermissions returns the value of Permissions.
+func (s *Role) GetPermissions() []string {
+	return s.Permissions
+}
+
+// GetMembers returns the value of Members.
+func (s *Role) GetMembers() int {
+	return s.Members
+}
+
+// SetID sets the value of ID.
+func (s *Role) SetID(val uuid.UUID) {
+	s.ID = val
+}
+
+// SetTenantID sets the value of TenantID.
+func (s *Role) SetTenantID(val OptUUID) {
+	s.TenantID = val
+}
+
+// SetName sets the value of Name.
+func (s *Role) SetName(val string) {
+	s.Name = val
+}
+
+// SetDescription sets the value of Description.
+func (s *Role) SetDescription(val string) {
+	s.Description = val
+}
+
+// SetSystem sets the value of System.
+func (s *Role) SetSystem(val bool) {
+	s.System = val
+}
+
+// SetPermissions sets the value of Permissions.
+func (s *Role) SetPermissions(val []string) {
+	s.Permissions = val
+}
+
+// SetMembers sets the value of Members.
+func (s *Role) SetMembers(val int) {
+	s.Members = val
+}
+
+// Ref: #/components/schemas/RoleCreate
+type RoleCreate struct {
+	Name        string    `json:"name"`
+	Description OptString `json:"description"`
+	Permissions []string  `json:"permissions"`
+}
+
+// GetName returns the value of Name.
+func (s *RoleCreate) GetName() string {
+	return s.Name
+}
+
+// GetDescription returns the value of Description.
+func (s *RoleCreate) GetDescription() OptString {
+	return s.Description
+}
+
+// GetPermissions returns the value of Permissions.
+func (s *RoleCreate) GetPermissions() []string {
+	return s.Permissions
+}
+
+// SetName sets the value of Name.
+func (s *RoleCreate) SetName(val string) {
+	s.Name = val
+}
+
+// SetDescription sets the value of Description.
+func (s *RoleCreate) SetDescription(val OptString) {
+	s.Description = val
+}
+
+// SetPermissions sets the value of Permissions.
+func (s *RoleCreate) SetPermissions(val []string) {
+	s.Permissions = val
+}
+
+// Ref: #/components/schemas/RoleList
+type RoleList struct {
+	Items []Role `json:"items"`
+}
+
+// GetItems returns the value of Items.
+func (s *RoleList) GetItems() []Role {
+	return s.Items
+}
+
+// SetItems sets the value of Items.
+func (s *RoleList) SetItems(val []Role) {
+	s.Items = val
+}
+
+// Ref: #/components/schemas/RoleUpdate
+type RoleUpdate struct {
+	Name        OptString `json:"name"`
+	Description OptString `json:"description"`
+	Permissions []string  `json:"permissions"`
+}
+
+// GetName returns the value of Name.
+func (s *RoleUpdate) GetName() OptString {
+	return s.Name
+}
+
+// GetDescription returns the value of Description.
+func (s *RoleUpdate) GetDescription() OptString {
+	return s.Description
+}
+
+// GetPermissions returns the value of Permissions.
+func (s *RoleUpdate) GetPermissions() []string {
+	return s.Permissions
+}
+
+// SetName sets the value of Name.
+func (s *RoleUpdate) SetName(val OptString) {
+	s.Name = val
+}
+
+// SetDescription sets the value of Description.
+func (s *RoleUpdate) SetDescription(val OptString) {
+	s.Description = val
+}
+
+// SetPermissions sets the value of Permissions.
+func (s *RoleUpdate) SetPermissions(val []string) {
+	s.Permissions = val
+}
 
 // Ref: #/components/schemas/Session
 type Session struct {
@@ -2081,6 +2698,411 @@ func (s *Session) SetIdleExpiresAt(val time.Time) {
 // SetCurrent sets the value of Current.
 func (s *Session) SetCurrent(val bool) {
 	s.Current = val
+}
+
+// Ref: #/components/schemas/Share
+type Share struct {
+	ID           uuid.UUID        `json:"id"`
+	ResourceType ResourceType     `json:"resource_type"`
+	ResourceID   uuid.UUID        `json:"resource_id"`
+	SubjectType  ShareSubjectType `json:"subject_type"`
+	SubjectID    uuid.UUID        `json:"subject_id"`
+	Level        ShareLevel       `json:"level"`
+	CreatedBy    uuid.UUID        `json:"created_by"`
+	CreatedAt    time.Time        `json:"created_at"`
+}
+
+// GetID returns the value of ID.
+func (s *Share) GetID() uuid.UUID {
+	return s.ID
+}
+
+// GetResourceType returns the value of ResourceType.
+func (s *Share) GetResourceType() ResourceType {
+	return s.ResourceType
+}
+
+// GetResourceID returns the value of ResourceID.
+func (s *Share) GetResourceID() uuid.UUID {
+	return s.ResourceID
+}
+
+// GetSubjectType returns the value of SubjectType.
+func (s *Share) GetSubjectType() ShareSubjectType {
+	return s.SubjectType
+}
+
+// GetSubjectID returns the value of SubjectID.
+func (s *Share) GetSubjectID() uuid.UUID {
+	return s.SubjectID
+}
+
+// GetLevel returns the value of Level.
+func (s *Share) GetLevel() ShareLevel {
+	return s.Level
+}
+
+// GetCreatedBy returns the value of CreatedBy.
+func (s *Share) GetCreatedBy() uuid.UUID {
+	return s.CreatedBy
+}
+
+// GetCreatedAt returns the value of CreatedAt.
+func (s *Share) GetCreatedAt() time.Time {
+	return s.CreatedAt
+}
+
+// SetID sets the value of ID.
+func (s *Share) SetID(val uuid.UUID) {
+	s.ID = val
+}
+
+// SetResourceType sets the value of ResourceType.
+func (s *Share) SetResourceType(val ResourceType) {
+	s.ResourceType = val
+}
+
+// SetResourceID sets the value of ResourceID.
+func (s *Share) SetResourceID(val uuid.UUID) {
+	s.ResourceID = val
+}
+
+// SetSubjectType sets the value of SubjectType.
+func (s *Share) SetSubjectType(val ShareSubjectType) {
+	s.SubjectType = val
+}
+
+// SetSubjectID sets the value of SubjectID.
+func (s *Share) SetSubjectID(val uuid.UUID) {
+	s.SubjectID = val
+}
+
+// SetLevel sets the value of Level.
+func (s *Share) SetLevel(val ShareLevel) {
+	s.Level = val
+}
+
+// SetCreatedBy sets the value of CreatedBy.
+func (s *Share) SetCreatedBy(val uuid.UUID) {
+	s.CreatedBy = val
+}
+
+// SetCreatedAt sets the value of CreatedAt.
+func (s *Share) SetCreatedAt(val time.Time) {
+	s.CreatedAt = val
+}
+
+// Ref: #/components/schemas/ShareCreate
+type ShareCreate struct {
+	SubjectType ShareSubjectType `json:"subject_type"`
+	SubjectID   uuid.UUID        `json:"subject_id"`
+	Level       ShareLevel       `json:"level"`
+}
+
+// GetSubjectType returns the value of SubjectType.
+func (s *ShareCreate) GetSubjectType() ShareSubjectType {
+	return s.SubjectType
+}
+
+// GetSubjectID returns the value of SubjectID.
+func (s *ShareCreate) GetSubjectID() uuid.UUID {
+	return s.SubjectID
+}
+
+// GetLevel returns the value of Level.
+func (s *ShareCreate) GetLevel() ShareLevel {
+	return s.Level
+}
+
+// SetSubjectType sets the value of SubjectType.
+func (s *ShareCreate) SetSubjectType(val ShareSubjectType) {
+	s.SubjectType = val
+}
+
+// SetSubjectID sets the value of SubjectID.
+func (s *ShareCreate) SetSubjectID(val uuid.UUID) {
+	s.SubjectID = val
+}
+
+// SetLevel sets the value of Level.
+func (s *ShareCreate) SetLevel(val ShareLevel) {
+	s.Level = val
+}
+
+// Ref: #/components/schemas/ShareLevel
+type ShareLevel string
+
+const (
+	ShareLevelViewer ShareLevel = "viewer"
+	ShareLevelEditor ShareLevel = "editor"
+	ShareLevelOwner  ShareLevel = "owner"
+)
+
+// AllValues returns all ShareLevel values.
+func (ShareLevel) AllValues() []ShareLevel {
+	return []ShareLevel{
+		ShareLevelViewer,
+		ShareLevelEditor,
+		ShareLevelOwner,
+	}
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (s ShareLevel) MarshalText() ([]byte, error) {
+	switch s {
+	case ShareLevelViewer:
+		return []byte(s), nil
+	case ShareLevelEditor:
+		return []byte(s), nil
+	case ShareLevelOwner:
+		return []byte(s), nil
+	default:
+		return nil, errors.Errorf("invalid value: %q", s)
+	}
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (s *ShareLevel) UnmarshalText(data []byte) error {
+	switch ShareLevel(data) {
+	case ShareLevelViewer:
+		*s = ShareLevelViewer
+		return nil
+	case ShareLevelEditor:
+		*s = ShareLevelEditor
+		return nil
+	case ShareLevelOwner:
+		*s = ShareLevelOwner
+		return nil
+	default:
+		return errors.Errorf("invalid value: %q", data)
+	}
+}
+
+// Ref: #/components/schemas/ShareList
+type ShareList struct {
+	Items []Share `json:"items"`
+}
+
+// GetItems returns the value of Items.
+func (s *ShareList) GetItems() []Share {
+	return s.Items
+}
+
+// SetItems sets the value of Items.
+func (s *ShareList) SetItems(val []Share) {
+	s.Items = val
+}
+
+// Ref: #/components/schemas/ShareSubjectType
+type ShareSubjectType string
+
+const (
+	ShareSubjectTypeUser ShareSubjectType = "user"
+	ShareSubjectTypeTeam ShareSubjectType = "team"
+)
+
+// AllValues returns all ShareSubjectType values.
+func (ShareSubjectType) AllValues() []ShareSubjectType {
+	return []ShareSubjectType{
+		ShareSubjectTypeUser,
+		ShareSubjectTypeTeam,
+	}
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (s ShareSubjectType) MarshalText() ([]byte, error) {
+	switch s {
+	case ShareSubjectTypeUser:
+		return []byte(s), nil
+	case ShareSubjectTypeTeam:
+		return []byte(s), nil
+	default:
+		return nil, errors.Errorf("invalid value: %q", s)
+	}
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (s *ShareSubjectType) UnmarshalText(data []byte) error {
+	switch ShareSubjectType(data) {
+	case ShareSubjectTypeUser:
+		*s = ShareSubjectTypeUser
+		return nil
+	case ShareSubjectTypeTeam:
+		*s = ShareSubjectTypeTeam
+		return nil
+	default:
+		return errors.Errorf("invalid value: %q", data)
+	}
+}
+
+// Ref: #/components/schemas/Team
+type Team struct {
+	ID          uuid.UUID   `json:"id"`
+	TenantID    uuid.UUID   `json:"tenant_id"`
+	Name        string      `json:"name"`
+	Description string      `json:"description"`
+	MemberIds   []uuid.UUID `json:"member_ids"`
+	CreatedBy   uuid.UUID   `json:"created_by"`
+	CreatedAt   time.Time   `json:"created_at"`
+	UpdatedAt   time.Time   `json:"updated_at"`
+}
+
+// GetID returns the value of ID.
+func (s *Team) GetID() uuid.UUID {
+	return s.ID
+}
+
+// GetTenantID returns the value of TenantID.
+func (s *Team) GetTenantID() uuid.UUID {
+	return s.TenantID
+}
+
+// GetName returns the value of Name.
+func (s *Team) GetName() string {
+	return s.Name
+}
+
+// GetDescription returns the value of Description.
+func (s *Team) GetDescription() string {
+	return s.Description
+}
+
+// GetMemberIds returns the value of MemberIds.
+func (s *Team) GetMemberIds() []uuid.UUID {
+	return s.MemberIds
+}
+
+// GetCreatedBy returns the value of CreatedBy.
+func (s *Team) GetCreatedBy() uuid.UUID {
+	return s.CreatedBy
+}
+
+// GetCreatedAt returns the value of CreatedAt.
+func (s *Team) GetCreatedAt() time.Time {
+	return s.CreatedAt
+}
+
+// GetUpdatedAt returns the value of UpdatedAt.
+func (s *Team) GetUpdatedAt() time.Time {
+	return s.UpdatedAt
+}
+
+// SetID sets the value of ID.
+func (s *Team) SetID(val uuid.UUID) {
+	s.ID = val
+}
+
+// SetTenantID sets the value of TenantID.
+func (s *Team) SetTenantID(val uuid.UUID) {
+	s.TenantID = val
+}
+
+// SetName sets the value of Name.
+func (s *Team) SetName(val string) {
+	s.Name = val
+}
+
+// SetDescription sets the value of Description.
+func (s *Team) SetDescription(val string) {
+	s.Description = val
+}
+
+// SetMemberIds sets the value of MemberIds.
+func (s *Team) SetMemberIds(val []uuid.UUID) {
+	s.MemberIds = val
+}
+
+// SetCreatedBy sets the value of CreatedBy.
+func (s *Team) SetCreatedBy(val uuid.UUID) {
+	s.CreatedBy = val
+}
+
+// SetCreatedAt sets the value of CreatedAt.
+func (s *Team) SetCreatedAt(val time.Time) {
+	s.CreatedAt = val
+}
+
+// SetUpdatedAt sets the value of UpdatedAt.
+func (s *Team) SetUpdatedAt(val time.Time) {
+	s.UpdatedAt = val
+}
+
+// Ref: #/components/schemas/TeamCreate
+type TeamCreate struct {
+	Name        string    `json:"name"`
+	Description OptString `json:"description"`
+}
+
+// GetName returns the value of Name.
+func (s *TeamCreate) GetName() string {
+	return s.Name
+}
+
+// GetDescription returns the value of Description.
+func (s *TeamCreate) GetDescription() OptString {
+	return s.Description
+}
+
+// SetName sets the value of Name.
+func (s *TeamCreate) SetName(val string) {
+	s.Name = val
+}
+
+// SetDescription sets the value of Description.
+func (s *TeamCreate) SetDescription(val OptString) {
+	s.Description = val
+}
+
+// Ref: #/components/schemas/TeamPage
+type TeamPage struct {
+	Items      []Team    `json:"items"`
+	NextCursor OptString `json:"next_cursor"`
+}
+
+// GetItems returns the value of Items.
+func (s *TeamPage) GetItems() []Team {
+	return s.Items
+}
+
+// GetNextCursor returns the value of NextCursor.
+func (s *TeamPage) GetNextCursor() OptString {
+	return s.NextCursor
+}
+
+// SetItems sets the value of Items.
+func (s *TeamPage) SetItems(val []Team) {
+	s.Items = val
+}
+
+// SetNextCursor sets the value of NextCursor.
+func (s *TeamPage) SetNextCursor(val OptString) {
+	s.NextCursor = val
+}
+
+// Ref: #/components/schemas/TeamUpdate
+type TeamUpdate struct {
+	Name        OptString `json:"name"`
+	Description OptString `json:"description"`
+}
+
+// GetName returns the value of Name.
+func (s *TeamUpdate) GetName() OptString {
+	return s.Name
+}
+
+// GetDescription returns the value of Description.
+func (s *TeamUpdate) GetDescription() OptString {
+	return s.Description
+}
+
+// SetName sets the value of Name.
+func (s *TeamUpdate) SetName(val OptString) {
+	s.Name = val
+}
+
+// SetDescription sets the value of Description.
+func (s *TeamUpdate) SetDescription(val OptString) {
+	s.Description = val
 }
 
 // Ref: #/components/schemas/TokenExchangeRequest

@@ -35,8 +35,14 @@ func findAuthorization(h http.Header, prefix string) (string, bool) {
 
 // operationRolesBearerAuth is a private map storing roles per operation.
 var operationRolesBearerAuth = map[string][]string{
+	AddTeamMemberOperation: []string{
+		"team.manage",
+	},
 	AppendMessageOperation: []string{
 		"message.create",
+	},
+	CheckPermissionsOperation: []string{
+		"account.manage",
 	},
 	CreateConversationOperation: []string{
 		"conversation.create",
@@ -47,8 +53,20 @@ var operationRolesBearerAuth = map[string][]string{
 	CreateReenrollmentOperation: []string{
 		"member.manage",
 	},
+	CreateRoleOperation: []string{
+		"role.manage",
+	},
+	CreateTeamOperation: []string{
+		"team.manage",
+	},
 	DeleteConversationOperation: []string{
 		"conversation.delete",
+	},
+	DeleteRoleOperation: []string{
+		"role.manage",
+	},
+	DeleteTeamOperation: []string{
+		"team.manage",
 	},
 	GetConversationOperation: []string{
 		"conversation.read",
@@ -56,10 +74,25 @@ var operationRolesBearerAuth = map[string][]string{
 	GetMeOperation: []string{
 		"account.manage",
 	},
+	GetMemberOperation: []string{
+		"member.read",
+	},
+	GetRoleOperation: []string{
+		"role.read",
+	},
+	GetTeamOperation: []string{
+		"team.read",
+	},
+	ListConversationSharesOperation: []string{
+		"conversation.read",
+	},
 	ListConversationsOperation: []string{
 		"conversation.read",
 	},
 	ListInvitationsOperation: []string{
+		"member.read",
+	},
+	ListMembersOperation: []string{
 		"member.read",
 	},
 	ListMessagesOperation: []string{
@@ -74,6 +107,15 @@ var operationRolesBearerAuth = map[string][]string{
 	ListMyTenantsOperation: []string{
 		"account.manage",
 	},
+	ListPermissionsOperation: []string{
+		"role.read",
+	},
+	ListRolesOperation: []string{
+		"role.read",
+	},
+	ListTeamsOperation: []string{
+		"team.read",
+	},
 	LogoutOperation: []string{
 		"account.manage",
 	},
@@ -83,11 +125,20 @@ var operationRolesBearerAuth = map[string][]string{
 	RegisterDeviceOptionsOperation: []string{
 		"account.manage",
 	},
+	RemoveMemberOperation: []string{
+		"member.manage",
+	},
 	RemoveMyDeviceOperation: []string{
 		"account.manage",
 	},
+	RemoveTeamMemberOperation: []string{
+		"team.manage",
+	},
 	RenameMyDeviceOperation: []string{
 		"account.manage",
+	},
+	RevokeConversationShareOperation: []string{
+		"conversation.share",
 	},
 	RevokeInvitationOperation: []string{
 		"member.manage",
@@ -95,8 +146,23 @@ var operationRolesBearerAuth = map[string][]string{
 	RevokeMySessionOperation: []string{
 		"account.manage",
 	},
+	SetMemberRolesOperation: []string{
+		"member.manage",
+	},
+	ShareConversationOperation: []string{
+		"conversation.share",
+	},
 	UpdateConversationOperation: []string{
 		"conversation.update",
+	},
+	UpdateMemberOperation: []string{
+		"member.manage",
+	},
+	UpdateRoleOperation: []string{
+		"role.manage",
+	},
+	UpdateTeamOperation: []string{
+		"team.manage",
 	},
 }
 

@@ -8,12 +8,25 @@ import (
 
 // Handler handles operations described by OpenAPI v3 specification.
 type Handler interface {
+	// AddTeamMember implements addTeamMember operation.
+	//
+	// Add a member to a team.
+	//
+	// PUT /teams/{teamId}/members/{userId}
+	AddTeamMember(ctx context.Context, params AddTeamMemberParams) error
 	// AppendMessage implements appendMessage operation.
 	//
 	// Append a message to a conversation.
 	//
 	// POST /conversations/{conversationId}/messages
 	AppendMessage(ctx context.Context, req *MessageCreate, params AppendMessageParams) (*Message, error)
+	// CheckPermissions implements checkPermissions operation.
+	//
+	// Up to 1,000 checks, each a permission optionally on one resource. Answers what the same request
+	// would be allowed to do, with a reason.
+	//
+	// POST /authz/check
+	CheckPermissions(ctx context.Context, req *CheckRequest) (*CheckResponse, error)
 	// CreateConversation implements createConversation operation.
 	//
 	// Create a conversation.
@@ -32,12 +45,36 @@ type Handler interface {
 	//
 	// POST /members/{userId}/reenrollment
 	CreateReenrollment(ctx context.Context, req OptReenrollmentCreate, params CreateReenrollmentParams) (*InvitationCreated, error)
+	// CreateRole implements createRole operation.
+	//
+	// Create a custom role.
+	//
+	// POST /roles
+	CreateRole(ctx context.Context, req *RoleCreate) (*Role, error)
+	// CreateTeam implements createTeam operation.
+	//
+	// Create a team.
+	//
+	// POST /teams
+	CreateTeam(ctx context.Context, req *TeamCreate) (*Team, error)
 	// DeleteConversation implements deleteConversation operation.
 	//
 	// Delete a conversation and its messages.
 	//
 	// DELETE /conversations/{conversationId}
 	DeleteConversation(ctx context.Context, params DeleteConversationParams) error
+	// DeleteRole implements deleteRole operation.
+	//
+	// A role assigned to members cannot be deleted unless `reassign_to` names the role they get instead.
+	//
+	// DELETE /roles/{roleId}
+	DeleteRole(ctx context.Context, params DeleteRoleParams) error
+	// DeleteTeam implements deleteTeam operation.
+	//
+	// Delete a team and the shares made to it.
+	//
+	// DELETE /teams/{teamId}
+	DeleteTeam(ctx context.Context, params DeleteTeamParams) error
 	// ExchangeToken implements exchangeToken operation.
 	//
 	// `grant_type=refresh_token` with `refresh_token`: rotates the refresh token (presenting an
@@ -66,12 +103,36 @@ type Handler interface {
 	//
 	// GET /me
 	GetMe(ctx context.Context) (*Me, error)
+	// GetMember implements getMember operation.
+	//
+	// Get a member.
+	//
+	// GET /members/{userId}
+	GetMember(ctx context.Context, params GetMemberParams) (*Member, error)
 	// GetReady implements getReady operation.
 	//
 	// Readiness probe (database and Redis reachable).
 	//
 	// GET /ready
 	GetReady(ctx context.Context) (*Health, error)
+	// GetRole implements getRole operation.
+	//
+	// Get a role.
+	//
+	// GET /roles/{roleId}
+	GetRole(ctx context.Context, params GetRoleParams) (*Role, error)
+	// GetTeam implements getTeam operation.
+	//
+	// Get a team with its members.
+	//
+	// GET /teams/{teamId}
+	GetTeam(ctx context.Context, params GetTeamParams) (*Team, error)
+	// ListConversationShares implements listConversationShares operation.
+	//
+	// Who a conversation is shared with.
+	//
+	// GET /conversations/{conversationId}/shares
+	ListConversationShares(ctx context.Context, params ListConversationSharesParams) (*ShareList, error)
 	// ListConversations implements listConversations operation.
 	//
 	// List conversations, newest first.
@@ -84,6 +145,12 @@ type Handler interface {
 	//
 	// GET /invitations
 	ListInvitations(ctx context.Context, params ListInvitationsParams) (*InvitationPage, error)
+	// ListMembers implements listMembers operation.
+	//
+	// Members of the tenant with their roles.
+	//
+	// GET /members
+	ListMembers(ctx context.Context, params ListMembersParams) (*MemberPage, error)
 	// ListMessages implements listMessages operation.
 	//
 	// List a conversation's messages, oldest first.
@@ -108,6 +175,24 @@ type Handler interface {
 	//
 	// GET /me/tenants
 	ListMyTenants(ctx context.Context) (*ListMyTenantsOK, error)
+	// ListPermissions implements listPermissions operation.
+	//
+	// The permission catalog, grouped by resource.
+	//
+	// GET /permissions
+	ListPermissions(ctx context.Context) (*PermissionCatalog, error)
+	// ListRoles implements listRoles operation.
+	//
+	// System and custom roles.
+	//
+	// GET /roles
+	ListRoles(ctx context.Context) (*RoleList, error)
+	// ListTeams implements listTeams operation.
+	//
+	// Teams of the tenant.
+	//
+	// GET /teams
+	ListTeams(ctx context.Context, params ListTeamsParams) (*TeamPage, error)
 	// Login implements login operation.
 	//
 	// Verifies the assertion (user verification required) and opens a session in `tenant_id`, or else the
@@ -143,6 +228,12 @@ type Handler interface {
 	//
 	// POST /auth/device/register/options
 	RegisterDeviceOptions(ctx context.Context, req *RegisterOptionsRequest) (*CeremonyOptions, error)
+	// RemoveMember implements removeMember operation.
+	//
+	// Ends their sessions in the tenant. The last admin cannot be removed.
+	//
+	// DELETE /members/{userId}
+	RemoveMember(ctx context.Context, params RemoveMemberParams) error
 	// RemoveMyDevice implements removeMyDevice operation.
 	//
 	// Ends every session opened with the device. The last device can only be removed with
@@ -150,12 +241,24 @@ type Handler interface {
 	//
 	// DELETE /me/devices/{deviceId}
 	RemoveMyDevice(ctx context.Context, params RemoveMyDeviceParams) error
+	// RemoveTeamMember implements removeTeamMember operation.
+	//
+	// Remove a member from a team.
+	//
+	// DELETE /teams/{teamId}/members/{userId}
+	RemoveTeamMember(ctx context.Context, params RemoveTeamMemberParams) error
 	// RenameMyDevice implements renameMyDevice operation.
 	//
 	// Rename a device.
 	//
 	// PATCH /me/devices/{deviceId}
 	RenameMyDevice(ctx context.Context, req *DeviceUpdate, params RenameMyDeviceParams) (*Device, error)
+	// RevokeConversationShare implements revokeConversationShare operation.
+	//
+	// Needs owner access to the conversation.
+	//
+	// DELETE /conversations/{conversationId}/shares/{shareId}
+	RevokeConversationShare(ctx context.Context, params RevokeConversationShareParams) error
 	// RevokeInvitation implements revokeInvitation operation.
 	//
 	// Revoke an unused invitation.
@@ -168,12 +271,42 @@ type Handler interface {
 	//
 	// DELETE /me/sessions/{sessionId}
 	RevokeMySession(ctx context.Context, params RevokeMySessionParams) error
+	// SetMemberRoles implements setMemberRoles operation.
+	//
+	// Replace a member's roles.
+	//
+	// PUT /members/{userId}/roles
+	SetMemberRoles(ctx context.Context, req *MemberRoles, params SetMemberRolesParams) (*Member, error)
+	// ShareConversation implements shareConversation operation.
+	//
+	// Needs owner access to the conversation.
+	//
+	// POST /conversations/{conversationId}/shares
+	ShareConversation(ctx context.Context, req *ShareCreate, params ShareConversationParams) (*Share, error)
 	// UpdateConversation implements updateConversation operation.
 	//
 	// Change a conversation's title, status or metadata.
 	//
 	// PATCH /conversations/{conversationId}
 	UpdateConversation(ctx context.Context, req *ConversationUpdate, params UpdateConversationParams) (*Conversation, error)
+	// UpdateMember implements updateMember operation.
+	//
+	// Suspend or reactivate a member.
+	//
+	// PATCH /members/{userId}
+	UpdateMember(ctx context.Context, req *MemberUpdate, params UpdateMemberParams) (*Member, error)
+	// UpdateRole implements updateRole operation.
+	//
+	// Change a custom role (system roles are read-only).
+	//
+	// PATCH /roles/{roleId}
+	UpdateRole(ctx context.Context, req *RoleUpdate, params UpdateRoleParams) (*Role, error)
+	// UpdateTeam implements updateTeam operation.
+	//
+	// Rename or describe a team.
+	//
+	// PATCH /teams/{teamId}
+	UpdateTeam(ctx context.Context, req *TeamUpdate, params UpdateTeamParams) (*Team, error)
 	// NewError creates *ErrorStatusCode from error returned by handler.
 	//
 	// Used for common default response.

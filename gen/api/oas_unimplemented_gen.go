@@ -13,12 +13,31 @@ type UnimplementedHandler struct{}
 
 var _ Handler = UnimplementedHandler{}
 
+// AddTeamMember implements addTeamMember operation.
+//
+// Add a member to a team.
+//
+// PUT /teams/{teamId}/members/{userId}
+func (UnimplementedHandler) AddTeamMember(ctx context.Context, params AddTeamMemberParams) error {
+	return ht.ErrNotImplemented
+}
+
 // AppendMessage implements appendMessage operation.
 //
 // Append a message to a conversation.
 //
 // POST /conversations/{conversationId}/messages
 func (UnimplementedHandler) AppendMessage(ctx context.Context, req *MessageCreate, params AppendMessageParams) (r *Message, _ error) {
+	return r, ht.ErrNotImplemented
+}
+
+// CheckPermissions implements checkPermissions operation.
+//
+// Up to 1,000 checks, each a permission optionally on one resource. Answers what the same request
+// would be allowed to do, with a reason.
+//
+// POST /authz/check
+func (UnimplementedHandler) CheckPermissions(ctx context.Context, req *CheckRequest) (r *CheckResponse, _ error) {
 	return r, ht.ErrNotImplemented
 }
 
@@ -49,12 +68,48 @@ func (UnimplementedHandler) CreateReenrollment(ctx context.Context, req OptReenr
 	return r, ht.ErrNotImplemented
 }
 
+// CreateRole implements createRole operation.
+//
+// Create a custom role.
+//
+// POST /roles
+func (UnimplementedHandler) CreateRole(ctx context.Context, req *RoleCreate) (r *Role, _ error) {
+	return r, ht.ErrNotImplemented
+}
+
+// CreateTeam implements createTeam operation.
+//
+// Create a team.
+//
+// POST /teams
+func (UnimplementedHandler) CreateTeam(ctx context.Context, req *TeamCreate) (r *Team, _ error) {
+	return r, ht.ErrNotImplemented
+}
+
 // DeleteConversation implements deleteConversation operation.
 //
 // Delete a conversation and its messages.
 //
 // DELETE /conversations/{conversationId}
 func (UnimplementedHandler) DeleteConversation(ctx context.Context, params DeleteConversationParams) error {
+	return ht.ErrNotImplemented
+}
+
+// DeleteRole implements deleteRole operation.
+//
+// A role assigned to members cannot be deleted unless `reassign_to` names the role they get instead.
+//
+// DELETE /roles/{roleId}
+func (UnimplementedHandler) DeleteRole(ctx context.Context, params DeleteRoleParams) error {
+	return ht.ErrNotImplemented
+}
+
+// DeleteTeam implements deleteTeam operation.
+//
+// Delete a team and the shares made to it.
+//
+// DELETE /teams/{teamId}
+func (UnimplementedHandler) DeleteTeam(ctx context.Context, params DeleteTeamParams) error {
 	return ht.ErrNotImplemented
 }
 
@@ -98,12 +153,48 @@ func (UnimplementedHandler) GetMe(ctx context.Context) (r *Me, _ error) {
 	return r, ht.ErrNotImplemented
 }
 
+// GetMember implements getMember operation.
+//
+// Get a member.
+//
+// GET /members/{userId}
+func (UnimplementedHandler) GetMember(ctx context.Context, params GetMemberParams) (r *Member, _ error) {
+	return r, ht.ErrNotImplemented
+}
+
 // GetReady implements getReady operation.
 //
 // Readiness probe (database and Redis reachable).
 //
 // GET /ready
 func (UnimplementedHandler) GetReady(ctx context.Context) (r *Health, _ error) {
+	return r, ht.ErrNotImplemented
+}
+
+// GetRole implements getRole operation.
+//
+// Get a role.
+//
+// GET /roles/{roleId}
+func (UnimplementedHandler) GetRole(ctx context.Context, params GetRoleParams) (r *Role, _ error) {
+	return r, ht.ErrNotImplemented
+}
+
+// GetTeam implements getTeam operation.
+//
+// Get a team with its members.
+//
+// GET /teams/{teamId}
+func (UnimplementedHandler) GetTeam(ctx context.Context, params GetTeamParams) (r *Team, _ error) {
+	return r, ht.ErrNotImplemented
+}
+
+// ListConversationShares implements listConversationShares operation.
+//
+// Who a conversation is shared with.
+//
+// GET /conversations/{conversationId}/shares
+func (UnimplementedHandler) ListConversationShares(ctx context.Context, params ListConversationSharesParams) (r *ShareList, _ error) {
 	return r, ht.ErrNotImplemented
 }
 
@@ -122,6 +213,15 @@ func (UnimplementedHandler) ListConversations(ctx context.Context, params ListCo
 //
 // GET /invitations
 func (UnimplementedHandler) ListInvitations(ctx context.Context, params ListInvitationsParams) (r *InvitationPage, _ error) {
+	return r, ht.ErrNotImplemented
+}
+
+// ListMembers implements listMembers operation.
+//
+// Members of the tenant with their roles.
+//
+// GET /members
+func (UnimplementedHandler) ListMembers(ctx context.Context, params ListMembersParams) (r *MemberPage, _ error) {
 	return r, ht.ErrNotImplemented
 }
 
@@ -158,6 +258,33 @@ func (UnimplementedHandler) ListMySessions(ctx context.Context) (r *ListMySessio
 //
 // GET /me/tenants
 func (UnimplementedHandler) ListMyTenants(ctx context.Context) (r *ListMyTenantsOK, _ error) {
+	return r, ht.ErrNotImplemented
+}
+
+// ListPermissions implements listPermissions operation.
+//
+// The permission catalog, grouped by resource.
+//
+// GET /permissions
+func (UnimplementedHandler) ListPermissions(ctx context.Context) (r *PermissionCatalog, _ error) {
+	return r, ht.ErrNotImplemented
+}
+
+// ListRoles implements listRoles operation.
+//
+// System and custom roles.
+//
+// GET /roles
+func (UnimplementedHandler) ListRoles(ctx context.Context) (r *RoleList, _ error) {
+	return r, ht.ErrNotImplemented
+}
+
+// ListTeams implements listTeams operation.
+//
+// Teams of the tenant.
+//
+// GET /teams
+func (UnimplementedHandler) ListTeams(ctx context.Context, params ListTeamsParams) (r *TeamPage, _ error) {
 	return r, ht.ErrNotImplemented
 }
 
@@ -211,6 +338,15 @@ func (UnimplementedHandler) RegisterDeviceOptions(ctx context.Context, req *Regi
 	return r, ht.ErrNotImplemented
 }
 
+// RemoveMember implements removeMember operation.
+//
+// Ends their sessions in the tenant. The last admin cannot be removed.
+//
+// DELETE /members/{userId}
+func (UnimplementedHandler) RemoveMember(ctx context.Context, params RemoveMemberParams) error {
+	return ht.ErrNotImplemented
+}
+
 // RemoveMyDevice implements removeMyDevice operation.
 //
 // Ends every session opened with the device. The last device can only be removed with
@@ -221,6 +357,15 @@ func (UnimplementedHandler) RemoveMyDevice(ctx context.Context, params RemoveMyD
 	return ht.ErrNotImplemented
 }
 
+// RemoveTeamMember implements removeTeamMember operation.
+//
+// Remove a member from a team.
+//
+// DELETE /teams/{teamId}/members/{userId}
+func (UnimplementedHandler) RemoveTeamMember(ctx context.Context, params RemoveTeamMemberParams) error {
+	return ht.ErrNotImplemented
+}
+
 // RenameMyDevice implements renameMyDevice operation.
 //
 // Rename a device.
@@ -228,6 +373,15 @@ func (UnimplementedHandler) RemoveMyDevice(ctx context.Context, params RemoveMyD
 // PATCH /me/devices/{deviceId}
 func (UnimplementedHandler) RenameMyDevice(ctx context.Context, req *DeviceUpdate, params RenameMyDeviceParams) (r *Device, _ error) {
 	return r, ht.ErrNotImplemented
+}
+
+// RevokeConversationShare implements revokeConversationShare operation.
+//
+// Needs owner access to the conversation.
+//
+// DELETE /conversations/{conversationId}/shares/{shareId}
+func (UnimplementedHandler) RevokeConversationShare(ctx context.Context, params RevokeConversationShareParams) error {
+	return ht.ErrNotImplemented
 }
 
 // RevokeInvitation implements revokeInvitation operation.
@@ -248,12 +402,57 @@ func (UnimplementedHandler) RevokeMySession(ctx context.Context, params RevokeMy
 	return ht.ErrNotImplemented
 }
 
+// SetMemberRoles implements setMemberRoles operation.
+//
+// Replace a member's roles.
+//
+// PUT /members/{userId}/roles
+func (UnimplementedHandler) SetMemberRoles(ctx context.Context, req *MemberRoles, params SetMemberRolesParams) (r *Member, _ error) {
+	return r, ht.ErrNotImplemented
+}
+
+// ShareConversation implements shareConversation operation.
+//
+// Needs owner access to the conversation.
+//
+// POST /conversations/{conversationId}/shares
+func (UnimplementedHandler) ShareConversation(ctx context.Context, req *ShareCreate, params ShareConversationParams) (r *Share, _ error) {
+	return r, ht.ErrNotImplemented
+}
+
 // UpdateConversation implements updateConversation operation.
 //
 // Change a conversation's title, status or metadata.
 //
 // PATCH /conversations/{conversationId}
 func (UnimplementedHandler) UpdateConversation(ctx context.Context, req *ConversationUpdate, params UpdateConversationParams) (r *Conversation, _ error) {
+	return r, ht.ErrNotImplemented
+}
+
+// UpdateMember implements updateMember operation.
+//
+// Suspend or reactivate a member.
+//
+// PATCH /members/{userId}
+func (UnimplementedHandler) UpdateMember(ctx context.Context, req *MemberUpdate, params UpdateMemberParams) (r *Member, _ error) {
+	return r, ht.ErrNotImplemented
+}
+
+// UpdateRole implements updateRole operation.
+//
+// Change a custom role (system roles are read-only).
+//
+// PATCH /roles/{roleId}
+func (UnimplementedHandler) UpdateRole(ctx context.Context, req *RoleUpdate, params UpdateRoleParams) (r *Role, _ error) {
+	return r, ht.ErrNotImplemented
+}
+
+// UpdateTeam implements updateTeam operation.
+//
+// Rename or describe a team.
+//
+// PATCH /teams/{teamId}
+func (UnimplementedHandler) UpdateTeam(ctx context.Context, req *TeamUpdate, params UpdateTeamParams) (r *Team, _ error) {
 	return r, ht.ErrNotImplemented
 }
 

@@ -20,10 +20,12 @@ import (
 	"atrium/internal/config"
 	"atrium/internal/conversation"
 	"atrium/internal/httpapi"
+	"atrium/internal/member"
 	"atrium/internal/migrate"
 	"atrium/internal/passkey"
 	"atrium/internal/ratelimit"
 	"atrium/internal/session"
+	"atrium/internal/team"
 	"atrium/internal/token"
 )
 
@@ -39,6 +41,8 @@ type App struct {
 	Sessions      *session.Store
 	Authz         *authz.Resolver
 	Audit         *audit.Writer
+	Access        *authz.Access
+	Shares        *authz.Shares
 	Conversations *conversation.Service
 	Accounts      *account.Service
 	Passkeys      *passkey.Service
@@ -143,7 +147,9 @@ func Build(ctx context.Context, cfg *config.Config, db *Database, kek []byte, lo
 	a.Audit = audit.NewWriter(db.Client, log)
 	a.Sessions = session.NewStore(db.Client, a.Bus, log, session.DefaultLifetimes)
 	a.Authz = authz.NewResolver(db.Client, a.Bus, log)
-	a.Conversations = conversation.NewService(db.Client, a.Audit)
+	a.Access = authz.NewAccess(db.Client)
+	a.Shares = authz.NewShares(db.Client, a.Access, a.Audit)
+	a.Conversations = conversation.NewService(db.Client, a.Audit, a.Access)
 	a.Accounts = account.New(db.Client, a.Tokens, a.Sessions, a.Authz, a.Audit, log, session.DefaultLifetimes)
 	pkCfg, err := passkey.ConfigFromPublicURL(cfg.PublicURL, cfg.WebAuthnOrigins)
 	if err != nil {
@@ -165,7 +171,12 @@ func Build(ctx context.Context, cfg *config.Config, db *Database, kek []byte, lo
 	a.Security = httpapi.NewSecurityHandler(accessVerifier{a.Tokens}, a.Sessions, a.Authz, a.Audit, log)
 	h, err := httpapi.NewServer(httpapi.Config{
 		Handler: httpapi.NewHandler(httpapi.Services{
-			Conversations: a.Conversations, Passkeys: a.Passkeys, Accounts: a.Accounts, Ready: a.readiness,
+			Conversations: a.Conversations, Passkeys: a.Passkeys, Accounts: a.Accounts,
+			Roles:   authz.NewRoles(db.Client, a.Authz, a.Audit),
+			Members: member.New(db.Client, a.Authz, a.Sessions, a.Audit),
+			Teams:   team.New(db.Client, a.Authz, a.Audit),
+			Shares:  a.Shares, Checker: a.Access,
+			Ready: a.readiness,
 		}, log),
 		Security:       a.Security,
 		JWKS:           ring.Handler(),

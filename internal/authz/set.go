@@ -1,12 +1,32 @@
 package authz
 
-import "strings"
+import (
+	"strings"
 
-// Set is a compiled set of grants answering Allows without allocating.
+	"github.com/google/uuid"
+)
+
+// Set is a compiled set of grants answering Allows without allocating, and
+// the teams the member belongs to (for resource sharing).
 type Set struct {
 	all       bool
 	exact     map[string]struct{}
 	resources map[string]struct{} // "conversation" for "conversation.*"
+	teams     []uuid.UUID
+}
+
+// WithTeams returns s knowing the member's teams.
+func (s *Set) WithTeams(teams []uuid.UUID) *Set {
+	s.teams = teams
+	return s
+}
+
+// Teams are the teams the member belongs to.
+func (s *Set) Teams() []uuid.UUID {
+	if s == nil {
+		return nil
+	}
+	return s.teams
 }
 
 // NewSet compiles grants (catalog names, "resource.*" or "*").

@@ -13,7 +13,9 @@ import (
 	"atrium/ent"
 	entconv "atrium/ent/conversation"
 	"atrium/ent/message"
+	"atrium/ent/share"
 	"atrium/internal/audit"
+	"atrium/internal/authz"
 	"atrium/internal/fault"
 	"atrium/internal/page"
 )
@@ -34,15 +36,34 @@ const (
 	ActionMessageAppend = "message.created"
 )
 
-// Service implements conversations.
+// Service implements conversations. Access to each conversation follows
+// authz's resource rule: its creator owns it; shares give users and teams
+// viewer, editor or owner access; conversation.manage sees everything.
 type Service struct {
 	client *ent.Client
 	audit  *audit.Writer
+	access *authz.Access
 }
 
-// NewService returns a Service.
-func NewService(client *ent.Client, w *audit.Writer) *Service {
-	return &Service{client: client, audit: w}
+// NewService returns a Service and registers conversations with access.
+func NewService(client *ent.Client, w *audit.Writer, access *authz.Access) *Service {
+	s := &Service{client: client, audit: w, access: access}
+	access.Register(authz.Conversation, s.owners)
+	return s
+}
+
+// owners implements authz.OwnerLookup.
+func (s *Service) owners(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]uuid.UUID, error) {
+	rows, err := s.client.Conversation.Query().Where(entconv.IDIn(ids...)).
+		Select(entconv.FieldID, entconv.FieldCreatedBy).All(ctx)
+	if err != nil {
+		return nil, fault.FromEnt(err, "conversation")
+	}
+	out := make(map[uuid.UUID]uuid.UUID, len(rows))
+	for _, r := range rows {
+		out[r.ID] = r.CreatedBy
+	}
+	return out, nil
 }
 
 // CreateInput creates a conversation.
@@ -159,6 +180,9 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*ent.Conversation
 
 // Get returns a conversation of the caller's tenant.
 func (s *Service) Get(ctx context.Context, id uuid.UUID) (*ent.Conversation, error) {
+	if err := s.access.Require(ctx, authz.Conversation, id, authz.Viewer); err != nil {
+		return nil, err
+	}
 	c, err := s.client.Conversation.Get(ctx, id)
 	return c, fault.FromEnt(err, "conversation")
 }
@@ -166,7 +190,8 @@ func (s *Service) Get(ctx context.Context, id uuid.UUID) (*ent.Conversation, err
 // List returns conversations, newest first.
 func (s *Service) List(ctx context.Context, in ListInput) (page.Page[*ent.Conversation], error) {
 	p, err := page.List(in.Cursor, in.Limit, func(after uuid.UUID, n int) ([]*ent.Conversation, error) {
-		q := s.client.Conversation.Query().Order(ent.Desc(entconv.FieldID)).Limit(n)
+		q := s.client.Conversation.Query().Where(s.access.Visible(ctx, authz.Conversation)).
+			Order(ent.Desc(entconv.FieldID)).Limit(n)
 		if after != uuid.Nil {
 			q.Where(entconv.IDLT(after))
 		}
@@ -181,6 +206,9 @@ func (s *Service) List(ctx context.Context, in ListInput) (page.Page[*ent.Conver
 // Update changes a conversation.
 func (s *Service) Update(ctx context.Context, id uuid.UUID, in UpdateInput) (*ent.Conversation, error) {
 	if err := in.Validate(); err != nil {
+		return nil, err
+	}
+	if err := s.access.Require(ctx, authz.Conversation, id, authz.Editor); err != nil {
 		return nil, err
 	}
 	var c *ent.Conversation
@@ -209,6 +237,9 @@ func (s *Service) Update(ctx context.Context, id uuid.UUID, in UpdateInput) (*en
 
 // Delete deletes a conversation and its messages.
 func (s *Service) Delete(ctx context.Context, id uuid.UUID) error {
+	if err := s.access.Require(ctx, authz.Conversation, id, authz.Owner); err != nil {
+		return err
+	}
 	err := s.audit.Change(ctx, func(tx *ent.Tx) (audit.Event, error) {
 		// Look the conversation up first so another tenant's id is "not found"
 		// before anything is touched.
@@ -216,6 +247,9 @@ func (s *Service) Delete(ctx context.Context, id uuid.UUID) error {
 			return audit.Event{}, err
 		}
 		if _, err := tx.Message.Delete().Where(message.ConversationID(id)).Exec(ctx); err != nil {
+			return audit.Event{}, err
+		}
+		if _, err := tx.Share.Delete().Where(share.ResourceTypeEQ(share.ResourceTypeConversation), share.ResourceID(id)).Exec(ctx); err != nil {
 			return audit.Event{}, err
 		}
 		if err := tx.Conversation.DeleteOneID(id).Exec(ctx); err != nil {
@@ -246,6 +280,9 @@ func (s *Service) ListMessages(ctx context.Context, conversationID uuid.UUID, cu
 // AppendMessage appends a message to a conversation of the caller's tenant.
 func (s *Service) AppendMessage(ctx context.Context, conversationID uuid.UUID, in AppendInput) (*ent.Message, error) {
 	if err := in.Validate(); err != nil {
+		return nil, err
+	}
+	if err := s.access.Require(ctx, authz.Conversation, conversationID, authz.Editor); err != nil {
 		return nil, err
 	}
 	var m *ent.Message

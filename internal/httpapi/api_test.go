@@ -332,8 +332,13 @@ func TestPermissions(t *testing.T) {
 			_, err := n.Client.ListConversations(ctx, api.ListConversationsParams{})
 			requireStatus(t, err, 403)
 		})
-		t.Run("OK/ViewerReads", func(t *testing.T) {
+		t.Run("OK/ViewerReadsWhatIsSharedWithThem", func(t *testing.T) {
 			_, err := v.Client.GetConversation(ctx, api.GetConversationParams{ConversationId: bu.convA.ID})
+			requireStatus(t, err, 404) // not shared yet: it does not exist for them
+			_, err = bu.a.Client.ShareConversation(ctx, &api.ShareCreate{SubjectType: api.ShareSubjectTypeUser,
+				SubjectID: v.UserID, Level: api.ShareLevelViewer}, api.ShareConversationParams{ConversationId: bu.convA.ID})
+			require.NoError(t, err)
+			_, err = v.Client.GetConversation(ctx, api.GetConversationParams{ConversationId: bu.convA.ID})
 			require.NoError(t, err)
 		})
 		t.Run("OK/MemberCreates", func(t *testing.T) {

@@ -37,6 +37,11 @@ type Services struct {
 	Conversations Conversations
 	Passkeys      Passkeys
 	Accounts      Accounts
+	Roles         Roles
+	Members       Members
+	Teams         Teams
+	Shares        Shares
+	Checker       Checker
 	Ready         ReadinessFunc
 }
 
@@ -45,6 +50,11 @@ type Handler struct {
 	conversations Conversations
 	passkeys      Passkeys
 	accounts      Accounts
+	roles         Roles
+	members       Members
+	teams         Teams
+	shares        Shares
+	checker       Checker
 	ready         ReadinessFunc
 	log           *slog.Logger
 }
@@ -53,7 +63,9 @@ var _ api.Handler = (*Handler)(nil)
 
 // NewHandler returns a Handler.
 func NewHandler(s Services, log *slog.Logger) *Handler {
-	return &Handler{conversations: s.Conversations, passkeys: s.Passkeys, accounts: s.Accounts, ready: s.Ready, log: log}
+	return &Handler{conversations: s.Conversations, passkeys: s.Passkeys, accounts: s.Accounts,
+		roles: s.Roles, members: s.Members, teams: s.Teams, shares: s.Shares, checker: s.Checker,
+		ready: s.Ready, log: log}
 }
 
 // NewError implements api.Handler: every error of every operation, security

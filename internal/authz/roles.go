@@ -1,0 +1,259 @@
+package authz
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+
+	"atrium/ent"
+	"atrium/ent/memberrole"
+	"atrium/ent/role"
+	"atrium/internal/audit"
+	"atrium/internal/fault"
+	"atrium/internal/viewer"
+)
+
+// Audit actions of roles.
+const (
+	ActionRoleCreated = "role.created"
+	ActionRoleUpdated = "role.updated"
+	ActionRoleDeleted = "role.deleted"
+)
+
+// RoleInfo is a role and how many members of the viewer's tenant hold it.
+type RoleInfo struct {
+	Role    *ent.Role
+	Members int
+}
+
+// RoleInput creates a custom role.
+type RoleInput struct {
+	Name        string
+	Description string
+	Permissions []string
+}
+
+// RoleUpdate changes a custom role; nil fields stay.
+type RoleUpdate struct {
+	Name        *string
+	Description *string
+	Permissions *[]string
+}
+
+// Group is the catalog of one resource.
+type Group struct {
+	Resource    string
+	Permissions []Definition
+}
+
+// Groups returns the catalog grouped by resource, in catalog order.
+func Groups() []Group {
+	var out []Group
+	for _, d := range Catalog {
+		res := d.Name[:strings.IndexByte(d.Name, '.')]
+		if len(out) == 0 || out[len(out)-1].Resource != res {
+			out = append(out, Group{Resource: res})
+		}
+		out[len(out)-1].Permissions = append(out[len(out)-1].Permissions, d)
+	}
+	return out
+}
+
+// Roles manages system and custom roles.
+type Roles struct {
+	client   *ent.Client
+	resolver *Resolver
+	audit    *audit.Writer
+}
+
+// NewRoles returns the role service.
+func NewRoles(client *ent.Client, r *Resolver, w *audit.Writer) *Roles {
+	return &Roles{client: client, resolver: r, audit: w}
+}
+
+func checkRole(name *string, desc *string, perms *[]string) error {
+	var fs []fault.FieldError
+	if name != nil {
+		n := strings.TrimSpace(*name)
+		switch {
+		case n == "" || utf8.RuneCountInString(n) > 100:
+			fs = append(fs, fault.FieldError{Field: "name", Message: "1 to 100 characters"})
+		case slices.ContainsFunc(SystemRoles, func(r SystemRole) bool { return strings.EqualFold(r.Name, n) }):
+			fs = append(fs, fault.FieldError{Field: "name", Message: "is the name of a system role"})
+		}
+	}
+	if desc != nil && utf8.RuneCountInString(*desc) > 1000 {
+		fs = append(fs, fault.FieldError{Field: "description", Message: "at most 1000 characters"})
+	}
+	if perms != nil {
+		for _, g := range *perms {
+			if !ValidGrant(g) {
+				fs = append(fs, fault.FieldError{Field: "permissions", Message: fmt.Sprintf("%q is not a permission, resource.* or *", g)})
+			}
+		}
+	}
+	return fault.Fields(fs...)
+}
+
+// List returns the system roles and the tenant's custom roles.
+func (r *Roles) List(ctx context.Context) ([]RoleInfo, error) {
+	roles, err := r.client.Role.Query().Order(ent.Desc(role.FieldSystem), ent.Asc(role.FieldName)).All(ctx)
+	if err != nil {
+		return nil, fault.FromEnt(err, "role")
+	}
+	counts, err := r.counts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]RoleInfo, 0, len(roles))
+	for _, ro := range roles {
+		out = append(out, RoleInfo{ro, counts[ro.ID]})
+	}
+	return out, nil
+}
+
+func (r *Roles) counts(ctx context.Context) (map[uuid.UUID]int, error) {
+	var rows []struct {
+		RoleID uuid.UUID `json:"role_id"`
+		Count  int       `json:"count"`
+	}
+	if err := r.client.MemberRole.Query().GroupBy(memberrole.FieldRoleID).Aggregate(ent.Count()).Scan(ctx, &rows); err != nil {
+		return nil, fault.FromEnt(err, "role")
+	}
+	out := make(map[uuid.UUID]int, len(rows))
+	for _, row := range rows {
+		out[row.RoleID] = row.Count
+	}
+	return out, nil
+}
+
+// Get returns one role.
+func (r *Roles) Get(ctx context.Context, id uuid.UUID) (RoleInfo, error) {
+	ro, err := r.client.Role.Get(ctx, id)
+	if err != nil {
+		return RoleInfo{}, fault.FromEnt(err, "role")
+	}
+	n, err := r.client.MemberRole.Query().Where(memberrole.RoleID(id)).Count(ctx)
+	return RoleInfo{ro, n}, fault.FromEnt(err, "role")
+}
+
+// Create creates a custom role in the viewer's tenant.
+func (r *Roles) Create(ctx context.Context, in RoleInput) (RoleInfo, error) {
+	if err := checkRole(&in.Name, &in.Description, &in.Permissions); err != nil {
+		return RoleInfo{}, err
+	}
+	var ro *ent.Role
+	err := r.audit.Change(ctx, func(tx *ent.Tx) (audit.Event, error) {
+		v := viewer.FromContext(ctx)
+		var err error
+		ro, err = tx.Role.Create().SetTenantID(v.TenantID).SetName(strings.TrimSpace(in.Name)).
+			SetDescription(in.Description).SetPermissions(dedupe(in.Permissions)).Save(ctx)
+		if err != nil {
+			return audit.Event{}, err
+		}
+		return audit.Event{Action: ActionRoleCreated, ResourceType: "role", ResourceID: ro.ID}, nil
+	})
+	if err != nil {
+		return RoleInfo{}, fault.FromEnt(err, "role")
+	}
+	return RoleInfo{Role: ro}, nil
+}
+
+var errSystemRole = fault.New(fault.Forbidden, "system roles are read-only")
+
+// Update changes a custom role; every holder's permissions change on their
+// next request, on every instance.
+func (r *Roles) Update(ctx context.Context, id uuid.UUID, in RoleUpdate) (RoleInfo, error) {
+	if err := checkRole(in.Name, in.Description, in.Permissions); err != nil {
+		return RoleInfo{}, err
+	}
+	err := r.audit.Change(ctx, func(tx *ent.Tx) (audit.Event, error) {
+		ro, err := tx.Role.Get(ctx, id)
+		if err != nil {
+			return audit.Event{}, err
+		}
+		if ro.System {
+			return audit.Event{}, errSystemRole
+		}
+		u := tx.Role.UpdateOne(ro)
+		if in.Name != nil {
+			u.SetName(strings.TrimSpace(*in.Name))
+		}
+		if in.Description != nil {
+			u.SetDescription(*in.Description)
+		}
+		if in.Permissions != nil {
+			u.SetPermissions(dedupe(*in.Permissions))
+		}
+		if err := u.Exec(ctx); err != nil {
+			return audit.Event{}, err
+		}
+		r.resolver.InvalidateOnCommit(ctx, tx, viewer.FromContext(ctx).TenantID, uuid.Nil)
+		return audit.Event{Action: ActionRoleUpdated, ResourceType: "role", ResourceID: id}, nil
+	})
+	if err != nil {
+		return RoleInfo{}, fault.FromEnt(err, "role")
+	}
+	return r.Get(ctx, id)
+}
+
+// Delete deletes a custom role. A role that members hold is deleted only with
+// reassignTo, the role they get instead.
+func (r *Roles) Delete(ctx context.Context, id uuid.UUID, reassignTo *uuid.UUID) error {
+	err := r.audit.Change(ctx, func(tx *ent.Tx) (audit.Event, error) {
+		ro, err := tx.Role.Get(ctx, id)
+		if err != nil {
+			return audit.Event{}, err
+		}
+		if ro.System {
+			return audit.Event{}, errSystemRole
+		}
+		holders, err := tx.MemberRole.Query().Where(memberrole.RoleID(id)).All(ctx)
+		if err != nil {
+			return audit.Event{}, err
+		}
+		details := map[string]string{"members": fmt.Sprint(len(holders))}
+		if len(holders) > 0 {
+			if reassignTo == nil {
+				return audit.Event{}, fault.New(fault.Conflict, "%d member(s) hold this role: pass reassign_to with the role they get instead", len(holders))
+			}
+			if *reassignTo == id {
+				return audit.Event{}, fault.Fields(fault.FieldError{Field: "reassign_to", Message: "must be another role"})
+			}
+			if ok, err := tx.Role.Query().Where(role.ID(*reassignTo)).Exist(ctx); err != nil || !ok {
+				return audit.Event{}, fault.New(fault.NotFound, "role to reassign to not found")
+			}
+			for _, h := range holders {
+				has, err := tx.MemberRole.Query().Where(memberrole.UserID(h.UserID), memberrole.RoleID(*reassignTo)).Exist(ctx)
+				if err != nil {
+					return audit.Event{}, err
+				}
+				if !has {
+					if err := tx.MemberRole.Create().SetUserID(h.UserID).SetRoleID(*reassignTo).Exec(ctx); err != nil {
+						return audit.Event{}, err
+					}
+				}
+			}
+			details["reassigned_to"] = reassignTo.String()
+		}
+		if _, err := tx.MemberRole.Delete().Where(memberrole.RoleID(id)).Exec(ctx); err != nil {
+			return audit.Event{}, err
+		}
+		if err := tx.Role.DeleteOne(ro).Exec(ctx); err != nil {
+			return audit.Event{}, err
+		}
+		r.resolver.InvalidateOnCommit(ctx, tx, viewer.FromContext(ctx).TenantID, uuid.Nil)
+		return audit.Event{Action: ActionRoleDeleted, ResourceType: "role", ResourceID: id, Details: details}, nil
+	})
+	return fault.FromEnt(err, "role")
+}
+
+func dedupe(ps []string) []string {
+	out := slices.Clone(ps)
+	slices.Sort(out)
+	return slices.Compact(out)
+}
