@@ -243,7 +243,7 @@ function showError(e) {
   } else {
     msg = (e && e.message) || "Something went wrong.";
   }
-  $("error-message").textContent = msg;
+  $("error-message").textContent = msg.charAt(0).toUpperCase() + msg.slice(1);
   fields.replaceChildren(
     ...(e instanceof ApiError ? e.errors : []).map((f) => {
       const li = document.createElement("li");
