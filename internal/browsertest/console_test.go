@@ -239,6 +239,8 @@ func TestConsole(t *testing.T) {
 		require.Contains(t, tab1.text(t, "status"), "account closed")
 		require.Equal(t, "null", tab1.eval(t, `JSON.stringify(sessionStorage.getItem("atrium.session"))`))
 	})
+
+	b.requireClean(t)
 }
 
 // stepRun runs one step of the walk as a subtest; the steps build on each
@@ -261,7 +263,8 @@ func TestConsoleRateLimited(t *testing.T) {
 	_ = res.Body.Close()
 	require.Equal(t, http.StatusOK, res.StatusCode)
 
-	tb := newBrowser(t, chrome).tab(t, false)
+	b := newBrowser(t, chrome)
+	tb := b.tab(t, false)
 	tb.addAuthenticator(t)
 	tb.do(t, "open the console", chromedp.Navigate(site.base+"/"))
 	tb.visible(t, "view-signin")
@@ -271,6 +274,7 @@ func TestConsoleRateLimited(t *testing.T) {
 	require.Regexp(t, `^Request id: \S+$`, tb.text(t, "error-request-id"))
 	require.True(t, tb.isHidden(t, "view-console"))
 	t.Logf("the console shows: %s", tb.text(t, "error-message"))
+	b.requireClean(t)
 }
 
 // ---------------------------------------------------------------- Atrium ----
@@ -457,7 +461,9 @@ func (b *browser) tab(t *testing.T, isolated bool) *tab {
 			if err != nil {
 				return
 			}
-			b.logs.add(fmt.Sprintf("%s %s: %s (%s:%d)", name, m.Type, m.Text, m.URL, m.Line))
+			line := fmt.Sprintf("%s %s: %s (%s:%d)", name, m.Type, m.Text, m.URL, m.Line)
+			b.logs.add(line, m.IsException() || strings.Contains(m.Text, "Content Security Policy") ||
+				strings.Contains(m.Text, "Trusted"))
 		}
 	}()
 	_, err := chromedp.Call(ctx, webauthn.Enable, webauthn.EnableParams{})
@@ -650,14 +656,29 @@ func tid(id string) chromedp.CSS { return chromedp.CSS(fmt.Sprintf(`[data-testid
 func css(sel string) chromedp.CSS { return chromedp.CSS(sel) }
 
 type logBuf struct {
-	mu    sync.Mutex
-	lines []string
+	mu       sync.Mutex
+	lines    []string
+	problems []string // uncaught exceptions, CSP and Trusted Types violations
 }
 
-func (l *logBuf) add(s string) {
+func (l *logBuf) add(s string, problem bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.lines = append(l.lines, s)
+	if problem {
+		l.problems = append(l.problems, s)
+	}
+}
+
+// requireClean fails the test if a page threw an uncaught exception or broke
+// the Content-Security-Policy. Console messages arrive asynchronously, so it
+// gives them a moment.
+func (b *browser) requireClean(t *testing.T) {
+	t.Helper()
+	time.Sleep(200 * time.Millisecond)
+	b.logs.mu.Lock()
+	defer b.logs.mu.Unlock()
+	require.Empty(t, b.logs.problems, "the console logged exceptions or policy violations")
 }
 
 func (l *logBuf) String() string {
