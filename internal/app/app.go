@@ -145,12 +145,12 @@ func Build(ctx context.Context, cfg *config.Config, db *Database, kek []byte, lo
 	go func() { _ = ring.Run(runCtx, time.Minute) }()
 
 	a.Audit = audit.NewWriter(db.Client, log)
-	a.Sessions = session.NewStore(db.Client, a.Bus, log, session.DefaultLifetimes)
+	a.Sessions = session.NewStore(db.Client, a.Bus, log, session.Lifetimes{Idle: cfg.SessionIdle, Absolute: cfg.SessionMaxAge})
 	a.Authz = authz.NewResolver(db.Client, a.Bus, log)
 	a.Access = authz.NewAccess(db.Client)
 	a.Shares = authz.NewShares(db.Client, a.Access, a.Audit)
 	a.Conversations = conversation.NewService(db.Client, a.Audit, a.Access)
-	a.Accounts = account.New(db.Client, a.Tokens, a.Sessions, a.Authz, a.Audit, log, session.DefaultLifetimes)
+	a.Accounts = account.New(db.Client, a.Tokens, a.Sessions, a.Authz, a.Audit, log, session.Lifetimes{Idle: cfg.SessionIdle, Absolute: cfg.SessionMaxAge})
 	pkCfg, err := passkey.ConfigFromPublicURL(cfg.PublicURL, cfg.WebAuthnOrigins)
 	if err != nil {
 		return nil, err

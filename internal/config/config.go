@@ -35,6 +35,8 @@ type Config struct {
 	MaxBodyBytes     int64            // ATRIUM_MAX_BODY_BYTES
 	ShutdownTimeout  time.Duration    // ATRIUM_SHUTDOWN_TIMEOUT
 	WebAuthnOrigins  []string         // ATRIUM_WEBAUTHN_ORIGINS
+	SessionIdle      time.Duration    // ATRIUM_SESSION_IDLE_TIMEOUT
+	SessionMaxAge    time.Duration    // ATRIUM_SESSION_MAX_AGE
 	RateLimit        ratelimit.Config // ATRIUM_RATE_LIMIT_*
 	TrustedProxies   []netip.Prefix   // ATRIUM_TRUSTED_PROXIES
 }
@@ -61,6 +63,8 @@ var Vars = []Var{
 	{"ATRIUM_KEY_ROTATION_PERIOD", "720h", "age after which `atrium keys rotate` is due"},
 	{"ATRIUM_MAX_BODY_BYTES", "1048576", "largest request body accepted"},
 	{"ATRIUM_SHUTDOWN_TIMEOUT", "20s", "how long graceful shutdown waits for requests in flight"},
+	{"ATRIUM_SESSION_IDLE_TIMEOUT", "336h", "a session ends after this long without use (14 days)"},
+	{"ATRIUM_SESSION_MAX_AGE", "2160h", "a session ends this long after sign-in, whatever the use (90 days)"},
 	{"ATRIUM_RATE_LIMIT_IP_PER_MINUTE", "30", "requests per minute per client address to each public auth endpoint (0 = off)"},
 	{"ATRIUM_RATE_LIMIT_IP_BURST", "10", "burst of the per-address limit"},
 	{"ATRIUM_RATE_LIMIT_CREDENTIAL_PER_MINUTE", "10", "sign-in attempts per minute per passkey (0 = off)"},
@@ -125,6 +129,11 @@ func Load(getenv func(string) string) (*Config, error) {
 		AccessTokenTTL:  dur("ATRIUM_ACCESS_TOKEN_TTL", "10m"),
 		KeyRotation:     dur("ATRIUM_KEY_ROTATION_PERIOD", "720h"),
 		ShutdownTimeout: dur("ATRIUM_SHUTDOWN_TIMEOUT", "20s"),
+		SessionIdle:     dur("ATRIUM_SESSION_IDLE_TIMEOUT", "336h"),
+		SessionMaxAge:   dur("ATRIUM_SESSION_MAX_AGE", "2160h"),
+	}
+	if c.SessionIdle > c.SessionMaxAge {
+		errs = append(errs, errors.New("ATRIUM_SESSION_IDLE_TIMEOUT: must not exceed ATRIUM_SESSION_MAX_AGE"))
 	}
 	c.Issuer = get("ATRIUM_TOKEN_ISSUER", c.PublicURL)
 	for _, o := range strings.Split(get("ATRIUM_WEBAUTHN_ORIGINS", ""), ",") {

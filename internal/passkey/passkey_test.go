@@ -18,6 +18,7 @@ import (
 	"atrium/internal/app"
 	"atrium/internal/apptest"
 	"atrium/internal/authz"
+	"atrium/internal/config"
 	"atrium/internal/ratelimit"
 	"atrium/internal/testkit"
 	"atrium/internal/viewer"
@@ -548,4 +549,48 @@ func TestRateLimits(t *testing.T) {
 		}
 		requireStatus(t, last, 429)
 	})
+}
+
+// TestCredentialFlagsRoundTrip: the flags an authenticator reports are stored
+// and survive a sign-in.
+func TestCredentialFlagsRoundTrip(t *testing.T) {
+	t.Parallel()
+	b := setup(t, testkit.SQLite(t))
+	d := newDevice()
+	d.auth.Options.BackupEligible = true
+	d.auth.Options.BackupState = true
+	reg, err := b.enroll(b.anon, d, b.invite(authz.RoleMemberID), b.rp)
+	require.NoError(t, err)
+	require.True(t, reg.Device.BackupEligible)
+	require.True(t, reg.Device.BackupState)
+	require.True(t, reg.Device.UserVerified)
+	tok, err := b.login(d)
+	require.NoError(t, err)
+	devs, err := b.env.Client(tok.AccessToken).ListMyDevices(b.ctx)
+	require.NoError(t, err)
+	require.Len(t, devs.Items, 1)
+	got := devs.Items[0]
+	require.True(t, got.BackupEligible)
+	require.True(t, got.BackupState)
+	require.True(t, got.LastUsedAt.Set)
+	require.Equal(t, reg.Device.Aaguid, got.Aaguid)
+}
+
+// TestSessionLifetimes: an idle session ends after the idle timeout.
+func TestSessionLifetimes(t *testing.T) {
+	t.Parallel()
+	b := setup(t, testkit.SQLite(t), func(c *config.Config) {
+		c.SessionIdle, c.SessionMaxAge = time.Second, time.Hour
+	})
+	d := newDevice()
+	reg, err := b.enroll(b.anon, d, b.invite(authz.RoleMemberID), b.rp)
+	require.NoError(t, err)
+	c := b.env.Client(reg.Token.Value.AccessToken)
+	_, err = c.GetMe(b.ctx)
+	require.NoError(t, err)
+	time.Sleep(1100 * time.Millisecond)
+	_, err = c.GetMe(b.ctx)
+	requireStatus(t, err, 401)
+	_, err = refresh(b, reg.Token.Value.RefreshToken)
+	requireStatus(t, err, 401)
 }
