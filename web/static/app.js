@@ -6,7 +6,7 @@
 const API = "/api/v1";
 const STORE_KEY = "atrium.session";
 const INVITE_KEY = "atrium.invitation";
-const REFRESH_EARLY_MS = 60_000; // refresh this long before the access token expires
+const REFRESH_EARLY_MS = 60_000; // refresh this long before the access token expires (at most a fifth of its life)
 
 const $ = (id) => document.querySelector(`[data-testid="${id}"]`);
 
@@ -34,6 +34,7 @@ function saveTokens(t) {
     access_token: t.access_token,
     refresh_token: t.refresh_token,
     expires_at: Date.now() + (t.expires_in || 0) * 1000,
+    lifetime_ms: (t.expires_in || 0) * 1000,
     user_id: t.user_id,
     tenant_id: t.tenant_id,
     session_id: t.session_id,
@@ -51,12 +52,17 @@ function clearSession() {
 function scheduleRefresh() {
   clearTimeout(refreshTimer);
   if (!session) return;
-  const wait = Math.max(5_000, session.expires_at - Date.now() - REFRESH_EARLY_MS);
+  const wait = Math.max(5_000, session.expires_at - Date.now() - refreshEarly());
   refreshTimer = setTimeout(() => {
     refresh().catch((e) => {
       if (refreshRefused(e)) sessionEnded();
     });
   }, wait);
+}
+
+// refreshEarly is how long before expiry the access token is renewed.
+function refreshEarly() {
+  return Math.min(REFRESH_EARLY_MS, (session.lifetime_ms || REFRESH_EARLY_MS * 5) / 5);
 }
 
 // refresh rotates the refresh token. Refresh tokens are single-use and a
@@ -138,14 +144,16 @@ async function request(method, path, opts = {}) {
 }
 
 // api is request with the bearer token: it refreshes shortly before expiry,
-// and once more (then retries) when the server answers 401.
+// and once more (then retries) when the server answers 401 — unless
+// opts.once: a ceremony's finish is single-use, and its own 401 ("could not
+// be verified") must reach the user, not a retry's "ceremony already used".
 async function api(method, path, opts = {}) {
   if (!session) throw new ApiError({ status: 401, title: "Signed out" });
-  if (session.expires_at - Date.now() < REFRESH_EARLY_MS / 2) await refreshOrEnd();
+  if (session.expires_at - Date.now() < refreshEarly() / 2) await refreshOrEnd();
   try {
     return await request(method, path, { ...opts, auth: true });
   } catch (e) {
-    if (!(e instanceof ApiError) || e.status !== 401) throw e;
+    if (!(e instanceof ApiError) || e.status !== 401 || opts.once) throw e;
     await refreshOrEnd();
     return request(method, path, { ...opts, auth: true });
   }
@@ -339,6 +347,7 @@ async function addDevice(form) {
   const credential = await createCredential(options);
   await api("POST", "/auth/device/register", {
     json: { ceremony_id: options.ceremony_id, credential, device_name: input.value.trim() || undefined },
+    once: true,
   });
   form.reset();
   await loadDevices();
@@ -359,18 +368,12 @@ async function signOut() {
   notify("You are signed out.");
 }
 
+// switchTenant moves the session to another workspace (RFC 8693 token
+// exchange). The access token is the subject, so it is refreshed first when
+// it is about to expire, and once more if the server answers 401.
 async function switchTenant(tenantId) {
-  const tokens = await request("POST", "/auth/token/exchange", {
-    form: {
-      grant_type: "urn:ietf:params:oauth:grant-type:token-exchange",
-      subject_token: session.access_token,
-      subject_token_type: "urn:ietf:params:oauth:token-type:access_token",
-      tenant_id: tenantId,
-    },
-  }).catch(async (e) => {
-    if (!(e instanceof ApiError) || e.status !== 401) throw e;
-    await refreshOrEnd(); // the access token had expired: refresh, then try once more
-    return request("POST", "/auth/token/exchange", {
+  const exchange = () =>
+    request("POST", "/auth/token/exchange", {
       form: {
         grant_type: "urn:ietf:params:oauth:grant-type:token-exchange",
         subject_token: session.access_token,
@@ -378,7 +381,15 @@ async function switchTenant(tenantId) {
         tenant_id: tenantId,
       },
     });
-  });
+  if (session.expires_at - Date.now() < refreshEarly() / 2) await refreshOrEnd();
+  let tokens;
+  try {
+    tokens = await exchange();
+  } catch (e) {
+    if (!(e instanceof ApiError) || e.status !== 401) throw e;
+    await refreshOrEnd();
+    tokens = await exchange();
+  }
   saveTokens(tokens);
   await showConsole();
   notify("Workspace switched.");
