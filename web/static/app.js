@@ -549,8 +549,18 @@ function takeInvitation() {
   const q = new URLSearchParams(hash.slice(hash.indexOf("?") + 1 || hash.length));
   const token = q.get("invitation");
   if (token) sessionStorage.setItem(INVITE_KEY, token);
-  history.replaceState(null, "", "/#/enroll");
-  return Boolean(sessionStorage.getItem(INVITE_KEY));
+  if (sessionStorage.getItem(INVITE_KEY)) {
+    history.replaceState(null, "", "/#/enroll");
+    return true;
+  }
+  history.replaceState(null, "", "/");
+  notify("This invitation link has been used already, or is incomplete. Sign in, or ask for a new link.");
+  return false;
+}
+
+function showEnroll() {
+  showView("enroll");
+  $("enroll-display-name").focus();
 }
 
 function wire() {
@@ -573,10 +583,7 @@ function wire() {
     });
   });
   window.addEventListener("hashchange", () => {
-    if (takeInvitation() && !session) {
-      showView("enroll");
-      $("enroll-display-name").focus();
-    }
+    if (takeInvitation()) showEnroll();
   });
 }
 
@@ -590,11 +597,9 @@ async function start() {
     showView("unsupported");
     return;
   }
-  const inviting = takeInvitation();
-  if (inviting) {
+  if (takeInvitation()) {
     // An invitation wins over a stored session: it may be for another person.
-    showView("enroll");
-    $("enroll-display-name").focus();
+    showEnroll();
     return;
   }
   if (!session) {
