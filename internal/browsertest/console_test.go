@@ -1,7 +1,9 @@
-// Package browsertest_test drives the web console in headless Chromium with
-// DevTools virtual authenticators, against a real Atrium instance: enrollment
-// from an invitation link, sign-out, usernameless sign-in, a second device,
-// tenant switching and session revocation, as a user would do them.
+// Package browsertest_test drives the web console (web/) in headless Chromium
+// with DevTools virtual authenticators, against a real Atrium instance:
+// enrollment from an invitation link, sign-out, usernameless sign-in, token
+// refresh, a second device, workspace switching, session revocation, device
+// removal and a rate-limited sign-in, as a person would do them. See
+// docs/web-console.md for how to run it.
 package browsertest_test
 
 import (
