@@ -27,6 +27,7 @@ import (
 	"atrium/internal/session"
 	"atrium/internal/team"
 	"atrium/internal/token"
+	"atrium/web"
 )
 
 // App is a wired Atrium instance.
@@ -168,6 +169,10 @@ func Build(ctx context.Context, cfg *config.Config, db *Database, kek []byte, lo
 		return nil, err
 	}
 
+	console := map[string]http.Handler{}
+	for _, p := range web.Patterns() {
+		console[p] = web.Handler()
+	}
 	a.Security = httpapi.NewSecurityHandler(accessVerifier{a.Tokens}, a.Sessions, a.Authz, a.Audit, log)
 	h, err := httpapi.NewServer(httpapi.Config{
 		Handler: httpapi.NewHandler(httpapi.Services{
@@ -180,6 +185,7 @@ func Build(ctx context.Context, cfg *config.Config, db *Database, kek []byte, lo
 		}, log),
 		Security:       a.Security,
 		JWKS:           ring.Handler(),
+		Extra:          console,
 		MaxBodyBytes:   cfg.MaxBodyBytes,
 		Limits:         limits,
 		TrustedProxies: cfg.TrustedProxies,

@@ -29,6 +29,7 @@ var PublicOperations = []api.OperationName{
 // PublicRoutes are the public routes served beside the generated API.
 var PublicRoutes = []string{
 	"GET /.well-known/jwks.json",
+	"GET / and its static files (the web console, web.Patterns)",
 }
 
 // Principal is who a verified access token names.
