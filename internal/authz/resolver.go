@@ -4,134 +4,333 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"slices"
 	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/maypok86/otter/v2"
+	"github.com/redis/go-redis/v9"
 
 	"atrium/ent"
 	"atrium/ent/memberrole"
 	"atrium/ent/membership"
 	"atrium/ent/role"
+	"atrium/ent/teammember"
 	"atrium/internal/cache"
 	"atrium/internal/fault"
+	"atrium/internal/metrics"
 	"atrium/internal/viewer"
 )
 
 const invalidateTopic = "authz.invalidate"
 
+// Default cache lifetimes; see WithTTL and WithDegradedTTL.
+const (
+	DefaultTTL         = 5 * time.Minute
+	DefaultDegradedTTL = 2 * time.Second
+)
+
 type key struct{ tenant, user uuid.UUID }
 
+// entry is an L1 value: the member's set, or nil for "not an active member"
+// (negative answers are cached too, and invalidated the same way).
+type entry struct {
+	set   *Set
+	short bool // loaded while the bus was unhealthy: keep it DegradedTTL only
+}
+
 // Resolver answers the effective permissions of a user in a tenant: the union
-// of the grants of the roles assigned to an active member. Results are cached
-// in process and invalidated across instances through the bus.
+// of the grants of the roles assigned to an active member, and the member's
+// teams. Answers are cached in process (L1) and, with WithRedis, in Redis
+// (L2, shared by instances); every change is invalidated on all instances
+// through the bus. See docs/authorization-caching.md.
 type Resolver struct {
-	client *ent.Client
-	bus    cache.Bus
-	log    *slog.Logger
-	cache  *otter.Cache[key, *Set]
-	// gen increases on every invalidation; a load that raced with one is not
-	// stored, so a revoked grant is never cached after its invalidation.
+	client      *ent.Client
+	bus         cache.Bus
+	log         *slog.Logger
+	m           *metrics.Cache
+	l1          *otter.Cache[key, *entry]
+	l2          *l2 // nil without Redis
+	ttl         time.Duration
+	degradedTTL time.Duration
+	noCache     bool
+	// gen increases on every invalidation and reset; a load that raced with
+	// one is not stored, so a revoked grant is never cached after its
+	// invalidation.
 	gen atomic.Uint64
 }
 
-// NewResolver returns a Resolver and subscribes it to invalidations on bus.
-func NewResolver(client *ent.Client, bus cache.Bus, log *slog.Logger) *Resolver {
-	r := &Resolver{
-		client: client,
-		bus:    bus,
-		log:    log,
-		cache: otter.Must(&otter.Options[key, *Set]{
-			MaximumSize:      100_000,
-			ExpiryCalculator: otter.ExpiryWriting[key, *Set](5 * time.Minute),
-		}),
+// Option configures a Resolver.
+type Option func(*Resolver)
+
+// WithRedis adds the shared Redis level (L2). Pass the client the bus uses.
+func WithRedis(rdb redis.UniversalClient) Option {
+	return func(r *Resolver) {
+		if rdb != nil {
+			r.l2 = newL2(rdb, r.ttl)
+		}
 	}
+}
+
+// WithMetrics reports hits, misses, invalidations and check latency to m.
+func WithMetrics(m *metrics.Metrics) Option { return func(r *Resolver) { r.m = m.Cache("authz") } }
+
+// WithTTL sets how long entries live while the bus is healthy (default
+// DefaultTTL); invalidations normally remove them much earlier.
+func WithTTL(d time.Duration) Option { return func(r *Resolver) { r.ttl = d } }
+
+// WithDegradedTTL bounds the age of an answer while the bus is unhealthy
+// (default DefaultDegradedTTL): no grant older than this is served then.
+func WithDegradedTTL(d time.Duration) Option { return func(r *Resolver) { r.degradedTTL = d } }
+
+// WithoutCache makes every call read the database: the reference the
+// consistency tests compare the caches with.
+func WithoutCache() Option { return func(r *Resolver) { r.noCache = true } }
+
+// NewResolver returns a Resolver and subscribes it to invalidations and
+// resets on bus.
+func NewResolver(client *ent.Client, bus cache.Bus, log *slog.Logger, opts ...Option) *Resolver {
+	r := &Resolver{client: client, bus: bus, log: log, ttl: DefaultTTL, degradedTTL: DefaultDegradedTTL}
+	for _, o := range opts {
+		o(r)
+	}
+	if r.l2 != nil {
+		r.l2.ttl = r.ttl // options may come in any order
+	}
+	if r.m == nil {
+		r.m = (*metrics.Metrics)(nil).Cache("authz")
+	}
+	r.l1 = otter.Must(&otter.Options[key, *entry]{
+		MaximumSize: 100_000,
+		ExpiryCalculator: otter.ExpiryWritingFunc(func(e otter.Entry[key, *entry]) time.Duration {
+			if e.Value.short {
+				return r.degradedTTL
+			}
+			return r.ttl
+		}),
+	})
 	bus.Subscribe(invalidateTopic, r.onInvalidate)
+	bus.OnReset(r.onReset)
+	if r.l2 != nil && bus.Healthy() {
+		if err := r.l2.refreshEpoch(context.Background()); err != nil {
+			log.Warn("authz: Redis cache level unusable until the bus resynchronises", "err", err)
+		}
+	}
+	r.setDegradedGauge()
 	return r
 }
+
+// Degraded reports whether the resolver runs without a healthy invalidation
+// bus: answers are then at most DegradedTTL old and Redis is not used.
+func (r *Resolver) Degraded() bool { return !r.bus.Healthy() }
 
 // Permissions returns the effective permissions of user in tenant. A user who
 // is not an active member gets a fault.Unauthenticated error.
 func (r *Resolver) Permissions(ctx context.Context, tenantID, userID uuid.UUID) (*Set, error) {
 	k := key{tenantID, userID}
-	if s, ok := r.cache.GetIfPresent(k); ok {
-		if s == nil {
+	// One warm answer in 64 is timed: the histogram stays representative
+	// without two clock reads on every call.
+	var start time.Time
+	sampled := rand.Uint32()&63 == 0
+	if sampled {
+		start = time.Now()
+	}
+	if e, ok := r.l1.GetIfPresent(k); ok {
+		r.m.L1Hit.Inc()
+		if sampled {
+			r.m.CheckL1.Observe(time.Since(start).Seconds())
+		}
+		if e.set == nil {
 			return nil, errNotMember
 		}
-		return s, nil
+		return e.set, nil
 	}
+	return r.miss(ctx, k)
+}
+
+// miss answers from L2 or the database and fills the levels.
+func (r *Resolver) miss(ctx context.Context, k key) (*Set, error) {
+	start := time.Now()
+	r.m.L1Miss.Inc()
 	gen := r.gen.Load()
-	s, err := r.load(ctx, tenantID, userID)
-	if err != nil && err != errNotMember {
-		return nil, err
+	healthy := r.bus.Healthy()
+	var (
+		e     *entry
+		st    stamp
+		level = r.m.CheckDB
+	)
+	if r.l2 != nil && healthy && !r.noCache {
+		got, s, err := r.l2.get(ctx, k.tenant, k.user)
+		switch {
+		case err != nil:
+			r.log.DebugContext(ctx, "authz: Redis cache level failed; reading the database", "err", err)
+		case got != nil:
+			r.m.L2Hit.Inc()
+			level = r.m.CheckL2
+			e = &entry{}
+			if got.Member {
+				e.set = NewSet(got.Grants...).WithTeams(got.Teams)
+			}
+		default:
+			r.m.L2Miss.Inc()
+		}
+		st = s
 	}
-	if r.gen.Load() == gen {
-		r.cache.Set(k, s)
+	if e == nil {
+		grants, teams, err := r.load(ctx, k.tenant, k.user)
+		if err != nil && err != errNotMember {
+			return nil, err
+		}
+		e = &entry{}
+		if err == nil {
+			e.set = NewSet(grants...).WithTeams(teams)
+		}
+		if st.readable && r.gen.Load() == gen {
+			if err := r.l2.put(ctx, k.tenant, k.user, st, &stored{Member: err == nil, Grants: grants, Teams: teams}); err != nil {
+				r.log.DebugContext(ctx, "authz: Redis cache level not written", "err", err)
+			}
+		}
 	}
-	if s == nil {
+	e.short = !healthy
+	if !r.noCache && r.gen.Load() == gen {
+		r.l1.Set(k, e)
+		// An invalidation between the check and Set would otherwise leave
+		// this entry behind: its gen bump precedes its removal, so either it
+		// removes the entry or we see the bump here.
+		if r.gen.Load() != gen {
+			r.l1.Invalidate(k)
+		}
+	}
+	level.Observe(time.Since(start).Seconds())
+	if e.set == nil {
 		return nil, errNotMember
 	}
-	return s, nil
+	return e.set, nil
 }
 
 var errNotMember = fault.New(fault.Unauthenticated, "not an active member of this tenant")
 
-func (r *Resolver) load(ctx context.Context, tenantID, userID uuid.UUID) (*Set, error) {
+// load reads the member's grants and teams from the database.
+func (r *Resolver) load(ctx context.Context, tenantID, userID uuid.UUID) ([]string, []uuid.UUID, error) {
 	ctx = viewer.SystemForTenant(ctx, tenantID, "resolve permissions")
 	ok, err := r.client.Membership.Query().
 		Where(membership.TenantID(tenantID), membership.UserID(userID), membership.StatusEQ(membership.StatusActive)).
 		Exist(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("authz: membership: %w", err)
+		return nil, nil, fmt.Errorf("authz: membership: %w", err)
 	}
 	if !ok {
-		return nil, errNotMember
+		return nil, nil, errNotMember
 	}
 	roles, err := r.client.Role.Query().
 		Where(role.HasMemberRolesWith(memberrole.TenantID(tenantID), memberrole.UserID(userID))).
 		Select(role.FieldPermissions).
 		All(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("authz: roles: %w", err)
+		return nil, nil, fmt.Errorf("authz: roles: %w", err)
 	}
 	grants := slices.Clone(Implicit)
 	for _, ro := range roles {
 		grants = append(grants, ro.Permissions...)
 	}
-	return NewSet(grants...), nil
+	tms, err := r.client.TeamMember.Query().
+		Where(teammember.TenantID(tenantID), teammember.UserID(userID)).
+		Select(teammember.FieldTeamID).All(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("authz: teams: %w", err)
+	}
+	ids := make([]uuid.UUID, 0, len(tms))
+	for _, tm := range tms {
+		ids = append(ids, tm.TeamID)
+	}
+	slices.SortFunc(ids, func(a, b uuid.UUID) int { return slices.Compare(a[:], b[:]) })
+	return grants, ids, nil
 }
 
 // Invalidate drops the cached permissions of user in tenant on every instance.
-// uuid.Nil as user drops the whole tenant.
+// uuid.Nil as user drops the whole tenant; uuid.Nil as tenant drops
+// everything. On this instance it takes effect before Invalidate returns.
 func (r *Resolver) Invalidate(ctx context.Context, tenantID, userID uuid.UUID) {
-	msg := tenantID.String() + "/" + userID.String()
-	r.onInvalidate(msg) // this instance: effective on its next request
-	if err := r.bus.Publish(ctx, invalidateTopic, msg); err != nil {
-		r.log.WarnContext(ctx, "authz invalidation not published; clearing local cache", "err", err)
+	r.m.InvalidatedLocal.Inc()
+	r.drop(tenantID, userID)
+	if !r.bus.Healthy() {
+		// Redis is failing: do not make the request wait for it. Every
+		// instance keeps entries DegradedTTL only meanwhile, and the bus
+		// resynchronises all of them (L2 included) once it is back.
+		r.bus.Lost()
+		return
+	}
+	// The Redis version moves before the announcement: an instance that
+	// hears it must not find the old entry in L2.
+	if r.l2 != nil {
+		if err := r.l2.bump(ctx, tenantID, userID); err != nil {
+			r.log.WarnContext(ctx, "authz: invalidation not recorded in Redis; the bus will resynchronise", "err", err)
+			r.bus.Lost()
+		}
+	}
+	if err := r.bus.Publish(ctx, invalidateTopic, tenantID.String()+"/"+userID.String()); err != nil {
+		r.log.WarnContext(ctx, "authz: invalidation not published; the bus will resynchronise", "err", err)
 	}
 }
 
 func (r *Resolver) onInvalidate(msg string) {
-	r.gen.Add(1)
+	r.m.InvalidatedBus.Inc()
 	var t, u uuid.UUID
 	if len(msg) == 73 {
 		t, _ = uuid.Parse(msg[:36])
 		u, _ = uuid.Parse(msg[37:])
 	}
-	if t == uuid.Nil {
-		r.cache.InvalidateAll()
-		return
-	}
-	if u != uuid.Nil {
-		r.cache.Invalidate(key{t, u})
-		return
-	}
-	for k := range r.cache.Keys() {
-		if k.tenant == t {
-			r.cache.Invalidate(k)
+	if t == uuid.Nil && r.l2 != nil {
+		// The sender started a new epoch; adopt it.
+		if err := r.l2.refreshEpoch(context.Background()); err != nil {
+			r.log.Warn("authz: cache epoch unreadable; Redis level off until the bus resynchronises", "err", err)
 		}
+	}
+	r.drop(t, u)
+}
+
+// drop removes entries from L1; uuid.Nil widens to the tenant or everything.
+func (r *Resolver) drop(t, u uuid.UUID) {
+	r.gen.Add(1)
+	switch {
+	case t == uuid.Nil:
+		r.l1.InvalidateAll()
+	case u != uuid.Nil:
+		r.l1.Invalidate(key{t, u})
+	default:
+		for k := range r.l1.Keys() {
+			if k.tenant == t {
+				r.l1.Invalidate(k)
+			}
+		}
+	}
+}
+
+// onReset follows the health of the bus; see cache.Reset.
+func (r *Resolver) onReset(ctx context.Context, why cache.Reset) error {
+	var err error
+	if r.l2 != nil {
+		switch why {
+		case cache.ResetResync:
+			err = r.l2.newEpoch(ctx)
+		case cache.ResetRefresh:
+			err = r.l2.refreshEpoch(ctx)
+		}
+	}
+	r.m.InvalidatedReset.Inc()
+	r.gen.Add(1)
+	r.l1.InvalidateAll()
+	r.setDegradedGauge()
+	return err
+}
+
+func (r *Resolver) setDegradedGauge() {
+	if r.Degraded() {
+		r.m.Degraded.Set(1)
+	} else {
+		r.m.Degraded.Set(0)
 	}
 }
 

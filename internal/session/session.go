@@ -19,6 +19,7 @@ import (
 	entsession "atrium/ent/session"
 	"atrium/internal/cache"
 	"atrium/internal/fault"
+	"atrium/internal/metrics"
 	"atrium/internal/viewer"
 )
 
@@ -43,6 +44,7 @@ type state struct {
 	expires          time.Time
 	revoked          bool
 	touched          atomic.Int64 // unix nanos of the last idle extension
+	short            bool         // loaded while the bus was unhealthy
 }
 
 // Store creates, checks and revokes sessions.
@@ -54,24 +56,59 @@ type Store struct {
 	now    func() time.Time
 	cache  *otter.Cache[uuid.UUID, *state]
 	gen    atomic.Uint64
+	m      *metrics.Cache
+
+	degradedTTL time.Duration
 }
 
-// NewStore returns a Store subscribed to revocations on bus.
-func NewStore(client *ent.Client, bus cache.Bus, log *slog.Logger, life Lifetimes) *Store {
-	s := &Store{
-		client: client, bus: bus, log: log, life: life, now: time.Now,
-		cache: otter.Must(&otter.Options[uuid.UUID, *state]{
-			MaximumSize:      200_000,
-			ExpiryCalculator: otter.ExpiryWriting[uuid.UUID, *state](5 * time.Minute),
-		}),
+// Option configures a Store.
+type Option func(*Store)
+
+// WithMetrics reports hits, misses and invalidations to m.
+func WithMetrics(m *metrics.Metrics) Option { return func(s *Store) { s.m = m.Cache("session") } }
+
+// WithDegradedTTL bounds how long a session check is cached while the bus is
+// unhealthy (default 2 s): a revocation made on another instance then takes
+// effect here within that time.
+func WithDegradedTTL(d time.Duration) Option { return func(s *Store) { s.degradedTTL = d } }
+
+// NewStore returns a Store subscribed to revocations and resets on bus.
+func NewStore(client *ent.Client, bus cache.Bus, log *slog.Logger, life Lifetimes, opts ...Option) *Store {
+	s := &Store{client: client, bus: bus, log: log, life: life, now: time.Now, degradedTTL: 2 * time.Second}
+	for _, o := range opts {
+		o(s)
 	}
+	if s.m == nil {
+		s.m = (*metrics.Metrics)(nil).Cache("session")
+	}
+	s.cache = otter.Must(&otter.Options[uuid.UUID, *state]{
+		MaximumSize: 200_000,
+		ExpiryCalculator: otter.ExpiryWritingFunc(func(e otter.Entry[uuid.UUID, *state]) time.Duration {
+			if e.Value.short {
+				return s.degradedTTL
+			}
+			return 5 * time.Minute
+		}),
+	})
 	bus.Subscribe(revokeTopic, func(msg string) {
+		s.m.InvalidatedBus.Inc()
 		s.gen.Add(1)
 		if id, err := uuid.Parse(msg); err == nil {
 			s.cache.Invalidate(id)
 		} else {
 			s.cache.InvalidateAll()
 		}
+	})
+	bus.OnReset(func(context.Context, cache.Reset) error {
+		s.m.InvalidatedReset.Inc()
+		s.gen.Add(1)
+		s.cache.InvalidateAll()
+		if bus.Healthy() {
+			s.m.Degraded.Set(0)
+		} else {
+			s.m.Degraded.Set(1)
+		}
+		return nil
 	})
 	return s
 }
@@ -104,7 +141,10 @@ var ErrInactive = fault.New(fault.Unauthenticated, "the session has ended")
 // Check returns nil when session sid is active and belongs to user in tenant.
 func (s *Store) Check(ctx context.Context, sid, userID, tenantID uuid.UUID) error {
 	st, ok := s.cache.GetIfPresent(sid)
-	if !ok {
+	if ok {
+		s.m.L1Hit.Inc()
+	} else {
+		s.m.L1Miss.Inc()
 		var err error
 		if st, err = s.load(ctx, sid); err != nil {
 			return err
@@ -122,6 +162,7 @@ func (s *Store) Check(ctx context.Context, sid, userID, tenantID uuid.UUID) erro
 
 func (s *Store) load(ctx context.Context, sid uuid.UUID) (*state, error) {
 	gen := s.gen.Load()
+	healthy := s.bus.Healthy()
 	row, err := s.client.Session.Get(viewer.System(ctx, "check session"), sid)
 	if ent.IsNotFound(err) {
 		return nil, ErrInactive
@@ -131,12 +172,15 @@ func (s *Store) load(ctx context.Context, sid uuid.UUID) (*state, error) {
 	}
 	st := &state{
 		userID: row.UserID, tenantID: row.TenantID,
-		expires: row.ExpiresAt, revoked: row.RevokedAt != nil,
+		expires: row.ExpiresAt, revoked: row.RevokedAt != nil, short: !healthy,
 	}
 	st.idleExpires.Store(row.IdleExpiresAt.UnixNano())
 	st.touched.Store(row.LastSeenAt.UnixNano())
 	if s.gen.Load() == gen {
 		s.cache.Set(sid, st)
+		if s.gen.Load() != gen { // an invalidation raced with Set
+			s.cache.Invalidate(sid)
+		}
 	}
 	return st, nil
 }
@@ -207,6 +251,7 @@ func (s *Store) RevokeWhere(ctx context.Context, tx *ent.Tx, reason string, ps .
 // Forget drops sid from every instance's cache; call it after a commit that
 // changed the session.
 func (s *Store) Forget(ctx context.Context, sid uuid.UUID) {
+	s.m.InvalidatedLocal.Inc()
 	s.gen.Add(1)
 	s.cache.Invalidate(sid)
 	if err := s.bus.Publish(ctx, revokeTopic, sid.String()); err != nil {

@@ -1,0 +1,337 @@
+package authz_test
+
+import (
+	"context"
+	"crypto/rand"
+	"io"
+	"log/slog"
+	"runtime"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/require"
+
+	"atrium/ent"
+	"atrium/ent/memberrole"
+	"atrium/ent/membership"
+	"atrium/ent/teammember"
+	"atrium/internal/app"
+	"atrium/internal/authz"
+	"atrium/internal/cache"
+	"atrium/internal/config"
+	"atrium/internal/ratelimit"
+	"atrium/internal/testkit"
+	"atrium/internal/viewer"
+)
+
+func TestMain(m *testing.M) { testkit.Main(m) }
+
+// propagationBound is the cross-instance revocation bound (p99).
+const propagationBound = 100 * time.Millisecond
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// fixtures writes authorization data directly, as the services would.
+type fixtures struct {
+	tb testing.TB
+	c  *ent.Client
+}
+
+func (f fixtures) sys() context.Context { return viewer.System(context.Background(), "test fixture") }
+func (f fixtures) in(t uuid.UUID) context.Context {
+	return viewer.SystemForTenant(context.Background(), t, "test fixture")
+}
+
+func (f fixtures) Tenant() uuid.UUID {
+	f.tb.Helper()
+	id := uuid.Must(uuid.NewV7())
+	t, err := f.c.Tenant.Create().SetName("T " + id.String()[:8]).SetSlug("t-" + id.String()).Save(f.sys())
+	require.NoError(f.tb, err)
+	return t.ID
+}
+
+func (f fixtures) User() uuid.UUID {
+	f.tb.Helper()
+	u, err := f.c.User.Create().SetDisplayName("U").Save(f.sys())
+	require.NoError(f.tb, err)
+	return u.ID
+}
+
+func (f fixtures) Member(t, u uuid.UUID) {
+	f.tb.Helper()
+	_, err := f.c.Membership.Create().SetTenantID(t).SetUserID(u).SetCreatedBy(u).SetUpdatedBy(u).Save(f.in(t))
+	require.NoError(f.tb, err)
+}
+
+func (f fixtures) Role(t uuid.UUID, grants ...string) uuid.UUID {
+	f.tb.Helper()
+	r, err := f.c.Role.Create().SetTenantID(t).SetName("r-" + uuid.NewString()[:8]).SetPermissions(grants).Save(f.in(t))
+	require.NoError(f.tb, err)
+	return r.ID
+}
+
+func (f fixtures) Team(t, by uuid.UUID) uuid.UUID {
+	f.tb.Helper()
+	tm, err := f.c.Team.Create().SetTenantID(t).SetName("team-" + uuid.NewString()[:8]).SetCreatedBy(by).SetUpdatedBy(by).Save(f.in(t))
+	require.NoError(f.tb, err)
+	return tm.ID
+}
+
+// tx runs fn in a transaction and invalidates (t, u) on r when it commits,
+// as every service does.
+func (f fixtures) tx(r *authz.Resolver, t, u uuid.UUID, fn func(ctx context.Context, tx *ent.Tx) error) {
+	f.tb.Helper()
+	ctx := f.in(t)
+	tx, err := f.c.Tx(ctx)
+	require.NoError(f.tb, err)
+	if err := fn(ctx, tx); err != nil {
+		_ = tx.Rollback()
+		require.NoError(f.tb, err)
+	}
+	r.InvalidateOnCommit(ctx, tx, t, u)
+	require.NoError(f.tb, tx.Commit())
+}
+
+func (f fixtures) Assign(r *authz.Resolver, t, u, role uuid.UUID) {
+	f.tb.Helper()
+	f.tx(r, t, u, func(ctx context.Context, tx *ent.Tx) error {
+		return tx.MemberRole.Create().SetTenantID(t).SetUserID(u).SetRoleID(role).SetCreatedBy(u).SetUpdatedBy(u).Exec(ctx)
+	})
+}
+
+func (f fixtures) Unassign(r *authz.Resolver, t, u, role uuid.UUID) {
+	f.tb.Helper()
+	f.tx(r, t, u, func(ctx context.Context, tx *ent.Tx) error {
+		_, err := tx.MemberRole.Delete().Where(memberrole.TenantID(t), memberrole.UserID(u), memberrole.RoleID(role)).Exec(ctx)
+		return err
+	})
+}
+
+func (f fixtures) SetGrants(r *authz.Resolver, t, role uuid.UUID, grants ...string) {
+	f.tb.Helper()
+	// A role edit affects every holder: invalidate the tenant (uuid.Nil
+	// tenant for a system role, which every tenant shares).
+	f.tx(r, t, uuid.Nil, func(ctx context.Context, tx *ent.Tx) error {
+		return tx.Role.UpdateOneID(role).SetPermissions(grants).Exec(ctx)
+	})
+}
+
+func (f fixtures) Join(r *authz.Resolver, t, team, u uuid.UUID) {
+	f.tb.Helper()
+	f.tx(r, t, u, func(ctx context.Context, tx *ent.Tx) error {
+		return tx.TeamMember.Create().SetTenantID(t).SetTeamID(team).SetUserID(u).SetCreatedBy(u).SetUpdatedBy(u).Exec(ctx)
+	})
+}
+
+func (f fixtures) Leave(r *authz.Resolver, t, team, u uuid.UUID) {
+	f.tb.Helper()
+	f.tx(r, t, u, func(ctx context.Context, tx *ent.Tx) error {
+		_, err := tx.TeamMember.Delete().Where(teammember.TenantID(t), teammember.TeamID(team), teammember.UserID(u)).Exec(ctx)
+		return err
+	})
+}
+
+func (f fixtures) SetStatus(r *authz.Resolver, t, u uuid.UUID, s membership.Status) {
+	f.tb.Helper()
+	f.tx(r, t, u, func(ctx context.Context, tx *ent.Tx) error {
+		_, err := tx.Membership.Update().Where(membership.TenantID(t), membership.UserID(u)).SetStatus(s).Save(ctx)
+		return err
+	})
+}
+
+// instance is what one Atrium process holds for authorization: its own Redis
+// client and bus, and a resolver using both (L1 + L2).
+func instance(tb testing.TB, db *app.Database, redisURL string, opts ...authz.Option) (*authz.Resolver, *cache.RedisBus) {
+	tb.Helper()
+	o, err := redis.ParseURL(redisURL)
+	require.NoError(tb, err)
+	rdb := redis.NewClient(o)
+	bus := cache.NewRedisBus(rdb, quiet, cache.RedisOptions{PingEvery: 200 * time.Millisecond})
+	require.True(tb, bus.Healthy())
+	tb.Cleanup(func() {
+		bus.Close()
+		rdb.Close()
+	})
+	return authz.NewResolver(db.Client, bus, quiet, append([]authz.Option{authz.WithRedis(rdb)}, opts...)...), bus
+}
+
+// apps builds n whole Atrium instances, as app.go wires them, on one
+// database and one Redis; they share the key-encryption key, as the
+// instances of one deployment do.
+func apps(tb testing.TB, db *app.Database, redisURL string, n int) []*app.App {
+	tb.Helper()
+	kek := make([]byte, 32)
+	_, _ = rand.Read(kek)
+	out := make([]*app.App, n)
+	for i := range out {
+		cfg, err := config.Load(func(string) string { return "" })
+		require.NoError(tb, err)
+		cfg.DataDir, cfg.RedisURL, cfg.RateLimit = tb.TempDir(), redisURL, ratelimit.Config{}
+		a, err := app.Build(context.Background(), cfg, db, kek, quiet)
+		require.NoError(tb, err)
+		tb.Cleanup(a.Close)
+		out[i] = a
+	}
+	return out
+}
+
+func allows(r *authz.Resolver, t, u uuid.UUID, p string) bool {
+	s, err := r.Permissions(context.Background(), t, u)
+	return err == nil && s.Allows(p)
+}
+
+// waitFor spins until cond holds or limit passes, and returns how long it
+// took (limit+ when it never held).
+func waitFor(limit time.Duration, cond func() bool) (time.Duration, bool) {
+	start := time.Now()
+	for {
+		if cond() {
+			return time.Since(start), true
+		}
+		if time.Since(start) > limit {
+			return time.Since(start), false
+		}
+		runtime.Gosched()
+	}
+}
+
+// revocationLatencies grants and revokes a role n times through a and
+// returns, for each revocation, how long after its commit b denied. It also
+// checks that a denies on its very next call.
+func revocationLatencies(tb testing.TB, f fixtures, a, b *authz.Resolver, n int) []time.Duration {
+	tb.Helper()
+	t, u := f.Tenant(), f.User()
+	f.Member(t, u)
+	role := f.Role(t, authz.AuditRead)
+	out := make([]time.Duration, 0, n)
+	for range n {
+		f.Assign(a, t, u, role)
+		_, ok := waitFor(time.Second, func() bool { return allows(b, t, u, authz.AuditRead) })
+		require.True(tb, ok, "the grant never reached b")
+		f.Unassign(a, t, u, role)
+		committed := time.Now()
+		require.False(tb, allows(a, t, u, authz.AuditRead), "the revoking instance allowed after its commit")
+		d, ok := waitFor(time.Second, func() bool { return !allows(b, t, u, authz.AuditRead) })
+		require.True(tb, ok, "b still allowed a second after the revocation")
+		_ = d
+		out = append(out, time.Since(committed))
+	}
+	return out
+}
+
+func percentile(ds []time.Duration, p float64) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	i := int(float64(len(s)-1) * p)
+	return s[i]
+}
+
+func TestCrossInstanceRevocation(t *testing.T) {
+	t.Parallel()
+	db := testkit.Postgres(t)
+	url := testkit.RedisURL(t)
+	f := fixtures{t, db.Client}
+
+	t.Run("OK", func(t *testing.T) {
+		a, _ := instance(t, db, url)
+		b, _ := instance(t, db, url)
+		ds := revocationLatencies(t, f, a, b, 200)
+		p50, p99 := percentile(ds, .50), percentile(ds, .99)
+		t.Logf("cross-instance revocation over %d: p50 %v, p99 %v, max %v", len(ds), p50, p99, slices.Max(ds))
+		require.LessOrEqual(t, p99, propagationBound)
+	})
+
+	t.Run("OKNextRequestAfterBound", func(t *testing.T) {
+		// The wording: revoke on A; B's next request after the
+		// bound is denied (no polling that could reload early).
+		a, _ := instance(t, db, url)
+		b, _ := instance(t, db, url)
+		tn, u := f.Tenant(), f.User()
+		f.Member(tn, u)
+		role := f.Role(tn, authz.AuditRead)
+		f.Assign(a, tn, u, role)
+		require.True(t, allows(b, tn, u, authz.AuditRead))
+		f.Unassign(a, tn, u, role)
+		time.Sleep(propagationBound)
+		require.False(t, allows(b, tn, u, authz.AuditRead))
+	})
+
+	t.Run("OKThroughL2", func(t *testing.T) {
+		// c starts after b cached the grant in Redis: c reads it from L2,
+		// and after a revocation must not read the old entry.
+		a, _ := instance(t, db, url)
+		b, _ := instance(t, db, url)
+		tn, u := f.Tenant(), f.User()
+		f.Member(tn, u)
+		role := f.Role(tn, authz.AuditRead)
+		f.Assign(a, tn, u, role)
+		require.True(t, allows(b, tn, u, authz.AuditRead))
+		c, _ := instance(t, db, url)
+		require.True(t, allows(c, tn, u, authz.AuditRead))
+		f.Unassign(a, tn, u, role)
+		c2, _ := instance(t, db, url)
+		require.False(t, allows(c2, tn, u, authz.AuditRead), "a fresh instance read a revoked grant from L2")
+		_, ok := waitFor(propagationBound, func() bool { return !allows(c, tn, u, authz.AuditRead) })
+		require.True(t, ok)
+	})
+
+	t.Run("OKApps", func(t *testing.T) {
+		// Two whole Atrium instances as app.go wires them.
+		as := apps(t, db, url, 2)
+		ds := revocationLatencies(t, f, as[0].Authz, as[1].Authz, 50)
+		t.Logf("apps: cross-instance revocation over %d: p50 %v, p99 %v", len(ds), percentile(ds, .5), percentile(ds, .99))
+		require.LessOrEqual(t, percentile(ds, .99), propagationBound)
+	})
+}
+
+func TestCrossInstanceRevocationRedisDown(t *testing.T) {
+	t.Parallel()
+	db := testkit.Postgres(t)
+	url, stop := testkit.DisposableRedis(t)
+	f := fixtures{t, db.Client}
+	const degradedTTL = 300 * time.Millisecond
+	a, _ := instance(t, db, url, authz.WithDegradedTTL(degradedTTL))
+	b, busB := instance(t, db, url, authz.WithDegradedTTL(degradedTTL))
+	as := apps(t, db, url, 2)
+	ea, eb := as[0], as[1]
+
+	tn, u := f.Tenant(), f.User()
+	f.Member(tn, u)
+	role := f.Role(tn, authz.AuditRead)
+	f.Assign(a, tn, u, role)
+	require.True(t, allows(b, tn, u, authz.AuditRead))
+	require.True(t, allows(eb.Authz, tn, u, authz.AuditRead))
+	require.False(t, b.Degraded())
+
+	stop()
+	_, ok := waitFor(2*time.Second, func() bool { return b.Degraded() && !busB.Healthy() })
+	require.True(t, ok, "b did not notice that Redis is gone")
+	_, ok = waitFor(2*time.Second, eb.Authz.Degraded)
+	require.True(t, ok, "app b did not notice that Redis is gone")
+	// Still allowed from the database while nothing changed.
+	require.True(t, allows(b, tn, u, authz.AuditRead))
+
+	t.Run("ErrRevokedWithinDegradedTTL", func(t *testing.T) {
+		f.Unassign(a, tn, u, role) // its invalidation reaches nobody
+		require.False(t, allows(a, tn, u, authz.AuditRead))
+		d, ok := waitFor(2*degradedTTL, func() bool { return !allows(b, tn, u, authz.AuditRead) })
+		t.Logf("redis down: b denied %v after the revocation (degraded TTL %v)", d, degradedTTL)
+		require.True(t, ok)
+		require.LessOrEqual(t, d, degradedTTL+50*time.Millisecond)
+		time.Sleep(degradedTTL + 20*time.Millisecond)
+		require.False(t, allows(b, tn, u, authz.AuditRead), "b served a grant older than the degraded TTL")
+	})
+
+	t.Run("ErrRevokedAppsWithinDefaultDegradedTTL", func(t *testing.T) {
+		role2 := f.Role(tn, authz.TenantManage)
+		f.Assign(ea.Authz, tn, u, role2)
+		_, ok := waitFor(authz.DefaultDegradedTTL+time.Second, func() bool { return allows(eb.Authz, tn, u, authz.TenantManage) })
+		require.True(t, ok, "the grant never reached app b")
+		f.Unassign(ea.Authz, tn, u, role2)
+		time.Sleep(authz.DefaultDegradedTTL + 50*time.Millisecond)
+		require.False(t, allows(eb.Authz, tn, u, authz.TenantManage))
+	})
+}
