@@ -38,7 +38,15 @@ type AuditEvent struct {
 	// RequestID holds the value of the "request_id" field.
 	RequestID string `json:"request_id,omitempty"`
 	// Details holds the value of the "details" field.
-	Details      map[string]string `json:"details,omitempty"`
+	Details map[string]string `json:"details,omitempty"`
+	// Chain holds the value of the "chain" field.
+	Chain string `json:"chain,omitempty"`
+	// Seq holds the value of the "seq" field.
+	Seq int64 `json:"seq,omitempty"`
+	// PrevHash holds the value of the "prev_hash" field.
+	PrevHash []byte `json:"prev_hash,omitempty"`
+	// Hash holds the value of the "hash" field.
+	Hash         []byte `json:"hash,omitempty"`
 	selectValues sql.SelectValues
 }
 
@@ -49,9 +57,11 @@ func (*AuditEvent) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case auditevent.FieldTenantID, auditevent.FieldActor, auditevent.FieldSessionID, auditevent.FieldResourceID:
 			values[i] = &sql.NullScanner{S: new(uuid.UUID)}
-		case auditevent.FieldDetails:
+		case auditevent.FieldDetails, auditevent.FieldPrevHash, auditevent.FieldHash:
 			values[i] = new([]byte)
-		case auditevent.FieldAction, auditevent.FieldOutcome, auditevent.FieldResourceType, auditevent.FieldRequestID:
+		case auditevent.FieldSeq:
+			values[i] = new(sql.NullInt64)
+		case auditevent.FieldAction, auditevent.FieldOutcome, auditevent.FieldResourceType, auditevent.FieldRequestID, auditevent.FieldChain:
 			values[i] = new(sql.NullString)
 		case auditevent.FieldOccurredAt:
 			values[i] = new(sql.NullTime)
@@ -144,6 +154,30 @@ func (_m *AuditEvent) assignValues(columns []string, values []any) error {
 					return fmt.Errorf("unmarshal field details: %w", err)
 				}
 			}
+		case auditevent.FieldChain:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field chain", values[i])
+			} else if value.Valid {
+				_m.Chain = value.String
+			}
+		case auditevent.FieldSeq:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field seq", values[i])
+			} else if value.Valid {
+				_m.Seq = value.Int64
+			}
+		case auditevent.FieldPrevHash:
+			if value, ok := values[i].(*[]byte); !ok {
+				return fmt.Errorf("unexpected type %T for field prev_hash", values[i])
+			} else if value != nil {
+				_m.PrevHash = *value
+			}
+		case auditevent.FieldHash:
+			if value, ok := values[i].(*[]byte); !ok {
+				return fmt.Errorf("unexpected type %T for field hash", values[i])
+			} else if value != nil {
+				_m.Hash = *value
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -217,6 +251,18 @@ func (_m *AuditEvent) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("details=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Details))
+	builder.WriteString(", ")
+	builder.WriteString("chain=")
+	builder.WriteString(_m.Chain)
+	builder.WriteString(", ")
+	builder.WriteString("seq=")
+	builder.WriteString(fmt.Sprintf("%v", _m.Seq))
+	builder.WriteString(", ")
+	builder.WriteString("prev_hash=")
+	builder.WriteString(fmt.Sprintf("%v", _m.PrevHash))
+	builder.WriteString(", ")
+	builder.WriteString("hash=")
+	builder.WriteString(fmt.Sprintf("%v", _m.Hash))
 	builder.WriteByte(')')
 	return builder.String()
 }

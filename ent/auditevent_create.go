@@ -148,6 +148,30 @@ func (_c *AuditEventCreate) SetDetails(v map[string]string) *AuditEventCreate {
 	return _c
 }
 
+// SetChain sets the "chain" field.
+func (_c *AuditEventCreate) SetChain(v string) *AuditEventCreate {
+	_c.mutation.SetChain(v)
+	return _c
+}
+
+// SetSeq sets the "seq" field.
+func (_c *AuditEventCreate) SetSeq(v int64) *AuditEventCreate {
+	_c.mutation.SetSeq(v)
+	return _c
+}
+
+// SetPrevHash sets the "prev_hash" field.
+func (_c *AuditEventCreate) SetPrevHash(v []byte) *AuditEventCreate {
+	_c.mutation.SetPrevHash(v)
+	return _c
+}
+
+// SetHash sets the "hash" field.
+func (_c *AuditEventCreate) SetHash(v []byte) *AuditEventCreate {
+	_c.mutation.SetHash(v)
+	return _c
+}
+
 // SetID sets the "id" field.
 func (_c *AuditEventCreate) SetID(v uuid.UUID) *AuditEventCreate {
 	_c.mutation.SetID(v)
@@ -265,6 +289,35 @@ func (_c *AuditEventCreate) check() error {
 			return &ValidationError{Name: "request_id", err: fmt.Errorf(`ent: validator failed for field "AuditEvent.request_id": %w`, err)}
 		}
 	}
+	if _, ok := _c.mutation.Chain(); !ok {
+		return &ValidationError{Name: "chain", err: errors.New(`ent: missing required field "AuditEvent.chain"`)}
+	}
+	if v, ok := _c.mutation.Chain(); ok {
+		if err := auditevent.ChainValidator(v); err != nil {
+			return &ValidationError{Name: "chain", err: fmt.Errorf(`ent: validator failed for field "AuditEvent.chain": %w`, err)}
+		}
+	}
+	if _, ok := _c.mutation.Seq(); !ok {
+		return &ValidationError{Name: "seq", err: errors.New(`ent: missing required field "AuditEvent.seq"`)}
+	}
+	if v, ok := _c.mutation.Seq(); ok {
+		if err := auditevent.SeqValidator(v); err != nil {
+			return &ValidationError{Name: "seq", err: fmt.Errorf(`ent: validator failed for field "AuditEvent.seq": %w`, err)}
+		}
+	}
+	if v, ok := _c.mutation.PrevHash(); ok {
+		if err := auditevent.PrevHashValidator(v); err != nil {
+			return &ValidationError{Name: "prev_hash", err: fmt.Errorf(`ent: validator failed for field "AuditEvent.prev_hash": %w`, err)}
+		}
+	}
+	if _, ok := _c.mutation.Hash(); !ok {
+		return &ValidationError{Name: "hash", err: errors.New(`ent: missing required field "AuditEvent.hash"`)}
+	}
+	if v, ok := _c.mutation.Hash(); ok {
+		if err := auditevent.HashValidator(v); err != nil {
+			return &ValidationError{Name: "hash", err: fmt.Errorf(`ent: validator failed for field "AuditEvent.hash": %w`, err)}
+		}
+	}
 	return nil
 }
 
@@ -340,6 +393,22 @@ func (_c *AuditEventCreate) createSpec() (*AuditEvent, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.Details(); ok {
 		_spec.SetField(auditevent.FieldDetails, field.TypeJSON, value)
 		_node.Details = value
+	}
+	if value, ok := _c.mutation.Chain(); ok {
+		_spec.SetField(auditevent.FieldChain, field.TypeString, value)
+		_node.Chain = value
+	}
+	if value, ok := _c.mutation.Seq(); ok {
+		_spec.SetField(auditevent.FieldSeq, field.TypeInt64, value)
+		_node.Seq = value
+	}
+	if value, ok := _c.mutation.PrevHash(); ok {
+		_spec.SetField(auditevent.FieldPrevHash, field.TypeBytes, value)
+		_node.PrevHash = value
+	}
+	if value, ok := _c.mutation.Hash(); ok {
+		_spec.SetField(auditevent.FieldHash, field.TypeBytes, value)
+		_node.Hash = value
 	}
 	return _node, _spec
 }
@@ -439,6 +508,18 @@ func (u *AuditEventUpsertOne) UpdateNewValues() *AuditEventUpsertOne {
 		}
 		if _, exists := u.create.mutation.Details(); exists {
 			s.SetIgnore(auditevent.FieldDetails)
+		}
+		if _, exists := u.create.mutation.Chain(); exists {
+			s.SetIgnore(auditevent.FieldChain)
+		}
+		if _, exists := u.create.mutation.Seq(); exists {
+			s.SetIgnore(auditevent.FieldSeq)
+		}
+		if _, exists := u.create.mutation.PrevHash(); exists {
+			s.SetIgnore(auditevent.FieldPrevHash)
+		}
+		if _, exists := u.create.mutation.Hash(); exists {
+			s.SetIgnore(auditevent.FieldHash)
 		}
 	}))
 	return u
@@ -683,6 +764,18 @@ func (u *AuditEventUpsertBulk) UpdateNewValues() *AuditEventUpsertBulk {
 			}
 			if _, exists := b.mutation.Details(); exists {
 				s.SetIgnore(auditevent.FieldDetails)
+			}
+			if _, exists := b.mutation.Chain(); exists {
+				s.SetIgnore(auditevent.FieldChain)
+			}
+			if _, exists := b.mutation.Seq(); exists {
+				s.SetIgnore(auditevent.FieldSeq)
+			}
+			if _, exists := b.mutation.PrevHash(); exists {
+				s.SetIgnore(auditevent.FieldPrevHash)
+			}
+			if _, exists := b.mutation.Hash(); exists {
+				s.SetIgnore(auditevent.FieldHash)
 			}
 		}
 	}))

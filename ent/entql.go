@@ -51,6 +51,10 @@ var schemaGraph = func() *sqlgraph.Schema {
 			auditevent.FieldResourceID:   {Type: field.TypeUUID, Column: auditevent.FieldResourceID},
 			auditevent.FieldRequestID:    {Type: field.TypeString, Column: auditevent.FieldRequestID},
 			auditevent.FieldDetails:      {Type: field.TypeJSON, Column: auditevent.FieldDetails},
+			auditevent.FieldChain:        {Type: field.TypeString, Column: auditevent.FieldChain},
+			auditevent.FieldSeq:          {Type: field.TypeInt64, Column: auditevent.FieldSeq},
+			auditevent.FieldPrevHash:     {Type: field.TypeBytes, Column: auditevent.FieldPrevHash},
+			auditevent.FieldHash:         {Type: field.TypeBytes, Column: auditevent.FieldHash},
 		},
 	}
 	graph.Nodes[1] = &sqlgraph.Node{
@@ -755,6 +759,26 @@ func (f *AuditEventFilter) WhereRequestID(p entql.StringP) {
 // WhereDetails applies the entql json.RawMessage predicate on the details field.
 func (f *AuditEventFilter) WhereDetails(p entql.BytesP) {
 	f.Where(p.Field(auditevent.FieldDetails))
+}
+
+// WhereChain applies the entql string predicate on the chain field.
+func (f *AuditEventFilter) WhereChain(p entql.StringP) {
+	f.Where(p.Field(auditevent.FieldChain))
+}
+
+// WhereSeq applies the entql int64 predicate on the seq field.
+func (f *AuditEventFilter) WhereSeq(p entql.Int64P) {
+	f.Where(p.Field(auditevent.FieldSeq))
+}
+
+// WherePrevHash applies the entql []byte predicate on the prev_hash field.
+func (f *AuditEventFilter) WherePrevHash(p entql.BytesP) {
+	f.Where(p.Field(auditevent.FieldPrevHash))
+}
+
+// WhereHash applies the entql []byte predicate on the hash field.
+func (f *AuditEventFilter) WhereHash(p entql.BytesP) {
+	f.Where(p.Field(auditevent.FieldHash))
 }
 
 // addPredicate implements the predicateAdder interface.

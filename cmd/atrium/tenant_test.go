@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"database/sql"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -56,4 +58,28 @@ func TestServeBadConfig(t *testing.T) {
 	require.Equal(t, exitConfig, run(context.Background(), []string{"serve"}, &out, &errb))
 	require.Contains(t, errb.String(), "ATRIUM_LOG_LEVEL")
 	require.Contains(t, errb.String(), "ATRIUM_PUBLIC_URL")
+}
+
+// TestAuditVerify: verify passes on an intact trail and fails, naming the
+// event, on a tampered one.
+func TestAuditVerify(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("ATRIUM_DATA_DIR", dir)
+	t.Setenv("ATRIUM_DATABASE_URL", "")
+	t.Setenv("ATRIUM_LOG_LEVEL", "error")
+	ctx := context.Background()
+	var out, errb bytes.Buffer
+	require.Equal(t, exitOK, run(ctx, []string{"tenant", "create", "--name", "Audited"}, &out, &errb), errb.String())
+	out.Reset()
+	require.Equal(t, exitOK, run(ctx, []string{"audit", "verify"}, &out, &errb), out.String())
+	require.Contains(t, out.String(), "✅")
+
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "atrium.db"))
+	require.NoError(t, err)
+	_, err = db.Exec("UPDATE audit_events SET action = 'forged'")
+	require.NoError(t, err)
+	require.NoError(t, db.Close())
+	out.Reset()
+	require.Equal(t, exitFail, run(ctx, []string{"audit", "verify", "--json"}, &out, &errb))
+	require.Contains(t, out.String(), `"Kind":"edited"`)
 }

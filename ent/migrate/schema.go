@@ -21,6 +21,10 @@ var (
 		{Name: "resource_id", Type: field.TypeUUID, Nullable: true},
 		{Name: "request_id", Type: field.TypeString, Size: 64, Default: ""},
 		{Name: "details", Type: field.TypeJSON, Nullable: true},
+		{Name: "chain", Type: field.TypeString, Size: 36},
+		{Name: "seq", Type: field.TypeInt64},
+		{Name: "prev_hash", Type: field.TypeBytes, Nullable: true, Size: 32},
+		{Name: "hash", Type: field.TypeBytes, Size: 32},
 	}
 	// AuditEventsTable holds the schema information for the "audit_events" table.
 	AuditEventsTable = &schema.Table{
@@ -28,6 +32,11 @@ var (
 		Columns:    AuditEventsColumns,
 		PrimaryKey: []*schema.Column{AuditEventsColumns[0]},
 		Indexes: []*schema.Index{
+			{
+				Name:    "auditevent_chain_seq",
+				Unique:  true,
+				Columns: []*schema.Column{AuditEventsColumns[11], AuditEventsColumns[12]},
+			},
 			{
 				Name:    "auditevent_tenant_id_occurred_at",
 				Unique:  false,

@@ -31,12 +31,20 @@ func (AuditEvent) Fields() []ent.Field {
 		field.String("request_id").MaxLen(64).Default("").Immutable(),
 		// details holds IDs and codes only (reason codes, changed field names).
 		field.JSON("details", map[string]string{}).Optional().Immutable(),
+		// chain is the hash chain the event belongs to: its tenant's id, or
+		// "global" for events outside any tenant. seq numbers the chain from
+		// 1; hash = SHA-256(prev_hash || canonical encoding of the event).
+		field.String("chain").NotEmpty().MaxLen(36).Immutable(),
+		field.Int64("seq").Positive().Immutable(),
+		field.Bytes("prev_hash").MaxLen(32).Optional().Immutable(),
+		field.Bytes("hash").MaxLen(32).NotEmpty().Immutable(),
 	}
 }
 
 // Indexes of AuditEvent.
 func (AuditEvent) Indexes() []ent.Index {
 	return []ent.Index{
+		index.Fields("chain", "seq").Unique(),
 		index.Fields("tenant_id", "occurred_at"),
 		index.Fields("actor"),
 	}

@@ -145,7 +145,7 @@ func Build(ctx context.Context, cfg *config.Config, db *Database, kek []byte, lo
 	a.closers = append(a.closers, cancel)
 	go func() { _ = ring.Run(runCtx, time.Minute) }()
 
-	a.Audit = audit.NewWriter(db.Client, log)
+	a.Audit = audit.NewWriter(db.Client, db.Dialect, log)
 	a.Sessions = session.NewStore(db.Client, a.Bus, log, session.Lifetimes{Idle: cfg.SessionIdle, Absolute: cfg.SessionMaxAge})
 	a.Authz = authz.NewResolver(db.Client, a.Bus, log)
 	a.Access = authz.NewAccess(db.Client)

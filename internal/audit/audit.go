@@ -8,6 +8,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
+
+	"entgo.io/ent/dialect"
 
 	"github.com/google/uuid"
 
@@ -38,30 +41,42 @@ type Event struct {
 
 // Writer writes audit events.
 type Writer struct {
-	client *ent.Client
-	log    *slog.Logger
+	client  *ent.Client
+	dialect string
+	log     *slog.Logger
 }
 
-// NewWriter returns a Writer on client.
-func NewWriter(client *ent.Client, log *slog.Logger) *Writer {
-	return &Writer{client: client, log: log}
+// NewWriter returns a Writer on client; dia is the database dialect
+// (entgo.io/ent/dialect), which decides how chains are locked.
+func NewWriter(client *ent.Client, dia string, log *slog.Logger) *Writer {
+	return &Writer{client: client, dialect: dia, log: log}
 }
 
 // Record writes e inside tx, so it commits or rolls back with the change.
 func (w *Writer) Record(ctx context.Context, tx *ent.Tx, e Event) error {
-	return create(ctx, tx.AuditEvent, e)
+	return w.appendEvent(ctx, tx, e)
 }
 
 // Log writes e on its own, for events that are not part of a data change
 // (logins, denials). A failure is logged, not returned: an audit outage must
 // not turn a denial into a 500.
 func (w *Writer) Log(ctx context.Context, e Event) {
-	if err := create(ctx, w.client.AuditEvent, e); err != nil {
+	tx, err := w.client.Tx(ctx)
+	if err == nil {
+		if err = w.appendEvent(ctx, tx, e); err == nil {
+			err = tx.Commit()
+		} else {
+			_ = tx.Rollback()
+		}
+	}
+	if err != nil {
 		w.log.ErrorContext(ctx, "audit write failed", "action", e.Action, "err", err)
 	}
 }
 
-func create(ctx context.Context, c *ent.AuditEventClient, e Event) error {
+// appendEvent appends e to its chain inside tx: it locks the chain, reads the
+// last link and writes the event with the next sequence number and hash.
+func (w *Writer) appendEvent(ctx context.Context, tx *ent.Tx, e Event) error {
 	v := viewer.FromContext(ctx)
 	if e.Outcome == "" {
 		e.Outcome = Success
@@ -74,11 +89,61 @@ func create(ctx context.Context, c *ent.AuditEventClient, e Event) error {
 			e.Actor = v.UserID
 		}
 	}
-	b := c.Create().
-		SetAction(e.Action).
+	rec := Canonical{
+		ID:           uuid.Must(uuid.NewV7()).String(),
+		OccurredAt:   time.Now().UTC().Truncate(time.Microsecond),
+		Action:       e.Action,
+		Outcome:      string(e.Outcome),
+		ResourceType: e.ResourceType,
+		RequestID:    requestid.FromContext(ctx),
+		Details:      e.Details,
+		Chain:        GlobalChain,
+	}
+	if len(rec.Details) == 0 {
+		rec.Details = nil
+	}
+	if e.TenantID != uuid.Nil {
+		rec.TenantID, rec.Chain = e.TenantID.String(), e.TenantID.String()
+	}
+	if e.Actor != uuid.Nil {
+		rec.Actor = e.Actor.String()
+	}
+	if v != nil && v.SessionID != uuid.Nil {
+		rec.SessionID = v.SessionID.String()
+	}
+	if e.ResourceID != uuid.Nil {
+		rec.ResourceID = e.ResourceID.String()
+	}
+	// The audit writer records on behalf of whoever acted; the system viewer
+	// lets it write tenant-less auth events too.
+	sys := viewer.System(ctx, "audit write")
+	if err := w.lockChain(sys, tx, rec.Chain); err != nil {
+		return fmt.Errorf("audit %s: lock chain: %w", e.Action, err)
+	}
+	last, err := tx.AuditEvent.Query().Where(auditevent.Chain(rec.Chain)).
+		Order(ent.Desc(auditevent.FieldSeq)).Select(auditevent.FieldSeq, auditevent.FieldHash).First(sys)
+	switch {
+	case ent.IsNotFound(err):
+		rec.Seq = 1
+	case err != nil:
+		return fmt.Errorf("audit %s: last link: %w", e.Action, err)
+	default:
+		rec.Seq, rec.PrevHash = last.Seq+1, last.Hash
+	}
+	hash := rec.Hash()
+	b := tx.AuditEvent.Create().
+		SetID(uuid.MustParse(rec.ID)).
+		SetOccurredAt(rec.OccurredAt).
+		SetAction(rec.Action).
 		SetOutcome(e.Outcome).
-		SetResourceType(e.ResourceType).
-		SetRequestID(requestid.FromContext(ctx))
+		SetResourceType(rec.ResourceType).
+		SetRequestID(rec.RequestID).
+		SetChain(rec.Chain).
+		SetSeq(rec.Seq).
+		SetHash(hash[:])
+	if len(rec.PrevHash) > 0 {
+		b.SetPrevHash(rec.PrevHash)
+	}
 	if e.TenantID != uuid.Nil {
 		b.SetTenantID(e.TenantID)
 	}
@@ -91,15 +156,27 @@ func create(ctx context.Context, c *ent.AuditEventClient, e Event) error {
 	if e.ResourceID != uuid.Nil {
 		b.SetResourceID(e.ResourceID)
 	}
-	if len(e.Details) > 0 {
-		b.SetDetails(e.Details)
+	if rec.Details != nil {
+		b.SetDetails(rec.Details)
 	}
-	// The audit writer records on behalf of whoever acted; the system viewer
-	// lets it write tenant-less auth events too.
-	if _, err := b.Save(viewer.System(ctx, "audit write")); err != nil {
+	if _, err := b.Save(sys); err != nil {
 		return fmt.Errorf("audit %s: %w", e.Action, err)
 	}
 	return nil
+}
+
+// lockChain serializes writers of one chain until tx ends. On PostgreSQL it
+// takes a transaction-scoped advisory lock; SQLite transactions are already
+// serialized (BEGIN IMMEDIATE).
+func (w *Writer) lockChain(ctx context.Context, tx *ent.Tx, chain string) error {
+	if w.dialect != dialect.Postgres {
+		return nil
+	}
+	rows, err := tx.QueryContext(ctx, "SELECT pg_advisory_xact_lock(hashtextextended($1, 7413))", "audit:"+chain)
+	if err != nil {
+		return err
+	}
+	return rows.Close()
 }
 
 // Change runs fn in a transaction and records the event it returns in the

@@ -1,0 +1,146 @@
+package audit_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"sync"
+	"testing"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+
+	"atrium/ent"
+	"atrium/ent/auditevent"
+	_ "atrium/ent/runtime"
+	"atrium/internal/app"
+	"atrium/internal/audit"
+	"atrium/internal/testkit"
+	"atrium/internal/viewer"
+)
+
+func TestMain(m *testing.M) { testkit.Main(m) }
+
+func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// fill writes n events in one tenant's chain and returns the chain name.
+func fill(t *testing.T, db *app.Database, n int) string {
+	t.Helper()
+	w := audit.NewWriter(db.Client, db.Dialect, quiet())
+	tenant := uuid.Must(uuid.NewV7())
+	ctx := viewer.NewContext(context.Background(), &viewer.Viewer{UserID: uuid.Must(uuid.NewV7()), TenantID: tenant})
+	for i := range n {
+		w.Log(ctx, audit.Event{Action: "test.event", ResourceType: "thing", ResourceID: uuid.Must(uuid.NewV7()),
+			Details: map[string]string{"i": string(rune('a' + i%26))}})
+	}
+	return tenant.String()
+}
+
+func verify(t *testing.T, db *app.Database, chain string) audit.ChainReport {
+	t.Helper()
+	reps, err := audit.Verify(context.Background(), db.Client, chain)
+	require.NoError(t, err)
+	require.Len(t, reps, 1)
+	return reps[0]
+}
+
+func TestChain(t *testing.T) {
+	t.Parallel()
+	for _, ndb := range testkit.Databases(t) {
+		t.Run(ndb.Name, func(t *testing.T) {
+			t.Parallel()
+			db := ndb.Open(t)
+			sys := viewer.System(context.Background(), "test")
+			events := func(chain string) []*ent.AuditEvent {
+				evs, err := db.Client.AuditEvent.Query().Where(auditevent.Chain(chain)).Order(ent.Asc(auditevent.FieldSeq)).All(sys)
+				require.NoError(t, err)
+				return evs
+			}
+			exec := func(q string, args ...any) {
+				if db.Dialect == "postgres" {
+					q = rebind(q)
+				}
+				_, err := db.DB.ExecContext(context.Background(), q, args...)
+				require.NoError(t, err)
+			}
+			t.Run("OK", func(t *testing.T) {
+				chain := fill(t, db, 5)
+				rep := verify(t, db, chain)
+				require.Equal(t, 5, rep.Events)
+				require.Empty(t, rep.Problems)
+			})
+			t.Run("ErrEdited", func(t *testing.T) {
+				chain := fill(t, db, 5)
+				ev := events(chain)[2]
+				exec("UPDATE audit_events SET action = ? WHERE id = ?", "test.forged", ev.ID)
+				rep := verify(t, db, chain)
+				require.Len(t, rep.Problems, 1)
+				require.Equal(t, audit.Problem{Chain: chain, Seq: 3, ID: ev.ID.String(), Kind: "edited"}, rep.Problems[0])
+			})
+			t.Run("ErrDeleted", func(t *testing.T) {
+				chain := fill(t, db, 5)
+				ev := events(chain)[1]
+				exec("DELETE FROM audit_events WHERE id = ?", ev.ID)
+				rep := verify(t, db, chain)
+				require.NotEmpty(t, rep.Problems)
+				require.Equal(t, "missing", rep.Problems[0].Kind)
+				require.Equal(t, int64(2), rep.Problems[0].Seq)
+			})
+			t.Run("ErrReordered", func(t *testing.T) {
+				chain := fill(t, db, 5)
+				evs := events(chain)
+				// Swap the positions of events 2 and 3.
+				exec("UPDATE audit_events SET seq = ? WHERE id = ?", 100, evs[1].ID)
+				exec("UPDATE audit_events SET seq = ? WHERE id = ?", 2, evs[2].ID)
+				exec("UPDATE audit_events SET seq = ? WHERE id = ?", 3, evs[1].ID)
+				rep := verify(t, db, chain)
+				require.NotEmpty(t, rep.Problems)
+				kinds := map[string]bool{}
+				for _, p := range rep.Problems {
+					kinds[p.Kind] = true
+				}
+				require.True(t, kinds["reordered"] || kinds["edited"], "problems: %v", rep.Problems)
+			})
+			t.Run("OK/ConcurrentWriters", func(t *testing.T) {
+				w := audit.NewWriter(db.Client, db.Dialect, quiet())
+				tenant := uuid.Must(uuid.NewV7())
+				ctx := viewer.NewContext(context.Background(), &viewer.Viewer{UserID: uuid.Must(uuid.NewV7()), TenantID: tenant})
+				var wg sync.WaitGroup
+				for range 16 {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						w.Log(ctx, audit.Event{Action: "test.concurrent"})
+					}()
+				}
+				wg.Wait()
+				rep := verify(t, db, tenant.String())
+				require.Equal(t, 16, rep.Events, "no event lost")
+				require.Empty(t, rep.Problems)
+			})
+		})
+	}
+}
+
+// rebind turns ? placeholders into $1, $2, … for PostgreSQL.
+func rebind(q string) string {
+	out := make([]byte, 0, len(q)+8)
+	n := 0
+	for i := 0; i < len(q); i++ {
+		if q[i] == '?' {
+			n++
+			out = append(out, '$')
+			out = append(out, []byte(itoa(n))...)
+			continue
+		}
+		out = append(out, q[i])
+	}
+	return string(out)
+}
+
+func itoa(n int) string {
+	if n < 10 {
+		return string(rune('0' + n))
+	}
+	return itoa(n/10) + string(rune('0'+n%10))
+}
