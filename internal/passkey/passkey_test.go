@@ -45,7 +45,9 @@ type bundle struct {
 	tenant uuid.UUID
 }
 
-func setup(t *testing.T, db *app.Database, opts ...apptest.Option) *bundle { return setupB(t, db, opts...) }
+func setup(t *testing.T, db *app.Database, opts ...apptest.Option) *bundle {
+	return setupB(t, db, opts...)
+}
 
 func setupB(t testing.TB, db *app.Database, opts ...apptest.Option) *bundle {
 	t.Helper()

@@ -224,4 +224,3 @@ func (s *Service) RemoveMember(ctx context.Context, id, userID uuid.UUID) error 
 	})
 	return fault.FromEnt(err, "team")
 }
-
