@@ -36,7 +36,6 @@ import (
 	"atrium/internal/ratelimit"
 	"atrium/internal/testkit"
 	"atrium/internal/viewer"
-	"atrium/web"
 
 	_ "atrium/ent/runtime"
 )
@@ -298,18 +297,9 @@ func startAtrium(t *testing.T, opts ...apptest.Option) *site {
 	opts = append([]apptest.Option{func(c *config.Config) { c.PublicURL = base }}, opts...)
 	env := apptest.New(t, testkit.SQLite(t), opts...)
 
+	// The app itself serves the console at / (internal/app mounts web.Patterns).
 	h := env.App.Handler
-	if !servesConsole(h) {
-		// Until the app mounts the console itself, mount it here the way it
-		// is meant to be mounted, so the rest of the test still runs.
-		t.Log("NOTE: the app does not serve the web console at / yet; mounting web.Handler() in the test")
-		mux := http.NewServeMux()
-		for _, p := range web.Patterns() {
-			mux.Handle(p, web.Handler())
-		}
-		mux.Handle("/", h)
-		h = mux
-	}
+	requireConsole(t, h)
 	srv := httptest.NewUnstartedServer(h)
 	_ = srv.Listener.Close()
 	srv.Listener = ln
@@ -321,10 +311,17 @@ func startAtrium(t *testing.T, opts ...apptest.Option) *site {
 	return &site{env: env, base: base, tenant: tenant.ID}
 }
 
-func servesConsole(h http.Handler) bool {
+// requireConsole checks that the app serves the console at / with its
+// headers intact through the server's middleware.
+func requireConsole(t *testing.T, h http.Handler) {
+	t.Helper()
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/", nil))
-	return w.Code == http.StatusOK && strings.Contains(w.Body.String(), `data-testid="view-signin"`)
+	require.Equal(t, http.StatusOK, w.Code, "GET / must serve the web console")
+	require.Contains(t, w.Body.String(), `data-testid="view-signin"`)
+	require.Equal(t, "no-cache", w.Header().Get("Cache-Control"))
+	require.Contains(t, w.Header().Get("Content-Security-Policy"), "default-src 'self'")
+	require.Equal(t, "text/html; charset=utf-8", w.Header().Get("Content-Type"))
 }
 
 // addMembership makes the user a member of a new tenant and returns its id.
