@@ -11,6 +11,7 @@ import (
 
 	"atrium/ent/migrate"
 
+	"atrium/ent/actorref"
 	"atrium/ent/auditevent"
 	"atrium/ent/conversation"
 	"atrium/ent/credential"
@@ -42,6 +43,8 @@ type Client struct {
 	config
 	// Schema is the client for creating, migrating and dropping schema.
 	Schema *migrate.Schema
+	// ActorRef is the client for interacting with the ActorRef builders.
+	ActorRef *ActorRefClient
 	// AuditEvent is the client for interacting with the AuditEvent builders.
 	AuditEvent *AuditEventClient
 	// Conversation is the client for interacting with the Conversation builders.
@@ -85,6 +88,7 @@ func NewClient(opts ...Option) *Client {
 
 func (c *Client) init() {
 	c.Schema = migrate.NewSchema(c.driver)
+	c.ActorRef = NewActorRefClient(c.config)
 	c.AuditEvent = NewAuditEventClient(c.config)
 	c.Conversation = NewConversationClient(c.config)
 	c.Credential = NewCredentialClient(c.config)
@@ -193,6 +197,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 	return &Tx{
 		ctx:          ctx,
 		config:       cfg,
+		ActorRef:     NewActorRefClient(cfg),
 		AuditEvent:   NewAuditEventClient(cfg),
 		Conversation: NewConversationClient(cfg),
 		Credential:   NewCredentialClient(cfg),
@@ -228,6 +233,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 	return &Tx{
 		ctx:          ctx,
 		config:       cfg,
+		ActorRef:     NewActorRefClient(cfg),
 		AuditEvent:   NewAuditEventClient(cfg),
 		Conversation: NewConversationClient(cfg),
 		Credential:   NewCredentialClient(cfg),
@@ -250,7 +256,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 // Debug returns a new debug-client. It's used to get verbose logging on specific operations.
 //
 //	client.Debug().
-//		AuditEvent.
+//		ActorRef.
 //		Query().
 //		Count(ctx)
 func (c *Client) Debug() *Client {
@@ -273,9 +279,9 @@ func (c *Client) Close() error {
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
-		c.AuditEvent, c.Conversation, c.Credential, c.Invitation, c.MemberRole,
-		c.Membership, c.Message, c.RefreshToken, c.Role, c.Session, c.Share,
-		c.SigningKey, c.Team, c.TeamMember, c.Tenant, c.User,
+		c.ActorRef, c.AuditEvent, c.Conversation, c.Credential, c.Invitation,
+		c.MemberRole, c.Membership, c.Message, c.RefreshToken, c.Role, c.Session,
+		c.Share, c.SigningKey, c.Team, c.TeamMember, c.Tenant, c.User,
 	} {
 		n.Use(hooks...)
 	}
@@ -285,9 +291,9 @@ func (c *Client) Use(hooks ...Hook) {
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
-		c.AuditEvent, c.Conversation, c.Credential, c.Invitation, c.MemberRole,
-		c.Membership, c.Message, c.RefreshToken, c.Role, c.Session, c.Share,
-		c.SigningKey, c.Team, c.TeamMember, c.Tenant, c.User,
+		c.ActorRef, c.AuditEvent, c.Conversation, c.Credential, c.Invitation,
+		c.MemberRole, c.Membership, c.Message, c.RefreshToken, c.Role, c.Session,
+		c.Share, c.SigningKey, c.Team, c.TeamMember, c.Tenant, c.User,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -296,6 +302,8 @@ func (c *Client) Intercept(interceptors ...Interceptor) {
 // Mutate implements the ent.Mutator interface.
 func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 	switch m := m.(type) {
+	case *ActorRefMutation:
+		return c.ActorRef.mutate(ctx, m)
 	case *AuditEventMutation:
 		return c.AuditEvent.mutate(ctx, m)
 	case *ConversationMutation:
@@ -330,6 +338,140 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.User.mutate(ctx, m)
 	default:
 		return nil, fmt.Errorf("ent: unknown mutation type %T", m)
+	}
+}
+
+// ActorRefClient is a client for the ActorRef schema.
+type ActorRefClient struct {
+	config
+}
+
+// NewActorRefClient returns a client for the ActorRef from the given config.
+func NewActorRefClient(c config) *ActorRefClient {
+	return &ActorRefClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `actorref.Hooks(f(g(h())))`.
+func (c *ActorRefClient) Use(hooks ...Hook) {
+	c.hooks.ActorRef = append(c.hooks.ActorRef, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `actorref.Intercept(f(g(h())))`.
+func (c *ActorRefClient) Intercept(interceptors ...Interceptor) {
+	c.inters.ActorRef = append(c.inters.ActorRef, interceptors...)
+}
+
+// Create returns a builder for creating a ActorRef entity.
+func (c *ActorRefClient) Create() *ActorRefCreate {
+	mutation := newActorRefMutation(c.config, OpCreate)
+	return &ActorRefCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of ActorRef entities.
+func (c *ActorRefClient) CreateBulk(builders ...*ActorRefCreate) *ActorRefCreateBulk {
+	return &ActorRefCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *ActorRefClient) MapCreateBulk(slice any, setFunc func(*ActorRefCreate, int)) *ActorRefCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &ActorRefCreateBulk{err: fmt.Errorf("calling to ActorRefClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*ActorRefCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &ActorRefCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for ActorRef.
+func (c *ActorRefClient) Update() *ActorRefUpdate {
+	mutation := newActorRefMutation(c.config, OpUpdate)
+	return &ActorRefUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *ActorRefClient) UpdateOne(_m *ActorRef) *ActorRefUpdateOne {
+	mutation := newActorRefMutation(c.config, OpUpdateOne, withActorRef(_m))
+	return &ActorRefUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *ActorRefClient) UpdateOneID(id uuid.UUID) *ActorRefUpdateOne {
+	mutation := newActorRefMutation(c.config, OpUpdateOne, withActorRefID(id))
+	return &ActorRefUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for ActorRef.
+func (c *ActorRefClient) Delete() *ActorRefDelete {
+	mutation := newActorRefMutation(c.config, OpDelete)
+	return &ActorRefDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *ActorRefClient) DeleteOne(_m *ActorRef) *ActorRefDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *ActorRefClient) DeleteOneID(id uuid.UUID) *ActorRefDeleteOne {
+	builder := c.Delete().Where(actorref.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &ActorRefDeleteOne{builder}
+}
+
+// Query returns a query builder for ActorRef.
+func (c *ActorRefClient) Query() *ActorRefQuery {
+	return &ActorRefQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeActorRef},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a ActorRef entity by its id.
+func (c *ActorRefClient) Get(ctx context.Context, id uuid.UUID) (*ActorRef, error) {
+	return c.Query().Where(actorref.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *ActorRefClient) GetX(ctx context.Context, id uuid.UUID) *ActorRef {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *ActorRefClient) Hooks() []Hook {
+	hooks := c.hooks.ActorRef
+	return append(hooks[:len(hooks):len(hooks)], actorref.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *ActorRefClient) Interceptors() []Interceptor {
+	return c.inters.ActorRef
+}
+
+func (c *ActorRefClient) mutate(ctx context.Context, m *ActorRefMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&ActorRefCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&ActorRefUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&ActorRefUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&ActorRefDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown ActorRef mutation op: %q", m.Op())
 	}
 }
 
@@ -2848,14 +2990,14 @@ func (c *UserClient) mutate(ctx context.Context, m *UserMutation) (Value, error)
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		AuditEvent, Conversation, Credential, Invitation, MemberRole, Membership,
-		Message, RefreshToken, Role, Session, Share, SigningKey, Team, TeamMember,
-		Tenant, User []ent.Hook
+		ActorRef, AuditEvent, Conversation, Credential, Invitation, MemberRole,
+		Membership, Message, RefreshToken, Role, Session, Share, SigningKey, Team,
+		TeamMember, Tenant, User []ent.Hook
 	}
 	inters struct {
-		AuditEvent, Conversation, Credential, Invitation, MemberRole, Membership,
-		Message, RefreshToken, Role, Session, Share, SigningKey, Team, TeamMember,
-		Tenant, User []ent.Interceptor
+		ActorRef, AuditEvent, Conversation, Credential, Invitation, MemberRole,
+		Membership, Message, RefreshToken, Role, Session, Share, SigningKey, Team,
+		TeamMember, Tenant, User []ent.Interceptor
 	}
 )
 

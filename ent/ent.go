@@ -3,6 +3,7 @@
 package ent
 
 import (
+	"atrium/ent/actorref"
 	"atrium/ent/auditevent"
 	"atrium/ent/conversation"
 	"atrium/ent/credential"
@@ -88,6 +89,7 @@ var (
 func checkColumn(t, c string) error {
 	initCheck.Do(func() {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
+			actorref.Table:     actorref.ValidColumn,
 			auditevent.Table:   auditevent.ValidColumn,
 			conversation.Table: conversation.ValidColumn,
 			credential.Table:   credential.ValidColumn,

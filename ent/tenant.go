@@ -28,6 +28,8 @@ type Tenant struct {
 	Slug string `json:"slug,omitempty"`
 	// Status holds the value of the "status" field.
 	Status tenant.Status `json:"status,omitempty"`
+	// ErasurePolicy holds the value of the "erasure_policy" field.
+	ErasurePolicy tenant.ErasurePolicy `json:"erasure_policy,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the TenantQuery when eager-loading is set.
 	Edges        TenantEdges `json:"edges"`
@@ -57,7 +59,7 @@ func (*Tenant) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
-		case tenant.FieldName, tenant.FieldSlug, tenant.FieldStatus:
+		case tenant.FieldName, tenant.FieldSlug, tenant.FieldStatus, tenant.FieldErasurePolicy:
 			values[i] = new(sql.NullString)
 		case tenant.FieldCreatedAt, tenant.FieldUpdatedAt:
 			values[i] = new(sql.NullTime)
@@ -114,6 +116,12 @@ func (_m *Tenant) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.Status = tenant.Status(value.String)
 			}
+		case tenant.FieldErasurePolicy:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field erasure_policy", values[i])
+			} else if value.Valid {
+				_m.ErasurePolicy = tenant.ErasurePolicy(value.String)
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -169,6 +177,9 @@ func (_m *Tenant) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("status=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Status))
+	builder.WriteString(", ")
+	builder.WriteString("erasure_policy=")
+	builder.WriteString(fmt.Sprintf("%v", _m.ErasurePolicy))
 	builder.WriteByte(')')
 	return builder.String()
 }

@@ -79,6 +79,20 @@ func (_c *TenantCreate) SetNillableStatus(v *tenant.Status) *TenantCreate {
 	return _c
 }
 
+// SetErasurePolicy sets the "erasure_policy" field.
+func (_c *TenantCreate) SetErasurePolicy(v tenant.ErasurePolicy) *TenantCreate {
+	_c.mutation.SetErasurePolicy(v)
+	return _c
+}
+
+// SetNillableErasurePolicy sets the "erasure_policy" field if the given value is not nil.
+func (_c *TenantCreate) SetNillableErasurePolicy(v *tenant.ErasurePolicy) *TenantCreate {
+	if v != nil {
+		_c.SetErasurePolicy(*v)
+	}
+	return _c
+}
+
 // SetID sets the "id" field.
 func (_c *TenantCreate) SetID(v uuid.UUID) *TenantCreate {
 	_c.mutation.SetID(v)
@@ -163,6 +177,10 @@ func (_c *TenantCreate) defaults() error {
 		v := tenant.DefaultStatus
 		_c.mutation.SetStatus(v)
 	}
+	if _, ok := _c.mutation.ErasurePolicy(); !ok {
+		v := tenant.DefaultErasurePolicy
+		_c.mutation.SetErasurePolicy(v)
+	}
 	if _, ok := _c.mutation.ID(); !ok {
 		if tenant.DefaultID == nil {
 			return fmt.Errorf("ent: uninitialized tenant.DefaultID (forgotten import ent/runtime?)")
@@ -203,6 +221,14 @@ func (_c *TenantCreate) check() error {
 	if v, ok := _c.mutation.Status(); ok {
 		if err := tenant.StatusValidator(v); err != nil {
 			return &ValidationError{Name: "status", err: fmt.Errorf(`ent: validator failed for field "Tenant.status": %w`, err)}
+		}
+	}
+	if _, ok := _c.mutation.ErasurePolicy(); !ok {
+		return &ValidationError{Name: "erasure_policy", err: errors.New(`ent: missing required field "Tenant.erasure_policy"`)}
+	}
+	if v, ok := _c.mutation.ErasurePolicy(); ok {
+		if err := tenant.ErasurePolicyValidator(v); err != nil {
+			return &ValidationError{Name: "erasure_policy", err: fmt.Errorf(`ent: validator failed for field "Tenant.erasure_policy": %w`, err)}
 		}
 	}
 	return nil
@@ -260,6 +286,10 @@ func (_c *TenantCreate) createSpec() (*Tenant, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.Status(); ok {
 		_spec.SetField(tenant.FieldStatus, field.TypeEnum, value)
 		_node.Status = value
+	}
+	if value, ok := _c.mutation.ErasurePolicy(); ok {
+		_spec.SetField(tenant.FieldErasurePolicy, field.TypeEnum, value)
+		_node.ErasurePolicy = value
 	}
 	if nodes := _c.mutation.MembershipsIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
@@ -377,6 +407,18 @@ func (u *TenantUpsert) UpdateStatus() *TenantUpsert {
 	return u
 }
 
+// SetErasurePolicy sets the "erasure_policy" field.
+func (u *TenantUpsert) SetErasurePolicy(v tenant.ErasurePolicy) *TenantUpsert {
+	u.Set(tenant.FieldErasurePolicy, v)
+	return u
+}
+
+// UpdateErasurePolicy sets the "erasure_policy" field to the value that was provided on create.
+func (u *TenantUpsert) UpdateErasurePolicy() *TenantUpsert {
+	u.SetExcluded(tenant.FieldErasurePolicy)
+	return u
+}
+
 // UpdateNewValues updates the mutable fields using the new values that were set on create except the ID field.
 // Using this option is equivalent to using:
 //
@@ -481,6 +523,20 @@ func (u *TenantUpsertOne) SetStatus(v tenant.Status) *TenantUpsertOne {
 func (u *TenantUpsertOne) UpdateStatus() *TenantUpsertOne {
 	return u.Update(func(s *TenantUpsert) {
 		s.UpdateStatus()
+	})
+}
+
+// SetErasurePolicy sets the "erasure_policy" field.
+func (u *TenantUpsertOne) SetErasurePolicy(v tenant.ErasurePolicy) *TenantUpsertOne {
+	return u.Update(func(s *TenantUpsert) {
+		s.SetErasurePolicy(v)
+	})
+}
+
+// UpdateErasurePolicy sets the "erasure_policy" field to the value that was provided on create.
+func (u *TenantUpsertOne) UpdateErasurePolicy() *TenantUpsertOne {
+	return u.Update(func(s *TenantUpsert) {
+		s.UpdateErasurePolicy()
 	})
 }
 
@@ -755,6 +811,20 @@ func (u *TenantUpsertBulk) SetStatus(v tenant.Status) *TenantUpsertBulk {
 func (u *TenantUpsertBulk) UpdateStatus() *TenantUpsertBulk {
 	return u.Update(func(s *TenantUpsert) {
 		s.UpdateStatus()
+	})
+}
+
+// SetErasurePolicy sets the "erasure_policy" field.
+func (u *TenantUpsertBulk) SetErasurePolicy(v tenant.ErasurePolicy) *TenantUpsertBulk {
+	return u.Update(func(s *TenantUpsert) {
+		s.SetErasurePolicy(v)
+	})
+}
+
+// UpdateErasurePolicy sets the "erasure_policy" field to the value that was provided on create.
+func (u *TenantUpsertBulk) UpdateErasurePolicy() *TenantUpsertBulk {
+	return u.Update(func(s *TenantUpsert) {
+		s.UpdateErasurePolicy()
 	})
 }
 

@@ -78,6 +78,20 @@ func (_u *TenantUpdate) SetNillableStatus(v *tenant.Status) *TenantUpdate {
 	return _u
 }
 
+// SetErasurePolicy sets the "erasure_policy" field.
+func (_u *TenantUpdate) SetErasurePolicy(v tenant.ErasurePolicy) *TenantUpdate {
+	_u.mutation.SetErasurePolicy(v)
+	return _u
+}
+
+// SetNillableErasurePolicy sets the "erasure_policy" field if the given value is not nil.
+func (_u *TenantUpdate) SetNillableErasurePolicy(v *tenant.ErasurePolicy) *TenantUpdate {
+	if v != nil {
+		_u.SetErasurePolicy(*v)
+	}
+	return _u
+}
+
 // AddMembershipIDs adds the "memberships" edge to the Membership entity by IDs.
 func (_u *TenantUpdate) AddMembershipIDs(ids ...uuid.UUID) *TenantUpdate {
 	_u.mutation.AddMembershipIDs(ids...)
@@ -178,6 +192,11 @@ func (_u *TenantUpdate) check() error {
 			return &ValidationError{Name: "status", err: fmt.Errorf(`ent: validator failed for field "Tenant.status": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.ErasurePolicy(); ok {
+		if err := tenant.ErasurePolicyValidator(v); err != nil {
+			return &ValidationError{Name: "erasure_policy", err: fmt.Errorf(`ent: validator failed for field "Tenant.erasure_policy": %w`, err)}
+		}
+	}
 	return nil
 }
 
@@ -204,6 +223,9 @@ func (_u *TenantUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if value, ok := _u.mutation.Status(); ok {
 		_spec.SetField(tenant.FieldStatus, field.TypeEnum, value)
+	}
+	if value, ok := _u.mutation.ErasurePolicy(); ok {
+		_spec.SetField(tenant.FieldErasurePolicy, field.TypeEnum, value)
 	}
 	if _u.mutation.MembershipsCleared() {
 		edge := &sqlgraph.EdgeSpec{
@@ -314,6 +336,20 @@ func (_u *TenantUpdateOne) SetStatus(v tenant.Status) *TenantUpdateOne {
 func (_u *TenantUpdateOne) SetNillableStatus(v *tenant.Status) *TenantUpdateOne {
 	if v != nil {
 		_u.SetStatus(*v)
+	}
+	return _u
+}
+
+// SetErasurePolicy sets the "erasure_policy" field.
+func (_u *TenantUpdateOne) SetErasurePolicy(v tenant.ErasurePolicy) *TenantUpdateOne {
+	_u.mutation.SetErasurePolicy(v)
+	return _u
+}
+
+// SetNillableErasurePolicy sets the "erasure_policy" field if the given value is not nil.
+func (_u *TenantUpdateOne) SetNillableErasurePolicy(v *tenant.ErasurePolicy) *TenantUpdateOne {
+	if v != nil {
+		_u.SetErasurePolicy(*v)
 	}
 	return _u
 }
@@ -431,6 +467,11 @@ func (_u *TenantUpdateOne) check() error {
 			return &ValidationError{Name: "status", err: fmt.Errorf(`ent: validator failed for field "Tenant.status": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.ErasurePolicy(); ok {
+		if err := tenant.ErasurePolicyValidator(v); err != nil {
+			return &ValidationError{Name: "erasure_policy", err: fmt.Errorf(`ent: validator failed for field "Tenant.erasure_policy": %w`, err)}
+		}
+	}
 	return nil
 }
 
@@ -474,6 +515,9 @@ func (_u *TenantUpdateOne) sqlSave(ctx context.Context) (_node *Tenant, err erro
 	}
 	if value, ok := _u.mutation.Status(); ok {
 		_spec.SetField(tenant.FieldStatus, field.TypeEnum, value)
+	}
+	if value, ok := _u.mutation.ErasurePolicy(); ok {
+		_spec.SetField(tenant.FieldErasurePolicy, field.TypeEnum, value)
 	}
 	if _u.mutation.MembershipsCleared() {
 		edge := &sqlgraph.EdgeSpec{

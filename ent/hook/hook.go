@@ -8,6 +8,18 @@ import (
 	"fmt"
 )
 
+// The ActorRefFunc type is an adapter to allow the use of ordinary
+// function as ActorRef mutator.
+type ActorRefFunc func(context.Context, *ent.ActorRefMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f ActorRefFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.ActorRefMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.ActorRefMutation", m)
+}
+
 // The AuditEventFunc type is an adapter to allow the use of ordinary
 // function as AuditEvent mutator.
 type AuditEventFunc func(context.Context, *ent.AuditEventMutation) (ent.Value, error)

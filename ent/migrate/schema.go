@@ -8,6 +8,17 @@ import (
 )
 
 var (
+	// ActorRefsColumns holds the columns for the "actor_refs" table.
+	ActorRefsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeUUID},
+		{Name: "user_id", Type: field.TypeUUID, Unique: true},
+	}
+	// ActorRefsTable holds the schema information for the "actor_refs" table.
+	ActorRefsTable = &schema.Table{
+		Name:       "actor_refs",
+		Columns:    ActorRefsColumns,
+		PrimaryKey: []*schema.Column{ActorRefsColumns[0]},
+	}
 	// AuditEventsColumns holds the columns for the "audit_events" table.
 	AuditEventsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeUUID},
@@ -592,6 +603,7 @@ var (
 		{Name: "name", Type: field.TypeString, Size: 200},
 		{Name: "slug", Type: field.TypeString, Unique: true, Size: 63},
 		{Name: "status", Type: field.TypeEnum, Enums: []string{"active", "suspended"}, Default: "active"},
+		{Name: "erasure_policy", Type: field.TypeEnum, Enums: []string{"delete", "transfer"}, Default: "transfer"},
 	}
 	// TenantsTable holds the schema information for the "tenants" table.
 	TenantsTable = &schema.Table{
@@ -618,6 +630,7 @@ var (
 	}
 	// Tables holds all the tables in the schema.
 	Tables = []*schema.Table{
+		ActorRefsTable,
 		AuditEventsTable,
 		ConversationsTable,
 		CredentialsTable,

@@ -3,6 +3,7 @@
 package runtime
 
 import (
+	"atrium/ent/actorref"
 	"atrium/ent/auditevent"
 	"atrium/ent/conversation"
 	"atrium/ent/credential"
@@ -33,6 +34,21 @@ import (
 // (default values, validators, hooks and policies) and stitches it
 // to their package variables.
 func init() {
+	actorref.Policy = privacy.NewPolicies(schema.ActorRef{})
+	actorref.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := actorref.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	actorrefFields := schema.ActorRef{}.Fields()
+	_ = actorrefFields
+	// actorrefDescID is the schema descriptor for id field.
+	actorrefDescID := actorrefFields[0].Descriptor()
+	// actorref.DefaultID holds the default value on creation for the id field.
+	actorref.DefaultID = actorrefDescID.Default.(func() uuid.UUID)
 	auditevent.Policy = privacy.NewPolicies(schema.AuditEvent{})
 	auditevent.Hooks[0] = func(next ent.Mutator) ent.Mutator {
 		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {

@@ -20,6 +20,10 @@ func (Tenant) Fields() []ent.Field {
 		field.String("name").NotEmpty().MaxLen(200),
 		field.String("slug").NotEmpty().MaxLen(63).Unique(),
 		field.Enum("status").Values("active", "suspended").Default("active"),
+		// erasure_policy decides what happens to an erased member's
+		// resources: deleted with them, or handed to the tenant (kept, with
+		// authorship cleared to the tenant's system identity).
+		field.Enum("erasure_policy").Values("delete", "transfer").Default("transfer"),
 	}
 }
 

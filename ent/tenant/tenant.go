@@ -27,6 +27,8 @@ const (
 	FieldSlug = "slug"
 	// FieldStatus holds the string denoting the status field in the database.
 	FieldStatus = "status"
+	// FieldErasurePolicy holds the string denoting the erasure_policy field in the database.
+	FieldErasurePolicy = "erasure_policy"
 	// EdgeMemberships holds the string denoting the memberships edge name in mutations.
 	EdgeMemberships = "memberships"
 	// Table holds the table name of the tenant in the database.
@@ -48,6 +50,7 @@ var Columns = []string{
 	FieldName,
 	FieldSlug,
 	FieldStatus,
+	FieldErasurePolicy,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -108,6 +111,32 @@ func StatusValidator(s Status) error {
 	}
 }
 
+// ErasurePolicy defines the type for the "erasure_policy" enum field.
+type ErasurePolicy string
+
+// ErasurePolicyTransfer is the default value of the ErasurePolicy enum.
+const DefaultErasurePolicy = ErasurePolicyTransfer
+
+// ErasurePolicy values.
+const (
+	ErasurePolicyDelete   ErasurePolicy = "delete"
+	ErasurePolicyTransfer ErasurePolicy = "transfer"
+)
+
+func (ep ErasurePolicy) String() string {
+	return string(ep)
+}
+
+// ErasurePolicyValidator is a validator for the "erasure_policy" field enum values. It is called by the builders before save.
+func ErasurePolicyValidator(ep ErasurePolicy) error {
+	switch ep {
+	case ErasurePolicyDelete, ErasurePolicyTransfer:
+		return nil
+	default:
+		return fmt.Errorf("tenant: invalid enum value for erasure_policy field: %q", ep)
+	}
+}
+
 // OrderOption defines the ordering options for the Tenant queries.
 type OrderOption func(*sql.Selector)
 
@@ -139,6 +168,11 @@ func BySlug(opts ...sql.OrderTermOption) OrderOption {
 // ByStatus orders the results by the status field.
 func ByStatus(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldStatus, opts...).ToFunc()
+}
+
+// ByErasurePolicy orders the results by the erasure_policy field.
+func ByErasurePolicy(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldErasurePolicy, opts...).ToFunc()
 }
 
 // ByMembershipsCount orders the results by memberships count.

@@ -306,6 +306,26 @@ func StatusNotIn(vs ...Status) predicate.Tenant {
 	return predicate.Tenant(sql.FieldNotIn(FieldStatus, vs...))
 }
 
+// ErasurePolicyEQ applies the EQ predicate on the "erasure_policy" field.
+func ErasurePolicyEQ(v ErasurePolicy) predicate.Tenant {
+	return predicate.Tenant(sql.FieldEQ(FieldErasurePolicy, v))
+}
+
+// ErasurePolicyNEQ applies the NEQ predicate on the "erasure_policy" field.
+func ErasurePolicyNEQ(v ErasurePolicy) predicate.Tenant {
+	return predicate.Tenant(sql.FieldNEQ(FieldErasurePolicy, v))
+}
+
+// ErasurePolicyIn applies the In predicate on the "erasure_policy" field.
+func ErasurePolicyIn(vs ...ErasurePolicy) predicate.Tenant {
+	return predicate.Tenant(sql.FieldIn(FieldErasurePolicy, vs...))
+}
+
+// ErasurePolicyNotIn applies the NotIn predicate on the "erasure_policy" field.
+func ErasurePolicyNotIn(vs ...ErasurePolicy) predicate.Tenant {
+	return predicate.Tenant(sql.FieldNotIn(FieldErasurePolicy, vs...))
+}
+
 // HasMemberships applies the HasEdge predicate on the "memberships" edge.
 func HasMemberships() predicate.Tenant {
 	return predicate.Tenant(func(s *sql.Selector) {

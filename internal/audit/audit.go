@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"entgo.io/ent/dialect"
@@ -15,6 +16,7 @@ import (
 	"github.com/google/uuid"
 
 	"atrium/ent"
+	"atrium/ent/actorref"
 	"atrium/ent/auditevent"
 	"atrium/internal/requestid"
 	"atrium/internal/viewer"
@@ -44,6 +46,42 @@ type Writer struct {
 	client  *ent.Client
 	dialect string
 	log     *slog.Logger
+	refs    sync.Map // user id -> pseudonym, for refs known to be committed
+}
+
+// pseudonym returns the user's audit pseudonym, creating it in tx if needed.
+func (w *Writer) pseudonym(ctx context.Context, tx *ent.Tx, userID uuid.UUID) (uuid.UUID, error) {
+	if ref, ok := w.refs.Load(userID); ok {
+		return ref.(uuid.UUID), nil
+	}
+	ref, err := tx.ActorRef.Query().Where(actorref.UserID(userID)).Only(ctx)
+	if err == nil {
+		w.refs.Store(userID, ref.ID) // committed earlier: safe to remember
+		return ref.ID, nil
+	}
+	if !ent.IsNotFound(err) {
+		return uuid.Nil, err
+	}
+	if err := tx.ActorRef.Create().SetUserID(userID).OnConflictColumns(actorref.FieldUserID).Ignore().Exec(ctx); err != nil {
+		return uuid.Nil, err
+	}
+	ref, err = tx.ActorRef.Query().Where(actorref.UserID(userID)).Only(ctx)
+	if err != nil {
+		return uuid.Nil, err
+	}
+	return ref.ID, nil
+}
+
+// Forget drops the writer's memory of a user's pseudonym (after erasure).
+func (w *Writer) Forget(userID uuid.UUID) { w.refs.Delete(userID) }
+
+// Pseudonym returns the audit pseudonym of a user, if they have one.
+func Pseudonym(ctx context.Context, client *ent.Client, userID uuid.UUID) (uuid.UUID, bool) {
+	ref, err := client.ActorRef.Query().Where(actorref.UserID(userID)).Only(viewer.System(ctx, "audit pseudonym"))
+	if err != nil {
+		return uuid.Nil, false
+	}
+	return ref.ID, true
 }
 
 // NewWriter returns a Writer on client; dia is the database dialect
@@ -105,8 +143,16 @@ func (w *Writer) appendEvent(ctx context.Context, tx *ent.Tx, e Event) error {
 	if e.TenantID != uuid.Nil {
 		rec.TenantID, rec.Chain = e.TenantID.String(), e.TenantID.String()
 	}
+	// The actor is named by a pseudonym; ActorRef links it to the user
+	// until the user is erased.
+	sys := viewer.System(ctx, "audit write")
 	if e.Actor != uuid.Nil {
-		rec.Actor = e.Actor.String()
+		ref, err := w.pseudonym(sys, tx, e.Actor)
+		if err != nil {
+			return fmt.Errorf("audit %s: actor: %w", e.Action, err)
+		}
+		e.Actor = ref
+		rec.Actor = ref.String()
 	}
 	if v != nil && v.SessionID != uuid.Nil {
 		rec.SessionID = v.SessionID.String()
@@ -116,7 +162,6 @@ func (w *Writer) appendEvent(ctx context.Context, tx *ent.Tx, e Event) error {
 	}
 	// The audit writer records on behalf of whoever acted; the system viewer
 	// lets it write tenant-less auth events too.
-	sys := viewer.System(ctx, "audit write")
 	if err := w.lockChain(sys, tx, rec.Chain); err != nil {
 		return fmt.Errorf("audit %s: lock chain: %w", e.Action, err)
 	}

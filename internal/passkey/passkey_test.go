@@ -17,6 +17,7 @@ import (
 	"atrium/gen/api"
 	"atrium/internal/app"
 	"atrium/internal/apptest"
+	"atrium/internal/audit"
 	"atrium/internal/authz"
 	"atrium/internal/config"
 	"atrium/internal/ratelimit"
@@ -259,7 +260,10 @@ func TestJourney(t *testing.T) {
 			requireStatus(t, err, 401)
 
 			// Every step left its audit event, with IDs only.
-			evs, err := b.env.App.DB.Client.AuditEvent.Query().Where(auditevent.Actor(tok.UserID)).All(b.env.System())
+			ref, ok := audit.Pseudonym(ctx, b.env.App.DB.Client, tok.UserID)
+			require.True(t, ok)
+			require.NotEqual(t, tok.UserID, ref, "the actor is a pseudonym")
+			evs, err := b.env.App.DB.Client.AuditEvent.Query().Where(auditevent.Actor(ref)).All(b.env.System())
 			require.NoError(t, err)
 			seen := map[string]bool{}
 			for _, e := range evs {
