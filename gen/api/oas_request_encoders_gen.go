@@ -118,6 +118,34 @@ func encodeCreateTeamRequest(
 	return nil
 }
 
+func encodeEraseMeRequest(
+	req *ErasureConfirm,
+	r *http.Request,
+) error {
+	const contentType = "application/json"
+	e := new(jx.Encoder)
+	{
+		req.Encode(e)
+	}
+	encoded := e.Bytes()
+	ht.SetBody(r, bytes.NewReader(encoded), contentType)
+	return nil
+}
+
+func encodeEraseMemberRequest(
+	req *ErasureConfirm,
+	r *http.Request,
+) error {
+	const contentType = "application/json"
+	e := new(jx.Encoder)
+	{
+		req.Encode(e)
+	}
+	encoded := e.Bytes()
+	ht.SetBody(r, bytes.NewReader(encoded), contentType)
+	return nil
+}
+
 func encodeExchangeTokenRequest(
 	req *TokenExchangeRequest,
 	r *http.Request,

@@ -422,6 +422,20 @@ func (s *ConversationUpdate) SetMetadata(val OptMetadata) {
 	s.Metadata = val
 }
 
+// The export bundle: {format_version, exported_at, user, memberships, devices, sessions, resources,
+// shares, llm_usage, audit_events}.
+// Ref: #/components/schemas/DataExport
+type DataExport map[string]jx.Raw
+
+func (s *DataExport) init() DataExport {
+	m := *s
+	if m == nil {
+		m = map[string]jx.Raw{}
+		*s = m
+	}
+	return m
+}
+
 // DeleteConversationNoContent is response for DeleteConversation operation.
 type DeleteConversationNoContent struct{}
 
@@ -558,6 +572,63 @@ func (s *DeviceUpdate) GetName() string {
 // SetName sets the value of Name.
 func (s *DeviceUpdate) SetName(val string) {
 	s.Name = val
+}
+
+// EraseMeNoContent is response for EraseMe operation.
+type EraseMeNoContent struct{}
+
+// EraseMemberNoContent is response for EraseMember operation.
+type EraseMemberNoContent struct{}
+
+// Ref: #/components/schemas/ErasureConfirm
+type ErasureConfirm struct {
+	// Must be ERASE: erasure cannot be undone.
+	Confirm ErasureConfirmConfirm `json:"confirm"`
+}
+
+// GetConfirm returns the value of Confirm.
+func (s *ErasureConfirm) GetConfirm() ErasureConfirmConfirm {
+	return s.Confirm
+}
+
+// SetConfirm sets the value of Confirm.
+func (s *ErasureConfirm) SetConfirm(val ErasureConfirmConfirm) {
+	s.Confirm = val
+}
+
+// Must be ERASE: erasure cannot be undone.
+type ErasureConfirmConfirm string
+
+const (
+	ErasureConfirmConfirmERASE ErasureConfirmConfirm = "ERASE"
+)
+
+// AllValues returns all ErasureConfirmConfirm values.
+func (ErasureConfirmConfirm) AllValues() []ErasureConfirmConfirm {
+	return []ErasureConfirmConfirm{
+		ErasureConfirmConfirmERASE,
+	}
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (s ErasureConfirmConfirm) MarshalText() ([]byte, error) {
+	switch s {
+	case ErasureConfirmConfirmERASE:
+		return []byte(s), nil
+	default:
+		return nil, errors.Errorf("invalid value: %q", s)
+	}
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (s *ErasureConfirmConfirm) UnmarshalText(data []byte) error {
+	switch ErasureConfirmConfirm(data) {
+	case ErasureConfirmConfirmERASE:
+		*s = ErasureConfirmConfirmERASE
+		return nil
+	default:
+		return errors.Errorf("invalid value: %q", data)
+	}
 }
 
 // ErrorStatusCode wraps Problem with StatusCode.

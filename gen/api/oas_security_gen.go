@@ -68,6 +68,15 @@ var operationRolesBearerAuth = map[string][]string{
 	DeleteTeamOperation: []string{
 		"team.manage",
 	},
+	EraseMeOperation: []string{
+		"account.manage",
+	},
+	EraseMemberOperation: []string{
+		"member.manage",
+	},
+	ExportMyDataOperation: []string{
+		"account.manage",
+	},
 	GetConversationOperation: []string{
 		"conversation.read",
 	},

@@ -75,6 +75,21 @@ type Handler interface {
 	//
 	// DELETE /teams/{teamId}
 	DeleteTeam(ctx context.Context, params DeleteTeamParams) error
+	// EraseMe implements eraseMe operation.
+	//
+	// Ends every session, removes devices, memberships and the audit pseudonym's link, deletes or hands
+	// over my resources per each tenant's policy, and reduces the user to a tombstone. The audit trail
+	// keeps verifying.
+	//
+	// POST /me/erasure
+	EraseMe(ctx context.Context, req *ErasureConfirm) error
+	// EraseMember implements eraseMember operation.
+	//
+	// Allowed only for a user whose every membership is in this tenant; otherwise remove them from the
+	// tenant instead.
+	//
+	// POST /members/{userId}/erasure
+	EraseMember(ctx context.Context, req *ErasureConfirm, params EraseMemberParams) error
 	// ExchangeToken implements exchangeToken operation.
 	//
 	// `grant_type=refresh_token` with `refresh_token`: rotates the refresh token (presenting an
@@ -85,6 +100,13 @@ type Handler interface {
 	//
 	// POST /auth/token/exchange
 	ExchangeToken(ctx context.Context, req *TokenExchangeRequest) (*TokenResponse, error)
+	// ExportMyData implements exportMyData operation.
+	//
+	// Profile, memberships, devices (public metadata), sessions, resources I created, shares, LLM usage,
+	// and the audit events about me, across every tenant I belong to.
+	//
+	// GET /me/export
+	ExportMyData(ctx context.Context) (DataExport, error)
 	// GetConversation implements getConversation operation.
 	//
 	// Get a conversation.

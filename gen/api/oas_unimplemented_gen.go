@@ -113,6 +113,27 @@ func (UnimplementedHandler) DeleteTeam(ctx context.Context, params DeleteTeamPar
 	return ht.ErrNotImplemented
 }
 
+// EraseMe implements eraseMe operation.
+//
+// Ends every session, removes devices, memberships and the audit pseudonym's link, deletes or hands
+// over my resources per each tenant's policy, and reduces the user to a tombstone. The audit trail
+// keeps verifying.
+//
+// POST /me/erasure
+func (UnimplementedHandler) EraseMe(ctx context.Context, req *ErasureConfirm) error {
+	return ht.ErrNotImplemented
+}
+
+// EraseMember implements eraseMember operation.
+//
+// Allowed only for a user whose every membership is in this tenant; otherwise remove them from the
+// tenant instead.
+//
+// POST /members/{userId}/erasure
+func (UnimplementedHandler) EraseMember(ctx context.Context, req *ErasureConfirm, params EraseMemberParams) error {
+	return ht.ErrNotImplemented
+}
+
 // ExchangeToken implements exchangeToken operation.
 //
 // `grant_type=refresh_token` with `refresh_token`: rotates the refresh token (presenting an
@@ -123,6 +144,16 @@ func (UnimplementedHandler) DeleteTeam(ctx context.Context, params DeleteTeamPar
 //
 // POST /auth/token/exchange
 func (UnimplementedHandler) ExchangeToken(ctx context.Context, req *TokenExchangeRequest) (r *TokenResponse, _ error) {
+	return r, ht.ErrNotImplemented
+}
+
+// ExportMyData implements exportMyData operation.
+//
+// Profile, memberships, devices (public metadata), sessions, resources I created, shares, LLM usage,
+// and the audit events about me, across every tenant I belong to.
+//
+// GET /me/export
+func (UnimplementedHandler) ExportMyData(ctx context.Context) (r DataExport, _ error) {
 	return r, ht.ErrNotImplemented
 }
 

@@ -17,6 +17,7 @@ import (
 	"atrium/internal/audit"
 	"atrium/internal/authz"
 	"atrium/internal/cache"
+	"atrium/internal/compliance"
 	"atrium/internal/config"
 	"atrium/internal/conversation"
 	"atrium/internal/httpapi"
@@ -181,7 +182,8 @@ func Build(ctx context.Context, cfg *config.Config, db *Database, kek []byte, lo
 			Members: member.New(db.Client, a.Authz, a.Sessions, a.Audit),
 			Teams:   team.New(db.Client, a.Authz, a.Audit),
 			Shares:  a.Shares, Checker: a.Access,
-			Ready: a.readiness,
+			Privacy: compliance.NewGDPR(db.Client, a.Sessions, a.Authz, a.Audit, log),
+			Ready:   a.readiness,
 		}, log),
 		Security:       a.Security,
 		JWKS:           ring.Handler(),

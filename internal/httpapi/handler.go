@@ -42,6 +42,7 @@ type Services struct {
 	Teams         Teams
 	Shares        Shares
 	Checker       Checker
+	Privacy       Privacy
 	Ready         ReadinessFunc
 }
 
@@ -55,6 +56,7 @@ type Handler struct {
 	teams         Teams
 	shares        Shares
 	checker       Checker
+	privacy       Privacy
 	ready         ReadinessFunc
 	log           *slog.Logger
 }
@@ -64,7 +66,7 @@ var _ api.Handler = (*Handler)(nil)
 // NewHandler returns a Handler.
 func NewHandler(s Services, log *slog.Logger) *Handler {
 	return &Handler{conversations: s.Conversations, passkeys: s.Passkeys, accounts: s.Accounts,
-		roles: s.Roles, members: s.Members, teams: s.Teams, shares: s.Shares, checker: s.Checker,
+		roles: s.Roles, members: s.Members, teams: s.Teams, shares: s.Shares, checker: s.Checker, privacy: s.Privacy,
 		ready: s.Ready, log: log}
 }
 
