@@ -50,5 +50,6 @@ func (AuditEvent) Indexes() []ent.Index {
 	}
 }
 
-// Policy of AuditEvent: tenant-filtered reads; writes by the audit writer.
-func (AuditEvent) Policy() ent.Policy { return policy.TenantOrShared() }
+// Policy of AuditEvent: a tenant reads its own events; only the audit
+// writer (system) writes, and nothing updates or deletes outside it.
+func (AuditEvent) Policy() ent.Policy { return policy.TenantReadSystemWrite() }

@@ -3,6 +3,7 @@
 package api
 
 import (
+	"io"
 	"net/http"
 
 	"github.com/go-faster/errors"
@@ -152,6 +153,21 @@ func encodeExchangeTokenResponse(response *TokenResponse, w http.ResponseWriter,
 	return nil
 }
 
+func encodeExportAuditEventsResponse(response ExportAuditEventsOK, w http.ResponseWriter, span trace.Span) error {
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	w.WriteHeader(200)
+
+	writer := w
+	if closer, ok := response.Data.(io.Closer); ok {
+		defer closer.Close()
+	}
+	if _, err := io.Copy(writer, response); err != nil {
+		return errors.Wrap(err, "write")
+	}
+
+	return nil
+}
+
 func encodeExportMyDataResponse(response DataExport, w http.ResponseWriter, span trace.Span) error {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(200)
@@ -244,6 +260,19 @@ func encodeGetRoleResponse(response *Role, w http.ResponseWriter, span trace.Spa
 }
 
 func encodeGetTeamResponse(response *Team, w http.ResponseWriter, span trace.Span) error {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(200)
+
+	e := new(jx.Encoder)
+	response.Encode(e)
+	if _, err := e.WriteTo(w); err != nil {
+		return errors.Wrap(err, "write")
+	}
+
+	return nil
+}
+
+func encodeListAuditEventsResponse(response *AuditEventPage, w http.ResponseWriter, span trace.Span) error {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(200)
 

@@ -11,16 +11,22 @@ import (
 )
 
 var (
-	rn39AllowedHeaders = map[string]string{
+	rn32AllowedHeaders = map[string]string{
+		"GET": "Authorization",
+	}
+	rn26AllowedHeaders = map[string]string{
+		"GET": "Authorization",
+	}
+	rn42AllowedHeaders = map[string]string{
 		"POST": "Content-Type",
 	}
-	rn43AllowedHeaders = map[string]string{
+	rn46AllowedHeaders = map[string]string{
+		"POST": "Authorization,Content-Type",
+	}
+	rn47AllowedHeaders = map[string]string{
 		"POST": "Authorization,Content-Type",
 	}
 	rn44AllowedHeaders = map[string]string{
-		"POST": "Authorization,Content-Type",
-	}
-	rn41AllowedHeaders = map[string]string{
 		"POST": "Authorization",
 	}
 	rn24AllowedHeaders = map[string]string{
@@ -42,46 +48,46 @@ var (
 		"GET":  "Authorization",
 		"POST": "Authorization,Content-Type",
 	}
-	rn31AllowedHeaders = map[string]string{
+	rn34AllowedHeaders = map[string]string{
 		"GET":  "Authorization",
 		"POST": "Authorization,Content-Type",
 	}
-	rn48AllowedHeaders = map[string]string{
+	rn51AllowedHeaders = map[string]string{
 		"DELETE": "Authorization",
 	}
 	rn11AllowedHeaders = map[string]string{
 		"GET":  "Authorization",
 		"POST": "Authorization,Content-Type",
 	}
-	rn50AllowedHeaders = map[string]string{
+	rn53AllowedHeaders = map[string]string{
 		"DELETE": "Authorization",
 	}
 	rn19AllowedHeaders = map[string]string{
 		"GET": "Authorization",
 	}
-	rn34AllowedHeaders = map[string]string{
+	rn37AllowedHeaders = map[string]string{
 		"GET": "Authorization",
 	}
-	rn46AllowedHeaders = map[string]string{
+	rn49AllowedHeaders = map[string]string{
 		"DELETE": "Authorization",
 		"PATCH":  "Authorization,Content-Type",
 	}
 	rn20AllowedHeaders = map[string]string{
 		"POST": "Authorization,Content-Type",
 	}
-	rn26AllowedHeaders = map[string]string{
+	rn28AllowedHeaders = map[string]string{
+		"GET": "Authorization",
+	}
+	rn38AllowedHeaders = map[string]string{
+		"GET": "Authorization",
+	}
+	rn55AllowedHeaders = map[string]string{
+		"DELETE": "Authorization",
+	}
+	rn39AllowedHeaders = map[string]string{
 		"GET": "Authorization",
 	}
 	rn35AllowedHeaders = map[string]string{
-		"GET": "Authorization",
-	}
-	rn52AllowedHeaders = map[string]string{
-		"DELETE": "Authorization",
-	}
-	rn36AllowedHeaders = map[string]string{
-		"GET": "Authorization",
-	}
-	rn32AllowedHeaders = map[string]string{
 		"GET": "Authorization",
 	}
 	rn13AllowedHeaders = map[string]string{
@@ -95,10 +101,10 @@ var (
 	rn14AllowedHeaders = map[string]string{
 		"POST": "Authorization,Content-Type",
 	}
-	rn54AllowedHeaders = map[string]string{
+	rn57AllowedHeaders = map[string]string{
 		"PUT": "Authorization,Content-Type",
 	}
-	rn37AllowedHeaders = map[string]string{
+	rn40AllowedHeaders = map[string]string{
 		"GET": "Authorization",
 	}
 	rn15AllowedHeaders = map[string]string{
@@ -176,9 +182,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				break
 			}
 			switch elem[0] {
-			case 'a': // Prefix: "auth"
+			case 'a': // Prefix: "au"
 
-				if l := len("auth"); len(elem) >= l && elem[0:l] == "auth" {
+				if l := len("au"); len(elem) >= l && elem[0:l] == "au" {
 					elem = elem[l:]
 				} else {
 					break
@@ -188,9 +194,60 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 					break
 				}
 				switch elem[0] {
-				case '/': // Prefix: "/"
+				case 'd': // Prefix: "dit-events"
 
-					if l := len("/"); len(elem) >= l && elem[0:l] == "/" {
+					if l := len("dit-events"); len(elem) >= l && elem[0:l] == "dit-events" {
+						elem = elem[l:]
+					} else {
+						break
+					}
+
+					if len(elem) == 0 {
+						switch r.Method {
+						case "GET":
+							s.handleListAuditEventsRequest([0]string{}, elemIsEscaped, w, r)
+						default:
+							s.notAllowed(w, r, notAllowedParams{
+								allowedMethods: "GET",
+								allowedHeaders: rn32AllowedHeaders,
+								acceptPost:     "",
+								acceptPatch:    "",
+							})
+						}
+
+						return
+					}
+					switch elem[0] {
+					case '/': // Prefix: "/export"
+
+						if l := len("/export"); len(elem) >= l && elem[0:l] == "/export" {
+							elem = elem[l:]
+						} else {
+							break
+						}
+
+						if len(elem) == 0 {
+							// Leaf node.
+							switch r.Method {
+							case "GET":
+								s.handleExportAuditEventsRequest([0]string{}, elemIsEscaped, w, r)
+							default:
+								s.notAllowed(w, r, notAllowedParams{
+									allowedMethods: "GET",
+									allowedHeaders: rn26AllowedHeaders,
+									acceptPost:     "",
+									acceptPatch:    "",
+								})
+							}
+
+							return
+						}
+
+					}
+
+				case 't': // Prefix: "th"
+
+					if l := len("th"); len(elem) >= l && elem[0:l] == "th" {
 						elem = elem[l:]
 					} else {
 						break
@@ -200,9 +257,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 						break
 					}
 					switch elem[0] {
-					case 'd': // Prefix: "device/"
+					case '/': // Prefix: "/"
 
-						if l := len("device/"); len(elem) >= l && elem[0:l] == "device/" {
+						if l := len("/"); len(elem) >= l && elem[0:l] == "/" {
 							elem = elem[l:]
 						} else {
 							break
@@ -212,98 +269,34 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 							break
 						}
 						switch elem[0] {
-						case 'l': // Prefix: "login"
+						case 'd': // Prefix: "device/"
 
-							if l := len("login"); len(elem) >= l && elem[0:l] == "login" {
+							if l := len("device/"); len(elem) >= l && elem[0:l] == "device/" {
 								elem = elem[l:]
 							} else {
 								break
 							}
 
 							if len(elem) == 0 {
-								switch r.Method {
-								case "POST":
-									s.handleLoginRequest([0]string{}, elemIsEscaped, w, r)
-								default:
-									s.notAllowed(w, r, notAllowedParams{
-										allowedMethods: "POST",
-										allowedHeaders: rn39AllowedHeaders,
-										acceptPost:     "application/json",
-										acceptPatch:    "",
-									})
-								}
-
-								return
-							}
-							switch elem[0] {
-							case '/': // Prefix: "/options"
-
-								if l := len("/options"); len(elem) >= l && elem[0:l] == "/options" {
-									elem = elem[l:]
-								} else {
-									break
-								}
-
-								if len(elem) == 0 {
-									// Leaf node.
-									switch r.Method {
-									case "POST":
-										s.handleLoginOptionsRequest([0]string{}, elemIsEscaped, w, r)
-									default:
-										s.notAllowed(w, r, notAllowedParams{
-											allowedMethods: "POST",
-											allowedHeaders: nil,
-											acceptPost:     "",
-											acceptPatch:    "",
-										})
-									}
-
-									return
-								}
-
-							}
-
-						case 'r': // Prefix: "register"
-
-							if l := len("register"); len(elem) >= l && elem[0:l] == "register" {
-								elem = elem[l:]
-							} else {
 								break
 							}
-
-							if len(elem) == 0 {
-								switch r.Method {
-								case "POST":
-									s.handleRegisterDeviceRequest([0]string{}, elemIsEscaped, w, r)
-								default:
-									s.notAllowed(w, r, notAllowedParams{
-										allowedMethods: "POST",
-										allowedHeaders: rn43AllowedHeaders,
-										acceptPost:     "application/json",
-										acceptPatch:    "",
-									})
-								}
-
-								return
-							}
 							switch elem[0] {
-							case '/': // Prefix: "/options"
+							case 'l': // Prefix: "login"
 
-								if l := len("/options"); len(elem) >= l && elem[0:l] == "/options" {
+								if l := len("login"); len(elem) >= l && elem[0:l] == "login" {
 									elem = elem[l:]
 								} else {
 									break
 								}
 
 								if len(elem) == 0 {
-									// Leaf node.
 									switch r.Method {
 									case "POST":
-										s.handleRegisterDeviceOptionsRequest([0]string{}, elemIsEscaped, w, r)
+										s.handleLoginRequest([0]string{}, elemIsEscaped, w, r)
 									default:
 										s.notAllowed(w, r, notAllowedParams{
 											allowedMethods: "POST",
-											allowedHeaders: rn44AllowedHeaders,
+											allowedHeaders: rn42AllowedHeaders,
 											acceptPost:     "application/json",
 											acceptPatch:    "",
 										})
@@ -311,14 +304,142 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 									return
 								}
+								switch elem[0] {
+								case '/': // Prefix: "/options"
 
+									if l := len("/options"); len(elem) >= l && elem[0:l] == "/options" {
+										elem = elem[l:]
+									} else {
+										break
+									}
+
+									if len(elem) == 0 {
+										// Leaf node.
+										switch r.Method {
+										case "POST":
+											s.handleLoginOptionsRequest([0]string{}, elemIsEscaped, w, r)
+										default:
+											s.notAllowed(w, r, notAllowedParams{
+												allowedMethods: "POST",
+												allowedHeaders: nil,
+												acceptPost:     "",
+												acceptPatch:    "",
+											})
+										}
+
+										return
+									}
+
+								}
+
+							case 'r': // Prefix: "register"
+
+								if l := len("register"); len(elem) >= l && elem[0:l] == "register" {
+									elem = elem[l:]
+								} else {
+									break
+								}
+
+								if len(elem) == 0 {
+									switch r.Method {
+									case "POST":
+										s.handleRegisterDeviceRequest([0]string{}, elemIsEscaped, w, r)
+									default:
+										s.notAllowed(w, r, notAllowedParams{
+											allowedMethods: "POST",
+											allowedHeaders: rn46AllowedHeaders,
+											acceptPost:     "application/json",
+											acceptPatch:    "",
+										})
+									}
+
+									return
+								}
+								switch elem[0] {
+								case '/': // Prefix: "/options"
+
+									if l := len("/options"); len(elem) >= l && elem[0:l] == "/options" {
+										elem = elem[l:]
+									} else {
+										break
+									}
+
+									if len(elem) == 0 {
+										// Leaf node.
+										switch r.Method {
+										case "POST":
+											s.handleRegisterDeviceOptionsRequest([0]string{}, elemIsEscaped, w, r)
+										default:
+											s.notAllowed(w, r, notAllowedParams{
+												allowedMethods: "POST",
+												allowedHeaders: rn47AllowedHeaders,
+												acceptPost:     "application/json",
+												acceptPatch:    "",
+											})
+										}
+
+										return
+									}
+
+								}
+
+							}
+
+						case 'l': // Prefix: "logout"
+
+							if l := len("logout"); len(elem) >= l && elem[0:l] == "logout" {
+								elem = elem[l:]
+							} else {
+								break
+							}
+
+							if len(elem) == 0 {
+								// Leaf node.
+								switch r.Method {
+								case "POST":
+									s.handleLogoutRequest([0]string{}, elemIsEscaped, w, r)
+								default:
+									s.notAllowed(w, r, notAllowedParams{
+										allowedMethods: "POST",
+										allowedHeaders: rn44AllowedHeaders,
+										acceptPost:     "",
+										acceptPatch:    "",
+									})
+								}
+
+								return
+							}
+
+						case 't': // Prefix: "token/exchange"
+
+							if l := len("token/exchange"); len(elem) >= l && elem[0:l] == "token/exchange" {
+								elem = elem[l:]
+							} else {
+								break
+							}
+
+							if len(elem) == 0 {
+								// Leaf node.
+								switch r.Method {
+								case "POST":
+									s.handleExchangeTokenRequest([0]string{}, elemIsEscaped, w, r)
+								default:
+									s.notAllowed(w, r, notAllowedParams{
+										allowedMethods: "POST",
+										allowedHeaders: rn24AllowedHeaders,
+										acceptPost:     "application/x-www-form-urlencoded",
+										acceptPatch:    "",
+									})
+								}
+
+								return
 							}
 
 						}
 
-					case 'l': // Prefix: "logout"
+					case 'z': // Prefix: "z/check"
 
-						if l := len("logout"); len(elem) >= l && elem[0:l] == "logout" {
+						if l := len("z/check"); len(elem) >= l && elem[0:l] == "z/check" {
 							elem = elem[l:]
 						} else {
 							break
@@ -328,12 +449,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 							// Leaf node.
 							switch r.Method {
 							case "POST":
-								s.handleLogoutRequest([0]string{}, elemIsEscaped, w, r)
+								s.handleCheckPermissionsRequest([0]string{}, elemIsEscaped, w, r)
 							default:
 								s.notAllowed(w, r, notAllowedParams{
 									allowedMethods: "POST",
-									allowedHeaders: rn41AllowedHeaders,
-									acceptPost:     "",
+									allowedHeaders: rn9AllowedHeaders,
+									acceptPost:     "application/json",
 									acceptPatch:    "",
 								})
 							}
@@ -341,56 +462,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 							return
 						}
 
-					case 't': // Prefix: "token/exchange"
-
-						if l := len("token/exchange"); len(elem) >= l && elem[0:l] == "token/exchange" {
-							elem = elem[l:]
-						} else {
-							break
-						}
-
-						if len(elem) == 0 {
-							// Leaf node.
-							switch r.Method {
-							case "POST":
-								s.handleExchangeTokenRequest([0]string{}, elemIsEscaped, w, r)
-							default:
-								s.notAllowed(w, r, notAllowedParams{
-									allowedMethods: "POST",
-									allowedHeaders: rn24AllowedHeaders,
-									acceptPost:     "application/x-www-form-urlencoded",
-									acceptPatch:    "",
-								})
-							}
-
-							return
-						}
-
-					}
-
-				case 'z': // Prefix: "z/check"
-
-					if l := len("z/check"); len(elem) >= l && elem[0:l] == "z/check" {
-						elem = elem[l:]
-					} else {
-						break
-					}
-
-					if len(elem) == 0 {
-						// Leaf node.
-						switch r.Method {
-						case "POST":
-							s.handleCheckPermissionsRequest([0]string{}, elemIsEscaped, w, r)
-						default:
-							s.notAllowed(w, r, notAllowedParams{
-								allowedMethods: "POST",
-								allowedHeaders: rn9AllowedHeaders,
-								acceptPost:     "application/json",
-								acceptPatch:    "",
-							})
-						}
-
-						return
 					}
 
 				}
@@ -528,7 +599,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 								default:
 									s.notAllowed(w, r, notAllowedParams{
 										allowedMethods: "GET,POST",
-										allowedHeaders: rn31AllowedHeaders,
+										allowedHeaders: rn34AllowedHeaders,
 										acceptPost:     "application/json",
 										acceptPatch:    "",
 									})
@@ -565,7 +636,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 									default:
 										s.notAllowed(w, r, notAllowedParams{
 											allowedMethods: "DELETE",
-											allowedHeaders: rn48AllowedHeaders,
+											allowedHeaders: rn51AllowedHeaders,
 											acceptPost:     "",
 											acceptPatch:    "",
 										})
@@ -660,7 +731,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 						default:
 							s.notAllowed(w, r, notAllowedParams{
 								allowedMethods: "DELETE",
-								allowedHeaders: rn50AllowedHeaders,
+								allowedHeaders: rn53AllowedHeaders,
 								acceptPost:     "",
 								acceptPatch:    "",
 							})
@@ -722,7 +793,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 							default:
 								s.notAllowed(w, r, notAllowedParams{
 									allowedMethods: "GET",
-									allowedHeaders: rn34AllowedHeaders,
+									allowedHeaders: rn37AllowedHeaders,
 									acceptPost:     "",
 									acceptPatch:    "",
 								})
@@ -762,7 +833,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 								default:
 									s.notAllowed(w, r, notAllowedParams{
 										allowedMethods: "DELETE,PATCH",
-										allowedHeaders: rn46AllowedHeaders,
+										allowedHeaders: rn49AllowedHeaders,
 										acceptPost:     "",
 										acceptPatch:    "application/json",
 									})
@@ -826,7 +897,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 								default:
 									s.notAllowed(w, r, notAllowedParams{
 										allowedMethods: "GET",
-										allowedHeaders: rn26AllowedHeaders,
+										allowedHeaders: rn28AllowedHeaders,
 										acceptPost:     "",
 										acceptPatch:    "",
 									})
@@ -852,7 +923,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 							default:
 								s.notAllowed(w, r, notAllowedParams{
 									allowedMethods: "GET",
-									allowedHeaders: rn35AllowedHeaders,
+									allowedHeaders: rn38AllowedHeaders,
 									acceptPost:     "",
 									acceptPatch:    "",
 								})
@@ -888,7 +959,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 								default:
 									s.notAllowed(w, r, notAllowedParams{
 										allowedMethods: "DELETE",
-										allowedHeaders: rn52AllowedHeaders,
+										allowedHeaders: rn55AllowedHeaders,
 										acceptPost:     "",
 										acceptPatch:    "",
 									})
@@ -915,7 +986,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 							default:
 								s.notAllowed(w, r, notAllowedParams{
 									allowedMethods: "GET",
-									allowedHeaders: rn36AllowedHeaders,
+									allowedHeaders: rn39AllowedHeaders,
 									acceptPost:     "",
 									acceptPatch:    "",
 								})
@@ -941,7 +1012,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 						default:
 							s.notAllowed(w, r, notAllowedParams{
 								allowedMethods: "GET",
-								allowedHeaders: rn32AllowedHeaders,
+								allowedHeaders: rn35AllowedHeaders,
 								acceptPost:     "",
 								acceptPatch:    "",
 							})
@@ -1089,7 +1160,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 										default:
 											s.notAllowed(w, r, notAllowedParams{
 												allowedMethods: "PUT",
-												allowedHeaders: rn54AllowedHeaders,
+												allowedHeaders: rn57AllowedHeaders,
 												acceptPost:     "",
 												acceptPatch:    "",
 											})
@@ -1124,7 +1195,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 					default:
 						s.notAllowed(w, r, notAllowedParams{
 							allowedMethods: "GET",
-							allowedHeaders: rn37AllowedHeaders,
+							allowedHeaders: rn40AllowedHeaders,
 							acceptPost:     "",
 							acceptPatch:    "",
 						})
@@ -1459,9 +1530,9 @@ func (s *Server) FindPath(method string, u *url.URL) (r Route, _ bool) {
 				break
 			}
 			switch elem[0] {
-			case 'a': // Prefix: "auth"
+			case 'a': // Prefix: "au"
 
-				if l := len("auth"); len(elem) >= l && elem[0:l] == "auth" {
+				if l := len("au"); len(elem) >= l && elem[0:l] == "au" {
 					elem = elem[l:]
 				} else {
 					break
@@ -1471,9 +1542,60 @@ func (s *Server) FindPath(method string, u *url.URL) (r Route, _ bool) {
 					break
 				}
 				switch elem[0] {
-				case '/': // Prefix: "/"
+				case 'd': // Prefix: "dit-events"
 
-					if l := len("/"); len(elem) >= l && elem[0:l] == "/" {
+					if l := len("dit-events"); len(elem) >= l && elem[0:l] == "dit-events" {
+						elem = elem[l:]
+					} else {
+						break
+					}
+
+					if len(elem) == 0 {
+						switch method {
+						case "GET":
+							r.name = ListAuditEventsOperation
+							r.summary = "The tenant's audit trail, newest first"
+							r.operationID = "listAuditEvents"
+							r.operationGroup = ""
+							r.pathPattern = "/audit-events"
+							r.args = args
+							r.count = 0
+							return r, true
+						default:
+							return
+						}
+					}
+					switch elem[0] {
+					case '/': // Prefix: "/export"
+
+						if l := len("/export"); len(elem) >= l && elem[0:l] == "/export" {
+							elem = elem[l:]
+						} else {
+							break
+						}
+
+						if len(elem) == 0 {
+							// Leaf node.
+							switch method {
+							case "GET":
+								r.name = ExportAuditEventsOperation
+								r.summary = "Stream the tenant's audit trail as NDJSON, oldest first"
+								r.operationID = "exportAuditEvents"
+								r.operationGroup = ""
+								r.pathPattern = "/audit-events/export"
+								r.args = args
+								r.count = 0
+								return r, true
+							default:
+								return
+							}
+						}
+
+					}
+
+				case 't': // Prefix: "th"
+
+					if l := len("th"); len(elem) >= l && elem[0:l] == "th" {
 						elem = elem[l:]
 					} else {
 						break
@@ -1483,9 +1605,9 @@ func (s *Server) FindPath(method string, u *url.URL) (r Route, _ bool) {
 						break
 					}
 					switch elem[0] {
-					case 'd': // Prefix: "device/"
+					case '/': // Prefix: "/"
 
-						if l := len("device/"); len(elem) >= l && elem[0:l] == "device/" {
+						if l := len("/"); len(elem) >= l && elem[0:l] == "/" {
 							elem = elem[l:]
 						} else {
 							break
@@ -1495,47 +1617,34 @@ func (s *Server) FindPath(method string, u *url.URL) (r Route, _ bool) {
 							break
 						}
 						switch elem[0] {
-						case 'l': // Prefix: "login"
+						case 'd': // Prefix: "device/"
 
-							if l := len("login"); len(elem) >= l && elem[0:l] == "login" {
+							if l := len("device/"); len(elem) >= l && elem[0:l] == "device/" {
 								elem = elem[l:]
 							} else {
 								break
 							}
 
 							if len(elem) == 0 {
-								switch method {
-								case "POST":
-									r.name = LoginOperation
-									r.summary = "Finish a passkey sign-in"
-									r.operationID = "login"
-									r.operationGroup = ""
-									r.pathPattern = "/auth/device/login"
-									r.args = args
-									r.count = 0
-									return r, true
-								default:
-									return
-								}
+								break
 							}
 							switch elem[0] {
-							case '/': // Prefix: "/options"
+							case 'l': // Prefix: "login"
 
-								if l := len("/options"); len(elem) >= l && elem[0:l] == "/options" {
+								if l := len("login"); len(elem) >= l && elem[0:l] == "login" {
 									elem = elem[l:]
 								} else {
 									break
 								}
 
 								if len(elem) == 0 {
-									// Leaf node.
 									switch method {
 									case "POST":
-										r.name = LoginOptionsOperation
-										r.summary = "Begin a usernameless passkey sign-in"
-										r.operationID = "loginOptions"
+										r.name = LoginOperation
+										r.summary = "Finish a passkey sign-in"
+										r.operationID = "login"
 										r.operationGroup = ""
-										r.pathPattern = "/auth/device/login/options"
+										r.pathPattern = "/auth/device/login"
 										r.args = args
 										r.count = 0
 										return r, true
@@ -1543,50 +1652,50 @@ func (s *Server) FindPath(method string, u *url.URL) (r Route, _ bool) {
 										return
 									}
 								}
+								switch elem[0] {
+								case '/': // Prefix: "/options"
 
-							}
+									if l := len("/options"); len(elem) >= l && elem[0:l] == "/options" {
+										elem = elem[l:]
+									} else {
+										break
+									}
 
-						case 'r': // Prefix: "register"
+									if len(elem) == 0 {
+										// Leaf node.
+										switch method {
+										case "POST":
+											r.name = LoginOptionsOperation
+											r.summary = "Begin a usernameless passkey sign-in"
+											r.operationID = "loginOptions"
+											r.operationGroup = ""
+											r.pathPattern = "/auth/device/login/options"
+											r.args = args
+											r.count = 0
+											return r, true
+										default:
+											return
+										}
+									}
 
-							if l := len("register"); len(elem) >= l && elem[0:l] == "register" {
-								elem = elem[l:]
-							} else {
-								break
-							}
-
-							if len(elem) == 0 {
-								switch method {
-								case "POST":
-									r.name = RegisterDeviceOperation
-									r.summary = "Finish enrolling a device"
-									r.operationID = "registerDevice"
-									r.operationGroup = ""
-									r.pathPattern = "/auth/device/register"
-									r.args = args
-									r.count = 0
-									return r, true
-								default:
-									return
 								}
-							}
-							switch elem[0] {
-							case '/': // Prefix: "/options"
 
-								if l := len("/options"); len(elem) >= l && elem[0:l] == "/options" {
+							case 'r': // Prefix: "register"
+
+								if l := len("register"); len(elem) >= l && elem[0:l] == "register" {
 									elem = elem[l:]
 								} else {
 									break
 								}
 
 								if len(elem) == 0 {
-									// Leaf node.
 									switch method {
 									case "POST":
-										r.name = RegisterDeviceOptionsOperation
-										r.summary = "Begin enrolling a device (passkey)"
-										r.operationID = "registerDeviceOptions"
+										r.name = RegisterDeviceOperation
+										r.summary = "Finish enrolling a device"
+										r.operationID = "registerDevice"
 										r.operationGroup = ""
-										r.pathPattern = "/auth/device/register/options"
+										r.pathPattern = "/auth/device/register"
 										r.args = args
 										r.count = 0
 										return r, true
@@ -1594,14 +1703,91 @@ func (s *Server) FindPath(method string, u *url.URL) (r Route, _ bool) {
 										return
 									}
 								}
+								switch elem[0] {
+								case '/': // Prefix: "/options"
 
+									if l := len("/options"); len(elem) >= l && elem[0:l] == "/options" {
+										elem = elem[l:]
+									} else {
+										break
+									}
+
+									if len(elem) == 0 {
+										// Leaf node.
+										switch method {
+										case "POST":
+											r.name = RegisterDeviceOptionsOperation
+											r.summary = "Begin enrolling a device (passkey)"
+											r.operationID = "registerDeviceOptions"
+											r.operationGroup = ""
+											r.pathPattern = "/auth/device/register/options"
+											r.args = args
+											r.count = 0
+											return r, true
+										default:
+											return
+										}
+									}
+
+								}
+
+							}
+
+						case 'l': // Prefix: "logout"
+
+							if l := len("logout"); len(elem) >= l && elem[0:l] == "logout" {
+								elem = elem[l:]
+							} else {
+								break
+							}
+
+							if len(elem) == 0 {
+								// Leaf node.
+								switch method {
+								case "POST":
+									r.name = LogoutOperation
+									r.summary = "End the current session"
+									r.operationID = "logout"
+									r.operationGroup = ""
+									r.pathPattern = "/auth/logout"
+									r.args = args
+									r.count = 0
+									return r, true
+								default:
+									return
+								}
+							}
+
+						case 't': // Prefix: "token/exchange"
+
+							if l := len("token/exchange"); len(elem) >= l && elem[0:l] == "token/exchange" {
+								elem = elem[l:]
+							} else {
+								break
+							}
+
+							if len(elem) == 0 {
+								// Leaf node.
+								switch method {
+								case "POST":
+									r.name = ExchangeTokenOperation
+									r.summary = "Refresh an access token, or switch the active tenant"
+									r.operationID = "exchangeToken"
+									r.operationGroup = ""
+									r.pathPattern = "/auth/token/exchange"
+									r.args = args
+									r.count = 0
+									return r, true
+								default:
+									return
+								}
 							}
 
 						}
 
-					case 'l': // Prefix: "logout"
+					case 'z': // Prefix: "z/check"
 
-						if l := len("logout"); len(elem) >= l && elem[0:l] == "logout" {
+						if l := len("z/check"); len(elem) >= l && elem[0:l] == "z/check" {
 							elem = elem[l:]
 						} else {
 							break
@@ -1611,11 +1797,11 @@ func (s *Server) FindPath(method string, u *url.URL) (r Route, _ bool) {
 							// Leaf node.
 							switch method {
 							case "POST":
-								r.name = LogoutOperation
-								r.summary = "End the current session"
-								r.operationID = "logout"
+								r.name = CheckPermissionsOperation
+								r.summary = "Check permissions of the caller, in batch"
+								r.operationID = "checkPermissions"
 								r.operationGroup = ""
-								r.pathPattern = "/auth/logout"
+								r.pathPattern = "/authz/check"
 								r.args = args
 								r.count = 0
 								return r, true
@@ -1624,56 +1810,6 @@ func (s *Server) FindPath(method string, u *url.URL) (r Route, _ bool) {
 							}
 						}
 
-					case 't': // Prefix: "token/exchange"
-
-						if l := len("token/exchange"); len(elem) >= l && elem[0:l] == "token/exchange" {
-							elem = elem[l:]
-						} else {
-							break
-						}
-
-						if len(elem) == 0 {
-							// Leaf node.
-							switch method {
-							case "POST":
-								r.name = ExchangeTokenOperation
-								r.summary = "Refresh an access token, or switch the active tenant"
-								r.operationID = "exchangeToken"
-								r.operationGroup = ""
-								r.pathPattern = "/auth/token/exchange"
-								r.args = args
-								r.count = 0
-								return r, true
-							default:
-								return
-							}
-						}
-
-					}
-
-				case 'z': // Prefix: "z/check"
-
-					if l := len("z/check"); len(elem) >= l && elem[0:l] == "z/check" {
-						elem = elem[l:]
-					} else {
-						break
-					}
-
-					if len(elem) == 0 {
-						// Leaf node.
-						switch method {
-						case "POST":
-							r.name = CheckPermissionsOperation
-							r.summary = "Check permissions of the caller, in batch"
-							r.operationID = "checkPermissions"
-							r.operationGroup = ""
-							r.pathPattern = "/authz/check"
-							r.args = args
-							r.count = 0
-							return r, true
-						default:
-							return
-						}
 					}
 
 				}

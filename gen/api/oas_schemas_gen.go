@@ -4,6 +4,7 @@ package api
 
 import (
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/go-faster/errors"
@@ -17,6 +18,299 @@ func (s *ErrorStatusCode) Error() string {
 
 // AddTeamMemberNoContent is response for AddTeamMember operation.
 type AddTeamMemberNoContent struct{}
+
+// Ref: #/components/schemas/AuditEvent
+type AuditEvent struct {
+	ID         uuid.UUID         `json:"id"`
+	OccurredAt time.Time         `json:"occurred_at"`
+	TenantID   OptUUID           `json:"tenant_id"`
+	Action     string            `json:"action"`
+	Outcome    AuditEventOutcome `json:"outcome"`
+	// The actor's pseudonym.
+	Actor        OptUUID              `json:"actor"`
+	SessionID    OptUUID              `json:"session_id"`
+	ResourceType OptString            `json:"resource_type"`
+	ResourceID   OptUUID              `json:"resource_id"`
+	RequestID    OptString            `json:"request_id"`
+	Details      OptAuditEventDetails `json:"details"`
+	Chain        string               `json:"chain"`
+	Seq          int64                `json:"seq"`
+	// Hex SHA-256 link of the event.
+	Hash string `json:"hash"`
+}
+
+// GetID returns the value of ID.
+func (s *AuditEvent) GetID() uuid.UUID {
+	return s.ID
+}
+
+// GetOccurredAt returns the value of OccurredAt.
+func (s *AuditEvent) GetOccurredAt() time.Time {
+	return s.OccurredAt
+}
+
+// GetTenantID returns the value of TenantID.
+func (s *AuditEvent) GetTenantID() OptUUID {
+	return s.TenantID
+}
+
+// GetAction returns the value of Action.
+func (s *AuditEvent) GetAction() string {
+	return s.Action
+}
+
+// GetOutcome returns the value of Outcome.
+func (s *AuditEvent) GetOutcome() AuditEventOutcome {
+	return s.Outcome
+}
+
+// GetActor returns the value of Actor.
+func (s *AuditEvent) GetActor() OptUUID {
+	return s.Actor
+}
+
+// GetSessionID returns the value of SessionID.
+func (s *AuditEvent) GetSessionID() OptUUID {
+	return s.SessionID
+}
+
+// GetResourceType returns the value of ResourceType.
+func (s *AuditEvent) GetResourceType() OptString {
+	return s.ResourceType
+}
+
+// GetResourceID returns the value of ResourceID.
+func (s *AuditEvent) GetResourceID() OptUUID {
+	return s.ResourceID
+}
+
+// GetRequestID returns the value of RequestID.
+func (s *AuditEvent) GetRequestID() OptString {
+	return s.RequestID
+}
+
+// GetDetails returns the value of Details.
+func (s *AuditEvent) GetDetails() OptAuditEventDetails {
+	return s.Details
+}
+
+// GetChain returns the value of Chain.
+func (s *AuditEvent) GetChain() string {
+	return s.Chain
+}
+
+// GetSeq returns the value of Seq.
+func (s *AuditEvent) GetSeq() int64 {
+	return s.Seq
+}
+
+// GetHash returns the value of Hash.
+func (s *AuditEvent) GetHash() string {
+	return s.Hash
+}
+
+// SetID sets the value of ID.
+func (s *AuditEvent) SetID(val uuid.UUID) {
+	s.ID = val
+}
+
+// SetOccurredAt sets the value of OccurredAt.
+func (s *AuditEvent) SetOccurredAt(val time.Time) {
+	s.OccurredAt = val
+}
+
+// SetTenantID sets the value of TenantID.
+func (s *AuditEvent) SetTenantID(val OptUUID) {
+	s.TenantID = val
+}
+
+// SetAction sets the value of Action.
+func (s *AuditEvent) SetAction(val string) {
+	s.Action = val
+}
+
+// SetOutcome sets the value of Outcome.
+func (s *AuditEvent) SetOutcome(val AuditEventOutcome) {
+	s.Outcome = val
+}
+
+// SetActor sets the value of Actor.
+func (s *AuditEvent) SetActor(val OptUUID) {
+	s.Actor = val
+}
+
+// SetSessionID sets the value of SessionID.
+func (s *AuditEvent) SetSessionID(val OptUUID) {
+	s.SessionID = val
+}
+
+// SetResourceType sets the value of ResourceType.
+func (s *AuditEvent) SetResourceType(val OptString) {
+	s.ResourceType = val
+}
+
+// SetResourceID sets the value of ResourceID.
+func (s *AuditEvent) SetResourceID(val OptUUID) {
+	s.ResourceID = val
+}
+
+// SetRequestID sets the value of RequestID.
+func (s *AuditEvent) SetRequestID(val OptString) {
+	s.RequestID = val
+}
+
+// SetDetails sets the value of Details.
+func (s *AuditEvent) SetDetails(val OptAuditEventDetails) {
+	s.Details = val
+}
+
+// SetChain sets the value of Chain.
+func (s *AuditEvent) SetChain(val string) {
+	s.Chain = val
+}
+
+// SetSeq sets the value of Seq.
+func (s *AuditEvent) SetSeq(val int64) {
+	s.Seq = val
+}
+
+// SetHash sets the value of Hash.
+func (s *AuditEvent) SetHash(val string) {
+	s.Hash = val
+}
+
+type AuditEventDetails map[string]string
+
+func (s *AuditEventDetails) init() AuditEventDetails {
+	m := *s
+	if m == nil {
+		m = map[string]string{}
+		*s = m
+	}
+	return m
+}
+
+type AuditEventOutcome string
+
+const (
+	AuditEventOutcomeSuccess AuditEventOutcome = "success"
+	AuditEventOutcomeFailure AuditEventOutcome = "failure"
+	AuditEventOutcomeDenied  AuditEventOutcome = "denied"
+)
+
+// AllValues returns all AuditEventOutcome values.
+func (AuditEventOutcome) AllValues() []AuditEventOutcome {
+	return []AuditEventOutcome{
+		AuditEventOutcomeSuccess,
+		AuditEventOutcomeFailure,
+		AuditEventOutcomeDenied,
+	}
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (s AuditEventOutcome) MarshalText() ([]byte, error) {
+	switch s {
+	case AuditEventOutcomeSuccess:
+		return []byte(s), nil
+	case AuditEventOutcomeFailure:
+		return []byte(s), nil
+	case AuditEventOutcomeDenied:
+		return []byte(s), nil
+	default:
+		return nil, errors.Errorf("invalid value: %q", s)
+	}
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (s *AuditEventOutcome) UnmarshalText(data []byte) error {
+	switch AuditEventOutcome(data) {
+	case AuditEventOutcomeSuccess:
+		*s = AuditEventOutcomeSuccess
+		return nil
+	case AuditEventOutcomeFailure:
+		*s = AuditEventOutcomeFailure
+		return nil
+	case AuditEventOutcomeDenied:
+		*s = AuditEventOutcomeDenied
+		return nil
+	default:
+		return errors.Errorf("invalid value: %q", data)
+	}
+}
+
+// Ref: #/components/schemas/AuditEventPage
+type AuditEventPage struct {
+	Items      []AuditEvent `json:"items"`
+	NextCursor OptString    `json:"next_cursor"`
+}
+
+// GetItems returns the value of Items.
+func (s *AuditEventPage) GetItems() []AuditEvent {
+	return s.Items
+}
+
+// GetNextCursor returns the value of NextCursor.
+func (s *AuditEventPage) GetNextCursor() OptString {
+	return s.NextCursor
+}
+
+// SetItems sets the value of Items.
+func (s *AuditEventPage) SetItems(val []AuditEvent) {
+	s.Items = val
+}
+
+// SetNextCursor sets the value of NextCursor.
+func (s *AuditEventPage) SetNextCursor(val OptString) {
+	s.NextCursor = val
+}
+
+type AuditOutcome string
+
+const (
+	AuditOutcomeSuccess AuditOutcome = "success"
+	AuditOutcomeFailure AuditOutcome = "failure"
+	AuditOutcomeDenied  AuditOutcome = "denied"
+)
+
+// AllValues returns all AuditOutcome values.
+func (AuditOutcome) AllValues() []AuditOutcome {
+	return []AuditOutcome{
+		AuditOutcomeSuccess,
+		AuditOutcomeFailure,
+		AuditOutcomeDenied,
+	}
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (s AuditOutcome) MarshalText() ([]byte, error) {
+	switch s {
+	case AuditOutcomeSuccess:
+		return []byte(s), nil
+	case AuditOutcomeFailure:
+		return []byte(s), nil
+	case AuditOutcomeDenied:
+		return []byte(s), nil
+	default:
+		return nil, errors.Errorf("invalid value: %q", s)
+	}
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (s *AuditOutcome) UnmarshalText(data []byte) error {
+	switch AuditOutcome(data) {
+	case AuditOutcomeSuccess:
+		*s = AuditOutcomeSuccess
+		return nil
+	case AuditOutcomeFailure:
+		*s = AuditOutcomeFailure
+		return nil
+	case AuditOutcomeDenied:
+		*s = AuditOutcomeDenied
+		return nil
+	default:
+		return errors.Errorf("invalid value: %q", data)
+	}
+}
 
 type BearerAuth struct {
 	Token string
@@ -655,6 +949,20 @@ func (s *ErrorStatusCode) SetStatusCode(val int) {
 // SetResponse sets the value of Response.
 func (s *ErrorStatusCode) SetResponse(val Problem) {
 	s.Response = val
+}
+
+type ExportAuditEventsOK struct {
+	Data io.Reader
+}
+
+// Read reads data from the Data reader.
+//
+// Kept to satisfy the io.Reader interface.
+func (s ExportAuditEventsOK) Read(p []byte) (n int, err error) {
+	if s.Data == nil {
+		return 0, io.EOF
+	}
+	return s.Data.Read(p)
 }
 
 // Ref: #/components/schemas/FieldError
@@ -1671,6 +1979,98 @@ func (s *MyTenant) SetSlug(val string) {
 // SetActive sets the value of Active.
 func (s *MyTenant) SetActive(val bool) {
 	s.Active = val
+}
+
+// NewOptAuditEventDetails returns new OptAuditEventDetails with value set to v.
+func NewOptAuditEventDetails(v AuditEventDetails) OptAuditEventDetails {
+	return OptAuditEventDetails{
+		Value: v,
+		Set:   true,
+	}
+}
+
+// OptAuditEventDetails is optional AuditEventDetails.
+type OptAuditEventDetails struct {
+	Value AuditEventDetails
+	Set   bool
+}
+
+// IsSet returns true if OptAuditEventDetails was set.
+func (o OptAuditEventDetails) IsSet() bool { return o.Set }
+
+// Reset unsets value.
+func (o *OptAuditEventDetails) Reset() {
+	var v AuditEventDetails
+	o.Value = v
+	o.Set = false
+}
+
+// SetTo sets value to v.
+func (o *OptAuditEventDetails) SetTo(v AuditEventDetails) {
+	o.Set = true
+	o.Value = v
+}
+
+// Get returns value and boolean that denotes whether value was set.
+func (o OptAuditEventDetails) Get() (v AuditEventDetails, ok bool) {
+	if !o.Set {
+		return v, false
+	}
+	return o.Value, true
+}
+
+// Or returns value if set, or given parameter if does not.
+func (o OptAuditEventDetails) Or(d AuditEventDetails) AuditEventDetails {
+	if v, ok := o.Get(); ok {
+		return v
+	}
+	return d
+}
+
+// NewOptAuditOutcome returns new OptAuditOutcome with value set to v.
+func NewOptAuditOutcome(v AuditOutcome) OptAuditOutcome {
+	return OptAuditOutcome{
+		Value: v,
+		Set:   true,
+	}
+}
+
+// OptAuditOutcome is optional AuditOutcome.
+type OptAuditOutcome struct {
+	Value AuditOutcome
+	Set   bool
+}
+
+// IsSet returns true if OptAuditOutcome was set.
+func (o OptAuditOutcome) IsSet() bool { return o.Set }
+
+// Reset unsets value.
+func (o *OptAuditOutcome) Reset() {
+	var v AuditOutcome
+	o.Value = v
+	o.Set = false
+}
+
+// SetTo sets value to v.
+func (o *OptAuditOutcome) SetTo(v AuditOutcome) {
+	o.Set = true
+	o.Value = v
+}
+
+// Get returns value and boolean that denotes whether value was set.
+func (o OptAuditOutcome) Get() (v AuditOutcome, ok bool) {
+	if !o.Set {
+		return v, false
+	}
+	return o.Value, true
+}
+
+// Or returns value if set, or given parameter if does not.
+func (o OptAuditOutcome) Or(d AuditOutcome) AuditOutcome {
+	if v, ok := o.Get(); ok {
+		return v
+	}
+	return d
 }
 
 // NewOptBool returns new OptBool with value set to v.

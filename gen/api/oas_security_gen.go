@@ -74,6 +74,9 @@ var operationRolesBearerAuth = map[string][]string{
 	EraseMemberOperation: []string{
 		"member.manage",
 	},
+	ExportAuditEventsOperation: []string{
+		"audit.read",
+	},
 	ExportMyDataOperation: []string{
 		"account.manage",
 	},
@@ -91,6 +94,9 @@ var operationRolesBearerAuth = map[string][]string{
 	},
 	GetTeamOperation: []string{
 		"team.read",
+	},
+	ListAuditEventsOperation: []string{
+		"audit.read",
 	},
 	ListConversationSharesOperation: []string{
 		"conversation.read",

@@ -100,6 +100,12 @@ type Handler interface {
 	//
 	// POST /auth/token/exchange
 	ExchangeToken(ctx context.Context, req *TokenExchangeRequest) (*TokenResponse, error)
+	// ExportAuditEvents implements exportAuditEvents operation.
+	//
+	// Stream the tenant's audit trail as NDJSON, oldest first.
+	//
+	// GET /audit-events/export
+	ExportAuditEvents(ctx context.Context, params ExportAuditEventsParams) (ExportAuditEventsOK, error)
 	// ExportMyData implements exportMyData operation.
 	//
 	// Profile, memberships, devices (public metadata), sessions, resources I created, shares, LLM usage,
@@ -149,6 +155,12 @@ type Handler interface {
 	//
 	// GET /teams/{teamId}
 	GetTeam(ctx context.Context, params GetTeamParams) (*Team, error)
+	// ListAuditEvents implements listAuditEvents operation.
+	//
+	// The tenant's audit trail, newest first.
+	//
+	// GET /audit-events
+	ListAuditEvents(ctx context.Context, params ListAuditEventsParams) (*AuditEventPage, error)
 	// ListConversationShares implements listConversationShares operation.
 	//
 	// Who a conversation is shared with.

@@ -147,6 +147,15 @@ func (UnimplementedHandler) ExchangeToken(ctx context.Context, req *TokenExchang
 	return r, ht.ErrNotImplemented
 }
 
+// ExportAuditEvents implements exportAuditEvents operation.
+//
+// Stream the tenant's audit trail as NDJSON, oldest first.
+//
+// GET /audit-events/export
+func (UnimplementedHandler) ExportAuditEvents(ctx context.Context, params ExportAuditEventsParams) (r ExportAuditEventsOK, _ error) {
+	return r, ht.ErrNotImplemented
+}
+
 // ExportMyData implements exportMyData operation.
 //
 // Profile, memberships, devices (public metadata), sessions, resources I created, shares, LLM usage,
@@ -217,6 +226,15 @@ func (UnimplementedHandler) GetRole(ctx context.Context, params GetRoleParams) (
 //
 // GET /teams/{teamId}
 func (UnimplementedHandler) GetTeam(ctx context.Context, params GetTeamParams) (r *Team, _ error) {
+	return r, ht.ErrNotImplemented
+}
+
+// ListAuditEvents implements listAuditEvents operation.
+//
+// The tenant's audit trail, newest first.
+//
+// GET /audit-events
+func (UnimplementedHandler) ListAuditEvents(ctx context.Context, params ListAuditEventsParams) (r *AuditEventPage, _ error) {
 	return r, ht.ErrNotImplemented
 }
 

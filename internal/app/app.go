@@ -183,6 +183,7 @@ func Build(ctx context.Context, cfg *config.Config, db *Database, kek []byte, lo
 			Teams:   team.New(db.Client, a.Authz, a.Audit),
 			Shares:  a.Shares, Checker: a.Access,
 			Privacy: compliance.NewGDPR(db.Client, a.Sessions, a.Authz, a.Audit, log),
+			Audit:   audit.NewReader(db.Client),
 			Ready:   a.readiness,
 		}, log),
 		Security:       a.Security,

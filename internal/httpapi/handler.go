@@ -43,6 +43,7 @@ type Services struct {
 	Shares        Shares
 	Checker       Checker
 	Privacy       Privacy
+	Audit         AuditTrail
 	Ready         ReadinessFunc
 }
 
@@ -57,6 +58,7 @@ type Handler struct {
 	shares        Shares
 	checker       Checker
 	privacy       Privacy
+	audit         AuditTrail
 	ready         ReadinessFunc
 	log           *slog.Logger
 }
@@ -66,7 +68,7 @@ var _ api.Handler = (*Handler)(nil)
 // NewHandler returns a Handler.
 func NewHandler(s Services, log *slog.Logger) *Handler {
 	return &Handler{conversations: s.Conversations, passkeys: s.Passkeys, accounts: s.Accounts,
-		roles: s.Roles, members: s.Members, teams: s.Teams, shares: s.Shares, checker: s.Checker, privacy: s.Privacy,
+		roles: s.Roles, members: s.Members, teams: s.Teams, shares: s.Shares, checker: s.Checker, privacy: s.Privacy, audit: s.Audit,
 		ready: s.Ready, log: log}
 }
 

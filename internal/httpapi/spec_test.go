@@ -74,3 +74,31 @@ func upperFirst(s string) string {
 	}
 	return string(s[0]-'a'+'A') + s[1:]
 }
+
+// TestEveryChangeAudited: every non-GET operation names the audit action it
+// writes, or says why it writes none.
+func TestEveryChangeAudited(t *testing.T) {
+	t.Parallel()
+	raw, err := os.ReadFile("../../openapi.yaml")
+	require.NoError(t, err)
+	var spec struct {
+		Paths map[string]map[string]yaml.Node `yaml:"paths"`
+	}
+	require.NoError(t, yaml.Unmarshal(raw, &spec))
+	for path, item := range spec.Paths {
+		for method, node := range item {
+			if method == "get" || method == "parameters" {
+				continue
+			}
+			var op specOperation
+			require.NoError(t, node.Decode(&op))
+			name := api.OperationName(upperFirst(op.OperationID))
+			actions, audited := httpapi.AuditActions[name]
+			_, exempt := httpapi.NotAudited[name]
+			require.True(t, audited != exempt, "%s %s (%s): name its audit action in httpapi.AuditActions or its reason in NotAudited", method, path, op.OperationID)
+			for _, a := range actions {
+				require.Regexp(t, `^[a-z_]+(\.[a-z_]+)+$`, a)
+			}
+		}
+	}
+}

@@ -234,3 +234,23 @@ func RefInTenant(field string, visible Lookup) ent.Policy {
 		}),
 	}}
 }
+
+// TenantReadSystemWrite is the policy of append-only records written by
+// internal code (the audit trail): a user viewer reads only their tenant's
+// rows (never rows without a tenant); only the system viewer writes.
+func TenantReadSystemWrite() ent.Policy {
+	return privacy.Policy{
+		Query: privacy.QueryPolicy{
+			denyWithoutViewer(),
+			entprivacy.FilterFunc(func(ctx context.Context, f entprivacy.Filter) error {
+				v := viewer.FromContext(ctx)
+				if v.IsSystem() {
+					return privacy.Allow
+				}
+				f.Where(entql.FieldEQ(FieldTenantID, v.TenantID))
+				return privacy.Skip
+			}),
+		},
+		Mutation: SystemOnly().(privacy.Policy).Mutation,
+	}
+}

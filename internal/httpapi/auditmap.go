@@ -1,0 +1,57 @@
+package httpapi
+
+import (
+	"atrium/gen/api"
+	"atrium/internal/account"
+	"atrium/internal/authz"
+	"atrium/internal/conversation"
+	"atrium/internal/member"
+	"atrium/internal/passkey"
+	"atrium/internal/team"
+)
+
+// AuditActions names the audit action(s) each state-changing operation
+// writes in the same transaction as its change. TestEveryChangeAudited fails
+// when a non-GET operation of openapi.yaml is missing here; NotAudited lists
+// the non-GET operations that change nothing and why.
+var AuditActions = map[api.OperationName][]string{
+	api.RegisterDeviceOperation:          {passkey.ActionDeviceAdded, passkey.ActionInvitationUsed, passkey.ActionRegisterFailed},
+	api.LoginOperation:                   {passkey.ActionLogin},
+	api.ExchangeTokenOperation:           {account.ActionRefresh, account.ActionReuseDetected, account.ActionExchange},
+	api.LogoutOperation:                  {account.ActionLogout},
+	api.RenameMyDeviceOperation:          {account.ActionDeviceRenamed},
+	api.RemoveMyDeviceOperation:          {account.ActionDeviceRemoved, account.ActionAccountClosed},
+	api.RevokeMySessionOperation:         {account.ActionSessionRevoked},
+	api.CreateInvitationOperation:        {passkey.ActionInvitationCreated},
+	api.CreateReenrollmentOperation:      {passkey.ActionInvitationCreated},
+	api.RevokeInvitationOperation:        {passkey.ActionInvitationRevoked},
+	api.CreateRoleOperation:              {authz.ActionRoleCreated},
+	api.UpdateRoleOperation:              {authz.ActionRoleUpdated},
+	api.DeleteRoleOperation:              {authz.ActionRoleDeleted},
+	api.SetMemberRolesOperation:          {member.ActionRolesChanged},
+	api.UpdateMemberOperation:            {member.ActionSuspended, member.ActionReactivated},
+	api.RemoveMemberOperation:            {member.ActionRemoved},
+	api.CreateTeamOperation:              {team.ActionCreated},
+	api.UpdateTeamOperation:              {team.ActionUpdated},
+	api.DeleteTeamOperation:              {team.ActionDeleted},
+	api.AddTeamMemberOperation:           {team.ActionMemberAdded},
+	api.RemoveTeamMemberOperation:        {team.ActionMemberRemoved},
+	api.ShareConversationOperation:       {authz.ActionShared},
+	api.RevokeConversationShareOperation: {authz.ActionShareRevoked},
+	api.CreateConversationOperation:      {conversation.ActionCreated},
+	api.UpdateConversationOperation:      {conversation.ActionUpdated},
+	api.DeleteConversationOperation:      {conversation.ActionDeleted},
+	api.AppendMessageOperation:           {conversation.ActionMessageAppend},
+	api.EraseMeOperation:                 {ActionErased},
+	api.EraseMemberOperation:             {ActionErased},
+}
+
+// ActionErased is written by GDPR erasure (internal/compliance).
+const ActionErased = "gdpr.erased"
+
+// NotAudited are non-GET operations that change no data, with the reason.
+var NotAudited = map[api.OperationName]string{
+	api.RegisterDeviceOptionsOperation: "creates only a 5-minute ceremony, audited when finished",
+	api.LoginOptionsOperation:          "creates only a 5-minute ceremony, audited when finished",
+	api.CheckPermissionsOperation:      "reads: a batch check changes nothing",
+}
