@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/alicebob/miniredis/v2"
 	"github.com/google/uuid"
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
@@ -333,5 +334,38 @@ func TestCrossInstanceRevocationRedisDown(t *testing.T) {
 		f.Unassign(ea.Authz, tn, u, role2)
 		time.Sleep(authz.DefaultDegradedTTL + 50*time.Millisecond)
 		require.False(t, allows(eb.Authz, tn, u, authz.TenantManage))
+	})
+}
+
+func TestRedisRecovery(t *testing.T) {
+	t.Parallel()
+	// miniredis keeps its data across Close and Restart: Redis unreachable
+	// for a while, not emptied, so L2 entries from before the outage are
+	// still there when it comes back.
+	m := miniredis.RunT(t)
+	url := "redis://" + m.Addr() + "/0"
+	db := testkit.SQLite(t)
+	f := fixtures{t, db.Client}
+	a, busA := instance(t, db, url, authz.WithDegradedTTL(100*time.Millisecond))
+	b, busB := instance(t, db, url, authz.WithDegradedTTL(100*time.Millisecond))
+	tn, u := f.Tenant(), f.User()
+	f.Member(tn, u)
+	role := f.Role(tn, authz.AuditRead)
+	f.Assign(a, tn, u, role)
+	require.True(t, allows(b, tn, u, authz.AuditRead)) // in b's L1 and in L2
+
+	m.Close()
+	_, ok := waitFor(3*time.Second, func() bool { return !busA.Healthy() && !busB.Healthy() })
+	require.True(t, ok, "the instances did not notice that Redis is gone")
+	f.Unassign(a, tn, u, role) // neither published nor recorded in L2
+	require.NoError(t, m.Restart())
+	_, ok = waitFor(3*time.Second, func() bool { return busA.Healthy() && busB.Healthy() })
+	require.True(t, ok, "the instances did not recover")
+
+	t.Run("ErrStaleL2AfterRecovery", func(t *testing.T) {
+		_, ok := waitFor(time.Second, func() bool { return !allows(b, tn, u, authz.AuditRead) })
+		require.True(t, ok, "b serves the grant revoked during the outage")
+		c, _ := instance(t, db, url)
+		require.False(t, allows(c, tn, u, authz.AuditRead), "a new instance read the grant revoked during the outage from L2")
 	})
 }
