@@ -12,6 +12,7 @@ import (
 	"atrium/ent/migrate"
 
 	"atrium/ent/actorref"
+	"atrium/ent/auditanchor"
 	"atrium/ent/auditevent"
 	"atrium/ent/conversation"
 	"atrium/ent/credential"
@@ -45,6 +46,8 @@ type Client struct {
 	Schema *migrate.Schema
 	// ActorRef is the client for interacting with the ActorRef builders.
 	ActorRef *ActorRefClient
+	// AuditAnchor is the client for interacting with the AuditAnchor builders.
+	AuditAnchor *AuditAnchorClient
 	// AuditEvent is the client for interacting with the AuditEvent builders.
 	AuditEvent *AuditEventClient
 	// Conversation is the client for interacting with the Conversation builders.
@@ -89,6 +92,7 @@ func NewClient(opts ...Option) *Client {
 func (c *Client) init() {
 	c.Schema = migrate.NewSchema(c.driver)
 	c.ActorRef = NewActorRefClient(c.config)
+	c.AuditAnchor = NewAuditAnchorClient(c.config)
 	c.AuditEvent = NewAuditEventClient(c.config)
 	c.Conversation = NewConversationClient(c.config)
 	c.Credential = NewCredentialClient(c.config)
@@ -198,6 +202,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		ctx:          ctx,
 		config:       cfg,
 		ActorRef:     NewActorRefClient(cfg),
+		AuditAnchor:  NewAuditAnchorClient(cfg),
 		AuditEvent:   NewAuditEventClient(cfg),
 		Conversation: NewConversationClient(cfg),
 		Credential:   NewCredentialClient(cfg),
@@ -234,6 +239,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		ctx:          ctx,
 		config:       cfg,
 		ActorRef:     NewActorRefClient(cfg),
+		AuditAnchor:  NewAuditAnchorClient(cfg),
 		AuditEvent:   NewAuditEventClient(cfg),
 		Conversation: NewConversationClient(cfg),
 		Credential:   NewCredentialClient(cfg),
@@ -279,9 +285,9 @@ func (c *Client) Close() error {
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
-		c.ActorRef, c.AuditEvent, c.Conversation, c.Credential, c.Invitation,
-		c.MemberRole, c.Membership, c.Message, c.RefreshToken, c.Role, c.Session,
-		c.Share, c.SigningKey, c.Team, c.TeamMember, c.Tenant, c.User,
+		c.ActorRef, c.AuditAnchor, c.AuditEvent, c.Conversation, c.Credential,
+		c.Invitation, c.MemberRole, c.Membership, c.Message, c.RefreshToken, c.Role,
+		c.Session, c.Share, c.SigningKey, c.Team, c.TeamMember, c.Tenant, c.User,
 	} {
 		n.Use(hooks...)
 	}
@@ -291,9 +297,9 @@ func (c *Client) Use(hooks ...Hook) {
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
-		c.ActorRef, c.AuditEvent, c.Conversation, c.Credential, c.Invitation,
-		c.MemberRole, c.Membership, c.Message, c.RefreshToken, c.Role, c.Session,
-		c.Share, c.SigningKey, c.Team, c.TeamMember, c.Tenant, c.User,
+		c.ActorRef, c.AuditAnchor, c.AuditEvent, c.Conversation, c.Credential,
+		c.Invitation, c.MemberRole, c.Membership, c.Message, c.RefreshToken, c.Role,
+		c.Session, c.Share, c.SigningKey, c.Team, c.TeamMember, c.Tenant, c.User,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -304,6 +310,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 	switch m := m.(type) {
 	case *ActorRefMutation:
 		return c.ActorRef.mutate(ctx, m)
+	case *AuditAnchorMutation:
+		return c.AuditAnchor.mutate(ctx, m)
 	case *AuditEventMutation:
 		return c.AuditEvent.mutate(ctx, m)
 	case *ConversationMutation:
@@ -472,6 +480,140 @@ func (c *ActorRefClient) mutate(ctx context.Context, m *ActorRefMutation) (Value
 		return (&ActorRefDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown ActorRef mutation op: %q", m.Op())
+	}
+}
+
+// AuditAnchorClient is a client for the AuditAnchor schema.
+type AuditAnchorClient struct {
+	config
+}
+
+// NewAuditAnchorClient returns a client for the AuditAnchor from the given config.
+func NewAuditAnchorClient(c config) *AuditAnchorClient {
+	return &AuditAnchorClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `auditanchor.Hooks(f(g(h())))`.
+func (c *AuditAnchorClient) Use(hooks ...Hook) {
+	c.hooks.AuditAnchor = append(c.hooks.AuditAnchor, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `auditanchor.Intercept(f(g(h())))`.
+func (c *AuditAnchorClient) Intercept(interceptors ...Interceptor) {
+	c.inters.AuditAnchor = append(c.inters.AuditAnchor, interceptors...)
+}
+
+// Create returns a builder for creating a AuditAnchor entity.
+func (c *AuditAnchorClient) Create() *AuditAnchorCreate {
+	mutation := newAuditAnchorMutation(c.config, OpCreate)
+	return &AuditAnchorCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of AuditAnchor entities.
+func (c *AuditAnchorClient) CreateBulk(builders ...*AuditAnchorCreate) *AuditAnchorCreateBulk {
+	return &AuditAnchorCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *AuditAnchorClient) MapCreateBulk(slice any, setFunc func(*AuditAnchorCreate, int)) *AuditAnchorCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &AuditAnchorCreateBulk{err: fmt.Errorf("calling to AuditAnchorClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*AuditAnchorCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &AuditAnchorCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for AuditAnchor.
+func (c *AuditAnchorClient) Update() *AuditAnchorUpdate {
+	mutation := newAuditAnchorMutation(c.config, OpUpdate)
+	return &AuditAnchorUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *AuditAnchorClient) UpdateOne(_m *AuditAnchor) *AuditAnchorUpdateOne {
+	mutation := newAuditAnchorMutation(c.config, OpUpdateOne, withAuditAnchor(_m))
+	return &AuditAnchorUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *AuditAnchorClient) UpdateOneID(id string) *AuditAnchorUpdateOne {
+	mutation := newAuditAnchorMutation(c.config, OpUpdateOne, withAuditAnchorID(id))
+	return &AuditAnchorUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for AuditAnchor.
+func (c *AuditAnchorClient) Delete() *AuditAnchorDelete {
+	mutation := newAuditAnchorMutation(c.config, OpDelete)
+	return &AuditAnchorDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *AuditAnchorClient) DeleteOne(_m *AuditAnchor) *AuditAnchorDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *AuditAnchorClient) DeleteOneID(id string) *AuditAnchorDeleteOne {
+	builder := c.Delete().Where(auditanchor.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &AuditAnchorDeleteOne{builder}
+}
+
+// Query returns a query builder for AuditAnchor.
+func (c *AuditAnchorClient) Query() *AuditAnchorQuery {
+	return &AuditAnchorQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeAuditAnchor},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a AuditAnchor entity by its id.
+func (c *AuditAnchorClient) Get(ctx context.Context, id string) (*AuditAnchor, error) {
+	return c.Query().Where(auditanchor.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *AuditAnchorClient) GetX(ctx context.Context, id string) *AuditAnchor {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *AuditAnchorClient) Hooks() []Hook {
+	hooks := c.hooks.AuditAnchor
+	return append(hooks[:len(hooks):len(hooks)], auditanchor.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *AuditAnchorClient) Interceptors() []Interceptor {
+	return c.inters.AuditAnchor
+}
+
+func (c *AuditAnchorClient) mutate(ctx context.Context, m *AuditAnchorMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&AuditAnchorCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&AuditAnchorUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&AuditAnchorUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&AuditAnchorDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown AuditAnchor mutation op: %q", m.Op())
 	}
 }
 
@@ -2990,14 +3132,14 @@ func (c *UserClient) mutate(ctx context.Context, m *UserMutation) (Value, error)
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		ActorRef, AuditEvent, Conversation, Credential, Invitation, MemberRole,
-		Membership, Message, RefreshToken, Role, Session, Share, SigningKey, Team,
-		TeamMember, Tenant, User []ent.Hook
+		ActorRef, AuditAnchor, AuditEvent, Conversation, Credential, Invitation,
+		MemberRole, Membership, Message, RefreshToken, Role, Session, Share,
+		SigningKey, Team, TeamMember, Tenant, User []ent.Hook
 	}
 	inters struct {
-		ActorRef, AuditEvent, Conversation, Credential, Invitation, MemberRole,
-		Membership, Message, RefreshToken, Role, Session, Share, SigningKey, Team,
-		TeamMember, Tenant, User []ent.Interceptor
+		ActorRef, AuditAnchor, AuditEvent, Conversation, Credential, Invitation,
+		MemberRole, Membership, Message, RefreshToken, Role, Session, Share,
+		SigningKey, Team, TeamMember, Tenant, User []ent.Interceptor
 	}
 )
 

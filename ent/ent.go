@@ -4,6 +4,7 @@ package ent
 
 import (
 	"atrium/ent/actorref"
+	"atrium/ent/auditanchor"
 	"atrium/ent/auditevent"
 	"atrium/ent/conversation"
 	"atrium/ent/credential"
@@ -90,6 +91,7 @@ func checkColumn(t, c string) error {
 	initCheck.Do(func() {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
 			actorref.Table:     actorref.ValidColumn,
+			auditanchor.Table:  auditanchor.ValidColumn,
 			auditevent.Table:   auditevent.ValidColumn,
 			conversation.Table: conversation.ValidColumn,
 			credential.Table:   credential.ValidColumn,

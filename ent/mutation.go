@@ -4,6 +4,7 @@ package ent
 
 import (
 	"atrium/ent/actorref"
+	"atrium/ent/auditanchor"
 	"atrium/ent/auditevent"
 	"atrium/ent/conversation"
 	"atrium/ent/credential"
@@ -42,6 +43,7 @@ const (
 
 	// Node types.
 	TypeActorRef     = "ActorRef"
+	TypeAuditAnchor  = "AuditAnchor"
 	TypeAuditEvent   = "AuditEvent"
 	TypeConversation = "Conversation"
 	TypeCredential   = "Credential"
@@ -390,6 +392,482 @@ func (m *ActorRefMutation) ClearEdge(name string) error {
 // It returns an error if the edge is not defined in the schema.
 func (m *ActorRefMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown ActorRef edge %s", name)
+}
+
+// AuditAnchorMutation represents an operation that mutates the AuditAnchor nodes in the graph.
+type AuditAnchorMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *string
+	seq           *int64
+	addseq        *int64
+	hash          *[]byte
+	pruned_at     *time.Time
+	clearedFields map[string]struct{}
+	done          bool
+	oldValue      func(context.Context) (*AuditAnchor, error)
+	predicates    []predicate.AuditAnchor
+}
+
+var _ ent.Mutation = (*AuditAnchorMutation)(nil)
+
+// auditanchorOption allows management of the mutation configuration using functional options.
+type auditanchorOption func(*AuditAnchorMutation)
+
+// newAuditAnchorMutation creates new mutation for the AuditAnchor entity.
+func newAuditAnchorMutation(c config, op Op, opts ...auditanchorOption) *AuditAnchorMutation {
+	m := &AuditAnchorMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeAuditAnchor,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withAuditAnchorID sets the ID field of the mutation.
+func withAuditAnchorID(id string) auditanchorOption {
+	return func(m *AuditAnchorMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *AuditAnchor
+		)
+		m.oldValue = func(ctx context.Context) (*AuditAnchor, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().AuditAnchor.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withAuditAnchor sets the old AuditAnchor of the mutation.
+func withAuditAnchor(node *AuditAnchor) auditanchorOption {
+	return func(m *AuditAnchorMutation) {
+		m.oldValue = func(context.Context) (*AuditAnchor, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m AuditAnchorMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m AuditAnchorMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of AuditAnchor entities.
+func (m *AuditAnchorMutation) SetID(id string) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *AuditAnchorMutation) ID() (id string, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *AuditAnchorMutation) IDs(ctx context.Context) ([]string, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []string{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().AuditAnchor.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetSeq sets the "seq" field.
+func (m *AuditAnchorMutation) SetSeq(i int64) {
+	m.seq = &i
+	m.addseq = nil
+}
+
+// Seq returns the value of the "seq" field in the mutation.
+func (m *AuditAnchorMutation) Seq() (r int64, exists bool) {
+	v := m.seq
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSeq returns the old "seq" field's value of the AuditAnchor entity.
+// If the AuditAnchor object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AuditAnchorMutation) OldSeq(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSeq is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSeq requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSeq: %w", err)
+	}
+	return oldValue.Seq, nil
+}
+
+// AddSeq adds i to the "seq" field.
+func (m *AuditAnchorMutation) AddSeq(i int64) {
+	if m.addseq != nil {
+		*m.addseq += i
+	} else {
+		m.addseq = &i
+	}
+}
+
+// AddedSeq returns the value that was added to the "seq" field in this mutation.
+func (m *AuditAnchorMutation) AddedSeq() (r int64, exists bool) {
+	v := m.addseq
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetSeq resets all changes to the "seq" field.
+func (m *AuditAnchorMutation) ResetSeq() {
+	m.seq = nil
+	m.addseq = nil
+}
+
+// SetHash sets the "hash" field.
+func (m *AuditAnchorMutation) SetHash(b []byte) {
+	m.hash = &b
+}
+
+// Hash returns the value of the "hash" field in the mutation.
+func (m *AuditAnchorMutation) Hash() (r []byte, exists bool) {
+	v := m.hash
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldHash returns the old "hash" field's value of the AuditAnchor entity.
+// If the AuditAnchor object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AuditAnchorMutation) OldHash(ctx context.Context) (v []byte, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldHash is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldHash requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldHash: %w", err)
+	}
+	return oldValue.Hash, nil
+}
+
+// ResetHash resets all changes to the "hash" field.
+func (m *AuditAnchorMutation) ResetHash() {
+	m.hash = nil
+}
+
+// SetPrunedAt sets the "pruned_at" field.
+func (m *AuditAnchorMutation) SetPrunedAt(t time.Time) {
+	m.pruned_at = &t
+}
+
+// PrunedAt returns the value of the "pruned_at" field in the mutation.
+func (m *AuditAnchorMutation) PrunedAt() (r time.Time, exists bool) {
+	v := m.pruned_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPrunedAt returns the old "pruned_at" field's value of the AuditAnchor entity.
+// If the AuditAnchor object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AuditAnchorMutation) OldPrunedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPrunedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPrunedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPrunedAt: %w", err)
+	}
+	return oldValue.PrunedAt, nil
+}
+
+// ResetPrunedAt resets all changes to the "pruned_at" field.
+func (m *AuditAnchorMutation) ResetPrunedAt() {
+	m.pruned_at = nil
+}
+
+// Where appends a list predicates to the AuditAnchorMutation builder.
+func (m *AuditAnchorMutation) Where(ps ...predicate.AuditAnchor) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the AuditAnchorMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *AuditAnchorMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.AuditAnchor, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *AuditAnchorMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *AuditAnchorMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (AuditAnchor).
+func (m *AuditAnchorMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *AuditAnchorMutation) Fields() []string {
+	fields := make([]string, 0, 3)
+	if m.seq != nil {
+		fields = append(fields, auditanchor.FieldSeq)
+	}
+	if m.hash != nil {
+		fields = append(fields, auditanchor.FieldHash)
+	}
+	if m.pruned_at != nil {
+		fields = append(fields, auditanchor.FieldPrunedAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *AuditAnchorMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case auditanchor.FieldSeq:
+		return m.Seq()
+	case auditanchor.FieldHash:
+		return m.Hash()
+	case auditanchor.FieldPrunedAt:
+		return m.PrunedAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *AuditAnchorMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case auditanchor.FieldSeq:
+		return m.OldSeq(ctx)
+	case auditanchor.FieldHash:
+		return m.OldHash(ctx)
+	case auditanchor.FieldPrunedAt:
+		return m.OldPrunedAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown AuditAnchor field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *AuditAnchorMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case auditanchor.FieldSeq:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSeq(v)
+		return nil
+	case auditanchor.FieldHash:
+		v, ok := value.([]byte)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetHash(v)
+		return nil
+	case auditanchor.FieldPrunedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPrunedAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown AuditAnchor field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *AuditAnchorMutation) AddedFields() []string {
+	var fields []string
+	if m.addseq != nil {
+		fields = append(fields, auditanchor.FieldSeq)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *AuditAnchorMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case auditanchor.FieldSeq:
+		return m.AddedSeq()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *AuditAnchorMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case auditanchor.FieldSeq:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddSeq(v)
+		return nil
+	}
+	return fmt.Errorf("unknown AuditAnchor numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *AuditAnchorMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *AuditAnchorMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *AuditAnchorMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown AuditAnchor nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *AuditAnchorMutation) ResetField(name string) error {
+	switch name {
+	case auditanchor.FieldSeq:
+		m.ResetSeq()
+		return nil
+	case auditanchor.FieldHash:
+		m.ResetHash()
+		return nil
+	case auditanchor.FieldPrunedAt:
+		m.ResetPrunedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown AuditAnchor field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *AuditAnchorMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *AuditAnchorMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *AuditAnchorMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *AuditAnchorMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *AuditAnchorMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *AuditAnchorMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *AuditAnchorMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown AuditAnchor unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *AuditAnchorMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown AuditAnchor edge %s", name)
 }
 
 // AuditEventMutation represents an operation that mutates the AuditEvent nodes in the graph.

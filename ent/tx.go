@@ -16,6 +16,8 @@ type Tx struct {
 	config
 	// ActorRef is the client for interacting with the ActorRef builders.
 	ActorRef *ActorRefClient
+	// AuditAnchor is the client for interacting with the AuditAnchor builders.
+	AuditAnchor *AuditAnchorClient
 	// AuditEvent is the client for interacting with the AuditEvent builders.
 	AuditEvent *AuditEventClient
 	// Conversation is the client for interacting with the Conversation builders.
@@ -180,6 +182,7 @@ func (tx *Tx) Client() *Client {
 
 func (tx *Tx) init() {
 	tx.ActorRef = NewActorRefClient(tx.config)
+	tx.AuditAnchor = NewAuditAnchorClient(tx.config)
 	tx.AuditEvent = NewAuditEventClient(tx.config)
 	tx.Conversation = NewConversationClient(tx.config)
 	tx.Credential = NewCredentialClient(tx.config)

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -14,17 +15,25 @@ import (
 	"atrium/internal/config"
 )
 
-const auditUsage = `Usage: atrium audit verify [--tenant ID] [--json]
+const auditUsage = `Usage:
+  atrium audit verify [--tenant ID] [--json]
+  atrium audit prune --older-than DURATION
 
-Verifies the audit trail's hash chains: every event's hash must match its
-content and its predecessor, and sequence numbers must run without gaps. An
-edited, deleted or reordered event is named. Exit status 1 if any chain is
+verify checks the audit trail's hash chains: every event's hash must match
+its content and its predecessor, and sequence numbers must run without gaps.
+An edited, deleted or reordered event is named. Exit status 1 if any chain is
 broken.
+
+prune deletes events older than DURATION (e.g. 8760h for a year) and records
+an anchor per chain, so what remains still verifies.
 
 Configuration comes from ATRIUM_* variables (see 'atrium serve --help').
 `
 
 func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "prune" {
+		return runAuditPrune(ctx, args[1:], stdout, stderr)
+	}
 	if len(args) == 0 || args[0] != "verify" {
 		fmt.Fprint(stdout, auditUsage)
 		if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
@@ -94,5 +103,44 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if broken {
 		return exitFail
 	}
+	return exitOK
+}
+
+func runAuditPrune(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("atrium audit prune", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	older := fs.Duration("older-than", 0, "remove events older than this (e.g. 8760h)")
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return exitOK
+		}
+		return exitConfig
+	}
+	if *older < time.Hour {
+		fmt.Fprintln(stderr, "atrium audit prune: --older-than must be at least 1h")
+		return exitConfig
+	}
+	cfg, err := config.FromEnv()
+	if err != nil {
+		fmt.Fprintf(stderr, "atrium: invalid configuration:\n%v\n", err)
+		return exitConfig
+	}
+	db, err := app.OpenDatabase(ctx, cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "atrium audit prune: %v\n", err)
+		return exitFail
+	}
+	defer db.Close()
+	reps, err := audit.Prune(ctx, db.Client, time.Now().Add(-*older))
+	if err != nil {
+		fmt.Fprintf(stderr, "atrium audit prune: %v\n", err)
+		return exitFail
+	}
+	total := 0
+	for _, r := range reps {
+		total += r.Removed
+		fmt.Fprintf(stdout, "chain %s: removed %d events; now anchored after seq %d\n", r.Chain, r.Removed, r.Anchor)
+	}
+	fmt.Fprintf(stdout, "removed %d events\n", total)
 	return exitOK
 }

@@ -19,6 +19,19 @@ var (
 		Columns:    ActorRefsColumns,
 		PrimaryKey: []*schema.Column{ActorRefsColumns[0]},
 	}
+	// AuditAnchorsColumns holds the columns for the "audit_anchors" table.
+	AuditAnchorsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 36},
+		{Name: "seq", Type: field.TypeInt64},
+		{Name: "hash", Type: field.TypeBytes, Size: 32},
+		{Name: "pruned_at", Type: field.TypeTime},
+	}
+	// AuditAnchorsTable holds the schema information for the "audit_anchors" table.
+	AuditAnchorsTable = &schema.Table{
+		Name:       "audit_anchors",
+		Columns:    AuditAnchorsColumns,
+		PrimaryKey: []*schema.Column{AuditAnchorsColumns[0]},
+	}
 	// AuditEventsColumns holds the columns for the "audit_events" table.
 	AuditEventsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeUUID},
@@ -631,6 +644,7 @@ var (
 	// Tables holds all the tables in the schema.
 	Tables = []*schema.Table{
 		ActorRefsTable,
+		AuditAnchorsTable,
 		AuditEventsTable,
 		ConversationsTable,
 		CredentialsTable,

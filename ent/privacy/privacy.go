@@ -135,6 +135,30 @@ func (f ActorRefMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutati
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.ActorRefMutation", m)
 }
 
+// The AuditAnchorQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type AuditAnchorQueryRuleFunc func(context.Context, *ent.AuditAnchorQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f AuditAnchorQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.AuditAnchorQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.AuditAnchorQuery", q)
+}
+
+// The AuditAnchorMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type AuditAnchorMutationRuleFunc func(context.Context, *ent.AuditAnchorMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f AuditAnchorMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.AuditAnchorMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.AuditAnchorMutation", m)
+}
+
 // The AuditEventQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type AuditEventQueryRuleFunc func(context.Context, *ent.AuditEventQuery) error
@@ -556,6 +580,8 @@ func queryFilter(q ent.Query) (Filter, error) {
 	switch q := q.(type) {
 	case *ent.ActorRefQuery:
 		return q.Filter(), nil
+	case *ent.AuditAnchorQuery:
+		return q.Filter(), nil
 	case *ent.AuditEventQuery:
 		return q.Filter(), nil
 	case *ent.ConversationQuery:
@@ -596,6 +622,8 @@ func queryFilter(q ent.Query) (Filter, error) {
 func mutationFilter(m ent.Mutation) (Filter, error) {
 	switch m := m.(type) {
 	case *ent.ActorRefMutation:
+		return m.Filter(), nil
+	case *ent.AuditAnchorMutation:
 		return m.Filter(), nil
 	case *ent.AuditEventMutation:
 		return m.Filter(), nil

@@ -4,6 +4,7 @@ package runtime
 
 import (
 	"atrium/ent/actorref"
+	"atrium/ent/auditanchor"
 	"atrium/ent/auditevent"
 	"atrium/ent/conversation"
 	"atrium/ent/credential"
@@ -49,6 +50,61 @@ func init() {
 	actorrefDescID := actorrefFields[0].Descriptor()
 	// actorref.DefaultID holds the default value on creation for the id field.
 	actorref.DefaultID = actorrefDescID.Default.(func() uuid.UUID)
+	auditanchor.Policy = privacy.NewPolicies(schema.AuditAnchor{})
+	auditanchor.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := auditanchor.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	auditanchorFields := schema.AuditAnchor{}.Fields()
+	_ = auditanchorFields
+	// auditanchorDescSeq is the schema descriptor for seq field.
+	auditanchorDescSeq := auditanchorFields[1].Descriptor()
+	// auditanchor.SeqValidator is a validator for the "seq" field. It is called by the builders before save.
+	auditanchor.SeqValidator = auditanchorDescSeq.Validators[0].(func(int64) error)
+	// auditanchorDescHash is the schema descriptor for hash field.
+	auditanchorDescHash := auditanchorFields[2].Descriptor()
+	// auditanchor.HashValidator is a validator for the "hash" field. It is called by the builders before save.
+	auditanchor.HashValidator = func() func([]byte) error {
+		validators := auditanchorDescHash.Validators
+		fns := [...]func([]byte) error{
+			validators[0].(func([]byte) error),
+			validators[1].(func([]byte) error),
+		}
+		return func(hash []byte) error {
+			for _, fn := range fns {
+				if err := fn(hash); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// auditanchorDescPrunedAt is the schema descriptor for pruned_at field.
+	auditanchorDescPrunedAt := auditanchorFields[3].Descriptor()
+	// auditanchor.DefaultPrunedAt holds the default value on creation for the pruned_at field.
+	auditanchor.DefaultPrunedAt = auditanchorDescPrunedAt.Default.(func() time.Time)
+	// auditanchorDescID is the schema descriptor for id field.
+	auditanchorDescID := auditanchorFields[0].Descriptor()
+	// auditanchor.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	auditanchor.IDValidator = func() func(string) error {
+		validators := auditanchorDescID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(id string) error {
+			for _, fn := range fns {
+				if err := fn(id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	auditevent.Policy = privacy.NewPolicies(schema.AuditEvent{})
 	auditevent.Hooks[0] = func(next ent.Mutator) ent.Mutator {
 		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"atrium/ent"
+	"atrium/ent/auditanchor"
 	"atrium/ent/auditevent"
 	"atrium/internal/viewer"
 )
@@ -111,6 +112,14 @@ func Verify(ctx context.Context, client *ent.Client, chain string) ([]ChainRepor
 		rep := ChainReport{Chain: ch}
 		var prev []byte
 		var expect int64 = 1
+		if a, err := client.AuditAnchor.Get(sys, ch); err == nil {
+			expect, prev = a.Seq+1, a.Hash
+			if len(prev) == 1 && prev[0] == 0 {
+				prev = nil
+			}
+		} else if !ent.IsNotFound(err) {
+			return nil, err
+		}
 		const batch = 1000
 		var after int64
 		for {
@@ -143,6 +152,70 @@ func Verify(ctx context.Context, client *ent.Client, chain string) ([]ChainRepor
 			}
 		}
 		out = append(out, rep)
+	}
+	return out, nil
+}
+
+// PruneReport says what Prune removed from one chain.
+type PruneReport struct {
+	Chain   string
+	Removed int
+	Anchor  int64 // the chain now starts after this sequence number
+}
+
+// Prune deletes events that occurred before cutoff, chain by chain, and
+// records in an anchor the sequence number and hash of the last removed
+// event, so that Verify checks the remaining events from there. A chain is
+// pruned from its start only: events are removed in sequence order up to the
+// first event at or after cutoff.
+func Prune(ctx context.Context, client *ent.Client, cutoff time.Time) ([]PruneReport, error) {
+	sys := viewer.System(ctx, "audit prune")
+	chains, err := client.AuditEvent.Query().Unique(true).Select(auditevent.FieldChain).Strings(sys)
+	if err != nil {
+		return nil, err
+	}
+	var out []PruneReport
+	for _, ch := range chains {
+		// The last event to remove: the newest one before the first event
+		// that is too young (so a late-written old timestamp never opens a gap).
+		firstKept, err := client.AuditEvent.Query().
+			Where(auditevent.Chain(ch), auditevent.OccurredAtGTE(cutoff)).
+			Order(ent.Asc(auditevent.FieldSeq)).First(sys)
+		q := client.AuditEvent.Query().Where(auditevent.Chain(ch)).Order(ent.Desc(auditevent.FieldSeq))
+		switch {
+		case err == nil:
+			q.Where(auditevent.SeqLT(firstKept.Seq))
+		case !ent.IsNotFound(err):
+			return nil, err
+		}
+		last, err := q.First(sys)
+		if ent.IsNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		tx, err := client.Tx(sys)
+		if err != nil {
+			return nil, err
+		}
+		n, err := tx.AuditEvent.Delete().Where(auditevent.Chain(ch), auditevent.SeqLTE(last.Seq)).Exec(sys)
+		if err == nil {
+			hash := last.Hash
+			if len(hash) == 0 { // pre-chain history: anchor on a marker
+				hash = []byte{0}
+			}
+			err = tx.AuditAnchor.Create().SetID(ch).SetSeq(last.Seq).SetHash(hash).
+				OnConflictColumns(auditanchor.FieldID).UpdateNewValues().Exec(sys)
+		}
+		if err != nil {
+			_ = tx.Rollback()
+			return nil, err
+		}
+		if err := tx.Commit(); err != nil {
+			return nil, err
+		}
+		out = append(out, PruneReport{Chain: ch, Removed: n, Anchor: last.Seq})
 	}
 	return out, nil
 }

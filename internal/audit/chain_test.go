@@ -144,3 +144,44 @@ func itoa(n int) string {
 	}
 	return itoa(n/10) + string(rune('0'+n%10))
 }
+
+func TestPrune(t *testing.T) {
+	t.Parallel()
+	for _, ndb := range testkit.Databases(t) {
+		t.Run(ndb.Name, func(t *testing.T) {
+			t.Parallel()
+			db := ndb.Open(t)
+			ctx := context.Background()
+			chain := fill(t, db, 6)
+			sys := viewer.System(ctx, "test")
+			evs, err := db.Client.AuditEvent.Query().Where(auditevent.Chain(chain)).Order(ent.Asc(auditevent.FieldSeq)).All(sys)
+			require.NoError(t, err)
+			cutoff := evs[3].OccurredAt // events 1-3 are older
+			reps, err := audit.Prune(ctx, db.Client, cutoff)
+			require.NoError(t, err)
+			var mine audit.PruneReport
+			for _, r := range reps {
+				if r.Chain == chain {
+					mine = r
+				}
+			}
+			require.Equal(t, 3, mine.Removed)
+			require.Equal(t, int64(3), mine.Anchor)
+			rep := verify(t, db, chain)
+			require.Equal(t, 3, rep.Events)
+			require.Empty(t, rep.Problems, "the rest verifies from the anchor")
+
+			t.Run("ErrDeletingTheNewFirstEvent", func(t *testing.T) {
+				q := "DELETE FROM audit_events WHERE id = ?"
+				if db.Dialect == "postgres" {
+					q = rebind(q)
+				}
+				_, err := db.DB.ExecContext(ctx, q, evs[3].ID)
+				require.NoError(t, err)
+				rep := verify(t, db, chain)
+				require.NotEmpty(t, rep.Problems)
+				require.Equal(t, "missing", rep.Problems[0].Kind)
+			})
+		})
+	}
+}
