@@ -40,14 +40,7 @@ func TenantOwned() ent.Policy {
 	return privacy.Policy{
 		Query: privacy.QueryPolicy{
 			denyWithoutViewer(),
-			entprivacy.FilterFunc(func(ctx context.Context, f entprivacy.Filter) error {
-				v := viewer.FromContext(ctx)
-				if v.IsSystem() {
-					return privacy.Allow
-				}
-				f.Where(entql.FieldEQ(FieldTenantID, v.TenantID))
-				return privacy.Skip
-			}),
+			viewerFilter(func(v *viewer.Viewer) entql.P { return entql.FieldEQ(FieldTenantID, v.TenantID) }),
 		},
 		Mutation: privacy.MutationPolicy{
 			denyWithoutViewer(),
@@ -117,13 +110,8 @@ func TenantOrShared() ent.Policy {
 	return privacy.Policy{
 		Query: privacy.QueryPolicy{
 			denyWithoutViewer(),
-			entprivacy.FilterFunc(func(ctx context.Context, f entprivacy.Filter) error {
-				v := viewer.FromContext(ctx)
-				if v.IsSystem() {
-					return privacy.Allow
-				}
-				f.Where(entql.Or(entql.FieldEQ(FieldTenantID, v.TenantID), entql.FieldNil(FieldTenantID)))
-				return privacy.Skip
+			viewerFilter(func(v *viewer.Viewer) entql.P {
+				return entql.Or(entql.FieldEQ(FieldTenantID, v.TenantID), entql.FieldNil(FieldTenantID))
 			}),
 		},
 		Mutation: privacy.MutationPolicy{
@@ -139,14 +127,7 @@ func UserOwned(userField string) ent.Policy {
 	return privacy.Policy{
 		Query: privacy.QueryPolicy{
 			denyWithoutViewer(),
-			entprivacy.FilterFunc(func(ctx context.Context, f entprivacy.Filter) error {
-				v := viewer.FromContext(ctx)
-				if v.IsSystem() {
-					return privacy.Allow
-				}
-				f.Where(entql.FieldEQ(userField, v.UserID))
-				return privacy.Skip
-			}),
+			viewerFilter(func(v *viewer.Viewer) entql.P { return entql.FieldEQ(userField, v.UserID) }),
 		},
 		Mutation: privacy.MutationPolicy{
 			denyWithoutViewer(),
@@ -242,15 +223,21 @@ func TenantReadSystemWrite() ent.Policy {
 	return privacy.Policy{
 		Query: privacy.QueryPolicy{
 			denyWithoutViewer(),
-			entprivacy.FilterFunc(func(ctx context.Context, f entprivacy.Filter) error {
-				v := viewer.FromContext(ctx)
-				if v.IsSystem() {
-					return privacy.Allow
-				}
-				f.Where(entql.FieldEQ(FieldTenantID, v.TenantID))
-				return privacy.Skip
-			}),
+			viewerFilter(func(v *viewer.Viewer) entql.P { return entql.FieldEQ(FieldTenantID, v.TenantID) }),
 		},
 		Mutation: SystemOnly().(privacy.Policy).Mutation,
 	}
+}
+
+// viewerFilter is a query rule: the system viewer sees every row; any other
+// viewer's queries get the predicate built from the viewer.
+func viewerFilter(pred func(v *viewer.Viewer) entql.P) privacy.QueryRule {
+	return entprivacy.FilterFunc(func(ctx context.Context, f entprivacy.Filter) error {
+		v := viewer.FromContext(ctx)
+		if v.IsSystem() {
+			return privacy.Allow
+		}
+		f.Where(pred(v))
+		return privacy.Skip
+	})
 }
