@@ -23,6 +23,7 @@ import (
 	"atrium/internal/cache"
 	"atrium/internal/config"
 	"atrium/internal/ratelimit"
+	"atrium/internal/session"
 	"atrium/internal/testkit"
 	"atrium/internal/viewer"
 )
@@ -329,13 +330,25 @@ func TestCrossInstanceRevocationRedisDown(t *testing.T) {
 	})
 
 	t.Run("ErrRevokedAppsWithinDefaultDegradedTTL", func(t *testing.T) {
+		// Grants and sessions alike: a revoked session is a revoked grant.
+		ctx := f.sys()
+		tx, err := db.Client.Tx(ctx)
+		require.NoError(t, err)
+		sess, err := ea.Sessions.Create(ctx, tx, session.CreateInput{UserID: u, TenantID: tn, AMR: []string{"hwk"}})
+		require.NoError(t, err)
+		require.NoError(t, tx.Commit())
+		require.NoError(t, eb.Sessions.Check(ctx, sess.ID, u, tn))
+
 		role2 := f.Role(tn, authz.TenantManage)
 		f.Assign(ea.Authz, tn, u, role2)
 		_, ok := waitFor(authz.DefaultDegradedTTL+time.Second, func() bool { return allows(eb.Authz, tn, u, authz.TenantManage) })
 		require.True(t, ok, "the grant never reached app b")
 		f.Unassign(ea.Authz, tn, u, role2)
+		require.NoError(t, ea.Sessions.Revoke(ctx, nil, sess.ID, "test"))
+		require.ErrorIs(t, ea.Sessions.Check(ctx, sess.ID, u, tn), session.ErrInactive)
 		time.Sleep(authz.DefaultDegradedTTL + 50*time.Millisecond)
-		require.False(t, allows(eb.Authz, tn, u, authz.TenantManage))
+		require.False(t, allows(eb.Authz, tn, u, authz.TenantManage), "app b served a grant older than the degraded TTL")
+		require.ErrorIs(t, eb.Sessions.Check(ctx, sess.ID, u, tn), session.ErrInactive, "app b accepted a session revoked more than the degraded TTL ago")
 	})
 }
 

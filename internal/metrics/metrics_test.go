@@ -1,0 +1,41 @@
+package metrics_test
+
+import (
+	"io"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"atrium/internal/metrics"
+)
+
+func TestHandler(t *testing.T) {
+	t.Parallel()
+	m := metrics.New()
+	c := m.Cache("authz")
+	c.L1Hit.Inc()
+	c.InvalidatedBus.Inc()
+	c.CheckDB.Observe(0.002)
+	c.Degraded.Set(1)
+
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	require.Equal(t, 200, rec.Code)
+	body, _ := io.ReadAll(rec.Body)
+	for _, want := range []string{
+		`atrium_cache_requests_total{cache="authz",level="l1",result="hit"} 1`,
+		`atrium_cache_invalidations_received_total{cache="authz",source="bus"} 1`,
+		`atrium_authz_check_duration_seconds_count{level="db"} 1`,
+		`atrium_cache_degraded{cache="authz"} 1`,
+		`go_goroutines`,
+	} {
+		require.Contains(t, string(body), want)
+	}
+}
+
+func TestNilMetricsWork(t *testing.T) {
+	t.Parallel()
+	var m *metrics.Metrics
+	require.NotPanics(t, func() { m.Cache("session").L1Miss.Inc() })
+}
