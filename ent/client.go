@@ -16,6 +16,7 @@ import (
 	"atrium/ent/auditevent"
 	"atrium/ent/conversation"
 	"atrium/ent/credential"
+	"atrium/ent/document"
 	"atrium/ent/invitation"
 	"atrium/ent/memberrole"
 	"atrium/ent/membership"
@@ -54,6 +55,8 @@ type Client struct {
 	Conversation *ConversationClient
 	// Credential is the client for interacting with the Credential builders.
 	Credential *CredentialClient
+	// Document is the client for interacting with the Document builders.
+	Document *DocumentClient
 	// Invitation is the client for interacting with the Invitation builders.
 	Invitation *InvitationClient
 	// MemberRole is the client for interacting with the MemberRole builders.
@@ -96,6 +99,7 @@ func (c *Client) init() {
 	c.AuditEvent = NewAuditEventClient(c.config)
 	c.Conversation = NewConversationClient(c.config)
 	c.Credential = NewCredentialClient(c.config)
+	c.Document = NewDocumentClient(c.config)
 	c.Invitation = NewInvitationClient(c.config)
 	c.MemberRole = NewMemberRoleClient(c.config)
 	c.Membership = NewMembershipClient(c.config)
@@ -206,6 +210,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		AuditEvent:   NewAuditEventClient(cfg),
 		Conversation: NewConversationClient(cfg),
 		Credential:   NewCredentialClient(cfg),
+		Document:     NewDocumentClient(cfg),
 		Invitation:   NewInvitationClient(cfg),
 		MemberRole:   NewMemberRoleClient(cfg),
 		Membership:   NewMembershipClient(cfg),
@@ -243,6 +248,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		AuditEvent:   NewAuditEventClient(cfg),
 		Conversation: NewConversationClient(cfg),
 		Credential:   NewCredentialClient(cfg),
+		Document:     NewDocumentClient(cfg),
 		Invitation:   NewInvitationClient(cfg),
 		MemberRole:   NewMemberRoleClient(cfg),
 		Membership:   NewMembershipClient(cfg),
@@ -286,8 +292,9 @@ func (c *Client) Close() error {
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
 		c.ActorRef, c.AuditAnchor, c.AuditEvent, c.Conversation, c.Credential,
-		c.Invitation, c.MemberRole, c.Membership, c.Message, c.RefreshToken, c.Role,
-		c.Session, c.Share, c.SigningKey, c.Team, c.TeamMember, c.Tenant, c.User,
+		c.Document, c.Invitation, c.MemberRole, c.Membership, c.Message,
+		c.RefreshToken, c.Role, c.Session, c.Share, c.SigningKey, c.Team, c.TeamMember,
+		c.Tenant, c.User,
 	} {
 		n.Use(hooks...)
 	}
@@ -298,8 +305,9 @@ func (c *Client) Use(hooks ...Hook) {
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
 		c.ActorRef, c.AuditAnchor, c.AuditEvent, c.Conversation, c.Credential,
-		c.Invitation, c.MemberRole, c.Membership, c.Message, c.RefreshToken, c.Role,
-		c.Session, c.Share, c.SigningKey, c.Team, c.TeamMember, c.Tenant, c.User,
+		c.Document, c.Invitation, c.MemberRole, c.Membership, c.Message,
+		c.RefreshToken, c.Role, c.Session, c.Share, c.SigningKey, c.Team, c.TeamMember,
+		c.Tenant, c.User,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -318,6 +326,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.Conversation.mutate(ctx, m)
 	case *CredentialMutation:
 		return c.Credential.mutate(ctx, m)
+	case *DocumentMutation:
+		return c.Document.mutate(ctx, m)
 	case *InvitationMutation:
 		return c.Invitation.mutate(ctx, m)
 	case *MemberRoleMutation:
@@ -1064,6 +1074,156 @@ func (c *CredentialClient) mutate(ctx context.Context, m *CredentialMutation) (V
 		return (&CredentialDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown Credential mutation op: %q", m.Op())
+	}
+}
+
+// DocumentClient is a client for the Document schema.
+type DocumentClient struct {
+	config
+}
+
+// NewDocumentClient returns a client for the Document from the given config.
+func NewDocumentClient(c config) *DocumentClient {
+	return &DocumentClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `document.Hooks(f(g(h())))`.
+func (c *DocumentClient) Use(hooks ...Hook) {
+	c.hooks.Document = append(c.hooks.Document, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `document.Intercept(f(g(h())))`.
+func (c *DocumentClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Document = append(c.inters.Document, interceptors...)
+}
+
+// Create returns a builder for creating a Document entity.
+func (c *DocumentClient) Create() *DocumentCreate {
+	mutation := newDocumentMutation(c.config, OpCreate)
+	return &DocumentCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Document entities.
+func (c *DocumentClient) CreateBulk(builders ...*DocumentCreate) *DocumentCreateBulk {
+	return &DocumentCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *DocumentClient) MapCreateBulk(slice any, setFunc func(*DocumentCreate, int)) *DocumentCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &DocumentCreateBulk{err: fmt.Errorf("calling to DocumentClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*DocumentCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &DocumentCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Document.
+func (c *DocumentClient) Update() *DocumentUpdate {
+	mutation := newDocumentMutation(c.config, OpUpdate)
+	return &DocumentUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *DocumentClient) UpdateOne(_m *Document) *DocumentUpdateOne {
+	mutation := newDocumentMutation(c.config, OpUpdateOne, withDocument(_m))
+	return &DocumentUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *DocumentClient) UpdateOneID(id uuid.UUID) *DocumentUpdateOne {
+	mutation := newDocumentMutation(c.config, OpUpdateOne, withDocumentID(id))
+	return &DocumentUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Document.
+func (c *DocumentClient) Delete() *DocumentDelete {
+	mutation := newDocumentMutation(c.config, OpDelete)
+	return &DocumentDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *DocumentClient) DeleteOne(_m *Document) *DocumentDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *DocumentClient) DeleteOneID(id uuid.UUID) *DocumentDeleteOne {
+	builder := c.Delete().Where(document.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &DocumentDeleteOne{builder}
+}
+
+// Query returns a query builder for Document.
+func (c *DocumentClient) Query() *DocumentQuery {
+	return &DocumentQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeDocument},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Document entity by its id.
+func (c *DocumentClient) Get(ctx context.Context, id uuid.UUID) (*Document, error) {
+	return c.Query().Where(document.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *DocumentClient) GetX(ctx context.Context, id uuid.UUID) *Document {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryTenant queries the tenant edge of a Document.
+func (c *DocumentClient) QueryTenant(_m *Document) *TenantQuery {
+	query := (&TenantClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(document.Table, document.FieldID, id),
+			sqlgraph.To(tenant.Table, tenant.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, document.TenantTable, document.TenantColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *DocumentClient) Hooks() []Hook {
+	hooks := c.hooks.Document
+	return append(hooks[:len(hooks):len(hooks)], document.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *DocumentClient) Interceptors() []Interceptor {
+	return c.inters.Document
+}
+
+func (c *DocumentClient) mutate(ctx context.Context, m *DocumentMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&DocumentCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&DocumentUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&DocumentUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&DocumentDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Document mutation op: %q", m.Op())
 	}
 }
 
@@ -3132,14 +3292,14 @@ func (c *UserClient) mutate(ctx context.Context, m *UserMutation) (Value, error)
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		ActorRef, AuditAnchor, AuditEvent, Conversation, Credential, Invitation,
-		MemberRole, Membership, Message, RefreshToken, Role, Session, Share,
-		SigningKey, Team, TeamMember, Tenant, User []ent.Hook
+		ActorRef, AuditAnchor, AuditEvent, Conversation, Credential, Document,
+		Invitation, MemberRole, Membership, Message, RefreshToken, Role, Session,
+		Share, SigningKey, Team, TeamMember, Tenant, User []ent.Hook
 	}
 	inters struct {
-		ActorRef, AuditAnchor, AuditEvent, Conversation, Credential, Invitation,
-		MemberRole, Membership, Message, RefreshToken, Role, Session, Share,
-		SigningKey, Team, TeamMember, Tenant, User []ent.Interceptor
+		ActorRef, AuditAnchor, AuditEvent, Conversation, Credential, Document,
+		Invitation, MemberRole, Membership, Message, RefreshToken, Role, Session,
+		Share, SigningKey, Team, TeamMember, Tenant, User []ent.Interceptor
 	}
 )
 

@@ -8,6 +8,7 @@ import (
 	"atrium/ent/auditevent"
 	"atrium/ent/conversation"
 	"atrium/ent/credential"
+	"atrium/ent/document"
 	"atrium/ent/invitation"
 	"atrium/ent/memberrole"
 	"atrium/ent/membership"
@@ -95,6 +96,7 @@ func checkColumn(t, c string) error {
 			auditevent.Table:   auditevent.ValidColumn,
 			conversation.Table: conversation.ValidColumn,
 			credential.Table:   credential.ValidColumn,
+			document.Table:     document.ValidColumn,
 			invitation.Table:   invitation.ValidColumn,
 			memberrole.Table:   memberrole.ValidColumn,
 			membership.Table:   membership.ValidColumn,

@@ -24,6 +24,8 @@ type Tx struct {
 	Conversation *ConversationClient
 	// Credential is the client for interacting with the Credential builders.
 	Credential *CredentialClient
+	// Document is the client for interacting with the Document builders.
+	Document *DocumentClient
 	// Invitation is the client for interacting with the Invitation builders.
 	Invitation *InvitationClient
 	// MemberRole is the client for interacting with the MemberRole builders.
@@ -186,6 +188,7 @@ func (tx *Tx) init() {
 	tx.AuditEvent = NewAuditEventClient(tx.config)
 	tx.Conversation = NewConversationClient(tx.config)
 	tx.Credential = NewCredentialClient(tx.config)
+	tx.Document = NewDocumentClient(tx.config)
 	tx.Invitation = NewInvitationClient(tx.config)
 	tx.MemberRole = NewMemberRoleClient(tx.config)
 	tx.Membership = NewMembershipClient(tx.config)

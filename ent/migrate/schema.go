@@ -159,6 +159,51 @@ var (
 			},
 		},
 	}
+	// DocumentsColumns holds the columns for the "documents" table.
+	DocumentsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeUUID},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "created_by", Type: field.TypeUUID},
+		{Name: "updated_by", Type: field.TypeUUID},
+		{Name: "title", Type: field.TypeString, Size: 300},
+		{Name: "content", Type: field.TypeString, Size: 2147483647},
+		{Name: "content_type", Type: field.TypeEnum, Enums: []string{"text/plain", "text/markdown"}, Default: "text/markdown"},
+		{Name: "tags", Type: field.TypeJSON, Nullable: true},
+		{Name: "metadata", Type: field.TypeJSON, Nullable: true},
+		{Name: "tenant_id", Type: field.TypeUUID},
+	}
+	// DocumentsTable holds the schema information for the "documents" table.
+	DocumentsTable = &schema.Table{
+		Name:       "documents",
+		Columns:    DocumentsColumns,
+		PrimaryKey: []*schema.Column{DocumentsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "documents_tenants_tenant",
+				Columns:    []*schema.Column{DocumentsColumns[10]},
+				RefColumns: []*schema.Column{TenantsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "document_tenant_id",
+				Unique:  false,
+				Columns: []*schema.Column{DocumentsColumns[10]},
+			},
+			{
+				Name:    "document_tenant_id_id",
+				Unique:  false,
+				Columns: []*schema.Column{DocumentsColumns[10], DocumentsColumns[0]},
+			},
+			{
+				Name:    "document_created_by",
+				Unique:  false,
+				Columns: []*schema.Column{DocumentsColumns[3]},
+			},
+		},
+	}
 	// InvitationsColumns holds the columns for the "invitations" table.
 	InvitationsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeUUID},
@@ -648,6 +693,7 @@ var (
 		AuditEventsTable,
 		ConversationsTable,
 		CredentialsTable,
+		DocumentsTable,
 		InvitationsTable,
 		MemberRolesTable,
 		MembershipsTable,
@@ -667,6 +713,7 @@ var (
 func init() {
 	ConversationsTable.ForeignKeys[0].RefTable = TenantsTable
 	CredentialsTable.ForeignKeys[0].RefTable = UsersTable
+	DocumentsTable.ForeignKeys[0].RefTable = TenantsTable
 	InvitationsTable.ForeignKeys[0].RefTable = TenantsTable
 	MemberRolesTable.ForeignKeys[0].RefTable = TenantsTable
 	MemberRolesTable.ForeignKeys[1].RefTable = UsersTable

@@ -56,6 +56,20 @@ func encodeCreateConversationRequest(
 	return nil
 }
 
+func encodeCreateDocumentRequest(
+	req *DocumentCreate,
+	r *http.Request,
+) error {
+	const contentType = "application/json"
+	e := new(jx.Encoder)
+	{
+		req.Encode(e)
+	}
+	encoded := e.Bytes()
+	ht.SetBody(r, bytes.NewReader(encoded), contentType)
+	return nil
+}
+
 func encodeCreateInvitationRequest(
 	req *InvitationCreate,
 	r *http.Request,
@@ -320,8 +334,36 @@ func encodeShareConversationRequest(
 	return nil
 }
 
+func encodeShareDocumentRequest(
+	req *ShareCreate,
+	r *http.Request,
+) error {
+	const contentType = "application/json"
+	e := new(jx.Encoder)
+	{
+		req.Encode(e)
+	}
+	encoded := e.Bytes()
+	ht.SetBody(r, bytes.NewReader(encoded), contentType)
+	return nil
+}
+
 func encodeUpdateConversationRequest(
 	req *ConversationUpdate,
+	r *http.Request,
+) error {
+	const contentType = "application/json"
+	e := new(jx.Encoder)
+	{
+		req.Encode(e)
+	}
+	encoded := e.Bytes()
+	ht.SetBody(r, bytes.NewReader(encoded), contentType)
+	return nil
+}
+
+func encodeUpdateDocumentRequest(
+	req *DocumentUpdate,
 	r *http.Request,
 ) error {
 	const contentType = "application/json"

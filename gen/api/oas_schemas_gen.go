@@ -733,6 +733,9 @@ func (s *DataExport) init() DataExport {
 // DeleteConversationNoContent is response for DeleteConversation operation.
 type DeleteConversationNoContent struct{}
 
+// DeleteDocumentNoContent is response for DeleteDocument operation.
+type DeleteDocumentNoContent struct{}
+
 // DeleteRoleNoContent is response for DeleteRole operation.
 type DeleteRoleNoContent struct{}
 
@@ -866,6 +869,317 @@ func (s *DeviceUpdate) GetName() string {
 // SetName sets the value of Name.
 func (s *DeviceUpdate) SetName(val string) {
 	s.Name = val
+}
+
+// Ref: #/components/schemas/Document
+type Document struct {
+	ID          uuid.UUID           `json:"id"`
+	TenantID    uuid.UUID           `json:"tenant_id"`
+	Title       string              `json:"title"`
+	Content     string              `json:"content"`
+	ContentType DocumentContentType `json:"content_type"`
+	Tags        []string            `json:"tags"`
+	Metadata    OptMetadata         `json:"metadata"`
+	CreatedBy   uuid.UUID           `json:"created_by"`
+	UpdatedBy   uuid.UUID           `json:"updated_by"`
+	CreatedAt   time.Time           `json:"created_at"`
+	UpdatedAt   time.Time           `json:"updated_at"`
+}
+
+// GetID returns the value of ID.
+func (s *Document) GetID() uuid.UUID {
+	return s.ID
+}
+
+// GetTenantID returns the value of TenantID.
+func (s *Document) GetTenantID() uuid.UUID {
+	return s.TenantID
+}
+
+// GetTitle returns the value of Title.
+func (s *Document) GetTitle() string {
+	return s.Title
+}
+
+// GetContent returns the value of Content.
+func (s *Document) GetContent() string {
+	return s.Content
+}
+
+// GetContentType returns the value of ContentType.
+func (s *Document) GetContentType() DocumentContentType {
+	return s.ContentType
+}
+
+// GetTags returns the value of Tags.
+func (s *Document) GetTags() []string {
+	return s.Tags
+}
+
+// GetMetadata returns the value of Metadata.
+func (s *Document) GetMetadata() OptMetadata {
+	return s.Metadata
+}
+
+// GetCreatedBy returns the value of CreatedBy.
+func (s *Document) GetCreatedBy() uuid.UUID {
+	return s.CreatedBy
+}
+
+// GetUpdatedBy returns the value of UpdatedBy.
+func (s *Document) GetUpdatedBy() uuid.UUID {
+	return s.UpdatedBy
+}
+
+// GetCreatedAt returns the value of CreatedAt.
+func (s *Document) GetCreatedAt() time.Time {
+	return s.CreatedAt
+}
+
+// GetUpdatedAt returns the value of UpdatedAt.
+func (s *Document) GetUpdatedAt() time.Time {
+	return s.UpdatedAt
+}
+
+// SetID sets the value of ID.
+func (s *Document) SetID(val uuid.UUID) {
+	s.ID = val
+}
+
+// SetTenantID sets the value of TenantID.
+func (s *Document) SetTenantID(val uuid.UUID) {
+	s.TenantID = val
+}
+
+// SetTitle sets the value of Title.
+func (s *Document) SetTitle(val string) {
+	s.Title = val
+}
+
+// SetContent sets the value of Content.
+func (s *Document) SetContent(val string) {
+	s.Content = val
+}
+
+// SetContentType sets the value of ContentType.
+func (s *Document) SetContentType(val DocumentContentType) {
+	s.ContentType = val
+}
+
+// SetTags sets the value of Tags.
+func (s *Document) SetTags(val []string) {
+	s.Tags = val
+}
+
+// SetMetadata sets the value of Metadata.
+func (s *Document) SetMetadata(val OptMetadata) {
+	s.Metadata = val
+}
+
+// SetCreatedBy sets the value of CreatedBy.
+func (s *Document) SetCreatedBy(val uuid.UUID) {
+	s.CreatedBy = val
+}
+
+// SetUpdatedBy sets the value of UpdatedBy.
+func (s *Document) SetUpdatedBy(val uuid.UUID) {
+	s.UpdatedBy = val
+}
+
+// SetCreatedAt sets the value of CreatedAt.
+func (s *Document) SetCreatedAt(val time.Time) {
+	s.CreatedAt = val
+}
+
+// SetUpdatedAt sets the value of UpdatedAt.
+func (s *Document) SetUpdatedAt(val time.Time) {
+	s.UpdatedAt = val
+}
+
+// Ref: #/components/schemas/DocumentContentType
+type DocumentContentType string
+
+const (
+	DocumentContentTypeTextPlain    DocumentContentType = "text/plain"
+	DocumentContentTypeTextMarkdown DocumentContentType = "text/markdown"
+)
+
+// AllValues returns all DocumentContentType values.
+func (DocumentContentType) AllValues() []DocumentContentType {
+	return []DocumentContentType{
+		DocumentContentTypeTextPlain,
+		DocumentContentTypeTextMarkdown,
+	}
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (s DocumentContentType) MarshalText() ([]byte, error) {
+	switch s {
+	case DocumentContentTypeTextPlain:
+		return []byte(s), nil
+	case DocumentContentTypeTextMarkdown:
+		return []byte(s), nil
+	default:
+		return nil, errors.Errorf("invalid value: %q", s)
+	}
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (s *DocumentContentType) UnmarshalText(data []byte) error {
+	switch DocumentContentType(data) {
+	case DocumentContentTypeTextPlain:
+		*s = DocumentContentTypeTextPlain
+		return nil
+	case DocumentContentTypeTextMarkdown:
+		*s = DocumentContentTypeTextMarkdown
+		return nil
+	default:
+		return errors.Errorf("invalid value: %q", data)
+	}
+}
+
+// Ref: #/components/schemas/DocumentCreate
+type DocumentCreate struct {
+	Title       string                 `json:"title"`
+	Content     string                 `json:"content"`
+	ContentType OptDocumentContentType `json:"content_type"`
+	Tags        []string               `json:"tags"`
+	Metadata    OptMetadata            `json:"metadata"`
+}
+
+// GetTitle returns the value of Title.
+func (s *DocumentCreate) GetTitle() string {
+	return s.Title
+}
+
+// GetContent returns the value of Content.
+func (s *DocumentCreate) GetContent() string {
+	return s.Content
+}
+
+// GetContentType returns the value of ContentType.
+func (s *DocumentCreate) GetContentType() OptDocumentContentType {
+	return s.ContentType
+}
+
+// GetTags returns the value of Tags.
+func (s *DocumentCreate) GetTags() []string {
+	return s.Tags
+}
+
+// GetMetadata returns the value of Metadata.
+func (s *DocumentCreate) GetMetadata() OptMetadata {
+	return s.Metadata
+}
+
+// SetTitle sets the value of Title.
+func (s *DocumentCreate) SetTitle(val string) {
+	s.Title = val
+}
+
+// SetContent sets the value of Content.
+func (s *DocumentCreate) SetContent(val string) {
+	s.Content = val
+}
+
+// SetContentType sets the value of ContentType.
+func (s *DocumentCreate) SetContentType(val OptDocumentContentType) {
+	s.ContentType = val
+}
+
+// SetTags sets the value of Tags.
+func (s *DocumentCreate) SetTags(val []string) {
+	s.Tags = val
+}
+
+// SetMetadata sets the value of Metadata.
+func (s *DocumentCreate) SetMetadata(val OptMetadata) {
+	s.Metadata = val
+}
+
+// Ref: #/components/schemas/DocumentPage
+type DocumentPage struct {
+	Items      []Document `json:"items"`
+	NextCursor OptString  `json:"next_cursor"`
+}
+
+// GetItems returns the value of Items.
+func (s *DocumentPage) GetItems() []Document {
+	return s.Items
+}
+
+// GetNextCursor returns the value of NextCursor.
+func (s *DocumentPage) GetNextCursor() OptString {
+	return s.NextCursor
+}
+
+// SetItems sets the value of Items.
+func (s *DocumentPage) SetItems(val []Document) {
+	s.Items = val
+}
+
+// SetNextCursor sets the value of NextCursor.
+func (s *DocumentPage) SetNextCursor(val OptString) {
+	s.NextCursor = val
+}
+
+// Ref: #/components/schemas/DocumentUpdate
+type DocumentUpdate struct {
+	Title       OptString              `json:"title"`
+	Content     OptString              `json:"content"`
+	ContentType OptDocumentContentType `json:"content_type"`
+	Tags        []string               `json:"tags"`
+	Metadata    OptMetadata            `json:"metadata"`
+}
+
+// GetTitle returns the value of Title.
+func (s *DocumentUpdate) GetTitle() OptString {
+	return s.Title
+}
+
+// GetContent returns the value of Content.
+func (s *DocumentUpdate) GetContent() OptString {
+	return s.Content
+}
+
+// GetContentType returns the value of ContentType.
+func (s *DocumentUpdate) GetContentType() OptDocumentContentType {
+	return s.ContentType
+}
+
+// GetTags returns the value of Tags.
+func (s *DocumentUpdate) GetTags() []string {
+	return s.Tags
+}
+
+// GetMetadata returns the value of Metadata.
+func (s *DocumentUpdate) GetMetadata() OptMetadata {
+	return s.Metadata
+}
+
+// SetTitle sets the value of Title.
+func (s *DocumentUpdate) SetTitle(val OptString) {
+	s.Title = val
+}
+
+// SetContent sets the value of Content.
+func (s *DocumentUpdate) SetContent(val OptString) {
+	s.Content = val
+}
+
+// SetContentType sets the value of ContentType.
+func (s *DocumentUpdate) SetContentType(val OptDocumentContentType) {
+	s.ContentType = val
+}
+
+// SetTags sets the value of Tags.
+func (s *DocumentUpdate) SetTags(val []string) {
+	s.Tags = val
+}
+
+// SetMetadata sets the value of Metadata.
+func (s *DocumentUpdate) SetMetadata(val OptMetadata) {
+	s.Metadata = val
 }
 
 // EraseMeNoContent is response for EraseMe operation.
@@ -2211,6 +2525,52 @@ func (o OptDateTime) Or(d time.Time) time.Time {
 	return d
 }
 
+// NewOptDocumentContentType returns new OptDocumentContentType with value set to v.
+func NewOptDocumentContentType(v DocumentContentType) OptDocumentContentType {
+	return OptDocumentContentType{
+		Value: v,
+		Set:   true,
+	}
+}
+
+// OptDocumentContentType is optional DocumentContentType.
+type OptDocumentContentType struct {
+	Value DocumentContentType
+	Set   bool
+}
+
+// IsSet returns true if OptDocumentContentType was set.
+func (o OptDocumentContentType) IsSet() bool { return o.Set }
+
+// Reset unsets value.
+func (o *OptDocumentContentType) Reset() {
+	var v DocumentContentType
+	o.Value = v
+	o.Set = false
+}
+
+// SetTo sets value to v.
+func (o *OptDocumentContentType) SetTo(v DocumentContentType) {
+	o.Set = true
+	o.Value = v
+}
+
+// Get returns value and boolean that denotes whether value was set.
+func (o OptDocumentContentType) Get() (v DocumentContentType, ok bool) {
+	if !o.Set {
+		return v, false
+	}
+	return o.Value, true
+}
+
+// Or returns value if set, or given parameter if does not.
+func (o OptDocumentContentType) Or(d DocumentContentType) DocumentContentType {
+	if v, ok := o.Get(); ok {
+		return v
+	}
+	return d
+}
+
 // NewOptHealthChecks returns new OptHealthChecks with value set to v.
 func NewOptHealthChecks(v HealthChecks) OptHealthChecks {
 	return OptHealthChecks{
@@ -2901,6 +3261,9 @@ func (s *ResourceType) UnmarshalText(data []byte) error {
 
 // RevokeConversationShareNoContent is response for RevokeConversationShare operation.
 type RevokeConversationShareNoContent struct{}
+
+// RevokeDocumentShareNoContent is response for RevokeDocumentShare operation.
+type RevokeDocumentShareNoContent struct{}
 
 // RevokeInvitationNoContent is response for RevokeInvitation operation.
 type RevokeInvitationNoContent struct{}

@@ -47,6 +47,9 @@ var operationRolesBearerAuth = map[string][]string{
 	CreateConversationOperation: []string{
 		"conversation.create",
 	},
+	CreateDocumentOperation: []string{
+		"document.create",
+	},
 	CreateInvitationOperation: []string{
 		"member.manage",
 	},
@@ -61,6 +64,9 @@ var operationRolesBearerAuth = map[string][]string{
 	},
 	DeleteConversationOperation: []string{
 		"conversation.delete",
+	},
+	DeleteDocumentOperation: []string{
+		"document.delete",
 	},
 	DeleteRoleOperation: []string{
 		"role.manage",
@@ -83,6 +89,9 @@ var operationRolesBearerAuth = map[string][]string{
 	GetConversationOperation: []string{
 		"conversation.read",
 	},
+	GetDocumentOperation: []string{
+		"document.read",
+	},
 	GetMeOperation: []string{
 		"account.manage",
 	},
@@ -103,6 +112,12 @@ var operationRolesBearerAuth = map[string][]string{
 	},
 	ListConversationsOperation: []string{
 		"conversation.read",
+	},
+	ListDocumentSharesOperation: []string{
+		"document.read",
+	},
+	ListDocumentsOperation: []string{
+		"document.read",
 	},
 	ListInvitationsOperation: []string{
 		"member.read",
@@ -155,6 +170,9 @@ var operationRolesBearerAuth = map[string][]string{
 	RevokeConversationShareOperation: []string{
 		"conversation.share",
 	},
+	RevokeDocumentShareOperation: []string{
+		"document.share",
+	},
 	RevokeInvitationOperation: []string{
 		"member.manage",
 	},
@@ -167,8 +185,14 @@ var operationRolesBearerAuth = map[string][]string{
 	ShareConversationOperation: []string{
 		"conversation.share",
 	},
+	ShareDocumentOperation: []string{
+		"document.share",
+	},
 	UpdateConversationOperation: []string{
 		"conversation.update",
+	},
+	UpdateDocumentOperation: []string{
+		"document.update",
 	},
 	UpdateMemberOperation: []string{
 		"member.manage",

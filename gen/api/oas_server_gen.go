@@ -33,6 +33,12 @@ type Handler interface {
 	//
 	// POST /conversations
 	CreateConversation(ctx context.Context, req *ConversationCreate) (*Conversation, error)
+	// CreateDocument implements createDocument operation.
+	//
+	// Create a document.
+	//
+	// POST /documents
+	CreateDocument(ctx context.Context, req *DocumentCreate) (*Document, error)
 	// CreateInvitation implements createInvitation operation.
 	//
 	// The response carries the one-time token and enrollment link; they are never shown again.
@@ -63,6 +69,12 @@ type Handler interface {
 	//
 	// DELETE /conversations/{conversationId}
 	DeleteConversation(ctx context.Context, params DeleteConversationParams) error
+	// DeleteDocument implements deleteDocument operation.
+	//
+	// Delete a document.
+	//
+	// DELETE /documents/{documentId}
+	DeleteDocument(ctx context.Context, params DeleteDocumentParams) error
 	// DeleteRole implements deleteRole operation.
 	//
 	// A role assigned to members cannot be deleted unless `reassign_to` names the role they get instead.
@@ -119,6 +131,12 @@ type Handler interface {
 	//
 	// GET /conversations/{conversationId}
 	GetConversation(ctx context.Context, params GetConversationParams) (*Conversation, error)
+	// GetDocument implements getDocument operation.
+	//
+	// Get a document.
+	//
+	// GET /documents/{documentId}
+	GetDocument(ctx context.Context, params GetDocumentParams) (*Document, error)
 	// GetHealth implements getHealth operation.
 	//
 	// Liveness probe.
@@ -173,6 +191,18 @@ type Handler interface {
 	//
 	// GET /conversations
 	ListConversations(ctx context.Context, params ListConversationsParams) (*ConversationPage, error)
+	// ListDocumentShares implements listDocumentShares operation.
+	//
+	// Who a document is shared with.
+	//
+	// GET /documents/{documentId}/shares
+	ListDocumentShares(ctx context.Context, params ListDocumentSharesParams) (*ShareList, error)
+	// ListDocuments implements listDocuments operation.
+	//
+	// Documents you may read, newest first.
+	//
+	// GET /documents
+	ListDocuments(ctx context.Context, params ListDocumentsParams) (*DocumentPage, error)
 	// ListInvitations implements listInvitations operation.
 	//
 	// List the tenant's invitations, newest first.
@@ -293,6 +323,12 @@ type Handler interface {
 	//
 	// DELETE /conversations/{conversationId}/shares/{shareId}
 	RevokeConversationShare(ctx context.Context, params RevokeConversationShareParams) error
+	// RevokeDocumentShare implements revokeDocumentShare operation.
+	//
+	// Needs owner access to the document.
+	//
+	// DELETE /documents/{documentId}/shares/{shareId}
+	RevokeDocumentShare(ctx context.Context, params RevokeDocumentShareParams) error
 	// RevokeInvitation implements revokeInvitation operation.
 	//
 	// Revoke an unused invitation.
@@ -317,12 +353,24 @@ type Handler interface {
 	//
 	// POST /conversations/{conversationId}/shares
 	ShareConversation(ctx context.Context, req *ShareCreate, params ShareConversationParams) (*Share, error)
+	// ShareDocument implements shareDocument operation.
+	//
+	// Needs owner access to the document.
+	//
+	// POST /documents/{documentId}/shares
+	ShareDocument(ctx context.Context, req *ShareCreate, params ShareDocumentParams) (*Share, error)
 	// UpdateConversation implements updateConversation operation.
 	//
 	// Change a conversation's title, status or metadata.
 	//
 	// PATCH /conversations/{conversationId}
 	UpdateConversation(ctx context.Context, req *ConversationUpdate, params UpdateConversationParams) (*Conversation, error)
+	// UpdateDocument implements updateDocument operation.
+	//
+	// Change a document.
+	//
+	// PATCH /documents/{documentId}
+	UpdateDocument(ctx context.Context, req *DocumentUpdate, params UpdateDocumentParams) (*Document, error)
 	// UpdateMember implements updateMember operation.
 	//
 	// Suspend or reactivate a member.

@@ -50,6 +50,15 @@ func (UnimplementedHandler) CreateConversation(ctx context.Context, req *Convers
 	return r, ht.ErrNotImplemented
 }
 
+// CreateDocument implements createDocument operation.
+//
+// Create a document.
+//
+// POST /documents
+func (UnimplementedHandler) CreateDocument(ctx context.Context, req *DocumentCreate) (r *Document, _ error) {
+	return r, ht.ErrNotImplemented
+}
+
 // CreateInvitation implements createInvitation operation.
 //
 // The response carries the one-time token and enrollment link; they are never shown again.
@@ -92,6 +101,15 @@ func (UnimplementedHandler) CreateTeam(ctx context.Context, req *TeamCreate) (r 
 //
 // DELETE /conversations/{conversationId}
 func (UnimplementedHandler) DeleteConversation(ctx context.Context, params DeleteConversationParams) error {
+	return ht.ErrNotImplemented
+}
+
+// DeleteDocument implements deleteDocument operation.
+//
+// Delete a document.
+//
+// DELETE /documents/{documentId}
+func (UnimplementedHandler) DeleteDocument(ctx context.Context, params DeleteDocumentParams) error {
 	return ht.ErrNotImplemented
 }
 
@@ -175,6 +193,15 @@ func (UnimplementedHandler) GetConversation(ctx context.Context, params GetConve
 	return r, ht.ErrNotImplemented
 }
 
+// GetDocument implements getDocument operation.
+//
+// Get a document.
+//
+// GET /documents/{documentId}
+func (UnimplementedHandler) GetDocument(ctx context.Context, params GetDocumentParams) (r *Document, _ error) {
+	return r, ht.ErrNotImplemented
+}
+
 // GetHealth implements getHealth operation.
 //
 // Liveness probe.
@@ -253,6 +280,24 @@ func (UnimplementedHandler) ListConversationShares(ctx context.Context, params L
 //
 // GET /conversations
 func (UnimplementedHandler) ListConversations(ctx context.Context, params ListConversationsParams) (r *ConversationPage, _ error) {
+	return r, ht.ErrNotImplemented
+}
+
+// ListDocumentShares implements listDocumentShares operation.
+//
+// Who a document is shared with.
+//
+// GET /documents/{documentId}/shares
+func (UnimplementedHandler) ListDocumentShares(ctx context.Context, params ListDocumentSharesParams) (r *ShareList, _ error) {
+	return r, ht.ErrNotImplemented
+}
+
+// ListDocuments implements listDocuments operation.
+//
+// Documents you may read, newest first.
+//
+// GET /documents
+func (UnimplementedHandler) ListDocuments(ctx context.Context, params ListDocumentsParams) (r *DocumentPage, _ error) {
 	return r, ht.ErrNotImplemented
 }
 
@@ -433,6 +478,15 @@ func (UnimplementedHandler) RevokeConversationShare(ctx context.Context, params 
 	return ht.ErrNotImplemented
 }
 
+// RevokeDocumentShare implements revokeDocumentShare operation.
+//
+// Needs owner access to the document.
+//
+// DELETE /documents/{documentId}/shares/{shareId}
+func (UnimplementedHandler) RevokeDocumentShare(ctx context.Context, params RevokeDocumentShareParams) error {
+	return ht.ErrNotImplemented
+}
+
 // RevokeInvitation implements revokeInvitation operation.
 //
 // Revoke an unused invitation.
@@ -469,12 +523,30 @@ func (UnimplementedHandler) ShareConversation(ctx context.Context, req *ShareCre
 	return r, ht.ErrNotImplemented
 }
 
+// ShareDocument implements shareDocument operation.
+//
+// Needs owner access to the document.
+//
+// POST /documents/{documentId}/shares
+func (UnimplementedHandler) ShareDocument(ctx context.Context, req *ShareCreate, params ShareDocumentParams) (r *Share, _ error) {
+	return r, ht.ErrNotImplemented
+}
+
 // UpdateConversation implements updateConversation operation.
 //
 // Change a conversation's title, status or metadata.
 //
 // PATCH /conversations/{conversationId}
 func (UnimplementedHandler) UpdateConversation(ctx context.Context, req *ConversationUpdate, params UpdateConversationParams) (r *Conversation, _ error) {
+	return r, ht.ErrNotImplemented
+}
+
+// UpdateDocument implements updateDocument operation.
+//
+// Change a document.
+//
+// PATCH /documents/{documentId}
+func (UnimplementedHandler) UpdateDocument(ctx context.Context, req *DocumentUpdate, params UpdateDocumentParams) (r *Document, _ error) {
 	return r, ht.ErrNotImplemented
 }
 

@@ -20,6 +20,7 @@ import (
 	"atrium/internal/compliance"
 	"atrium/internal/config"
 	"atrium/internal/conversation"
+	"atrium/internal/document"
 	"atrium/internal/httpapi"
 	"atrium/internal/member"
 	"atrium/internal/migrate"
@@ -182,9 +183,10 @@ func Build(ctx context.Context, cfg *config.Config, db *Database, kek []byte, lo
 			Members: member.New(db.Client, a.Authz, a.Sessions, a.Audit),
 			Teams:   team.New(db.Client, a.Authz, a.Audit),
 			Shares:  a.Shares, Checker: a.Access,
-			Privacy: compliance.NewGDPR(db.Client, a.Sessions, a.Authz, a.Audit, log),
-			Audit:   audit.NewReader(db.Client),
-			Ready:   a.readiness,
+			Privacy:   compliance.NewGDPR(db.Client, a.Sessions, a.Authz, a.Audit, log),
+			Audit:     audit.NewReader(db.Client),
+			Documents: document.NewService(db.Client, db.Dialect, a.Audit, a.Access, cfg.DocumentMaxBytes),
+			Ready:     a.readiness,
 		}, log),
 		Security:       a.Security,
 		JWKS:           ring.Handler(),

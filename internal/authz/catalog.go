@@ -21,6 +21,12 @@ const (
 	ConversationDelete Permission = "conversation.delete"
 	ConversationShare  Permission = "conversation.share"
 	ConversationManage Permission = "conversation.manage"
+	DocumentCreate     Permission = "document.create"
+	DocumentRead       Permission = "document.read"
+	DocumentUpdate     Permission = "document.update"
+	DocumentDelete     Permission = "document.delete"
+	DocumentShare      Permission = "document.share"
+	DocumentManage     Permission = "document.manage"
 	MessageCreate      Permission = "message.create"
 	MessageRead        Permission = "message.read"
 	MemberRead         Permission = "member.read"
@@ -53,6 +59,12 @@ var Catalog = []Definition{
 	{ConversationDelete, "Delete conversations"},
 	{ConversationShare, "Share conversations you own with users and teams"},
 	{ConversationManage, "See and change every conversation of the tenant, shared or not"},
+	{DocumentCreate, "Create documents"},
+	{DocumentRead, "Read documents"},
+	{DocumentUpdate, "Update documents"},
+	{DocumentDelete, "Delete documents"},
+	{DocumentShare, "Share documents you own with users and teams"},
+	{DocumentManage, "See and change every document of the tenant, shared or not"},
 	{MessageCreate, "Append messages to conversations"},
 	{MessageRead, "Read messages of conversations"},
 	{MemberRead, "List members of the tenant"},
@@ -101,9 +113,10 @@ type SystemRole struct {
 // SystemRoles are admin, member and viewer.
 var SystemRoles = []SystemRole{
 	{RoleAdminID, "admin", "Everything in the tenant", []string{"*"}},
-	{RoleMemberID, "member", "Work with conversations", []string{
+	{RoleMemberID, "member", "Work with conversations and documents", []string{
 		ConversationCreate, ConversationRead, ConversationUpdate, ConversationDelete, ConversationShare,
+		DocumentCreate, DocumentRead, DocumentUpdate, DocumentDelete, DocumentShare,
 		MessageCreate, MessageRead, MemberRead, RoleRead, TeamRead,
 	}},
-	{RoleViewerID, "viewer", "Read-only access", []string{ConversationRead, MessageRead, MemberRead, RoleRead, TeamRead}},
+	{RoleViewerID, "viewer", "Read-only access", []string{ConversationRead, DocumentRead, MessageRead, MemberRead, RoleRead, TeamRead}},
 }

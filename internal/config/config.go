@@ -35,6 +35,7 @@ type Config struct {
 	MaxBodyBytes     int64            // ATRIUM_MAX_BODY_BYTES
 	ShutdownTimeout  time.Duration    // ATRIUM_SHUTDOWN_TIMEOUT
 	WebAuthnOrigins  []string         // ATRIUM_WEBAUTHN_ORIGINS
+	DocumentMaxBytes int              // ATRIUM_DOCUMENT_MAX_BYTES
 	SessionIdle      time.Duration    // ATRIUM_SESSION_IDLE_TIMEOUT
 	SessionMaxAge    time.Duration    // ATRIUM_SESSION_MAX_AGE
 	RateLimit        ratelimit.Config // ATRIUM_RATE_LIMIT_*
@@ -63,6 +64,7 @@ var Vars = []Var{
 	{"ATRIUM_KEY_ROTATION_PERIOD", "720h", "age after which `atrium keys rotate` is due"},
 	{"ATRIUM_MAX_BODY_BYTES", "1048576", "largest request body accepted"},
 	{"ATRIUM_SHUTDOWN_TIMEOUT", "20s", "how long graceful shutdown waits for requests in flight"},
+	{"ATRIUM_DOCUMENT_MAX_BYTES", "262144", "largest document content in bytes (keep it below ATRIUM_MAX_BODY_BYTES)"},
 	{"ATRIUM_SESSION_IDLE_TIMEOUT", "336h", "a session ends after this long without use (14 days)"},
 	{"ATRIUM_SESSION_MAX_AGE", "2160h", "a session ends this long after sign-in, whatever the use (90 days)"},
 	{"ATRIUM_RATE_LIMIT_IP_PER_MINUTE", "30", "requests per minute per client address to each public auth endpoint (0 = off)"},
@@ -194,6 +196,7 @@ func Load(getenv func(string) string) (*Config, error) {
 		}
 		return n
 	}
+	c.DocumentMaxBytes = num("ATRIUM_DOCUMENT_MAX_BYTES", "262144")
 	c.RateLimit = ratelimit.Config{
 		PerIP:         ratelimit.PerMinute(num("ATRIUM_RATE_LIMIT_IP_PER_MINUTE", "30"), num("ATRIUM_RATE_LIMIT_IP_BURST", "10")),
 		PerCredential: ratelimit.PerMinute(num("ATRIUM_RATE_LIMIT_CREDENTIAL_PER_MINUTE", "10"), num("ATRIUM_RATE_LIMIT_CREDENTIAL_BURST", "5")),

@@ -5,6 +5,7 @@ import (
 	"atrium/internal/account"
 	"atrium/internal/authz"
 	"atrium/internal/conversation"
+	"atrium/internal/document"
 	"atrium/internal/member"
 	"atrium/internal/passkey"
 	"atrium/internal/team"
@@ -42,6 +43,11 @@ var AuditActions = map[api.OperationName][]string{
 	api.UpdateConversationOperation:      {conversation.ActionUpdated},
 	api.DeleteConversationOperation:      {conversation.ActionDeleted},
 	api.AppendMessageOperation:           {conversation.ActionMessageAppend},
+	api.CreateDocumentOperation:          {document.ActionCreated},
+	api.UpdateDocumentOperation:          {document.ActionUpdated},
+	api.DeleteDocumentOperation:          {document.ActionDeleted},
+	api.ShareDocumentOperation:           {authz.ActionShared},
+	api.RevokeDocumentShareOperation:     {authz.ActionShareRevoked},
 	api.EraseMeOperation:                 {ActionErased},
 	api.EraseMemberOperation:             {ActionErased},
 }

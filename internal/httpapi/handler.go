@@ -44,6 +44,7 @@ type Services struct {
 	Checker       Checker
 	Privacy       Privacy
 	Audit         AuditTrail
+	Documents     Documents
 	Ready         ReadinessFunc
 }
 
@@ -59,6 +60,7 @@ type Handler struct {
 	checker       Checker
 	privacy       Privacy
 	audit         AuditTrail
+	documents     Documents
 	ready         ReadinessFunc
 	log           *slog.Logger
 }
@@ -68,7 +70,7 @@ var _ api.Handler = (*Handler)(nil)
 // NewHandler returns a Handler.
 func NewHandler(s Services, log *slog.Logger) *Handler {
 	return &Handler{conversations: s.Conversations, passkeys: s.Passkeys, accounts: s.Accounts,
-		roles: s.Roles, members: s.Members, teams: s.Teams, shares: s.Shares, checker: s.Checker, privacy: s.Privacy, audit: s.Audit,
+		roles: s.Roles, members: s.Members, teams: s.Teams, shares: s.Shares, checker: s.Checker, privacy: s.Privacy, audit: s.Audit, documents: s.Documents,
 		ready: s.Ready, log: log}
 }
 
