@@ -1,6 +1,8 @@
 package config_test
 
 import (
+	"os"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -54,4 +56,18 @@ func TestLoad(t *testing.T) {
 			require.Contains(t, err.Error(), name)
 		}
 	})
+}
+
+// TestDocumented: every variable Atrium reads is in docs/configuration.md.
+func TestDocumented(t *testing.T) {
+	t.Parallel()
+	doc, err := os.ReadFile("../../docs/configuration.md")
+	require.NoError(t, err)
+	for _, v := range config.Vars {
+		name := v.Name
+		if i := strings.Index(name, "_BURST"); i > 0 && strings.HasPrefix(name, "ATRIUM_RATE_LIMIT_") {
+			name = "_" + strings.TrimPrefix(name, "ATRIUM_RATE_LIMIT_") // documented as "/ _X_BURST"
+		}
+		require.Contains(t, string(doc), name, "docs/configuration.md must describe %s", v.Name)
+	}
 }
