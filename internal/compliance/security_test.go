@@ -56,7 +56,7 @@ func secConfig(t *testing.T, dia string, kek []byte, vars map[string]string) *co
 	return cfg
 }
 
-func newKEK(t *testing.T) []byte {
+func secKEK(t *testing.T) []byte {
 	t.Helper()
 	k := make([]byte, token.KEKSize)
 	_, err := rand.Read(k)
@@ -69,16 +69,16 @@ func newKEK(t *testing.T) []byte {
 // contract.
 func setupSecurity(t *testing.T, db *app.Database) *secBundle {
 	t.Helper()
-	kek := newKEK(t)
+	kek := secKEK(t)
 	cfg := secConfig(t, db.Dialect, kek, nil)
 	ring, err := token.NewKeyRing(token.NewEntStore(db.Client), kek, token.Options{Issuer: cfg.Issuer, Audience: cfg.Audience})
 	require.NoError(t, err)
 	require.NoError(t, ring.EnsureActive(context.Background()))
-	env := compliance.NewEnv(cfg, db.Client, db.DB, db.Dialect, atrium.OpenAPISpec, publicIDs())
+	env := compliance.NewEnv(cfg, db.Client, db.DB, db.Dialect, atrium.OpenAPISpec, secPublicIDs())
 	return &secBundle{db: db, env: env, kek: kek}
 }
 
-func publicIDs() []string {
+func secPublicIDs() []string {
 	var ids []string
 	for _, op := range httpapi.PublicOperations {
 		s := string(op)
@@ -88,7 +88,7 @@ func publicIDs() []string {
 }
 
 // run runs the check id alone and returns its result.
-func run(t *testing.T, env *compliance.Env, id string) compliance.Result {
+func runCheck(t *testing.T, env *compliance.Env, id string) compliance.Result {
 	t.Helper()
 	for _, c := range compliance.SecurityChecks() {
 		if c.ID == id {
@@ -102,21 +102,21 @@ func run(t *testing.T, env *compliance.Env, id string) compliance.Result {
 	return compliance.Result{}
 }
 
-func requirePass(t *testing.T, env *compliance.Env, id string) {
+func requireCheckPass(t *testing.T, env *compliance.Env, id string) {
 	t.Helper()
-	res := run(t, env, id)
+	res := runCheck(t, env, id)
 	require.True(t, res.OK, "%s: %v", id, res.Problems)
 }
 
 // requireFail runs check id, which must fail with a problem containing want.
-func requireFail(t *testing.T, env *compliance.Env, id, want string) {
+func requireCheckFail(t *testing.T, env *compliance.Env, id, want string) {
 	t.Helper()
-	res := run(t, env, id)
+	res := runCheck(t, env, id)
 	require.False(t, res.OK, "%s passed; want a problem mentioning %q", id, want)
 	require.Contains(t, strings.Join(res.Problems, "\n"), want)
 }
 
-func sys(ctx context.Context) context.Context { return viewer.System(ctx, "security test") }
+func secSys(ctx context.Context) context.Context { return viewer.System(ctx, "security test") }
 
 // TestSecurityChecksPass: a freshly migrated deployment with the shipped
 // contract passes every check, on every database.
@@ -127,7 +127,7 @@ func TestSecurityChecksPass(t *testing.T) {
 			t.Parallel()
 			b := setupSecurity(t, db.Open(t))
 			ctx := context.Background()
-			tenantsBefore := b.db.Client.Tenant.Query().CountX(sys(ctx))
+			tenantsBefore := b.db.Client.Tenant.Query().CountX(secSys(ctx))
 			rep := compliance.RunChecks(ctx, b.env, compliance.SecurityChecks())
 			for _, r := range rep.Results {
 				require.True(t, r.OK, "%s: %v", r.ID, r.Problems)
@@ -136,9 +136,9 @@ func TestSecurityChecksPass(t *testing.T) {
 			require.Len(t, rep.Results, 10)
 			// The probes rolled back: they left no tenant, conversation or
 			// audit event behind.
-			require.Equal(t, tenantsBefore, b.db.Client.Tenant.Query().CountX(sys(ctx)))
-			require.Zero(t, b.db.Client.Conversation.Query().CountX(sys(ctx)))
-			require.Zero(t, b.db.Client.AuditEvent.Query().CountX(sys(ctx)))
+			require.Equal(t, tenantsBefore, b.db.Client.Tenant.Query().CountX(secSys(ctx)))
+			require.Zero(t, b.db.Client.Conversation.Query().CountX(secSys(ctx)))
+			require.Zero(t, b.db.Client.AuditEvent.Query().CountX(secSys(ctx)))
 		})
 	}
 }
@@ -149,13 +149,13 @@ func TestNoPasswordColumns(t *testing.T) {
 		t.Run(db.Name, func(t *testing.T) {
 			t.Parallel()
 			b := setupSecurity(t, db.Open(t))
-			requirePass(t, b.env, compliance.CheckNoPasswordColumns)
+			requireCheckPass(t, b.env, compliance.CheckNoPasswordColumns)
 			_, err := b.db.DB.Exec("ALTER TABLE users ADD COLUMN password_digest text")
 			require.NoError(t, err)
 			_, err = b.db.DB.Exec("ALTER TABLE teams ADD COLUMN join_pin text")
 			require.NoError(t, err)
-			requireFail(t, b.env, compliance.CheckNoPasswordColumns, "users.password_digest")
-			requireFail(t, b.env, compliance.CheckNoPasswordColumns, "teams.join_pin")
+			requireCheckFail(t, b.env, compliance.CheckNoPasswordColumns, "users.password_digest")
+			requireCheckFail(t, b.env, compliance.CheckNoPasswordColumns, "teams.join_pin")
 		})
 	}
 	t.Run("ErrUnlistedHash", func(t *testing.T) {
@@ -165,7 +165,7 @@ func TestNoPasswordColumns(t *testing.T) {
 		// needs its own reason.
 		_, err := b.db.DB.Exec("ALTER TABLE sessions ADD COLUMN token_hash blob")
 		require.NoError(t, err)
-		requireFail(t, b.env, compliance.CheckNoPasswordColumns, "sessions.token_hash")
+		requireCheckFail(t, b.env, compliance.CheckNoPasswordColumns, "sessions.token_hash")
 	})
 	t.Run("OKInnocentNames", func(t *testing.T) {
 		t.Parallel()
@@ -174,12 +174,12 @@ func TestNoPasswordColumns(t *testing.T) {
 		require.NoError(t, err)
 		_, err = b.db.DB.Exec("ALTER TABLE teams ADD COLUMN pinned bool")
 		require.NoError(t, err)
-		requirePass(t, b.env, compliance.CheckNoPasswordColumns)
+		requireCheckPass(t, b.env, compliance.CheckNoPasswordColumns)
 	})
 }
 
 // editSpec returns the binary's contract after edit changed it.
-func editSpec(t *testing.T, edit func(doc map[string]any)) []byte {
+func secEditSpec(t *testing.T, edit func(doc map[string]any)) []byte {
 	t.Helper()
 	var doc map[string]any
 	require.NoError(t, yaml.Unmarshal(atrium.OpenAPISpec, &doc))
@@ -189,7 +189,7 @@ func editSpec(t *testing.T, edit func(doc map[string]any)) []byte {
 	return out
 }
 
-func operation(t *testing.T, doc map[string]any, path, method string) map[string]any {
+func specOperation(t *testing.T, doc map[string]any, path, method string) map[string]any {
 	t.Helper()
 	op, ok := doc["paths"].(map[string]any)[path].(map[string]any)[method].(map[string]any)
 	require.True(t, ok, "%s %s is not in openapi.yaml", method, path)
@@ -197,51 +197,51 @@ func operation(t *testing.T, doc map[string]any, path, method string) map[string
 }
 
 // specEnv is an Env for the contract checks alone (they need no database).
-func specEnv(spec []byte) *compliance.Env {
-	return &compliance.Env{Spec: spec, PublicOperations: publicIDs()}
+func secSpecEnv(spec []byte) *compliance.Env {
+	return &compliance.Env{Spec: spec, PublicOperations: secPublicIDs()}
 }
 
 func TestDeviceLoginOnly(t *testing.T) {
 	t.Parallel()
 	t.Run("OK", func(t *testing.T) {
 		t.Parallel()
-		requirePass(t, specEnv(atrium.OpenAPISpec), compliance.CheckDeviceLoginOnly)
+		requireCheckPass(t, secSpecEnv(atrium.OpenAPISpec), compliance.CheckDeviceLoginOnly)
 	})
 	t.Run("ErrPublicAuthOperation", func(t *testing.T) {
 		t.Parallel()
-		spec := editSpec(t, func(doc map[string]any) {
+		spec := secEditSpec(t, func(doc map[string]any) {
 			doc["paths"].(map[string]any)["/auth/password/login"] = map[string]any{"post": map[string]any{
 				"operationId": "passwordLogin",
 				"security":    []any{},
 				"responses":   map[string]any{"200": map[string]any{"description": "ok"}},
 			}}
 		})
-		requireFail(t, specEnv(spec), compliance.CheckDeviceLoginOnly, "passwordLogin")
+		requireCheckFail(t, secSpecEnv(spec), compliance.CheckDeviceLoginOnly, "passwordLogin")
 	})
 	t.Run("ErrOptionalTokenOnAuthOperation", func(t *testing.T) {
 		t.Parallel()
-		spec := editSpec(t, func(doc map[string]any) {
-			operation(t, doc, "/auth/logout", "post")["security"] = []any{map[string]any{}, map[string]any{"bearerAuth": []any{"account.manage"}}}
+		spec := secEditSpec(t, func(doc map[string]any) {
+			specOperation(t, doc, "/auth/logout", "post")["security"] = []any{map[string]any{}, map[string]any{"bearerAuth": []any{"account.manage"}}}
 		})
-		requireFail(t, specEnv(spec), compliance.CheckDeviceLoginOnly, "(logout)")
+		requireCheckFail(t, secSpecEnv(spec), compliance.CheckDeviceLoginOnly, "(logout)")
 	})
 	t.Run("ErrPasswordField", func(t *testing.T) {
 		t.Parallel()
-		spec := editSpec(t, func(doc map[string]any) {
+		spec := secEditSpec(t, func(doc map[string]any) {
 			login := doc["components"].(map[string]any)["schemas"].(map[string]any)["LoginRequest"].(map[string]any)
 			props, ok := login["properties"].(map[string]any)
 			require.True(t, ok, "LoginRequest has properties")
 			props["password"] = map[string]any{"type": "string"}
 		})
-		requireFail(t, specEnv(spec), compliance.CheckDeviceLoginOnly, `accepts "password"`)
+		requireCheckFail(t, secSpecEnv(spec), compliance.CheckDeviceLoginOnly, `accepts "password"`)
 	})
 	t.Run("ErrSecretParameter", func(t *testing.T) {
 		t.Parallel()
-		spec := editSpec(t, func(doc map[string]any) {
-			op := operation(t, doc, "/me", "get")
+		spec := secEditSpec(t, func(doc map[string]any) {
+			op := specOperation(t, doc, "/me", "get")
 			op["parameters"] = []any{map[string]any{"name": "client_secret", "in": "query", "schema": map[string]any{"type": "string"}}}
 		})
-		requireFail(t, specEnv(spec), compliance.CheckDeviceLoginOnly, `accepts "client_secret"`)
+		requireCheckFail(t, secSpecEnv(spec), compliance.CheckDeviceLoginOnly, `accepts "client_secret"`)
 	})
 }
 
@@ -249,46 +249,46 @@ func TestOperationsProtected(t *testing.T) {
 	t.Parallel()
 	t.Run("OK", func(t *testing.T) {
 		t.Parallel()
-		requirePass(t, specEnv(atrium.OpenAPISpec), compliance.CheckOperationsGuarded)
+		requireCheckPass(t, secSpecEnv(atrium.OpenAPISpec), compliance.CheckOperationsGuarded)
 	})
 	for name, tc := range map[string]struct {
 		edit func(t *testing.T, doc map[string]any)
 		want string
 	}{
 		"ErrUnprotected": {func(t *testing.T, doc map[string]any) {
-			operation(t, doc, "/me", "get")["security"] = []any{}
+			specOperation(t, doc, "/me", "get")["security"] = []any{}
 		}, "(getMe) has security: [] but the server does not list it as public"},
 		"ErrUndeclared": {func(t *testing.T, doc map[string]any) {
-			delete(operation(t, doc, "/me", "get"), "security")
+			delete(specOperation(t, doc, "/me", "get"), "security")
 		}, "(getMe) does not declare its security"},
 		"ErrUnknownPermission": {func(t *testing.T, doc map[string]any) {
-			operation(t, doc, "/me", "get")["security"] = []any{map[string]any{"bearerAuth": []any{"everything.everywhere"}}}
+			specOperation(t, doc, "/me", "get")["security"] = []any{map[string]any{"bearerAuth": []any{"everything.everywhere"}}}
 		}, `"everything.everywhere", which is not in the authz catalog`},
 		"ErrTwoPermissions": {func(t *testing.T, doc map[string]any) {
-			operation(t, doc, "/me", "get")["security"] = []any{map[string]any{"bearerAuth": []any{"account.manage", "member.read"}}}
+			specOperation(t, doc, "/me", "get")["security"] = []any{map[string]any{"bearerAuth": []any{"account.manage", "member.read"}}}
 		}, "names 2 permissions"},
 		"ErrNoPermission": {func(t *testing.T, doc map[string]any) {
-			operation(t, doc, "/me", "get")["security"] = []any{map[string]any{"bearerAuth": []any{}}}
+			specOperation(t, doc, "/me", "get")["security"] = []any{map[string]any{"bearerAuth": []any{}}}
 		}, "names 0 permissions"},
 		"ErrPublicListedButProtected": {func(t *testing.T, doc map[string]any) {
-			operation(t, doc, "/health", "get")["security"] = []any{map[string]any{"bearerAuth": []any{"account.manage"}}}
+			specOperation(t, doc, "/health", "get")["security"] = []any{map[string]any{"bearerAuth": []any{"account.manage"}}}
 		}, "(getHealth) is listed as public by the server but requires a token"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			spec := editSpec(t, func(doc map[string]any) { tc.edit(t, doc) })
-			requireFail(t, specEnv(spec), compliance.CheckOperationsGuarded, tc.want)
+			spec := secEditSpec(t, func(doc map[string]any) { tc.edit(t, doc) })
+			requireCheckFail(t, secSpecEnv(spec), compliance.CheckOperationsGuarded, tc.want)
 		})
 	}
 	t.Run("ErrPublicListUnknown", func(t *testing.T) {
 		t.Parallel()
-		env := specEnv(atrium.OpenAPISpec)
+		env := secSpecEnv(atrium.OpenAPISpec)
 		env.PublicOperations = append(env.PublicOperations, "deleteEverything")
-		requireFail(t, env, compliance.CheckOperationsGuarded, "deleteEverything")
+		requireCheckFail(t, env, compliance.CheckOperationsGuarded, "deleteEverything")
 	})
 	t.Run("ErrNoSpec", func(t *testing.T) {
 		t.Parallel()
-		requireFail(t, specEnv(nil), compliance.CheckOperationsGuarded, "no OpenAPI document")
+		requireCheckFail(t, secSpecEnv(nil), compliance.CheckOperationsGuarded, "no OpenAPI document")
 	})
 }
 
@@ -298,13 +298,13 @@ func TestJWTAlgorithm(t *testing.T) {
 		t.Parallel()
 		b := setupSecurity(t, testkit.SQLite(t))
 		b.env.Config.Issuer = ""
-		requireFail(t, b.env, compliance.CheckJWTAlgorithm, "issuer is empty")
+		requireCheckFail(t, b.env, compliance.CheckJWTAlgorithm, "issuer is empty")
 	})
 	t.Run("ErrNoAudience", func(t *testing.T) {
 		t.Parallel()
 		b := setupSecurity(t, testkit.SQLite(t))
 		b.env.Config.Audience = " "
-		requireFail(t, b.env, compliance.CheckJWTAlgorithm, "audience is empty")
+		requireCheckFail(t, b.env, compliance.CheckJWTAlgorithm, "audience is empty")
 	})
 	for _, db := range testkit.Databases(t) {
 		t.Run("ErrSymmetricKey/"+db.Name, func(t *testing.T) {
@@ -313,10 +313,10 @@ func TestJWTAlgorithm(t *testing.T) {
 			for _, alg := range []string{"HS256", "none"} {
 				require.NoError(t, b.db.Client.SigningKey.Create().SetKid("planted-"+alg).SetAlgorithm(alg).
 					SetPublicKey([]byte("x")).SetPrivateKeyEnc([]byte("x")).SetStatus(signingkey.StatusRetired).
-					Exec(sys(context.Background())))
+					Exec(secSys(context.Background())))
 			}
-			requireFail(t, b.env, compliance.CheckJWTAlgorithm, `signing key planted-HS256 (retired) uses "HS256"`)
-			requireFail(t, b.env, compliance.CheckJWTAlgorithm, `planted-none (retired) uses "none"`)
+			requireCheckFail(t, b.env, compliance.CheckJWTAlgorithm, `signing key planted-HS256 (retired) uses "HS256"`)
+			requireCheckFail(t, b.env, compliance.CheckJWTAlgorithm, `planted-none (retired) uses "none"`)
 		})
 	}
 }
@@ -327,27 +327,27 @@ func TestSigningKeyAge(t *testing.T) {
 		t.Run("ErrOld/"+db.Name, func(t *testing.T) {
 			t.Parallel()
 			b := setupSecurity(t, db.Open(t))
-			requirePass(t, b.env, compliance.CheckSigningKeyAge)
+			requireCheckPass(t, b.env, compliance.CheckSigningKeyAge)
 			old := time.Now().Add(-b.env.Config.KeyRotation - 24*time.Hour)
 			n, err := b.db.Client.SigningKey.Update().Where(signingkey.StatusEQ(signingkey.StatusActive)).
-				SetActivatedAt(old).Save(sys(context.Background()))
+				SetActivatedAt(old).Save(secSys(context.Background()))
 			require.NoError(t, err)
 			require.Equal(t, 1, n)
-			requireFail(t, b.env, compliance.CheckSigningKeyAge, "older than the rotation period 720h0m0s")
+			requireCheckFail(t, b.env, compliance.CheckSigningKeyAge, "older than the rotation period 720h0m0s")
 		})
 	}
 	t.Run("ErrClockPastPeriod", func(t *testing.T) {
 		t.Parallel()
 		b := setupSecurity(t, testkit.SQLite(t))
 		b.env.Now = func() time.Time { return time.Now().Add(b.env.Config.KeyRotation + time.Hour) }
-		requireFail(t, b.env, compliance.CheckSigningKeyAge, "run atrium keys rotate")
+		requireCheckFail(t, b.env, compliance.CheckSigningKeyAge, "run atrium keys rotate")
 	})
 	t.Run("ErrNoActiveKey", func(t *testing.T) {
 		t.Parallel()
 		b := setupSecurity(t, testkit.SQLite(t))
-		_, err := b.db.Client.SigningKey.Delete().Exec(sys(context.Background()))
+		_, err := b.db.Client.SigningKey.Delete().Exec(secSys(context.Background()))
 		require.NoError(t, err)
-		requireFail(t, b.env, compliance.CheckSigningKeyAge, "no active signing key")
+		requireCheckFail(t, b.env, compliance.CheckSigningKeyAge, "no active signing key")
 	})
 }
 
@@ -358,7 +358,7 @@ func TestTenantIsolation(t *testing.T) {
 			t.Parallel()
 			b := setupSecurity(t, db.Open(t))
 			t.Run("OK", func(t *testing.T) {
-				requirePass(t, b.env, compliance.CheckTenantIsolation)
+				requireCheckPass(t, b.env, compliance.CheckTenantIsolation)
 			})
 			// A data layer without the tenant policy is simulated by acting
 			// through the system viewer, the one identity the policy lets
@@ -368,7 +368,7 @@ func TestTenantIsolation(t *testing.T) {
 				env.AsMember = func(ctx context.Context, tenant, _ uuid.UUID) context.Context {
 					return viewer.SystemForTenant(ctx, tenant, "security test: no tenant policy")
 				}
-				res := run(t, &env, compliance.CheckTenantIsolation)
+				res := runCheck(t, &env, compliance.CheckTenantIsolation)
 				require.False(t, res.OK)
 				all := strings.Join(res.Problems, "\n")
 				for _, want := range []string{
@@ -393,17 +393,17 @@ func TestTenantIsolation(t *testing.T) {
 					}
 					return viewer.NewContext(ctx, &viewer.Viewer{UserID: user, TenantID: first})
 				}
-				requireFail(t, &env, compliance.CheckTenantIsolation, "tenant B read tenant A's conversation by id")
+				requireCheckFail(t, &env, compliance.CheckTenantIsolation, "tenant B read tenant A's conversation by id")
 			})
 			// The probe left nothing behind, failed or not.
-			require.Zero(t, b.db.Client.Conversation.Query().CountX(sys(context.Background())))
+			require.Zero(t, b.db.Client.Conversation.Query().CountX(secSys(context.Background())))
 		})
 	}
 }
 
-type dropAudit struct{}
+type secDropAudit struct{}
 
-func (dropAudit) Record(context.Context, *ent.Tx, audit.Event) error { return nil }
+func (secDropAudit) Record(context.Context, *ent.Tx, audit.Event) error { return nil }
 
 func TestAuditLogging(t *testing.T) {
 	t.Parallel()
@@ -414,22 +414,22 @@ func TestAuditLogging(t *testing.T) {
 			ctx := context.Background()
 			t.Run("ErrNotRecorded", func(t *testing.T) {
 				env := *b.env
-				env.Recorder = dropAudit{}
-				requireFail(t, &env, compliance.CheckAuditLogging, "left 0 audit events")
+				env.Recorder = secDropAudit{}
+				requireCheckFail(t, &env, compliance.CheckAuditLogging, "left 0 audit events")
 			})
 			t.Run("ErrTampered", func(t *testing.T) {
 				tenant := uuid.New()
 				w := audit.NewWriter(b.db.Client, b.db.Dialect, nil)
 				for range 3 {
-					require.NoError(t, w.Change(sys(ctx), func(*ent.Tx) (audit.Event, error) {
+					require.NoError(t, w.Change(secSys(ctx), func(*ent.Tx) (audit.Event, error) {
 						return audit.Event{Action: "test.change", TenantID: tenant, ResourceType: "test"}, nil
 					}))
 				}
-				requirePass(t, b.env, compliance.CheckAuditLogging)
+				requireCheckPass(t, b.env, compliance.CheckAuditLogging)
 				q := "UPDATE audit_events SET action = 'test.innocent' WHERE seq = 2"
 				_, err := b.db.DB.Exec(q)
 				require.NoError(t, err)
-				requireFail(t, b.env, compliance.CheckAuditLogging, "audit trail tampered: chain "+tenant.String()+" seq 2")
+				requireCheckFail(t, b.env, compliance.CheckAuditLogging, "audit trail tampered: chain "+tenant.String()+" seq 2")
 			})
 		})
 	}
@@ -452,12 +452,12 @@ func TestHTTPS(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			env := &compliance.Env{Config: secConfig(t, dialect.SQLite, newKEK(t), tc.vars)}
+			env := &compliance.Env{Config: secConfig(t, dialect.SQLite, secKEK(t), tc.vars)}
 			if tc.want == "" {
-				requirePass(t, env, compliance.CheckHTTPS)
+				requireCheckPass(t, env, compliance.CheckHTTPS)
 				return
 			}
-			requireFail(t, env, compliance.CheckHTTPS, tc.want)
+			requireCheckFail(t, env, compliance.CheckHTTPS, tc.want)
 		})
 	}
 }
@@ -466,50 +466,50 @@ func TestKEK(t *testing.T) {
 	t.Parallel()
 	t.Run("ErrMissingWithPostgres", func(t *testing.T) {
 		t.Parallel()
-		cfg := secConfig(t, dialect.Postgres, newKEK(t), nil)
+		cfg := secConfig(t, dialect.Postgres, secKEK(t), nil)
 		cfg.KeyEncryptionKey = nil
-		requireFail(t, &compliance.Env{Config: cfg}, compliance.CheckKEK, "ATRIUM_KEY_ENCRYPTION_KEY: required with PostgreSQL")
+		requireCheckFail(t, &compliance.Env{Config: cfg}, compliance.CheckKEK, "ATRIUM_KEY_ENCRYPTION_KEY: required with PostgreSQL")
 	})
 	for _, db := range testkit.Databases(t) {
 		t.Run("ErrWrongKey/"+db.Name, func(t *testing.T) {
 			t.Parallel()
 			b := setupSecurity(t, db.Open(t))
-			b.env.Config.KeyEncryptionKey = newKEK(t)
-			requireFail(t, b.env, compliance.CheckKEK, "cannot be loaded with this key-encryption key")
+			b.env.Config.KeyEncryptionKey = secKEK(t)
+			requireCheckFail(t, b.env, compliance.CheckKEK, "cannot be loaded with this key-encryption key")
 		})
 	}
 	t.Run("ErrDevelopmentKeyOnPostgres", func(t *testing.T) {
 		t.Parallel()
 		b := setupSecurity(t, testkit.SQLite(t))
 		cfg := secConfig(t, dialect.Postgres, b.kek, nil)
-		writeKEKFile(t, cfg.DataDir, b.kek, 0o600)
+		secWriteKEKFile(t, cfg.DataDir, b.kek, 0o600)
 		env := *b.env
 		env.Config = cfg
-		requireFail(t, &env, compliance.CheckKEK, "is the development key")
+		requireCheckFail(t, &env, compliance.CheckKEK, "is the development key")
 	})
 	t.Run("OKDevelopmentKeyOnSQLite", func(t *testing.T) {
 		t.Parallel()
 		b := setupSecurity(t, testkit.SQLite(t))
-		writeKEKFile(t, b.env.Config.DataDir, b.kek, 0o600)
+		secWriteKEKFile(t, b.env.Config.DataDir, b.kek, 0o600)
 		b.env.Config.KeyEncryptionKey = nil
-		requirePass(t, b.env, compliance.CheckKEK)
+		requireCheckPass(t, b.env, compliance.CheckKEK)
 	})
 	t.Run("ErrDevelopmentKeyReadable", func(t *testing.T) {
 		t.Parallel()
 		b := setupSecurity(t, testkit.SQLite(t))
-		writeKEKFile(t, b.env.Config.DataDir, b.kek, 0o644)
+		secWriteKEKFile(t, b.env.Config.DataDir, b.kek, 0o644)
 		b.env.Config.KeyEncryptionKey = nil
-		requireFail(t, b.env, compliance.CheckKEK, "readable by other users")
+		requireCheckFail(t, b.env, compliance.CheckKEK, "readable by other users")
 	})
 	t.Run("ErrLostKey", func(t *testing.T) {
 		t.Parallel()
 		b := setupSecurity(t, testkit.SQLite(t))
 		b.env.Config.KeyEncryptionKey = nil // and no file in the data dir
-		requireFail(t, b.env, compliance.CheckKEK, "no key-encryption key")
+		requireCheckFail(t, b.env, compliance.CheckKEK, "no key-encryption key")
 	})
 }
 
-func writeKEKFile(t *testing.T, dir string, kek []byte, mode os.FileMode) {
+func secWriteKEKFile(t *testing.T, dir string, kek []byte, mode os.FileMode) {
 	t.Helper()
 	path := filepath.Join(dir, token.KEKFile)
 	require.NoError(t, os.WriteFile(path, []byte(base64.StdEncoding.EncodeToString(kek)+"\n"), mode))
@@ -522,15 +522,15 @@ func TestMigrations(t *testing.T) {
 		t.Run("ErrPending/"+db.Name, func(t *testing.T) {
 			t.Parallel()
 			b := setupSecurity(t, db.Open(t))
-			requirePass(t, b.env, compliance.CheckMigrations)
+			requireCheckPass(t, b.env, compliance.CheckMigrations)
 			table := "atlas_schema_revisions"
 			if b.db.Dialect == dialect.Postgres {
 				table = "atlas_schema_revisions.atlas_schema_revisions" // atlas keeps it in its own schema
 			}
 			_, err := b.db.DB.Exec("DELETE FROM " + table + " WHERE version = (SELECT MAX(version) FROM " + table + ")")
 			require.NoError(t, err)
-			requireFail(t, b.env, compliance.CheckMigrations, "1 of")
-			requireFail(t, b.env, compliance.CheckMigrations, "run atrium migrate apply")
+			requireCheckFail(t, b.env, compliance.CheckMigrations, "1 of")
+			requireCheckFail(t, b.env, compliance.CheckMigrations, "run atrium migrate apply")
 		})
 	}
 }
