@@ -39,6 +39,9 @@ type key struct{ tenant, user uuid.UUID }
 type entry struct {
 	set   *Set
 	short bool // loaded while the bus was unhealthy: keep it DegradedTTL only
+	// read is when the load began: lifetimes count from the read, not from
+	// the store, so a slow load cannot stretch the age of an answer.
+	read time.Time
 }
 
 // Resolver answers the effective permissions of a user in a tenant: the union
@@ -105,10 +108,11 @@ func NewResolver(client *ent.Client, bus cache.Bus, log *slog.Logger, opts ...Op
 	r.l1 = otter.Must(&otter.Options[key, *entry]{
 		MaximumSize: 100_000,
 		ExpiryCalculator: otter.ExpiryWritingFunc(func(e otter.Entry[key, *entry]) time.Duration {
+			ttl := r.ttl
 			if e.Value.short {
-				return r.degradedTTL
+				ttl = r.degradedTTL
 			}
-			return r.ttl
+			return max(ttl-time.Since(e.Value.read), time.Nanosecond)
 		}),
 	})
 	bus.Subscribe(invalidateTopic, r.onInvalidate)
@@ -193,7 +197,7 @@ func (r *Resolver) miss(ctx context.Context, k key) (*Set, error) {
 			}
 		}
 	}
-	e.short = !healthy
+	e.short, e.read = !healthy, start
 	if !r.noCache && r.gen.Load() == gen {
 		r.l1.Set(k, e)
 		// An invalidation between the check and Set would otherwise leave

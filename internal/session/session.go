@@ -45,6 +45,7 @@ type state struct {
 	revoked          bool
 	touched          atomic.Int64 // unix nanos of the last idle extension
 	short            bool         // loaded while the bus was unhealthy
+	read             time.Time    // when the load began; lifetimes count from it
 }
 
 // Store creates, checks and revokes sessions.
@@ -84,10 +85,11 @@ func NewStore(client *ent.Client, bus cache.Bus, log *slog.Logger, life Lifetime
 	s.cache = otter.Must(&otter.Options[uuid.UUID, *state]{
 		MaximumSize: 200_000,
 		ExpiryCalculator: otter.ExpiryWritingFunc(func(e otter.Entry[uuid.UUID, *state]) time.Duration {
+			ttl := 5 * time.Minute
 			if e.Value.short {
-				return s.degradedTTL
+				ttl = s.degradedTTL
 			}
-			return 5 * time.Minute
+			return max(ttl-time.Since(e.Value.read), time.Nanosecond)
 		}),
 	})
 	bus.Subscribe(revokeTopic, func(msg string) {
@@ -162,7 +164,7 @@ func (s *Store) Check(ctx context.Context, sid, userID, tenantID uuid.UUID) erro
 
 func (s *Store) load(ctx context.Context, sid uuid.UUID) (*state, error) {
 	gen := s.gen.Load()
-	healthy := s.bus.Healthy()
+	healthy, read := s.bus.Healthy(), time.Now()
 	row, err := s.client.Session.Get(viewer.System(ctx, "check session"), sid)
 	if ent.IsNotFound(err) {
 		return nil, ErrInactive
@@ -172,7 +174,7 @@ func (s *Store) load(ctx context.Context, sid uuid.UUID) (*state, error) {
 	}
 	st := &state{
 		userID: row.UserID, tenantID: row.TenantID,
-		expires: row.ExpiresAt, revoked: row.RevokedAt != nil, short: !healthy,
+		expires: row.ExpiresAt, revoked: row.RevokedAt != nil, short: !healthy, read: read,
 	}
 	st.idleExpires.Store(row.IdleExpiresAt.UnixNano())
 	st.touched.Store(row.LastSeenAt.UnixNano())
