@@ -248,13 +248,13 @@ func gdprProbe(ctx context.Context, client *ent.Client, dia string, log *slog.Lo
 
 // probeData is the throwaway person of a probe.
 type probeData struct {
-	ctx                             context.Context // the person signed in
-	tenantID, userID, convID, msgID uuid.UUID
-	credID, sessionID, shareID      uuid.UUID
-	email, name                     string
-	sessions                        *session.Store
-	resolver                        *authz.Resolver
-	writer                          *audit.Writer
+	ctx                               context.Context // the person signed in
+	tenantID, userID, convID, msgID   uuid.UUID
+	credID, sessionID, shareID, docID uuid.UUID
+	email, name                       string
+	sessions                          *session.Store
+	resolver                          *authz.Resolver
+	writer                            *audit.Writer
 }
 
 func seedProbe(ctx context.Context, tx *ent.Tx, dia string, log *slog.Logger) (*probeData, error) {
@@ -306,6 +306,12 @@ func seedProbe(ctx context.Context, tx *ent.Tx, dia string, log *slog.Logger) (*
 		return nil, err
 	}
 	p.convID, p.msgID = conv.ID, msg.ID
+	doc, err := c.Document.Create().SetTenantID(t.ID).SetTitle("probe").SetContent("probe").
+		SetCreatedBy(u.ID).SetUpdatedBy(u.ID).Save(tctx)
+	if err != nil {
+		return nil, err
+	}
+	p.docID = doc.ID
 	team, err := c.Team.Create().SetTenantID(t.ID).SetName("probe team").SetCreatedBy(u.ID).SetUpdatedBy(u.ID).Save(tctx)
 	if err != nil {
 		return nil, err
@@ -360,6 +366,14 @@ func (p *probeData) checkBundle(b *Bundle) []string {
 	}
 	if !found {
 		problems = append(problems, "resources: the probe conversation with its message is missing")
+	}
+	for _, k := range resourceKinds {
+		if _, ok := b.Resources[k.Key]; !ok {
+			problems = append(problems, "resources: no "+k.Key)
+		}
+	}
+	if docs := b.Resources["documents"]; len(docs) != 1 || docs[0]["id"] != p.docID.String() {
+		problems = append(problems, "resources: the probe document is missing")
 	}
 	if len(b.Shares) != 1 || b.Shares[0].ID != p.shareID {
 		problems = append(problems, "shares: the probe share is missing")

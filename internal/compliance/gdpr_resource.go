@@ -18,6 +18,7 @@ import (
 
 	"atrium/ent"
 	"atrium/ent/conversation"
+	"atrium/ent/document"
 	"atrium/ent/message"
 	"atrium/ent/migrate"
 	"atrium/ent/share"
@@ -51,6 +52,7 @@ var resourceKinds = []resourceKind{
 		Children: []childTable{{Key: "messages", Table: message.Table, FK: message.FieldConversationID}}},
 	// Messages the person wrote in other people's conversations.
 	{Key: "messages", Table: message.Table},
+	{Key: "documents", Table: document.Table, ShareType: share.ResourceTypeDocument},
 }
 
 // querier is what raw SQL needs of an *ent.Client or *ent.Tx (the

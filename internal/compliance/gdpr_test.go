@@ -43,6 +43,7 @@ type gdprBundle struct {
 	xConvA, xConvB         uuid.UUID // x's conversations
 	colConvA, colConvB     uuid.UUID // colleagues' conversations
 	xMsgInColConv, xInvite uuid.UUID
+	xDocA, xDocB           uuid.UUID // x's documents
 }
 
 func setupGDPR(t *testing.T, db *app.Database) *gdprBundle {
@@ -93,6 +94,14 @@ func setupGDPR(t *testing.T, db *app.Database) *gdprBundle {
 		SetCreatedBy(g.x.UserID).SetUpdatedBy(g.x.UserID).Exec(bctx))
 	g.xConvB = conv.ID
 	g.colConvB = mustConversation(t, g.colB, "colleague in b")
+
+	doc, err := g.x.Client.CreateDocument(ctx, &api.DocumentCreate{Title: "Ada's notes", Content: "private notes"})
+	require.NoError(t, err)
+	g.xDocA = doc.ID
+	docB, err := c.Document.Create().SetTenantID(g.b.ID).SetTitle("x in b").SetContent("notes").
+		SetCreatedBy(g.x.UserID).SetUpdatedBy(g.x.UserID).Save(bctx)
+	require.NoError(t, err)
+	g.xDocB = docB.ID
 
 	inv, err := c.Invitation.Create().SetTenantID(g.a.ID).SetTokenHash([]byte("0123456789abcdef0123456789abcdef")).
 		SetPurpose(invitation.PurposeEnroll).SetRoleID(authz.RoleMemberID).SetEmail("friend-of-ada@example.com").
@@ -183,6 +192,12 @@ func TestExportMyData(t *testing.T) {
 				require.Equal(t, map[string]int{g.xConvA.String(): 1, g.xConvB.String(): 1}, convs)
 				require.Len(t, b.Resources["messages"], 3) // one in each own conversation, one in a colleague's
 
+				docs := map[string]bool{}
+				for _, d := range b.Resources["documents"] {
+					docs[d["id"].(string)] = true
+				}
+				require.Equal(t, map[string]bool{g.xDocA.String(): true, g.xDocB.String(): true}, docs)
+
 				dirs := map[string]int{}
 				for _, s := range b.Shares {
 					dirs[s.Direction]++
@@ -266,6 +281,11 @@ func TestEraseMe(t *testing.T) {
 				msg, err := c.Message.Get(sys, g.xMsgInColConv)
 				require.NoError(t, err)
 				require.Equal(t, uuid.Nil, msg.CreatedBy)
+				doc, err := c.Document.Get(sys, g.xDocA)
+				require.NoError(t, err)
+				require.Equal(t, uuid.Nil, doc.CreatedBy)
+				_, err = c.Document.Get(sys, g.xDocB)
+				require.True(t, ent.IsNotFound(err), "%v", err)
 				// b deletes: x's conversation and its messages are gone.
 				_, err = c.Conversation.Get(sys, g.xConvB)
 				require.True(t, ent.IsNotFound(err), "%v", err)
