@@ -12,6 +12,7 @@ import (
 	"atrium/ent/migrate"
 
 	"atrium/ent/actorref"
+	"atrium/ent/agent"
 	"atrium/ent/auditanchor"
 	"atrium/ent/auditevent"
 	"atrium/ent/conversation"
@@ -47,6 +48,8 @@ type Client struct {
 	Schema *migrate.Schema
 	// ActorRef is the client for interacting with the ActorRef builders.
 	ActorRef *ActorRefClient
+	// Agent is the client for interacting with the Agent builders.
+	Agent *AgentClient
 	// AuditAnchor is the client for interacting with the AuditAnchor builders.
 	AuditAnchor *AuditAnchorClient
 	// AuditEvent is the client for interacting with the AuditEvent builders.
@@ -95,6 +98,7 @@ func NewClient(opts ...Option) *Client {
 func (c *Client) init() {
 	c.Schema = migrate.NewSchema(c.driver)
 	c.ActorRef = NewActorRefClient(c.config)
+	c.Agent = NewAgentClient(c.config)
 	c.AuditAnchor = NewAuditAnchorClient(c.config)
 	c.AuditEvent = NewAuditEventClient(c.config)
 	c.Conversation = NewConversationClient(c.config)
@@ -206,6 +210,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		ctx:          ctx,
 		config:       cfg,
 		ActorRef:     NewActorRefClient(cfg),
+		Agent:        NewAgentClient(cfg),
 		AuditAnchor:  NewAuditAnchorClient(cfg),
 		AuditEvent:   NewAuditEventClient(cfg),
 		Conversation: NewConversationClient(cfg),
@@ -244,6 +249,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		ctx:          ctx,
 		config:       cfg,
 		ActorRef:     NewActorRefClient(cfg),
+		Agent:        NewAgentClient(cfg),
 		AuditAnchor:  NewAuditAnchorClient(cfg),
 		AuditEvent:   NewAuditEventClient(cfg),
 		Conversation: NewConversationClient(cfg),
@@ -291,7 +297,7 @@ func (c *Client) Close() error {
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
-		c.ActorRef, c.AuditAnchor, c.AuditEvent, c.Conversation, c.Credential,
+		c.ActorRef, c.Agent, c.AuditAnchor, c.AuditEvent, c.Conversation, c.Credential,
 		c.Document, c.Invitation, c.MemberRole, c.Membership, c.Message,
 		c.RefreshToken, c.Role, c.Session, c.Share, c.SigningKey, c.Team, c.TeamMember,
 		c.Tenant, c.User,
@@ -304,7 +310,7 @@ func (c *Client) Use(hooks ...Hook) {
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
-		c.ActorRef, c.AuditAnchor, c.AuditEvent, c.Conversation, c.Credential,
+		c.ActorRef, c.Agent, c.AuditAnchor, c.AuditEvent, c.Conversation, c.Credential,
 		c.Document, c.Invitation, c.MemberRole, c.Membership, c.Message,
 		c.RefreshToken, c.Role, c.Session, c.Share, c.SigningKey, c.Team, c.TeamMember,
 		c.Tenant, c.User,
@@ -318,6 +324,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 	switch m := m.(type) {
 	case *ActorRefMutation:
 		return c.ActorRef.mutate(ctx, m)
+	case *AgentMutation:
+		return c.Agent.mutate(ctx, m)
 	case *AuditAnchorMutation:
 		return c.AuditAnchor.mutate(ctx, m)
 	case *AuditEventMutation:
@@ -490,6 +498,156 @@ func (c *ActorRefClient) mutate(ctx context.Context, m *ActorRefMutation) (Value
 		return (&ActorRefDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown ActorRef mutation op: %q", m.Op())
+	}
+}
+
+// AgentClient is a client for the Agent schema.
+type AgentClient struct {
+	config
+}
+
+// NewAgentClient returns a client for the Agent from the given config.
+func NewAgentClient(c config) *AgentClient {
+	return &AgentClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `agent.Hooks(f(g(h())))`.
+func (c *AgentClient) Use(hooks ...Hook) {
+	c.hooks.Agent = append(c.hooks.Agent, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `agent.Intercept(f(g(h())))`.
+func (c *AgentClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Agent = append(c.inters.Agent, interceptors...)
+}
+
+// Create returns a builder for creating a Agent entity.
+func (c *AgentClient) Create() *AgentCreate {
+	mutation := newAgentMutation(c.config, OpCreate)
+	return &AgentCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Agent entities.
+func (c *AgentClient) CreateBulk(builders ...*AgentCreate) *AgentCreateBulk {
+	return &AgentCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *AgentClient) MapCreateBulk(slice any, setFunc func(*AgentCreate, int)) *AgentCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &AgentCreateBulk{err: fmt.Errorf("calling to AgentClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*AgentCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &AgentCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Agent.
+func (c *AgentClient) Update() *AgentUpdate {
+	mutation := newAgentMutation(c.config, OpUpdate)
+	return &AgentUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *AgentClient) UpdateOne(_m *Agent) *AgentUpdateOne {
+	mutation := newAgentMutation(c.config, OpUpdateOne, withAgent(_m))
+	return &AgentUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *AgentClient) UpdateOneID(id uuid.UUID) *AgentUpdateOne {
+	mutation := newAgentMutation(c.config, OpUpdateOne, withAgentID(id))
+	return &AgentUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Agent.
+func (c *AgentClient) Delete() *AgentDelete {
+	mutation := newAgentMutation(c.config, OpDelete)
+	return &AgentDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *AgentClient) DeleteOne(_m *Agent) *AgentDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *AgentClient) DeleteOneID(id uuid.UUID) *AgentDeleteOne {
+	builder := c.Delete().Where(agent.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &AgentDeleteOne{builder}
+}
+
+// Query returns a query builder for Agent.
+func (c *AgentClient) Query() *AgentQuery {
+	return &AgentQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeAgent},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Agent entity by its id.
+func (c *AgentClient) Get(ctx context.Context, id uuid.UUID) (*Agent, error) {
+	return c.Query().Where(agent.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *AgentClient) GetX(ctx context.Context, id uuid.UUID) *Agent {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryTenant queries the tenant edge of a Agent.
+func (c *AgentClient) QueryTenant(_m *Agent) *TenantQuery {
+	query := (&TenantClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(agent.Table, agent.FieldID, id),
+			sqlgraph.To(tenant.Table, tenant.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, agent.TenantTable, agent.TenantColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *AgentClient) Hooks() []Hook {
+	hooks := c.hooks.Agent
+	return append(hooks[:len(hooks):len(hooks)], agent.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *AgentClient) Interceptors() []Interceptor {
+	return c.inters.Agent
+}
+
+func (c *AgentClient) mutate(ctx context.Context, m *AgentMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&AgentCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&AgentUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&AgentUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&AgentDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Agent mutation op: %q", m.Op())
 	}
 }
 
@@ -3292,12 +3450,12 @@ func (c *UserClient) mutate(ctx context.Context, m *UserMutation) (Value, error)
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		ActorRef, AuditAnchor, AuditEvent, Conversation, Credential, Document,
+		ActorRef, Agent, AuditAnchor, AuditEvent, Conversation, Credential, Document,
 		Invitation, MemberRole, Membership, Message, RefreshToken, Role, Session,
 		Share, SigningKey, Team, TeamMember, Tenant, User []ent.Hook
 	}
 	inters struct {
-		ActorRef, AuditAnchor, AuditEvent, Conversation, Credential, Document,
+		ActorRef, Agent, AuditAnchor, AuditEvent, Conversation, Credential, Document,
 		Invitation, MemberRole, Membership, Message, RefreshToken, Role, Session,
 		Share, SigningKey, Team, TeamMember, Tenant, User []ent.Interceptor
 	}

@@ -106,6 +106,20 @@ func (_c *ConversationCreate) SetMetadata(v map[string]string) *ConversationCrea
 	return _c
 }
 
+// SetAgentID sets the "agent_id" field.
+func (_c *ConversationCreate) SetAgentID(v uuid.UUID) *ConversationCreate {
+	_c.mutation.SetAgentID(v)
+	return _c
+}
+
+// SetNillableAgentID sets the "agent_id" field if the given value is not nil.
+func (_c *ConversationCreate) SetNillableAgentID(v *uuid.UUID) *ConversationCreate {
+	if v != nil {
+		_c.SetAgentID(*v)
+	}
+	return _c
+}
+
 // SetID sets the "id" field.
 func (_c *ConversationCreate) SetID(v uuid.UUID) *ConversationCreate {
 	_c.mutation.SetID(v)
@@ -309,6 +323,10 @@ func (_c *ConversationCreate) createSpec() (*Conversation, *sqlgraph.CreateSpec)
 		_spec.SetField(conversation.FieldMetadata, field.TypeJSON, value)
 		_node.Metadata = value
 	}
+	if value, ok := _c.mutation.AgentID(); ok {
+		_spec.SetField(conversation.FieldAgentID, field.TypeUUID, value)
+		_node.AgentID = &value
+	}
 	if nodes := _c.mutation.TenantIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.M2O,
@@ -460,6 +478,24 @@ func (u *ConversationUpsert) ClearMetadata() *ConversationUpsert {
 	return u
 }
 
+// SetAgentID sets the "agent_id" field.
+func (u *ConversationUpsert) SetAgentID(v uuid.UUID) *ConversationUpsert {
+	u.Set(conversation.FieldAgentID, v)
+	return u
+}
+
+// UpdateAgentID sets the "agent_id" field to the value that was provided on create.
+func (u *ConversationUpsert) UpdateAgentID() *ConversationUpsert {
+	u.SetExcluded(conversation.FieldAgentID)
+	return u
+}
+
+// ClearAgentID clears the value of the "agent_id" field.
+func (u *ConversationUpsert) ClearAgentID() *ConversationUpsert {
+	u.SetNull(conversation.FieldAgentID)
+	return u
+}
+
 // UpdateNewValues updates the mutable fields using the new values that were set on create except the ID field.
 // Using this option is equivalent to using:
 //
@@ -591,6 +627,27 @@ func (u *ConversationUpsertOne) UpdateMetadata() *ConversationUpsertOne {
 func (u *ConversationUpsertOne) ClearMetadata() *ConversationUpsertOne {
 	return u.Update(func(s *ConversationUpsert) {
 		s.ClearMetadata()
+	})
+}
+
+// SetAgentID sets the "agent_id" field.
+func (u *ConversationUpsertOne) SetAgentID(v uuid.UUID) *ConversationUpsertOne {
+	return u.Update(func(s *ConversationUpsert) {
+		s.SetAgentID(v)
+	})
+}
+
+// UpdateAgentID sets the "agent_id" field to the value that was provided on create.
+func (u *ConversationUpsertOne) UpdateAgentID() *ConversationUpsertOne {
+	return u.Update(func(s *ConversationUpsert) {
+		s.UpdateAgentID()
+	})
+}
+
+// ClearAgentID clears the value of the "agent_id" field.
+func (u *ConversationUpsertOne) ClearAgentID() *ConversationUpsertOne {
+	return u.Update(func(s *ConversationUpsert) {
+		s.ClearAgentID()
 	})
 }
 
@@ -892,6 +949,27 @@ func (u *ConversationUpsertBulk) UpdateMetadata() *ConversationUpsertBulk {
 func (u *ConversationUpsertBulk) ClearMetadata() *ConversationUpsertBulk {
 	return u.Update(func(s *ConversationUpsert) {
 		s.ClearMetadata()
+	})
+}
+
+// SetAgentID sets the "agent_id" field.
+func (u *ConversationUpsertBulk) SetAgentID(v uuid.UUID) *ConversationUpsertBulk {
+	return u.Update(func(s *ConversationUpsert) {
+		s.SetAgentID(v)
+	})
+}
+
+// UpdateAgentID sets the "agent_id" field to the value that was provided on create.
+func (u *ConversationUpsertBulk) UpdateAgentID() *ConversationUpsertBulk {
+	return u.Update(func(s *ConversationUpsert) {
+		s.UpdateAgentID()
+	})
+}
+
+// ClearAgentID clears the value of the "agent_id" field.
+func (u *ConversationUpsertBulk) ClearAgentID() *ConversationUpsertBulk {
+	return u.Update(func(s *ConversationUpsert) {
+		s.ClearAgentID()
 	})
 }
 

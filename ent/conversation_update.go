@@ -90,6 +90,26 @@ func (_u *ConversationUpdate) ClearMetadata() *ConversationUpdate {
 	return _u
 }
 
+// SetAgentID sets the "agent_id" field.
+func (_u *ConversationUpdate) SetAgentID(v uuid.UUID) *ConversationUpdate {
+	_u.mutation.SetAgentID(v)
+	return _u
+}
+
+// SetNillableAgentID sets the "agent_id" field if the given value is not nil.
+func (_u *ConversationUpdate) SetNillableAgentID(v *uuid.UUID) *ConversationUpdate {
+	if v != nil {
+		_u.SetAgentID(*v)
+	}
+	return _u
+}
+
+// ClearAgentID clears the value of the "agent_id" field.
+func (_u *ConversationUpdate) ClearAgentID() *ConversationUpdate {
+	_u.mutation.ClearAgentID()
+	return _u
+}
+
 // AddMessageIDs adds the "messages" edge to the Message entity by IDs.
 func (_u *ConversationUpdate) AddMessageIDs(ids ...uuid.UUID) *ConversationUpdate {
 	_u.mutation.AddMessageIDs(ids...)
@@ -221,6 +241,12 @@ func (_u *ConversationUpdate) sqlSave(ctx context.Context) (_node int, err error
 	if _u.mutation.MetadataCleared() {
 		_spec.ClearField(conversation.FieldMetadata, field.TypeJSON)
 	}
+	if value, ok := _u.mutation.AgentID(); ok {
+		_spec.SetField(conversation.FieldAgentID, field.TypeUUID, value)
+	}
+	if _u.mutation.AgentIDCleared() {
+		_spec.ClearField(conversation.FieldAgentID, field.TypeUUID)
+	}
 	if _u.mutation.MessagesCleared() {
 		edge := &sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.O2M,
@@ -343,6 +369,26 @@ func (_u *ConversationUpdateOne) SetMetadata(v map[string]string) *ConversationU
 // ClearMetadata clears the value of the "metadata" field.
 func (_u *ConversationUpdateOne) ClearMetadata() *ConversationUpdateOne {
 	_u.mutation.ClearMetadata()
+	return _u
+}
+
+// SetAgentID sets the "agent_id" field.
+func (_u *ConversationUpdateOne) SetAgentID(v uuid.UUID) *ConversationUpdateOne {
+	_u.mutation.SetAgentID(v)
+	return _u
+}
+
+// SetNillableAgentID sets the "agent_id" field if the given value is not nil.
+func (_u *ConversationUpdateOne) SetNillableAgentID(v *uuid.UUID) *ConversationUpdateOne {
+	if v != nil {
+		_u.SetAgentID(*v)
+	}
+	return _u
+}
+
+// ClearAgentID clears the value of the "agent_id" field.
+func (_u *ConversationUpdateOne) ClearAgentID() *ConversationUpdateOne {
+	_u.mutation.ClearAgentID()
 	return _u
 }
 
@@ -506,6 +552,12 @@ func (_u *ConversationUpdateOne) sqlSave(ctx context.Context) (_node *Conversati
 	}
 	if _u.mutation.MetadataCleared() {
 		_spec.ClearField(conversation.FieldMetadata, field.TypeJSON)
+	}
+	if value, ok := _u.mutation.AgentID(); ok {
+		_spec.SetField(conversation.FieldAgentID, field.TypeUUID, value)
+	}
+	if _u.mutation.AgentIDCleared() {
+		_spec.ClearField(conversation.FieldAgentID, field.TypeUUID)
 	}
 	if _u.mutation.MessagesCleared() {
 		edge := &sqlgraph.EdgeSpec{

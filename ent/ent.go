@@ -4,6 +4,7 @@ package ent
 
 import (
 	"atrium/ent/actorref"
+	"atrium/ent/agent"
 	"atrium/ent/auditanchor"
 	"atrium/ent/auditevent"
 	"atrium/ent/conversation"
@@ -92,6 +93,7 @@ func checkColumn(t, c string) error {
 	initCheck.Do(func() {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
 			actorref.Table:     actorref.ValidColumn,
+			agent.Table:        agent.ValidColumn,
 			auditanchor.Table:  auditanchor.ValidColumn,
 			auditevent.Table:   auditevent.ValidColumn,
 			conversation.Table: conversation.ValidColumn,

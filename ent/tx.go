@@ -16,6 +16,8 @@ type Tx struct {
 	config
 	// ActorRef is the client for interacting with the ActorRef builders.
 	ActorRef *ActorRefClient
+	// Agent is the client for interacting with the Agent builders.
+	Agent *AgentClient
 	// AuditAnchor is the client for interacting with the AuditAnchor builders.
 	AuditAnchor *AuditAnchorClient
 	// AuditEvent is the client for interacting with the AuditEvent builders.
@@ -184,6 +186,7 @@ func (tx *Tx) Client() *Client {
 
 func (tx *Tx) init() {
 	tx.ActorRef = NewActorRefClient(tx.config)
+	tx.Agent = NewAgentClient(tx.config)
 	tx.AuditAnchor = NewAuditAnchorClient(tx.config)
 	tx.AuditEvent = NewAuditEventClient(tx.config)
 	tx.Conversation = NewConversationClient(tx.config)

@@ -19,6 +19,54 @@ var (
 		Columns:    ActorRefsColumns,
 		PrimaryKey: []*schema.Column{ActorRefsColumns[0]},
 	}
+	// AgentsColumns holds the columns for the "agents" table.
+	AgentsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeUUID},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "created_by", Type: field.TypeUUID},
+		{Name: "updated_by", Type: field.TypeUUID},
+		{Name: "name", Type: field.TypeString, Size: 200},
+		{Name: "description", Type: field.TypeString, Size: 2000, Default: ""},
+		{Name: "instructions", Type: field.TypeString, Size: 2147483647, Default: ""},
+		{Name: "model", Type: field.TypeString, Size: 200},
+		{Name: "temperature", Type: field.TypeFloat64, Nullable: true},
+		{Name: "max_tokens", Type: field.TypeInt, Nullable: true},
+		{Name: "document_ids", Type: field.TypeJSON, Nullable: true},
+		{Name: "knowledge_graph_ids", Type: field.TypeJSON, Nullable: true},
+		{Name: "tenant_id", Type: field.TypeUUID},
+	}
+	// AgentsTable holds the schema information for the "agents" table.
+	AgentsTable = &schema.Table{
+		Name:       "agents",
+		Columns:    AgentsColumns,
+		PrimaryKey: []*schema.Column{AgentsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "agents_tenants_tenant",
+				Columns:    []*schema.Column{AgentsColumns[13]},
+				RefColumns: []*schema.Column{TenantsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "agent_tenant_id",
+				Unique:  false,
+				Columns: []*schema.Column{AgentsColumns[13]},
+			},
+			{
+				Name:    "agent_tenant_id_id",
+				Unique:  false,
+				Columns: []*schema.Column{AgentsColumns[13], AgentsColumns[0]},
+			},
+			{
+				Name:    "agent_created_by",
+				Unique:  false,
+				Columns: []*schema.Column{AgentsColumns[3]},
+			},
+		},
+	}
 	// AuditAnchorsColumns holds the columns for the "audit_anchors" table.
 	AuditAnchorsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeString, Size: 36},
@@ -83,6 +131,7 @@ var (
 		{Name: "title", Type: field.TypeString, Size: 200, Default: ""},
 		{Name: "status", Type: field.TypeEnum, Enums: []string{"active", "archived"}, Default: "active"},
 		{Name: "metadata", Type: field.TypeJSON, Nullable: true},
+		{Name: "agent_id", Type: field.TypeUUID, Nullable: true},
 		{Name: "tenant_id", Type: field.TypeUUID},
 	}
 	// ConversationsTable holds the schema information for the "conversations" table.
@@ -93,7 +142,7 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "conversations_tenants_tenant",
-				Columns:    []*schema.Column{ConversationsColumns[8]},
+				Columns:    []*schema.Column{ConversationsColumns[9]},
 				RefColumns: []*schema.Column{TenantsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -102,12 +151,12 @@ var (
 			{
 				Name:    "conversation_tenant_id",
 				Unique:  false,
-				Columns: []*schema.Column{ConversationsColumns[8]},
+				Columns: []*schema.Column{ConversationsColumns[9]},
 			},
 			{
 				Name:    "conversation_tenant_id_id",
 				Unique:  false,
-				Columns: []*schema.Column{ConversationsColumns[8], ConversationsColumns[0]},
+				Columns: []*schema.Column{ConversationsColumns[9], ConversationsColumns[0]},
 			},
 			{
 				Name:    "conversation_created_by",
@@ -689,6 +738,7 @@ var (
 	// Tables holds all the tables in the schema.
 	Tables = []*schema.Table{
 		ActorRefsTable,
+		AgentsTable,
 		AuditAnchorsTable,
 		AuditEventsTable,
 		ConversationsTable,
@@ -711,6 +761,7 @@ var (
 )
 
 func init() {
+	AgentsTable.ForeignKeys[0].RefTable = TenantsTable
 	ConversationsTable.ForeignKeys[0].RefTable = TenantsTable
 	CredentialsTable.ForeignKeys[0].RefTable = UsersTable
 	DocumentsTable.ForeignKeys[0].RefTable = TenantsTable

@@ -9,6 +9,9 @@ import (
 // ActorRef is the predicate function for actorref builders.
 type ActorRef func(*sql.Selector)
 
+// Agent is the predicate function for agent builders.
+type Agent func(*sql.Selector)
+
 // AuditAnchor is the predicate function for auditanchor builders.
 type AuditAnchor func(*sql.Selector)
 

@@ -135,6 +135,30 @@ func (f ActorRefMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutati
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.ActorRefMutation", m)
 }
 
+// The AgentQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type AgentQueryRuleFunc func(context.Context, *ent.AgentQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f AgentQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.AgentQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.AgentQuery", q)
+}
+
+// The AgentMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type AgentMutationRuleFunc func(context.Context, *ent.AgentMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f AgentMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.AgentMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.AgentMutation", m)
+}
+
 // The AuditAnchorQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type AuditAnchorQueryRuleFunc func(context.Context, *ent.AuditAnchorQuery) error
@@ -604,6 +628,8 @@ func queryFilter(q ent.Query) (Filter, error) {
 	switch q := q.(type) {
 	case *ent.ActorRefQuery:
 		return q.Filter(), nil
+	case *ent.AgentQuery:
+		return q.Filter(), nil
 	case *ent.AuditAnchorQuery:
 		return q.Filter(), nil
 	case *ent.AuditEventQuery:
@@ -648,6 +674,8 @@ func queryFilter(q ent.Query) (Filter, error) {
 func mutationFilter(m ent.Mutation) (Filter, error) {
 	switch m := m.(type) {
 	case *ent.ActorRefMutation:
+		return m.Filter(), nil
+	case *ent.AgentMutation:
 		return m.Filter(), nil
 	case *ent.AuditAnchorMutation:
 		return m.Filter(), nil

@@ -4,6 +4,7 @@ package runtime
 
 import (
 	"atrium/ent/actorref"
+	"atrium/ent/agent"
 	"atrium/ent/auditanchor"
 	"atrium/ent/auditevent"
 	"atrium/ent/conversation"
@@ -51,6 +52,102 @@ func init() {
 	actorrefDescID := actorrefFields[0].Descriptor()
 	// actorref.DefaultID holds the default value on creation for the id field.
 	actorref.DefaultID = actorrefDescID.Default.(func() uuid.UUID)
+	agentMixin := schema.Agent{}.Mixin()
+	agent.Policy = privacy.NewPolicies(agentMixin[1], schema.Agent{})
+	agent.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := agent.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	agentMixinFields0 := agentMixin[0].Fields()
+	_ = agentMixinFields0
+	agentFields := schema.Agent{}.Fields()
+	_ = agentFields
+	// agentDescCreatedAt is the schema descriptor for created_at field.
+	agentDescCreatedAt := agentMixinFields0[1].Descriptor()
+	// agent.DefaultCreatedAt holds the default value on creation for the created_at field.
+	agent.DefaultCreatedAt = agentDescCreatedAt.Default.(func() time.Time)
+	// agentDescUpdatedAt is the schema descriptor for updated_at field.
+	agentDescUpdatedAt := agentMixinFields0[2].Descriptor()
+	// agent.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	agent.DefaultUpdatedAt = agentDescUpdatedAt.Default.(func() time.Time)
+	// agent.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	agent.UpdateDefaultUpdatedAt = agentDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// agentDescName is the schema descriptor for name field.
+	agentDescName := agentFields[0].Descriptor()
+	// agent.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	agent.NameValidator = func() func(string) error {
+		validators := agentDescName.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(name string) error {
+			for _, fn := range fns {
+				if err := fn(name); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// agentDescDescription is the schema descriptor for description field.
+	agentDescDescription := agentFields[1].Descriptor()
+	// agent.DefaultDescription holds the default value on creation for the description field.
+	agent.DefaultDescription = agentDescDescription.Default.(string)
+	// agent.DescriptionValidator is a validator for the "description" field. It is called by the builders before save.
+	agent.DescriptionValidator = agentDescDescription.Validators[0].(func(string) error)
+	// agentDescInstructions is the schema descriptor for instructions field.
+	agentDescInstructions := agentFields[2].Descriptor()
+	// agent.DefaultInstructions holds the default value on creation for the instructions field.
+	agent.DefaultInstructions = agentDescInstructions.Default.(string)
+	// agentDescModel is the schema descriptor for model field.
+	agentDescModel := agentFields[3].Descriptor()
+	// agent.ModelValidator is a validator for the "model" field. It is called by the builders before save.
+	agent.ModelValidator = func() func(string) error {
+		validators := agentDescModel.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(model string) error {
+			for _, fn := range fns {
+				if err := fn(model); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// agentDescTemperature is the schema descriptor for temperature field.
+	agentDescTemperature := agentFields[4].Descriptor()
+	// agent.TemperatureValidator is a validator for the "temperature" field. It is called by the builders before save.
+	agent.TemperatureValidator = func() func(float64) error {
+		validators := agentDescTemperature.Validators
+		fns := [...]func(float64) error{
+			validators[0].(func(float64) error),
+			validators[1].(func(float64) error),
+		}
+		return func(temperature float64) error {
+			for _, fn := range fns {
+				if err := fn(temperature); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// agentDescMaxTokens is the schema descriptor for max_tokens field.
+	agentDescMaxTokens := agentFields[5].Descriptor()
+	// agent.MaxTokensValidator is a validator for the "max_tokens" field. It is called by the builders before save.
+	agent.MaxTokensValidator = agentDescMaxTokens.Validators[0].(func(int) error)
+	// agentDescID is the schema descriptor for id field.
+	agentDescID := agentMixinFields0[0].Descriptor()
+	// agent.DefaultID holds the default value on creation for the id field.
+	agent.DefaultID = agentDescID.Default.(func() uuid.UUID)
 	auditanchor.Policy = privacy.NewPolicies(schema.AuditAnchor{})
 	auditanchor.Hooks[0] = func(next ent.Mutator) ent.Mutator {
 		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {

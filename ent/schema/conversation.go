@@ -5,6 +5,7 @@ import (
 	"entgo.io/ent/schema/edge"
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
+	"github.com/google/uuid"
 )
 
 // Conversation is a thread of messages in a tenant.
@@ -19,6 +20,8 @@ func (Conversation) Fields() []ent.Field {
 		field.String("title").MaxLen(200).Default(""),
 		field.Enum("status").Values("active", "archived").Default("active"),
 		field.JSON("metadata", map[string]string{}).Optional(),
+		// agent_id is the agent that answers in this conversation, if any.
+		field.UUID("agent_id", uuid.UUID{}).Optional().Nillable(),
 	}
 }
 

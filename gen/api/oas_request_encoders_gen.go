@@ -42,6 +42,20 @@ func encodeCheckPermissionsRequest(
 	return nil
 }
 
+func encodeCreateAgentRequest(
+	req *AgentCreate,
+	r *http.Request,
+) error {
+	const contentType = "application/json"
+	e := new(jx.Encoder)
+	{
+		req.Encode(e)
+	}
+	encoded := e.Bytes()
+	ht.SetBody(r, bytes.NewReader(encoded), contentType)
+	return nil
+}
+
 func encodeCreateConversationRequest(
 	req *ConversationCreate,
 	r *http.Request,
@@ -320,6 +334,20 @@ func encodeSetMemberRolesRequest(
 	return nil
 }
 
+func encodeShareAgentRequest(
+	req *ShareCreate,
+	r *http.Request,
+) error {
+	const contentType = "application/json"
+	e := new(jx.Encoder)
+	{
+		req.Encode(e)
+	}
+	encoded := e.Bytes()
+	ht.SetBody(r, bytes.NewReader(encoded), contentType)
+	return nil
+}
+
 func encodeShareConversationRequest(
 	req *ShareCreate,
 	r *http.Request,
@@ -336,6 +364,20 @@ func encodeShareConversationRequest(
 
 func encodeShareDocumentRequest(
 	req *ShareCreate,
+	r *http.Request,
+) error {
+	const contentType = "application/json"
+	e := new(jx.Encoder)
+	{
+		req.Encode(e)
+	}
+	encoded := e.Bytes()
+	ht.SetBody(r, bytes.NewReader(encoded), contentType)
+	return nil
+}
+
+func encodeUpdateAgentRequest(
+	req *AgentUpdate,
 	r *http.Request,
 ) error {
 	const contentType = "application/json"

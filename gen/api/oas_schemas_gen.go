@@ -19,6 +19,341 @@ func (s *ErrorStatusCode) Error() string {
 // AddTeamMemberNoContent is response for AddTeamMember operation.
 type AddTeamMemberNoContent struct{}
 
+// Ref: #/components/schemas/Agent
+type Agent struct {
+	ID           uuid.UUID   `json:"id"`
+	TenantID     uuid.UUID   `json:"tenant_id"`
+	Name         string      `json:"name"`
+	Description  string      `json:"description"`
+	Instructions string      `json:"instructions"`
+	Model        string      `json:"model"`
+	Temperature  OptFloat64  `json:"temperature"`
+	MaxTokens    OptInt      `json:"max_tokens"`
+	DocumentIds  []uuid.UUID `json:"document_ids"`
+	CreatedBy    uuid.UUID   `json:"created_by"`
+	UpdatedBy    uuid.UUID   `json:"updated_by"`
+	CreatedAt    time.Time   `json:"created_at"`
+	UpdatedAt    time.Time   `json:"updated_at"`
+}
+
+// GetID returns the value of ID.
+func (s *Agent) GetID() uuid.UUID {
+	return s.ID
+}
+
+// GetTenantID returns the value of TenantID.
+func (s *Agent) GetTenantID() uuid.UUID {
+	return s.TenantID
+}
+
+// GetName returns the value of Name.
+func (s *Agent) GetName() string {
+	return s.Name
+}
+
+// GetDescription returns the value of Description.
+func (s *Agent) GetDescription() string {
+	return s.Description
+}
+
+// GetInstructions returns the value of Instructions.
+func (s *Agent) GetInstructions() string {
+	return s.Instructions
+}
+
+// GetModel returns the value of Model.
+func (s *Agent) GetModel() string {
+	return s.Model
+}
+
+// GetTemperature returns the value of Temperature.
+func (s *Agent) GetTemperature() OptFloat64 {
+	return s.Temperature
+}
+
+// GetMaxTokens returns the value of MaxTokens.
+func (s *Agent) GetMaxTokens() OptInt {
+	return s.MaxTokens
+}
+
+// GetDocumentIds returns the value of DocumentIds.
+func (s *Agent) GetDocumentIds() []uuid.UUID {
+	return s.DocumentIds
+}
+
+// GetCreatedBy returns the value of CreatedBy.
+func (s *Agent) GetCreatedBy() uuid.UUID {
+	return s.CreatedBy
+}
+
+// GetUpdatedBy returns the value of UpdatedBy.
+func (s *Agent) GetUpdatedBy() uuid.UUID {
+	return s.UpdatedBy
+}
+
+// GetCreatedAt returns the value of CreatedAt.
+func (s *Agent) GetCreatedAt() time.Time {
+	return s.CreatedAt
+}
+
+// GetUpdatedAt returns the value of UpdatedAt.
+func (s *Agent) GetUpdatedAt() time.Time {
+	return s.UpdatedAt
+}
+
+// SetID sets the value of ID.
+func (s *Agent) SetID(val uuid.UUID) {
+	s.ID = val
+}
+
+// SetTenantID sets the value of TenantID.
+func (s *Agent) SetTenantID(val uuid.UUID) {
+	s.TenantID = val
+}
+
+// SetName sets the value of Name.
+func (s *Agent) SetName(val string) {
+	s.Name = val
+}
+
+// SetDescription sets the value of Description.
+func (s *Agent) SetDescription(val string) {
+	s.Description = val
+}
+
+// SetInstructions sets the value of Instructions.
+func (s *Agent) SetInstructions(val string) {
+	s.Instructions = val
+}
+
+// SetModel sets the value of Model.
+func (s *Agent) SetModel(val string) {
+	s.Model = val
+}
+
+// SetTemperature sets the value of Temperature.
+func (s *Agent) SetTemperature(val OptFloat64) {
+	s.Temperature = val
+}
+
+// SetMaxTokens sets the value of MaxTokens.
+func (s *Agent) SetMaxTokens(val OptInt) {
+	s.MaxTokens = val
+}
+
+// SetDocumentIds sets the value of DocumentIds.
+func (s *Agent) SetDocumentIds(val []uuid.UUID) {
+	s.DocumentIds = val
+}
+
+// SetCreatedBy sets the value of CreatedBy.
+func (s *Agent) SetCreatedBy(val uuid.UUID) {
+	s.CreatedBy = val
+}
+
+// SetUpdatedBy sets the value of UpdatedBy.
+func (s *Agent) SetUpdatedBy(val uuid.UUID) {
+	s.UpdatedBy = val
+}
+
+// SetCreatedAt sets the value of CreatedAt.
+func (s *Agent) SetCreatedAt(val time.Time) {
+	s.CreatedAt = val
+}
+
+// SetUpdatedAt sets the value of UpdatedAt.
+func (s *Agent) SetUpdatedAt(val time.Time) {
+	s.UpdatedAt = val
+}
+
+// Ref: #/components/schemas/AgentCreate
+type AgentCreate struct {
+	Name         string      `json:"name"`
+	Description  OptString   `json:"description"`
+	Instructions OptString   `json:"instructions"`
+	Model        string      `json:"model"`
+	Temperature  OptFloat64  `json:"temperature"`
+	MaxTokens    OptInt      `json:"max_tokens"`
+	DocumentIds  []uuid.UUID `json:"document_ids"`
+}
+
+// GetName returns the value of Name.
+func (s *AgentCreate) GetName() string {
+	return s.Name
+}
+
+// GetDescription returns the value of Description.
+func (s *AgentCreate) GetDescription() OptString {
+	return s.Description
+}
+
+// GetInstructions returns the value of Instructions.
+func (s *AgentCreate) GetInstructions() OptString {
+	return s.Instructions
+}
+
+// GetModel returns the value of Model.
+func (s *AgentCreate) GetModel() string {
+	return s.Model
+}
+
+// GetTemperature returns the value of Temperature.
+func (s *AgentCreate) GetTemperature() OptFloat64 {
+	return s.Temperature
+}
+
+// GetMaxTokens returns the value of MaxTokens.
+func (s *AgentCreate) GetMaxTokens() OptInt {
+	return s.MaxTokens
+}
+
+// GetDocumentIds returns the value of DocumentIds.
+func (s *AgentCreate) GetDocumentIds() []uuid.UUID {
+	return s.DocumentIds
+}
+
+// SetName sets the value of Name.
+func (s *AgentCreate) SetName(val string) {
+	s.Name = val
+}
+
+// SetDescription sets the value of Description.
+func (s *AgentCreate) SetDescription(val OptString) {
+	s.Description = val
+}
+
+// SetInstructions sets the value of Instructions.
+func (s *AgentCreate) SetInstructions(val OptString) {
+	s.Instructions = val
+}
+
+// SetModel sets the value of Model.
+func (s *AgentCreate) SetModel(val string) {
+	s.Model = val
+}
+
+// SetTemperature sets the value of Temperature.
+func (s *AgentCreate) SetTemperature(val OptFloat64) {
+	s.Temperature = val
+}
+
+// SetMaxTokens sets the value of MaxTokens.
+func (s *AgentCreate) SetMaxTokens(val OptInt) {
+	s.MaxTokens = val
+}
+
+// SetDocumentIds sets the value of DocumentIds.
+func (s *AgentCreate) SetDocumentIds(val []uuid.UUID) {
+	s.DocumentIds = val
+}
+
+// Ref: #/components/schemas/AgentPage
+type AgentPage struct {
+	Items      []Agent   `json:"items"`
+	NextCursor OptString `json:"next_cursor"`
+}
+
+// GetItems returns the value of Items.
+func (s *AgentPage) GetItems() []Agent {
+	return s.Items
+}
+
+// GetNextCursor returns the value of NextCursor.
+func (s *AgentPage) GetNextCursor() OptString {
+	return s.NextCursor
+}
+
+// SetItems sets the value of Items.
+func (s *AgentPage) SetItems(val []Agent) {
+	s.Items = val
+}
+
+// SetNextCursor sets the value of NextCursor.
+func (s *AgentPage) SetNextCursor(val OptString) {
+	s.NextCursor = val
+}
+
+// Ref: #/components/schemas/AgentUpdate
+type AgentUpdate struct {
+	Name         OptString   `json:"name"`
+	Description  OptString   `json:"description"`
+	Instructions OptString   `json:"instructions"`
+	Model        OptString   `json:"model"`
+	Temperature  OptFloat64  `json:"temperature"`
+	MaxTokens    OptInt      `json:"max_tokens"`
+	DocumentIds  []uuid.UUID `json:"document_ids"`
+}
+
+// GetName returns the value of Name.
+func (s *AgentUpdate) GetName() OptString {
+	return s.Name
+}
+
+// GetDescription returns the value of Description.
+func (s *AgentUpdate) GetDescription() OptString {
+	return s.Description
+}
+
+// GetInstructions returns the value of Instructions.
+func (s *AgentUpdate) GetInstructions() OptString {
+	return s.Instructions
+}
+
+// GetModel returns the value of Model.
+func (s *AgentUpdate) GetModel() OptString {
+	return s.Model
+}
+
+// GetTemperature returns the value of Temperature.
+func (s *AgentUpdate) GetTemperature() OptFloat64 {
+	return s.Temperature
+}
+
+// GetMaxTokens returns the value of MaxTokens.
+func (s *AgentUpdate) GetMaxTokens() OptInt {
+	return s.MaxTokens
+}
+
+// GetDocumentIds returns the value of DocumentIds.
+func (s *AgentUpdate) GetDocumentIds() []uuid.UUID {
+	return s.DocumentIds
+}
+
+// SetName sets the value of Name.
+func (s *AgentUpdate) SetName(val OptString) {
+	s.Name = val
+}
+
+// SetDescription sets the value of Description.
+func (s *AgentUpdate) SetDescription(val OptString) {
+	s.Description = val
+}
+
+// SetInstructions sets the value of Instructions.
+func (s *AgentUpdate) SetInstructions(val OptString) {
+	s.Instructions = val
+}
+
+// SetModel sets the value of Model.
+func (s *AgentUpdate) SetModel(val OptString) {
+	s.Model = val
+}
+
+// SetTemperature sets the value of Temperature.
+func (s *AgentUpdate) SetTemperature(val OptFloat64) {
+	s.Temperature = val
+}
+
+// SetMaxTokens sets the value of MaxTokens.
+func (s *AgentUpdate) SetMaxTokens(val OptInt) {
+	s.MaxTokens = val
+}
+
+// SetDocumentIds sets the value of DocumentIds.
+func (s *AgentUpdate) SetDocumentIds(val []uuid.UUID) {
+	s.DocumentIds = val
+}
+
 // Ref: #/components/schemas/AuditEvent
 type AuditEvent struct {
 	ID         uuid.UUID         `json:"id"`
@@ -729,6 +1064,9 @@ func (s *DataExport) init() DataExport {
 	}
 	return m
 }
+
+// DeleteAgentNoContent is response for DeleteAgent operation.
+type DeleteAgentNoContent struct{}
 
 // DeleteConversationNoContent is response for DeleteConversation operation.
 type DeleteConversationNoContent struct{}
@@ -2571,6 +2909,52 @@ func (o OptDocumentContentType) Or(d DocumentContentType) DocumentContentType {
 	return d
 }
 
+// NewOptFloat64 returns new OptFloat64 with value set to v.
+func NewOptFloat64(v float64) OptFloat64 {
+	return OptFloat64{
+		Value: v,
+		Set:   true,
+	}
+}
+
+// OptFloat64 is optional float64.
+type OptFloat64 struct {
+	Value float64
+	Set   bool
+}
+
+// IsSet returns true if OptFloat64 was set.
+func (o OptFloat64) IsSet() bool { return o.Set }
+
+// Reset unsets value.
+func (o *OptFloat64) Reset() {
+	var v float64
+	o.Value = v
+	o.Set = false
+}
+
+// SetTo sets value to v.
+func (o *OptFloat64) SetTo(v float64) {
+	o.Set = true
+	o.Value = v
+}
+
+// Get returns value and boolean that denotes whether value was set.
+func (o OptFloat64) Get() (v float64, ok bool) {
+	if !o.Set {
+		return v, false
+	}
+	return o.Value, true
+}
+
+// Or returns value if set, or given parameter if does not.
+func (o OptFloat64) Or(d float64) float64 {
+	if v, ok := o.Get(); ok {
+		return v
+	}
+	return d
+}
+
 // NewOptHealthChecks returns new OptHealthChecks with value set to v.
 func NewOptHealthChecks(v HealthChecks) OptHealthChecks {
 	return OptHealthChecks{
@@ -3258,6 +3642,9 @@ func (s *ResourceType) UnmarshalText(data []byte) error {
 		return errors.Errorf("invalid value: %q", data)
 	}
 }
+
+// RevokeAgentShareNoContent is response for RevokeAgentShare operation.
+type RevokeAgentShareNoContent struct{}
 
 // RevokeConversationShareNoContent is response for RevokeConversationShare operation.
 type RevokeConversationShareNoContent struct{}

@@ -44,6 +44,9 @@ var operationRolesBearerAuth = map[string][]string{
 	CheckPermissionsOperation: []string{
 		"account.manage",
 	},
+	CreateAgentOperation: []string{
+		"agent.create",
+	},
 	CreateConversationOperation: []string{
 		"conversation.create",
 	},
@@ -61,6 +64,9 @@ var operationRolesBearerAuth = map[string][]string{
 	},
 	CreateTeamOperation: []string{
 		"team.manage",
+	},
+	DeleteAgentOperation: []string{
+		"agent.delete",
 	},
 	DeleteConversationOperation: []string{
 		"conversation.delete",
@@ -86,6 +92,9 @@ var operationRolesBearerAuth = map[string][]string{
 	ExportMyDataOperation: []string{
 		"account.manage",
 	},
+	GetAgentOperation: []string{
+		"agent.read",
+	},
 	GetConversationOperation: []string{
 		"conversation.read",
 	},
@@ -103,6 +112,12 @@ var operationRolesBearerAuth = map[string][]string{
 	},
 	GetTeamOperation: []string{
 		"team.read",
+	},
+	ListAgentSharesOperation: []string{
+		"agent.read",
+	},
+	ListAgentsOperation: []string{
+		"agent.read",
 	},
 	ListAuditEventsOperation: []string{
 		"audit.read",
@@ -167,6 +182,9 @@ var operationRolesBearerAuth = map[string][]string{
 	RenameMyDeviceOperation: []string{
 		"account.manage",
 	},
+	RevokeAgentShareOperation: []string{
+		"agent.share",
+	},
 	RevokeConversationShareOperation: []string{
 		"conversation.share",
 	},
@@ -182,11 +200,17 @@ var operationRolesBearerAuth = map[string][]string{
 	SetMemberRolesOperation: []string{
 		"member.manage",
 	},
+	ShareAgentOperation: []string{
+		"agent.share",
+	},
 	ShareConversationOperation: []string{
 		"conversation.share",
 	},
 	ShareDocumentOperation: []string{
 		"document.share",
+	},
+	UpdateAgentOperation: []string{
+		"agent.update",
 	},
 	UpdateConversationOperation: []string{
 		"conversation.update",

@@ -27,6 +27,12 @@ type Handler interface {
 	//
 	// POST /authz/check
 	CheckPermissions(ctx context.Context, req *CheckRequest) (*CheckResponse, error)
+	// CreateAgent implements createAgent operation.
+	//
+	// Create an agent.
+	//
+	// POST /agents
+	CreateAgent(ctx context.Context, req *AgentCreate) (*Agent, error)
 	// CreateConversation implements createConversation operation.
 	//
 	// Create a conversation.
@@ -63,6 +69,12 @@ type Handler interface {
 	//
 	// POST /teams
 	CreateTeam(ctx context.Context, req *TeamCreate) (*Team, error)
+	// DeleteAgent implements deleteAgent operation.
+	//
+	// Delete an agent.
+	//
+	// DELETE /agents/{agentId}
+	DeleteAgent(ctx context.Context, params DeleteAgentParams) error
 	// DeleteConversation implements deleteConversation operation.
 	//
 	// Delete a conversation and its messages.
@@ -125,6 +137,12 @@ type Handler interface {
 	//
 	// GET /me/export
 	ExportMyData(ctx context.Context) (DataExport, error)
+	// GetAgent implements getAgent operation.
+	//
+	// Get an agent.
+	//
+	// GET /agents/{agentId}
+	GetAgent(ctx context.Context, params GetAgentParams) (*Agent, error)
 	// GetConversation implements getConversation operation.
 	//
 	// Get a conversation.
@@ -173,6 +191,18 @@ type Handler interface {
 	//
 	// GET /teams/{teamId}
 	GetTeam(ctx context.Context, params GetTeamParams) (*Team, error)
+	// ListAgentShares implements listAgentShares operation.
+	//
+	// Who an agent is shared with.
+	//
+	// GET /agents/{agentId}/shares
+	ListAgentShares(ctx context.Context, params ListAgentSharesParams) (*ShareList, error)
+	// ListAgents implements listAgents operation.
+	//
+	// Agents you may read, newest first.
+	//
+	// GET /agents
+	ListAgents(ctx context.Context, params ListAgentsParams) (*AgentPage, error)
 	// ListAuditEvents implements listAuditEvents operation.
 	//
 	// The tenant's audit trail, newest first.
@@ -317,6 +347,12 @@ type Handler interface {
 	//
 	// PATCH /me/devices/{deviceId}
 	RenameMyDevice(ctx context.Context, req *DeviceUpdate, params RenameMyDeviceParams) (*Device, error)
+	// RevokeAgentShare implements revokeAgentShare operation.
+	//
+	// Needs owner access to the agent.
+	//
+	// DELETE /agents/{agentId}/shares/{shareId}
+	RevokeAgentShare(ctx context.Context, params RevokeAgentShareParams) error
 	// RevokeConversationShare implements revokeConversationShare operation.
 	//
 	// Needs owner access to the conversation.
@@ -347,6 +383,12 @@ type Handler interface {
 	//
 	// PUT /members/{userId}/roles
 	SetMemberRoles(ctx context.Context, req *MemberRoles, params SetMemberRolesParams) (*Member, error)
+	// ShareAgent implements shareAgent operation.
+	//
+	// Needs owner access to the agent.
+	//
+	// POST /agents/{agentId}/shares
+	ShareAgent(ctx context.Context, req *ShareCreate, params ShareAgentParams) (*Share, error)
 	// ShareConversation implements shareConversation operation.
 	//
 	// Needs owner access to the conversation.
@@ -359,6 +401,12 @@ type Handler interface {
 	//
 	// POST /documents/{documentId}/shares
 	ShareDocument(ctx context.Context, req *ShareCreate, params ShareDocumentParams) (*Share, error)
+	// UpdateAgent implements updateAgent operation.
+	//
+	// Change an agent.
+	//
+	// PATCH /agents/{agentId}
+	UpdateAgent(ctx context.Context, req *AgentUpdate, params UpdateAgentParams) (*Agent, error)
 	// UpdateConversation implements updateConversation operation.
 	//
 	// Change a conversation's title, status or metadata.

@@ -41,6 +41,15 @@ func (UnimplementedHandler) CheckPermissions(ctx context.Context, req *CheckRequ
 	return r, ht.ErrNotImplemented
 }
 
+// CreateAgent implements createAgent operation.
+//
+// Create an agent.
+//
+// POST /agents
+func (UnimplementedHandler) CreateAgent(ctx context.Context, req *AgentCreate) (r *Agent, _ error) {
+	return r, ht.ErrNotImplemented
+}
+
 // CreateConversation implements createConversation operation.
 //
 // Create a conversation.
@@ -93,6 +102,15 @@ func (UnimplementedHandler) CreateRole(ctx context.Context, req *RoleCreate) (r 
 // POST /teams
 func (UnimplementedHandler) CreateTeam(ctx context.Context, req *TeamCreate) (r *Team, _ error) {
 	return r, ht.ErrNotImplemented
+}
+
+// DeleteAgent implements deleteAgent operation.
+//
+// Delete an agent.
+//
+// DELETE /agents/{agentId}
+func (UnimplementedHandler) DeleteAgent(ctx context.Context, params DeleteAgentParams) error {
+	return ht.ErrNotImplemented
 }
 
 // DeleteConversation implements deleteConversation operation.
@@ -184,6 +202,15 @@ func (UnimplementedHandler) ExportMyData(ctx context.Context) (r DataExport, _ e
 	return r, ht.ErrNotImplemented
 }
 
+// GetAgent implements getAgent operation.
+//
+// Get an agent.
+//
+// GET /agents/{agentId}
+func (UnimplementedHandler) GetAgent(ctx context.Context, params GetAgentParams) (r *Agent, _ error) {
+	return r, ht.ErrNotImplemented
+}
+
 // GetConversation implements getConversation operation.
 //
 // Get a conversation.
@@ -253,6 +280,24 @@ func (UnimplementedHandler) GetRole(ctx context.Context, params GetRoleParams) (
 //
 // GET /teams/{teamId}
 func (UnimplementedHandler) GetTeam(ctx context.Context, params GetTeamParams) (r *Team, _ error) {
+	return r, ht.ErrNotImplemented
+}
+
+// ListAgentShares implements listAgentShares operation.
+//
+// Who an agent is shared with.
+//
+// GET /agents/{agentId}/shares
+func (UnimplementedHandler) ListAgentShares(ctx context.Context, params ListAgentSharesParams) (r *ShareList, _ error) {
+	return r, ht.ErrNotImplemented
+}
+
+// ListAgents implements listAgents operation.
+//
+// Agents you may read, newest first.
+//
+// GET /agents
+func (UnimplementedHandler) ListAgents(ctx context.Context, params ListAgentsParams) (r *AgentPage, _ error) {
 	return r, ht.ErrNotImplemented
 }
 
@@ -469,6 +514,15 @@ func (UnimplementedHandler) RenameMyDevice(ctx context.Context, req *DeviceUpdat
 	return r, ht.ErrNotImplemented
 }
 
+// RevokeAgentShare implements revokeAgentShare operation.
+//
+// Needs owner access to the agent.
+//
+// DELETE /agents/{agentId}/shares/{shareId}
+func (UnimplementedHandler) RevokeAgentShare(ctx context.Context, params RevokeAgentShareParams) error {
+	return ht.ErrNotImplemented
+}
+
 // RevokeConversationShare implements revokeConversationShare operation.
 //
 // Needs owner access to the conversation.
@@ -514,6 +568,15 @@ func (UnimplementedHandler) SetMemberRoles(ctx context.Context, req *MemberRoles
 	return r, ht.ErrNotImplemented
 }
 
+// ShareAgent implements shareAgent operation.
+//
+// Needs owner access to the agent.
+//
+// POST /agents/{agentId}/shares
+func (UnimplementedHandler) ShareAgent(ctx context.Context, req *ShareCreate, params ShareAgentParams) (r *Share, _ error) {
+	return r, ht.ErrNotImplemented
+}
+
 // ShareConversation implements shareConversation operation.
 //
 // Needs owner access to the conversation.
@@ -529,6 +592,15 @@ func (UnimplementedHandler) ShareConversation(ctx context.Context, req *ShareCre
 //
 // POST /documents/{documentId}/shares
 func (UnimplementedHandler) ShareDocument(ctx context.Context, req *ShareCreate, params ShareDocumentParams) (r *Share, _ error) {
+	return r, ht.ErrNotImplemented
+}
+
+// UpdateAgent implements updateAgent operation.
+//
+// Change an agent.
+//
+// PATCH /agents/{agentId}
+func (UnimplementedHandler) UpdateAgent(ctx context.Context, req *AgentUpdate, params UpdateAgentParams) (r *Agent, _ error) {
 	return r, ht.ErrNotImplemented
 }
 

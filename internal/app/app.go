@@ -14,6 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"atrium/internal/account"
+	"atrium/internal/agent"
 	"atrium/internal/audit"
 	"atrium/internal/authz"
 	"atrium/internal/cache"
@@ -185,6 +186,7 @@ func Build(ctx context.Context, cfg *config.Config, db *Database, kek []byte, lo
 			Shares:  a.Shares, Checker: a.Access,
 			Privacy:   compliance.NewGDPR(db.Client, a.Sessions, a.Authz, a.Audit, log),
 			Audit:     audit.NewReader(db.Client),
+			Agents:    agent.NewService(db.Client, a.Audit, a.Access),
 			Documents: document.NewService(db.Client, db.Dialect, a.Audit, a.Access, cfg.DocumentMaxBytes),
 			Ready:     a.readiness,
 		}, log),

@@ -76,6 +76,7 @@ type OwnerLookup func(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]uuid.
 var managePermission = map[ResourceType]Permission{
 	Conversation: ConversationManage,
 	Document:     DocumentManage,
+	Agent:        AgentManage,
 }
 
 // Access applies the resource rule: the operation's permission gates the

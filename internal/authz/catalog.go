@@ -21,6 +21,12 @@ const (
 	ConversationDelete Permission = "conversation.delete"
 	ConversationShare  Permission = "conversation.share"
 	ConversationManage Permission = "conversation.manage"
+	AgentCreate        Permission = "agent.create"
+	AgentRead          Permission = "agent.read"
+	AgentUpdate        Permission = "agent.update"
+	AgentDelete        Permission = "agent.delete"
+	AgentShare         Permission = "agent.share"
+	AgentManage        Permission = "agent.manage"
 	DocumentCreate     Permission = "document.create"
 	DocumentRead       Permission = "document.read"
 	DocumentUpdate     Permission = "document.update"
@@ -59,6 +65,12 @@ var Catalog = []Definition{
 	{ConversationDelete, "Delete conversations"},
 	{ConversationShare, "Share conversations you own with users and teams"},
 	{ConversationManage, "See and change every conversation of the tenant, shared or not"},
+	{AgentCreate, "Create agents"},
+	{AgentRead, "Read agents"},
+	{AgentUpdate, "Update agents"},
+	{AgentDelete, "Delete agents"},
+	{AgentShare, "Share agents you own with users and teams"},
+	{AgentManage, "See and change every agent of the tenant, shared or not"},
 	{DocumentCreate, "Create documents"},
 	{DocumentRead, "Read documents"},
 	{DocumentUpdate, "Update documents"},
@@ -113,10 +125,11 @@ type SystemRole struct {
 // SystemRoles are admin, member and viewer.
 var SystemRoles = []SystemRole{
 	{RoleAdminID, "admin", "Everything in the tenant", []string{"*"}},
-	{RoleMemberID, "member", "Work with conversations and documents", []string{
+	{RoleMemberID, "member", "Work with conversations, documents and agents", []string{
 		ConversationCreate, ConversationRead, ConversationUpdate, ConversationDelete, ConversationShare,
 		DocumentCreate, DocumentRead, DocumentUpdate, DocumentDelete, DocumentShare,
+		AgentCreate, AgentRead, AgentUpdate, AgentDelete, AgentShare,
 		MessageCreate, MessageRead, MemberRead, RoleRead, TeamRead,
 	}},
-	{RoleViewerID, "viewer", "Read-only access", []string{ConversationRead, DocumentRead, MessageRead, MemberRead, RoleRead, TeamRead}},
+	{RoleViewerID, "viewer", "Read-only access", []string{ConversationRead, DocumentRead, AgentRead, MessageRead, MemberRead, RoleRead, TeamRead}},
 }

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"atrium/gen/api"
 	"atrium/internal/account"
+	"atrium/internal/agent"
 	"atrium/internal/authz"
 	"atrium/internal/conversation"
 	"atrium/internal/document"
@@ -43,6 +44,11 @@ var AuditActions = map[api.OperationName][]string{
 	api.UpdateConversationOperation:      {conversation.ActionUpdated},
 	api.DeleteConversationOperation:      {conversation.ActionDeleted},
 	api.AppendMessageOperation:           {conversation.ActionMessageAppend},
+	api.CreateAgentOperation:             {agent.ActionCreated},
+	api.UpdateAgentOperation:             {agent.ActionUpdated},
+	api.DeleteAgentOperation:             {agent.ActionDeleted},
+	api.ShareAgentOperation:              {authz.ActionShared},
+	api.RevokeAgentShareOperation:        {authz.ActionShareRevoked},
 	api.CreateDocumentOperation:          {document.ActionCreated},
 	api.UpdateDocumentOperation:          {document.ActionUpdated},
 	api.DeleteDocumentOperation:          {document.ActionDeleted},

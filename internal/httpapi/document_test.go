@@ -1,9 +1,11 @@
 package httpapi_test
 
 import (
+	"net/http"
 	"strings"
 	"testing"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
 	"atrium/gen/api"
@@ -78,4 +80,61 @@ func TestDocuments(t *testing.T) {
 			requireStatus(t, err, 404)
 		})
 	})
+}
+
+func TestAgents(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, bu *bundle) {
+		ctx, a := bu.ctx, bu.a.Client
+		doc, err := a.CreateDocument(ctx, &api.DocumentCreate{Title: "Style guide", Content: "Be brief."})
+		require.NoError(t, err)
+		ag, err := a.CreateAgent(ctx, &api.AgentCreate{Name: "Editor", Model: "echo-1", Instructions: api.NewOptString("Edit."),
+			Temperature: api.NewOptFloat64(0.2), DocumentIds: []uuid.UUID{doc.ID}})
+		require.NoError(t, err)
+		require.Equal(t, []uuid.UUID{doc.ID}, ag.DocumentIds)
+		t.Run("OK/Update", func(t *testing.T) {
+			up, err := a.UpdateAgent(ctx, &api.AgentUpdate{MaxTokens: api.NewOptInt(256)}, api.UpdateAgentParams{AgentId: ag.ID})
+			require.NoError(t, err)
+			require.Equal(t, 256, up.MaxTokens.Value)
+			require.Equal(t, 0.2, up.Temperature.Value)
+		})
+		t.Run("ErrDocumentOfAnotherTenant", func(t *testing.T) {
+			_, err := bu.b.Client.CreateAgent(ctx, &api.AgentCreate{Name: "Thief", Model: "echo-1", DocumentIds: []uuid.UUID{doc.ID}})
+			requireStatus(t, err, 400)
+		})
+		t.Run("ErrCrossTenant", func(t *testing.T) {
+			_, err := bu.b.Client.GetAgent(ctx, api.GetAgentParams{AgentId: ag.ID})
+			requireStatus(t, err, 404)
+			requireStatus(t, bu.b.Client.DeleteAgent(ctx, api.DeleteAgentParams{AgentId: ag.ID}), 404)
+			p, err := bu.b.Client.ListAgents(ctx, api.ListAgentsParams{})
+			require.NoError(t, err)
+			require.Empty(t, p.Items)
+		})
+		t.Run("OK/SharingRule", func(t *testing.T) {
+			m := bu.env.Member(bu.tenantA, authz.RoleMemberID)
+			_, err := m.Client.GetAgent(ctx, api.GetAgentParams{AgentId: ag.ID})
+			requireStatus(t, err, 404)
+			_, err = a.ShareAgent(ctx, &api.ShareCreate{SubjectType: api.ShareSubjectTypeUser, SubjectID: m.UserID, Level: api.ShareLevelEditor},
+				api.ShareAgentParams{AgentId: ag.ID})
+			require.NoError(t, err)
+			_, err = m.Client.UpdateAgent(ctx, &api.AgentUpdate{Name: api.NewOptString("Copy editor")}, api.UpdateAgentParams{AgentId: ag.ID})
+			require.NoError(t, err)
+			requireStatus(t, m.Client.DeleteAgent(ctx, api.DeleteAgentParams{AgentId: ag.ID}), 403)
+		})
+		t.Run("ErrBadInput", func(t *testing.T) {
+			res, err := bu.env.Server.Client().Do(mustReq(t, "POST", bu.env.Server.URL+"/api/v1/agents", bu.a.Token, `{"name":"x","model":"m","temperature":3}`))
+			require.NoError(t, err)
+			res.Body.Close()
+			require.Equal(t, 400, res.StatusCode)
+		})
+	})
+}
+
+func mustReq(t *testing.T, method, url, token, body string) *http.Request {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	return req
 }

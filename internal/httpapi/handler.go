@@ -45,6 +45,7 @@ type Services struct {
 	Privacy       Privacy
 	Audit         AuditTrail
 	Documents     Documents
+	Agents        Agents
 	Ready         ReadinessFunc
 }
 
@@ -61,6 +62,7 @@ type Handler struct {
 	privacy       Privacy
 	audit         AuditTrail
 	documents     Documents
+	agents        Agents
 	ready         ReadinessFunc
 	log           *slog.Logger
 }
@@ -70,7 +72,7 @@ var _ api.Handler = (*Handler)(nil)
 // NewHandler returns a Handler.
 func NewHandler(s Services, log *slog.Logger) *Handler {
 	return &Handler{conversations: s.Conversations, passkeys: s.Passkeys, accounts: s.Accounts,
-		roles: s.Roles, members: s.Members, teams: s.Teams, shares: s.Shares, checker: s.Checker, privacy: s.Privacy, audit: s.Audit, documents: s.Documents,
+		roles: s.Roles, members: s.Members, teams: s.Teams, shares: s.Shares, checker: s.Checker, privacy: s.Privacy, audit: s.Audit, documents: s.Documents, agents: s.Agents,
 		ready: s.Ready, log: log}
 }
 
