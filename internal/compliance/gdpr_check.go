@@ -56,6 +56,7 @@ var AllowedPersonalColumns = map[string]bool{
 	"teams.name":         true,
 	"roles.name":         true,
 	"credentials.name":   true, // the label a person gave their device
+	"agents.name":        true, // an assistant's name
 }
 
 // personalWords are column-name words that suggest personal data.

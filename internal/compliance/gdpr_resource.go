@@ -55,6 +55,27 @@ var resourceKinds = []resourceKind{
 	{Key: "documents", Table: document.Table, ShareType: share.ResourceTypeDocument},
 }
 
+// organisationTables are tenant-owned tables whose rows record who set
+// something up (created_by) but are the tenant's, not a person's creation:
+// erasure hands their authorship to the tenant whatever its policy, and
+// export lists what concerns the person in its own category (memberships,
+// shares). Every table with created_by is either here or a resource kind;
+// a test keeps it so.
+var organisationTables = []string{"memberships", "member_roles", "teams", "team_members", "shares", "invitations", "roles"}
+
+// ResourceTables returns the tables of the resource kinds export and
+// erasure handle, and the tenant-owned tables that are deliberately not
+// resources.
+func ResourceTables() (resources, organisation []string) {
+	for _, k := range resourceKinds {
+		resources = append(resources, k.Table)
+		for _, ch := range k.Children {
+			resources = append(resources, ch.Table)
+		}
+	}
+	return resources, append([]string(nil), organisationTables...)
+}
+
 // querier is what raw SQL needs of an *ent.Client or *ent.Tx (the
 // sql/execquery feature).
 type querier interface {

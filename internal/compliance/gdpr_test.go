@@ -19,6 +19,7 @@ import (
 	"atrium/ent/conversation"
 	"atrium/ent/invitation"
 	"atrium/ent/message"
+	"atrium/ent/migrate"
 	"atrium/ent/tenant"
 	"atrium/gen/api"
 	"atrium/internal/app"
@@ -358,6 +359,26 @@ func TestEraseMember(t *testing.T) {
 				require.NoError(t, err)
 			})
 		})
+	}
+}
+
+// TestResourceKindsCoverSchema: every table that records who created its
+// rows is either a resource kind (exported, deleted or handed over by
+// erasure) or deliberately an organisation table. A new resource type fails
+// here until it is one line in compliance's resourceKinds.
+func TestResourceKindsCoverSchema(t *testing.T) {
+	t.Parallel()
+	resources, org := compliance.ResourceTables()
+	known := map[string]bool{}
+	for _, n := range append(resources, org...) {
+		known[n] = true
+	}
+	for _, tb := range migrate.Tables {
+		for _, c := range tb.Columns {
+			if c.Name == "created_by" {
+				require.True(t, known[tb.Name], "table %s records created_by but is neither a resource kind nor an organisation table in internal/compliance/gdpr_resource.go", tb.Name)
+			}
+		}
 	}
 }
 
