@@ -11,6 +11,7 @@ import (
 	"atrium/internal/app"
 	"atrium/internal/compliance"
 	"atrium/internal/config"
+	"atrium/internal/migrate"
 )
 
 const auditGDPRUsage = `Usage: atrium audit gdpr [--json]
@@ -55,6 +56,9 @@ func runAuditGDPR(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return exitFail
 	}
 	defer db.Close()
+	if n, err := migrate.Pending(ctx, db.DB, db.Dialect); err == nil && n > 0 {
+		fmt.Fprintf(stderr, "atrium audit gdpr: the database schema is %d migration(s) behind this binary; the probes may fail until 'atrium migrate apply'\n", n)
+	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	checks := compliance.CheckGDPR(ctx, db.Client, db.DB, db.Dialect, log)
 	ok := true
