@@ -24,6 +24,7 @@ import (
 	"atrium/internal/document"
 	"atrium/internal/httpapi"
 	"atrium/internal/member"
+	"atrium/internal/metrics"
 	"atrium/internal/migrate"
 	"atrium/internal/passkey"
 	"atrium/internal/ratelimit"
@@ -51,6 +52,7 @@ type App struct {
 	Accounts      *account.Service
 	Passkeys      *passkey.Service
 	RateLimiter   ratelimit.Limiter
+	Metrics       *metrics.Metrics
 	Security      *httpapi.SecurityHandler
 	Handler       http.Handler
 
@@ -112,7 +114,7 @@ func prepareSchema(ctx context.Context, cfg *config.Config, db *Database, log *s
 
 // Build wires an App on an open, migrated database.
 func Build(ctx context.Context, cfg *config.Config, db *Database, kek []byte, log *slog.Logger) (*App, error) {
-	a := &App{Config: cfg, Log: log, DB: db}
+	a := &App{Config: cfg, Log: log, DB: db, Metrics: metrics.New()}
 	if cfg.RedisURL != "" {
 		opts, err := redis.ParseURL(cfg.RedisURL)
 		if err != nil {
@@ -149,8 +151,10 @@ func Build(ctx context.Context, cfg *config.Config, db *Database, kek []byte, lo
 	go func() { _ = ring.Run(runCtx, time.Minute) }()
 
 	a.Audit = audit.NewWriter(db.Client, db.Dialect, log)
-	a.Sessions = session.NewStore(db.Client, a.Bus, log, session.Lifetimes{Idle: cfg.SessionIdle, Absolute: cfg.SessionMaxAge})
-	a.Authz = authz.NewResolver(db.Client, a.Bus, log)
+	a.Sessions = session.NewStore(db.Client, a.Bus, log, session.Lifetimes{Idle: cfg.SessionIdle, Absolute: cfg.SessionMaxAge},
+		session.WithMetrics(a.Metrics), session.WithDegradedTTL(cfg.DegradedCacheTTL))
+	a.Authz = authz.NewResolver(db.Client, a.Bus, log,
+		authz.WithRedis(a.Redis), authz.WithMetrics(a.Metrics), authz.WithDegradedTTL(cfg.DegradedCacheTTL))
 	a.Access = authz.NewAccess(db.Client)
 	a.Shares = authz.NewShares(db.Client, a.Access, a.Audit)
 	a.Conversations = conversation.NewService(db.Client, a.Audit, a.Access)
@@ -173,6 +177,9 @@ func Build(ctx context.Context, cfg *config.Config, db *Database, kek []byte, lo
 	}
 
 	console := map[string]http.Handler{}
+	if cfg.MetricsOnAPI {
+		console["GET /metrics"] = a.Metrics.Handler()
+	}
 	for _, p := range web.Patterns() {
 		console[p] = web.Handler()
 	}
@@ -226,6 +233,11 @@ func (a *App) readiness(ctx context.Context) map[string]error {
 	if f, ok := a.RateLimiter.(*ratelimit.Fallback); ok && f.Degraded() {
 		a.Log.WarnContext(ctx, "rate limits are per instance while Redis fails")
 	}
+	if a.Authz.Degraded() {
+		// Degraded is not down: answers come from the database with a short
+		// cache; /ready stays up, the logs and the metrics say so.
+		a.Log.WarnContext(ctx, "permission and session caches degraded: Redis bus unhealthy")
+	}
 	return out
 }
 
@@ -247,8 +259,20 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
 	}
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
+	if a.Config.MetricsAddr != "" {
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", a.Metrics.Handler())
+		msrv := &http.Server{Addr: a.Config.MetricsAddr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		go func() {
+			if err := msrv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("metrics listener: %w", err)
+			}
+		}()
+		defer msrv.Close()
+		a.Log.Info("metrics listening", "addr", a.Config.MetricsAddr)
+	}
 	a.Log.Info("listening", "addr", ln.Addr().String(), "public_url", a.Config.PublicURL)
 	select {
 	case err := <-errc:

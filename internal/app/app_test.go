@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net/http/httptest"
 	"path/filepath"
 	"testing"
 
@@ -63,4 +64,28 @@ func TestNew(t *testing.T) {
 		_, err = app.New(ctx, cfg, quiet())
 		require.ErrorIs(t, err, config.ErrKEKRequired)
 	})
+}
+
+// TestMetrics: /metrics is served only when configured, with the cache and
+// check metrics.
+func TestMetrics(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for _, on := range []bool{false, true} {
+		cfg, err := config.Load(func(string) string { return "" })
+		require.NoError(t, err)
+		cfg.DataDir = filepath.Join(t.TempDir(), "data")
+		cfg.MetricsOnAPI = on
+		a, err := app.New(ctx, cfg, quiet())
+		require.NoError(t, err)
+		rec := httptest.NewRecorder()
+		a.Handler.ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+		if on {
+			require.Equal(t, 200, rec.Code)
+			require.Contains(t, rec.Body.String(), "atrium_cache_degraded")
+		} else {
+			require.Equal(t, 404, rec.Code, "not public unless configured")
+		}
+		a.Close()
+	}
 }

@@ -36,6 +36,9 @@ type Config struct {
 	ShutdownTimeout  time.Duration    // ATRIUM_SHUTDOWN_TIMEOUT
 	WebAuthnOrigins  []string         // ATRIUM_WEBAUTHN_ORIGINS
 	DocumentMaxBytes int              // ATRIUM_DOCUMENT_MAX_BYTES
+	DegradedCacheTTL time.Duration    // ATRIUM_DEGRADED_CACHE_TTL
+	MetricsAddr      string           // ATRIUM_METRICS_ADDR
+	MetricsOnAPI     bool             // ATRIUM_METRICS_ON_API
 	SessionIdle      time.Duration    // ATRIUM_SESSION_IDLE_TIMEOUT
 	SessionMaxAge    time.Duration    // ATRIUM_SESSION_MAX_AGE
 	RateLimit        ratelimit.Config // ATRIUM_RATE_LIMIT_*
@@ -64,6 +67,9 @@ var Vars = []Var{
 	{"ATRIUM_KEY_ROTATION_PERIOD", "720h", "age after which `atrium keys rotate` is due"},
 	{"ATRIUM_MAX_BODY_BYTES", "1048576", "largest request body accepted"},
 	{"ATRIUM_SHUTDOWN_TIMEOUT", "20s", "how long graceful shutdown waits for requests in flight"},
+	{"ATRIUM_DEGRADED_CACHE_TTL", "2s", "while Redis is unreachable, the longest a cached permission or session answer is used"},
+	{"ATRIUM_METRICS_ADDR", "", "address of a separate listener serving Prometheus metrics at /metrics (empty = none)"},
+	{"ATRIUM_METRICS_ON_API", "false", "also serve /metrics on the API listener (only behind a proxy that hides it)"},
 	{"ATRIUM_DOCUMENT_MAX_BYTES", "262144", "largest document content in bytes (keep it below ATRIUM_MAX_BODY_BYTES)"},
 	{"ATRIUM_SESSION_IDLE_TIMEOUT", "336h", "a session ends after this long without use (14 days)"},
 	{"ATRIUM_SESSION_MAX_AGE", "2160h", "a session ends this long after sign-in, whatever the use (90 days)"},
@@ -120,19 +126,21 @@ func Load(getenv func(string) string) (*Config, error) {
 		return d
 	}
 	c := &Config{
-		HTTPAddr:        get("ATRIUM_HTTP_ADDR", "127.0.0.1:8080"),
-		DataDir:         get("ATRIUM_DATA_DIR", "./data"),
-		DatabaseURL:     get("ATRIUM_DATABASE_URL", ""),
-		RedisURL:        get("ATRIUM_REDIS_URL", ""),
-		PublicURL:       strings.TrimRight(get("ATRIUM_PUBLIC_URL", "http://localhost:8080"), "/"),
-		LogLevel:        get("ATRIUM_LOG_LEVEL", "info"),
-		LogFormat:       get("ATRIUM_LOG_FORMAT", "json"),
-		Audience:        get("ATRIUM_TOKEN_AUDIENCE", "atrium"),
-		AccessTokenTTL:  dur("ATRIUM_ACCESS_TOKEN_TTL", "10m"),
-		KeyRotation:     dur("ATRIUM_KEY_ROTATION_PERIOD", "720h"),
-		ShutdownTimeout: dur("ATRIUM_SHUTDOWN_TIMEOUT", "20s"),
-		SessionIdle:     dur("ATRIUM_SESSION_IDLE_TIMEOUT", "336h"),
-		SessionMaxAge:   dur("ATRIUM_SESSION_MAX_AGE", "2160h"),
+		HTTPAddr:         get("ATRIUM_HTTP_ADDR", "127.0.0.1:8080"),
+		DataDir:          get("ATRIUM_DATA_DIR", "./data"),
+		DatabaseURL:      get("ATRIUM_DATABASE_URL", ""),
+		RedisURL:         get("ATRIUM_REDIS_URL", ""),
+		PublicURL:        strings.TrimRight(get("ATRIUM_PUBLIC_URL", "http://localhost:8080"), "/"),
+		LogLevel:         get("ATRIUM_LOG_LEVEL", "info"),
+		LogFormat:        get("ATRIUM_LOG_FORMAT", "json"),
+		Audience:         get("ATRIUM_TOKEN_AUDIENCE", "atrium"),
+		AccessTokenTTL:   dur("ATRIUM_ACCESS_TOKEN_TTL", "10m"),
+		KeyRotation:      dur("ATRIUM_KEY_ROTATION_PERIOD", "720h"),
+		ShutdownTimeout:  dur("ATRIUM_SHUTDOWN_TIMEOUT", "20s"),
+		SessionIdle:      dur("ATRIUM_SESSION_IDLE_TIMEOUT", "336h"),
+		DegradedCacheTTL: dur("ATRIUM_DEGRADED_CACHE_TTL", "2s"),
+		MetricsAddr:      get("ATRIUM_METRICS_ADDR", ""),
+		SessionMaxAge:    dur("ATRIUM_SESSION_MAX_AGE", "2160h"),
 	}
 	if c.SessionIdle > c.SessionMaxAge {
 		errs = append(errs, errors.New("ATRIUM_SESSION_IDLE_TIMEOUT: must not exceed ATRIUM_SESSION_MAX_AGE"))
@@ -197,6 +205,11 @@ func Load(getenv func(string) string) (*Config, error) {
 		return n
 	}
 	c.DocumentMaxBytes = num("ATRIUM_DOCUMENT_MAX_BYTES", "262144")
+	if b, err := strconv.ParseBool(get("ATRIUM_METRICS_ON_API", "false")); err != nil {
+		errs = append(errs, errors.New("ATRIUM_METRICS_ON_API: want true or false"))
+	} else {
+		c.MetricsOnAPI = b
+	}
 	c.RateLimit = ratelimit.Config{
 		PerIP:         ratelimit.PerMinute(num("ATRIUM_RATE_LIMIT_IP_PER_MINUTE", "30"), num("ATRIUM_RATE_LIMIT_IP_BURST", "10")),
 		PerCredential: ratelimit.PerMinute(num("ATRIUM_RATE_LIMIT_CREDENTIAL_PER_MINUTE", "10"), num("ATRIUM_RATE_LIMIT_CREDENTIAL_BURST", "5")),
