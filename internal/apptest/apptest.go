@@ -48,8 +48,11 @@ func New(tb testing.TB, db *app.Database, opts ...Option) *Env {
 	for _, o := range opts {
 		o(cfg)
 	}
-	kek := make([]byte, 32)
-	_, _ = rand.Read(kek)
+	kek := cfg.KeyEncryptionKey
+	if len(kek) == 0 {
+		kek = make([]byte, 32)
+		_, _ = rand.Read(kek)
+	}
 	ctx := context.Background()
 	a, err := app.Build(ctx, cfg, db, kek, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	require.NoError(tb, err)
@@ -134,6 +137,10 @@ func (b bearer) BearerAuth(context.Context, api.OperationName) (api.BearerAuth, 
 
 // WithRateLimits sets the rate limits (apptest turns them off by default).
 func WithRateLimits(l ratelimit.Config) Option { return func(c *config.Config) { c.RateLimit = l } }
+
+// WithKEK sets the key-encryption key, so that two instances on one
+// database share their signing keys.
+func WithKEK(kek []byte) Option { return func(c *config.Config) { c.KeyEncryptionKey = kek } }
 
 // WithRedis makes the instance use Redis (cache bus) at url.
 func WithRedis(url string) Option { return func(c *config.Config) { c.RedisURL = url } }
