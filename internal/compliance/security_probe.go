@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"reflect"
+	"slices"
 
 	"entgo.io/ent/privacy"
 	"github.com/google/uuid"
@@ -18,6 +20,90 @@ import (
 )
 
 const probeTitle = "atrium security audit probe"
+
+// sweepLimit bounds the rows one sweep reads: one leaked row is enough.
+const sweepLimit = 10
+
+// TenantScopedTypes lists the ent entity types whose rows belong to a tenant
+// (they have a TenantID field), sorted: the tables the isolation probe
+// sweeps. It is derived from the generated client by reflection, so a new
+// tenant-owned table is swept without anyone remembering to add it.
+func TenantScopedTypes() []string {
+	var names []string
+	ct := reflect.TypeFor[ent.Client]()
+	for i := range ct.NumField() {
+		if name, ok := tenantScopedField(ct.Field(i)); ok {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	return names
+}
+
+// tenantScopedField reports whether f is an entity client (XClient with
+// Query().All(ctx) returning []*X) whose entity has a TenantID field, and
+// the entity's name.
+func tenantScopedField(f reflect.StructField) (string, bool) {
+	if !f.IsExported() || f.Type.Kind() != reflect.Pointer {
+		return "", false
+	}
+	q, ok := f.Type.MethodByName("Query")
+	if !ok || q.Type.NumIn() != 1 || q.Type.NumOut() != 1 {
+		return "", false
+	}
+	all, ok := q.Type.Out(0).MethodByName("All")
+	if !ok || all.Type.NumOut() != 2 || all.Type.Out(0).Kind() != reflect.Slice {
+		return "", false
+	}
+	elem := all.Type.Out(0).Elem()
+	if elem.Kind() != reflect.Pointer || elem.Elem().Kind() != reflect.Struct {
+		return "", false
+	}
+	tf, ok := elem.Elem().FieldByName("TenantID")
+	if !ok || (tf.Type != reflect.TypeFor[uuid.UUID]() && tf.Type != reflect.TypeFor[*uuid.UUID]()) {
+		return "", false
+	}
+	return elem.Elem().Name(), true
+}
+
+// sweepTenants returns, for every tenant-scoped type, how many of the rows
+// visible under ctx belong to a tenant other than own (at most sweepLimit
+// are read per type). Rows without a tenant (shared system roles, global
+// audit events) are shared by design and not counted.
+func sweepTenants(ctx context.Context, client *ent.Client, own uuid.UUID) (map[string]int, error) {
+	out := map[string]int{}
+	var errs []error
+	cv := reflect.ValueOf(client).Elem()
+	for i := range cv.NumField() {
+		name, ok := tenantScopedField(cv.Type().Field(i))
+		if !ok || cv.Field(i).IsNil() {
+			continue
+		}
+		q := cv.Field(i).MethodByName("Query").Call(nil)[0]
+		q = q.MethodByName("Limit").Call([]reflect.Value{reflect.ValueOf(sweepLimit)})[0]
+		res := q.MethodByName("All").Call([]reflect.Value{reflect.ValueOf(ctx)})
+		if err, _ := res[1].Interface().(error); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+			continue
+		}
+		rows := res[0]
+		for j := range rows.Len() {
+			var tenant uuid.UUID
+			switch v := rows.Index(j).Elem().FieldByName("TenantID").Interface().(type) {
+			case uuid.UUID:
+				tenant = v
+			case *uuid.UUID:
+				if v != nil {
+					tenant = *v
+				}
+			}
+			if tenant != uuid.Nil && tenant != own {
+				out[name]++
+			}
+		}
+	}
+	return out, errors.Join(errs...)
+}
 
 // probeTenant creates a throwaway tenant inside the probe transaction.
 func probeTenant(ctx context.Context, client *ent.Client, label string) (*ent.Tenant, error) {
@@ -66,10 +152,16 @@ func checkTenantIsolation(ctx context.Context, env *Env) error {
 		case !ent.IsNotFound(err):
 			ps.add("tenant B reading tenant A's conversation: want not found, got %v", err)
 		}
-		if n, err := client.Conversation.Query().Count(asB); err != nil {
-			ps.add("tenant B counting conversations: %v", err)
-		} else if n != 0 {
-			ps.add("tenant B, which has no conversations, counts %d", n)
+		// Tenant B must see no row of another tenant in any tenant-owned
+		// table: not A's conversation, and nothing of the live tenants.
+		leaks, err := sweepTenants(asB, client, tb.ID)
+		if err != nil {
+			ps.add("tenant B listing tenant-owned rows: %v", err)
+		}
+		for _, name := range TenantScopedTypes() {
+			if n := leaks[name]; n > 0 {
+				ps.add("tenant B sees %d %s row(s) of other tenants", n, name)
+			}
 		}
 		if n, err := client.Conversation.Update().Where(conversation.ID(conv.ID)).SetTitle("changed by tenant B").Save(asB); err != nil {
 			ps.add("tenant B bulk-updating tenant A's conversation: want 0 rows, got %v", err)

@@ -8,17 +8,20 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"entgo.io/ent/dialect"
+	entschema "entgo.io/ent/dialect/sql/schema"
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 	"go.yaml.in/yaml/v3"
 
 	"atrium"
 	"atrium/ent"
+	entmigrate "atrium/ent/migrate"
 	"atrium/ent/signingkey"
 	"atrium/internal/app"
 	"atrium/internal/audit"
@@ -351,12 +354,37 @@ func TestSigningKeyAge(t *testing.T) {
 	})
 }
 
+// TestTenantScopedTypes: the probe sweeps as many entity types as there
+// are tables with a tenant_id column, so no tenant-owned table escapes it.
+func TestTenantScopedTypes(t *testing.T) {
+	t.Parallel()
+	types := compliance.TenantScopedTypes()
+	require.Contains(t, types, "Conversation")
+	require.Contains(t, types, "Role")
+	require.Contains(t, types, "AuditEvent")
+	require.NotContains(t, types, "User")
+	var tables []string
+	for _, table := range entmigrate.Tables {
+		if slices.ContainsFunc(table.Columns, func(c *entschema.Column) bool { return c.Name == "tenant_id" }) {
+			tables = append(tables, table.Name)
+		}
+	}
+	require.Len(t, types, len(tables), "types %v, tables %v", types, tables)
+}
+
 func TestTenantIsolation(t *testing.T) {
 	t.Parallel()
 	for _, db := range testkit.Databases(t) {
 		t.Run(db.Name, func(t *testing.T) {
 			t.Parallel()
 			b := setupSecurity(t, db.Open(t))
+			ctx := context.Background()
+			// A real tenant's committed data, which the probe's tenant B
+			// must not see either.
+			other := b.db.Client.Tenant.Create().SetName("Other").SetSlug("other").SaveX(secSys(ctx))
+			asOther := viewer.NewContext(ctx, &viewer.Viewer{UserID: uuid.New(), TenantID: other.ID})
+			b.db.Client.Conversation.Create().SetTitle("other's").SaveX(asOther)
+			b.db.Client.Team.Create().SetName("other's team").SaveX(asOther)
 			t.Run("OK", func(t *testing.T) {
 				requireCheckPass(t, b.env, compliance.CheckTenantIsolation)
 			})
@@ -373,7 +401,8 @@ func TestTenantIsolation(t *testing.T) {
 				all := strings.Join(res.Problems, "\n")
 				for _, want := range []string{
 					"tenant B read tenant A's conversation by id",
-					"tenant B, which has no conversations, counts 1",
+					"tenant B sees 2 Conversation row(s) of other tenants",
+					"tenant B sees 1 Team row(s) of other tenants",
 					"tenant B updated 1 of tenant A's conversations",
 					"tenant B updated tenant A's conversation by id",
 					"tenant B deleted 1 of tenant A's conversations",
@@ -396,7 +425,8 @@ func TestTenantIsolation(t *testing.T) {
 				requireCheckFail(t, &env, compliance.CheckTenantIsolation, "tenant B read tenant A's conversation by id")
 			})
 			// The probe left nothing behind, failed or not.
-			require.Zero(t, b.db.Client.Conversation.Query().CountX(secSys(context.Background())))
+			require.Equal(t, 1, b.db.Client.Conversation.Query().CountX(secSys(ctx)))
+			require.Equal(t, 1, b.db.Client.Tenant.Query().CountX(secSys(ctx)), "only Other")
 		})
 	}
 }
