@@ -249,13 +249,13 @@ func gdprProbe(ctx context.Context, client *ent.Client, dia string, log *slog.Lo
 
 // probeData is the throwaway person of a probe.
 type probeData struct {
-	ctx                               context.Context // the person signed in
-	tenantID, userID, convID, msgID   uuid.UUID
-	credID, sessionID, shareID, docID uuid.UUID
-	email, name                       string
-	sessions                          *session.Store
-	resolver                          *authz.Resolver
-	writer                            *audit.Writer
+	ctx                                        context.Context // the person signed in
+	tenantID, userID, convID, msgID            uuid.UUID
+	credID, sessionID, shareID, docID, agentID uuid.UUID
+	email, name                                string
+	sessions                                   *session.Store
+	resolver                                   *authz.Resolver
+	writer                                     *audit.Writer
 }
 
 func seedProbe(ctx context.Context, tx *ent.Tx, dia string, log *slog.Logger) (*probeData, error) {
@@ -313,6 +313,12 @@ func seedProbe(ctx context.Context, tx *ent.Tx, dia string, log *slog.Logger) (*
 		return nil, err
 	}
 	p.docID = doc.ID
+	ag, err := c.Agent.Create().SetTenantID(t.ID).SetName("probe").SetModel("probe").
+		SetCreatedBy(u.ID).SetUpdatedBy(u.ID).Save(tctx)
+	if err != nil {
+		return nil, err
+	}
+	p.agentID = ag.ID
 	team, err := c.Team.Create().SetTenantID(t.ID).SetName("probe team").SetCreatedBy(u.ID).SetUpdatedBy(u.ID).Save(tctx)
 	if err != nil {
 		return nil, err
@@ -375,6 +381,9 @@ func (p *probeData) checkBundle(b *Bundle) []string {
 	}
 	if docs := b.Resources["documents"]; len(docs) != 1 || docs[0]["id"] != p.docID.String() {
 		problems = append(problems, "resources: the probe document is missing")
+	}
+	if agents := b.Resources["agents"]; len(agents) != 1 || agents[0]["id"] != p.agentID.String() {
+		problems = append(problems, "resources: the probe agent is missing")
 	}
 	if len(b.Shares) != 1 || b.Shares[0].ID != p.shareID {
 		problems = append(problems, "shares: the probe share is missing")

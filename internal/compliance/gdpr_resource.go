@@ -17,6 +17,7 @@ import (
 	"github.com/google/uuid"
 
 	"atrium/ent"
+	"atrium/ent/agent"
 	"atrium/ent/conversation"
 	"atrium/ent/document"
 	"atrium/ent/message"
@@ -53,6 +54,7 @@ var resourceKinds = []resourceKind{
 	// Messages the person wrote in other people's conversations.
 	{Key: "messages", Table: message.Table},
 	{Key: "documents", Table: document.Table, ShareType: share.ResourceTypeDocument},
+	{Key: "agents", Table: agent.Table, ShareType: share.ResourceTypeAgent},
 }
 
 // organisationTables are tenant-owned tables whose rows record who set

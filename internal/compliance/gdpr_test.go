@@ -45,6 +45,7 @@ type gdprBundle struct {
 	colConvA, colConvB     uuid.UUID // colleagues' conversations
 	xMsgInColConv, xInvite uuid.UUID
 	xDocA, xDocB           uuid.UUID // x's documents
+	xAgentA, xAgentB       uuid.UUID // x's agents
 }
 
 func setupGDPR(t *testing.T, db *app.Database) *gdprBundle {
@@ -103,6 +104,16 @@ func setupGDPR(t *testing.T, db *app.Database) *gdprBundle {
 		SetCreatedBy(g.x.UserID).SetUpdatedBy(g.x.UserID).Save(bctx)
 	require.NoError(t, err)
 	g.xDocB = docB.ID
+	for _, at := range []struct {
+		ctx context.Context
+		id  uuid.UUID
+		out *uuid.UUID
+	}{{actx, g.a.ID, &g.xAgentA}, {bctx, g.b.ID, &g.xAgentB}} {
+		ag, err := c.Agent.Create().SetTenantID(at.id).SetName("Ada's helper").SetModel("test-model").
+			SetCreatedBy(g.x.UserID).SetUpdatedBy(g.x.UserID).Save(at.ctx)
+		require.NoError(t, err)
+		*at.out = ag.ID
+	}
 
 	inv, err := c.Invitation.Create().SetTenantID(g.a.ID).SetTokenHash([]byte("0123456789abcdef0123456789abcdef")).
 		SetPurpose(invitation.PurposeEnroll).SetRoleID(authz.RoleMemberID).SetEmail("friend-of-ada@example.com").
@@ -198,6 +209,11 @@ func TestExportMyData(t *testing.T) {
 					docs[d["id"].(string)] = true
 				}
 				require.Equal(t, map[string]bool{g.xDocA.String(): true, g.xDocB.String(): true}, docs)
+				agents := map[string]bool{}
+				for _, a := range b.Resources["agents"] {
+					agents[a["id"].(string)] = true
+				}
+				require.Equal(t, map[string]bool{g.xAgentA.String(): true, g.xAgentB.String(): true}, agents)
 
 				dirs := map[string]int{}
 				for _, s := range b.Shares {
@@ -286,6 +302,11 @@ func TestEraseMe(t *testing.T) {
 				require.NoError(t, err)
 				require.Equal(t, uuid.Nil, doc.CreatedBy)
 				_, err = c.Document.Get(sys, g.xDocB)
+				require.True(t, ent.IsNotFound(err), "%v", err)
+				ag, err := c.Agent.Get(sys, g.xAgentA)
+				require.NoError(t, err)
+				require.Equal(t, uuid.Nil, ag.CreatedBy)
+				_, err = c.Agent.Get(sys, g.xAgentB)
 				require.True(t, ent.IsNotFound(err), "%v", err)
 				// b deletes: x's conversation and its messages are gone.
 				_, err = c.Conversation.Get(sys, g.xConvB)
