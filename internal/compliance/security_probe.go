@@ -152,17 +152,6 @@ func checkTenantIsolation(ctx context.Context, env *Env) error {
 		case !ent.IsNotFound(err):
 			ps.add("tenant B reading tenant A's conversation: want not found, got %v", err)
 		}
-		// Tenant B must see no row of another tenant in any tenant-owned
-		// table: not A's conversation, and nothing of the live tenants.
-		leaks, err := sweepTenants(asB, client, tb.ID)
-		if err != nil {
-			ps.add("tenant B listing tenant-owned rows: %v", err)
-		}
-		for _, name := range TenantScopedTypes() {
-			if n := leaks[name]; n > 0 {
-				ps.add("tenant B sees %d %s row(s) of other tenants", n, name)
-			}
-		}
 		if n, err := client.Conversation.Update().Where(conversation.ID(conv.ID)).SetTitle("changed by tenant B").Save(asB); err != nil {
 			ps.add("tenant B bulk-updating tenant A's conversation: want 0 rows, got %v", err)
 		} else if n != 0 {
@@ -193,6 +182,19 @@ func checkTenantIsolation(ctx context.Context, env *Env) error {
 			ps.add("tenant A's conversation is gone after tenant B's attempts: %v", err)
 		case got.Title != probeTitle:
 			ps.add("tenant A's conversation was changed by tenant B (title %q)", got.Title)
+		}
+
+		// Tenant B must see no row of another tenant in any tenant-owned
+		// table: not A's conversation, and nothing of the live tenants.
+		// It runs last: on PostgreSQL a failed query ends the transaction.
+		leaks, err := sweepTenants(asB, client, tb.ID)
+		if err != nil {
+			ps.add("tenant B listing tenant-owned rows: %v", err)
+		}
+		for _, name := range TenantScopedTypes() {
+			if n := leaks[name]; n > 0 {
+				ps.add("tenant B sees %d %s row(s) of other tenants", n, name)
+			}
 		}
 		return ps.err()
 	})
