@@ -19,6 +19,7 @@ import (
 	"atrium/ent/credential"
 	"atrium/ent/document"
 	"atrium/ent/invitation"
+	"atrium/ent/llmusage"
 	"atrium/ent/memberrole"
 	"atrium/ent/membership"
 	"atrium/ent/message"
@@ -62,6 +63,8 @@ type Client struct {
 	Document *DocumentClient
 	// Invitation is the client for interacting with the Invitation builders.
 	Invitation *InvitationClient
+	// LLMUsage is the client for interacting with the LLMUsage builders.
+	LLMUsage *LLMUsageClient
 	// MemberRole is the client for interacting with the MemberRole builders.
 	MemberRole *MemberRoleClient
 	// Membership is the client for interacting with the Membership builders.
@@ -105,6 +108,7 @@ func (c *Client) init() {
 	c.Credential = NewCredentialClient(c.config)
 	c.Document = NewDocumentClient(c.config)
 	c.Invitation = NewInvitationClient(c.config)
+	c.LLMUsage = NewLLMUsageClient(c.config)
 	c.MemberRole = NewMemberRoleClient(c.config)
 	c.Membership = NewMembershipClient(c.config)
 	c.Message = NewMessageClient(c.config)
@@ -217,6 +221,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		Credential:   NewCredentialClient(cfg),
 		Document:     NewDocumentClient(cfg),
 		Invitation:   NewInvitationClient(cfg),
+		LLMUsage:     NewLLMUsageClient(cfg),
 		MemberRole:   NewMemberRoleClient(cfg),
 		Membership:   NewMembershipClient(cfg),
 		Message:      NewMessageClient(cfg),
@@ -256,6 +261,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		Credential:   NewCredentialClient(cfg),
 		Document:     NewDocumentClient(cfg),
 		Invitation:   NewInvitationClient(cfg),
+		LLMUsage:     NewLLMUsageClient(cfg),
 		MemberRole:   NewMemberRoleClient(cfg),
 		Membership:   NewMembershipClient(cfg),
 		Message:      NewMessageClient(cfg),
@@ -298,7 +304,7 @@ func (c *Client) Close() error {
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
 		c.ActorRef, c.Agent, c.AuditAnchor, c.AuditEvent, c.Conversation, c.Credential,
-		c.Document, c.Invitation, c.MemberRole, c.Membership, c.Message,
+		c.Document, c.Invitation, c.LLMUsage, c.MemberRole, c.Membership, c.Message,
 		c.RefreshToken, c.Role, c.Session, c.Share, c.SigningKey, c.Team, c.TeamMember,
 		c.Tenant, c.User,
 	} {
@@ -311,7 +317,7 @@ func (c *Client) Use(hooks ...Hook) {
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
 		c.ActorRef, c.Agent, c.AuditAnchor, c.AuditEvent, c.Conversation, c.Credential,
-		c.Document, c.Invitation, c.MemberRole, c.Membership, c.Message,
+		c.Document, c.Invitation, c.LLMUsage, c.MemberRole, c.Membership, c.Message,
 		c.RefreshToken, c.Role, c.Session, c.Share, c.SigningKey, c.Team, c.TeamMember,
 		c.Tenant, c.User,
 	} {
@@ -338,6 +344,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.Document.mutate(ctx, m)
 	case *InvitationMutation:
 		return c.Invitation.mutate(ctx, m)
+	case *LLMUsageMutation:
+		return c.LLMUsage.mutate(ctx, m)
 	case *MemberRoleMutation:
 		return c.MemberRole.mutate(ctx, m)
 	case *MembershipMutation:
@@ -1532,6 +1540,156 @@ func (c *InvitationClient) mutate(ctx context.Context, m *InvitationMutation) (V
 		return (&InvitationDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown Invitation mutation op: %q", m.Op())
+	}
+}
+
+// LLMUsageClient is a client for the LLMUsage schema.
+type LLMUsageClient struct {
+	config
+}
+
+// NewLLMUsageClient returns a client for the LLMUsage from the given config.
+func NewLLMUsageClient(c config) *LLMUsageClient {
+	return &LLMUsageClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `llmusage.Hooks(f(g(h())))`.
+func (c *LLMUsageClient) Use(hooks ...Hook) {
+	c.hooks.LLMUsage = append(c.hooks.LLMUsage, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `llmusage.Intercept(f(g(h())))`.
+func (c *LLMUsageClient) Intercept(interceptors ...Interceptor) {
+	c.inters.LLMUsage = append(c.inters.LLMUsage, interceptors...)
+}
+
+// Create returns a builder for creating a LLMUsage entity.
+func (c *LLMUsageClient) Create() *LLMUsageCreate {
+	mutation := newLLMUsageMutation(c.config, OpCreate)
+	return &LLMUsageCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of LLMUsage entities.
+func (c *LLMUsageClient) CreateBulk(builders ...*LLMUsageCreate) *LLMUsageCreateBulk {
+	return &LLMUsageCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *LLMUsageClient) MapCreateBulk(slice any, setFunc func(*LLMUsageCreate, int)) *LLMUsageCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &LLMUsageCreateBulk{err: fmt.Errorf("calling to LLMUsageClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*LLMUsageCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &LLMUsageCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for LLMUsage.
+func (c *LLMUsageClient) Update() *LLMUsageUpdate {
+	mutation := newLLMUsageMutation(c.config, OpUpdate)
+	return &LLMUsageUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *LLMUsageClient) UpdateOne(_m *LLMUsage) *LLMUsageUpdateOne {
+	mutation := newLLMUsageMutation(c.config, OpUpdateOne, withLLMUsage(_m))
+	return &LLMUsageUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *LLMUsageClient) UpdateOneID(id uuid.UUID) *LLMUsageUpdateOne {
+	mutation := newLLMUsageMutation(c.config, OpUpdateOne, withLLMUsageID(id))
+	return &LLMUsageUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for LLMUsage.
+func (c *LLMUsageClient) Delete() *LLMUsageDelete {
+	mutation := newLLMUsageMutation(c.config, OpDelete)
+	return &LLMUsageDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *LLMUsageClient) DeleteOne(_m *LLMUsage) *LLMUsageDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *LLMUsageClient) DeleteOneID(id uuid.UUID) *LLMUsageDeleteOne {
+	builder := c.Delete().Where(llmusage.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &LLMUsageDeleteOne{builder}
+}
+
+// Query returns a query builder for LLMUsage.
+func (c *LLMUsageClient) Query() *LLMUsageQuery {
+	return &LLMUsageQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeLLMUsage},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a LLMUsage entity by its id.
+func (c *LLMUsageClient) Get(ctx context.Context, id uuid.UUID) (*LLMUsage, error) {
+	return c.Query().Where(llmusage.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *LLMUsageClient) GetX(ctx context.Context, id uuid.UUID) *LLMUsage {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryTenant queries the tenant edge of a LLMUsage.
+func (c *LLMUsageClient) QueryTenant(_m *LLMUsage) *TenantQuery {
+	query := (&TenantClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(llmusage.Table, llmusage.FieldID, id),
+			sqlgraph.To(tenant.Table, tenant.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, llmusage.TenantTable, llmusage.TenantColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *LLMUsageClient) Hooks() []Hook {
+	hooks := c.hooks.LLMUsage
+	return append(hooks[:len(hooks):len(hooks)], llmusage.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *LLMUsageClient) Interceptors() []Interceptor {
+	return c.inters.LLMUsage
+}
+
+func (c *LLMUsageClient) mutate(ctx context.Context, m *LLMUsageMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&LLMUsageCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&LLMUsageUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&LLMUsageUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&LLMUsageDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown LLMUsage mutation op: %q", m.Op())
 	}
 }
 
@@ -3451,13 +3609,13 @@ func (c *UserClient) mutate(ctx context.Context, m *UserMutation) (Value, error)
 type (
 	hooks struct {
 		ActorRef, Agent, AuditAnchor, AuditEvent, Conversation, Credential, Document,
-		Invitation, MemberRole, Membership, Message, RefreshToken, Role, Session,
-		Share, SigningKey, Team, TeamMember, Tenant, User []ent.Hook
+		Invitation, LLMUsage, MemberRole, Membership, Message, RefreshToken, Role,
+		Session, Share, SigningKey, Team, TeamMember, Tenant, User []ent.Hook
 	}
 	inters struct {
 		ActorRef, Agent, AuditAnchor, AuditEvent, Conversation, Credential, Document,
-		Invitation, MemberRole, Membership, Message, RefreshToken, Role, Session,
-		Share, SigningKey, Team, TeamMember, Tenant, User []ent.Interceptor
+		Invitation, LLMUsage, MemberRole, Membership, Message, RefreshToken, Role,
+		Session, Share, SigningKey, Team, TeamMember, Tenant, User []ent.Interceptor
 	}
 )
 

@@ -11,6 +11,7 @@ import (
 	"atrium/ent/credential"
 	"atrium/ent/document"
 	"atrium/ent/invitation"
+	"atrium/ent/llmusage"
 	"atrium/ent/memberrole"
 	"atrium/ent/membership"
 	"atrium/ent/message"
@@ -100,6 +101,7 @@ func checkColumn(t, c string) error {
 			credential.Table:   credential.ValidColumn,
 			document.Table:     document.ValidColumn,
 			invitation.Table:   invitation.ValidColumn,
+			llmusage.Table:     llmusage.ValidColumn,
 			memberrole.Table:   memberrole.ValidColumn,
 			membership.Table:   membership.ValidColumn,
 			message.Table:      message.ValidColumn,

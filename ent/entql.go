@@ -11,6 +11,7 @@ import (
 	"atrium/ent/credential"
 	"atrium/ent/document"
 	"atrium/ent/invitation"
+	"atrium/ent/llmusage"
 	"atrium/ent/memberrole"
 	"atrium/ent/membership"
 	"atrium/ent/message"
@@ -33,7 +34,7 @@ import (
 
 // schemaGraph holds a representation of ent/schema at runtime.
 var schemaGraph = func() *sqlgraph.Schema {
-	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 20)}
+	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 21)}
 	graph.Nodes[0] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   actorref.Table,
@@ -222,6 +223,30 @@ var schemaGraph = func() *sqlgraph.Schema {
 	}
 	graph.Nodes[8] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
+			Table:   llmusage.Table,
+			Columns: llmusage.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeUUID,
+				Column: llmusage.FieldID,
+			},
+		},
+		Type: "LLMUsage",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			llmusage.FieldCreatedAt:        {Type: field.TypeTime, Column: llmusage.FieldCreatedAt},
+			llmusage.FieldUpdatedAt:        {Type: field.TypeTime, Column: llmusage.FieldUpdatedAt},
+			llmusage.FieldTenantID:         {Type: field.TypeUUID, Column: llmusage.FieldTenantID},
+			llmusage.FieldCreatedBy:        {Type: field.TypeUUID, Column: llmusage.FieldCreatedBy},
+			llmusage.FieldUpdatedBy:        {Type: field.TypeUUID, Column: llmusage.FieldUpdatedBy},
+			llmusage.FieldModel:            {Type: field.TypeString, Column: llmusage.FieldModel},
+			llmusage.FieldProvider:         {Type: field.TypeString, Column: llmusage.FieldProvider},
+			llmusage.FieldKind:             {Type: field.TypeEnum, Column: llmusage.FieldKind},
+			llmusage.FieldConversationID:   {Type: field.TypeUUID, Column: llmusage.FieldConversationID},
+			llmusage.FieldPromptTokens:     {Type: field.TypeInt, Column: llmusage.FieldPromptTokens},
+			llmusage.FieldCompletionTokens: {Type: field.TypeInt, Column: llmusage.FieldCompletionTokens},
+		},
+	}
+	graph.Nodes[9] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
 			Table:   memberrole.Table,
 			Columns: memberrole.Columns,
 			ID: &sqlgraph.FieldSpec{
@@ -240,7 +265,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			memberrole.FieldRoleID:    {Type: field.TypeUUID, Column: memberrole.FieldRoleID},
 		},
 	}
-	graph.Nodes[9] = &sqlgraph.Node{
+	graph.Nodes[10] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   membership.Table,
 			Columns: membership.Columns,
@@ -260,7 +285,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			membership.FieldStatus:    {Type: field.TypeEnum, Column: membership.FieldStatus},
 		},
 	}
-	graph.Nodes[10] = &sqlgraph.Node{
+	graph.Nodes[11] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   message.Table,
 			Columns: message.Columns,
@@ -281,7 +306,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			message.FieldContent:        {Type: field.TypeString, Column: message.FieldContent},
 		},
 	}
-	graph.Nodes[11] = &sqlgraph.Node{
+	graph.Nodes[12] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   refreshtoken.Table,
 			Columns: refreshtoken.Columns,
@@ -300,7 +325,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			refreshtoken.FieldRotatedAt: {Type: field.TypeTime, Column: refreshtoken.FieldRotatedAt},
 		},
 	}
-	graph.Nodes[12] = &sqlgraph.Node{
+	graph.Nodes[13] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   role.Table,
 			Columns: role.Columns,
@@ -322,7 +347,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			role.FieldUpdatedBy:   {Type: field.TypeUUID, Column: role.FieldUpdatedBy},
 		},
 	}
-	graph.Nodes[13] = &sqlgraph.Node{
+	graph.Nodes[14] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   session.Table,
 			Columns: session.Columns,
@@ -346,7 +371,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			session.FieldRevokedReason: {Type: field.TypeString, Column: session.FieldRevokedReason},
 		},
 	}
-	graph.Nodes[14] = &sqlgraph.Node{
+	graph.Nodes[15] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   share.Table,
 			Columns: share.Columns,
@@ -369,7 +394,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			share.FieldLevel:        {Type: field.TypeEnum, Column: share.FieldLevel},
 		},
 	}
-	graph.Nodes[15] = &sqlgraph.Node{
+	graph.Nodes[16] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   signingkey.Table,
 			Columns: signingkey.Columns,
@@ -392,7 +417,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			signingkey.FieldVerifyUntil:   {Type: field.TypeTime, Column: signingkey.FieldVerifyUntil},
 		},
 	}
-	graph.Nodes[16] = &sqlgraph.Node{
+	graph.Nodes[17] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   team.Table,
 			Columns: team.Columns,
@@ -412,7 +437,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			team.FieldDescription: {Type: field.TypeString, Column: team.FieldDescription},
 		},
 	}
-	graph.Nodes[17] = &sqlgraph.Node{
+	graph.Nodes[18] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   teammember.Table,
 			Columns: teammember.Columns,
@@ -432,7 +457,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			teammember.FieldUserID:    {Type: field.TypeUUID, Column: teammember.FieldUserID},
 		},
 	}
-	graph.Nodes[18] = &sqlgraph.Node{
+	graph.Nodes[19] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   tenant.Table,
 			Columns: tenant.Columns,
@@ -451,7 +476,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			tenant.FieldErasurePolicy: {Type: field.TypeEnum, Column: tenant.FieldErasurePolicy},
 		},
 	}
-	graph.Nodes[19] = &sqlgraph.Node{
+	graph.Nodes[20] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   user.Table,
 			Columns: user.Columns,
@@ -541,6 +566,18 @@ var schemaGraph = func() *sqlgraph.Schema {
 			Bidi:    false,
 		},
 		"Invitation",
+		"Tenant",
+	)
+	graph.MustAddE(
+		"tenant",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   llmusage.TenantTable,
+			Columns: []string{llmusage.TenantColumn},
+			Bidi:    false,
+		},
+		"LLMUsage",
 		"Tenant",
 	)
 	graph.MustAddE(
@@ -1595,6 +1632,115 @@ func (f *InvitationFilter) WhereHasTenantWith(preds ...predicate.Tenant) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *LLMUsageQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the LLMUsageQuery builder.
+func (_q *LLMUsageQuery) Filter() *LLMUsageFilter {
+	return &LLMUsageFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *LLMUsageMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the LLMUsageMutation builder.
+func (m *LLMUsageMutation) Filter() *LLMUsageFilter {
+	return &LLMUsageFilter{config: m.config, predicateAdder: m}
+}
+
+// LLMUsageFilter provides a generic filtering capability at runtime for LLMUsageQuery.
+type LLMUsageFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *LLMUsageFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[8].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql [16]byte predicate on the id field.
+func (f *LLMUsageFilter) WhereID(p entql.ValueP) {
+	f.Where(p.Field(llmusage.FieldID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *LLMUsageFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(llmusage.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *LLMUsageFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(llmusage.FieldUpdatedAt))
+}
+
+// WhereTenantID applies the entql [16]byte predicate on the tenant_id field.
+func (f *LLMUsageFilter) WhereTenantID(p entql.ValueP) {
+	f.Where(p.Field(llmusage.FieldTenantID))
+}
+
+// WhereCreatedBy applies the entql [16]byte predicate on the created_by field.
+func (f *LLMUsageFilter) WhereCreatedBy(p entql.ValueP) {
+	f.Where(p.Field(llmusage.FieldCreatedBy))
+}
+
+// WhereUpdatedBy applies the entql [16]byte predicate on the updated_by field.
+func (f *LLMUsageFilter) WhereUpdatedBy(p entql.ValueP) {
+	f.Where(p.Field(llmusage.FieldUpdatedBy))
+}
+
+// WhereModel applies the entql string predicate on the model field.
+func (f *LLMUsageFilter) WhereModel(p entql.StringP) {
+	f.Where(p.Field(llmusage.FieldModel))
+}
+
+// WhereProvider applies the entql string predicate on the provider field.
+func (f *LLMUsageFilter) WhereProvider(p entql.StringP) {
+	f.Where(p.Field(llmusage.FieldProvider))
+}
+
+// WhereKind applies the entql string predicate on the kind field.
+func (f *LLMUsageFilter) WhereKind(p entql.StringP) {
+	f.Where(p.Field(llmusage.FieldKind))
+}
+
+// WhereConversationID applies the entql [16]byte predicate on the conversation_id field.
+func (f *LLMUsageFilter) WhereConversationID(p entql.ValueP) {
+	f.Where(p.Field(llmusage.FieldConversationID))
+}
+
+// WherePromptTokens applies the entql int predicate on the prompt_tokens field.
+func (f *LLMUsageFilter) WherePromptTokens(p entql.IntP) {
+	f.Where(p.Field(llmusage.FieldPromptTokens))
+}
+
+// WhereCompletionTokens applies the entql int predicate on the completion_tokens field.
+func (f *LLMUsageFilter) WhereCompletionTokens(p entql.IntP) {
+	f.Where(p.Field(llmusage.FieldCompletionTokens))
+}
+
+// WhereHasTenant applies a predicate to check if query has an edge tenant.
+func (f *LLMUsageFilter) WhereHasTenant() {
+	f.Where(entql.HasEdge("tenant"))
+}
+
+// WhereHasTenantWith applies a predicate to check if query has an edge tenant with a given conditions (other predicates).
+func (f *LLMUsageFilter) WhereHasTenantWith(preds ...predicate.Tenant) {
+	f.Where(entql.HasEdgeWith("tenant", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *MemberRoleQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -1623,7 +1769,7 @@ type MemberRoleFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *MemberRoleFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[8].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[9].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1740,7 +1886,7 @@ type MembershipFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *MembershipFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[9].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[10].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1843,7 +1989,7 @@ type MessageFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *MessageFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[10].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[11].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1951,7 +2097,7 @@ type RefreshTokenFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *RefreshTokenFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[11].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[12].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2035,7 +2181,7 @@ type RoleFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *RoleFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[12].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[13].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2134,7 +2280,7 @@ type SessionFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SessionFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[13].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[14].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2243,7 +2389,7 @@ type ShareFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ShareFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[14].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[15].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2347,7 +2493,7 @@ type SigningKeyFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SigningKeyFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[15].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[16].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2437,7 +2583,7 @@ type TeamFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *TeamFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[16].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[17].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2540,7 +2686,7 @@ type TeamMemberFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *TeamMemberFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[17].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[18].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2657,7 +2803,7 @@ type TenantFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *TenantFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[18].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[19].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2741,7 +2887,7 @@ type UserFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *UserFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[19].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[20].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})

@@ -30,6 +30,8 @@ type Tx struct {
 	Document *DocumentClient
 	// Invitation is the client for interacting with the Invitation builders.
 	Invitation *InvitationClient
+	// LLMUsage is the client for interacting with the LLMUsage builders.
+	LLMUsage *LLMUsageClient
 	// MemberRole is the client for interacting with the MemberRole builders.
 	MemberRole *MemberRoleClient
 	// Membership is the client for interacting with the Membership builders.
@@ -193,6 +195,7 @@ func (tx *Tx) init() {
 	tx.Credential = NewCredentialClient(tx.config)
 	tx.Document = NewDocumentClient(tx.config)
 	tx.Invitation = NewInvitationClient(tx.config)
+	tx.LLMUsage = NewLLMUsageClient(tx.config)
 	tx.MemberRole = NewMemberRoleClient(tx.config)
 	tx.Membership = NewMembershipClient(tx.config)
 	tx.Message = NewMessageClient(tx.config)

@@ -104,6 +104,18 @@ func (f InvitationFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, 
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.InvitationMutation", m)
 }
 
+// The LLMUsageFunc type is an adapter to allow the use of ordinary
+// function as LLMUsage mutator.
+type LLMUsageFunc func(context.Context, *ent.LLMUsageMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f LLMUsageFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.LLMUsageMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.LLMUsageMutation", m)
+}
+
 // The MemberRoleFunc type is an adapter to allow the use of ordinary
 // function as MemberRole mutator.
 type MemberRoleFunc func(context.Context, *ent.MemberRoleMutation) (ent.Value, error)

@@ -302,6 +302,52 @@ var (
 			},
 		},
 	}
+	// LlmUsagesColumns holds the columns for the "llm_usages" table.
+	LlmUsagesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeUUID},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "created_by", Type: field.TypeUUID},
+		{Name: "updated_by", Type: field.TypeUUID},
+		{Name: "model", Type: field.TypeString, Size: 200},
+		{Name: "provider", Type: field.TypeString, Size: 100, Default: ""},
+		{Name: "kind", Type: field.TypeEnum, Enums: []string{"completion", "reply"}},
+		{Name: "conversation_id", Type: field.TypeUUID, Nullable: true},
+		{Name: "prompt_tokens", Type: field.TypeInt},
+		{Name: "completion_tokens", Type: field.TypeInt},
+		{Name: "tenant_id", Type: field.TypeUUID},
+	}
+	// LlmUsagesTable holds the schema information for the "llm_usages" table.
+	LlmUsagesTable = &schema.Table{
+		Name:       "llm_usages",
+		Columns:    LlmUsagesColumns,
+		PrimaryKey: []*schema.Column{LlmUsagesColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "llm_usages_tenants_tenant",
+				Columns:    []*schema.Column{LlmUsagesColumns[11]},
+				RefColumns: []*schema.Column{TenantsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "llmusage_tenant_id",
+				Unique:  false,
+				Columns: []*schema.Column{LlmUsagesColumns[11]},
+			},
+			{
+				Name:    "llmusage_tenant_id_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{LlmUsagesColumns[11], LlmUsagesColumns[1]},
+			},
+			{
+				Name:    "llmusage_created_by",
+				Unique:  false,
+				Columns: []*schema.Column{LlmUsagesColumns[3]},
+			},
+		},
+	}
 	// MemberRolesColumns holds the columns for the "member_roles" table.
 	MemberRolesColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeUUID},
@@ -745,6 +791,7 @@ var (
 		CredentialsTable,
 		DocumentsTable,
 		InvitationsTable,
+		LlmUsagesTable,
 		MemberRolesTable,
 		MembershipsTable,
 		MessagesTable,
@@ -766,6 +813,7 @@ func init() {
 	CredentialsTable.ForeignKeys[0].RefTable = UsersTable
 	DocumentsTable.ForeignKeys[0].RefTable = TenantsTable
 	InvitationsTable.ForeignKeys[0].RefTable = TenantsTable
+	LlmUsagesTable.ForeignKeys[0].RefTable = TenantsTable
 	MemberRolesTable.ForeignKeys[0].RefTable = TenantsTable
 	MemberRolesTable.ForeignKeys[1].RefTable = UsersTable
 	MemberRolesTable.ForeignKeys[2].RefTable = RolesTable

@@ -30,6 +30,9 @@ type Document func(*sql.Selector)
 // Invitation is the predicate function for invitation builders.
 type Invitation func(*sql.Selector)
 
+// LLMUsage is the predicate function for llmusage builders.
+type LLMUsage func(*sql.Selector)
+
 // MemberRole is the predicate function for memberrole builders.
 type MemberRole func(*sql.Selector)
 

@@ -303,6 +303,30 @@ func (f InvitationMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Muta
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.InvitationMutation", m)
 }
 
+// The LLMUsageQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type LLMUsageQueryRuleFunc func(context.Context, *ent.LLMUsageQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f LLMUsageQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.LLMUsageQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.LLMUsageQuery", q)
+}
+
+// The LLMUsageMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type LLMUsageMutationRuleFunc func(context.Context, *ent.LLMUsageMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f LLMUsageMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.LLMUsageMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.LLMUsageMutation", m)
+}
+
 // The MemberRoleQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type MemberRoleQueryRuleFunc func(context.Context, *ent.MemberRoleQuery) error
@@ -642,6 +666,8 @@ func queryFilter(q ent.Query) (Filter, error) {
 		return q.Filter(), nil
 	case *ent.InvitationQuery:
 		return q.Filter(), nil
+	case *ent.LLMUsageQuery:
+		return q.Filter(), nil
 	case *ent.MemberRoleQuery:
 		return q.Filter(), nil
 	case *ent.MembershipQuery:
@@ -688,6 +714,8 @@ func mutationFilter(m ent.Mutation) (Filter, error) {
 	case *ent.DocumentMutation:
 		return m.Filter(), nil
 	case *ent.InvitationMutation:
+		return m.Filter(), nil
+	case *ent.LLMUsageMutation:
 		return m.Filter(), nil
 	case *ent.MemberRoleMutation:
 		return m.Filter(), nil

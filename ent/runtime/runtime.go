@@ -11,6 +11,7 @@ import (
 	"atrium/ent/credential"
 	"atrium/ent/document"
 	"atrium/ent/invitation"
+	"atrium/ent/llmusage"
 	"atrium/ent/memberrole"
 	"atrium/ent/membership"
 	"atrium/ent/message"
@@ -530,6 +531,66 @@ func init() {
 	invitationDescID := invitationMixinFields0[0].Descriptor()
 	// invitation.DefaultID holds the default value on creation for the id field.
 	invitation.DefaultID = invitationDescID.Default.(func() uuid.UUID)
+	llmusageMixin := schema.LLMUsage{}.Mixin()
+	llmusage.Policy = privacy.NewPolicies(llmusageMixin[1], schema.LLMUsage{})
+	llmusage.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := llmusage.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	llmusageMixinFields0 := llmusageMixin[0].Fields()
+	_ = llmusageMixinFields0
+	llmusageFields := schema.LLMUsage{}.Fields()
+	_ = llmusageFields
+	// llmusageDescCreatedAt is the schema descriptor for created_at field.
+	llmusageDescCreatedAt := llmusageMixinFields0[1].Descriptor()
+	// llmusage.DefaultCreatedAt holds the default value on creation for the created_at field.
+	llmusage.DefaultCreatedAt = llmusageDescCreatedAt.Default.(func() time.Time)
+	// llmusageDescUpdatedAt is the schema descriptor for updated_at field.
+	llmusageDescUpdatedAt := llmusageMixinFields0[2].Descriptor()
+	// llmusage.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	llmusage.DefaultUpdatedAt = llmusageDescUpdatedAt.Default.(func() time.Time)
+	// llmusage.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	llmusage.UpdateDefaultUpdatedAt = llmusageDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// llmusageDescModel is the schema descriptor for model field.
+	llmusageDescModel := llmusageFields[0].Descriptor()
+	// llmusage.ModelValidator is a validator for the "model" field. It is called by the builders before save.
+	llmusage.ModelValidator = func() func(string) error {
+		validators := llmusageDescModel.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(model string) error {
+			for _, fn := range fns {
+				if err := fn(model); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// llmusageDescProvider is the schema descriptor for provider field.
+	llmusageDescProvider := llmusageFields[1].Descriptor()
+	// llmusage.DefaultProvider holds the default value on creation for the provider field.
+	llmusage.DefaultProvider = llmusageDescProvider.Default.(string)
+	// llmusage.ProviderValidator is a validator for the "provider" field. It is called by the builders before save.
+	llmusage.ProviderValidator = llmusageDescProvider.Validators[0].(func(string) error)
+	// llmusageDescPromptTokens is the schema descriptor for prompt_tokens field.
+	llmusageDescPromptTokens := llmusageFields[4].Descriptor()
+	// llmusage.PromptTokensValidator is a validator for the "prompt_tokens" field. It is called by the builders before save.
+	llmusage.PromptTokensValidator = llmusageDescPromptTokens.Validators[0].(func(int) error)
+	// llmusageDescCompletionTokens is the schema descriptor for completion_tokens field.
+	llmusageDescCompletionTokens := llmusageFields[5].Descriptor()
+	// llmusage.CompletionTokensValidator is a validator for the "completion_tokens" field. It is called by the builders before save.
+	llmusage.CompletionTokensValidator = llmusageDescCompletionTokens.Validators[0].(func(int) error)
+	// llmusageDescID is the schema descriptor for id field.
+	llmusageDescID := llmusageMixinFields0[0].Descriptor()
+	// llmusage.DefaultID holds the default value on creation for the id field.
+	llmusage.DefaultID = llmusageDescID.Default.(func() uuid.UUID)
 	memberroleMixin := schema.MemberRole{}.Mixin()
 	memberrole.Policy = privacy.NewPolicies(memberroleMixin[1], schema.MemberRole{})
 	memberrole.Hooks[0] = func(next ent.Mutator) ent.Mutator {

@@ -56,6 +56,20 @@ func encodeCreateAgentRequest(
 	return nil
 }
 
+func encodeCreateCompletionRequest(
+	req *CompletionRequest,
+	r *http.Request,
+) error {
+	const contentType = "application/json"
+	e := new(jx.Encoder)
+	{
+		req.Encode(e)
+	}
+	encoded := e.Bytes()
+	ht.SetBody(r, bytes.NewReader(encoded), contentType)
+	return nil
+}
+
 func encodeCreateConversationRequest(
 	req *ConversationCreate,
 	r *http.Request,

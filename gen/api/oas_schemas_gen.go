@@ -712,6 +712,80 @@ func (s *CeremonyOptionsPublicKey) init() CeremonyOptionsPublicKey {
 	return m
 }
 
+// Ref: #/components/schemas/ChatMessage
+type ChatMessage struct {
+	Role    ChatMessageRole `json:"role"`
+	Content string          `json:"content"`
+}
+
+// GetRole returns the value of Role.
+func (s *ChatMessage) GetRole() ChatMessageRole {
+	return s.Role
+}
+
+// GetContent returns the value of Content.
+func (s *ChatMessage) GetContent() string {
+	return s.Content
+}
+
+// SetRole sets the value of Role.
+func (s *ChatMessage) SetRole(val ChatMessageRole) {
+	s.Role = val
+}
+
+// SetContent sets the value of Content.
+func (s *ChatMessage) SetContent(val string) {
+	s.Content = val
+}
+
+type ChatMessageRole string
+
+const (
+	ChatMessageRoleSystem    ChatMessageRole = "system"
+	ChatMessageRoleUser      ChatMessageRole = "user"
+	ChatMessageRoleAssistant ChatMessageRole = "assistant"
+)
+
+// AllValues returns all ChatMessageRole values.
+func (ChatMessageRole) AllValues() []ChatMessageRole {
+	return []ChatMessageRole{
+		ChatMessageRoleSystem,
+		ChatMessageRoleUser,
+		ChatMessageRoleAssistant,
+	}
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (s ChatMessageRole) MarshalText() ([]byte, error) {
+	switch s {
+	case ChatMessageRoleSystem:
+		return []byte(s), nil
+	case ChatMessageRoleUser:
+		return []byte(s), nil
+	case ChatMessageRoleAssistant:
+		return []byte(s), nil
+	default:
+		return nil, errors.Errorf("invalid value: %q", s)
+	}
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (s *ChatMessageRole) UnmarshalText(data []byte) error {
+	switch ChatMessageRole(data) {
+	case ChatMessageRoleSystem:
+		*s = ChatMessageRoleSystem
+		return nil
+	case ChatMessageRoleUser:
+		*s = ChatMessageRoleUser
+		return nil
+	case ChatMessageRoleAssistant:
+		*s = ChatMessageRoleAssistant
+		return nil
+	default:
+		return errors.Errorf("invalid value: %q", data)
+	}
+}
+
 // Ref: #/components/schemas/CheckRequest
 type CheckRequest struct {
 	Checks []CheckRequestChecksItem `json:"checks"`
@@ -803,6 +877,127 @@ func (s *CheckResponseResultsItem) SetAllowed(val bool) {
 // SetReason sets the value of Reason.
 func (s *CheckResponseResultsItem) SetReason(val string) {
 	s.Reason = val
+}
+
+// Ref: #/components/schemas/Completion
+type Completion struct {
+	Model        string          `json:"model"`
+	Content      string          `json:"content"`
+	FinishReason string          `json:"finish_reason"`
+	Usage        CompletionUsage `json:"usage"`
+}
+
+// GetModel returns the value of Model.
+func (s *Completion) GetModel() string {
+	return s.Model
+}
+
+// GetContent returns the value of Content.
+func (s *Completion) GetContent() string {
+	return s.Content
+}
+
+// GetFinishReason returns the value of FinishReason.
+func (s *Completion) GetFinishReason() string {
+	return s.FinishReason
+}
+
+// GetUsage returns the value of Usage.
+func (s *Completion) GetUsage() CompletionUsage {
+	return s.Usage
+}
+
+// SetModel sets the value of Model.
+func (s *Completion) SetModel(val string) {
+	s.Model = val
+}
+
+// SetContent sets the value of Content.
+func (s *Completion) SetContent(val string) {
+	s.Content = val
+}
+
+// SetFinishReason sets the value of FinishReason.
+func (s *Completion) SetFinishReason(val string) {
+	s.FinishReason = val
+}
+
+// SetUsage sets the value of Usage.
+func (s *Completion) SetUsage(val CompletionUsage) {
+	s.Usage = val
+}
+
+// Ref: #/components/schemas/CompletionRequest
+type CompletionRequest struct {
+	Model       string        `json:"model"`
+	Messages    []ChatMessage `json:"messages"`
+	Temperature OptFloat64    `json:"temperature"`
+	MaxTokens   OptInt        `json:"max_tokens"`
+}
+
+// GetModel returns the value of Model.
+func (s *CompletionRequest) GetModel() string {
+	return s.Model
+}
+
+// GetMessages returns the value of Messages.
+func (s *CompletionRequest) GetMessages() []ChatMessage {
+	return s.Messages
+}
+
+// GetTemperature returns the value of Temperature.
+func (s *CompletionRequest) GetTemperature() OptFloat64 {
+	return s.Temperature
+}
+
+// GetMaxTokens returns the value of MaxTokens.
+func (s *CompletionRequest) GetMaxTokens() OptInt {
+	return s.MaxTokens
+}
+
+// SetModel sets the value of Model.
+func (s *CompletionRequest) SetModel(val string) {
+	s.Model = val
+}
+
+// SetMessages sets the value of Messages.
+func (s *CompletionRequest) SetMessages(val []ChatMessage) {
+	s.Messages = val
+}
+
+// SetTemperature sets the value of Temperature.
+func (s *CompletionRequest) SetTemperature(val OptFloat64) {
+	s.Temperature = val
+}
+
+// SetMaxTokens sets the value of MaxTokens.
+func (s *CompletionRequest) SetMaxTokens(val OptInt) {
+	s.MaxTokens = val
+}
+
+type CompletionUsage struct {
+	PromptTokens     int `json:"prompt_tokens"`
+	CompletionTokens int `json:"completion_tokens"`
+}
+
+// GetPromptTokens returns the value of PromptTokens.
+func (s *CompletionUsage) GetPromptTokens() int {
+	return s.PromptTokens
+}
+
+// GetCompletionTokens returns the value of CompletionTokens.
+func (s *CompletionUsage) GetCompletionTokens() int {
+	return s.CompletionTokens
+}
+
+// SetPromptTokens sets the value of PromptTokens.
+func (s *CompletionUsage) SetPromptTokens(val int) {
+	s.PromptTokens = val
+}
+
+// SetCompletionTokens sets the value of CompletionTokens.
+func (s *CompletionUsage) SetCompletionTokens(val int) {
+	s.CompletionTokens = val
 }
 
 // Ref: #/components/schemas/Conversation
@@ -2066,6 +2261,57 @@ func (s *InvitationStatus) UnmarshalText(data []byte) error {
 	default:
 		return errors.Errorf("invalid value: %q", data)
 	}
+}
+
+// Ref: #/components/schemas/LLMModel
+type LLMModel struct {
+	ID            string `json:"id"`
+	Provider      string `json:"provider"`
+	ContextWindow OptInt `json:"context_window"`
+}
+
+// GetID returns the value of ID.
+func (s *LLMModel) GetID() string {
+	return s.ID
+}
+
+// GetProvider returns the value of Provider.
+func (s *LLMModel) GetProvider() string {
+	return s.Provider
+}
+
+// GetContextWindow returns the value of ContextWindow.
+func (s *LLMModel) GetContextWindow() OptInt {
+	return s.ContextWindow
+}
+
+// SetID sets the value of ID.
+func (s *LLMModel) SetID(val string) {
+	s.ID = val
+}
+
+// SetProvider sets the value of Provider.
+func (s *LLMModel) SetProvider(val string) {
+	s.Provider = val
+}
+
+// SetContextWindow sets the value of ContextWindow.
+func (s *LLMModel) SetContextWindow(val OptInt) {
+	s.ContextWindow = val
+}
+
+type ListModelsOK struct {
+	Items []LLMModel `json:"items"`
+}
+
+// GetItems returns the value of Items.
+func (s *ListModelsOK) GetItems() []LLMModel {
+	return s.Items
+}
+
+// SetItems sets the value of Items.
+func (s *ListModelsOK) SetItems(val []LLMModel) {
+	s.Items = val
 }
 
 type ListMyDevicesOK struct {

@@ -47,6 +47,9 @@ var operationRolesBearerAuth = map[string][]string{
 	CreateAgentOperation: []string{
 		"agent.create",
 	},
+	CreateCompletionOperation: []string{
+		"llm.use",
+	},
 	CreateConversationOperation: []string{
 		"conversation.create",
 	},
@@ -142,6 +145,9 @@ var operationRolesBearerAuth = map[string][]string{
 	},
 	ListMessagesOperation: []string{
 		"message.read",
+	},
+	ListModelsOperation: []string{
+		"llm.use",
 	},
 	ListMyDevicesOperation: []string{
 		"account.manage",

@@ -33,6 +33,13 @@ type Handler interface {
 	//
 	// POST /agents
 	CreateAgent(ctx context.Context, req *AgentCreate) (*Agent, error)
+	// CreateCompletion implements createCompletion operation.
+	//
+	// Counts against the tenant's monthly token quota (429 when used up). Provider errors answer 502,
+	// provider timeouts 504.
+	//
+	// POST /llm/completions
+	CreateCompletion(ctx context.Context, req *CompletionRequest) (*Completion, error)
 	// CreateConversation implements createConversation operation.
 	//
 	// Create a conversation.
@@ -251,6 +258,12 @@ type Handler interface {
 	//
 	// GET /conversations/{conversationId}/messages
 	ListMessages(ctx context.Context, params ListMessagesParams) (*MessagePage, error)
+	// ListModels implements listModels operation.
+	//
+	// Language models available to the tenant.
+	//
+	// GET /llm/models
+	ListModels(ctx context.Context) (*ListModelsOK, error)
 	// ListMyDevices implements listMyDevices operation.
 	//
 	// My devices (passkeys).

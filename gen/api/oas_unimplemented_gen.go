@@ -50,6 +50,16 @@ func (UnimplementedHandler) CreateAgent(ctx context.Context, req *AgentCreate) (
 	return r, ht.ErrNotImplemented
 }
 
+// CreateCompletion implements createCompletion operation.
+//
+// Counts against the tenant's monthly token quota (429 when used up). Provider errors answer 502,
+// provider timeouts 504.
+//
+// POST /llm/completions
+func (UnimplementedHandler) CreateCompletion(ctx context.Context, req *CompletionRequest) (r *Completion, _ error) {
+	return r, ht.ErrNotImplemented
+}
+
 // CreateConversation implements createConversation operation.
 //
 // Create a conversation.
@@ -370,6 +380,15 @@ func (UnimplementedHandler) ListMembers(ctx context.Context, params ListMembersP
 //
 // GET /conversations/{conversationId}/messages
 func (UnimplementedHandler) ListMessages(ctx context.Context, params ListMessagesParams) (r *MessagePage, _ error) {
+	return r, ht.ErrNotImplemented
+}
+
+// ListModels implements listModels operation.
+//
+// Language models available to the tenant.
+//
+// GET /llm/models
+func (UnimplementedHandler) ListModels(ctx context.Context) (r *ListModelsOK, _ error) {
 	return r, ht.ErrNotImplemented
 }
 

@@ -15,6 +15,7 @@ import (
 
 	"atrium/internal/account"
 	"atrium/internal/agent"
+	"atrium/internal/assistant"
 	"atrium/internal/audit"
 	"atrium/internal/authz"
 	"atrium/internal/cache"
@@ -23,6 +24,7 @@ import (
 	"atrium/internal/conversation"
 	"atrium/internal/document"
 	"atrium/internal/httpapi"
+	"atrium/internal/llm"
 	"atrium/internal/member"
 	"atrium/internal/metrics"
 	"atrium/internal/migrate"
@@ -53,6 +55,7 @@ type App struct {
 	Passkeys      *passkey.Service
 	RateLimiter   ratelimit.Limiter
 	Metrics       *metrics.Metrics
+	Assistant     *assistant.Service
 	Security      *httpapi.SecurityHandler
 	Handler       http.Handler
 
@@ -176,6 +179,21 @@ func Build(ctx context.Context, cfg *config.Config, db *Database, kek []byte, lo
 		return nil, err
 	}
 
+	providers := []llm.Provider{llm.NewEcho()}
+	if cfg.LLMBaseURL != "" {
+		oa, err := llm.NewOpenAI(llm.OpenAIConfig{BaseURL: cfg.LLMBaseURL, APIKey: cfg.LLMAPIKey, Timeout: cfg.LLMTimeout, Models: cfg.LLMModels})
+		if err != nil {
+			return nil, fmt.Errorf("ATRIUM_LLM_BASE_URL: %w", err)
+		}
+		providers = append(providers, oa)
+	}
+	registry := llm.NewRegistry(providers...)
+	if err := registry.Refresh(ctx); err != nil {
+		// A provider that is down at start is not fatal: its models appear
+		// once it answers (GET /llm/models refreshes).
+		log.Warn("language model provider did not list its models", "err", err)
+	}
+	a.Assistant = assistant.New(db.Client, registry, a.Audit, cfg.LLMMonthlyTokens)
 	console := map[string]http.Handler{}
 	if cfg.MetricsOnAPI {
 		console["GET /metrics"] = a.Metrics.Handler()
@@ -194,6 +212,7 @@ func Build(ctx context.Context, cfg *config.Config, db *Database, kek []byte, lo
 			Privacy:   compliance.NewGDPR(db.Client, a.Sessions, a.Authz, a.Audit, log),
 			Audit:     audit.NewReader(db.Client),
 			Agents:    agent.NewService(db.Client, a.Audit, a.Access),
+			Assistant: a.Assistant,
 			Documents: document.NewService(db.Client, db.Dialect, a.Audit, a.Access, cfg.DocumentMaxBytes),
 			Ready:     a.readiness,
 		}, log),

@@ -33,6 +33,7 @@ const (
 	DocumentDelete     Permission = "document.delete"
 	DocumentShare      Permission = "document.share"
 	DocumentManage     Permission = "document.manage"
+	LLMUse             Permission = "llm.use"
 	MessageCreate      Permission = "message.create"
 	MessageRead        Permission = "message.read"
 	MemberRead         Permission = "member.read"
@@ -77,6 +78,7 @@ var Catalog = []Definition{
 	{DocumentDelete, "Delete documents"},
 	{DocumentShare, "Share documents you own with users and teams"},
 	{DocumentManage, "See and change every document of the tenant, shared or not"},
+	{LLMUse, "Call language models (counts against the tenant's quota)"},
 	{MessageCreate, "Append messages to conversations"},
 	{MessageRead, "Read messages of conversations"},
 	{MemberRead, "List members of the tenant"},
@@ -128,7 +130,7 @@ var SystemRoles = []SystemRole{
 	{RoleMemberID, "member", "Work with conversations, documents and agents", []string{
 		ConversationCreate, ConversationRead, ConversationUpdate, ConversationDelete, ConversationShare,
 		DocumentCreate, DocumentRead, DocumentUpdate, DocumentDelete, DocumentShare,
-		AgentCreate, AgentRead, AgentUpdate, AgentDelete, AgentShare,
+		AgentCreate, AgentRead, AgentUpdate, AgentDelete, AgentShare, LLMUse,
 		MessageCreate, MessageRead, MemberRead, RoleRead, TeamRead,
 	}},
 	{RoleViewerID, "viewer", "Read-only access", []string{ConversationRead, DocumentRead, AgentRead, MessageRead, MemberRead, RoleRead, TeamRead}},

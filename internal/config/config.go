@@ -39,6 +39,11 @@ type Config struct {
 	DegradedCacheTTL time.Duration    // ATRIUM_DEGRADED_CACHE_TTL
 	MetricsAddr      string           // ATRIUM_METRICS_ADDR
 	MetricsOnAPI     bool             // ATRIUM_METRICS_ON_API
+	LLMBaseURL       string           // ATRIUM_LLM_BASE_URL
+	LLMAPIKey        string           // ATRIUM_LLM_API_KEY
+	LLMModels        []string         // ATRIUM_LLM_MODELS
+	LLMTimeout       time.Duration    // ATRIUM_LLM_TIMEOUT
+	LLMMonthlyTokens int              // ATRIUM_LLM_MONTHLY_TOKENS
 	SessionIdle      time.Duration    // ATRIUM_SESSION_IDLE_TIMEOUT
 	SessionMaxAge    time.Duration    // ATRIUM_SESSION_MAX_AGE
 	RateLimit        ratelimit.Config // ATRIUM_RATE_LIMIT_*
@@ -70,6 +75,11 @@ var Vars = []Var{
 	{"ATRIUM_DEGRADED_CACHE_TTL", "2s", "while Redis is unreachable, the longest a cached permission or session answer is used"},
 	{"ATRIUM_METRICS_ADDR", "", "address of a separate listener serving Prometheus metrics at /metrics (empty = none)"},
 	{"ATRIUM_METRICS_ON_API", "false", "also serve /metrics on the API listener (only behind a proxy that hides it)"},
+	{"ATRIUM_LLM_BASE_URL", "", "OpenAI-compatible API (OpenAI, vLLM, Ollama, llama.cpp server), e.g. http://localhost:11434/v1; empty = only the offline echo model"},
+	{"ATRIUM_LLM_API_KEY", "", "bearer key for ATRIUM_LLM_BASE_URL (never logged)"},
+	{"ATRIUM_LLM_MODELS", "", "comma-separated models to offer from ATRIUM_LLM_BASE_URL (empty = ask its /models at start)"},
+	{"ATRIUM_LLM_TIMEOUT", "60s", "how long to wait for the model provider (504 after)"},
+	{"ATRIUM_LLM_MONTHLY_TOKENS", "0", "tokens each tenant may use per calendar month (0 = unlimited; 429 after)"},
 	{"ATRIUM_DOCUMENT_MAX_BYTES", "262144", "largest document content in bytes (keep it below ATRIUM_MAX_BODY_BYTES)"},
 	{"ATRIUM_SESSION_IDLE_TIMEOUT", "336h", "a session ends after this long without use (14 days)"},
 	{"ATRIUM_SESSION_MAX_AGE", "2160h", "a session ends this long after sign-in, whatever the use (90 days)"},
@@ -140,6 +150,9 @@ func Load(getenv func(string) string) (*Config, error) {
 		SessionIdle:      dur("ATRIUM_SESSION_IDLE_TIMEOUT", "336h"),
 		DegradedCacheTTL: dur("ATRIUM_DEGRADED_CACHE_TTL", "2s"),
 		MetricsAddr:      get("ATRIUM_METRICS_ADDR", ""),
+		LLMBaseURL:       get("ATRIUM_LLM_BASE_URL", ""),
+		LLMAPIKey:        get("ATRIUM_LLM_API_KEY", ""),
+		LLMTimeout:       dur("ATRIUM_LLM_TIMEOUT", "60s"),
 		SessionMaxAge:    dur("ATRIUM_SESSION_MAX_AGE", "2160h"),
 	}
 	if c.SessionIdle > c.SessionMaxAge {
@@ -205,6 +218,12 @@ func Load(getenv func(string) string) (*Config, error) {
 		return n
 	}
 	c.DocumentMaxBytes = num("ATRIUM_DOCUMENT_MAX_BYTES", "262144")
+	c.LLMMonthlyTokens = num("ATRIUM_LLM_MONTHLY_TOKENS", "0")
+	for _, m := range strings.Split(get("ATRIUM_LLM_MODELS", ""), ",") {
+		if m = strings.TrimSpace(m); m != "" {
+			c.LLMModels = append(c.LLMModels, m)
+		}
+	}
 	if b, err := strconv.ParseBool(get("ATRIUM_METRICS_ON_API", "false")); err != nil {
 		errs = append(errs, errors.New("ATRIUM_METRICS_ON_API: want true or false"))
 	} else {

@@ -4,6 +4,7 @@ import (
 	"atrium/gen/api"
 	"atrium/internal/account"
 	"atrium/internal/agent"
+	"atrium/internal/assistant"
 	"atrium/internal/authz"
 	"atrium/internal/conversation"
 	"atrium/internal/document"
@@ -49,6 +50,7 @@ var AuditActions = map[api.OperationName][]string{
 	api.DeleteAgentOperation:             {agent.ActionDeleted},
 	api.ShareAgentOperation:              {authz.ActionShared},
 	api.RevokeAgentShareOperation:        {authz.ActionShareRevoked},
+	api.CreateCompletionOperation:        {assistant.ActionCompletion},
 	api.CreateDocumentOperation:          {document.ActionCreated},
 	api.UpdateDocumentOperation:          {document.ActionUpdated},
 	api.DeleteDocumentOperation:          {document.ActionDeleted},

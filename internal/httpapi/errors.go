@@ -15,6 +15,7 @@ import (
 
 	"atrium/gen/api"
 	"atrium/internal/fault"
+	"atrium/internal/llm"
 	"atrium/internal/requestid"
 )
 
@@ -31,12 +32,27 @@ var statusOf = map[fault.Code]int{
 	fault.Internal:        http.StatusInternalServerError,
 }
 
+// upstreamStatus maps failures of an upstream provider (language models) to
+// 502 (it answered badly) and 504 (it did not answer in time).
+func upstreamStatus(err error) int {
+	switch {
+	case errors.Is(err, llm.ErrTimeout):
+		return http.StatusGatewayTimeout
+	case errors.Is(err, llm.ErrUpstream):
+		return http.StatusBadGateway
+	}
+	return 0
+}
+
 // Problem maps any error to a problem response. Errors that are not
 // classified are logged with the request id and answered with a generic 500;
 // their text never reaches the client.
 func Problem(ctx context.Context, log *slog.Logger, err error) *api.ErrorStatusCode {
 	fe := classify(err)
 	status := statusOf[fe.Code]
+	if s := upstreamStatus(err); s != 0 {
+		status = s
+	}
 	if status == 0 {
 		status = http.StatusInternalServerError
 	}

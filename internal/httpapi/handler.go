@@ -46,6 +46,7 @@ type Services struct {
 	Audit         AuditTrail
 	Documents     Documents
 	Agents        Agents
+	Assistant     Assistant
 	Ready         ReadinessFunc
 }
 
@@ -63,6 +64,7 @@ type Handler struct {
 	audit         AuditTrail
 	documents     Documents
 	agents        Agents
+	assistant     Assistant
 	ready         ReadinessFunc
 	log           *slog.Logger
 }
@@ -72,7 +74,7 @@ var _ api.Handler = (*Handler)(nil)
 // NewHandler returns a Handler.
 func NewHandler(s Services, log *slog.Logger) *Handler {
 	return &Handler{conversations: s.Conversations, passkeys: s.Passkeys, accounts: s.Accounts,
-		roles: s.Roles, members: s.Members, teams: s.Teams, shares: s.Shares, checker: s.Checker, privacy: s.Privacy, audit: s.Audit, documents: s.Documents, agents: s.Agents,
+		roles: s.Roles, members: s.Members, teams: s.Teams, shares: s.Shares, checker: s.Checker, privacy: s.Privacy, audit: s.Audit, documents: s.Documents, agents: s.Agents, assistant: s.Assistant,
 		ready: s.Ready, log: log}
 }
 

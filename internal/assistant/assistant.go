@@ -1,0 +1,101 @@
+// Package assistant calls language models on behalf of members: it checks
+// the tenant's token quota, calls the provider chosen by model, and records
+// the usage per tenant and user in the same transaction as its audit event.
+package assistant
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"atrium/ent"
+	"atrium/ent/llmusage"
+	"atrium/internal/audit"
+	"atrium/internal/fault"
+	"atrium/internal/llm"
+)
+
+// ActionCompletion is audited for every model call.
+const ActionCompletion = "llm.completion"
+
+// Service implements completions.
+type Service struct {
+	client   *ent.Client
+	registry *llm.Registry
+	audit    *audit.Writer
+	quota    int // tokens per tenant per calendar month (UTC); 0 = unlimited
+	now      func() time.Time
+}
+
+// New returns a Service.
+func New(client *ent.Client, registry *llm.Registry, w *audit.Writer, monthlyQuota int) *Service {
+	return &Service{client: client, registry: registry, audit: w, quota: monthlyQuota, now: time.Now}
+}
+
+// Models lists the models every provider serves.
+func (s *Service) Models(ctx context.Context) ([]llm.Model, error) { return s.registry.Models(ctx) }
+
+// checkQuota refuses a call when the tenant has used its monthly tokens.
+func (s *Service) checkQuota(ctx context.Context) error {
+	if s.quota <= 0 {
+		return nil
+	}
+	now := s.now().UTC()
+	month := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
+	var sums []struct {
+		P int `json:"p"`
+		C int `json:"c"`
+	}
+	err := s.client.LLMUsage.Query().Where(llmusage.CreatedAtGTE(month)).
+		Aggregate(ent.As(ent.Sum(llmusage.FieldPromptTokens), "p"), ent.As(ent.Sum(llmusage.FieldCompletionTokens), "c")).
+		Scan(ctx, &sums)
+	if err != nil {
+		return fault.FromEnt(err, "usage")
+	}
+	if len(sums) > 0 && sums[0].P+sums[0].C >= s.quota {
+		next := month.AddDate(0, 1, 0)
+		return &fault.Error{Code: fault.RateLimited, RetryAfter: next.Sub(now),
+			Message: fmt.Sprintf("the tenant used its %d tokens for this month", s.quota)}
+	}
+	return nil
+}
+
+// Complete runs one completion and records its usage. A provider failure
+// records nothing and writes nothing half-done.
+func (s *Service) Complete(ctx context.Context, r llm.Request) (*llm.Response, error) {
+	return s.call(ctx, r, "completion", nil)
+}
+
+func (s *Service) call(ctx context.Context, r llm.Request, kind string, conversationID *uuid.UUID) (*llm.Response, error) {
+	if err := r.Validate(); err != nil {
+		return nil, err
+	}
+	p, err := s.registry.For(r.Model)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.checkQuota(ctx); err != nil {
+		return nil, err
+	}
+	res, err := p.Complete(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	err = s.audit.Change(ctx, func(tx *ent.Tx) (audit.Event, error) {
+		u, err := tx.LLMUsage.Create().SetModel(res.Model).SetProvider(p.Name()).SetKind(llmusage.Kind(kind)).
+			SetNillableConversationID(conversationID).
+			SetPromptTokens(res.Usage.PromptTokens).SetCompletionTokens(res.Usage.CompletionTokens).Save(ctx)
+		if err != nil {
+			return audit.Event{}, err
+		}
+		return audit.Event{Action: ActionCompletion, ResourceType: "llm_usage", ResourceID: u.ID,
+			Details: map[string]string{"model": res.Model, "tokens": fmt.Sprint(res.Usage.PromptTokens + res.Usage.CompletionTokens)}}, nil
+	})
+	if err != nil {
+		return nil, fault.FromEnt(err, "usage")
+	}
+	return res, nil
+}
+

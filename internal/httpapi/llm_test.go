@@ -1,0 +1,95 @@
+package httpapi_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"atrium/gen/api"
+	"atrium/internal/apptest"
+	"atrium/internal/authz"
+	"atrium/internal/config"
+	"atrium/internal/testkit"
+)
+
+func completion(model, text string) *api.CompletionRequest {
+	return &api.CompletionRequest{Model: model, Messages: []api.ChatMessage{{Role: api.ChatMessageRoleUser, Content: text}}}
+}
+
+func TestLLM(t *testing.T) {
+	t.Parallel()
+	// A provider that fails: 500 for one model, a stall for the other.
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/v1/chat/completions":
+			if r.Header.Get("Authorization") != "Bearer sk-test" {
+				w.WriteHeader(401)
+				return
+			}
+			var body struct{ Model string }
+			_ = jsonDecode(r, &body)
+			if body.Model == "slow" {
+				time.Sleep(2 * time.Second)
+			}
+			w.WriteHeader(500)
+		default:
+			w.WriteHeader(404)
+		}
+	}))
+	t.Cleanup(upstream.Close)
+	env := apptest.New(t, testkit.SQLite(t), func(c *config.Config) {
+		c.LLMBaseURL, c.LLMAPIKey, c.LLMModels = upstream.URL+"/v1", "sk-test", []string{"broken", "slow"}
+		c.LLMTimeout = 300 * time.Millisecond
+		c.LLMMonthlyTokens = 12
+	})
+	tenant := env.Tenant()
+	m := env.Member(tenant.ID, authz.RoleMemberID)
+	ctx := t.Context()
+	t.Run("OK/Models", func(t *testing.T) {
+		ms, err := m.Client.ListModels(ctx)
+		require.NoError(t, err)
+		ids := map[string]bool{}
+		for _, it := range ms.Items {
+			ids[it.ID] = true
+		}
+		require.True(t, ids["echo-1"] && ids["broken"] && ids["slow"], "%v", ids)
+	})
+	t.Run("OK/EchoCompletion", func(t *testing.T) {
+		c, err := m.Client.CreateCompletion(ctx, completion("echo-1", "hello there"))
+		require.NoError(t, err)
+		require.Contains(t, c.Content, "hello there")
+		require.Positive(t, c.Usage.PromptTokens)
+	})
+	t.Run("ErrUnknownModel", func(t *testing.T) {
+		_, err := m.Client.CreateCompletion(ctx, completion("gpt-17", "hi"))
+		requireStatus(t, err, 400)
+	})
+	t.Run("ErrProvider502", func(t *testing.T) {
+		_, err := m.Client.CreateCompletion(ctx, completion("broken", "hi"))
+		requireStatus(t, err, 502)
+	})
+	t.Run("ErrProviderTimeout504", func(t *testing.T) {
+		_, err := m.Client.CreateCompletion(ctx, completion("slow", "hi"))
+		requireStatus(t, err, 504)
+	})
+	t.Run("ErrQuota429", func(t *testing.T) {
+		var err error
+		for range 10 {
+			if _, err = m.Client.CreateCompletion(ctx, completion("echo-1", "one two three four five")); err != nil {
+				break
+			}
+		}
+		requireStatus(t, err, 429)
+	})
+	t.Run("ErrViewerHasNoLLM", func(t *testing.T) {
+		v := env.Member(tenant.ID, authz.RoleViewerID)
+		_, err := v.Client.CreateCompletion(ctx, completion("echo-1", "hi"))
+		requireStatus(t, err, 403)
+	})
+}
+
+func jsonDecode(r *http.Request, v any) error { return json.NewDecoder(r.Body).Decode(v) }
