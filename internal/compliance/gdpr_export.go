@@ -23,8 +23,11 @@ import (
 // changes when a field changes meaning or goes away (new fields do not).
 const ExportFormatVersion = 1
 
-// LLMUsageNote explains the empty llm_usage list.
-const LLMUsageNote = "not recorded by this version"
+// LLM usage notes: why the list is empty, or what it holds.
+const (
+	LLMUsageNote         = "not recorded by this version"
+	LLMUsageRecordedNote = "one record per LLM call you made: tenant, model, provider and tokens"
+)
 
 // Bundle is everything Atrium holds about one person, across tenants.
 type Bundle struct {
@@ -173,6 +176,13 @@ func export(ctx context.Context, c *ent.Client, dia string, userID uuid.UUID, no
 	}
 	if b.Resources, err = exportResources(ctx, c, dia, userID); err != nil {
 		return nil, err
+	}
+	if tableOf(llmUsageTable) != nil {
+		rows, err := selectRows(ctx, c, dia, llmUsageTable, quote("created_by")+" = ?", userID)
+		if err != nil {
+			return nil, err
+		}
+		b.LLMUsage = ExportLLMUsage{Records: rows, Note: LLMUsageRecordedNote}
 	}
 	shares, err := c.Share.Query().Where(share.Or(
 		share.CreatedBy(userID),

@@ -63,7 +63,14 @@ var resourceKinds = []resourceKind{
 // export lists what concerns the person in its own category (memberships,
 // shares). Every table with created_by is either here or a resource kind;
 // a test keeps it so.
-var organisationTables = []string{"memberships", "member_roles", "teams", "team_members", "shares", "invitations", "roles"}
+var organisationTables = []string{"memberships", "member_roles", "teams", "team_members", "shares", "invitations", "roles", llmUsageTable}
+
+// llmUsageTable records the tokens of each LLM call, by caller (created_by).
+// Its rows are the tenant's accounting: export lists them under llm_usage;
+// erasure keeps them, with authorship handed to the tenant, whatever the
+// policy. Named as a string so that export works whether or not this
+// binary's schema has the table yet.
+const llmUsageTable = "llm_usages"
 
 // ResourceTables returns the tables of the resource kinds export and
 // erasure handle, and the tenant-owned tables that are deliberately not

@@ -46,6 +46,7 @@ type gdprBundle struct {
 	xMsgInColConv, xInvite uuid.UUID
 	xDocA, xDocB           uuid.UUID // x's documents
 	xAgentA, xAgentB       uuid.UUID // x's agents
+	llmUsage               uuid.UUID // x's LLM call, when the schema records them
 }
 
 func setupGDPR(t *testing.T, db *app.Database) *gdprBundle {
@@ -115,12 +116,38 @@ func setupGDPR(t *testing.T, db *app.Database) *gdprBundle {
 		*at.out = ag.ID
 	}
 
+	g.llmUsage = mustLLMUsage(t, db, g.a.ID, g.x.UserID)
+
 	inv, err := c.Invitation.Create().SetTenantID(g.a.ID).SetTokenHash([]byte("0123456789abcdef0123456789abcdef")).
 		SetPurpose(invitation.PurposeEnroll).SetRoleID(authz.RoleMemberID).SetEmail("friend-of-ada@example.com").
 		SetExpiresAt(time.Now().AddDate(0, 0, 7)).SetCreatedBy(g.x.UserID).SetUpdatedBy(g.x.UserID).Save(actx)
 	require.NoError(t, err)
 	g.xInvite = inv.ID
 	return g
+}
+
+// mustLLMUsage records an LLM call of user in tenant when the schema has the
+// table (raw SQL: it arrives with the LLM work), else returns uuid.Nil.
+func mustLLMUsage(t *testing.T, db *app.Database, tenantID, userID uuid.UUID) uuid.UUID {
+	t.Helper()
+	var n int
+	q := "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'llm_usages'"
+	if db.Dialect == dialect.Postgres {
+		q = "SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'llm_usages'"
+	}
+	require.NoError(t, db.DB.QueryRow(q).Scan(&n))
+	if n == 0 {
+		return uuid.Nil
+	}
+	id := uuid.Must(uuid.NewV7())
+	ins := "INSERT INTO llm_usages (id, created_at, updated_at, created_by, updated_by, tenant_id, model, provider, kind, prompt_tokens, completion_tokens) VALUES (?, ?, ?, ?, ?, ?, 'test-model', 'echo', 'completion', 10, 20)"
+	if db.Dialect == dialect.Postgres {
+		ins = "INSERT INTO llm_usages (id, created_at, updated_at, created_by, updated_by, tenant_id, model, provider, kind, prompt_tokens, completion_tokens) VALUES ($1, $2, $3, $4, $5, $6, 'test-model', 'echo', 'completion', 10, 20)"
+	}
+	now := time.Now().UTC()
+	_, err := db.DB.Exec(ins, id, now, now, userID, userID, tenantID)
+	require.NoError(t, err)
+	return id
 }
 
 func mustConversation(t *testing.T, m *apptest.Member, title string) uuid.UUID {
@@ -222,8 +249,14 @@ func TestExportMyData(t *testing.T) {
 				require.Equal(t, map[string]int{"made": 1, "received": 1}, dirs)
 
 				require.NotNil(t, b.LLMUsage.Records)
-				require.Empty(t, b.LLMUsage.Records)
-				require.Equal(t, compliance.LLMUsageNote, b.LLMUsage.Note)
+				if g.llmUsage == uuid.Nil {
+					require.Empty(t, b.LLMUsage.Records)
+					require.Equal(t, compliance.LLMUsageNote, b.LLMUsage.Note)
+				} else {
+					require.Len(t, b.LLMUsage.Records, 1)
+					require.Equal(t, g.llmUsage.String(), b.LLMUsage.Records[0]["id"])
+					require.Equal(t, compliance.LLMUsageRecordedNote, b.LLMUsage.Note)
+				}
 
 				actions := map[string]bool{}
 				for _, e := range b.AuditEvents {
