@@ -85,8 +85,8 @@ func setupGDPR(t *testing.T, db *app.Database) *gdprBundle {
 	_, err = g.colA.Client.ShareConversation(ctx, &api.ShareCreate{SubjectType: api.ShareSubjectTypeUser, SubjectID: g.x.UserID, Level: api.ShareLevelEditor},
 		api.ShareConversationParams{ConversationId: g.colConvA})
 	require.NoError(t, err)
-	m, err := g.x.Client.AppendMessage(ctx, &api.MessageCreate{Role: api.MessageRoleUser, Content: "x in a colleague's conversation"},
-		api.AppendMessageParams{ConversationId: g.colConvA})
+	m, err := c.Message.Create().SetTenantID(g.a.ID).SetConversationID(g.colConvA).SetRole(message.RoleUser).
+		SetContent("x in a colleague's conversation").SetCreatedBy(g.x.UserID).SetUpdatedBy(g.x.UserID).Save(actx)
 	require.NoError(t, err)
 	g.xMsgInColConv = m.ID
 
@@ -515,4 +515,43 @@ func queryStrings(t *testing.T, db *sql.DB, q string) []string {
 	}
 	require.NoError(t, rows.Err())
 	return out
+}
+
+// TestCheckGDPR runs the probes of `atrium audit gdpr` on every database
+// (the command's own tests use SQLite).
+func TestCheckGDPR(t *testing.T) {
+	t.Parallel()
+	for _, db := range testkit.Databases(t) {
+		t.Run(db.Name, func(t *testing.T) {
+			t.Parallel()
+			g := setupGDPR(t, db.Open(t))
+			ctx := context.Background()
+			t.Run("OK", func(t *testing.T) {
+				checks := compliance.CheckGDPR(ctx, g.db.Client, g.db.DB, g.db.Dialect, nil)
+				require.Len(t, checks, 4)
+				for _, c := range checks {
+					require.True(t, c.OK, "%s: %v", c.Name, c.Problems)
+				}
+				// The probes rolled back: x is untouched, and there is no probe tenant.
+				_, err := g.x.Client.GetMe(ctx)
+				require.NoError(t, err)
+				n, err := g.db.Client.Tenant.Query().Count(g.env.System())
+				require.NoError(t, err)
+				require.Equal(t, 2, n)
+			})
+			t.Run("ErrPersonalColumn", func(t *testing.T) {
+				_, err := g.db.DB.Exec("ALTER TABLE teams ADD COLUMN home_address TEXT")
+				require.NoError(t, err)
+				checks := compliance.CheckGDPR(ctx, g.db.Client, g.db.DB, g.db.Dialect, nil)
+				for _, c := range checks {
+					if c.Name == compliance.GDPRMinimisation {
+						require.False(t, c.OK)
+						require.Equal(t, []string{"unexpected personal-data column teams.home_address"}, c.Problems)
+					} else {
+						require.True(t, c.OK, "%s: %v", c.Name, c.Problems)
+					}
+				}
+			})
+		})
+	}
 }
