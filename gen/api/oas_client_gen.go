@@ -40,7 +40,7 @@ type Invoker interface {
 	// Append a message to a conversation.
 	//
 	// POST /conversations/{conversationId}/messages
-	AppendMessage(ctx context.Context, request *MessageCreate, params AppendMessageParams) (*Message, error)
+	AppendMessage(ctx context.Context, request *MessageCreate, params AppendMessageParams) (*AppendedMessages, error)
 	// CheckPermissions invokes checkPermissions operation.
 	//
 	// Up to 1,000 checks, each a permission optionally on one resource. Answers what the same request
@@ -669,12 +669,12 @@ func (c *Client) sendAddTeamMember(ctx context.Context, params AddTeamMemberPara
 // Append a message to a conversation.
 //
 // POST /conversations/{conversationId}/messages
-func (c *Client) AppendMessage(ctx context.Context, request *MessageCreate, params AppendMessageParams) (*Message, error) {
+func (c *Client) AppendMessage(ctx context.Context, request *MessageCreate, params AppendMessageParams) (*AppendedMessages, error) {
 	res, err := c.sendAppendMessage(ctx, request, params)
 	return res, err
 }
 
-func (c *Client) sendAppendMessage(ctx context.Context, request *MessageCreate, params AppendMessageParams) (res *Message, err error) {
+func (c *Client) sendAppendMessage(ctx context.Context, request *MessageCreate, params AppendMessageParams) (res *AppendedMessages, err error) {
 	otelAttrs := []attribute.KeyValue{
 		otelogen.OperationID("appendMessage"),
 		semconv.HTTPRequestMethodKey.String("POST"),

@@ -11,6 +11,14 @@ func (s *InvitationCreate) setDefaults() {
 }
 
 // setDefaults set default value of fields.
+func (s *MessageCreate) setDefaults() {
+	{
+		val := bool(false)
+		s.Reply.SetTo(val)
+	}
+}
+
+// setDefaults set default value of fields.
 func (s *ReenrollmentCreate) setDefaults() {
 	{
 		val := int(1440)

@@ -387,7 +387,7 @@ func (s *Server) handleAppendMessageRequest(args [1]string, argsEscaped bool, w 
 		}
 	}()
 
-	var response *Message
+	var response *AppendedMessages
 	if m := s.cfg.Middleware; m != nil {
 		mreq := middleware.Request{
 			Context:          ctx,
@@ -408,7 +408,7 @@ func (s *Server) handleAppendMessageRequest(args [1]string, argsEscaped bool, w 
 		type (
 			Request  = *MessageCreate
 			Params   = AppendMessageParams
-			Response = *Message
+			Response = *AppendedMessages
 		)
 		response, err = middleware.HookMiddleware[
 			Request,

@@ -851,6 +851,117 @@ func (s *AgentUpdate) UnmarshalJSON(data []byte) error {
 }
 
 // Encode implements json.Marshaler.
+func (s *AppendedMessages) Encode(e *jx.Encoder) {
+	e.ObjStart()
+	s.encodeFields(e)
+	e.ObjEnd()
+}
+
+// encodeFields encodes fields.
+func (s *AppendedMessages) encodeFields(e *jx.Encoder) {
+	{
+		e.FieldStart("message")
+		s.Message.Encode(e)
+	}
+	{
+		if s.Reply.Set {
+			e.FieldStart("reply")
+			s.Reply.Encode(e)
+		}
+	}
+}
+
+var jsonFieldsNameOfAppendedMessages = [2]string{
+	0: "message",
+	1: "reply",
+}
+
+// Decode decodes AppendedMessages from json.
+func (s *AppendedMessages) Decode(d *jx.Decoder) error {
+	if s == nil {
+		return errors.New("invalid: unable to decode AppendedMessages to nil")
+	}
+	var requiredBitSet [1]uint8
+
+	if err := d.ObjBytes(func(d *jx.Decoder, k []byte) error {
+		switch string(k) {
+		case "message":
+			requiredBitSet[0] |= 1 << 0
+			if err := func() error {
+				if err := s.Message.Decode(d); err != nil {
+					return err
+				}
+				return nil
+			}(); err != nil {
+				return errors.Wrap(err, "decode field \"message\"")
+			}
+		case "reply":
+			if err := func() error {
+				s.Reply.Reset()
+				if err := s.Reply.Decode(d); err != nil {
+					return err
+				}
+				return nil
+			}(); err != nil {
+				return errors.Wrap(err, "decode field \"reply\"")
+			}
+		default:
+			return d.Skip()
+		}
+		return nil
+	}); err != nil {
+		return errors.Wrap(err, "decode AppendedMessages")
+	}
+	// Validate required fields.
+	var failures []validate.FieldError
+	for i, mask := range [1]uint8{
+		0b00000001,
+	} {
+		if result := (requiredBitSet[i] & mask) ^ mask; result != 0 {
+			// Mask only required fields and check equality to mask using XOR.
+			//
+			// If XOR result is not zero, result is not equal to expected, so some fields are missed.
+			// Bits of fields which would be set are actually bits of missed fields.
+			missed := bits.OnesCount8(result)
+			for bitN := 0; bitN < missed; bitN++ {
+				bitIdx := bits.TrailingZeros8(result)
+				fieldIdx := i*8 + bitIdx
+				var name string
+				if fieldIdx < len(jsonFieldsNameOfAppendedMessages) {
+					name = jsonFieldsNameOfAppendedMessages[fieldIdx]
+				} else {
+					name = strconv.Itoa(fieldIdx)
+				}
+				failures = append(failures, validate.FieldError{
+					Name:  name,
+					Error: validate.ErrFieldRequired,
+				})
+				// Reset bit.
+				result &^= 1 << bitIdx
+			}
+		}
+	}
+	if len(failures) > 0 {
+		return &validate.Error{Fields: failures}
+	}
+
+	return nil
+}
+
+// MarshalJSON implements stdjson.Marshaler.
+func (s *AppendedMessages) MarshalJSON() ([]byte, error) {
+	e := jx.Encoder{}
+	s.Encode(&e)
+	return e.Bytes(), nil
+}
+
+// UnmarshalJSON implements stdjson.Unmarshaler.
+func (s *AppendedMessages) UnmarshalJSON(data []byte) error {
+	d := jx.DecodeBytes(data)
+	return s.Decode(d)
+}
+
+// Encode implements json.Marshaler.
 func (s *AuditEvent) Encode(e *jx.Encoder) {
 	e.ObjStart()
 	s.encodeFields(e)
@@ -2611,6 +2722,12 @@ func (s *Conversation) encodeFields(e *jx.Encoder) {
 		}
 	}
 	{
+		if s.AgentID.Set {
+			e.FieldStart("agent_id")
+			s.AgentID.Encode(e)
+		}
+	}
+	{
 		e.FieldStart("created_by")
 		json.EncodeUUID(e, s.CreatedBy)
 	}
@@ -2628,16 +2745,17 @@ func (s *Conversation) encodeFields(e *jx.Encoder) {
 	}
 }
 
-var jsonFieldsNameOfConversation = [9]string{
+var jsonFieldsNameOfConversation = [10]string{
 	0: "id",
 	1: "tenant_id",
 	2: "title",
 	3: "status",
 	4: "metadata",
-	5: "created_by",
-	6: "updated_by",
-	7: "created_at",
-	8: "updated_at",
+	5: "agent_id",
+	6: "created_by",
+	7: "updated_by",
+	8: "created_at",
+	9: "updated_at",
 }
 
 // Decode decodes Conversation from json.
@@ -2705,8 +2823,18 @@ func (s *Conversation) Decode(d *jx.Decoder) error {
 			}(); err != nil {
 				return errors.Wrap(err, "decode field \"metadata\"")
 			}
+		case "agent_id":
+			if err := func() error {
+				s.AgentID.Reset()
+				if err := s.AgentID.Decode(d); err != nil {
+					return err
+				}
+				return nil
+			}(); err != nil {
+				return errors.Wrap(err, "decode field \"agent_id\"")
+			}
 		case "created_by":
-			requiredBitSet[0] |= 1 << 5
+			requiredBitSet[0] |= 1 << 6
 			if err := func() error {
 				v, err := json.DecodeUUID(d)
 				s.CreatedBy = v
@@ -2718,7 +2846,7 @@ func (s *Conversation) Decode(d *jx.Decoder) error {
 				return errors.Wrap(err, "decode field \"created_by\"")
 			}
 		case "updated_by":
-			requiredBitSet[0] |= 1 << 6
+			requiredBitSet[0] |= 1 << 7
 			if err := func() error {
 				v, err := json.DecodeUUID(d)
 				s.UpdatedBy = v
@@ -2730,7 +2858,7 @@ func (s *Conversation) Decode(d *jx.Decoder) error {
 				return errors.Wrap(err, "decode field \"updated_by\"")
 			}
 		case "created_at":
-			requiredBitSet[0] |= 1 << 7
+			requiredBitSet[1] |= 1 << 0
 			if err := func() error {
 				v, err := json.DecodeDateTime(d)
 				s.CreatedAt = v
@@ -2742,7 +2870,7 @@ func (s *Conversation) Decode(d *jx.Decoder) error {
 				return errors.Wrap(err, "decode field \"created_at\"")
 			}
 		case "updated_at":
-			requiredBitSet[1] |= 1 << 0
+			requiredBitSet[1] |= 1 << 1
 			if err := func() error {
 				v, err := json.DecodeDateTime(d)
 				s.UpdatedAt = v
@@ -2763,8 +2891,8 @@ func (s *Conversation) Decode(d *jx.Decoder) error {
 	// Validate required fields.
 	var failures []validate.FieldError
 	for i, mask := range [2]uint8{
-		0b11101111,
-		0b00000001,
+		0b11001111,
+		0b00000011,
 	} {
 		if result := (requiredBitSet[i] & mask) ^ mask; result != 0 {
 			// Mask only required fields and check equality to mask using XOR.
@@ -2820,6 +2948,12 @@ func (s *ConversationCreate) Encode(e *jx.Encoder) {
 // encodeFields encodes fields.
 func (s *ConversationCreate) encodeFields(e *jx.Encoder) {
 	{
+		if s.AgentID.Set {
+			e.FieldStart("agent_id")
+			s.AgentID.Encode(e)
+		}
+	}
+	{
 		if s.Title.Set {
 			e.FieldStart("title")
 			s.Title.Encode(e)
@@ -2839,10 +2973,11 @@ func (s *ConversationCreate) encodeFields(e *jx.Encoder) {
 	}
 }
 
-var jsonFieldsNameOfConversationCreate = [3]string{
-	0: "title",
-	1: "metadata",
-	2: "tenant_id",
+var jsonFieldsNameOfConversationCreate = [4]string{
+	0: "agent_id",
+	1: "title",
+	2: "metadata",
+	3: "tenant_id",
 }
 
 // Decode decodes ConversationCreate from json.
@@ -2853,6 +2988,16 @@ func (s *ConversationCreate) Decode(d *jx.Decoder) error {
 
 	if err := d.ObjBytes(func(d *jx.Decoder, k []byte) error {
 		switch string(k) {
+		case "agent_id":
+			if err := func() error {
+				s.AgentID.Reset()
+				if err := s.AgentID.Decode(d); err != nil {
+					return err
+				}
+				return nil
+			}(); err != nil {
+				return errors.Wrap(err, "decode field \"agent_id\"")
+			}
 		case "title":
 			if err := func() error {
 				s.Title.Reset()
@@ -3080,6 +3225,12 @@ func (s *ConversationUpdate) Encode(e *jx.Encoder) {
 // encodeFields encodes fields.
 func (s *ConversationUpdate) encodeFields(e *jx.Encoder) {
 	{
+		if s.AgentID.Set {
+			e.FieldStart("agent_id")
+			s.AgentID.Encode(e)
+		}
+	}
+	{
 		if s.Title.Set {
 			e.FieldStart("title")
 			s.Title.Encode(e)
@@ -3099,10 +3250,11 @@ func (s *ConversationUpdate) encodeFields(e *jx.Encoder) {
 	}
 }
 
-var jsonFieldsNameOfConversationUpdate = [3]string{
-	0: "title",
-	1: "status",
-	2: "metadata",
+var jsonFieldsNameOfConversationUpdate = [4]string{
+	0: "agent_id",
+	1: "title",
+	2: "status",
+	3: "metadata",
 }
 
 // Decode decodes ConversationUpdate from json.
@@ -3115,6 +3267,16 @@ func (s *ConversationUpdate) Decode(d *jx.Decoder) error {
 	if err := d.ObjBytes(func(d *jx.Decoder, k []byte) error {
 		propertiesCount++
 		switch string(k) {
+		case "agent_id":
+			if err := func() error {
+				s.AgentID.Reset()
+				if err := s.AgentID.Decode(d); err != nil {
+					return err
+				}
+				return nil
+			}(); err != nil {
+				return errors.Wrap(err, "decode field \"agent_id\"")
+			}
 		case "title":
 			if err := func() error {
 				s.Title.Reset()
@@ -7245,11 +7407,18 @@ func (s *MessageCreate) encodeFields(e *jx.Encoder) {
 		e.FieldStart("content")
 		e.Str(s.Content)
 	}
+	{
+		if s.Reply.Set {
+			e.FieldStart("reply")
+			s.Reply.Encode(e)
+		}
+	}
 }
 
-var jsonFieldsNameOfMessageCreate = [2]string{
+var jsonFieldsNameOfMessageCreate = [3]string{
 	0: "role",
 	1: "content",
+	2: "reply",
 }
 
 // Decode decodes MessageCreate from json.
@@ -7258,6 +7427,7 @@ func (s *MessageCreate) Decode(d *jx.Decoder) error {
 		return errors.New("invalid: unable to decode MessageCreate to nil")
 	}
 	var requiredBitSet [1]uint8
+	s.setDefaults()
 
 	if err := d.ObjBytes(func(d *jx.Decoder, k []byte) error {
 		switch string(k) {
@@ -7282,6 +7452,16 @@ func (s *MessageCreate) Decode(d *jx.Decoder) error {
 				return nil
 			}(); err != nil {
 				return errors.Wrap(err, "decode field \"content\"")
+			}
+		case "reply":
+			if err := func() error {
+				s.Reply.Reset()
+				if err := s.Reply.Decode(d); err != nil {
+					return err
+				}
+				return nil
+			}(); err != nil {
+				return errors.Wrap(err, "decode field \"reply\"")
 			}
 		default:
 			return errors.Errorf("unexpected field %q", k)
@@ -7752,6 +7932,41 @@ func (s *OptAuditEventDetails) UnmarshalJSON(data []byte) error {
 	return s.Decode(d)
 }
 
+// Encode encodes bool as json.
+func (o OptBool) Encode(e *jx.Encoder) {
+	if !o.Set {
+		return
+	}
+	e.Bool(bool(o.Value))
+}
+
+// Decode decodes bool from json.
+func (o *OptBool) Decode(d *jx.Decoder) error {
+	if o == nil {
+		return errors.New("invalid: unable to decode OptBool to nil")
+	}
+	o.Set = true
+	v, err := d.Bool()
+	if err != nil {
+		return err
+	}
+	o.Value = bool(v)
+	return nil
+}
+
+// MarshalJSON implements stdjson.Marshaler.
+func (s OptBool) MarshalJSON() ([]byte, error) {
+	e := jx.Encoder{}
+	s.Encode(&e)
+	return e.Bytes(), nil
+}
+
+// UnmarshalJSON implements stdjson.Unmarshaler.
+func (s *OptBool) UnmarshalJSON(data []byte) error {
+	d := jx.DecodeBytes(data)
+	return s.Decode(d)
+}
+
 // Encode encodes ConversationStatus as json.
 func (o OptConversationStatus) Encode(e *jx.Encoder) {
 	if !o.Set {
@@ -7953,6 +8168,39 @@ func (s OptInt) MarshalJSON() ([]byte, error) {
 
 // UnmarshalJSON implements stdjson.Unmarshaler.
 func (s *OptInt) UnmarshalJSON(data []byte) error {
+	d := jx.DecodeBytes(data)
+	return s.Decode(d)
+}
+
+// Encode encodes Message as json.
+func (o OptMessage) Encode(e *jx.Encoder) {
+	if !o.Set {
+		return
+	}
+	o.Value.Encode(e)
+}
+
+// Decode decodes Message from json.
+func (o *OptMessage) Decode(d *jx.Decoder) error {
+	if o == nil {
+		return errors.New("invalid: unable to decode OptMessage to nil")
+	}
+	o.Set = true
+	if err := o.Value.Decode(d); err != nil {
+		return err
+	}
+	return nil
+}
+
+// MarshalJSON implements stdjson.Marshaler.
+func (s OptMessage) MarshalJSON() ([]byte, error) {
+	e := jx.Encoder{}
+	s.Encode(&e)
+	return e.Bytes(), nil
+}
+
+// UnmarshalJSON implements stdjson.Unmarshaler.
+func (s *OptMessage) UnmarshalJSON(data []byte) error {
 	d := jx.DecodeBytes(data)
 	return s.Decode(d)
 }

@@ -65,7 +65,7 @@ func decodeAddTeamMemberResponse(resp *http.Response) (res *AddTeamMemberNoConte
 	return res, errors.Wrap(defRes, "error")
 }
 
-func decodeAppendMessageResponse(resp *http.Response) (res *Message, _ error) {
+func decodeAppendMessageResponse(resp *http.Response) (res *AppendedMessages, _ error) {
 	switch resp.StatusCode {
 	case 201:
 		// Code 201.
@@ -81,7 +81,7 @@ func decodeAppendMessageResponse(resp *http.Response) (res *Message, _ error) {
 			}
 			d := jx.DecodeBytes(buf)
 
-			var response Message
+			var response AppendedMessages
 			if err := func() error {
 				if err := response.Decode(d); err != nil {
 					return err

@@ -19,7 +19,7 @@ func encodeAddTeamMemberResponse(response *AddTeamMemberNoContent, w http.Respon
 	return nil
 }
 
-func encodeAppendMessageResponse(response *Message, w http.ResponseWriter, span trace.Span) error {
+func encodeAppendMessageResponse(response *AppendedMessages, w http.ResponseWriter, span trace.Span) error {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(201)
 

@@ -354,6 +354,32 @@ func (s *AgentUpdate) SetDocumentIds(val []uuid.UUID) {
 	s.DocumentIds = val
 }
 
+// Ref: #/components/schemas/AppendedMessages
+type AppendedMessages struct {
+	Message Message    `json:"message"`
+	Reply   OptMessage `json:"reply"`
+}
+
+// GetMessage returns the value of Message.
+func (s *AppendedMessages) GetMessage() Message {
+	return s.Message
+}
+
+// GetReply returns the value of Reply.
+func (s *AppendedMessages) GetReply() OptMessage {
+	return s.Reply
+}
+
+// SetMessage sets the value of Message.
+func (s *AppendedMessages) SetMessage(val Message) {
+	s.Message = val
+}
+
+// SetReply sets the value of Reply.
+func (s *AppendedMessages) SetReply(val OptMessage) {
+	s.Reply = val
+}
+
 // Ref: #/components/schemas/AuditEvent
 type AuditEvent struct {
 	ID         uuid.UUID         `json:"id"`
@@ -1007,6 +1033,7 @@ type Conversation struct {
 	Title     string             `json:"title"`
 	Status    ConversationStatus `json:"status"`
 	Metadata  OptMetadata        `json:"metadata"`
+	AgentID   OptUUID            `json:"agent_id"`
 	CreatedBy uuid.UUID          `json:"created_by"`
 	UpdatedBy uuid.UUID          `json:"updated_by"`
 	CreatedAt time.Time          `json:"created_at"`
@@ -1036,6 +1063,11 @@ func (s *Conversation) GetStatus() ConversationStatus {
 // GetMetadata returns the value of Metadata.
 func (s *Conversation) GetMetadata() OptMetadata {
 	return s.Metadata
+}
+
+// GetAgentID returns the value of AgentID.
+func (s *Conversation) GetAgentID() OptUUID {
+	return s.AgentID
 }
 
 // GetCreatedBy returns the value of CreatedBy.
@@ -1083,6 +1115,11 @@ func (s *Conversation) SetMetadata(val OptMetadata) {
 	s.Metadata = val
 }
 
+// SetAgentID sets the value of AgentID.
+func (s *Conversation) SetAgentID(val OptUUID) {
+	s.AgentID = val
+}
+
 // SetCreatedBy sets the value of CreatedBy.
 func (s *Conversation) SetCreatedBy(val uuid.UUID) {
 	s.CreatedBy = val
@@ -1105,10 +1142,17 @@ func (s *Conversation) SetUpdatedAt(val time.Time) {
 
 // Ref: #/components/schemas/ConversationCreate
 type ConversationCreate struct {
+	// The agent that answers when a message asks for a reply.
+	AgentID  OptUUID     `json:"agent_id"`
 	Title    OptString   `json:"title"`
 	Metadata OptMetadata `json:"metadata"`
 	// Optional; if given it must be the caller's active tenant.
 	TenantID OptUUID `json:"tenant_id"`
+}
+
+// GetAgentID returns the value of AgentID.
+func (s *ConversationCreate) GetAgentID() OptUUID {
+	return s.AgentID
 }
 
 // GetTitle returns the value of Title.
@@ -1124,6 +1168,11 @@ func (s *ConversationCreate) GetMetadata() OptMetadata {
 // GetTenantID returns the value of TenantID.
 func (s *ConversationCreate) GetTenantID() OptUUID {
 	return s.TenantID
+}
+
+// SetAgentID sets the value of AgentID.
+func (s *ConversationCreate) SetAgentID(val OptUUID) {
+	s.AgentID = val
 }
 
 // SetTitle sets the value of Title.
@@ -1211,9 +1260,15 @@ func (s *ConversationStatus) UnmarshalText(data []byte) error {
 
 // Ref: #/components/schemas/ConversationUpdate
 type ConversationUpdate struct {
+	AgentID  OptUUID               `json:"agent_id"`
 	Title    OptString             `json:"title"`
 	Status   OptConversationStatus `json:"status"`
 	Metadata OptMetadata           `json:"metadata"`
+}
+
+// GetAgentID returns the value of AgentID.
+func (s *ConversationUpdate) GetAgentID() OptUUID {
+	return s.AgentID
 }
 
 // GetTitle returns the value of Title.
@@ -1229,6 +1284,11 @@ func (s *ConversationUpdate) GetStatus() OptConversationStatus {
 // GetMetadata returns the value of Metadata.
 func (s *ConversationUpdate) GetMetadata() OptMetadata {
 	return s.Metadata
+}
+
+// SetAgentID sets the value of AgentID.
+func (s *ConversationUpdate) SetAgentID(val OptUUID) {
+	s.AgentID = val
 }
 
 // SetTitle sets the value of Title.
@@ -2721,6 +2781,9 @@ func (s *Message) SetCreatedAt(val time.Time) {
 type MessageCreate struct {
 	Role    MessageRole `json:"role"`
 	Content string      `json:"content"`
+	// Ask the conversation's agent for an assistant reply (llm.use is checked). The message and the reply
+	// are stored together, or neither on a provider failure (502/504).
+	Reply OptBool `json:"reply"`
 }
 
 // GetRole returns the value of Role.
@@ -2733,6 +2796,11 @@ func (s *MessageCreate) GetContent() string {
 	return s.Content
 }
 
+// GetReply returns the value of Reply.
+func (s *MessageCreate) GetReply() OptBool {
+	return s.Reply
+}
+
 // SetRole sets the value of Role.
 func (s *MessageCreate) SetRole(val MessageRole) {
 	s.Role = val
@@ -2741,6 +2809,11 @@ func (s *MessageCreate) SetRole(val MessageRole) {
 // SetContent sets the value of Content.
 func (s *MessageCreate) SetContent(val string) {
 	s.Content = val
+}
+
+// SetReply sets the value of Reply.
+func (s *MessageCreate) SetReply(val OptBool) {
+	s.Reply = val
 }
 
 // Ref: #/components/schemas/MessagePage
@@ -3287,6 +3360,52 @@ func (o OptInt) Get() (v int, ok bool) {
 
 // Or returns value if set, or given parameter if does not.
 func (o OptInt) Or(d int) int {
+	if v, ok := o.Get(); ok {
+		return v
+	}
+	return d
+}
+
+// NewOptMessage returns new OptMessage with value set to v.
+func NewOptMessage(v Message) OptMessage {
+	return OptMessage{
+		Value: v,
+		Set:   true,
+	}
+}
+
+// OptMessage is optional Message.
+type OptMessage struct {
+	Value Message
+	Set   bool
+}
+
+// IsSet returns true if OptMessage was set.
+func (o OptMessage) IsSet() bool { return o.Set }
+
+// Reset unsets value.
+func (o *OptMessage) Reset() {
+	var v Message
+	o.Value = v
+	o.Set = false
+}
+
+// SetTo sets value to v.
+func (o *OptMessage) SetTo(v Message) {
+	o.Set = true
+	o.Value = v
+}
+
+// Get returns value and boolean that denotes whether value was set.
+func (o OptMessage) Get() (v Message, ok bool) {
+	if !o.Set {
+		return v, false
+	}
+	return o.Value, true
+}
+
+// Or returns value if set, or given parameter if does not.
+func (o OptMessage) Or(d Message) Message {
 	if v, ok := o.Get(); ok {
 		return v
 	}

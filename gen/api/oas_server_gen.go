@@ -19,7 +19,7 @@ type Handler interface {
 	// Append a message to a conversation.
 	//
 	// POST /conversations/{conversationId}/messages
-	AppendMessage(ctx context.Context, req *MessageCreate, params AppendMessageParams) (*Message, error)
+	AppendMessage(ctx context.Context, req *MessageCreate, params AppendMessageParams) (*AppendedMessages, error)
 	// CheckPermissions implements checkPermissions operation.
 	//
 	// Up to 1,000 checks, each a permission optionally on one resource. Answers what the same request

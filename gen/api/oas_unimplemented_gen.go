@@ -27,7 +27,7 @@ func (UnimplementedHandler) AddTeamMember(ctx context.Context, params AddTeamMem
 // Append a message to a conversation.
 //
 // POST /conversations/{conversationId}/messages
-func (UnimplementedHandler) AppendMessage(ctx context.Context, req *MessageCreate, params AppendMessageParams) (r *Message, _ error) {
+func (UnimplementedHandler) AppendMessage(ctx context.Context, req *MessageCreate, params AppendMessageParams) (r *AppendedMessages, _ error) {
 	return r, ht.ErrNotImplemented
 }
 

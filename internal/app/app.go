@@ -158,9 +158,24 @@ func Build(ctx context.Context, cfg *config.Config, db *Database, kek []byte, lo
 		session.WithMetrics(a.Metrics), session.WithDegradedTTL(cfg.DegradedCacheTTL))
 	a.Authz = authz.NewResolver(db.Client, a.Bus, log,
 		authz.WithRedis(a.Redis), authz.WithMetrics(a.Metrics), authz.WithDegradedTTL(cfg.DegradedCacheTTL))
+	providers := []llm.Provider{llm.NewEcho()}
+	if cfg.LLMBaseURL != "" {
+		oa, err := llm.NewOpenAI(llm.OpenAIConfig{BaseURL: cfg.LLMBaseURL, APIKey: cfg.LLMAPIKey, Timeout: cfg.LLMTimeout, Models: cfg.LLMModels})
+		if err != nil {
+			return nil, fmt.Errorf("ATRIUM_LLM_BASE_URL: %w", err)
+		}
+		providers = append(providers, oa)
+	}
+	registry := llm.NewRegistry(providers...)
+	if err := registry.Refresh(ctx); err != nil {
+		// A provider that is down at start is not fatal: its models appear
+		// once it answers (GET /llm/models refreshes).
+		log.Warn("language model provider did not list its models", "err", err)
+	}
+	a.Assistant = assistant.New(db.Client, registry, a.Audit, cfg.LLMMonthlyTokens)
 	a.Access = authz.NewAccess(db.Client)
 	a.Shares = authz.NewShares(db.Client, a.Access, a.Audit)
-	a.Conversations = conversation.NewService(db.Client, a.Audit, a.Access)
+	a.Conversations = conversation.NewService(db.Client, a.Audit, a.Access, a.Assistant)
 	a.Accounts = account.New(db.Client, a.Tokens, a.Sessions, a.Authz, a.Audit, log, session.Lifetimes{Idle: cfg.SessionIdle, Absolute: cfg.SessionMaxAge})
 	pkCfg, err := passkey.ConfigFromPublicURL(cfg.PublicURL, cfg.WebAuthnOrigins)
 	if err != nil {
@@ -179,21 +194,6 @@ func Build(ctx context.Context, cfg *config.Config, db *Database, kek []byte, lo
 		return nil, err
 	}
 
-	providers := []llm.Provider{llm.NewEcho()}
-	if cfg.LLMBaseURL != "" {
-		oa, err := llm.NewOpenAI(llm.OpenAIConfig{BaseURL: cfg.LLMBaseURL, APIKey: cfg.LLMAPIKey, Timeout: cfg.LLMTimeout, Models: cfg.LLMModels})
-		if err != nil {
-			return nil, fmt.Errorf("ATRIUM_LLM_BASE_URL: %w", err)
-		}
-		providers = append(providers, oa)
-	}
-	registry := llm.NewRegistry(providers...)
-	if err := registry.Refresh(ctx); err != nil {
-		// A provider that is down at start is not fatal: its models appear
-		// once it answers (GET /llm/models refreshes).
-		log.Warn("language model provider did not list its models", "err", err)
-	}
-	a.Assistant = assistant.New(db.Client, registry, a.Audit, cfg.LLMMonthlyTokens)
 	console := map[string]http.Handler{}
 	if cfg.MetricsOnAPI {
 		console["GET /metrics"] = a.Metrics.Handler()

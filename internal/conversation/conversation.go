@@ -12,12 +12,15 @@ import (
 
 	"atrium/ent"
 	entconv "atrium/ent/conversation"
+	"atrium/ent/document"
 	"atrium/ent/message"
 	"atrium/ent/share"
 	"atrium/internal/audit"
 	"atrium/internal/authz"
 	"atrium/internal/fault"
+	"atrium/internal/llm"
 	"atrium/internal/page"
+	"atrium/internal/viewer"
 )
 
 // Limits on input sizes.
@@ -40,14 +43,20 @@ const (
 // authz's resource rule: its creator owns it; shares give users and teams
 // viewer, editor or owner access; conversation.manage sees everything.
 type Service struct {
-	client *ent.Client
-	audit  *audit.Writer
-	access *authz.Access
+	client  *ent.Client
+	audit   *audit.Writer
+	access  *authz.Access
+	replier Replier
+}
+
+// Replier runs the model call of an assistant reply.
+type Replier interface {
+	Reply(ctx context.Context, r llm.Request, conversationID uuid.UUID) (*llm.Response, error)
 }
 
 // NewService returns a Service and registers conversations with access.
-func NewService(client *ent.Client, w *audit.Writer, access *authz.Access) *Service {
-	s := &Service{client: client, audit: w, access: access}
+func NewService(client *ent.Client, w *audit.Writer, access *authz.Access, replier Replier) *Service {
+	s := &Service{client: client, audit: w, access: access, replier: replier}
 	access.Register(authz.Conversation, s.owners)
 	return s
 }
@@ -68,6 +77,7 @@ func (s *Service) owners(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]uu
 
 // CreateInput creates a conversation.
 type CreateInput struct {
+	AgentID  *uuid.UUID
 	Title    string
 	Metadata map[string]string
 	// TenantID, if set, must be the caller's tenant; the data layer refuses
@@ -85,6 +95,7 @@ func (in CreateInput) Validate() error {
 
 // UpdateInput changes a conversation; nil fields stay as they are.
 type UpdateInput struct {
+	AgentID  *uuid.UUID
 	Title    *string
 	Status   *entconv.Status
 	Metadata map[string]string // nil = unchanged
@@ -93,7 +104,7 @@ type UpdateInput struct {
 // Validate reports every problem with the input.
 func (in UpdateInput) Validate() error {
 	var fs []fault.FieldError
-	if in.Title == nil && in.Status == nil && in.Metadata == nil {
+	if in.Title == nil && in.Status == nil && in.Metadata == nil && in.AgentID == nil {
 		fs = append(fs, fault.FieldError{Field: "body", Message: "nothing to change"})
 	}
 	if in.Title != nil {
@@ -112,6 +123,13 @@ func (in UpdateInput) Validate() error {
 type AppendInput struct {
 	Role    message.Role
 	Content string
+	Reply   bool // ask the conversation's agent for an assistant reply
+}
+
+// Appended is an appended message and, when asked for, the reply.
+type Appended struct {
+	Message *ent.Message
+	Reply   *ent.Message
 }
 
 // Validate reports every problem with the input.
@@ -160,9 +178,12 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*ent.Conversation
 	if err := in.Validate(); err != nil {
 		return nil, err
 	}
+	if err := s.checkAgent(ctx, in.AgentID); err != nil {
+		return nil, err
+	}
 	var c *ent.Conversation
 	err := s.audit.Change(ctx, func(tx *ent.Tx) (audit.Event, error) {
-		b := tx.Conversation.Create().SetTitle(in.Title).SetMetadata(in.Metadata)
+		b := tx.Conversation.Create().SetTitle(in.Title).SetMetadata(in.Metadata).SetNillableAgentID(in.AgentID)
 		if in.TenantID != nil {
 			b.SetTenantID(*in.TenantID)
 		}
@@ -211,9 +232,15 @@ func (s *Service) Update(ctx context.Context, id uuid.UUID, in UpdateInput) (*en
 	if err := s.access.Require(ctx, authz.Conversation, id, authz.Editor); err != nil {
 		return nil, err
 	}
+	if err := s.checkAgent(ctx, in.AgentID); err != nil {
+		return nil, err
+	}
 	var c *ent.Conversation
 	err := s.audit.Change(ctx, func(tx *ent.Tx) (audit.Event, error) {
 		u := tx.Conversation.UpdateOneID(id)
+		if in.AgentID != nil {
+			u.SetAgentID(*in.AgentID)
+		}
 		if in.Title != nil {
 			u.SetTitle(*in.Title)
 		}
@@ -277,21 +304,31 @@ func (s *Service) ListMessages(ctx context.Context, conversationID uuid.UUID, cu
 	return p, fault.FromEnt(err, "message")
 }
 
-// AppendMessage appends a message to a conversation of the caller's tenant.
-func (s *Service) AppendMessage(ctx context.Context, conversationID uuid.UUID, in AppendInput) (*ent.Message, error) {
+// AppendMessage appends a message to a conversation of the caller's tenant,
+// and with in.Reply asks the conversation's agent for an assistant reply:
+// the model is called first, and the message and the reply are then stored
+// in one transaction, so a provider failure stores nothing.
+func (s *Service) AppendMessage(ctx context.Context, conversationID uuid.UUID, in AppendInput) (*Appended, error) {
 	if err := in.Validate(); err != nil {
 		return nil, err
 	}
 	if err := s.access.Require(ctx, authz.Conversation, conversationID, authz.Editor); err != nil {
 		return nil, err
 	}
-	var m *ent.Message
+	var reply *llm.Response
+	if in.Reply {
+		var err error
+		if reply, err = s.reply(ctx, conversationID, in); err != nil {
+			return nil, err
+		}
+	}
+	out := &Appended{}
 	err := s.audit.Change(ctx, func(tx *ent.Tx) (audit.Event, error) {
 		if _, err := tx.Conversation.Get(ctx, conversationID); err != nil {
 			return audit.Event{}, err
 		}
 		var err error
-		m, err = tx.Message.Create().
+		out.Message, err = tx.Message.Create().
 			SetConversationID(conversationID).
 			SetRole(in.Role).
 			SetContent(in.Content).
@@ -299,11 +336,95 @@ func (s *Service) AppendMessage(ctx context.Context, conversationID uuid.UUID, i
 		if err != nil {
 			return audit.Event{}, err
 		}
-		return audit.Event{Action: ActionMessageAppend, ResourceType: "message", ResourceID: m.ID,
+		if reply != nil {
+			if out.Reply, err = tx.Message.Create().SetConversationID(conversationID).
+				SetRole(message.RoleAssistant).SetContent(reply.Content).Save(ctx); err != nil {
+				return audit.Event{}, err
+			}
+			if err := s.audit.Record(ctx, tx, audit.Event{Action: ActionMessageAppend, ResourceType: "message", ResourceID: out.Reply.ID,
+				Details: map[string]string{"conversation_id": conversationID.String(), "role": "assistant"}}); err != nil {
+				return audit.Event{}, err
+			}
+		}
+		return audit.Event{Action: ActionMessageAppend, ResourceType: "message", ResourceID: out.Message.ID,
 			Details: map[string]string{"conversation_id": conversationID.String()}}, nil
 	})
 	if err != nil {
 		return nil, fault.FromEnt(err, "conversation")
 	}
-	return m, nil
+	return out, nil
+}
+
+// MaxHistory is how many earlier messages go to the model with a reply.
+const MaxHistory = 50
+
+// reply builds the model request — the agent's instructions, its context
+// documents the caller may read, the recent history and the new message —
+// and runs it.
+func (s *Service) reply(ctx context.Context, conversationID uuid.UUID, in AppendInput) (*llm.Response, error) {
+	if !viewer.FromContext(ctx).Allows(authz.LLMUse) {
+		return nil, fault.New(fault.Forbidden, "missing permission %s", authz.LLMUse)
+	}
+	c, err := s.client.Conversation.Get(ctx, conversationID)
+	if err != nil {
+		return nil, fault.FromEnt(err, "conversation")
+	}
+	if c.AgentID == nil {
+		return nil, fault.Fields(fault.FieldError{Field: "reply", Message: "the conversation has no agent"})
+	}
+	if err := s.access.Require(ctx, authz.Agent, *c.AgentID, authz.Viewer); err != nil {
+		return nil, fault.Fields(fault.FieldError{Field: "reply", Message: "the conversation's agent is not available to you"})
+	}
+	ag, err := s.client.Agent.Get(ctx, *c.AgentID)
+	if err != nil {
+		return nil, fault.FromEnt(err, "agent")
+	}
+	system := ag.Instructions
+	if len(ag.DocumentIds) > 0 {
+		ds, err := s.access.Decide(ctx, authz.Document, ag.DocumentIds)
+		if err != nil {
+			return nil, err
+		}
+		var readable []uuid.UUID
+		for _, id := range ag.DocumentIds {
+			if ds[id].Level >= authz.Viewer {
+				readable = append(readable, id)
+			}
+		}
+		docs, err := s.client.Document.Query().Where(document.IDIn(readable...)).All(ctx)
+		if err != nil {
+			return nil, fault.FromEnt(err, "document")
+		}
+		for _, d := range docs {
+			system += "\n\n# " + d.Title + "\n" + d.Content
+		}
+	}
+	history, err := s.client.Message.Query().Where(message.ConversationID(conversationID)).
+		Order(ent.Desc(message.FieldID)).Limit(MaxHistory).All(ctx)
+	if err != nil {
+		return nil, fault.FromEnt(err, "message")
+	}
+	r := llm.Request{Model: ag.Model, Temperature: ag.Temperature}
+	if ag.MaxTokens != nil {
+		r.MaxTokens = *ag.MaxTokens
+	}
+	if system != "" {
+		r.Messages = append(r.Messages, llm.Message{Role: llm.RoleSystem, Content: system})
+	}
+	for i := len(history) - 1; i >= 0; i-- {
+		r.Messages = append(r.Messages, llm.Message{Role: string(history[i].Role), Content: history[i].Content})
+	}
+	r.Messages = append(r.Messages, llm.Message{Role: string(in.Role), Content: in.Content})
+	return s.replier.Reply(ctx, r, conversationID)
+}
+
+// checkAgent refuses an agent the caller cannot read.
+func (s *Service) checkAgent(ctx context.Context, id *uuid.UUID) error {
+	if id == nil {
+		return nil
+	}
+	if err := s.access.Require(ctx, authz.Agent, *id, authz.Viewer); err != nil {
+		return fault.Fields(fault.FieldError{Field: "agent_id", Message: "agent not found"})
+	}
+	return nil
 }

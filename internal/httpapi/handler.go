@@ -25,7 +25,7 @@ type Conversations interface {
 	Update(ctx context.Context, id uuid.UUID, in conversation.UpdateInput) (*ent.Conversation, error)
 	Delete(ctx context.Context, id uuid.UUID) error
 	ListMessages(ctx context.Context, conversationID uuid.UUID, cursor string, limit int) (page.Page[*ent.Message], error)
-	AppendMessage(ctx context.Context, conversationID uuid.UUID, in conversation.AppendInput) (*ent.Message, error)
+	AppendMessage(ctx context.Context, conversationID uuid.UUID, in conversation.AppendInput) (*conversation.Appended, error)
 }
 
 // ReadinessFunc reports the health of each dependency by name; a nil error
@@ -116,7 +116,7 @@ func (h *Handler) GetReady(ctx context.Context) (*api.Health, error) {
 // CreateConversation implements createConversation.
 // POST /conversations
 func (h *Handler) CreateConversation(ctx context.Context, req *api.ConversationCreate) (*api.Conversation, error) {
-	in := conversation.CreateInput{Title: req.Title.Or(""), Metadata: req.Metadata.Value}
+	in := conversation.CreateInput{Title: req.Title.Or(""), Metadata: req.Metadata.Value, AgentID: optPtr[uuid.UUID](req.AgentID)}
 	if id, ok := req.TenantID.Get(); ok {
 		in.TenantID = &id
 	}
@@ -162,7 +162,7 @@ func (h *Handler) GetConversation(ctx context.Context, p api.GetConversationPara
 // UpdateConversation implements updateConversation.
 // PATCH /conversations/{conversationId}
 func (h *Handler) UpdateConversation(ctx context.Context, req *api.ConversationUpdate, p api.UpdateConversationParams) (*api.Conversation, error) {
-	var in conversation.UpdateInput
+	in := conversation.UpdateInput{AgentID: optPtr[uuid.UUID](req.AgentID)}
 	if t, ok := req.Title.Get(); ok {
 		in.Title = &t
 	}
@@ -208,14 +208,18 @@ func (h *Handler) ListMessages(ctx context.Context, p api.ListMessagesParams) (*
 
 // AppendMessage implements appendMessage.
 // POST /conversations/{conversationId}/messages
-func (h *Handler) AppendMessage(ctx context.Context, req *api.MessageCreate, p api.AppendMessageParams) (*api.Message, error) {
-	m, err := h.conversations.AppendMessage(ctx, p.ConversationId, conversation.AppendInput{
-		Role: message.Role(req.Role), Content: req.Content,
+func (h *Handler) AppendMessage(ctx context.Context, req *api.MessageCreate, p api.AppendMessageParams) (*api.AppendedMessages, error) {
+	res, err := h.conversations.AppendMessage(ctx, p.ConversationId, conversation.AppendInput{
+		Role: message.Role(req.Role), Content: req.Content, Reply: req.Reply.Or(false),
 	})
 	if err != nil {
 		return nil, err
 	}
-	return toMessage(m), nil
+	out := &api.AppendedMessages{Message: *toMessage(res.Message)}
+	if res.Reply != nil {
+		out.Reply = api.NewOptMessage(*toMessage(res.Reply))
+	}
+	return out, nil
 }
 
 func toConversation(c *ent.Conversation) *api.Conversation {
@@ -225,6 +229,9 @@ func toConversation(c *ent.Conversation) *api.Conversation {
 	}
 	if len(c.Metadata) > 0 {
 		out.Metadata = api.NewOptMetadata(c.Metadata)
+	}
+	if c.AgentID != nil {
+		out.AgentID = api.NewOptUUID(*c.AgentID)
 	}
 	return out
 }

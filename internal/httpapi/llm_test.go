@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
 	"atrium/gen/api"
@@ -93,3 +94,45 @@ func TestLLM(t *testing.T) {
 }
 
 func jsonDecode(r *http.Request, v any) error { return json.NewDecoder(r.Body).Decode(v) }
+
+// TestAssistantReply: a conversation with an agent answers, using the
+// agent's instructions; a provider failure stores nothing.
+func TestAssistantReply(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, bu *bundle) {
+		ctx, a := bu.ctx, bu.a.Client
+		doc, err := a.CreateDocument(ctx, &api.DocumentCreate{Title: "Facts", Content: "The sky is blue."})
+		require.NoError(t, err)
+		ag, err := a.CreateAgent(ctx, &api.AgentCreate{Name: "Echo", Model: "echo-1", Instructions: api.NewOptString("Answer briefly."),
+			DocumentIds: []uuid.UUID{doc.ID}})
+		require.NoError(t, err)
+		conv, err := a.CreateConversation(ctx, &api.ConversationCreate{AgentID: api.NewOptUUID(ag.ID)})
+		require.NoError(t, err)
+		require.Equal(t, ag.ID, conv.AgentID.Value)
+		t.Run("OK", func(t *testing.T) {
+			res, err := a.AppendMessage(ctx, &api.MessageCreate{Role: api.MessageRoleUser, Content: "what colour is the sky", Reply: api.NewOptBool(true)},
+				api.AppendMessageParams{ConversationId: conv.ID})
+			require.NoError(t, err)
+			require.True(t, res.Reply.Set)
+			require.Equal(t, api.MessageRoleAssistant, res.Reply.Value.Role)
+			require.Contains(t, res.Reply.Value.Content, "what colour is the sky")
+			msgs, err := a.ListMessages(ctx, api.ListMessagesParams{ConversationId: conv.ID})
+			require.NoError(t, err)
+			require.Len(t, msgs.Items, 2)
+		})
+		t.Run("ErrNoAgent", func(t *testing.T) {
+			plain, err := a.CreateConversation(ctx, &api.ConversationCreate{})
+			require.NoError(t, err)
+			_, err = a.AppendMessage(ctx, &api.MessageCreate{Role: api.MessageRoleUser, Content: "hi", Reply: api.NewOptBool(true)},
+				api.AppendMessageParams{ConversationId: plain.ID})
+			requireStatus(t, err, 400)
+			msgs, err := a.ListMessages(ctx, api.ListMessagesParams{ConversationId: plain.ID})
+			require.NoError(t, err)
+			require.Empty(t, msgs.Items, "nothing half-written")
+		})
+		t.Run("ErrAgentOfAnotherTenant", func(t *testing.T) {
+			_, err := bu.b.Client.CreateConversation(ctx, &api.ConversationCreate{AgentID: api.NewOptUUID(ag.ID)})
+			requireStatus(t, err, 400)
+		})
+	})
+}
