@@ -586,7 +586,7 @@ func TestCredentialFlagsRoundTrip(t *testing.T) {
 func TestSessionLifetimes(t *testing.T) {
 	t.Parallel()
 	b := setup(t, testkit.SQLite(t), func(c *config.Config) {
-		c.SessionIdle, c.SessionMaxAge = time.Second, time.Hour
+		c.SessionIdle, c.SessionMaxAge = 3*time.Second, time.Hour
 	})
 	d := newDevice()
 	reg, err := b.enroll(b.anon, d, b.invite(authz.RoleMemberID), b.rp)
@@ -594,7 +594,7 @@ func TestSessionLifetimes(t *testing.T) {
 	c := b.env.Client(reg.Token.Value.AccessToken)
 	_, err = c.GetMe(b.ctx)
 	require.NoError(t, err)
-	time.Sleep(1100 * time.Millisecond)
+	time.Sleep(3100 * time.Millisecond)
 	_, err = c.GetMe(b.ctx)
 	requireStatus(t, err, 401)
 	_, err = refresh(b, reg.Token.Value.RefreshToken)
