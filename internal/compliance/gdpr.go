@@ -47,9 +47,8 @@ type GDPR struct {
 	audit    *audit.Writer
 	log      *slog.Logger
 
-	dialectOnce sync.Once
-	dialect     string
-	dialectErr  error
+	mu      sync.Mutex
+	dialect string // learnt on first use
 }
 
 // NewGDPR returns the GDPR service.
@@ -57,10 +56,18 @@ func NewGDPR(client *ent.Client, s *session.Store, r *authz.Resolver, w *audit.W
 	return &GDPR{client: client, sessions: s, resolver: r, audit: w, log: log}
 }
 
-// dia returns the database dialect, learnt once.
+// dia returns the database dialect, learnt on first success.
 func (g *GDPR) dia(ctx context.Context) (string, error) {
-	g.dialectOnce.Do(func() { g.dialect, g.dialectErr = dialectOf(ctx, g.client) })
-	return g.dialect, g.dialectErr
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.dialect == "" {
+		d, err := dialectOf(ctx, g.client)
+		if err != nil {
+			return "", err
+		}
+		g.dialect = d
+	}
+	return g.dialect, nil
 }
 
 var errNoViewer = fault.New(fault.Unauthenticated, "sign in first")
