@@ -146,6 +146,22 @@ func TestSecurityChecksPass(t *testing.T) {
 	}
 }
 
+// TestRunChecksDefaults: an Env built by hand, without clock, viewer or
+// audit recorder, gets NewEnv's defaults.
+func TestRunChecksDefaults(t *testing.T) {
+	t.Parallel()
+	b := setupSecurity(t, testkit.SQLite(t))
+	env := &compliance.Env{
+		Config: b.env.Config, Client: b.db.Client, DB: b.db.DB, Dialect: b.db.Dialect,
+		Spec: atrium.OpenAPISpec, PublicOperations: secPublicIDs(),
+	}
+	rep := compliance.RunChecks(context.Background(), env, compliance.SecurityChecks())
+	for _, r := range rep.Results {
+		require.True(t, r.OK, "%s: %v", r.ID, r.Problems)
+	}
+	require.Nil(t, env.Now, "RunChecks does not change the caller's Env")
+}
+
 func TestNoPasswordColumns(t *testing.T) {
 	t.Parallel()
 	for _, db := range testkit.Databases(t) {
