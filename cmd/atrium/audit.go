@@ -18,6 +18,8 @@ import (
 const auditUsage = `Usage:
   atrium audit verify [--tenant ID] [--json]
   atrium audit prune --older-than DURATION
+  atrium audit security [--json]
+  atrium audit gdpr [--json]
 
 verify checks the audit trail's hash chains: every event's hash must match
 its content and its predecessor, and sequence numbers must run without gaps.
@@ -27,12 +29,30 @@ broken.
 prune deletes events older than DURATION (e.g. 8760h for a year) and records
 an anchor per chain, so what remains still verifies.
 
+security checks the live deployment (database and configuration): no
+password-like columns, passkeys the only login path, asymmetric JWTs with
+issuer and audience, signing-key age, tenant isolation and audit logging
+probed in rolled-back transactions, every operation protected, HTTPS, the
+key-encryption key, migrations. See docs/security.md.
+
+gdpr probes export and erasure (rolled back), data minimisation and audit
+completeness. See docs/compliance.md.
+
+Each prints one line per check and exits 1 if any fails.
+
 Configuration comes from ATRIUM_* variables (see 'atrium serve --help').
 `
 
 func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) > 0 && args[0] == "prune" {
-		return runAuditPrune(ctx, args[1:], stdout, stderr)
+	if len(args) > 0 {
+		switch args[0] {
+		case "prune":
+			return runAuditPrune(ctx, args[1:], stdout, stderr)
+		case "security":
+			return runAuditSecurity(ctx, args[1:], stdout, stderr)
+		case "gdpr":
+			return runAuditGDPR(ctx, args[1:], stdout, stderr)
+		}
 	}
 	if len(args) == 0 || args[0] != "verify" {
 		fmt.Fprint(stdout, auditUsage)

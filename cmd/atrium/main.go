@@ -30,7 +30,7 @@ func commands() []command {
 		{"migrate", "apply, inspect and diff database migrations", runMigrate},
 		{"keys", "list and rotate token signing keys", runKeys},
 		{"tenant", "create a tenant and its first admin's enrollment link", runTenant},
-		{"audit", "verify the audit trail's hash chains", runAudit},
+		{"audit", "verify and prune the audit trail; check security and GDPR", runAudit},
 	}
 }
 
