@@ -1,0 +1,483 @@
+package realtime_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+
+	"atrium/internal/cache"
+	"atrium/internal/realtime"
+)
+
+// fakeAuth knows tokens by name; a revoked token stops authenticating.
+type fakeAuth struct {
+	mu      sync.Mutex
+	tokens  map[string]realtime.Principal
+	revoked map[string]bool
+}
+
+type principalKey struct{}
+
+func (a *fakeAuth) Authenticate(ctx context.Context, token string) (context.Context, realtime.Principal, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	p, ok := a.tokens[token]
+	if !ok || a.revoked[token] {
+		return nil, realtime.Principal{}, errors.New("bad token")
+	}
+	return context.WithValue(ctx, principalKey{}, p), p, nil
+}
+
+func (a *fakeAuth) revoke(token string) {
+	a.mu.Lock()
+	a.revoked[token] = true
+	a.mu.Unlock()
+}
+
+// fakeAuthz lets a user read the conversations granted to it.
+type fakeAuthz struct {
+	mu     sync.Mutex
+	grants map[uuid.UUID]map[uuid.UUID]bool // user -> conversation
+}
+
+func (z *fakeAuthz) CanRead(ctx context.Context, conv uuid.UUID) error {
+	p := ctx.Value(principalKey{}).(realtime.Principal)
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	if !z.grants[p.UserID][conv] {
+		return errors.New("not found")
+	}
+	return nil
+}
+
+func (z *fakeAuthz) set(user, conv uuid.UUID, ok bool) {
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	if z.grants[user] == nil {
+		z.grants[user] = map[uuid.UUID]bool{}
+	}
+	z.grants[user][conv] = ok
+}
+
+type user struct {
+	token string
+	p     realtime.Principal
+}
+
+type testBundle struct {
+	auth  *fakeAuth
+	authz *fakeAuthz
+	bus   *cache.LocalBus
+}
+
+func setup(t *testing.T) *testBundle {
+	t.Helper()
+	return &testBundle{
+		auth:  &fakeAuth{tokens: map[string]realtime.Principal{}, revoked: map[string]bool{}},
+		authz: &fakeAuthz{grants: map[uuid.UUID]map[uuid.UUID]bool{}},
+		bus:   cache.NewLocalBus(),
+	}
+}
+
+func (b *testBundle) user(tenant uuid.UUID) user {
+	u := user{token: uuid.NewString(), p: realtime.Principal{UserID: uuid.New(), TenantID: tenant, SessionID: uuid.New()}}
+	b.auth.mu.Lock()
+	b.auth.tokens[u.token] = u.p
+	b.auth.mu.Unlock()
+	return u
+}
+
+// server starts a hub on the bundle's bus.
+func (b *testBundle) server(t *testing.T, opts ...realtime.Option) (*realtime.Hub, *httptest.Server) {
+	t.Helper()
+	h := realtime.NewHub(b.auth, b.authz, b.bus, nil, opts...)
+	srv := httptest.NewServer(h.Handler())
+	t.Cleanup(func() { h.Close(); srv.Close() })
+	return h, srv
+}
+
+func wsURL(srv *httptest.Server) string { return "ws" + strings.TrimPrefix(srv.URL, "http") }
+
+// mustDial connects with the token in the subprotocol header.
+func mustDial(tb testing.TB, srv *httptest.Server, token string) *websocket.Conn {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, resp, err := websocket.Dial(ctx, wsURL(srv), &websocket.DialOptions{
+		Subprotocols: []string{realtime.Subprotocol, "bearer." + token},
+	})
+	require.NoError(tb, err)
+	require.Equal(tb, realtime.Subprotocol, resp.Header.Get("Sec-WebSocket-Protocol"))
+	c.SetReadLimit(1 << 20)
+	tb.Cleanup(func() { c.CloseNow() })
+	return c
+}
+
+func send(tb testing.TB, c *websocket.Conn, v any) {
+	tb.Helper()
+	b, err := json.Marshal(v)
+	require.NoError(tb, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	require.NoError(tb, c.Write(ctx, websocket.MessageText, b))
+}
+
+func read(tb testing.TB, c *websocket.Conn, within time.Duration) (realtime.Event, error) {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), within)
+	defer cancel()
+	_, b, err := c.Read(ctx)
+	if err != nil {
+		return realtime.Event{}, err
+	}
+	var e realtime.Event
+	require.NoError(tb, json.Unmarshal(b, &e))
+	return e, nil
+}
+
+func mustRead(tb testing.TB, c *websocket.Conn) realtime.Event {
+	tb.Helper()
+	e, err := read(tb, c, 2*time.Second)
+	require.NoError(tb, err)
+	return e
+}
+
+func mustSubscribe(tb testing.TB, c *websocket.Conn, conv uuid.UUID) {
+	tb.Helper()
+	send(tb, c, map[string]string{"type": "subscribe", "conversation_id": conv.String()})
+	e := mustRead(tb, c)
+	require.Equal(tb, realtime.TypeSubscribed, e.Type)
+	require.Equal(tb, conv, e.ConversationID)
+}
+
+func created(tenant, conv uuid.UUID, text string) realtime.Event {
+	d, _ := json.Marshal(map[string]string{"text": text})
+	return realtime.Event{Type: realtime.TypeMessageCreated, TenantID: tenant, ConversationID: conv, Data: d}
+}
+
+func TestSubscribe(t *testing.T) {
+	t.Parallel()
+
+	t.Run("OK", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		h, srv := b.server(t)
+		tenant, conv := uuid.New(), uuid.New()
+		u := b.user(tenant)
+		b.authz.set(u.p.UserID, conv, true)
+
+		c := mustDial(t, srv, u.token)
+		mustSubscribe(t, c, conv)
+		conns, subs := h.Stats()
+		require.Equal(t, 1, conns)
+		require.Equal(t, 1, subs)
+
+		require.NoError(t, h.Publish(t.Context(), created(tenant, conv, "hello")))
+		e := mustRead(t, c)
+		require.Equal(t, realtime.TypeMessageCreated, e.Type)
+		require.Equal(t, tenant, e.TenantID)
+		require.JSONEq(t, `{"text":"hello"}`, string(e.Data))
+
+		send(t, c, map[string]string{"type": "ping"})
+		require.Equal(t, realtime.TypePong, mustRead(t, c).Type)
+
+		send(t, c, map[string]string{"type": "unsubscribe", "conversation_id": conv.String()})
+		require.Equal(t, realtime.TypeUnsubscribed, mustRead(t, c).Type)
+		require.NoError(t, h.Publish(t.Context(), created(tenant, conv, "after")))
+		_, err := read(t, c, 200*time.Millisecond)
+		require.Error(t, err, "no event after unsubscribe")
+	})
+
+	t.Run("AuthMessage", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		h, srv := b.server(t)
+		tenant, conv := uuid.New(), uuid.New()
+		u := b.user(tenant)
+		b.authz.set(u.p.UserID, conv, true)
+
+		c, _, err := websocket.Dial(t.Context(), wsURL(srv), &websocket.DialOptions{Subprotocols: []string{realtime.Subprotocol}})
+		require.NoError(t, err)
+		defer c.CloseNow()
+		send(t, c, map[string]string{"type": "auth", "token": u.token})
+		mustSubscribe(t, c, conv)
+		require.NoError(t, h.Publish(t.Context(), created(tenant, conv, "hi")))
+		require.Equal(t, realtime.TypeMessageCreated, mustRead(t, c).Type)
+	})
+
+	t.Run("ErrNotFound", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		h, srv := b.server(t)
+		tenant, conv := uuid.New(), uuid.New()
+		u := b.user(tenant)
+
+		c := mustDial(t, srv, u.token)
+		send(t, c, map[string]string{"type": "subscribe", "conversation_id": conv.String()})
+		e := mustRead(t, c)
+		require.Equal(t, realtime.TypeError, e.Type)
+		require.JSONEq(t, `{"code":"not_found","message":"conversation not found"}`, string(e.Data))
+		_, subs := h.Stats()
+		require.Zero(t, subs)
+
+		require.NoError(t, h.Publish(t.Context(), created(tenant, conv, "secret")))
+		_, err := read(t, c, 200*time.Millisecond)
+		require.Error(t, err, "nothing delivered without a subscription")
+	})
+
+	t.Run("ErrCrossTenant", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		h, srv := b.server(t)
+		tenantA, tenantB, conv := uuid.New(), uuid.New(), uuid.New()
+		a, other := b.user(tenantA), b.user(tenantB)
+		b.authz.set(a.p.UserID, conv, true)
+		// Even a (buggy) authorizer that lets B subscribe to the same ID
+		// must not leak tenant A's events to B.
+		b.authz.set(other.p.UserID, conv, true)
+
+		ca := mustDial(t, srv, a.token)
+		cb := mustDial(t, srv, other.token)
+		mustSubscribe(t, ca, conv)
+		mustSubscribe(t, cb, conv)
+		_, subs := h.Stats()
+		require.Equal(t, 2, subs)
+
+		require.NoError(t, h.Publish(t.Context(), created(tenantA, conv, "for A")))
+		require.JSONEq(t, `{"text":"for A"}`, string(mustRead(t, ca).Data))
+		_, err := read(t, cb, 300*time.Millisecond)
+		require.Error(t, err, "tenant B received tenant A's event")
+	})
+
+	t.Run("ErrLimit", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		_, srv := b.server(t, realtime.WithMaxSubscriptions(1))
+		u := b.user(uuid.New())
+		c1, c2 := uuid.New(), uuid.New()
+		b.authz.set(u.p.UserID, c1, true)
+		b.authz.set(u.p.UserID, c2, true)
+		c := mustDial(t, srv, u.token)
+		mustSubscribe(t, c, c1)
+		send(t, c, map[string]string{"type": "subscribe", "conversation_id": c2.String()})
+		e := mustRead(t, c)
+		require.Equal(t, realtime.TypeError, e.Type)
+		require.Contains(t, string(e.Data), "too_many_subscriptions")
+	})
+}
+
+func TestHandshake(t *testing.T) {
+	t.Parallel()
+
+	t.Run("ErrTokenInURL", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		_, srv := b.server(t)
+		u := b.user(uuid.New())
+		for _, q := range []string{"token", "access_token"} {
+			_, resp, err := websocket.Dial(t.Context(), wsURL(srv)+"?"+q+"="+u.token, &websocket.DialOptions{
+				Subprotocols: []string{realtime.Subprotocol, "bearer." + u.token},
+			})
+			require.Error(t, err)
+			require.Equal(t, http.StatusBadRequest, resp.StatusCode, q)
+		}
+	})
+
+	t.Run("ErrBadHeaderToken", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		_, srv := b.server(t)
+		_, resp, err := websocket.Dial(t.Context(), wsURL(srv), &websocket.DialOptions{
+			Subprotocols: []string{realtime.Subprotocol, "bearer.nope"},
+		})
+		require.Error(t, err)
+		require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+	})
+
+	t.Run("ErrBadAuthMessage", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		_, srv := b.server(t)
+		c, _, err := websocket.Dial(t.Context(), wsURL(srv), nil)
+		require.NoError(t, err)
+		defer c.CloseNow()
+		send(t, c, map[string]string{"type": "auth", "token": "nope"})
+		_, err = read(t, c, 2*time.Second)
+		require.Equal(t, realtime.StatusUnauthenticated, websocket.CloseStatus(err))
+	})
+
+	t.Run("ErrAuthTimeout", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		_, srv := b.server(t, realtime.WithAuthTimeout(100*time.Millisecond))
+		c, _, err := websocket.Dial(t.Context(), wsURL(srv), nil)
+		require.NoError(t, err)
+		defer c.CloseNow()
+		_, err = read(t, c, 2*time.Second)
+		require.Equal(t, realtime.StatusUnauthenticated, websocket.CloseStatus(err))
+	})
+
+	t.Run("ErrOrigin", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		_, srv := b.server(t, realtime.WithOrigins("https://atrium.example"))
+		u := b.user(uuid.New())
+		dial := func(origin string) (*http.Response, error) {
+			c, resp, err := websocket.Dial(t.Context(), wsURL(srv), &websocket.DialOptions{
+				Subprotocols: []string{realtime.Subprotocol, "bearer." + u.token},
+				HTTPHeader:   http.Header{"Origin": {origin}},
+			})
+			if c != nil {
+				c.CloseNow()
+			}
+			return resp, err
+		}
+		resp, err := dial("https://evil.example")
+		require.Error(t, err)
+		require.Equal(t, http.StatusForbidden, resp.StatusCode)
+		resp, err = dial("http://atrium.example")
+		require.Error(t, err)
+		require.Equal(t, http.StatusForbidden, resp.StatusCode)
+		_, err = dial("https://atrium.example")
+		require.NoError(t, err)
+	})
+}
+
+func TestRevocation(t *testing.T) {
+	t.Parallel()
+
+	t.Run("Share", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		h, srv := b.server(t)
+		tenant, conv := uuid.New(), uuid.New()
+		u := b.user(tenant)
+		b.authz.set(u.p.UserID, conv, true)
+		c := mustDial(t, srv, u.token)
+		mustSubscribe(t, c, conv)
+
+		b.authz.set(u.p.UserID, conv, false)
+		start := time.Now()
+		e, err := read(t, c, time.Second)
+		require.NoError(t, err, "no unsubscribed event within 1 s")
+		require.Equal(t, realtime.TypeUnsubscribed, e.Type)
+		require.JSONEq(t, `{"reason":"revoked"}`, string(e.Data))
+		require.Less(t, time.Since(start), time.Second)
+
+		require.NoError(t, h.Publish(t.Context(), created(tenant, conv, "after")))
+		_, err = read(t, c, 200*time.Millisecond)
+		require.Error(t, err)
+		conns, subs := h.Stats()
+		require.Equal(t, 1, conns, "the connection stays open")
+		require.Zero(t, subs)
+	})
+
+	t.Run("Session", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		h, srv := b.server(t)
+		conv := uuid.New()
+		u := b.user(uuid.New())
+		b.authz.set(u.p.UserID, conv, true)
+		c := mustDial(t, srv, u.token)
+		mustSubscribe(t, c, conv)
+
+		b.auth.revoke(u.token)
+		_, err := read(t, c, time.Second)
+		require.Equal(t, realtime.StatusUnauthenticated, websocket.CloseStatus(err), "not closed within 1 s: %v", err)
+		require.Eventually(t, func() bool { n, _ := h.Stats(); return n == 0 }, time.Second, 10*time.Millisecond)
+	})
+}
+
+func TestSlowConsumer(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	h, srv := b.server(t, realtime.WithQueueSize(8))
+	tenant, conv := uuid.New(), uuid.New()
+	slowU, fastU := b.user(tenant), b.user(tenant)
+	b.authz.set(slowU.p.UserID, conv, true)
+	b.authz.set(fastU.p.UserID, conv, true)
+	slow := mustDial(t, srv, slowU.token)
+	fast := mustDial(t, srv, fastU.token)
+	mustSubscribe(t, slow, conv)
+	mustSubscribe(t, fast, conv)
+
+	// The fast client reads everything; the slow one reads nothing, so its
+	// socket buffers and then its queue fill up.
+	const n = 400
+	big := strings.Repeat("x", 64<<10)
+	var got atomic.Int64
+	done := make(chan error, 1)
+	go func() {
+		for got.Load() < n {
+			if _, err := read(t, fast, 5*time.Second); err != nil {
+				done <- err
+				return
+			}
+			got.Add(1)
+		}
+		done <- nil
+	}()
+	for i := range n {
+		start := time.Now()
+		require.NoError(t, h.Publish(t.Context(), created(tenant, conv, big)))
+		require.Less(t, time.Since(start), 100*time.Millisecond, "publish %d blocked", i)
+		if i%16 == 0 {
+			time.Sleep(time.Millisecond) // let the fast writer keep up
+		}
+	}
+	require.NoError(t, <-done)
+	require.Equal(t, int64(n), got.Load())
+	require.Eventually(t, func() bool { n, _ := h.Stats(); return n == 1 }, 2*time.Second, 10*time.Millisecond,
+		"slow consumer still connected")
+}
+
+func TestCrossInstance(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	hubA, _ := b.server(t)
+	_, srvB := b.server(t)
+	tenant, conv := uuid.New(), uuid.New()
+	u := b.user(tenant)
+	b.authz.set(u.p.UserID, conv, true)
+
+	c := mustDial(t, srvB, u.token)
+	mustSubscribe(t, c, conv)
+	require.NoError(t, hubA.Publish(t.Context(), created(tenant, conv, "from A")))
+	e := mustRead(t, c)
+	require.Equal(t, realtime.TypeMessageCreated, e.Type)
+	require.JSONEq(t, `{"text":"from A"}`, string(e.Data))
+}
+
+func TestHeartbeat(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	h, srv := b.server(t, realtime.WithPingInterval(50*time.Millisecond), realtime.WithPingTimeout(100*time.Millisecond))
+	u := b.user(uuid.New())
+	c := mustDial(t, srv, u.token)
+	_ = c // not reading: pongs are never sent, so the server gives up
+	require.Eventually(t, func() bool { n, _ := h.Stats(); return n == 0 }, 2*time.Second, 10*time.Millisecond)
+}
+
+func TestClose(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	h, srv := b.server(t)
+	u := b.user(uuid.New())
+	c := mustDial(t, srv, u.token)
+	require.Eventually(t, func() bool { n, _ := h.Stats(); return n == 1 }, time.Second, 5*time.Millisecond)
+	h.Close()
+	_, err := read(t, c, 2*time.Second)
+	require.Equal(t, websocket.StatusGoingAway, websocket.CloseStatus(err))
+}
