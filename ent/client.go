@@ -19,6 +19,9 @@ import (
 	"atrium/ent/credential"
 	"atrium/ent/document"
 	"atrium/ent/invitation"
+	"atrium/ent/kgedge"
+	"atrium/ent/kgnode"
+	"atrium/ent/knowledgegraph"
 	"atrium/ent/llmusage"
 	"atrium/ent/memberrole"
 	"atrium/ent/membership"
@@ -63,6 +66,12 @@ type Client struct {
 	Document *DocumentClient
 	// Invitation is the client for interacting with the Invitation builders.
 	Invitation *InvitationClient
+	// KGEdge is the client for interacting with the KGEdge builders.
+	KGEdge *KGEdgeClient
+	// KGNode is the client for interacting with the KGNode builders.
+	KGNode *KGNodeClient
+	// KnowledgeGraph is the client for interacting with the KnowledgeGraph builders.
+	KnowledgeGraph *KnowledgeGraphClient
 	// LLMUsage is the client for interacting with the LLMUsage builders.
 	LLMUsage *LLMUsageClient
 	// MemberRole is the client for interacting with the MemberRole builders.
@@ -108,6 +117,9 @@ func (c *Client) init() {
 	c.Credential = NewCredentialClient(c.config)
 	c.Document = NewDocumentClient(c.config)
 	c.Invitation = NewInvitationClient(c.config)
+	c.KGEdge = NewKGEdgeClient(c.config)
+	c.KGNode = NewKGNodeClient(c.config)
+	c.KnowledgeGraph = NewKnowledgeGraphClient(c.config)
 	c.LLMUsage = NewLLMUsageClient(c.config)
 	c.MemberRole = NewMemberRoleClient(c.config)
 	c.Membership = NewMembershipClient(c.config)
@@ -211,29 +223,32 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 	cfg := c.config
 	cfg.driver = tx
 	return &Tx{
-		ctx:          ctx,
-		config:       cfg,
-		ActorRef:     NewActorRefClient(cfg),
-		Agent:        NewAgentClient(cfg),
-		AuditAnchor:  NewAuditAnchorClient(cfg),
-		AuditEvent:   NewAuditEventClient(cfg),
-		Conversation: NewConversationClient(cfg),
-		Credential:   NewCredentialClient(cfg),
-		Document:     NewDocumentClient(cfg),
-		Invitation:   NewInvitationClient(cfg),
-		LLMUsage:     NewLLMUsageClient(cfg),
-		MemberRole:   NewMemberRoleClient(cfg),
-		Membership:   NewMembershipClient(cfg),
-		Message:      NewMessageClient(cfg),
-		RefreshToken: NewRefreshTokenClient(cfg),
-		Role:         NewRoleClient(cfg),
-		Session:      NewSessionClient(cfg),
-		Share:        NewShareClient(cfg),
-		SigningKey:   NewSigningKeyClient(cfg),
-		Team:         NewTeamClient(cfg),
-		TeamMember:   NewTeamMemberClient(cfg),
-		Tenant:       NewTenantClient(cfg),
-		User:         NewUserClient(cfg),
+		ctx:            ctx,
+		config:         cfg,
+		ActorRef:       NewActorRefClient(cfg),
+		Agent:          NewAgentClient(cfg),
+		AuditAnchor:    NewAuditAnchorClient(cfg),
+		AuditEvent:     NewAuditEventClient(cfg),
+		Conversation:   NewConversationClient(cfg),
+		Credential:     NewCredentialClient(cfg),
+		Document:       NewDocumentClient(cfg),
+		Invitation:     NewInvitationClient(cfg),
+		KGEdge:         NewKGEdgeClient(cfg),
+		KGNode:         NewKGNodeClient(cfg),
+		KnowledgeGraph: NewKnowledgeGraphClient(cfg),
+		LLMUsage:       NewLLMUsageClient(cfg),
+		MemberRole:     NewMemberRoleClient(cfg),
+		Membership:     NewMembershipClient(cfg),
+		Message:        NewMessageClient(cfg),
+		RefreshToken:   NewRefreshTokenClient(cfg),
+		Role:           NewRoleClient(cfg),
+		Session:        NewSessionClient(cfg),
+		Share:          NewShareClient(cfg),
+		SigningKey:     NewSigningKeyClient(cfg),
+		Team:           NewTeamClient(cfg),
+		TeamMember:     NewTeamMemberClient(cfg),
+		Tenant:         NewTenantClient(cfg),
+		User:           NewUserClient(cfg),
 	}, nil
 }
 
@@ -251,29 +266,32 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 	cfg := c.config
 	cfg.driver = &txDriver{tx: tx, drv: c.driver}
 	return &Tx{
-		ctx:          ctx,
-		config:       cfg,
-		ActorRef:     NewActorRefClient(cfg),
-		Agent:        NewAgentClient(cfg),
-		AuditAnchor:  NewAuditAnchorClient(cfg),
-		AuditEvent:   NewAuditEventClient(cfg),
-		Conversation: NewConversationClient(cfg),
-		Credential:   NewCredentialClient(cfg),
-		Document:     NewDocumentClient(cfg),
-		Invitation:   NewInvitationClient(cfg),
-		LLMUsage:     NewLLMUsageClient(cfg),
-		MemberRole:   NewMemberRoleClient(cfg),
-		Membership:   NewMembershipClient(cfg),
-		Message:      NewMessageClient(cfg),
-		RefreshToken: NewRefreshTokenClient(cfg),
-		Role:         NewRoleClient(cfg),
-		Session:      NewSessionClient(cfg),
-		Share:        NewShareClient(cfg),
-		SigningKey:   NewSigningKeyClient(cfg),
-		Team:         NewTeamClient(cfg),
-		TeamMember:   NewTeamMemberClient(cfg),
-		Tenant:       NewTenantClient(cfg),
-		User:         NewUserClient(cfg),
+		ctx:            ctx,
+		config:         cfg,
+		ActorRef:       NewActorRefClient(cfg),
+		Agent:          NewAgentClient(cfg),
+		AuditAnchor:    NewAuditAnchorClient(cfg),
+		AuditEvent:     NewAuditEventClient(cfg),
+		Conversation:   NewConversationClient(cfg),
+		Credential:     NewCredentialClient(cfg),
+		Document:       NewDocumentClient(cfg),
+		Invitation:     NewInvitationClient(cfg),
+		KGEdge:         NewKGEdgeClient(cfg),
+		KGNode:         NewKGNodeClient(cfg),
+		KnowledgeGraph: NewKnowledgeGraphClient(cfg),
+		LLMUsage:       NewLLMUsageClient(cfg),
+		MemberRole:     NewMemberRoleClient(cfg),
+		Membership:     NewMembershipClient(cfg),
+		Message:        NewMessageClient(cfg),
+		RefreshToken:   NewRefreshTokenClient(cfg),
+		Role:           NewRoleClient(cfg),
+		Session:        NewSessionClient(cfg),
+		Share:          NewShareClient(cfg),
+		SigningKey:     NewSigningKeyClient(cfg),
+		Team:           NewTeamClient(cfg),
+		TeamMember:     NewTeamMemberClient(cfg),
+		Tenant:         NewTenantClient(cfg),
+		User:           NewUserClient(cfg),
 	}, nil
 }
 
@@ -304,9 +322,9 @@ func (c *Client) Close() error {
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
 		c.ActorRef, c.Agent, c.AuditAnchor, c.AuditEvent, c.Conversation, c.Credential,
-		c.Document, c.Invitation, c.LLMUsage, c.MemberRole, c.Membership, c.Message,
-		c.RefreshToken, c.Role, c.Session, c.Share, c.SigningKey, c.Team, c.TeamMember,
-		c.Tenant, c.User,
+		c.Document, c.Invitation, c.KGEdge, c.KGNode, c.KnowledgeGraph, c.LLMUsage,
+		c.MemberRole, c.Membership, c.Message, c.RefreshToken, c.Role, c.Session,
+		c.Share, c.SigningKey, c.Team, c.TeamMember, c.Tenant, c.User,
 	} {
 		n.Use(hooks...)
 	}
@@ -317,9 +335,9 @@ func (c *Client) Use(hooks ...Hook) {
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
 		c.ActorRef, c.Agent, c.AuditAnchor, c.AuditEvent, c.Conversation, c.Credential,
-		c.Document, c.Invitation, c.LLMUsage, c.MemberRole, c.Membership, c.Message,
-		c.RefreshToken, c.Role, c.Session, c.Share, c.SigningKey, c.Team, c.TeamMember,
-		c.Tenant, c.User,
+		c.Document, c.Invitation, c.KGEdge, c.KGNode, c.KnowledgeGraph, c.LLMUsage,
+		c.MemberRole, c.Membership, c.Message, c.RefreshToken, c.Role, c.Session,
+		c.Share, c.SigningKey, c.Team, c.TeamMember, c.Tenant, c.User,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -344,6 +362,12 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.Document.mutate(ctx, m)
 	case *InvitationMutation:
 		return c.Invitation.mutate(ctx, m)
+	case *KGEdgeMutation:
+		return c.KGEdge.mutate(ctx, m)
+	case *KGNodeMutation:
+		return c.KGNode.mutate(ctx, m)
+	case *KnowledgeGraphMutation:
+		return c.KnowledgeGraph.mutate(ctx, m)
 	case *LLMUsageMutation:
 		return c.LLMUsage.mutate(ctx, m)
 	case *MemberRoleMutation:
@@ -1540,6 +1564,520 @@ func (c *InvitationClient) mutate(ctx context.Context, m *InvitationMutation) (V
 		return (&InvitationDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown Invitation mutation op: %q", m.Op())
+	}
+}
+
+// KGEdgeClient is a client for the KGEdge schema.
+type KGEdgeClient struct {
+	config
+}
+
+// NewKGEdgeClient returns a client for the KGEdge from the given config.
+func NewKGEdgeClient(c config) *KGEdgeClient {
+	return &KGEdgeClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `kgedge.Hooks(f(g(h())))`.
+func (c *KGEdgeClient) Use(hooks ...Hook) {
+	c.hooks.KGEdge = append(c.hooks.KGEdge, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `kgedge.Intercept(f(g(h())))`.
+func (c *KGEdgeClient) Intercept(interceptors ...Interceptor) {
+	c.inters.KGEdge = append(c.inters.KGEdge, interceptors...)
+}
+
+// Create returns a builder for creating a KGEdge entity.
+func (c *KGEdgeClient) Create() *KGEdgeCreate {
+	mutation := newKGEdgeMutation(c.config, OpCreate)
+	return &KGEdgeCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of KGEdge entities.
+func (c *KGEdgeClient) CreateBulk(builders ...*KGEdgeCreate) *KGEdgeCreateBulk {
+	return &KGEdgeCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *KGEdgeClient) MapCreateBulk(slice any, setFunc func(*KGEdgeCreate, int)) *KGEdgeCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &KGEdgeCreateBulk{err: fmt.Errorf("calling to KGEdgeClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*KGEdgeCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &KGEdgeCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for KGEdge.
+func (c *KGEdgeClient) Update() *KGEdgeUpdate {
+	mutation := newKGEdgeMutation(c.config, OpUpdate)
+	return &KGEdgeUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *KGEdgeClient) UpdateOne(_m *KGEdge) *KGEdgeUpdateOne {
+	mutation := newKGEdgeMutation(c.config, OpUpdateOne, withKGEdge(_m))
+	return &KGEdgeUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *KGEdgeClient) UpdateOneID(id uuid.UUID) *KGEdgeUpdateOne {
+	mutation := newKGEdgeMutation(c.config, OpUpdateOne, withKGEdgeID(id))
+	return &KGEdgeUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for KGEdge.
+func (c *KGEdgeClient) Delete() *KGEdgeDelete {
+	mutation := newKGEdgeMutation(c.config, OpDelete)
+	return &KGEdgeDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *KGEdgeClient) DeleteOne(_m *KGEdge) *KGEdgeDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *KGEdgeClient) DeleteOneID(id uuid.UUID) *KGEdgeDeleteOne {
+	builder := c.Delete().Where(kgedge.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &KGEdgeDeleteOne{builder}
+}
+
+// Query returns a query builder for KGEdge.
+func (c *KGEdgeClient) Query() *KGEdgeQuery {
+	return &KGEdgeQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeKGEdge},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a KGEdge entity by its id.
+func (c *KGEdgeClient) Get(ctx context.Context, id uuid.UUID) (*KGEdge, error) {
+	return c.Query().Where(kgedge.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *KGEdgeClient) GetX(ctx context.Context, id uuid.UUID) *KGEdge {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryTenant queries the tenant edge of a KGEdge.
+func (c *KGEdgeClient) QueryTenant(_m *KGEdge) *TenantQuery {
+	query := (&TenantClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(kgedge.Table, kgedge.FieldID, id),
+			sqlgraph.To(tenant.Table, tenant.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, kgedge.TenantTable, kgedge.TenantColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryGraph queries the graph edge of a KGEdge.
+func (c *KGEdgeClient) QueryGraph(_m *KGEdge) *KnowledgeGraphQuery {
+	query := (&KnowledgeGraphClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(kgedge.Table, kgedge.FieldID, id),
+			sqlgraph.To(knowledgegraph.Table, knowledgegraph.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, kgedge.GraphTable, kgedge.GraphColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *KGEdgeClient) Hooks() []Hook {
+	hooks := c.hooks.KGEdge
+	return append(hooks[:len(hooks):len(hooks)], kgedge.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *KGEdgeClient) Interceptors() []Interceptor {
+	return c.inters.KGEdge
+}
+
+func (c *KGEdgeClient) mutate(ctx context.Context, m *KGEdgeMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&KGEdgeCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&KGEdgeUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&KGEdgeUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&KGEdgeDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown KGEdge mutation op: %q", m.Op())
+	}
+}
+
+// KGNodeClient is a client for the KGNode schema.
+type KGNodeClient struct {
+	config
+}
+
+// NewKGNodeClient returns a client for the KGNode from the given config.
+func NewKGNodeClient(c config) *KGNodeClient {
+	return &KGNodeClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `kgnode.Hooks(f(g(h())))`.
+func (c *KGNodeClient) Use(hooks ...Hook) {
+	c.hooks.KGNode = append(c.hooks.KGNode, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `kgnode.Intercept(f(g(h())))`.
+func (c *KGNodeClient) Intercept(interceptors ...Interceptor) {
+	c.inters.KGNode = append(c.inters.KGNode, interceptors...)
+}
+
+// Create returns a builder for creating a KGNode entity.
+func (c *KGNodeClient) Create() *KGNodeCreate {
+	mutation := newKGNodeMutation(c.config, OpCreate)
+	return &KGNodeCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of KGNode entities.
+func (c *KGNodeClient) CreateBulk(builders ...*KGNodeCreate) *KGNodeCreateBulk {
+	return &KGNodeCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *KGNodeClient) MapCreateBulk(slice any, setFunc func(*KGNodeCreate, int)) *KGNodeCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &KGNodeCreateBulk{err: fmt.Errorf("calling to KGNodeClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*KGNodeCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &KGNodeCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for KGNode.
+func (c *KGNodeClient) Update() *KGNodeUpdate {
+	mutation := newKGNodeMutation(c.config, OpUpdate)
+	return &KGNodeUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *KGNodeClient) UpdateOne(_m *KGNode) *KGNodeUpdateOne {
+	mutation := newKGNodeMutation(c.config, OpUpdateOne, withKGNode(_m))
+	return &KGNodeUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *KGNodeClient) UpdateOneID(id uuid.UUID) *KGNodeUpdateOne {
+	mutation := newKGNodeMutation(c.config, OpUpdateOne, withKGNodeID(id))
+	return &KGNodeUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for KGNode.
+func (c *KGNodeClient) Delete() *KGNodeDelete {
+	mutation := newKGNodeMutation(c.config, OpDelete)
+	return &KGNodeDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *KGNodeClient) DeleteOne(_m *KGNode) *KGNodeDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *KGNodeClient) DeleteOneID(id uuid.UUID) *KGNodeDeleteOne {
+	builder := c.Delete().Where(kgnode.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &KGNodeDeleteOne{builder}
+}
+
+// Query returns a query builder for KGNode.
+func (c *KGNodeClient) Query() *KGNodeQuery {
+	return &KGNodeQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeKGNode},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a KGNode entity by its id.
+func (c *KGNodeClient) Get(ctx context.Context, id uuid.UUID) (*KGNode, error) {
+	return c.Query().Where(kgnode.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *KGNodeClient) GetX(ctx context.Context, id uuid.UUID) *KGNode {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryTenant queries the tenant edge of a KGNode.
+func (c *KGNodeClient) QueryTenant(_m *KGNode) *TenantQuery {
+	query := (&TenantClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(kgnode.Table, kgnode.FieldID, id),
+			sqlgraph.To(tenant.Table, tenant.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, kgnode.TenantTable, kgnode.TenantColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryGraph queries the graph edge of a KGNode.
+func (c *KGNodeClient) QueryGraph(_m *KGNode) *KnowledgeGraphQuery {
+	query := (&KnowledgeGraphClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(kgnode.Table, kgnode.FieldID, id),
+			sqlgraph.To(knowledgegraph.Table, knowledgegraph.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, kgnode.GraphTable, kgnode.GraphColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *KGNodeClient) Hooks() []Hook {
+	hooks := c.hooks.KGNode
+	return append(hooks[:len(hooks):len(hooks)], kgnode.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *KGNodeClient) Interceptors() []Interceptor {
+	return c.inters.KGNode
+}
+
+func (c *KGNodeClient) mutate(ctx context.Context, m *KGNodeMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&KGNodeCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&KGNodeUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&KGNodeUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&KGNodeDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown KGNode mutation op: %q", m.Op())
+	}
+}
+
+// KnowledgeGraphClient is a client for the KnowledgeGraph schema.
+type KnowledgeGraphClient struct {
+	config
+}
+
+// NewKnowledgeGraphClient returns a client for the KnowledgeGraph from the given config.
+func NewKnowledgeGraphClient(c config) *KnowledgeGraphClient {
+	return &KnowledgeGraphClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `knowledgegraph.Hooks(f(g(h())))`.
+func (c *KnowledgeGraphClient) Use(hooks ...Hook) {
+	c.hooks.KnowledgeGraph = append(c.hooks.KnowledgeGraph, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `knowledgegraph.Intercept(f(g(h())))`.
+func (c *KnowledgeGraphClient) Intercept(interceptors ...Interceptor) {
+	c.inters.KnowledgeGraph = append(c.inters.KnowledgeGraph, interceptors...)
+}
+
+// Create returns a builder for creating a KnowledgeGraph entity.
+func (c *KnowledgeGraphClient) Create() *KnowledgeGraphCreate {
+	mutation := newKnowledgeGraphMutation(c.config, OpCreate)
+	return &KnowledgeGraphCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of KnowledgeGraph entities.
+func (c *KnowledgeGraphClient) CreateBulk(builders ...*KnowledgeGraphCreate) *KnowledgeGraphCreateBulk {
+	return &KnowledgeGraphCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *KnowledgeGraphClient) MapCreateBulk(slice any, setFunc func(*KnowledgeGraphCreate, int)) *KnowledgeGraphCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &KnowledgeGraphCreateBulk{err: fmt.Errorf("calling to KnowledgeGraphClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*KnowledgeGraphCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &KnowledgeGraphCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for KnowledgeGraph.
+func (c *KnowledgeGraphClient) Update() *KnowledgeGraphUpdate {
+	mutation := newKnowledgeGraphMutation(c.config, OpUpdate)
+	return &KnowledgeGraphUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *KnowledgeGraphClient) UpdateOne(_m *KnowledgeGraph) *KnowledgeGraphUpdateOne {
+	mutation := newKnowledgeGraphMutation(c.config, OpUpdateOne, withKnowledgeGraph(_m))
+	return &KnowledgeGraphUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *KnowledgeGraphClient) UpdateOneID(id uuid.UUID) *KnowledgeGraphUpdateOne {
+	mutation := newKnowledgeGraphMutation(c.config, OpUpdateOne, withKnowledgeGraphID(id))
+	return &KnowledgeGraphUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for KnowledgeGraph.
+func (c *KnowledgeGraphClient) Delete() *KnowledgeGraphDelete {
+	mutation := newKnowledgeGraphMutation(c.config, OpDelete)
+	return &KnowledgeGraphDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *KnowledgeGraphClient) DeleteOne(_m *KnowledgeGraph) *KnowledgeGraphDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *KnowledgeGraphClient) DeleteOneID(id uuid.UUID) *KnowledgeGraphDeleteOne {
+	builder := c.Delete().Where(knowledgegraph.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &KnowledgeGraphDeleteOne{builder}
+}
+
+// Query returns a query builder for KnowledgeGraph.
+func (c *KnowledgeGraphClient) Query() *KnowledgeGraphQuery {
+	return &KnowledgeGraphQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeKnowledgeGraph},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a KnowledgeGraph entity by its id.
+func (c *KnowledgeGraphClient) Get(ctx context.Context, id uuid.UUID) (*KnowledgeGraph, error) {
+	return c.Query().Where(knowledgegraph.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *KnowledgeGraphClient) GetX(ctx context.Context, id uuid.UUID) *KnowledgeGraph {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryTenant queries the tenant edge of a KnowledgeGraph.
+func (c *KnowledgeGraphClient) QueryTenant(_m *KnowledgeGraph) *TenantQuery {
+	query := (&TenantClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(knowledgegraph.Table, knowledgegraph.FieldID, id),
+			sqlgraph.To(tenant.Table, tenant.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, knowledgegraph.TenantTable, knowledgegraph.TenantColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryNodes queries the nodes edge of a KnowledgeGraph.
+func (c *KnowledgeGraphClient) QueryNodes(_m *KnowledgeGraph) *KGNodeQuery {
+	query := (&KGNodeClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(knowledgegraph.Table, knowledgegraph.FieldID, id),
+			sqlgraph.To(kgnode.Table, kgnode.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, true, knowledgegraph.NodesTable, knowledgegraph.NodesColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryLinks queries the links edge of a KnowledgeGraph.
+func (c *KnowledgeGraphClient) QueryLinks(_m *KnowledgeGraph) *KGEdgeQuery {
+	query := (&KGEdgeClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(knowledgegraph.Table, knowledgegraph.FieldID, id),
+			sqlgraph.To(kgedge.Table, kgedge.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, true, knowledgegraph.LinksTable, knowledgegraph.LinksColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *KnowledgeGraphClient) Hooks() []Hook {
+	hooks := c.hooks.KnowledgeGraph
+	return append(hooks[:len(hooks):len(hooks)], knowledgegraph.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *KnowledgeGraphClient) Interceptors() []Interceptor {
+	return c.inters.KnowledgeGraph
+}
+
+func (c *KnowledgeGraphClient) mutate(ctx context.Context, m *KnowledgeGraphMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&KnowledgeGraphCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&KnowledgeGraphUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&KnowledgeGraphUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&KnowledgeGraphDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown KnowledgeGraph mutation op: %q", m.Op())
 	}
 }
 
@@ -3609,13 +4147,15 @@ func (c *UserClient) mutate(ctx context.Context, m *UserMutation) (Value, error)
 type (
 	hooks struct {
 		ActorRef, Agent, AuditAnchor, AuditEvent, Conversation, Credential, Document,
-		Invitation, LLMUsage, MemberRole, Membership, Message, RefreshToken, Role,
-		Session, Share, SigningKey, Team, TeamMember, Tenant, User []ent.Hook
+		Invitation, KGEdge, KGNode, KnowledgeGraph, LLMUsage, MemberRole, Membership,
+		Message, RefreshToken, Role, Session, Share, SigningKey, Team, TeamMember,
+		Tenant, User []ent.Hook
 	}
 	inters struct {
 		ActorRef, Agent, AuditAnchor, AuditEvent, Conversation, Credential, Document,
-		Invitation, LLMUsage, MemberRole, Membership, Message, RefreshToken, Role,
-		Session, Share, SigningKey, Team, TeamMember, Tenant, User []ent.Interceptor
+		Invitation, KGEdge, KGNode, KnowledgeGraph, LLMUsage, MemberRole, Membership,
+		Message, RefreshToken, Role, Session, Share, SigningKey, Team, TeamMember,
+		Tenant, User []ent.Interceptor
 	}
 )
 

@@ -11,6 +11,9 @@ import (
 	"atrium/ent/credential"
 	"atrium/ent/document"
 	"atrium/ent/invitation"
+	"atrium/ent/kgedge"
+	"atrium/ent/kgnode"
+	"atrium/ent/knowledgegraph"
 	"atrium/ent/llmusage"
 	"atrium/ent/memberrole"
 	"atrium/ent/membership"
@@ -93,27 +96,30 @@ var (
 func checkColumn(t, c string) error {
 	initCheck.Do(func() {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
-			actorref.Table:     actorref.ValidColumn,
-			agent.Table:        agent.ValidColumn,
-			auditanchor.Table:  auditanchor.ValidColumn,
-			auditevent.Table:   auditevent.ValidColumn,
-			conversation.Table: conversation.ValidColumn,
-			credential.Table:   credential.ValidColumn,
-			document.Table:     document.ValidColumn,
-			invitation.Table:   invitation.ValidColumn,
-			llmusage.Table:     llmusage.ValidColumn,
-			memberrole.Table:   memberrole.ValidColumn,
-			membership.Table:   membership.ValidColumn,
-			message.Table:      message.ValidColumn,
-			refreshtoken.Table: refreshtoken.ValidColumn,
-			role.Table:         role.ValidColumn,
-			session.Table:      session.ValidColumn,
-			share.Table:        share.ValidColumn,
-			signingkey.Table:   signingkey.ValidColumn,
-			team.Table:         team.ValidColumn,
-			teammember.Table:   teammember.ValidColumn,
-			tenant.Table:       tenant.ValidColumn,
-			user.Table:         user.ValidColumn,
+			actorref.Table:       actorref.ValidColumn,
+			agent.Table:          agent.ValidColumn,
+			auditanchor.Table:    auditanchor.ValidColumn,
+			auditevent.Table:     auditevent.ValidColumn,
+			conversation.Table:   conversation.ValidColumn,
+			credential.Table:     credential.ValidColumn,
+			document.Table:       document.ValidColumn,
+			invitation.Table:     invitation.ValidColumn,
+			kgedge.Table:         kgedge.ValidColumn,
+			kgnode.Table:         kgnode.ValidColumn,
+			knowledgegraph.Table: knowledgegraph.ValidColumn,
+			llmusage.Table:       llmusage.ValidColumn,
+			memberrole.Table:     memberrole.ValidColumn,
+			membership.Table:     membership.ValidColumn,
+			message.Table:        message.ValidColumn,
+			refreshtoken.Table:   refreshtoken.ValidColumn,
+			role.Table:           role.ValidColumn,
+			session.Table:        session.ValidColumn,
+			share.Table:          share.ValidColumn,
+			signingkey.Table:     signingkey.ValidColumn,
+			team.Table:           team.ValidColumn,
+			teammember.Table:     teammember.ValidColumn,
+			tenant.Table:         tenant.ValidColumn,
+			user.Table:           user.ValidColumn,
 		})
 	})
 	return columnCheck(t, c)

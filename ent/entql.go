@@ -11,6 +11,9 @@ import (
 	"atrium/ent/credential"
 	"atrium/ent/document"
 	"atrium/ent/invitation"
+	"atrium/ent/kgedge"
+	"atrium/ent/kgnode"
+	"atrium/ent/knowledgegraph"
 	"atrium/ent/llmusage"
 	"atrium/ent/memberrole"
 	"atrium/ent/membership"
@@ -34,7 +37,7 @@ import (
 
 // schemaGraph holds a representation of ent/schema at runtime.
 var schemaGraph = func() *sqlgraph.Schema {
-	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 21)}
+	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 24)}
 	graph.Nodes[0] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   actorref.Table,
@@ -223,6 +226,73 @@ var schemaGraph = func() *sqlgraph.Schema {
 	}
 	graph.Nodes[8] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
+			Table:   kgedge.Table,
+			Columns: kgedge.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeUUID,
+				Column: kgedge.FieldID,
+			},
+		},
+		Type: "KGEdge",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			kgedge.FieldCreatedAt:  {Type: field.TypeTime, Column: kgedge.FieldCreatedAt},
+			kgedge.FieldUpdatedAt:  {Type: field.TypeTime, Column: kgedge.FieldUpdatedAt},
+			kgedge.FieldTenantID:   {Type: field.TypeUUID, Column: kgedge.FieldTenantID},
+			kgedge.FieldCreatedBy:  {Type: field.TypeUUID, Column: kgedge.FieldCreatedBy},
+			kgedge.FieldUpdatedBy:  {Type: field.TypeUUID, Column: kgedge.FieldUpdatedBy},
+			kgedge.FieldGraphID:    {Type: field.TypeUUID, Column: kgedge.FieldGraphID},
+			kgedge.FieldSourceID:   {Type: field.TypeUUID, Column: kgedge.FieldSourceID},
+			kgedge.FieldTargetID:   {Type: field.TypeUUID, Column: kgedge.FieldTargetID},
+			kgedge.FieldType:       {Type: field.TypeString, Column: kgedge.FieldType},
+			kgedge.FieldProperties: {Type: field.TypeJSON, Column: kgedge.FieldProperties},
+		},
+	}
+	graph.Nodes[9] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   kgnode.Table,
+			Columns: kgnode.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeUUID,
+				Column: kgnode.FieldID,
+			},
+		},
+		Type: "KGNode",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			kgnode.FieldCreatedAt:  {Type: field.TypeTime, Column: kgnode.FieldCreatedAt},
+			kgnode.FieldUpdatedAt:  {Type: field.TypeTime, Column: kgnode.FieldUpdatedAt},
+			kgnode.FieldTenantID:   {Type: field.TypeUUID, Column: kgnode.FieldTenantID},
+			kgnode.FieldCreatedBy:  {Type: field.TypeUUID, Column: kgnode.FieldCreatedBy},
+			kgnode.FieldUpdatedBy:  {Type: field.TypeUUID, Column: kgnode.FieldUpdatedBy},
+			kgnode.FieldGraphID:    {Type: field.TypeUUID, Column: kgnode.FieldGraphID},
+			kgnode.FieldType:       {Type: field.TypeString, Column: kgnode.FieldType},
+			kgnode.FieldLabel:      {Type: field.TypeString, Column: kgnode.FieldLabel},
+			kgnode.FieldProperties: {Type: field.TypeJSON, Column: kgnode.FieldProperties},
+			kgnode.FieldDocumentID: {Type: field.TypeUUID, Column: kgnode.FieldDocumentID},
+		},
+	}
+	graph.Nodes[10] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   knowledgegraph.Table,
+			Columns: knowledgegraph.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeUUID,
+				Column: knowledgegraph.FieldID,
+			},
+		},
+		Type: "KnowledgeGraph",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			knowledgegraph.FieldCreatedAt:   {Type: field.TypeTime, Column: knowledgegraph.FieldCreatedAt},
+			knowledgegraph.FieldUpdatedAt:   {Type: field.TypeTime, Column: knowledgegraph.FieldUpdatedAt},
+			knowledgegraph.FieldTenantID:    {Type: field.TypeUUID, Column: knowledgegraph.FieldTenantID},
+			knowledgegraph.FieldCreatedBy:   {Type: field.TypeUUID, Column: knowledgegraph.FieldCreatedBy},
+			knowledgegraph.FieldUpdatedBy:   {Type: field.TypeUUID, Column: knowledgegraph.FieldUpdatedBy},
+			knowledgegraph.FieldName:        {Type: field.TypeString, Column: knowledgegraph.FieldName},
+			knowledgegraph.FieldDescription: {Type: field.TypeString, Column: knowledgegraph.FieldDescription},
+			knowledgegraph.FieldDocumentIds: {Type: field.TypeJSON, Column: knowledgegraph.FieldDocumentIds},
+		},
+	}
+	graph.Nodes[11] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
 			Table:   llmusage.Table,
 			Columns: llmusage.Columns,
 			ID: &sqlgraph.FieldSpec{
@@ -245,7 +315,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			llmusage.FieldCompletionTokens: {Type: field.TypeInt, Column: llmusage.FieldCompletionTokens},
 		},
 	}
-	graph.Nodes[9] = &sqlgraph.Node{
+	graph.Nodes[12] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   memberrole.Table,
 			Columns: memberrole.Columns,
@@ -265,7 +335,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			memberrole.FieldRoleID:    {Type: field.TypeUUID, Column: memberrole.FieldRoleID},
 		},
 	}
-	graph.Nodes[10] = &sqlgraph.Node{
+	graph.Nodes[13] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   membership.Table,
 			Columns: membership.Columns,
@@ -285,7 +355,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			membership.FieldStatus:    {Type: field.TypeEnum, Column: membership.FieldStatus},
 		},
 	}
-	graph.Nodes[11] = &sqlgraph.Node{
+	graph.Nodes[14] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   message.Table,
 			Columns: message.Columns,
@@ -306,7 +376,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			message.FieldContent:        {Type: field.TypeString, Column: message.FieldContent},
 		},
 	}
-	graph.Nodes[12] = &sqlgraph.Node{
+	graph.Nodes[15] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   refreshtoken.Table,
 			Columns: refreshtoken.Columns,
@@ -325,7 +395,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			refreshtoken.FieldRotatedAt: {Type: field.TypeTime, Column: refreshtoken.FieldRotatedAt},
 		},
 	}
-	graph.Nodes[13] = &sqlgraph.Node{
+	graph.Nodes[16] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   role.Table,
 			Columns: role.Columns,
@@ -347,7 +417,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			role.FieldUpdatedBy:   {Type: field.TypeUUID, Column: role.FieldUpdatedBy},
 		},
 	}
-	graph.Nodes[14] = &sqlgraph.Node{
+	graph.Nodes[17] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   session.Table,
 			Columns: session.Columns,
@@ -371,7 +441,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			session.FieldRevokedReason: {Type: field.TypeString, Column: session.FieldRevokedReason},
 		},
 	}
-	graph.Nodes[15] = &sqlgraph.Node{
+	graph.Nodes[18] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   share.Table,
 			Columns: share.Columns,
@@ -394,7 +464,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			share.FieldLevel:        {Type: field.TypeEnum, Column: share.FieldLevel},
 		},
 	}
-	graph.Nodes[16] = &sqlgraph.Node{
+	graph.Nodes[19] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   signingkey.Table,
 			Columns: signingkey.Columns,
@@ -417,7 +487,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			signingkey.FieldVerifyUntil:   {Type: field.TypeTime, Column: signingkey.FieldVerifyUntil},
 		},
 	}
-	graph.Nodes[17] = &sqlgraph.Node{
+	graph.Nodes[20] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   team.Table,
 			Columns: team.Columns,
@@ -437,7 +507,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			team.FieldDescription: {Type: field.TypeString, Column: team.FieldDescription},
 		},
 	}
-	graph.Nodes[18] = &sqlgraph.Node{
+	graph.Nodes[21] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   teammember.Table,
 			Columns: teammember.Columns,
@@ -457,7 +527,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			teammember.FieldUserID:    {Type: field.TypeUUID, Column: teammember.FieldUserID},
 		},
 	}
-	graph.Nodes[19] = &sqlgraph.Node{
+	graph.Nodes[22] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   tenant.Table,
 			Columns: tenant.Columns,
@@ -476,7 +546,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			tenant.FieldErasurePolicy: {Type: field.TypeEnum, Column: tenant.FieldErasurePolicy},
 		},
 	}
-	graph.Nodes[20] = &sqlgraph.Node{
+	graph.Nodes[23] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   user.Table,
 			Columns: user.Columns,
@@ -567,6 +637,90 @@ var schemaGraph = func() *sqlgraph.Schema {
 		},
 		"Invitation",
 		"Tenant",
+	)
+	graph.MustAddE(
+		"tenant",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   kgedge.TenantTable,
+			Columns: []string{kgedge.TenantColumn},
+			Bidi:    false,
+		},
+		"KGEdge",
+		"Tenant",
+	)
+	graph.MustAddE(
+		"graph",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   kgedge.GraphTable,
+			Columns: []string{kgedge.GraphColumn},
+			Bidi:    false,
+		},
+		"KGEdge",
+		"KnowledgeGraph",
+	)
+	graph.MustAddE(
+		"tenant",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   kgnode.TenantTable,
+			Columns: []string{kgnode.TenantColumn},
+			Bidi:    false,
+		},
+		"KGNode",
+		"Tenant",
+	)
+	graph.MustAddE(
+		"graph",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   kgnode.GraphTable,
+			Columns: []string{kgnode.GraphColumn},
+			Bidi:    false,
+		},
+		"KGNode",
+		"KnowledgeGraph",
+	)
+	graph.MustAddE(
+		"tenant",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   knowledgegraph.TenantTable,
+			Columns: []string{knowledgegraph.TenantColumn},
+			Bidi:    false,
+		},
+		"KnowledgeGraph",
+		"Tenant",
+	)
+	graph.MustAddE(
+		"nodes",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: true,
+			Table:   knowledgegraph.NodesTable,
+			Columns: []string{knowledgegraph.NodesColumn},
+			Bidi:    false,
+		},
+		"KnowledgeGraph",
+		"KGNode",
+	)
+	graph.MustAddE(
+		"links",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: true,
+			Table:   knowledgegraph.LinksTable,
+			Columns: []string{knowledgegraph.LinksColumn},
+			Bidi:    false,
+		},
+		"KnowledgeGraph",
+		"KGEdge",
 	)
 	graph.MustAddE(
 		"tenant",
@@ -1632,6 +1786,364 @@ func (f *InvitationFilter) WhereHasTenantWith(preds ...predicate.Tenant) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *KGEdgeQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the KGEdgeQuery builder.
+func (_q *KGEdgeQuery) Filter() *KGEdgeFilter {
+	return &KGEdgeFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *KGEdgeMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the KGEdgeMutation builder.
+func (m *KGEdgeMutation) Filter() *KGEdgeFilter {
+	return &KGEdgeFilter{config: m.config, predicateAdder: m}
+}
+
+// KGEdgeFilter provides a generic filtering capability at runtime for KGEdgeQuery.
+type KGEdgeFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *KGEdgeFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[8].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql [16]byte predicate on the id field.
+func (f *KGEdgeFilter) WhereID(p entql.ValueP) {
+	f.Where(p.Field(kgedge.FieldID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *KGEdgeFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(kgedge.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *KGEdgeFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(kgedge.FieldUpdatedAt))
+}
+
+// WhereTenantID applies the entql [16]byte predicate on the tenant_id field.
+func (f *KGEdgeFilter) WhereTenantID(p entql.ValueP) {
+	f.Where(p.Field(kgedge.FieldTenantID))
+}
+
+// WhereCreatedBy applies the entql [16]byte predicate on the created_by field.
+func (f *KGEdgeFilter) WhereCreatedBy(p entql.ValueP) {
+	f.Where(p.Field(kgedge.FieldCreatedBy))
+}
+
+// WhereUpdatedBy applies the entql [16]byte predicate on the updated_by field.
+func (f *KGEdgeFilter) WhereUpdatedBy(p entql.ValueP) {
+	f.Where(p.Field(kgedge.FieldUpdatedBy))
+}
+
+// WhereGraphID applies the entql [16]byte predicate on the graph_id field.
+func (f *KGEdgeFilter) WhereGraphID(p entql.ValueP) {
+	f.Where(p.Field(kgedge.FieldGraphID))
+}
+
+// WhereSourceID applies the entql [16]byte predicate on the source_id field.
+func (f *KGEdgeFilter) WhereSourceID(p entql.ValueP) {
+	f.Where(p.Field(kgedge.FieldSourceID))
+}
+
+// WhereTargetID applies the entql [16]byte predicate on the target_id field.
+func (f *KGEdgeFilter) WhereTargetID(p entql.ValueP) {
+	f.Where(p.Field(kgedge.FieldTargetID))
+}
+
+// WhereType applies the entql string predicate on the type field.
+func (f *KGEdgeFilter) WhereType(p entql.StringP) {
+	f.Where(p.Field(kgedge.FieldType))
+}
+
+// WhereProperties applies the entql json.RawMessage predicate on the properties field.
+func (f *KGEdgeFilter) WhereProperties(p entql.BytesP) {
+	f.Where(p.Field(kgedge.FieldProperties))
+}
+
+// WhereHasTenant applies a predicate to check if query has an edge tenant.
+func (f *KGEdgeFilter) WhereHasTenant() {
+	f.Where(entql.HasEdge("tenant"))
+}
+
+// WhereHasTenantWith applies a predicate to check if query has an edge tenant with a given conditions (other predicates).
+func (f *KGEdgeFilter) WhereHasTenantWith(preds ...predicate.Tenant) {
+	f.Where(entql.HasEdgeWith("tenant", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasGraph applies a predicate to check if query has an edge graph.
+func (f *KGEdgeFilter) WhereHasGraph() {
+	f.Where(entql.HasEdge("graph"))
+}
+
+// WhereHasGraphWith applies a predicate to check if query has an edge graph with a given conditions (other predicates).
+func (f *KGEdgeFilter) WhereHasGraphWith(preds ...predicate.KnowledgeGraph) {
+	f.Where(entql.HasEdgeWith("graph", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
+func (_q *KGNodeQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the KGNodeQuery builder.
+func (_q *KGNodeQuery) Filter() *KGNodeFilter {
+	return &KGNodeFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *KGNodeMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the KGNodeMutation builder.
+func (m *KGNodeMutation) Filter() *KGNodeFilter {
+	return &KGNodeFilter{config: m.config, predicateAdder: m}
+}
+
+// KGNodeFilter provides a generic filtering capability at runtime for KGNodeQuery.
+type KGNodeFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *KGNodeFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[9].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql [16]byte predicate on the id field.
+func (f *KGNodeFilter) WhereID(p entql.ValueP) {
+	f.Where(p.Field(kgnode.FieldID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *KGNodeFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(kgnode.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *KGNodeFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(kgnode.FieldUpdatedAt))
+}
+
+// WhereTenantID applies the entql [16]byte predicate on the tenant_id field.
+func (f *KGNodeFilter) WhereTenantID(p entql.ValueP) {
+	f.Where(p.Field(kgnode.FieldTenantID))
+}
+
+// WhereCreatedBy applies the entql [16]byte predicate on the created_by field.
+func (f *KGNodeFilter) WhereCreatedBy(p entql.ValueP) {
+	f.Where(p.Field(kgnode.FieldCreatedBy))
+}
+
+// WhereUpdatedBy applies the entql [16]byte predicate on the updated_by field.
+func (f *KGNodeFilter) WhereUpdatedBy(p entql.ValueP) {
+	f.Where(p.Field(kgnode.FieldUpdatedBy))
+}
+
+// WhereGraphID applies the entql [16]byte predicate on the graph_id field.
+func (f *KGNodeFilter) WhereGraphID(p entql.ValueP) {
+	f.Where(p.Field(kgnode.FieldGraphID))
+}
+
+// WhereType applies the entql string predicate on the type field.
+func (f *KGNodeFilter) WhereType(p entql.StringP) {
+	f.Where(p.Field(kgnode.FieldType))
+}
+
+// WhereLabel applies the entql string predicate on the label field.
+func (f *KGNodeFilter) WhereLabel(p entql.StringP) {
+	f.Where(p.Field(kgnode.FieldLabel))
+}
+
+// WhereProperties applies the entql json.RawMessage predicate on the properties field.
+func (f *KGNodeFilter) WhereProperties(p entql.BytesP) {
+	f.Where(p.Field(kgnode.FieldProperties))
+}
+
+// WhereDocumentID applies the entql [16]byte predicate on the document_id field.
+func (f *KGNodeFilter) WhereDocumentID(p entql.ValueP) {
+	f.Where(p.Field(kgnode.FieldDocumentID))
+}
+
+// WhereHasTenant applies a predicate to check if query has an edge tenant.
+func (f *KGNodeFilter) WhereHasTenant() {
+	f.Where(entql.HasEdge("tenant"))
+}
+
+// WhereHasTenantWith applies a predicate to check if query has an edge tenant with a given conditions (other predicates).
+func (f *KGNodeFilter) WhereHasTenantWith(preds ...predicate.Tenant) {
+	f.Where(entql.HasEdgeWith("tenant", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasGraph applies a predicate to check if query has an edge graph.
+func (f *KGNodeFilter) WhereHasGraph() {
+	f.Where(entql.HasEdge("graph"))
+}
+
+// WhereHasGraphWith applies a predicate to check if query has an edge graph with a given conditions (other predicates).
+func (f *KGNodeFilter) WhereHasGraphWith(preds ...predicate.KnowledgeGraph) {
+	f.Where(entql.HasEdgeWith("graph", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
+func (_q *KnowledgeGraphQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the KnowledgeGraphQuery builder.
+func (_q *KnowledgeGraphQuery) Filter() *KnowledgeGraphFilter {
+	return &KnowledgeGraphFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *KnowledgeGraphMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the KnowledgeGraphMutation builder.
+func (m *KnowledgeGraphMutation) Filter() *KnowledgeGraphFilter {
+	return &KnowledgeGraphFilter{config: m.config, predicateAdder: m}
+}
+
+// KnowledgeGraphFilter provides a generic filtering capability at runtime for KnowledgeGraphQuery.
+type KnowledgeGraphFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *KnowledgeGraphFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[10].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql [16]byte predicate on the id field.
+func (f *KnowledgeGraphFilter) WhereID(p entql.ValueP) {
+	f.Where(p.Field(knowledgegraph.FieldID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *KnowledgeGraphFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(knowledgegraph.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *KnowledgeGraphFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(knowledgegraph.FieldUpdatedAt))
+}
+
+// WhereTenantID applies the entql [16]byte predicate on the tenant_id field.
+func (f *KnowledgeGraphFilter) WhereTenantID(p entql.ValueP) {
+	f.Where(p.Field(knowledgegraph.FieldTenantID))
+}
+
+// WhereCreatedBy applies the entql [16]byte predicate on the created_by field.
+func (f *KnowledgeGraphFilter) WhereCreatedBy(p entql.ValueP) {
+	f.Where(p.Field(knowledgegraph.FieldCreatedBy))
+}
+
+// WhereUpdatedBy applies the entql [16]byte predicate on the updated_by field.
+func (f *KnowledgeGraphFilter) WhereUpdatedBy(p entql.ValueP) {
+	f.Where(p.Field(knowledgegraph.FieldUpdatedBy))
+}
+
+// WhereName applies the entql string predicate on the name field.
+func (f *KnowledgeGraphFilter) WhereName(p entql.StringP) {
+	f.Where(p.Field(knowledgegraph.FieldName))
+}
+
+// WhereDescription applies the entql string predicate on the description field.
+func (f *KnowledgeGraphFilter) WhereDescription(p entql.StringP) {
+	f.Where(p.Field(knowledgegraph.FieldDescription))
+}
+
+// WhereDocumentIds applies the entql json.RawMessage predicate on the document_ids field.
+func (f *KnowledgeGraphFilter) WhereDocumentIds(p entql.BytesP) {
+	f.Where(p.Field(knowledgegraph.FieldDocumentIds))
+}
+
+// WhereHasTenant applies a predicate to check if query has an edge tenant.
+func (f *KnowledgeGraphFilter) WhereHasTenant() {
+	f.Where(entql.HasEdge("tenant"))
+}
+
+// WhereHasTenantWith applies a predicate to check if query has an edge tenant with a given conditions (other predicates).
+func (f *KnowledgeGraphFilter) WhereHasTenantWith(preds ...predicate.Tenant) {
+	f.Where(entql.HasEdgeWith("tenant", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasNodes applies a predicate to check if query has an edge nodes.
+func (f *KnowledgeGraphFilter) WhereHasNodes() {
+	f.Where(entql.HasEdge("nodes"))
+}
+
+// WhereHasNodesWith applies a predicate to check if query has an edge nodes with a given conditions (other predicates).
+func (f *KnowledgeGraphFilter) WhereHasNodesWith(preds ...predicate.KGNode) {
+	f.Where(entql.HasEdgeWith("nodes", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasLinks applies a predicate to check if query has an edge links.
+func (f *KnowledgeGraphFilter) WhereHasLinks() {
+	f.Where(entql.HasEdge("links"))
+}
+
+// WhereHasLinksWith applies a predicate to check if query has an edge links with a given conditions (other predicates).
+func (f *KnowledgeGraphFilter) WhereHasLinksWith(preds ...predicate.KGEdge) {
+	f.Where(entql.HasEdgeWith("links", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *LLMUsageQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -1660,7 +2172,7 @@ type LLMUsageFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *LLMUsageFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[8].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[11].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1769,7 +2281,7 @@ type MemberRoleFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *MemberRoleFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[9].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[12].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1886,7 +2398,7 @@ type MembershipFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *MembershipFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[10].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[13].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1989,7 +2501,7 @@ type MessageFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *MessageFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[11].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[14].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2097,7 +2609,7 @@ type RefreshTokenFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *RefreshTokenFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[12].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[15].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2181,7 +2693,7 @@ type RoleFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *RoleFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[13].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[16].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2280,7 +2792,7 @@ type SessionFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SessionFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[14].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[17].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2389,7 +2901,7 @@ type ShareFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ShareFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[15].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[18].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2493,7 +3005,7 @@ type SigningKeyFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SigningKeyFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[16].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[19].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2583,7 +3095,7 @@ type TeamFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *TeamFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[17].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[20].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2686,7 +3198,7 @@ type TeamMemberFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *TeamMemberFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[18].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[21].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2803,7 +3315,7 @@ type TenantFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *TenantFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[19].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[22].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2887,7 +3399,7 @@ type UserFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *UserFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[20].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[23].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})

@@ -11,6 +11,9 @@ import (
 	"atrium/ent/credential"
 	"atrium/ent/document"
 	"atrium/ent/invitation"
+	"atrium/ent/kgedge"
+	"atrium/ent/kgnode"
+	"atrium/ent/knowledgegraph"
 	"atrium/ent/llmusage"
 	"atrium/ent/memberrole"
 	"atrium/ent/membership"
@@ -45,27 +48,30 @@ const (
 	OpUpdateOne = ent.OpUpdateOne
 
 	// Node types.
-	TypeActorRef     = "ActorRef"
-	TypeAgent        = "Agent"
-	TypeAuditAnchor  = "AuditAnchor"
-	TypeAuditEvent   = "AuditEvent"
-	TypeConversation = "Conversation"
-	TypeCredential   = "Credential"
-	TypeDocument     = "Document"
-	TypeInvitation   = "Invitation"
-	TypeLLMUsage     = "LLMUsage"
-	TypeMemberRole   = "MemberRole"
-	TypeMembership   = "Membership"
-	TypeMessage      = "Message"
-	TypeRefreshToken = "RefreshToken"
-	TypeRole         = "Role"
-	TypeSession      = "Session"
-	TypeShare        = "Share"
-	TypeSigningKey   = "SigningKey"
-	TypeTeam         = "Team"
-	TypeTeamMember   = "TeamMember"
-	TypeTenant       = "Tenant"
-	TypeUser         = "User"
+	TypeActorRef       = "ActorRef"
+	TypeAgent          = "Agent"
+	TypeAuditAnchor    = "AuditAnchor"
+	TypeAuditEvent     = "AuditEvent"
+	TypeConversation   = "Conversation"
+	TypeCredential     = "Credential"
+	TypeDocument       = "Document"
+	TypeInvitation     = "Invitation"
+	TypeKGEdge         = "KGEdge"
+	TypeKGNode         = "KGNode"
+	TypeKnowledgeGraph = "KnowledgeGraph"
+	TypeLLMUsage       = "LLMUsage"
+	TypeMemberRole     = "MemberRole"
+	TypeMembership     = "Membership"
+	TypeMessage        = "Message"
+	TypeRefreshToken   = "RefreshToken"
+	TypeRole           = "Role"
+	TypeSession        = "Session"
+	TypeShare          = "Share"
+	TypeSigningKey     = "SigningKey"
+	TypeTeam           = "Team"
+	TypeTeamMember     = "TeamMember"
+	TypeTenant         = "Tenant"
+	TypeUser           = "User"
 )
 
 // ActorRefMutation represents an operation that mutates the ActorRef nodes in the graph.
@@ -7775,6 +7781,2876 @@ func (m *InvitationMutation) ResetEdge(name string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown Invitation edge %s", name)
+}
+
+// KGEdgeMutation represents an operation that mutates the KGEdge nodes in the graph.
+type KGEdgeMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *uuid.UUID
+	created_at    *time.Time
+	updated_at    *time.Time
+	created_by    *uuid.UUID
+	updated_by    *uuid.UUID
+	source_id     *uuid.UUID
+	target_id     *uuid.UUID
+	_type         *string
+	properties    *map[string]string
+	clearedFields map[string]struct{}
+	tenant        *uuid.UUID
+	clearedtenant bool
+	graph         *uuid.UUID
+	clearedgraph  bool
+	done          bool
+	oldValue      func(context.Context) (*KGEdge, error)
+	predicates    []predicate.KGEdge
+}
+
+var _ ent.Mutation = (*KGEdgeMutation)(nil)
+
+// kgedgeOption allows management of the mutation configuration using functional options.
+type kgedgeOption func(*KGEdgeMutation)
+
+// newKGEdgeMutation creates new mutation for the KGEdge entity.
+func newKGEdgeMutation(c config, op Op, opts ...kgedgeOption) *KGEdgeMutation {
+	m := &KGEdgeMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeKGEdge,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withKGEdgeID sets the ID field of the mutation.
+func withKGEdgeID(id uuid.UUID) kgedgeOption {
+	return func(m *KGEdgeMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *KGEdge
+		)
+		m.oldValue = func(ctx context.Context) (*KGEdge, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().KGEdge.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withKGEdge sets the old KGEdge of the mutation.
+func withKGEdge(node *KGEdge) kgedgeOption {
+	return func(m *KGEdgeMutation) {
+		m.oldValue = func(context.Context) (*KGEdge, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m KGEdgeMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m KGEdgeMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of KGEdge entities.
+func (m *KGEdgeMutation) SetID(id uuid.UUID) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *KGEdgeMutation) ID() (id uuid.UUID, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *KGEdgeMutation) IDs(ctx context.Context) ([]uuid.UUID, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []uuid.UUID{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().KGEdge.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *KGEdgeMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *KGEdgeMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the KGEdge entity.
+// If the KGEdge object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *KGEdgeMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *KGEdgeMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *KGEdgeMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *KGEdgeMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the KGEdge entity.
+// If the KGEdge object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *KGEdgeMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *KGEdgeMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetTenantID sets the "tenant_id" field.
+func (m *KGEdgeMutation) SetTenantID(u uuid.UUID) {
+	m.tenant = &u
+}
+
+// TenantID returns the value of the "tenant_id" field in the mutation.
+func (m *KGEdgeMutation) TenantID() (r uuid.UUID, exists bool) {
+	v := m.tenant
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTenantID returns the old "tenant_id" field's value of the KGEdge entity.
+// If the KGEdge object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *KGEdgeMutation) OldTenantID(ctx context.Context) (v uuid.UUID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTenantID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTenantID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTenantID: %w", err)
+	}
+	return oldValue.TenantID, nil
+}
+
+// ResetTenantID resets all changes to the "tenant_id" field.
+func (m *KGEdgeMutation) ResetTenantID() {
+	m.tenant = nil
+}
+
+// SetCreatedBy sets the "created_by" field.
+func (m *KGEdgeMutation) SetCreatedBy(u uuid.UUID) {
+	m.created_by = &u
+}
+
+// CreatedBy returns the value of the "created_by" field in the mutation.
+func (m *KGEdgeMutation) CreatedBy() (r uuid.UUID, exists bool) {
+	v := m.created_by
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedBy returns the old "created_by" field's value of the KGEdge entity.
+// If the KGEdge object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *KGEdgeMutation) OldCreatedBy(ctx context.Context) (v uuid.UUID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedBy is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedBy requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedBy: %w", err)
+	}
+	return oldValue.CreatedBy, nil
+}
+
+// ResetCreatedBy resets all changes to the "created_by" field.
+func (m *KGEdgeMutation) ResetCreatedBy() {
+	m.created_by = nil
+}
+
+// SetUpdatedBy sets the "updated_by" field.
+func (m *KGEdgeMutation) SetUpdatedBy(u uuid.UUID) {
+	m.updated_by = &u
+}
+
+// UpdatedBy returns the value of the "updated_by" field in the mutation.
+func (m *KGEdgeMutation) UpdatedBy() (r uuid.UUID, exists bool) {
+	v := m.updated_by
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedBy returns the old "updated_by" field's value of the KGEdge entity.
+// If the KGEdge object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *KGEdgeMutation) OldUpdatedBy(ctx context.Context) (v uuid.UUID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedBy is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedBy requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedBy: %w", err)
+	}
+	return oldValue.UpdatedBy, nil
+}
+
+// ResetUpdatedBy resets all changes to the "updated_by" field.
+func (m *KGEdgeMutation) ResetUpdatedBy() {
+	m.updated_by = nil
+}
+
+// SetGraphID sets the "graph_id" field.
+func (m *KGEdgeMutation) SetGraphID(u uuid.UUID) {
+	m.graph = &u
+}
+
+// GraphID returns the value of the "graph_id" field in the mutation.
+func (m *KGEdgeMutation) GraphID() (r uuid.UUID, exists bool) {
+	v := m.graph
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldGraphID returns the old "graph_id" field's value of the KGEdge entity.
+// If the KGEdge object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *KGEdgeMutation) OldGraphID(ctx context.Context) (v uuid.UUID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldGraphID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldGraphID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldGraphID: %w", err)
+	}
+	return oldValue.GraphID, nil
+}
+
+// ResetGraphID resets all changes to the "graph_id" field.
+func (m *KGEdgeMutation) ResetGraphID() {
+	m.graph = nil
+}
+
+// SetSourceID sets the "source_id" field.
+func (m *KGEdgeMutation) SetSourceID(u uuid.UUID) {
+	m.source_id = &u
+}
+
+// SourceID returns the value of the "source_id" field in the mutation.
+func (m *KGEdgeMutation) SourceID() (r uuid.UUID, exists bool) {
+	v := m.source_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSourceID returns the old "source_id" field's value of the KGEdge entity.
+// If the KGEdge object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *KGEdgeMutation) OldSourceID(ctx context.Context) (v uuid.UUID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSourceID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSourceID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSourceID: %w", err)
+	}
+	return oldValue.SourceID, nil
+}
+
+// ResetSourceID resets all changes to the "source_id" field.
+func (m *KGEdgeMutation) ResetSourceID() {
+	m.source_id = nil
+}
+
+// SetTargetID sets the "target_id" field.
+func (m *KGEdgeMutation) SetTargetID(u uuid.UUID) {
+	m.target_id = &u
+}
+
+// TargetID returns the value of the "target_id" field in the mutation.
+func (m *KGEdgeMutation) TargetID() (r uuid.UUID, exists bool) {
+	v := m.target_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTargetID returns the old "target_id" field's value of the KGEdge entity.
+// If the KGEdge object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *KGEdgeMutation) OldTargetID(ctx context.Context) (v uuid.UUID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTargetID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTargetID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTargetID: %w", err)
+	}
+	return oldValue.TargetID, nil
+}
+
+// ResetTargetID resets all changes to the "target_id" field.
+func (m *KGEdgeMutation) ResetTargetID() {
+	m.target_id = nil
+}
+
+// SetType sets the "type" field.
+func (m *KGEdgeMutation) SetType(s string) {
+	m._type = &s
+}
+
+// GetType returns the value of the "type" field in the mutation.
+func (m *KGEdgeMutation) GetType() (r string, exists bool) {
+	v := m._type
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldType returns the old "type" field's value of the KGEdge entity.
+// If the KGEdge object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *KGEdgeMutation) OldType(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldType is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldType requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldType: %w", err)
+	}
+	return oldValue.Type, nil
+}
+
+// ResetType resets all changes to the "type" field.
+func (m *KGEdgeMutation) ResetType() {
+	m._type = nil
+}
+
+// SetProperties sets the "properties" field.
+func (m *KGEdgeMutation) SetProperties(value map[string]string) {
+	m.properties = &value
+}
+
+// Properties returns the value of the "properties" field in the mutation.
+func (m *KGEdgeMutation) Properties() (r map[string]string, exists bool) {
+	v := m.properties
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldProperties returns the old "properties" field's value of the KGEdge entity.
+// If the KGEdge object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *KGEdgeMutation) OldProperties(ctx context.Context) (v map[string]string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldProperties is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldProperties requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldProperties: %w", err)
+	}
+	return oldValue.Properties, nil
+}
+
+// ClearProperties clears the value of the "properties" field.
+func (m *KGEdgeMutation) ClearProperties() {
+	m.properties = nil
+	m.clearedFields[kgedge.FieldProperties] = struct{}{}
+}
+
+// PropertiesCleared returns if the "properties" field was cleared in this mutation.
+func (m *KGEdgeMutation) PropertiesCleared() bool {
+	_, ok := m.clearedFields[kgedge.FieldProperties]
+	return ok
+}
+
+// ResetProperties resets all changes to the "properties" field.
+func (m *KGEdgeMutation) ResetProperties() {
+	m.properties = nil
+	delete(m.clearedFields, kgedge.FieldProperties)
+}
+
+// ClearTenant clears the "tenant" edge to the Tenant entity.
+func (m *KGEdgeMutation) ClearTenant() {
+	m.clearedtenant = true
+	m.clearedFields[kgedge.FieldTenantID] = struct{}{}
+}
+
+// TenantCleared reports if the "tenant" edge to the Tenant entity was cleared.
+func (m *KGEdgeMutation) TenantCleared() bool {
+	return m.clearedtenant
+}
+
+// TenantIDs returns the "tenant" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// TenantID instead. It exists only for internal usage by the builders.
+func (m *KGEdgeMutation) TenantIDs() (ids []uuid.UUID) {
+	if id := m.tenant; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetTenant resets all changes to the "tenant" edge.
+func (m *KGEdgeMutation) ResetTenant() {
+	m.tenant = nil
+	m.clearedtenant = false
+}
+
+// ClearGraph clears the "graph" edge to the KnowledgeGraph entity.
+func (m *KGEdgeMutation) ClearGraph() {
+	m.clearedgraph = true
+	m.clearedFields[kgedge.FieldGraphID] = struct{}{}
+}
+
+// GraphCleared reports if the "graph" edge to the KnowledgeGraph entity was cleared.
+func (m *KGEdgeMutation) GraphCleared() bool {
+	return m.clearedgraph
+}
+
+// GraphIDs returns the "graph" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// GraphID instead. It exists only for internal usage by the builders.
+func (m *KGEdgeMutation) GraphIDs() (ids []uuid.UUID) {
+	if id := m.graph; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetGraph resets all changes to the "graph" edge.
+func (m *KGEdgeMutation) ResetGraph() {
+	m.graph = nil
+	m.clearedgraph = false
+}
+
+// Where appends a list predicates to the KGEdgeMutation builder.
+func (m *KGEdgeMutation) Where(ps ...predicate.KGEdge) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the KGEdgeMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *KGEdgeMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.KGEdge, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *KGEdgeMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *KGEdgeMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (KGEdge).
+func (m *KGEdgeMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *KGEdgeMutation) Fields() []string {
+	fields := make([]string, 0, 10)
+	if m.created_at != nil {
+		fields = append(fields, kgedge.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, kgedge.FieldUpdatedAt)
+	}
+	if m.tenant != nil {
+		fields = append(fields, kgedge.FieldTenantID)
+	}
+	if m.created_by != nil {
+		fields = append(fields, kgedge.FieldCreatedBy)
+	}
+	if m.updated_by != nil {
+		fields = append(fields, kgedge.FieldUpdatedBy)
+	}
+	if m.graph != nil {
+		fields = append(fields, kgedge.FieldGraphID)
+	}
+	if m.source_id != nil {
+		fields = append(fields, kgedge.FieldSourceID)
+	}
+	if m.target_id != nil {
+		fields = append(fields, kgedge.FieldTargetID)
+	}
+	if m._type != nil {
+		fields = append(fields, kgedge.FieldType)
+	}
+	if m.properties != nil {
+		fields = append(fields, kgedge.FieldProperties)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *KGEdgeMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case kgedge.FieldCreatedAt:
+		return m.CreatedAt()
+	case kgedge.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case kgedge.FieldTenantID:
+		return m.TenantID()
+	case kgedge.FieldCreatedBy:
+		return m.CreatedBy()
+	case kgedge.FieldUpdatedBy:
+		return m.UpdatedBy()
+	case kgedge.FieldGraphID:
+		return m.GraphID()
+	case kgedge.FieldSourceID:
+		return m.SourceID()
+	case kgedge.FieldTargetID:
+		return m.TargetID()
+	case kgedge.FieldType:
+		return m.GetType()
+	case kgedge.FieldProperties:
+		return m.Properties()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *KGEdgeMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case kgedge.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case kgedge.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case kgedge.FieldTenantID:
+		return m.OldTenantID(ctx)
+	case kgedge.FieldCreatedBy:
+		return m.OldCreatedBy(ctx)
+	case kgedge.FieldUpdatedBy:
+		return m.OldUpdatedBy(ctx)
+	case kgedge.FieldGraphID:
+		return m.OldGraphID(ctx)
+	case kgedge.FieldSourceID:
+		return m.OldSourceID(ctx)
+	case kgedge.FieldTargetID:
+		return m.OldTargetID(ctx)
+	case kgedge.FieldType:
+		return m.OldType(ctx)
+	case kgedge.FieldProperties:
+		return m.OldProperties(ctx)
+	}
+	return nil, fmt.Errorf("unknown KGEdge field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *KGEdgeMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case kgedge.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case kgedge.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case kgedge.FieldTenantID:
+		v, ok := value.(uuid.UUID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTenantID(v)
+		return nil
+	case kgedge.FieldCreatedBy:
+		v, ok := value.(uuid.UUID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedBy(v)
+		return nil
+	case kgedge.FieldUpdatedBy:
+		v, ok := value.(uuid.UUID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedBy(v)
+		return nil
+	case kgedge.FieldGraphID:
+		v, ok := value.(uuid.UUID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetGraphID(v)
+		return nil
+	case kgedge.FieldSourceID:
+		v, ok := value.(uuid.UUID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSourceID(v)
+		return nil
+	case kgedge.FieldTargetID:
+		v, ok := value.(uuid.UUID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTargetID(v)
+		return nil
+	case kgedge.FieldType:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetType(v)
+		return nil
+	case kgedge.FieldProperties:
+		v, ok := value.(map[string]string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetProperties(v)
+		return nil
+	}
+	return fmt.Errorf("unknown KGEdge field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *KGEdgeMutation) AddedFields() []string {
+	return nil
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *KGEdgeMutation) AddedField(name string) (ent.Value, bool) {
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *KGEdgeMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown KGEdge numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *KGEdgeMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(kgedge.FieldProperties) {
+		fields = append(fields, kgedge.FieldProperties)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *KGEdgeMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *KGEdgeMutation) ClearField(name string) error {
+	switch name {
+	case kgedge.FieldProperties:
+		m.ClearProperties()
+		return nil
+	}
+	return fmt.Errorf("unknown KGEdge nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *KGEdgeMutation) ResetField(name string) error {
+	switch name {
+	case kgedge.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case kgedge.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case kgedge.FieldTenantID:
+		m.ResetTenantID()
+		return nil
+	case kgedge.FieldCreatedBy:
+		m.ResetCreatedBy()
+		return nil
+	case kgedge.FieldUpdatedBy:
+		m.ResetUpdatedBy()
+		return nil
+	case kgedge.FieldGraphID:
+		m.ResetGraphID()
+		return nil
+	case kgedge.FieldSourceID:
+		m.ResetSourceID()
+		return nil
+	case kgedge.FieldTargetID:
+		m.ResetTargetID()
+		return nil
+	case kgedge.FieldType:
+		m.ResetType()
+		return nil
+	case kgedge.FieldProperties:
+		m.ResetProperties()
+		return nil
+	}
+	return fmt.Errorf("unknown KGEdge field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *KGEdgeMutation) AddedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.tenant != nil {
+		edges = append(edges, kgedge.EdgeTenant)
+	}
+	if m.graph != nil {
+		edges = append(edges, kgedge.EdgeGraph)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *KGEdgeMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case kgedge.EdgeTenant:
+		if id := m.tenant; id != nil {
+			return []ent.Value{*id}
+		}
+	case kgedge.EdgeGraph:
+		if id := m.graph; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *KGEdgeMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 2)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *KGEdgeMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *KGEdgeMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.clearedtenant {
+		edges = append(edges, kgedge.EdgeTenant)
+	}
+	if m.clearedgraph {
+		edges = append(edges, kgedge.EdgeGraph)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *KGEdgeMutation) EdgeCleared(name string) bool {
+	switch name {
+	case kgedge.EdgeTenant:
+		return m.clearedtenant
+	case kgedge.EdgeGraph:
+		return m.clearedgraph
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *KGEdgeMutation) ClearEdge(name string) error {
+	switch name {
+	case kgedge.EdgeTenant:
+		m.ClearTenant()
+		return nil
+	case kgedge.EdgeGraph:
+		m.ClearGraph()
+		return nil
+	}
+	return fmt.Errorf("unknown KGEdge unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *KGEdgeMutation) ResetEdge(name string) error {
+	switch name {
+	case kgedge.EdgeTenant:
+		m.ResetTenant()
+		return nil
+	case kgedge.EdgeGraph:
+		m.ResetGraph()
+		return nil
+	}
+	return fmt.Errorf("unknown KGEdge edge %s", name)
+}
+
+// KGNodeMutation represents an operation that mutates the KGNode nodes in the graph.
+type KGNodeMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *uuid.UUID
+	created_at    *time.Time
+	updated_at    *time.Time
+	created_by    *uuid.UUID
+	updated_by    *uuid.UUID
+	_type         *string
+	label         *string
+	properties    *map[string]string
+	document_id   *uuid.UUID
+	clearedFields map[string]struct{}
+	tenant        *uuid.UUID
+	clearedtenant bool
+	graph         *uuid.UUID
+	clearedgraph  bool
+	done          bool
+	oldValue      func(context.Context) (*KGNode, error)
+	predicates    []predicate.KGNode
+}
+
+var _ ent.Mutation = (*KGNodeMutation)(nil)
+
+// kgnodeOption allows management of the mutation configuration using functional options.
+type kgnodeOption func(*KGNodeMutation)
+
+// newKGNodeMutation creates new mutation for the KGNode entity.
+func newKGNodeMutation(c config, op Op, opts ...kgnodeOption) *KGNodeMutation {
+	m := &KGNodeMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeKGNode,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withKGNodeID sets the ID field of the mutation.
+func withKGNodeID(id uuid.UUID) kgnodeOption {
+	return func(m *KGNodeMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *KGNode
+		)
+		m.oldValue = func(ctx context.Context) (*KGNode, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().KGNode.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withKGNode sets the old KGNode of the mutation.
+func withKGNode(node *KGNode) kgnodeOption {
+	return func(m *KGNodeMutation) {
+		m.oldValue = func(context.Context) (*KGNode, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m KGNodeMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m KGNodeMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of KGNode entities.
+func (m *KGNodeMutation) SetID(id uuid.UUID) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *KGNodeMutation) ID() (id uuid.UUID, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *KGNodeMutation) IDs(ctx context.Context) ([]uuid.UUID, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []uuid.UUID{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().KGNode.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *KGNodeMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *KGNodeMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the KGNode entity.
+// If the KGNode object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *KGNodeMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *KGNodeMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *KGNodeMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *KGNodeMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the KGNode entity.
+// If the KGNode object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *KGNodeMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *KGNodeMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetTenantID sets the "tenant_id" field.
+func (m *KGNodeMutation) SetTenantID(u uuid.UUID) {
+	m.tenant = &u
+}
+
+// TenantID returns the value of the "tenant_id" field in the mutation.
+func (m *KGNodeMutation) TenantID() (r uuid.UUID, exists bool) {
+	v := m.tenant
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTenantID returns the old "tenant_id" field's value of the KGNode entity.
+// If the KGNode object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *KGNodeMutation) OldTenantID(ctx context.Context) (v uuid.UUID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTenantID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTenantID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTenantID: %w", err)
+	}
+	return oldValue.TenantID, nil
+}
+
+// ResetTenantID resets all changes to the "tenant_id" field.
+func (m *KGNodeMutation) ResetTenantID() {
+	m.tenant = nil
+}
+
+// SetCreatedBy sets the "created_by" field.
+func (m *KGNodeMutation) SetCreatedBy(u uuid.UUID) {
+	m.created_by = &u
+}
+
+// CreatedBy returns the value of the "created_by" field in the mutation.
+func (m *KGNodeMutation) CreatedBy() (r uuid.UUID, exists bool) {
+	v := m.created_by
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedBy returns the old "created_by" field's value of the KGNode entity.
+// If the KGNode object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *KGNodeMutation) OldCreatedBy(ctx context.Context) (v uuid.UUID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedBy is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedBy requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedBy: %w", err)
+	}
+	return oldValue.CreatedBy, nil
+}
+
+// ResetCreatedBy resets all changes to the "created_by" field.
+func (m *KGNodeMutation) ResetCreatedBy() {
+	m.created_by = nil
+}
+
+// SetUpdatedBy sets the "updated_by" field.
+func (m *KGNodeMutation) SetUpdatedBy(u uuid.UUID) {
+	m.updated_by = &u
+}
+
+// UpdatedBy returns the value of the "updated_by" field in the mutation.
+func (m *KGNodeMutation) UpdatedBy() (r uuid.UUID, exists bool) {
+	v := m.updated_by
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedBy returns the old "updated_by" field's value of the KGNode entity.
+// If the KGNode object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *KGNodeMutation) OldUpdatedBy(ctx context.Context) (v uuid.UUID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedBy is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedBy requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedBy: %w", err)
+	}
+	return oldValue.UpdatedBy, nil
+}
+
+// ResetUpdatedBy resets all changes to the "updated_by" field.
+func (m *KGNodeMutation) ResetUpdatedBy() {
+	m.updated_by = nil
+}
+
+// SetGraphID sets the "graph_id" field.
+func (m *KGNodeMutation) SetGraphID(u uuid.UUID) {
+	m.graph = &u
+}
+
+// GraphID returns the value of the "graph_id" field in the mutation.
+func (m *KGNodeMutation) GraphID() (r uuid.UUID, exists bool) {
+	v := m.graph
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldGraphID returns the old "graph_id" field's value of the KGNode entity.
+// If the KGNode object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *KGNodeMutation) OldGraphID(ctx context.Context) (v uuid.UUID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldGraphID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldGraphID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldGraphID: %w", err)
+	}
+	return oldValue.GraphID, nil
+}
+
+// ResetGraphID resets all changes to the "graph_id" field.
+func (m *KGNodeMutation) ResetGraphID() {
+	m.graph = nil
+}
+
+// SetType sets the "type" field.
+func (m *KGNodeMutation) SetType(s string) {
+	m._type = &s
+}
+
+// GetType returns the value of the "type" field in the mutation.
+func (m *KGNodeMutation) GetType() (r string, exists bool) {
+	v := m._type
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldType returns the old "type" field's value of the KGNode entity.
+// If the KGNode object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *KGNodeMutation) OldType(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldType is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldType requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldType: %w", err)
+	}
+	return oldValue.Type, nil
+}
+
+// ResetType resets all changes to the "type" field.
+func (m *KGNodeMutation) ResetType() {
+	m._type = nil
+}
+
+// SetLabel sets the "label" field.
+func (m *KGNodeMutation) SetLabel(s string) {
+	m.label = &s
+}
+
+// Label returns the value of the "label" field in the mutation.
+func (m *KGNodeMutation) Label() (r string, exists bool) {
+	v := m.label
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLabel returns the old "label" field's value of the KGNode entity.
+// If the KGNode object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *KGNodeMutation) OldLabel(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLabel is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLabel requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLabel: %w", err)
+	}
+	return oldValue.Label, nil
+}
+
+// ResetLabel resets all changes to the "label" field.
+func (m *KGNodeMutation) ResetLabel() {
+	m.label = nil
+}
+
+// SetProperties sets the "properties" field.
+func (m *KGNodeMutation) SetProperties(value map[string]string) {
+	m.properties = &value
+}
+
+// Properties returns the value of the "properties" field in the mutation.
+func (m *KGNodeMutation) Properties() (r map[string]string, exists bool) {
+	v := m.properties
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldProperties returns the old "properties" field's value of the KGNode entity.
+// If the KGNode object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *KGNodeMutation) OldProperties(ctx context.Context) (v map[string]string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldProperties is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldProperties requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldProperties: %w", err)
+	}
+	return oldValue.Properties, nil
+}
+
+// ClearProperties clears the value of the "properties" field.
+func (m *KGNodeMutation) ClearProperties() {
+	m.properties = nil
+	m.clearedFields[kgnode.FieldProperties] = struct{}{}
+}
+
+// PropertiesCleared returns if the "properties" field was cleared in this mutation.
+func (m *KGNodeMutation) PropertiesCleared() bool {
+	_, ok := m.clearedFields[kgnode.FieldProperties]
+	return ok
+}
+
+// ResetProperties resets all changes to the "properties" field.
+func (m *KGNodeMutation) ResetProperties() {
+	m.properties = nil
+	delete(m.clearedFields, kgnode.FieldProperties)
+}
+
+// SetDocumentID sets the "document_id" field.
+func (m *KGNodeMutation) SetDocumentID(u uuid.UUID) {
+	m.document_id = &u
+}
+
+// DocumentID returns the value of the "document_id" field in the mutation.
+func (m *KGNodeMutation) DocumentID() (r uuid.UUID, exists bool) {
+	v := m.document_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDocumentID returns the old "document_id" field's value of the KGNode entity.
+// If the KGNode object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *KGNodeMutation) OldDocumentID(ctx context.Context) (v *uuid.UUID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDocumentID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDocumentID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDocumentID: %w", err)
+	}
+	return oldValue.DocumentID, nil
+}
+
+// ClearDocumentID clears the value of the "document_id" field.
+func (m *KGNodeMutation) ClearDocumentID() {
+	m.document_id = nil
+	m.clearedFields[kgnode.FieldDocumentID] = struct{}{}
+}
+
+// DocumentIDCleared returns if the "document_id" field was cleared in this mutation.
+func (m *KGNodeMutation) DocumentIDCleared() bool {
+	_, ok := m.clearedFields[kgnode.FieldDocumentID]
+	return ok
+}
+
+// ResetDocumentID resets all changes to the "document_id" field.
+func (m *KGNodeMutation) ResetDocumentID() {
+	m.document_id = nil
+	delete(m.clearedFields, kgnode.FieldDocumentID)
+}
+
+// ClearTenant clears the "tenant" edge to the Tenant entity.
+func (m *KGNodeMutation) ClearTenant() {
+	m.clearedtenant = true
+	m.clearedFields[kgnode.FieldTenantID] = struct{}{}
+}
+
+// TenantCleared reports if the "tenant" edge to the Tenant entity was cleared.
+func (m *KGNodeMutation) TenantCleared() bool {
+	return m.clearedtenant
+}
+
+// TenantIDs returns the "tenant" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// TenantID instead. It exists only for internal usage by the builders.
+func (m *KGNodeMutation) TenantIDs() (ids []uuid.UUID) {
+	if id := m.tenant; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetTenant resets all changes to the "tenant" edge.
+func (m *KGNodeMutation) ResetTenant() {
+	m.tenant = nil
+	m.clearedtenant = false
+}
+
+// ClearGraph clears the "graph" edge to the KnowledgeGraph entity.
+func (m *KGNodeMutation) ClearGraph() {
+	m.clearedgraph = true
+	m.clearedFields[kgnode.FieldGraphID] = struct{}{}
+}
+
+// GraphCleared reports if the "graph" edge to the KnowledgeGraph entity was cleared.
+func (m *KGNodeMutation) GraphCleared() bool {
+	return m.clearedgraph
+}
+
+// GraphIDs returns the "graph" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// GraphID instead. It exists only for internal usage by the builders.
+func (m *KGNodeMutation) GraphIDs() (ids []uuid.UUID) {
+	if id := m.graph; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetGraph resets all changes to the "graph" edge.
+func (m *KGNodeMutation) ResetGraph() {
+	m.graph = nil
+	m.clearedgraph = false
+}
+
+// Where appends a list predicates to the KGNodeMutation builder.
+func (m *KGNodeMutation) Where(ps ...predicate.KGNode) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the KGNodeMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *KGNodeMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.KGNode, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *KGNodeMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *KGNodeMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (KGNode).
+func (m *KGNodeMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *KGNodeMutation) Fields() []string {
+	fields := make([]string, 0, 10)
+	if m.created_at != nil {
+		fields = append(fields, kgnode.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, kgnode.FieldUpdatedAt)
+	}
+	if m.tenant != nil {
+		fields = append(fields, kgnode.FieldTenantID)
+	}
+	if m.created_by != nil {
+		fields = append(fields, kgnode.FieldCreatedBy)
+	}
+	if m.updated_by != nil {
+		fields = append(fields, kgnode.FieldUpdatedBy)
+	}
+	if m.graph != nil {
+		fields = append(fields, kgnode.FieldGraphID)
+	}
+	if m._type != nil {
+		fields = append(fields, kgnode.FieldType)
+	}
+	if m.label != nil {
+		fields = append(fields, kgnode.FieldLabel)
+	}
+	if m.properties != nil {
+		fields = append(fields, kgnode.FieldProperties)
+	}
+	if m.document_id != nil {
+		fields = append(fields, kgnode.FieldDocumentID)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *KGNodeMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case kgnode.FieldCreatedAt:
+		return m.CreatedAt()
+	case kgnode.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case kgnode.FieldTenantID:
+		return m.TenantID()
+	case kgnode.FieldCreatedBy:
+		return m.CreatedBy()
+	case kgnode.FieldUpdatedBy:
+		return m.UpdatedBy()
+	case kgnode.FieldGraphID:
+		return m.GraphID()
+	case kgnode.FieldType:
+		return m.GetType()
+	case kgnode.FieldLabel:
+		return m.Label()
+	case kgnode.FieldProperties:
+		return m.Properties()
+	case kgnode.FieldDocumentID:
+		return m.DocumentID()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *KGNodeMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case kgnode.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case kgnode.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case kgnode.FieldTenantID:
+		return m.OldTenantID(ctx)
+	case kgnode.FieldCreatedBy:
+		return m.OldCreatedBy(ctx)
+	case kgnode.FieldUpdatedBy:
+		return m.OldUpdatedBy(ctx)
+	case kgnode.FieldGraphID:
+		return m.OldGraphID(ctx)
+	case kgnode.FieldType:
+		return m.OldType(ctx)
+	case kgnode.FieldLabel:
+		return m.OldLabel(ctx)
+	case kgnode.FieldProperties:
+		return m.OldProperties(ctx)
+	case kgnode.FieldDocumentID:
+		return m.OldDocumentID(ctx)
+	}
+	return nil, fmt.Errorf("unknown KGNode field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *KGNodeMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case kgnode.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case kgnode.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case kgnode.FieldTenantID:
+		v, ok := value.(uuid.UUID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTenantID(v)
+		return nil
+	case kgnode.FieldCreatedBy:
+		v, ok := value.(uuid.UUID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedBy(v)
+		return nil
+	case kgnode.FieldUpdatedBy:
+		v, ok := value.(uuid.UUID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedBy(v)
+		return nil
+	case kgnode.FieldGraphID:
+		v, ok := value.(uuid.UUID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetGraphID(v)
+		return nil
+	case kgnode.FieldType:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetType(v)
+		return nil
+	case kgnode.FieldLabel:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLabel(v)
+		return nil
+	case kgnode.FieldProperties:
+		v, ok := value.(map[string]string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetProperties(v)
+		return nil
+	case kgnode.FieldDocumentID:
+		v, ok := value.(uuid.UUID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDocumentID(v)
+		return nil
+	}
+	return fmt.Errorf("unknown KGNode field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *KGNodeMutation) AddedFields() []string {
+	return nil
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *KGNodeMutation) AddedField(name string) (ent.Value, bool) {
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *KGNodeMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown KGNode numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *KGNodeMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(kgnode.FieldProperties) {
+		fields = append(fields, kgnode.FieldProperties)
+	}
+	if m.FieldCleared(kgnode.FieldDocumentID) {
+		fields = append(fields, kgnode.FieldDocumentID)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *KGNodeMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *KGNodeMutation) ClearField(name string) error {
+	switch name {
+	case kgnode.FieldProperties:
+		m.ClearProperties()
+		return nil
+	case kgnode.FieldDocumentID:
+		m.ClearDocumentID()
+		return nil
+	}
+	return fmt.Errorf("unknown KGNode nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *KGNodeMutation) ResetField(name string) error {
+	switch name {
+	case kgnode.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case kgnode.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case kgnode.FieldTenantID:
+		m.ResetTenantID()
+		return nil
+	case kgnode.FieldCreatedBy:
+		m.ResetCreatedBy()
+		return nil
+	case kgnode.FieldUpdatedBy:
+		m.ResetUpdatedBy()
+		return nil
+	case kgnode.FieldGraphID:
+		m.ResetGraphID()
+		return nil
+	case kgnode.FieldType:
+		m.ResetType()
+		return nil
+	case kgnode.FieldLabel:
+		m.ResetLabel()
+		return nil
+	case kgnode.FieldProperties:
+		m.ResetProperties()
+		return nil
+	case kgnode.FieldDocumentID:
+		m.ResetDocumentID()
+		return nil
+	}
+	return fmt.Errorf("unknown KGNode field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *KGNodeMutation) AddedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.tenant != nil {
+		edges = append(edges, kgnode.EdgeTenant)
+	}
+	if m.graph != nil {
+		edges = append(edges, kgnode.EdgeGraph)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *KGNodeMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case kgnode.EdgeTenant:
+		if id := m.tenant; id != nil {
+			return []ent.Value{*id}
+		}
+	case kgnode.EdgeGraph:
+		if id := m.graph; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *KGNodeMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 2)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *KGNodeMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *KGNodeMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.clearedtenant {
+		edges = append(edges, kgnode.EdgeTenant)
+	}
+	if m.clearedgraph {
+		edges = append(edges, kgnode.EdgeGraph)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *KGNodeMutation) EdgeCleared(name string) bool {
+	switch name {
+	case kgnode.EdgeTenant:
+		return m.clearedtenant
+	case kgnode.EdgeGraph:
+		return m.clearedgraph
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *KGNodeMutation) ClearEdge(name string) error {
+	switch name {
+	case kgnode.EdgeTenant:
+		m.ClearTenant()
+		return nil
+	case kgnode.EdgeGraph:
+		m.ClearGraph()
+		return nil
+	}
+	return fmt.Errorf("unknown KGNode unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *KGNodeMutation) ResetEdge(name string) error {
+	switch name {
+	case kgnode.EdgeTenant:
+		m.ResetTenant()
+		return nil
+	case kgnode.EdgeGraph:
+		m.ResetGraph()
+		return nil
+	}
+	return fmt.Errorf("unknown KGNode edge %s", name)
+}
+
+// KnowledgeGraphMutation represents an operation that mutates the KnowledgeGraph nodes in the graph.
+type KnowledgeGraphMutation struct {
+	config
+	op                 Op
+	typ                string
+	id                 *uuid.UUID
+	created_at         *time.Time
+	updated_at         *time.Time
+	created_by         *uuid.UUID
+	updated_by         *uuid.UUID
+	name               *string
+	description        *string
+	document_ids       *[]uuid.UUID
+	appenddocument_ids []uuid.UUID
+	clearedFields      map[string]struct{}
+	tenant             *uuid.UUID
+	clearedtenant      bool
+	nodes              map[uuid.UUID]struct{}
+	removednodes       map[uuid.UUID]struct{}
+	clearednodes       bool
+	links              map[uuid.UUID]struct{}
+	removedlinks       map[uuid.UUID]struct{}
+	clearedlinks       bool
+	done               bool
+	oldValue           func(context.Context) (*KnowledgeGraph, error)
+	predicates         []predicate.KnowledgeGraph
+}
+
+var _ ent.Mutation = (*KnowledgeGraphMutation)(nil)
+
+// knowledgegraphOption allows management of the mutation configuration using functional options.
+type knowledgegraphOption func(*KnowledgeGraphMutation)
+
+// newKnowledgeGraphMutation creates new mutation for the KnowledgeGraph entity.
+func newKnowledgeGraphMutation(c config, op Op, opts ...knowledgegraphOption) *KnowledgeGraphMutation {
+	m := &KnowledgeGraphMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeKnowledgeGraph,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withKnowledgeGraphID sets the ID field of the mutation.
+func withKnowledgeGraphID(id uuid.UUID) knowledgegraphOption {
+	return func(m *KnowledgeGraphMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *KnowledgeGraph
+		)
+		m.oldValue = func(ctx context.Context) (*KnowledgeGraph, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().KnowledgeGraph.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withKnowledgeGraph sets the old KnowledgeGraph of the mutation.
+func withKnowledgeGraph(node *KnowledgeGraph) knowledgegraphOption {
+	return func(m *KnowledgeGraphMutation) {
+		m.oldValue = func(context.Context) (*KnowledgeGraph, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m KnowledgeGraphMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m KnowledgeGraphMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of KnowledgeGraph entities.
+func (m *KnowledgeGraphMutation) SetID(id uuid.UUID) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *KnowledgeGraphMutation) ID() (id uuid.UUID, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *KnowledgeGraphMutation) IDs(ctx context.Context) ([]uuid.UUID, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []uuid.UUID{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().KnowledgeGraph.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *KnowledgeGraphMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *KnowledgeGraphMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the KnowledgeGraph entity.
+// If the KnowledgeGraph object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *KnowledgeGraphMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *KnowledgeGraphMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *KnowledgeGraphMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *KnowledgeGraphMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the KnowledgeGraph entity.
+// If the KnowledgeGraph object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *KnowledgeGraphMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *KnowledgeGraphMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetTenantID sets the "tenant_id" field.
+func (m *KnowledgeGraphMutation) SetTenantID(u uuid.UUID) {
+	m.tenant = &u
+}
+
+// TenantID returns the value of the "tenant_id" field in the mutation.
+func (m *KnowledgeGraphMutation) TenantID() (r uuid.UUID, exists bool) {
+	v := m.tenant
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTenantID returns the old "tenant_id" field's value of the KnowledgeGraph entity.
+// If the KnowledgeGraph object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *KnowledgeGraphMutation) OldTenantID(ctx context.Context) (v uuid.UUID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTenantID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTenantID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTenantID: %w", err)
+	}
+	return oldValue.TenantID, nil
+}
+
+// ResetTenantID resets all changes to the "tenant_id" field.
+func (m *KnowledgeGraphMutation) ResetTenantID() {
+	m.tenant = nil
+}
+
+// SetCreatedBy sets the "created_by" field.
+func (m *KnowledgeGraphMutation) SetCreatedBy(u uuid.UUID) {
+	m.created_by = &u
+}
+
+// CreatedBy returns the value of the "created_by" field in the mutation.
+func (m *KnowledgeGraphMutation) CreatedBy() (r uuid.UUID, exists bool) {
+	v := m.created_by
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedBy returns the old "created_by" field's value of the KnowledgeGraph entity.
+// If the KnowledgeGraph object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *KnowledgeGraphMutation) OldCreatedBy(ctx context.Context) (v uuid.UUID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedBy is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedBy requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedBy: %w", err)
+	}
+	return oldValue.CreatedBy, nil
+}
+
+// ResetCreatedBy resets all changes to the "created_by" field.
+func (m *KnowledgeGraphMutation) ResetCreatedBy() {
+	m.created_by = nil
+}
+
+// SetUpdatedBy sets the "updated_by" field.
+func (m *KnowledgeGraphMutation) SetUpdatedBy(u uuid.UUID) {
+	m.updated_by = &u
+}
+
+// UpdatedBy returns the value of the "updated_by" field in the mutation.
+func (m *KnowledgeGraphMutation) UpdatedBy() (r uuid.UUID, exists bool) {
+	v := m.updated_by
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedBy returns the old "updated_by" field's value of the KnowledgeGraph entity.
+// If the KnowledgeGraph object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *KnowledgeGraphMutation) OldUpdatedBy(ctx context.Context) (v uuid.UUID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedBy is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedBy requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedBy: %w", err)
+	}
+	return oldValue.UpdatedBy, nil
+}
+
+// ResetUpdatedBy resets all changes to the "updated_by" field.
+func (m *KnowledgeGraphMutation) ResetUpdatedBy() {
+	m.updated_by = nil
+}
+
+// SetName sets the "name" field.
+func (m *KnowledgeGraphMutation) SetName(s string) {
+	m.name = &s
+}
+
+// Name returns the value of the "name" field in the mutation.
+func (m *KnowledgeGraphMutation) Name() (r string, exists bool) {
+	v := m.name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldName returns the old "name" field's value of the KnowledgeGraph entity.
+// If the KnowledgeGraph object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *KnowledgeGraphMutation) OldName(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldName: %w", err)
+	}
+	return oldValue.Name, nil
+}
+
+// ResetName resets all changes to the "name" field.
+func (m *KnowledgeGraphMutation) ResetName() {
+	m.name = nil
+}
+
+// SetDescription sets the "description" field.
+func (m *KnowledgeGraphMutation) SetDescription(s string) {
+	m.description = &s
+}
+
+// Description returns the value of the "description" field in the mutation.
+func (m *KnowledgeGraphMutation) Description() (r string, exists bool) {
+	v := m.description
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDescription returns the old "description" field's value of the KnowledgeGraph entity.
+// If the KnowledgeGraph object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *KnowledgeGraphMutation) OldDescription(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDescription is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDescription requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDescription: %w", err)
+	}
+	return oldValue.Description, nil
+}
+
+// ResetDescription resets all changes to the "description" field.
+func (m *KnowledgeGraphMutation) ResetDescription() {
+	m.description = nil
+}
+
+// SetDocumentIds sets the "document_ids" field.
+func (m *KnowledgeGraphMutation) SetDocumentIds(u []uuid.UUID) {
+	m.document_ids = &u
+	m.appenddocument_ids = nil
+}
+
+// DocumentIds returns the value of the "document_ids" field in the mutation.
+func (m *KnowledgeGraphMutation) DocumentIds() (r []uuid.UUID, exists bool) {
+	v := m.document_ids
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDocumentIds returns the old "document_ids" field's value of the KnowledgeGraph entity.
+// If the KnowledgeGraph object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *KnowledgeGraphMutation) OldDocumentIds(ctx context.Context) (v []uuid.UUID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDocumentIds is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDocumentIds requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDocumentIds: %w", err)
+	}
+	return oldValue.DocumentIds, nil
+}
+
+// AppendDocumentIds adds u to the "document_ids" field.
+func (m *KnowledgeGraphMutation) AppendDocumentIds(u []uuid.UUID) {
+	m.appenddocument_ids = append(m.appenddocument_ids, u...)
+}
+
+// AppendedDocumentIds returns the list of values that were appended to the "document_ids" field in this mutation.
+func (m *KnowledgeGraphMutation) AppendedDocumentIds() ([]uuid.UUID, bool) {
+	if len(m.appenddocument_ids) == 0 {
+		return nil, false
+	}
+	return m.appenddocument_ids, true
+}
+
+// ClearDocumentIds clears the value of the "document_ids" field.
+func (m *KnowledgeGraphMutation) ClearDocumentIds() {
+	m.document_ids = nil
+	m.appenddocument_ids = nil
+	m.clearedFields[knowledgegraph.FieldDocumentIds] = struct{}{}
+}
+
+// DocumentIdsCleared returns if the "document_ids" field was cleared in this mutation.
+func (m *KnowledgeGraphMutation) DocumentIdsCleared() bool {
+	_, ok := m.clearedFields[knowledgegraph.FieldDocumentIds]
+	return ok
+}
+
+// ResetDocumentIds resets all changes to the "document_ids" field.
+func (m *KnowledgeGraphMutation) ResetDocumentIds() {
+	m.document_ids = nil
+	m.appenddocument_ids = nil
+	delete(m.clearedFields, knowledgegraph.FieldDocumentIds)
+}
+
+// ClearTenant clears the "tenant" edge to the Tenant entity.
+func (m *KnowledgeGraphMutation) ClearTenant() {
+	m.clearedtenant = true
+	m.clearedFields[knowledgegraph.FieldTenantID] = struct{}{}
+}
+
+// TenantCleared reports if the "tenant" edge to the Tenant entity was cleared.
+func (m *KnowledgeGraphMutation) TenantCleared() bool {
+	return m.clearedtenant
+}
+
+// TenantIDs returns the "tenant" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// TenantID instead. It exists only for internal usage by the builders.
+func (m *KnowledgeGraphMutation) TenantIDs() (ids []uuid.UUID) {
+	if id := m.tenant; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetTenant resets all changes to the "tenant" edge.
+func (m *KnowledgeGraphMutation) ResetTenant() {
+	m.tenant = nil
+	m.clearedtenant = false
+}
+
+// AddNodeIDs adds the "nodes" edge to the KGNode entity by ids.
+func (m *KnowledgeGraphMutation) AddNodeIDs(ids ...uuid.UUID) {
+	if m.nodes == nil {
+		m.nodes = make(map[uuid.UUID]struct{})
+	}
+	for i := range ids {
+		m.nodes[ids[i]] = struct{}{}
+	}
+}
+
+// ClearNodes clears the "nodes" edge to the KGNode entity.
+func (m *KnowledgeGraphMutation) ClearNodes() {
+	m.clearednodes = true
+}
+
+// NodesCleared reports if the "nodes" edge to the KGNode entity was cleared.
+func (m *KnowledgeGraphMutation) NodesCleared() bool {
+	return m.clearednodes
+}
+
+// RemoveNodeIDs removes the "nodes" edge to the KGNode entity by IDs.
+func (m *KnowledgeGraphMutation) RemoveNodeIDs(ids ...uuid.UUID) {
+	if m.removednodes == nil {
+		m.removednodes = make(map[uuid.UUID]struct{})
+	}
+	for i := range ids {
+		delete(m.nodes, ids[i])
+		m.removednodes[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedNodes returns the removed IDs of the "nodes" edge to the KGNode entity.
+func (m *KnowledgeGraphMutation) RemovedNodesIDs() (ids []uuid.UUID) {
+	for id := range m.removednodes {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// NodesIDs returns the "nodes" edge IDs in the mutation.
+func (m *KnowledgeGraphMutation) NodesIDs() (ids []uuid.UUID) {
+	for id := range m.nodes {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetNodes resets all changes to the "nodes" edge.
+func (m *KnowledgeGraphMutation) ResetNodes() {
+	m.nodes = nil
+	m.clearednodes = false
+	m.removednodes = nil
+}
+
+// AddLinkIDs adds the "links" edge to the KGEdge entity by ids.
+func (m *KnowledgeGraphMutation) AddLinkIDs(ids ...uuid.UUID) {
+	if m.links == nil {
+		m.links = make(map[uuid.UUID]struct{})
+	}
+	for i := range ids {
+		m.links[ids[i]] = struct{}{}
+	}
+}
+
+// ClearLinks clears the "links" edge to the KGEdge entity.
+func (m *KnowledgeGraphMutation) ClearLinks() {
+	m.clearedlinks = true
+}
+
+// LinksCleared reports if the "links" edge to the KGEdge entity was cleared.
+func (m *KnowledgeGraphMutation) LinksCleared() bool {
+	return m.clearedlinks
+}
+
+// RemoveLinkIDs removes the "links" edge to the KGEdge entity by IDs.
+func (m *KnowledgeGraphMutation) RemoveLinkIDs(ids ...uuid.UUID) {
+	if m.removedlinks == nil {
+		m.removedlinks = make(map[uuid.UUID]struct{})
+	}
+	for i := range ids {
+		delete(m.links, ids[i])
+		m.removedlinks[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedLinks returns the removed IDs of the "links" edge to the KGEdge entity.
+func (m *KnowledgeGraphMutation) RemovedLinksIDs() (ids []uuid.UUID) {
+	for id := range m.removedlinks {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// LinksIDs returns the "links" edge IDs in the mutation.
+func (m *KnowledgeGraphMutation) LinksIDs() (ids []uuid.UUID) {
+	for id := range m.links {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetLinks resets all changes to the "links" edge.
+func (m *KnowledgeGraphMutation) ResetLinks() {
+	m.links = nil
+	m.clearedlinks = false
+	m.removedlinks = nil
+}
+
+// Where appends a list predicates to the KnowledgeGraphMutation builder.
+func (m *KnowledgeGraphMutation) Where(ps ...predicate.KnowledgeGraph) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the KnowledgeGraphMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *KnowledgeGraphMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.KnowledgeGraph, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *KnowledgeGraphMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *KnowledgeGraphMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (KnowledgeGraph).
+func (m *KnowledgeGraphMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *KnowledgeGraphMutation) Fields() []string {
+	fields := make([]string, 0, 8)
+	if m.created_at != nil {
+		fields = append(fields, knowledgegraph.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, knowledgegraph.FieldUpdatedAt)
+	}
+	if m.tenant != nil {
+		fields = append(fields, knowledgegraph.FieldTenantID)
+	}
+	if m.created_by != nil {
+		fields = append(fields, knowledgegraph.FieldCreatedBy)
+	}
+	if m.updated_by != nil {
+		fields = append(fields, knowledgegraph.FieldUpdatedBy)
+	}
+	if m.name != nil {
+		fields = append(fields, knowledgegraph.FieldName)
+	}
+	if m.description != nil {
+		fields = append(fields, knowledgegraph.FieldDescription)
+	}
+	if m.document_ids != nil {
+		fields = append(fields, knowledgegraph.FieldDocumentIds)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *KnowledgeGraphMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case knowledgegraph.FieldCreatedAt:
+		return m.CreatedAt()
+	case knowledgegraph.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case knowledgegraph.FieldTenantID:
+		return m.TenantID()
+	case knowledgegraph.FieldCreatedBy:
+		return m.CreatedBy()
+	case knowledgegraph.FieldUpdatedBy:
+		return m.UpdatedBy()
+	case knowledgegraph.FieldName:
+		return m.Name()
+	case knowledgegraph.FieldDescription:
+		return m.Description()
+	case knowledgegraph.FieldDocumentIds:
+		return m.DocumentIds()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *KnowledgeGraphMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case knowledgegraph.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case knowledgegraph.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case knowledgegraph.FieldTenantID:
+		return m.OldTenantID(ctx)
+	case knowledgegraph.FieldCreatedBy:
+		return m.OldCreatedBy(ctx)
+	case knowledgegraph.FieldUpdatedBy:
+		return m.OldUpdatedBy(ctx)
+	case knowledgegraph.FieldName:
+		return m.OldName(ctx)
+	case knowledgegraph.FieldDescription:
+		return m.OldDescription(ctx)
+	case knowledgegraph.FieldDocumentIds:
+		return m.OldDocumentIds(ctx)
+	}
+	return nil, fmt.Errorf("unknown KnowledgeGraph field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *KnowledgeGraphMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case knowledgegraph.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case knowledgegraph.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case knowledgegraph.FieldTenantID:
+		v, ok := value.(uuid.UUID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTenantID(v)
+		return nil
+	case knowledgegraph.FieldCreatedBy:
+		v, ok := value.(uuid.UUID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedBy(v)
+		return nil
+	case knowledgegraph.FieldUpdatedBy:
+		v, ok := value.(uuid.UUID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedBy(v)
+		return nil
+	case knowledgegraph.FieldName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetName(v)
+		return nil
+	case knowledgegraph.FieldDescription:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDescription(v)
+		return nil
+	case knowledgegraph.FieldDocumentIds:
+		v, ok := value.([]uuid.UUID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDocumentIds(v)
+		return nil
+	}
+	return fmt.Errorf("unknown KnowledgeGraph field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *KnowledgeGraphMutation) AddedFields() []string {
+	return nil
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *KnowledgeGraphMutation) AddedField(name string) (ent.Value, bool) {
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *KnowledgeGraphMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown KnowledgeGraph numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *KnowledgeGraphMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(knowledgegraph.FieldDocumentIds) {
+		fields = append(fields, knowledgegraph.FieldDocumentIds)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *KnowledgeGraphMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *KnowledgeGraphMutation) ClearField(name string) error {
+	switch name {
+	case knowledgegraph.FieldDocumentIds:
+		m.ClearDocumentIds()
+		return nil
+	}
+	return fmt.Errorf("unknown KnowledgeGraph nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *KnowledgeGraphMutation) ResetField(name string) error {
+	switch name {
+	case knowledgegraph.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case knowledgegraph.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case knowledgegraph.FieldTenantID:
+		m.ResetTenantID()
+		return nil
+	case knowledgegraph.FieldCreatedBy:
+		m.ResetCreatedBy()
+		return nil
+	case knowledgegraph.FieldUpdatedBy:
+		m.ResetUpdatedBy()
+		return nil
+	case knowledgegraph.FieldName:
+		m.ResetName()
+		return nil
+	case knowledgegraph.FieldDescription:
+		m.ResetDescription()
+		return nil
+	case knowledgegraph.FieldDocumentIds:
+		m.ResetDocumentIds()
+		return nil
+	}
+	return fmt.Errorf("unknown KnowledgeGraph field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *KnowledgeGraphMutation) AddedEdges() []string {
+	edges := make([]string, 0, 3)
+	if m.tenant != nil {
+		edges = append(edges, knowledgegraph.EdgeTenant)
+	}
+	if m.nodes != nil {
+		edges = append(edges, knowledgegraph.EdgeNodes)
+	}
+	if m.links != nil {
+		edges = append(edges, knowledgegraph.EdgeLinks)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *KnowledgeGraphMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case knowledgegraph.EdgeTenant:
+		if id := m.tenant; id != nil {
+			return []ent.Value{*id}
+		}
+	case knowledgegraph.EdgeNodes:
+		ids := make([]ent.Value, 0, len(m.nodes))
+		for id := range m.nodes {
+			ids = append(ids, id)
+		}
+		return ids
+	case knowledgegraph.EdgeLinks:
+		ids := make([]ent.Value, 0, len(m.links))
+		for id := range m.links {
+			ids = append(ids, id)
+		}
+		return ids
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *KnowledgeGraphMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 3)
+	if m.removednodes != nil {
+		edges = append(edges, knowledgegraph.EdgeNodes)
+	}
+	if m.removedlinks != nil {
+		edges = append(edges, knowledgegraph.EdgeLinks)
+	}
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *KnowledgeGraphMutation) RemovedIDs(name string) []ent.Value {
+	switch name {
+	case knowledgegraph.EdgeNodes:
+		ids := make([]ent.Value, 0, len(m.removednodes))
+		for id := range m.removednodes {
+			ids = append(ids, id)
+		}
+		return ids
+	case knowledgegraph.EdgeLinks:
+		ids := make([]ent.Value, 0, len(m.removedlinks))
+		for id := range m.removedlinks {
+			ids = append(ids, id)
+		}
+		return ids
+	}
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *KnowledgeGraphMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 3)
+	if m.clearedtenant {
+		edges = append(edges, knowledgegraph.EdgeTenant)
+	}
+	if m.clearednodes {
+		edges = append(edges, knowledgegraph.EdgeNodes)
+	}
+	if m.clearedlinks {
+		edges = append(edges, knowledgegraph.EdgeLinks)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *KnowledgeGraphMutation) EdgeCleared(name string) bool {
+	switch name {
+	case knowledgegraph.EdgeTenant:
+		return m.clearedtenant
+	case knowledgegraph.EdgeNodes:
+		return m.clearednodes
+	case knowledgegraph.EdgeLinks:
+		return m.clearedlinks
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *KnowledgeGraphMutation) ClearEdge(name string) error {
+	switch name {
+	case knowledgegraph.EdgeTenant:
+		m.ClearTenant()
+		return nil
+	}
+	return fmt.Errorf("unknown KnowledgeGraph unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *KnowledgeGraphMutation) ResetEdge(name string) error {
+	switch name {
+	case knowledgegraph.EdgeTenant:
+		m.ResetTenant()
+		return nil
+	case knowledgegraph.EdgeNodes:
+		m.ResetNodes()
+		return nil
+	case knowledgegraph.EdgeLinks:
+		m.ResetLinks()
+		return nil
+	}
+	return fmt.Errorf("unknown KnowledgeGraph edge %s", name)
 }
 
 // LLMUsageMutation represents an operation that mutates the LLMUsage nodes in the graph.

@@ -30,6 +30,12 @@ type Tx struct {
 	Document *DocumentClient
 	// Invitation is the client for interacting with the Invitation builders.
 	Invitation *InvitationClient
+	// KGEdge is the client for interacting with the KGEdge builders.
+	KGEdge *KGEdgeClient
+	// KGNode is the client for interacting with the KGNode builders.
+	KGNode *KGNodeClient
+	// KnowledgeGraph is the client for interacting with the KnowledgeGraph builders.
+	KnowledgeGraph *KnowledgeGraphClient
 	// LLMUsage is the client for interacting with the LLMUsage builders.
 	LLMUsage *LLMUsageClient
 	// MemberRole is the client for interacting with the MemberRole builders.
@@ -195,6 +201,9 @@ func (tx *Tx) init() {
 	tx.Credential = NewCredentialClient(tx.config)
 	tx.Document = NewDocumentClient(tx.config)
 	tx.Invitation = NewInvitationClient(tx.config)
+	tx.KGEdge = NewKGEdgeClient(tx.config)
+	tx.KGNode = NewKGNodeClient(tx.config)
+	tx.KnowledgeGraph = NewKnowledgeGraphClient(tx.config)
 	tx.LLMUsage = NewLLMUsageClient(tx.config)
 	tx.MemberRole = NewMemberRoleClient(tx.config)
 	tx.Membership = NewMembershipClient(tx.config)

@@ -104,6 +104,42 @@ func (f InvitationFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, 
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.InvitationMutation", m)
 }
 
+// The KGEdgeFunc type is an adapter to allow the use of ordinary
+// function as KGEdge mutator.
+type KGEdgeFunc func(context.Context, *ent.KGEdgeMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f KGEdgeFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.KGEdgeMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.KGEdgeMutation", m)
+}
+
+// The KGNodeFunc type is an adapter to allow the use of ordinary
+// function as KGNode mutator.
+type KGNodeFunc func(context.Context, *ent.KGNodeMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f KGNodeFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.KGNodeMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.KGNodeMutation", m)
+}
+
+// The KnowledgeGraphFunc type is an adapter to allow the use of ordinary
+// function as KnowledgeGraph mutator.
+type KnowledgeGraphFunc func(context.Context, *ent.KnowledgeGraphMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f KnowledgeGraphFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.KnowledgeGraphMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.KnowledgeGraphMutation", m)
+}
+
 // The LLMUsageFunc type is an adapter to allow the use of ordinary
 // function as LLMUsage mutator.
 type LLMUsageFunc func(context.Context, *ent.LLMUsageMutation) (ent.Value, error)

@@ -302,6 +302,146 @@ var (
 			},
 		},
 	}
+	// KgEdgesColumns holds the columns for the "kg_edges" table.
+	KgEdgesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeUUID},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "created_by", Type: field.TypeUUID},
+		{Name: "updated_by", Type: field.TypeUUID},
+		{Name: "source_id", Type: field.TypeUUID},
+		{Name: "target_id", Type: field.TypeUUID},
+		{Name: "type", Type: field.TypeString, Size: 100},
+		{Name: "properties", Type: field.TypeJSON, Nullable: true},
+		{Name: "tenant_id", Type: field.TypeUUID},
+		{Name: "graph_id", Type: field.TypeUUID},
+	}
+	// KgEdgesTable holds the schema information for the "kg_edges" table.
+	KgEdgesTable = &schema.Table{
+		Name:       "kg_edges",
+		Columns:    KgEdgesColumns,
+		PrimaryKey: []*schema.Column{KgEdgesColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "kg_edges_tenants_tenant",
+				Columns:    []*schema.Column{KgEdgesColumns[9]},
+				RefColumns: []*schema.Column{TenantsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+			{
+				Symbol:     "kg_edges_knowledge_graphs_graph",
+				Columns:    []*schema.Column{KgEdgesColumns[10]},
+				RefColumns: []*schema.Column{KnowledgeGraphsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "kgedge_tenant_id",
+				Unique:  false,
+				Columns: []*schema.Column{KgEdgesColumns[9]},
+			},
+			{
+				Name:    "kgedge_graph_id_source_id",
+				Unique:  false,
+				Columns: []*schema.Column{KgEdgesColumns[10], KgEdgesColumns[5]},
+			},
+			{
+				Name:    "kgedge_graph_id_target_id",
+				Unique:  false,
+				Columns: []*schema.Column{KgEdgesColumns[10], KgEdgesColumns[6]},
+			},
+		},
+	}
+	// KgNodesColumns holds the columns for the "kg_nodes" table.
+	KgNodesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeUUID},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "created_by", Type: field.TypeUUID},
+		{Name: "updated_by", Type: field.TypeUUID},
+		{Name: "type", Type: field.TypeString, Size: 100},
+		{Name: "label", Type: field.TypeString, Size: 500},
+		{Name: "properties", Type: field.TypeJSON, Nullable: true},
+		{Name: "document_id", Type: field.TypeUUID, Nullable: true},
+		{Name: "tenant_id", Type: field.TypeUUID},
+		{Name: "graph_id", Type: field.TypeUUID},
+	}
+	// KgNodesTable holds the schema information for the "kg_nodes" table.
+	KgNodesTable = &schema.Table{
+		Name:       "kg_nodes",
+		Columns:    KgNodesColumns,
+		PrimaryKey: []*schema.Column{KgNodesColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "kg_nodes_tenants_tenant",
+				Columns:    []*schema.Column{KgNodesColumns[9]},
+				RefColumns: []*schema.Column{TenantsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+			{
+				Symbol:     "kg_nodes_knowledge_graphs_graph",
+				Columns:    []*schema.Column{KgNodesColumns[10]},
+				RefColumns: []*schema.Column{KnowledgeGraphsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "kgnode_tenant_id",
+				Unique:  false,
+				Columns: []*schema.Column{KgNodesColumns[9]},
+			},
+			{
+				Name:    "kgnode_graph_id_id",
+				Unique:  false,
+				Columns: []*schema.Column{KgNodesColumns[10], KgNodesColumns[0]},
+			},
+		},
+	}
+	// KnowledgeGraphsColumns holds the columns for the "knowledge_graphs" table.
+	KnowledgeGraphsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeUUID},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "created_by", Type: field.TypeUUID},
+		{Name: "updated_by", Type: field.TypeUUID},
+		{Name: "name", Type: field.TypeString, Size: 200},
+		{Name: "description", Type: field.TypeString, Size: 2000, Default: ""},
+		{Name: "document_ids", Type: field.TypeJSON, Nullable: true},
+		{Name: "tenant_id", Type: field.TypeUUID},
+	}
+	// KnowledgeGraphsTable holds the schema information for the "knowledge_graphs" table.
+	KnowledgeGraphsTable = &schema.Table{
+		Name:       "knowledge_graphs",
+		Columns:    KnowledgeGraphsColumns,
+		PrimaryKey: []*schema.Column{KnowledgeGraphsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "knowledge_graphs_tenants_tenant",
+				Columns:    []*schema.Column{KnowledgeGraphsColumns[8]},
+				RefColumns: []*schema.Column{TenantsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "knowledgegraph_tenant_id",
+				Unique:  false,
+				Columns: []*schema.Column{KnowledgeGraphsColumns[8]},
+			},
+			{
+				Name:    "knowledgegraph_tenant_id_id",
+				Unique:  false,
+				Columns: []*schema.Column{KnowledgeGraphsColumns[8], KnowledgeGraphsColumns[0]},
+			},
+			{
+				Name:    "knowledgegraph_created_by",
+				Unique:  false,
+				Columns: []*schema.Column{KnowledgeGraphsColumns[3]},
+			},
+		},
+	}
 	// LlmUsagesColumns holds the columns for the "llm_usages" table.
 	LlmUsagesColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeUUID},
@@ -791,6 +931,9 @@ var (
 		CredentialsTable,
 		DocumentsTable,
 		InvitationsTable,
+		KgEdgesTable,
+		KgNodesTable,
+		KnowledgeGraphsTable,
 		LlmUsagesTable,
 		MemberRolesTable,
 		MembershipsTable,
@@ -813,6 +956,11 @@ func init() {
 	CredentialsTable.ForeignKeys[0].RefTable = UsersTable
 	DocumentsTable.ForeignKeys[0].RefTable = TenantsTable
 	InvitationsTable.ForeignKeys[0].RefTable = TenantsTable
+	KgEdgesTable.ForeignKeys[0].RefTable = TenantsTable
+	KgEdgesTable.ForeignKeys[1].RefTable = KnowledgeGraphsTable
+	KgNodesTable.ForeignKeys[0].RefTable = TenantsTable
+	KgNodesTable.ForeignKeys[1].RefTable = KnowledgeGraphsTable
+	KnowledgeGraphsTable.ForeignKeys[0].RefTable = TenantsTable
 	LlmUsagesTable.ForeignKeys[0].RefTable = TenantsTable
 	MemberRolesTable.ForeignKeys[0].RefTable = TenantsTable
 	MemberRolesTable.ForeignKeys[1].RefTable = UsersTable

@@ -30,6 +30,15 @@ type Document func(*sql.Selector)
 // Invitation is the predicate function for invitation builders.
 type Invitation func(*sql.Selector)
 
+// KGEdge is the predicate function for kgedge builders.
+type KGEdge func(*sql.Selector)
+
+// KGNode is the predicate function for kgnode builders.
+type KGNode func(*sql.Selector)
+
+// KnowledgeGraph is the predicate function for knowledgegraph builders.
+type KnowledgeGraph func(*sql.Selector)
+
 // LLMUsage is the predicate function for llmusage builders.
 type LLMUsage func(*sql.Selector)
 

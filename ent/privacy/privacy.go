@@ -303,6 +303,78 @@ func (f InvitationMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Muta
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.InvitationMutation", m)
 }
 
+// The KGEdgeQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type KGEdgeQueryRuleFunc func(context.Context, *ent.KGEdgeQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f KGEdgeQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.KGEdgeQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.KGEdgeQuery", q)
+}
+
+// The KGEdgeMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type KGEdgeMutationRuleFunc func(context.Context, *ent.KGEdgeMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f KGEdgeMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.KGEdgeMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.KGEdgeMutation", m)
+}
+
+// The KGNodeQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type KGNodeQueryRuleFunc func(context.Context, *ent.KGNodeQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f KGNodeQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.KGNodeQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.KGNodeQuery", q)
+}
+
+// The KGNodeMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type KGNodeMutationRuleFunc func(context.Context, *ent.KGNodeMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f KGNodeMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.KGNodeMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.KGNodeMutation", m)
+}
+
+// The KnowledgeGraphQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type KnowledgeGraphQueryRuleFunc func(context.Context, *ent.KnowledgeGraphQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f KnowledgeGraphQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.KnowledgeGraphQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.KnowledgeGraphQuery", q)
+}
+
+// The KnowledgeGraphMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type KnowledgeGraphMutationRuleFunc func(context.Context, *ent.KnowledgeGraphMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f KnowledgeGraphMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.KnowledgeGraphMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.KnowledgeGraphMutation", m)
+}
+
 // The LLMUsageQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type LLMUsageQueryRuleFunc func(context.Context, *ent.LLMUsageQuery) error
@@ -666,6 +738,12 @@ func queryFilter(q ent.Query) (Filter, error) {
 		return q.Filter(), nil
 	case *ent.InvitationQuery:
 		return q.Filter(), nil
+	case *ent.KGEdgeQuery:
+		return q.Filter(), nil
+	case *ent.KGNodeQuery:
+		return q.Filter(), nil
+	case *ent.KnowledgeGraphQuery:
+		return q.Filter(), nil
 	case *ent.LLMUsageQuery:
 		return q.Filter(), nil
 	case *ent.MemberRoleQuery:
@@ -714,6 +792,12 @@ func mutationFilter(m ent.Mutation) (Filter, error) {
 	case *ent.DocumentMutation:
 		return m.Filter(), nil
 	case *ent.InvitationMutation:
+		return m.Filter(), nil
+	case *ent.KGEdgeMutation:
+		return m.Filter(), nil
+	case *ent.KGNodeMutation:
+		return m.Filter(), nil
+	case *ent.KnowledgeGraphMutation:
 		return m.Filter(), nil
 	case *ent.LLMUsageMutation:
 		return m.Filter(), nil

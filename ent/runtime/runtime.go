@@ -11,6 +11,9 @@ import (
 	"atrium/ent/credential"
 	"atrium/ent/document"
 	"atrium/ent/invitation"
+	"atrium/ent/kgedge"
+	"atrium/ent/kgnode"
+	"atrium/ent/knowledgegraph"
 	"atrium/ent/llmusage"
 	"atrium/ent/memberrole"
 	"atrium/ent/membership"
@@ -531,6 +534,168 @@ func init() {
 	invitationDescID := invitationMixinFields0[0].Descriptor()
 	// invitation.DefaultID holds the default value on creation for the id field.
 	invitation.DefaultID = invitationDescID.Default.(func() uuid.UUID)
+	kgedgeMixin := schema.KGEdge{}.Mixin()
+	kgedge.Policy = privacy.NewPolicies(kgedgeMixin[1], schema.KGEdge{})
+	kgedge.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := kgedge.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	kgedgeMixinFields0 := kgedgeMixin[0].Fields()
+	_ = kgedgeMixinFields0
+	kgedgeFields := schema.KGEdge{}.Fields()
+	_ = kgedgeFields
+	// kgedgeDescCreatedAt is the schema descriptor for created_at field.
+	kgedgeDescCreatedAt := kgedgeMixinFields0[1].Descriptor()
+	// kgedge.DefaultCreatedAt holds the default value on creation for the created_at field.
+	kgedge.DefaultCreatedAt = kgedgeDescCreatedAt.Default.(func() time.Time)
+	// kgedgeDescUpdatedAt is the schema descriptor for updated_at field.
+	kgedgeDescUpdatedAt := kgedgeMixinFields0[2].Descriptor()
+	// kgedge.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	kgedge.DefaultUpdatedAt = kgedgeDescUpdatedAt.Default.(func() time.Time)
+	// kgedge.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	kgedge.UpdateDefaultUpdatedAt = kgedgeDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// kgedgeDescType is the schema descriptor for type field.
+	kgedgeDescType := kgedgeFields[3].Descriptor()
+	// kgedge.TypeValidator is a validator for the "type" field. It is called by the builders before save.
+	kgedge.TypeValidator = func() func(string) error {
+		validators := kgedgeDescType.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(_type string) error {
+			for _, fn := range fns {
+				if err := fn(_type); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// kgedgeDescID is the schema descriptor for id field.
+	kgedgeDescID := kgedgeMixinFields0[0].Descriptor()
+	// kgedge.DefaultID holds the default value on creation for the id field.
+	kgedge.DefaultID = kgedgeDescID.Default.(func() uuid.UUID)
+	kgnodeMixin := schema.KGNode{}.Mixin()
+	kgnode.Policy = privacy.NewPolicies(kgnodeMixin[1], schema.KGNode{})
+	kgnode.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := kgnode.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	kgnodeMixinFields0 := kgnodeMixin[0].Fields()
+	_ = kgnodeMixinFields0
+	kgnodeFields := schema.KGNode{}.Fields()
+	_ = kgnodeFields
+	// kgnodeDescCreatedAt is the schema descriptor for created_at field.
+	kgnodeDescCreatedAt := kgnodeMixinFields0[1].Descriptor()
+	// kgnode.DefaultCreatedAt holds the default value on creation for the created_at field.
+	kgnode.DefaultCreatedAt = kgnodeDescCreatedAt.Default.(func() time.Time)
+	// kgnodeDescUpdatedAt is the schema descriptor for updated_at field.
+	kgnodeDescUpdatedAt := kgnodeMixinFields0[2].Descriptor()
+	// kgnode.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	kgnode.DefaultUpdatedAt = kgnodeDescUpdatedAt.Default.(func() time.Time)
+	// kgnode.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	kgnode.UpdateDefaultUpdatedAt = kgnodeDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// kgnodeDescType is the schema descriptor for type field.
+	kgnodeDescType := kgnodeFields[1].Descriptor()
+	// kgnode.TypeValidator is a validator for the "type" field. It is called by the builders before save.
+	kgnode.TypeValidator = func() func(string) error {
+		validators := kgnodeDescType.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(_type string) error {
+			for _, fn := range fns {
+				if err := fn(_type); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// kgnodeDescLabel is the schema descriptor for label field.
+	kgnodeDescLabel := kgnodeFields[2].Descriptor()
+	// kgnode.LabelValidator is a validator for the "label" field. It is called by the builders before save.
+	kgnode.LabelValidator = func() func(string) error {
+		validators := kgnodeDescLabel.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(label string) error {
+			for _, fn := range fns {
+				if err := fn(label); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// kgnodeDescID is the schema descriptor for id field.
+	kgnodeDescID := kgnodeMixinFields0[0].Descriptor()
+	// kgnode.DefaultID holds the default value on creation for the id field.
+	kgnode.DefaultID = kgnodeDescID.Default.(func() uuid.UUID)
+	knowledgegraphMixin := schema.KnowledgeGraph{}.Mixin()
+	knowledgegraph.Policy = privacy.NewPolicies(knowledgegraphMixin[1], schema.KnowledgeGraph{})
+	knowledgegraph.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := knowledgegraph.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	knowledgegraphMixinFields0 := knowledgegraphMixin[0].Fields()
+	_ = knowledgegraphMixinFields0
+	knowledgegraphFields := schema.KnowledgeGraph{}.Fields()
+	_ = knowledgegraphFields
+	// knowledgegraphDescCreatedAt is the schema descriptor for created_at field.
+	knowledgegraphDescCreatedAt := knowledgegraphMixinFields0[1].Descriptor()
+	// knowledgegraph.DefaultCreatedAt holds the default value on creation for the created_at field.
+	knowledgegraph.DefaultCreatedAt = knowledgegraphDescCreatedAt.Default.(func() time.Time)
+	// knowledgegraphDescUpdatedAt is the schema descriptor for updated_at field.
+	knowledgegraphDescUpdatedAt := knowledgegraphMixinFields0[2].Descriptor()
+	// knowledgegraph.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	knowledgegraph.DefaultUpdatedAt = knowledgegraphDescUpdatedAt.Default.(func() time.Time)
+	// knowledgegraph.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	knowledgegraph.UpdateDefaultUpdatedAt = knowledgegraphDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// knowledgegraphDescName is the schema descriptor for name field.
+	knowledgegraphDescName := knowledgegraphFields[0].Descriptor()
+	// knowledgegraph.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	knowledgegraph.NameValidator = func() func(string) error {
+		validators := knowledgegraphDescName.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(name string) error {
+			for _, fn := range fns {
+				if err := fn(name); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// knowledgegraphDescDescription is the schema descriptor for description field.
+	knowledgegraphDescDescription := knowledgegraphFields[1].Descriptor()
+	// knowledgegraph.DefaultDescription holds the default value on creation for the description field.
+	knowledgegraph.DefaultDescription = knowledgegraphDescDescription.Default.(string)
+	// knowledgegraph.DescriptionValidator is a validator for the "description" field. It is called by the builders before save.
+	knowledgegraph.DescriptionValidator = knowledgegraphDescDescription.Validators[0].(func(string) error)
+	// knowledgegraphDescID is the schema descriptor for id field.
+	knowledgegraphDescID := knowledgegraphMixinFields0[0].Descriptor()
+	// knowledgegraph.DefaultID holds the default value on creation for the id field.
+	knowledgegraph.DefaultID = knowledgegraphDescID.Default.(func() uuid.UUID)
 	llmusageMixin := schema.LLMUsage{}.Mixin()
 	llmusage.Policy = privacy.NewPolicies(llmusageMixin[1], schema.LLMUsage{})
 	llmusage.Hooks[0] = func(next ent.Mutator) ent.Mutator {

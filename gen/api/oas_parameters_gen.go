@@ -16,6 +16,136 @@ import (
 	"github.com/ogen-go/ogen/validate"
 )
 
+// AddKnowledgeEdgeParams is parameters of addKnowledgeEdge operation.
+type AddKnowledgeEdgeParams struct {
+	GraphId uuid.UUID
+}
+
+func unpackAddKnowledgeEdgeParams(packed middleware.Parameters) (params AddKnowledgeEdgeParams) {
+	{
+		key := middleware.ParameterKey{
+			Name: "graphId",
+			In:   "path",
+		}
+		params.GraphId = packed[key].(uuid.UUID)
+	}
+	return params
+}
+
+func decodeAddKnowledgeEdgeParams(args [1]string, argsEscaped bool, r *http.Request) (params AddKnowledgeEdgeParams, _ error) {
+	// Decode path: graphId.
+	if err := func() error {
+		param := args[0]
+		if argsEscaped {
+			unescaped, err := url.PathUnescape(args[0])
+			if err != nil {
+				return errors.Wrap(err, "unescape path")
+			}
+			param = unescaped
+		}
+		if len(param) > 0 {
+			d := uri.NewPathDecoder(uri.PathDecoderConfig{
+				Param:   "graphId",
+				Value:   param,
+				Style:   uri.PathStyleSimple,
+				Explode: false,
+			})
+
+			if err := func() error {
+				val, err := d.DecodeValue()
+				if err != nil {
+					return err
+				}
+
+				c, err := conv.ToUUID(val)
+				if err != nil {
+					return err
+				}
+
+				params.GraphId = c
+				return nil
+			}(); err != nil {
+				return err
+			}
+		} else {
+			return validate.ErrFieldRequired
+		}
+		return nil
+	}(); err != nil {
+		return params, &ogenerrors.DecodeParamError{
+			Name: "graphId",
+			In:   "path",
+			Err:  err,
+		}
+	}
+	return params, nil
+}
+
+// AddKnowledgeNodeParams is parameters of addKnowledgeNode operation.
+type AddKnowledgeNodeParams struct {
+	GraphId uuid.UUID
+}
+
+func unpackAddKnowledgeNodeParams(packed middleware.Parameters) (params AddKnowledgeNodeParams) {
+	{
+		key := middleware.ParameterKey{
+			Name: "graphId",
+			In:   "path",
+		}
+		params.GraphId = packed[key].(uuid.UUID)
+	}
+	return params
+}
+
+func decodeAddKnowledgeNodeParams(args [1]string, argsEscaped bool, r *http.Request) (params AddKnowledgeNodeParams, _ error) {
+	// Decode path: graphId.
+	if err := func() error {
+		param := args[0]
+		if argsEscaped {
+			unescaped, err := url.PathUnescape(args[0])
+			if err != nil {
+				return errors.Wrap(err, "unescape path")
+			}
+			param = unescaped
+		}
+		if len(param) > 0 {
+			d := uri.NewPathDecoder(uri.PathDecoderConfig{
+				Param:   "graphId",
+				Value:   param,
+				Style:   uri.PathStyleSimple,
+				Explode: false,
+			})
+
+			if err := func() error {
+				val, err := d.DecodeValue()
+				if err != nil {
+					return err
+				}
+
+				c, err := conv.ToUUID(val)
+				if err != nil {
+					return err
+				}
+
+				params.GraphId = c
+				return nil
+			}(); err != nil {
+				return err
+			}
+		} else {
+			return validate.ErrFieldRequired
+		}
+		return nil
+	}(); err != nil {
+		return params, &ogenerrors.DecodeParamError{
+			Name: "graphId",
+			In:   "path",
+			Err:  err,
+		}
+	}
+	return params, nil
+}
+
 // AddTeamMemberParams is parameters of addTeamMember operation.
 type AddTeamMemberParams struct {
 	TeamId uuid.UUID
@@ -452,6 +582,71 @@ func decodeDeleteDocumentParams(args [1]string, argsEscaped bool, r *http.Reques
 	}(); err != nil {
 		return params, &ogenerrors.DecodeParamError{
 			Name: "documentId",
+			In:   "path",
+			Err:  err,
+		}
+	}
+	return params, nil
+}
+
+// DeleteKnowledgeGraphParams is parameters of deleteKnowledgeGraph operation.
+type DeleteKnowledgeGraphParams struct {
+	GraphId uuid.UUID
+}
+
+func unpackDeleteKnowledgeGraphParams(packed middleware.Parameters) (params DeleteKnowledgeGraphParams) {
+	{
+		key := middleware.ParameterKey{
+			Name: "graphId",
+			In:   "path",
+		}
+		params.GraphId = packed[key].(uuid.UUID)
+	}
+	return params
+}
+
+func decodeDeleteKnowledgeGraphParams(args [1]string, argsEscaped bool, r *http.Request) (params DeleteKnowledgeGraphParams, _ error) {
+	// Decode path: graphId.
+	if err := func() error {
+		param := args[0]
+		if argsEscaped {
+			unescaped, err := url.PathUnescape(args[0])
+			if err != nil {
+				return errors.Wrap(err, "unescape path")
+			}
+			param = unescaped
+		}
+		if len(param) > 0 {
+			d := uri.NewPathDecoder(uri.PathDecoderConfig{
+				Param:   "graphId",
+				Value:   param,
+				Style:   uri.PathStyleSimple,
+				Explode: false,
+			})
+
+			if err := func() error {
+				val, err := d.DecodeValue()
+				if err != nil {
+					return err
+				}
+
+				c, err := conv.ToUUID(val)
+				if err != nil {
+					return err
+				}
+
+				params.GraphId = c
+				return nil
+			}(); err != nil {
+				return err
+			}
+		} else {
+			return validate.ErrFieldRequired
+		}
+		return nil
+	}(); err != nil {
+		return params, &ogenerrors.DecodeParamError{
+			Name: "graphId",
 			In:   "path",
 			Err:  err,
 		}
@@ -1335,6 +1530,271 @@ func decodeGetDocumentParams(args [1]string, argsEscaped bool, r *http.Request) 
 	}(); err != nil {
 		return params, &ogenerrors.DecodeParamError{
 			Name: "documentId",
+			In:   "path",
+			Err:  err,
+		}
+	}
+	return params, nil
+}
+
+// GetKnowledgeGraphParams is parameters of getKnowledgeGraph operation.
+type GetKnowledgeGraphParams struct {
+	GraphId uuid.UUID
+}
+
+func unpackGetKnowledgeGraphParams(packed middleware.Parameters) (params GetKnowledgeGraphParams) {
+	{
+		key := middleware.ParameterKey{
+			Name: "graphId",
+			In:   "path",
+		}
+		params.GraphId = packed[key].(uuid.UUID)
+	}
+	return params
+}
+
+func decodeGetKnowledgeGraphParams(args [1]string, argsEscaped bool, r *http.Request) (params GetKnowledgeGraphParams, _ error) {
+	// Decode path: graphId.
+	if err := func() error {
+		param := args[0]
+		if argsEscaped {
+			unescaped, err := url.PathUnescape(args[0])
+			if err != nil {
+				return errors.Wrap(err, "unescape path")
+			}
+			param = unescaped
+		}
+		if len(param) > 0 {
+			d := uri.NewPathDecoder(uri.PathDecoderConfig{
+				Param:   "graphId",
+				Value:   param,
+				Style:   uri.PathStyleSimple,
+				Explode: false,
+			})
+
+			if err := func() error {
+				val, err := d.DecodeValue()
+				if err != nil {
+					return err
+				}
+
+				c, err := conv.ToUUID(val)
+				if err != nil {
+					return err
+				}
+
+				params.GraphId = c
+				return nil
+			}(); err != nil {
+				return err
+			}
+		} else {
+			return validate.ErrFieldRequired
+		}
+		return nil
+	}(); err != nil {
+		return params, &ogenerrors.DecodeParamError{
+			Name: "graphId",
+			In:   "path",
+			Err:  err,
+		}
+	}
+	return params, nil
+}
+
+// GetKnowledgeNeighbourhoodParams is parameters of getKnowledgeNeighbourhood operation.
+type GetKnowledgeNeighbourhoodParams struct {
+	Depth   OptInt `json:",omitempty,omitzero"`
+	GraphId uuid.UUID
+	NodeId  uuid.UUID
+}
+
+func unpackGetKnowledgeNeighbourhoodParams(packed middleware.Parameters) (params GetKnowledgeNeighbourhoodParams) {
+	{
+		key := middleware.ParameterKey{
+			Name: "depth",
+			In:   "query",
+		}
+		if v, ok := packed[key]; ok {
+			params.Depth = v.(OptInt)
+		}
+	}
+	{
+		key := middleware.ParameterKey{
+			Name: "graphId",
+			In:   "path",
+		}
+		params.GraphId = packed[key].(uuid.UUID)
+	}
+	{
+		key := middleware.ParameterKey{
+			Name: "nodeId",
+			In:   "path",
+		}
+		params.NodeId = packed[key].(uuid.UUID)
+	}
+	return params
+}
+
+func decodeGetKnowledgeNeighbourhoodParams(args [2]string, argsEscaped bool, r *http.Request) (params GetKnowledgeNeighbourhoodParams, _ error) {
+	q := uri.NewQueryDecoder(r.URL.Query())
+	// Set default value for query: depth.
+	{
+		val := int(1)
+		params.Depth.SetTo(val)
+	}
+	// Decode query: depth.
+	if err := func() error {
+		cfg := uri.QueryParameterDecodingConfig{
+			Name:    "depth",
+			Style:   uri.QueryStyleForm,
+			Explode: true,
+		}
+
+		if err := q.HasParam(cfg); err == nil {
+			if err := q.DecodeParam(cfg, func(d uri.Decoder) error {
+				var paramsDotDepthVal int
+				if err := func() error {
+					val, err := d.DecodeValue()
+					if err != nil {
+						return err
+					}
+
+					c, err := conv.ToInt(val)
+					if err != nil {
+						return err
+					}
+
+					paramsDotDepthVal = c
+					return nil
+				}(); err != nil {
+					return err
+				}
+				params.Depth.SetTo(paramsDotDepthVal)
+				return nil
+			}); err != nil {
+				return err
+			}
+			if err := func() error {
+				if value, ok := params.Depth.Get(); ok {
+					if err := func() error {
+						if err := (validate.Int{
+							MinSet:        true,
+							Min:           1,
+							MaxSet:        true,
+							Max:           3,
+							MinExclusive:  false,
+							MaxExclusive:  false,
+							MultipleOfSet: false,
+							MultipleOf:    0,
+							Pattern:       nil,
+						}).Validate(int64(value)); err != nil {
+							return errors.Wrap(err, "int")
+						}
+						return nil
+					}(); err != nil {
+						return err
+					}
+				}
+				return nil
+			}(); err != nil {
+				return err
+			}
+		}
+		return nil
+	}(); err != nil {
+		return params, &ogenerrors.DecodeParamError{
+			Name: "depth",
+			In:   "query",
+			Err:  err,
+		}
+	}
+	// Decode path: graphId.
+	if err := func() error {
+		param := args[0]
+		if argsEscaped {
+			unescaped, err := url.PathUnescape(args[0])
+			if err != nil {
+				return errors.Wrap(err, "unescape path")
+			}
+			param = unescaped
+		}
+		if len(param) > 0 {
+			d := uri.NewPathDecoder(uri.PathDecoderConfig{
+				Param:   "graphId",
+				Value:   param,
+				Style:   uri.PathStyleSimple,
+				Explode: false,
+			})
+
+			if err := func() error {
+				val, err := d.DecodeValue()
+				if err != nil {
+					return err
+				}
+
+				c, err := conv.ToUUID(val)
+				if err != nil {
+					return err
+				}
+
+				params.GraphId = c
+				return nil
+			}(); err != nil {
+				return err
+			}
+		} else {
+			return validate.ErrFieldRequired
+		}
+		return nil
+	}(); err != nil {
+		return params, &ogenerrors.DecodeParamError{
+			Name: "graphId",
+			In:   "path",
+			Err:  err,
+		}
+	}
+	// Decode path: nodeId.
+	if err := func() error {
+		param := args[1]
+		if argsEscaped {
+			unescaped, err := url.PathUnescape(args[1])
+			if err != nil {
+				return errors.Wrap(err, "unescape path")
+			}
+			param = unescaped
+		}
+		if len(param) > 0 {
+			d := uri.NewPathDecoder(uri.PathDecoderConfig{
+				Param:   "nodeId",
+				Value:   param,
+				Style:   uri.PathStyleSimple,
+				Explode: false,
+			})
+
+			if err := func() error {
+				val, err := d.DecodeValue()
+				if err != nil {
+					return err
+				}
+
+				c, err := conv.ToUUID(val)
+				if err != nil {
+					return err
+				}
+
+				params.NodeId = c
+				return nil
+			}(); err != nil {
+				return err
+			}
+		} else {
+			return validate.ErrFieldRequired
+		}
+		return nil
+	}(); err != nil {
+		return params, &ogenerrors.DecodeParamError{
+			Name: "nodeId",
 			In:   "path",
 			Err:  err,
 		}
@@ -3247,6 +3707,244 @@ func decodeListInvitationsParams(args [0]string, argsEscaped bool, r *http.Reque
 	return params, nil
 }
 
+// ListKnowledgeGraphSharesParams is parameters of listKnowledgeGraphShares operation.
+type ListKnowledgeGraphSharesParams struct {
+	GraphId uuid.UUID
+}
+
+func unpackListKnowledgeGraphSharesParams(packed middleware.Parameters) (params ListKnowledgeGraphSharesParams) {
+	{
+		key := middleware.ParameterKey{
+			Name: "graphId",
+			In:   "path",
+		}
+		params.GraphId = packed[key].(uuid.UUID)
+	}
+	return params
+}
+
+func decodeListKnowledgeGraphSharesParams(args [1]string, argsEscaped bool, r *http.Request) (params ListKnowledgeGraphSharesParams, _ error) {
+	// Decode path: graphId.
+	if err := func() error {
+		param := args[0]
+		if argsEscaped {
+			unescaped, err := url.PathUnescape(args[0])
+			if err != nil {
+				return errors.Wrap(err, "unescape path")
+			}
+			param = unescaped
+		}
+		if len(param) > 0 {
+			d := uri.NewPathDecoder(uri.PathDecoderConfig{
+				Param:   "graphId",
+				Value:   param,
+				Style:   uri.PathStyleSimple,
+				Explode: false,
+			})
+
+			if err := func() error {
+				val, err := d.DecodeValue()
+				if err != nil {
+					return err
+				}
+
+				c, err := conv.ToUUID(val)
+				if err != nil {
+					return err
+				}
+
+				params.GraphId = c
+				return nil
+			}(); err != nil {
+				return err
+			}
+		} else {
+			return validate.ErrFieldRequired
+		}
+		return nil
+	}(); err != nil {
+		return params, &ogenerrors.DecodeParamError{
+			Name: "graphId",
+			In:   "path",
+			Err:  err,
+		}
+	}
+	return params, nil
+}
+
+// ListKnowledgeGraphsParams is parameters of listKnowledgeGraphs operation.
+type ListKnowledgeGraphsParams struct {
+	// Opaque cursor from a previous page's next_cursor.
+	Cursor OptString `json:",omitempty,omitzero"`
+	Limit  OptInt    `json:",omitempty,omitzero"`
+}
+
+func unpackListKnowledgeGraphsParams(packed middleware.Parameters) (params ListKnowledgeGraphsParams) {
+	{
+		key := middleware.ParameterKey{
+			Name: "cursor",
+			In:   "query",
+		}
+		if v, ok := packed[key]; ok {
+			params.Cursor = v.(OptString)
+		}
+	}
+	{
+		key := middleware.ParameterKey{
+			Name: "limit",
+			In:   "query",
+		}
+		if v, ok := packed[key]; ok {
+			params.Limit = v.(OptInt)
+		}
+	}
+	return params
+}
+
+func decodeListKnowledgeGraphsParams(args [0]string, argsEscaped bool, r *http.Request) (params ListKnowledgeGraphsParams, _ error) {
+	q := uri.NewQueryDecoder(r.URL.Query())
+	// Decode query: cursor.
+	if err := func() error {
+		cfg := uri.QueryParameterDecodingConfig{
+			Name:    "cursor",
+			Style:   uri.QueryStyleForm,
+			Explode: true,
+		}
+
+		if err := q.HasParam(cfg); err == nil {
+			if err := q.DecodeParam(cfg, func(d uri.Decoder) error {
+				var paramsDotCursorVal string
+				if err := func() error {
+					val, err := d.DecodeValue()
+					if err != nil {
+						return err
+					}
+
+					c, err := conv.ToString(val)
+					if err != nil {
+						return err
+					}
+
+					paramsDotCursorVal = c
+					return nil
+				}(); err != nil {
+					return err
+				}
+				params.Cursor.SetTo(paramsDotCursorVal)
+				return nil
+			}); err != nil {
+				return err
+			}
+			if err := func() error {
+				if value, ok := params.Cursor.Get(); ok {
+					if err := func() error {
+						if err := (validate.String{
+							MinLength:     0,
+							MinLengthSet:  false,
+							MaxLength:     200,
+							MaxLengthSet:  true,
+							Email:         false,
+							Hostname:      false,
+							Regex:         nil,
+							MinNumeric:    0,
+							MinNumericSet: false,
+							MaxNumeric:    0,
+							MaxNumericSet: false,
+						}).Validate(string(value)); err != nil {
+							return errors.Wrap(err, "string")
+						}
+						return nil
+					}(); err != nil {
+						return err
+					}
+				}
+				return nil
+			}(); err != nil {
+				return err
+			}
+		}
+		return nil
+	}(); err != nil {
+		return params, &ogenerrors.DecodeParamError{
+			Name: "cursor",
+			In:   "query",
+			Err:  err,
+		}
+	}
+	// Set default value for query: limit.
+	{
+		val := int(50)
+		params.Limit.SetTo(val)
+	}
+	// Decode query: limit.
+	if err := func() error {
+		cfg := uri.QueryParameterDecodingConfig{
+			Name:    "limit",
+			Style:   uri.QueryStyleForm,
+			Explode: true,
+		}
+
+		if err := q.HasParam(cfg); err == nil {
+			if err := q.DecodeParam(cfg, func(d uri.Decoder) error {
+				var paramsDotLimitVal int
+				if err := func() error {
+					val, err := d.DecodeValue()
+					if err != nil {
+						return err
+					}
+
+					c, err := conv.ToInt(val)
+					if err != nil {
+						return err
+					}
+
+					paramsDotLimitVal = c
+					return nil
+				}(); err != nil {
+					return err
+				}
+				params.Limit.SetTo(paramsDotLimitVal)
+				return nil
+			}); err != nil {
+				return err
+			}
+			if err := func() error {
+				if value, ok := params.Limit.Get(); ok {
+					if err := func() error {
+						if err := (validate.Int{
+							MinSet:        true,
+							Min:           1,
+							MaxSet:        true,
+							Max:           100,
+							MinExclusive:  false,
+							MaxExclusive:  false,
+							MultipleOfSet: false,
+							MultipleOf:    0,
+							Pattern:       nil,
+						}).Validate(int64(value)); err != nil {
+							return errors.Wrap(err, "int")
+						}
+						return nil
+					}(); err != nil {
+						return err
+					}
+				}
+				return nil
+			}(); err != nil {
+				return err
+			}
+		}
+		return nil
+	}(); err != nil {
+		return params, &ogenerrors.DecodeParamError{
+			Name: "limit",
+			In:   "query",
+			Err:  err,
+		}
+	}
+	return params, nil
+}
+
 // ListMembersParams is parameters of listMembers operation.
 type ListMembersParams struct {
 	// Opaque cursor from a previous page's next_cursor.
@@ -3813,6 +4511,242 @@ func decodeListTeamsParams(args [0]string, argsEscaped bool, r *http.Request) (p
 		return params, &ogenerrors.DecodeParamError{
 			Name: "limit",
 			In:   "query",
+			Err:  err,
+		}
+	}
+	return params, nil
+}
+
+// RemoveKnowledgeEdgeParams is parameters of removeKnowledgeEdge operation.
+type RemoveKnowledgeEdgeParams struct {
+	GraphId uuid.UUID
+	EdgeId  uuid.UUID
+}
+
+func unpackRemoveKnowledgeEdgeParams(packed middleware.Parameters) (params RemoveKnowledgeEdgeParams) {
+	{
+		key := middleware.ParameterKey{
+			Name: "graphId",
+			In:   "path",
+		}
+		params.GraphId = packed[key].(uuid.UUID)
+	}
+	{
+		key := middleware.ParameterKey{
+			Name: "edgeId",
+			In:   "path",
+		}
+		params.EdgeId = packed[key].(uuid.UUID)
+	}
+	return params
+}
+
+func decodeRemoveKnowledgeEdgeParams(args [2]string, argsEscaped bool, r *http.Request) (params RemoveKnowledgeEdgeParams, _ error) {
+	// Decode path: graphId.
+	if err := func() error {
+		param := args[0]
+		if argsEscaped {
+			unescaped, err := url.PathUnescape(args[0])
+			if err != nil {
+				return errors.Wrap(err, "unescape path")
+			}
+			param = unescaped
+		}
+		if len(param) > 0 {
+			d := uri.NewPathDecoder(uri.PathDecoderConfig{
+				Param:   "graphId",
+				Value:   param,
+				Style:   uri.PathStyleSimple,
+				Explode: false,
+			})
+
+			if err := func() error {
+				val, err := d.DecodeValue()
+				if err != nil {
+					return err
+				}
+
+				c, err := conv.ToUUID(val)
+				if err != nil {
+					return err
+				}
+
+				params.GraphId = c
+				return nil
+			}(); err != nil {
+				return err
+			}
+		} else {
+			return validate.ErrFieldRequired
+		}
+		return nil
+	}(); err != nil {
+		return params, &ogenerrors.DecodeParamError{
+			Name: "graphId",
+			In:   "path",
+			Err:  err,
+		}
+	}
+	// Decode path: edgeId.
+	if err := func() error {
+		param := args[1]
+		if argsEscaped {
+			unescaped, err := url.PathUnescape(args[1])
+			if err != nil {
+				return errors.Wrap(err, "unescape path")
+			}
+			param = unescaped
+		}
+		if len(param) > 0 {
+			d := uri.NewPathDecoder(uri.PathDecoderConfig{
+				Param:   "edgeId",
+				Value:   param,
+				Style:   uri.PathStyleSimple,
+				Explode: false,
+			})
+
+			if err := func() error {
+				val, err := d.DecodeValue()
+				if err != nil {
+					return err
+				}
+
+				c, err := conv.ToUUID(val)
+				if err != nil {
+					return err
+				}
+
+				params.EdgeId = c
+				return nil
+			}(); err != nil {
+				return err
+			}
+		} else {
+			return validate.ErrFieldRequired
+		}
+		return nil
+	}(); err != nil {
+		return params, &ogenerrors.DecodeParamError{
+			Name: "edgeId",
+			In:   "path",
+			Err:  err,
+		}
+	}
+	return params, nil
+}
+
+// RemoveKnowledgeNodeParams is parameters of removeKnowledgeNode operation.
+type RemoveKnowledgeNodeParams struct {
+	GraphId uuid.UUID
+	NodeId  uuid.UUID
+}
+
+func unpackRemoveKnowledgeNodeParams(packed middleware.Parameters) (params RemoveKnowledgeNodeParams) {
+	{
+		key := middleware.ParameterKey{
+			Name: "graphId",
+			In:   "path",
+		}
+		params.GraphId = packed[key].(uuid.UUID)
+	}
+	{
+		key := middleware.ParameterKey{
+			Name: "nodeId",
+			In:   "path",
+		}
+		params.NodeId = packed[key].(uuid.UUID)
+	}
+	return params
+}
+
+func decodeRemoveKnowledgeNodeParams(args [2]string, argsEscaped bool, r *http.Request) (params RemoveKnowledgeNodeParams, _ error) {
+	// Decode path: graphId.
+	if err := func() error {
+		param := args[0]
+		if argsEscaped {
+			unescaped, err := url.PathUnescape(args[0])
+			if err != nil {
+				return errors.Wrap(err, "unescape path")
+			}
+			param = unescaped
+		}
+		if len(param) > 0 {
+			d := uri.NewPathDecoder(uri.PathDecoderConfig{
+				Param:   "graphId",
+				Value:   param,
+				Style:   uri.PathStyleSimple,
+				Explode: false,
+			})
+
+			if err := func() error {
+				val, err := d.DecodeValue()
+				if err != nil {
+					return err
+				}
+
+				c, err := conv.ToUUID(val)
+				if err != nil {
+					return err
+				}
+
+				params.GraphId = c
+				return nil
+			}(); err != nil {
+				return err
+			}
+		} else {
+			return validate.ErrFieldRequired
+		}
+		return nil
+	}(); err != nil {
+		return params, &ogenerrors.DecodeParamError{
+			Name: "graphId",
+			In:   "path",
+			Err:  err,
+		}
+	}
+	// Decode path: nodeId.
+	if err := func() error {
+		param := args[1]
+		if argsEscaped {
+			unescaped, err := url.PathUnescape(args[1])
+			if err != nil {
+				return errors.Wrap(err, "unescape path")
+			}
+			param = unescaped
+		}
+		if len(param) > 0 {
+			d := uri.NewPathDecoder(uri.PathDecoderConfig{
+				Param:   "nodeId",
+				Value:   param,
+				Style:   uri.PathStyleSimple,
+				Explode: false,
+			})
+
+			if err := func() error {
+				val, err := d.DecodeValue()
+				if err != nil {
+					return err
+				}
+
+				c, err := conv.ToUUID(val)
+				if err != nil {
+					return err
+				}
+
+				params.NodeId = c
+				return nil
+			}(); err != nil {
+				return err
+			}
+		} else {
+			return validate.ErrFieldRequired
+		}
+		return nil
+	}(); err != nil {
+		return params, &ogenerrors.DecodeParamError{
+			Name: "nodeId",
+			In:   "path",
 			Err:  err,
 		}
 	}
@@ -4608,6 +5542,124 @@ func decodeRevokeInvitationParams(args [1]string, argsEscaped bool, r *http.Requ
 	return params, nil
 }
 
+// RevokeKnowledgeGraphShareParams is parameters of revokeKnowledgeGraphShare operation.
+type RevokeKnowledgeGraphShareParams struct {
+	GraphId uuid.UUID
+	ShareId uuid.UUID
+}
+
+func unpackRevokeKnowledgeGraphShareParams(packed middleware.Parameters) (params RevokeKnowledgeGraphShareParams) {
+	{
+		key := middleware.ParameterKey{
+			Name: "graphId",
+			In:   "path",
+		}
+		params.GraphId = packed[key].(uuid.UUID)
+	}
+	{
+		key := middleware.ParameterKey{
+			Name: "shareId",
+			In:   "path",
+		}
+		params.ShareId = packed[key].(uuid.UUID)
+	}
+	return params
+}
+
+func decodeRevokeKnowledgeGraphShareParams(args [2]string, argsEscaped bool, r *http.Request) (params RevokeKnowledgeGraphShareParams, _ error) {
+	// Decode path: graphId.
+	if err := func() error {
+		param := args[0]
+		if argsEscaped {
+			unescaped, err := url.PathUnescape(args[0])
+			if err != nil {
+				return errors.Wrap(err, "unescape path")
+			}
+			param = unescaped
+		}
+		if len(param) > 0 {
+			d := uri.NewPathDecoder(uri.PathDecoderConfig{
+				Param:   "graphId",
+				Value:   param,
+				Style:   uri.PathStyleSimple,
+				Explode: false,
+			})
+
+			if err := func() error {
+				val, err := d.DecodeValue()
+				if err != nil {
+					return err
+				}
+
+				c, err := conv.ToUUID(val)
+				if err != nil {
+					return err
+				}
+
+				params.GraphId = c
+				return nil
+			}(); err != nil {
+				return err
+			}
+		} else {
+			return validate.ErrFieldRequired
+		}
+		return nil
+	}(); err != nil {
+		return params, &ogenerrors.DecodeParamError{
+			Name: "graphId",
+			In:   "path",
+			Err:  err,
+		}
+	}
+	// Decode path: shareId.
+	if err := func() error {
+		param := args[1]
+		if argsEscaped {
+			unescaped, err := url.PathUnescape(args[1])
+			if err != nil {
+				return errors.Wrap(err, "unescape path")
+			}
+			param = unescaped
+		}
+		if len(param) > 0 {
+			d := uri.NewPathDecoder(uri.PathDecoderConfig{
+				Param:   "shareId",
+				Value:   param,
+				Style:   uri.PathStyleSimple,
+				Explode: false,
+			})
+
+			if err := func() error {
+				val, err := d.DecodeValue()
+				if err != nil {
+					return err
+				}
+
+				c, err := conv.ToUUID(val)
+				if err != nil {
+					return err
+				}
+
+				params.ShareId = c
+				return nil
+			}(); err != nil {
+				return err
+			}
+		} else {
+			return validate.ErrFieldRequired
+		}
+		return nil
+	}(); err != nil {
+		return params, &ogenerrors.DecodeParamError{
+			Name: "shareId",
+			In:   "path",
+			Err:  err,
+		}
+	}
+	return params, nil
+}
+
 // RevokeMySessionParams is parameters of revokeMySession operation.
 type RevokeMySessionParams struct {
 	SessionId uuid.UUID
@@ -4933,6 +5985,71 @@ func decodeShareDocumentParams(args [1]string, argsEscaped bool, r *http.Request
 	return params, nil
 }
 
+// ShareKnowledgeGraphParams is parameters of shareKnowledgeGraph operation.
+type ShareKnowledgeGraphParams struct {
+	GraphId uuid.UUID
+}
+
+func unpackShareKnowledgeGraphParams(packed middleware.Parameters) (params ShareKnowledgeGraphParams) {
+	{
+		key := middleware.ParameterKey{
+			Name: "graphId",
+			In:   "path",
+		}
+		params.GraphId = packed[key].(uuid.UUID)
+	}
+	return params
+}
+
+func decodeShareKnowledgeGraphParams(args [1]string, argsEscaped bool, r *http.Request) (params ShareKnowledgeGraphParams, _ error) {
+	// Decode path: graphId.
+	if err := func() error {
+		param := args[0]
+		if argsEscaped {
+			unescaped, err := url.PathUnescape(args[0])
+			if err != nil {
+				return errors.Wrap(err, "unescape path")
+			}
+			param = unescaped
+		}
+		if len(param) > 0 {
+			d := uri.NewPathDecoder(uri.PathDecoderConfig{
+				Param:   "graphId",
+				Value:   param,
+				Style:   uri.PathStyleSimple,
+				Explode: false,
+			})
+
+			if err := func() error {
+				val, err := d.DecodeValue()
+				if err != nil {
+					return err
+				}
+
+				c, err := conv.ToUUID(val)
+				if err != nil {
+					return err
+				}
+
+				params.GraphId = c
+				return nil
+			}(); err != nil {
+				return err
+			}
+		} else {
+			return validate.ErrFieldRequired
+		}
+		return nil
+	}(); err != nil {
+		return params, &ogenerrors.DecodeParamError{
+			Name: "graphId",
+			In:   "path",
+			Err:  err,
+		}
+	}
+	return params, nil
+}
+
 // UpdateAgentParams is parameters of updateAgent operation.
 type UpdateAgentParams struct {
 	AgentId uuid.UUID
@@ -5121,6 +6238,71 @@ func decodeUpdateDocumentParams(args [1]string, argsEscaped bool, r *http.Reques
 	}(); err != nil {
 		return params, &ogenerrors.DecodeParamError{
 			Name: "documentId",
+			In:   "path",
+			Err:  err,
+		}
+	}
+	return params, nil
+}
+
+// UpdateKnowledgeGraphParams is parameters of updateKnowledgeGraph operation.
+type UpdateKnowledgeGraphParams struct {
+	GraphId uuid.UUID
+}
+
+func unpackUpdateKnowledgeGraphParams(packed middleware.Parameters) (params UpdateKnowledgeGraphParams) {
+	{
+		key := middleware.ParameterKey{
+			Name: "graphId",
+			In:   "path",
+		}
+		params.GraphId = packed[key].(uuid.UUID)
+	}
+	return params
+}
+
+func decodeUpdateKnowledgeGraphParams(args [1]string, argsEscaped bool, r *http.Request) (params UpdateKnowledgeGraphParams, _ error) {
+	// Decode path: graphId.
+	if err := func() error {
+		param := args[0]
+		if argsEscaped {
+			unescaped, err := url.PathUnescape(args[0])
+			if err != nil {
+				return errors.Wrap(err, "unescape path")
+			}
+			param = unescaped
+		}
+		if len(param) > 0 {
+			d := uri.NewPathDecoder(uri.PathDecoderConfig{
+				Param:   "graphId",
+				Value:   param,
+				Style:   uri.PathStyleSimple,
+				Explode: false,
+			})
+
+			if err := func() error {
+				val, err := d.DecodeValue()
+				if err != nil {
+					return err
+				}
+
+				c, err := conv.ToUUID(val)
+				if err != nil {
+					return err
+				}
+
+				params.GraphId = c
+				return nil
+			}(); err != nil {
+				return err
+			}
+		} else {
+			return validate.ErrFieldRequired
+		}
+		return nil
+	}(); err != nil {
+		return params, &ogenerrors.DecodeParamError{
+			Name: "graphId",
 			In:   "path",
 			Err:  err,
 		}

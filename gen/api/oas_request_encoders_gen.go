@@ -14,6 +14,34 @@ import (
 	"github.com/ogen-go/ogen/uri"
 )
 
+func encodeAddKnowledgeEdgeRequest(
+	req *KGEdgeCreate,
+	r *http.Request,
+) error {
+	const contentType = "application/json"
+	e := new(jx.Encoder)
+	{
+		req.Encode(e)
+	}
+	encoded := e.Bytes()
+	ht.SetBody(r, bytes.NewReader(encoded), contentType)
+	return nil
+}
+
+func encodeAddKnowledgeNodeRequest(
+	req *KGNodeCreate,
+	r *http.Request,
+) error {
+	const contentType = "application/json"
+	e := new(jx.Encoder)
+	{
+		req.Encode(e)
+	}
+	encoded := e.Bytes()
+	ht.SetBody(r, bytes.NewReader(encoded), contentType)
+	return nil
+}
+
 func encodeAppendMessageRequest(
 	req *MessageCreate,
 	r *http.Request,
@@ -100,6 +128,20 @@ func encodeCreateDocumentRequest(
 
 func encodeCreateInvitationRequest(
 	req *InvitationCreate,
+	r *http.Request,
+) error {
+	const contentType = "application/json"
+	e := new(jx.Encoder)
+	{
+		req.Encode(e)
+	}
+	encoded := e.Bytes()
+	ht.SetBody(r, bytes.NewReader(encoded), contentType)
+	return nil
+}
+
+func encodeCreateKnowledgeGraphRequest(
+	req *KnowledgeGraphCreate,
 	r *http.Request,
 ) error {
 	const contentType = "application/json"
@@ -390,6 +432,20 @@ func encodeShareDocumentRequest(
 	return nil
 }
 
+func encodeShareKnowledgeGraphRequest(
+	req *ShareCreate,
+	r *http.Request,
+) error {
+	const contentType = "application/json"
+	e := new(jx.Encoder)
+	{
+		req.Encode(e)
+	}
+	encoded := e.Bytes()
+	ht.SetBody(r, bytes.NewReader(encoded), contentType)
+	return nil
+}
+
 func encodeUpdateAgentRequest(
 	req *AgentUpdate,
 	r *http.Request,
@@ -420,6 +476,20 @@ func encodeUpdateConversationRequest(
 
 func encodeUpdateDocumentRequest(
 	req *DocumentUpdate,
+	r *http.Request,
+) error {
+	const contentType = "application/json"
+	e := new(jx.Encoder)
+	{
+		req.Encode(e)
+	}
+	encoded := e.Bytes()
+	ht.SetBody(r, bytes.NewReader(encoded), contentType)
+	return nil
+}
+
+func encodeUpdateKnowledgeGraphRequest(
+	req *KnowledgeGraphUpdate,
 	r *http.Request,
 ) error {
 	const contentType = "application/json"

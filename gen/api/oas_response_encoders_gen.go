@@ -13,6 +13,32 @@ import (
 	"go.opentelemetry.io/otel/trace"
 )
 
+func encodeAddKnowledgeEdgeResponse(response *KGEdge, w http.ResponseWriter, span trace.Span) error {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(201)
+
+	e := new(jx.Encoder)
+	response.Encode(e)
+	if _, err := e.WriteTo(w); err != nil {
+		return errors.Wrap(err, "write")
+	}
+
+	return nil
+}
+
+func encodeAddKnowledgeNodeResponse(response *KGNode, w http.ResponseWriter, span trace.Span) error {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(201)
+
+	e := new(jx.Encoder)
+	response.Encode(e)
+	if _, err := e.WriteTo(w); err != nil {
+		return errors.Wrap(err, "write")
+	}
+
+	return nil
+}
+
 func encodeAddTeamMemberResponse(response *AddTeamMemberNoContent, w http.ResponseWriter, span trace.Span) error {
 	w.WriteHeader(204)
 
@@ -110,6 +136,19 @@ func encodeCreateInvitationResponse(response *InvitationCreated, w http.Response
 	return nil
 }
 
+func encodeCreateKnowledgeGraphResponse(response *KnowledgeGraph, w http.ResponseWriter, span trace.Span) error {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(201)
+
+	e := new(jx.Encoder)
+	response.Encode(e)
+	if _, err := e.WriteTo(w); err != nil {
+		return errors.Wrap(err, "write")
+	}
+
+	return nil
+}
+
 func encodeCreateReenrollmentResponse(response *InvitationCreated, w http.ResponseWriter, span trace.Span) error {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(201)
@@ -162,6 +201,12 @@ func encodeDeleteConversationResponse(response *DeleteConversationNoContent, w h
 }
 
 func encodeDeleteDocumentResponse(response *DeleteDocumentNoContent, w http.ResponseWriter, span trace.Span) error {
+	w.WriteHeader(204)
+
+	return nil
+}
+
+func encodeDeleteKnowledgeGraphResponse(response *DeleteKnowledgeGraphNoContent, w http.ResponseWriter, span trace.Span) error {
 	w.WriteHeader(204)
 
 	return nil
@@ -272,6 +317,32 @@ func encodeGetDocumentResponse(response *Document, w http.ResponseWriter, span t
 }
 
 func encodeGetHealthResponse(response *Health, w http.ResponseWriter, span trace.Span) error {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(200)
+
+	e := new(jx.Encoder)
+	response.Encode(e)
+	if _, err := e.WriteTo(w); err != nil {
+		return errors.Wrap(err, "write")
+	}
+
+	return nil
+}
+
+func encodeGetKnowledgeGraphResponse(response *KnowledgeGraph, w http.ResponseWriter, span trace.Span) error {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(200)
+
+	e := new(jx.Encoder)
+	response.Encode(e)
+	if _, err := e.WriteTo(w); err != nil {
+		return errors.Wrap(err, "write")
+	}
+
+	return nil
+}
+
+func encodeGetKnowledgeNeighbourhoodResponse(response *KGNeighbourhood, w http.ResponseWriter, span trace.Span) error {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(200)
 
@@ -441,6 +512,32 @@ func encodeListDocumentsResponse(response *DocumentPage, w http.ResponseWriter, 
 }
 
 func encodeListInvitationsResponse(response *InvitationPage, w http.ResponseWriter, span trace.Span) error {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(200)
+
+	e := new(jx.Encoder)
+	response.Encode(e)
+	if _, err := e.WriteTo(w); err != nil {
+		return errors.Wrap(err, "write")
+	}
+
+	return nil
+}
+
+func encodeListKnowledgeGraphSharesResponse(response *ShareList, w http.ResponseWriter, span trace.Span) error {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(200)
+
+	e := new(jx.Encoder)
+	response.Encode(e)
+	if _, err := e.WriteTo(w); err != nil {
+		return errors.Wrap(err, "write")
+	}
+
+	return nil
+}
+
+func encodeListKnowledgeGraphsResponse(response *KnowledgeGraphPage, w http.ResponseWriter, span trace.Span) error {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(200)
 
@@ -628,6 +725,18 @@ func encodeRegisterDeviceOptionsResponse(response *CeremonyOptions, w http.Respo
 	return nil
 }
 
+func encodeRemoveKnowledgeEdgeResponse(response *RemoveKnowledgeEdgeNoContent, w http.ResponseWriter, span trace.Span) error {
+	w.WriteHeader(204)
+
+	return nil
+}
+
+func encodeRemoveKnowledgeNodeResponse(response *RemoveKnowledgeNodeNoContent, w http.ResponseWriter, span trace.Span) error {
+	w.WriteHeader(204)
+
+	return nil
+}
+
 func encodeRemoveMemberResponse(response *RemoveMemberNoContent, w http.ResponseWriter, span trace.Span) error {
 	w.WriteHeader(204)
 
@@ -678,6 +787,12 @@ func encodeRevokeDocumentShareResponse(response *RevokeDocumentShareNoContent, w
 }
 
 func encodeRevokeInvitationResponse(response *RevokeInvitationNoContent, w http.ResponseWriter, span trace.Span) error {
+	w.WriteHeader(204)
+
+	return nil
+}
+
+func encodeRevokeKnowledgeGraphShareResponse(response *RevokeKnowledgeGraphShareNoContent, w http.ResponseWriter, span trace.Span) error {
 	w.WriteHeader(204)
 
 	return nil
@@ -741,6 +856,19 @@ func encodeShareDocumentResponse(response *Share, w http.ResponseWriter, span tr
 	return nil
 }
 
+func encodeShareKnowledgeGraphResponse(response *Share, w http.ResponseWriter, span trace.Span) error {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(201)
+
+	e := new(jx.Encoder)
+	response.Encode(e)
+	if _, err := e.WriteTo(w); err != nil {
+		return errors.Wrap(err, "write")
+	}
+
+	return nil
+}
+
 func encodeUpdateAgentResponse(response *Agent, w http.ResponseWriter, span trace.Span) error {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(200)
@@ -768,6 +896,19 @@ func encodeUpdateConversationResponse(response *Conversation, w http.ResponseWri
 }
 
 func encodeUpdateDocumentResponse(response *Document, w http.ResponseWriter, span trace.Span) error {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(200)
+
+	e := new(jx.Encoder)
+	response.Encode(e)
+	if _, err := e.WriteTo(w); err != nil {
+		return errors.Wrap(err, "write")
+	}
+
+	return nil
+}
+
+func encodeUpdateKnowledgeGraphResponse(response *KnowledgeGraph, w http.ResponseWriter, span trace.Span) error {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(200)
 

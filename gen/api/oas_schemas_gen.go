@@ -1329,6 +1329,9 @@ type DeleteConversationNoContent struct{}
 // DeleteDocumentNoContent is response for DeleteDocument operation.
 type DeleteDocumentNoContent struct{}
 
+// DeleteKnowledgeGraphNoContent is response for DeleteKnowledgeGraph operation.
+type DeleteKnowledgeGraphNoContent struct{}
+
 // DeleteRoleNoContent is response for DeleteRole operation.
 type DeleteRoleNoContent struct{}
 
@@ -2321,6 +2324,460 @@ func (s *InvitationStatus) UnmarshalText(data []byte) error {
 	default:
 		return errors.Errorf("invalid value: %q", data)
 	}
+}
+
+// Ref: #/components/schemas/KGEdge
+type KGEdge struct {
+	ID         uuid.UUID   `json:"id"`
+	GraphID    uuid.UUID   `json:"graph_id"`
+	SourceID   uuid.UUID   `json:"source_id"`
+	TargetID   uuid.UUID   `json:"target_id"`
+	Type       string      `json:"type"`
+	Properties OptMetadata `json:"properties"`
+}
+
+// GetID returns the value of ID.
+func (s *KGEdge) GetID() uuid.UUID {
+	return s.ID
+}
+
+// GetGraphID returns the value of GraphID.
+func (s *KGEdge) GetGraphID() uuid.UUID {
+	return s.GraphID
+}
+
+// GetSourceID returns the value of SourceID.
+func (s *KGEdge) GetSourceID() uuid.UUID {
+	return s.SourceID
+}
+
+// GetTargetID returns the value of TargetID.
+func (s *KGEdge) GetTargetID() uuid.UUID {
+	return s.TargetID
+}
+
+// GetType returns the value of Type.
+func (s *KGEdge) GetType() string {
+	return s.Type
+}
+
+// GetProperties returns the value of Properties.
+func (s *KGEdge) GetProperties() OptMetadata {
+	return s.Properties
+}
+
+// SetID sets the value of ID.
+func (s *KGEdge) SetID(val uuid.UUID) {
+	s.ID = val
+}
+
+// SetGraphID sets the value of GraphID.
+func (s *KGEdge) SetGraphID(val uuid.UUID) {
+	s.GraphID = val
+}
+
+// SetSourceID sets the value of SourceID.
+func (s *KGEdge) SetSourceID(val uuid.UUID) {
+	s.SourceID = val
+}
+
+// SetTargetID sets the value of TargetID.
+func (s *KGEdge) SetTargetID(val uuid.UUID) {
+	s.TargetID = val
+}
+
+// SetType sets the value of Type.
+func (s *KGEdge) SetType(val string) {
+	s.Type = val
+}
+
+// SetProperties sets the value of Properties.
+func (s *KGEdge) SetProperties(val OptMetadata) {
+	s.Properties = val
+}
+
+// Ref: #/components/schemas/KGEdgeCreate
+type KGEdgeCreate struct {
+	SourceID   uuid.UUID   `json:"source_id"`
+	TargetID   uuid.UUID   `json:"target_id"`
+	Type       string      `json:"type"`
+	Properties OptMetadata `json:"properties"`
+}
+
+// GetSourceID returns the value of SourceID.
+func (s *KGEdgeCreate) GetSourceID() uuid.UUID {
+	return s.SourceID
+}
+
+// GetTargetID returns the value of TargetID.
+func (s *KGEdgeCreate) GetTargetID() uuid.UUID {
+	return s.TargetID
+}
+
+// GetType returns the value of Type.
+func (s *KGEdgeCreate) GetType() string {
+	return s.Type
+}
+
+// GetProperties returns the value of Properties.
+func (s *KGEdgeCreate) GetProperties() OptMetadata {
+	return s.Properties
+}
+
+// SetSourceID sets the value of SourceID.
+func (s *KGEdgeCreate) SetSourceID(val uuid.UUID) {
+	s.SourceID = val
+}
+
+// SetTargetID sets the value of TargetID.
+func (s *KGEdgeCreate) SetTargetID(val uuid.UUID) {
+	s.TargetID = val
+}
+
+// SetType sets the value of Type.
+func (s *KGEdgeCreate) SetType(val string) {
+	s.Type = val
+}
+
+// SetProperties sets the value of Properties.
+func (s *KGEdgeCreate) SetProperties(val OptMetadata) {
+	s.Properties = val
+}
+
+// Ref: #/components/schemas/KGNeighbourhood
+type KGNeighbourhood struct {
+	Nodes []KGNode `json:"nodes"`
+	Edges []KGEdge `json:"edges"`
+}
+
+// GetNodes returns the value of Nodes.
+func (s *KGNeighbourhood) GetNodes() []KGNode {
+	return s.Nodes
+}
+
+// GetEdges returns the value of Edges.
+func (s *KGNeighbourhood) GetEdges() []KGEdge {
+	return s.Edges
+}
+
+// SetNodes sets the value of Nodes.
+func (s *KGNeighbourhood) SetNodes(val []KGNode) {
+	s.Nodes = val
+}
+
+// SetEdges sets the value of Edges.
+func (s *KGNeighbourhood) SetEdges(val []KGEdge) {
+	s.Edges = val
+}
+
+// Ref: #/components/schemas/KGNode
+type KGNode struct {
+	ID         uuid.UUID   `json:"id"`
+	GraphID    uuid.UUID   `json:"graph_id"`
+	Type       string      `json:"type"`
+	Label      string      `json:"label"`
+	Properties OptMetadata `json:"properties"`
+	DocumentID OptUUID     `json:"document_id"`
+}
+
+// GetID returns the value of ID.
+func (s *KGNode) GetID() uuid.UUID {
+	return s.ID
+}
+
+// GetGraphID returns the value of GraphID.
+func (s *KGNode) GetGraphID() uuid.UUID {
+	return s.GraphID
+}
+
+// GetType returns the value of Type.
+func (s *KGNode) GetType() string {
+	return s.Type
+}
+
+// GetLabel returns the value of Label.
+func (s *KGNode) GetLabel() string {
+	return s.Label
+}
+
+// GetProperties returns the value of Properties.
+func (s *KGNode) GetProperties() OptMetadata {
+	return s.Properties
+}
+
+// GetDocumentID returns the value of DocumentID.
+func (s *KGNode) GetDocumentID() OptUUID {
+	return s.DocumentID
+}
+
+// SetID sets the value of ID.
+func (s *KGNode) SetID(val uuid.UUID) {
+	s.ID = val
+}
+
+// SetGraphID sets the value of GraphID.
+func (s *KGNode) SetGraphID(val uuid.UUID) {
+	s.GraphID = val
+}
+
+// SetType sets the value of Type.
+func (s *KGNode) SetType(val string) {
+	s.Type = val
+}
+
+// SetLabel sets the value of Label.
+func (s *KGNode) SetLabel(val string) {
+	s.Label = val
+}
+
+// SetProperties sets the value of Properties.
+func (s *KGNode) SetProperties(val OptMetadata) {
+	s.Properties = val
+}
+
+// SetDocumentID sets the value of DocumentID.
+func (s *KGNode) SetDocumentID(val OptUUID) {
+	s.DocumentID = val
+}
+
+// Ref: #/components/schemas/KGNodeCreate
+type KGNodeCreate struct {
+	Type       string      `json:"type"`
+	Label      string      `json:"label"`
+	Properties OptMetadata `json:"properties"`
+	DocumentID OptUUID     `json:"document_id"`
+}
+
+// GetType returns the value of Type.
+func (s *KGNodeCreate) GetType() string {
+	return s.Type
+}
+
+// GetLabel returns the value of Label.
+func (s *KGNodeCreate) GetLabel() string {
+	return s.Label
+}
+
+// GetProperties returns the value of Properties.
+func (s *KGNodeCreate) GetProperties() OptMetadata {
+	return s.Properties
+}
+
+// GetDocumentID returns the value of DocumentID.
+func (s *KGNodeCreate) GetDocumentID() OptUUID {
+	return s.DocumentID
+}
+
+// SetType sets the value of Type.
+func (s *KGNodeCreate) SetType(val string) {
+	s.Type = val
+}
+
+// SetLabel sets the value of Label.
+func (s *KGNodeCreate) SetLabel(val string) {
+	s.Label = val
+}
+
+// SetProperties sets the value of Properties.
+func (s *KGNodeCreate) SetProperties(val OptMetadata) {
+	s.Properties = val
+}
+
+// SetDocumentID sets the value of DocumentID.
+func (s *KGNodeCreate) SetDocumentID(val OptUUID) {
+	s.DocumentID = val
+}
+
+// Ref: #/components/schemas/KnowledgeGraph
+type KnowledgeGraph struct {
+	ID          uuid.UUID   `json:"id"`
+	TenantID    uuid.UUID   `json:"tenant_id"`
+	Name        string      `json:"name"`
+	Description string      `json:"description"`
+	DocumentIds []uuid.UUID `json:"document_ids"`
+	CreatedBy   uuid.UUID   `json:"created_by"`
+	CreatedAt   time.Time   `json:"created_at"`
+	UpdatedAt   time.Time   `json:"updated_at"`
+}
+
+// GetID returns the value of ID.
+func (s *KnowledgeGraph) GetID() uuid.UUID {
+	return s.ID
+}
+
+// GetTenantID returns the value of TenantID.
+func (s *KnowledgeGraph) GetTenantID() uuid.UUID {
+	return s.TenantID
+}
+
+// GetName returns the value of Name.
+func (s *KnowledgeGraph) GetName() string {
+	return s.Name
+}
+
+// GetDescription returns the value of Description.
+func (s *KnowledgeGraph) GetDescription() string {
+	return s.Description
+}
+
+// GetDocumentIds returns the value of DocumentIds.
+func (s *KnowledgeGraph) GetDocumentIds() []uuid.UUID {
+	return s.DocumentIds
+}
+
+// GetCreatedBy returns the value of CreatedBy.
+func (s *KnowledgeGraph) GetCreatedBy() uuid.UUID {
+	return s.CreatedBy
+}
+
+// GetCreatedAt returns the value of CreatedAt.
+func (s *KnowledgeGraph) GetCreatedAt() time.Time {
+	return s.CreatedAt
+}
+
+// GetUpdatedAt returns the value of UpdatedAt.
+func (s *KnowledgeGraph) GetUpdatedAt() time.Time {
+	return s.UpdatedAt
+}
+
+// SetID sets the value of ID.
+func (s *KnowledgeGraph) SetID(val uuid.UUID) {
+	s.ID = val
+}
+
+// SetTenantID sets the value of TenantID.
+func (s *KnowledgeGraph) SetTenantID(val uuid.UUID) {
+	s.TenantID = val
+}
+
+// SetName sets the value of Name.
+func (s *KnowledgeGraph) SetName(val string) {
+	s.Name = val
+}
+
+// SetDescription sets the value of Description.
+func (s *KnowledgeGraph) SetDescription(val string) {
+	s.Description = val
+}
+
+// SetDocumentIds sets the value of DocumentIds.
+func (s *KnowledgeGraph) SetDocumentIds(val []uuid.UUID) {
+	s.DocumentIds = val
+}
+
+// SetCreatedBy sets the value of CreatedBy.
+func (s *KnowledgeGraph) SetCreatedBy(val uuid.UUID) {
+	s.CreatedBy = val
+}
+
+// SetCreatedAt sets the value of CreatedAt.
+func (s *KnowledgeGraph) SetCreatedAt(val time.Time) {
+	s.CreatedAt = val
+}
+
+// SetUpdatedAt sets the value of UpdatedAt.
+func (s *KnowledgeGraph) SetUpdatedAt(val time.Time) {
+	s.UpdatedAt = val
+}
+
+// Ref: #/components/schemas/KnowledgeGraphCreate
+type KnowledgeGraphCreate struct {
+	Name        string      `json:"name"`
+	Description OptString   `json:"description"`
+	DocumentIds []uuid.UUID `json:"document_ids"`
+}
+
+// GetName returns the value of Name.
+func (s *KnowledgeGraphCreate) GetName() string {
+	return s.Name
+}
+
+// GetDescription returns the value of Description.
+func (s *KnowledgeGraphCreate) GetDescription() OptString {
+	return s.Description
+}
+
+// GetDocumentIds returns the value of DocumentIds.
+func (s *KnowledgeGraphCreate) GetDocumentIds() []uuid.UUID {
+	return s.DocumentIds
+}
+
+// SetName sets the value of Name.
+func (s *KnowledgeGraphCreate) SetName(val string) {
+	s.Name = val
+}
+
+// SetDescription sets the value of Description.
+func (s *KnowledgeGraphCreate) SetDescription(val OptString) {
+	s.Description = val
+}
+
+// SetDocumentIds sets the value of DocumentIds.
+func (s *KnowledgeGraphCreate) SetDocumentIds(val []uuid.UUID) {
+	s.DocumentIds = val
+}
+
+// Ref: #/components/schemas/KnowledgeGraphPage
+type KnowledgeGraphPage struct {
+	Items      []KnowledgeGraph `json:"items"`
+	NextCursor OptString        `json:"next_cursor"`
+}
+
+// GetItems returns the value of Items.
+func (s *KnowledgeGraphPage) GetItems() []KnowledgeGraph {
+	return s.Items
+}
+
+// GetNextCursor returns the value of NextCursor.
+func (s *KnowledgeGraphPage) GetNextCursor() OptString {
+	return s.NextCursor
+}
+
+// SetItems sets the value of Items.
+func (s *KnowledgeGraphPage) SetItems(val []KnowledgeGraph) {
+	s.Items = val
+}
+
+// SetNextCursor sets the value of NextCursor.
+func (s *KnowledgeGraphPage) SetNextCursor(val OptString) {
+	s.NextCursor = val
+}
+
+// Ref: #/components/schemas/KnowledgeGraphUpdate
+type KnowledgeGraphUpdate struct {
+	Name        OptString   `json:"name"`
+	Description OptString   `json:"description"`
+	DocumentIds []uuid.UUID `json:"document_ids"`
+}
+
+// GetName returns the value of Name.
+func (s *KnowledgeGraphUpdate) GetName() OptString {
+	return s.Name
+}
+
+// GetDescription returns the value of Description.
+func (s *KnowledgeGraphUpdate) GetDescription() OptString {
+	return s.Description
+}
+
+// GetDocumentIds returns the value of DocumentIds.
+func (s *KnowledgeGraphUpdate) GetDocumentIds() []uuid.UUID {
+	return s.DocumentIds
+}
+
+// SetName sets the value of Name.
+func (s *KnowledgeGraphUpdate) SetName(val OptString) {
+	s.Name = val
+}
+
+// SetDescription sets the value of Description.
+func (s *KnowledgeGraphUpdate) SetDescription(val OptString) {
+	s.Description = val
+}
+
+// SetDocumentIds sets the value of DocumentIds.
+func (s *KnowledgeGraphUpdate) SetDocumentIds(val []uuid.UUID) {
+	s.DocumentIds = val
 }
 
 // Ref: #/components/schemas/LLMModel
@@ -3943,6 +4400,12 @@ func (s *RegisterResponse) SetToken(val OptTokenResponse) {
 	s.Token = val
 }
 
+// RemoveKnowledgeEdgeNoContent is response for RemoveKnowledgeEdge operation.
+type RemoveKnowledgeEdgeNoContent struct{}
+
+// RemoveKnowledgeNodeNoContent is response for RemoveKnowledgeNode operation.
+type RemoveKnowledgeNodeNoContent struct{}
+
 // RemoveMemberNoContent is response for RemoveMember operation.
 type RemoveMemberNoContent struct{}
 
@@ -4019,6 +4482,9 @@ type RevokeDocumentShareNoContent struct{}
 
 // RevokeInvitationNoContent is response for RevokeInvitation operation.
 type RevokeInvitationNoContent struct{}
+
+// RevokeKnowledgeGraphShareNoContent is response for RevokeKnowledgeGraphShare operation.
+type RevokeKnowledgeGraphShareNoContent struct{}
 
 // RevokeMySessionNoContent is response for RevokeMySession operation.
 type RevokeMySessionNoContent struct{}

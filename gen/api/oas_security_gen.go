@@ -35,6 +35,12 @@ func findAuthorization(h http.Header, prefix string) (string, bool) {
 
 // operationRolesBearerAuth is a private map storing roles per operation.
 var operationRolesBearerAuth = map[string][]string{
+	AddKnowledgeEdgeOperation: []string{
+		"knowledge.update",
+	},
+	AddKnowledgeNodeOperation: []string{
+		"knowledge.update",
+	},
 	AddTeamMemberOperation: []string{
 		"team.manage",
 	},
@@ -59,6 +65,9 @@ var operationRolesBearerAuth = map[string][]string{
 	CreateInvitationOperation: []string{
 		"member.manage",
 	},
+	CreateKnowledgeGraphOperation: []string{
+		"knowledge.create",
+	},
 	CreateReenrollmentOperation: []string{
 		"member.manage",
 	},
@@ -76,6 +85,9 @@ var operationRolesBearerAuth = map[string][]string{
 	},
 	DeleteDocumentOperation: []string{
 		"document.delete",
+	},
+	DeleteKnowledgeGraphOperation: []string{
+		"knowledge.delete",
 	},
 	DeleteRoleOperation: []string{
 		"role.manage",
@@ -103,6 +115,12 @@ var operationRolesBearerAuth = map[string][]string{
 	},
 	GetDocumentOperation: []string{
 		"document.read",
+	},
+	GetKnowledgeGraphOperation: []string{
+		"knowledge.read",
+	},
+	GetKnowledgeNeighbourhoodOperation: []string{
+		"knowledge.read",
 	},
 	GetMeOperation: []string{
 		"account.manage",
@@ -140,6 +158,12 @@ var operationRolesBearerAuth = map[string][]string{
 	ListInvitationsOperation: []string{
 		"member.read",
 	},
+	ListKnowledgeGraphSharesOperation: []string{
+		"knowledge.read",
+	},
+	ListKnowledgeGraphsOperation: []string{
+		"knowledge.read",
+	},
 	ListMembersOperation: []string{
 		"member.read",
 	},
@@ -176,6 +200,12 @@ var operationRolesBearerAuth = map[string][]string{
 	RegisterDeviceOptionsOperation: []string{
 		"account.manage",
 	},
+	RemoveKnowledgeEdgeOperation: []string{
+		"knowledge.update",
+	},
+	RemoveKnowledgeNodeOperation: []string{
+		"knowledge.update",
+	},
 	RemoveMemberOperation: []string{
 		"member.manage",
 	},
@@ -200,6 +230,9 @@ var operationRolesBearerAuth = map[string][]string{
 	RevokeInvitationOperation: []string{
 		"member.manage",
 	},
+	RevokeKnowledgeGraphShareOperation: []string{
+		"knowledge.share",
+	},
 	RevokeMySessionOperation: []string{
 		"account.manage",
 	},
@@ -215,6 +248,9 @@ var operationRolesBearerAuth = map[string][]string{
 	ShareDocumentOperation: []string{
 		"document.share",
 	},
+	ShareKnowledgeGraphOperation: []string{
+		"knowledge.share",
+	},
 	UpdateAgentOperation: []string{
 		"agent.update",
 	},
@@ -223,6 +259,9 @@ var operationRolesBearerAuth = map[string][]string{
 	},
 	UpdateDocumentOperation: []string{
 		"document.update",
+	},
+	UpdateKnowledgeGraphOperation: []string{
+		"knowledge.update",
 	},
 	UpdateMemberOperation: []string{
 		"member.manage",

@@ -8,6 +8,18 @@ import (
 
 // Handler handles operations described by OpenAPI v3 specification.
 type Handler interface {
+	// AddKnowledgeEdge implements addKnowledgeEdge operation.
+	//
+	// Add an edge between two nodes of the graph.
+	//
+	// POST /knowledge-graphs/{graphId}/edges
+	AddKnowledgeEdge(ctx context.Context, req *KGEdgeCreate, params AddKnowledgeEdgeParams) (*KGEdge, error)
+	// AddKnowledgeNode implements addKnowledgeNode operation.
+	//
+	// Add a node.
+	//
+	// POST /knowledge-graphs/{graphId}/nodes
+	AddKnowledgeNode(ctx context.Context, req *KGNodeCreate, params AddKnowledgeNodeParams) (*KGNode, error)
 	// AddTeamMember implements addTeamMember operation.
 	//
 	// Add a member to a team.
@@ -58,6 +70,12 @@ type Handler interface {
 	//
 	// POST /invitations
 	CreateInvitation(ctx context.Context, req *InvitationCreate) (*InvitationCreated, error)
+	// CreateKnowledgeGraph implements createKnowledgeGraph operation.
+	//
+	// Create a knowledge graph.
+	//
+	// POST /knowledge-graphs
+	CreateKnowledgeGraph(ctx context.Context, req *KnowledgeGraphCreate) (*KnowledgeGraph, error)
 	// CreateReenrollment implements createReenrollment operation.
 	//
 	// Let a member who lost every device enroll a new one.
@@ -94,6 +112,12 @@ type Handler interface {
 	//
 	// DELETE /documents/{documentId}
 	DeleteDocument(ctx context.Context, params DeleteDocumentParams) error
+	// DeleteKnowledgeGraph implements deleteKnowledgeGraph operation.
+	//
+	// Delete a knowledge graph with its nodes and edges.
+	//
+	// DELETE /knowledge-graphs/{graphId}
+	DeleteKnowledgeGraph(ctx context.Context, params DeleteKnowledgeGraphParams) error
 	// DeleteRole implements deleteRole operation.
 	//
 	// A role assigned to members cannot be deleted unless `reassign_to` names the role they get instead.
@@ -168,6 +192,18 @@ type Handler interface {
 	//
 	// GET /health
 	GetHealth(ctx context.Context) (*Health, error)
+	// GetKnowledgeGraph implements getKnowledgeGraph operation.
+	//
+	// Get a knowledge graph.
+	//
+	// GET /knowledge-graphs/{graphId}
+	GetKnowledgeGraph(ctx context.Context, params GetKnowledgeGraphParams) (*KnowledgeGraph, error)
+	// GetKnowledgeNeighbourhood implements getKnowledgeNeighbourhood operation.
+	//
+	// Nodes and edges within a few hops of a node.
+	//
+	// GET /knowledge-graphs/{graphId}/nodes/{nodeId}/neighbourhood
+	GetKnowledgeNeighbourhood(ctx context.Context, params GetKnowledgeNeighbourhoodParams) (*KGNeighbourhood, error)
 	// GetMe implements getMe operation.
 	//
 	// Who am I.
@@ -246,6 +282,18 @@ type Handler interface {
 	//
 	// GET /invitations
 	ListInvitations(ctx context.Context, params ListInvitationsParams) (*InvitationPage, error)
+	// ListKnowledgeGraphShares implements listKnowledgeGraphShares operation.
+	//
+	// Who a knowledge graph is shared with.
+	//
+	// GET /knowledge-graphs/{graphId}/shares
+	ListKnowledgeGraphShares(ctx context.Context, params ListKnowledgeGraphSharesParams) (*ShareList, error)
+	// ListKnowledgeGraphs implements listKnowledgeGraphs operation.
+	//
+	// Knowledge graphs you may read, newest first.
+	//
+	// GET /knowledge-graphs
+	ListKnowledgeGraphs(ctx context.Context, params ListKnowledgeGraphsParams) (*KnowledgeGraphPage, error)
 	// ListMembers implements listMembers operation.
 	//
 	// Members of the tenant with their roles.
@@ -335,6 +383,18 @@ type Handler interface {
 	//
 	// POST /auth/device/register/options
 	RegisterDeviceOptions(ctx context.Context, req *RegisterOptionsRequest) (*CeremonyOptions, error)
+	// RemoveKnowledgeEdge implements removeKnowledgeEdge operation.
+	//
+	// Remove an edge.
+	//
+	// DELETE /knowledge-graphs/{graphId}/edges/{edgeId}
+	RemoveKnowledgeEdge(ctx context.Context, params RemoveKnowledgeEdgeParams) error
+	// RemoveKnowledgeNode implements removeKnowledgeNode operation.
+	//
+	// Remove a node and its edges.
+	//
+	// DELETE /knowledge-graphs/{graphId}/nodes/{nodeId}
+	RemoveKnowledgeNode(ctx context.Context, params RemoveKnowledgeNodeParams) error
 	// RemoveMember implements removeMember operation.
 	//
 	// Ends their sessions in the tenant. The last admin cannot be removed.
@@ -384,6 +444,12 @@ type Handler interface {
 	//
 	// DELETE /invitations/{invitationId}
 	RevokeInvitation(ctx context.Context, params RevokeInvitationParams) error
+	// RevokeKnowledgeGraphShare implements revokeKnowledgeGraphShare operation.
+	//
+	// Revoke a share of a knowledge graph.
+	//
+	// DELETE /knowledge-graphs/{graphId}/shares/{shareId}
+	RevokeKnowledgeGraphShare(ctx context.Context, params RevokeKnowledgeGraphShareParams) error
 	// RevokeMySession implements revokeMySession operation.
 	//
 	// End one of my sessions.
@@ -414,6 +480,12 @@ type Handler interface {
 	//
 	// POST /documents/{documentId}/shares
 	ShareDocument(ctx context.Context, req *ShareCreate, params ShareDocumentParams) (*Share, error)
+	// ShareKnowledgeGraph implements shareKnowledgeGraph operation.
+	//
+	// Needs owner access to the graph.
+	//
+	// POST /knowledge-graphs/{graphId}/shares
+	ShareKnowledgeGraph(ctx context.Context, req *ShareCreate, params ShareKnowledgeGraphParams) (*Share, error)
 	// UpdateAgent implements updateAgent operation.
 	//
 	// Change an agent.
@@ -432,6 +504,12 @@ type Handler interface {
 	//
 	// PATCH /documents/{documentId}
 	UpdateDocument(ctx context.Context, req *DocumentUpdate, params UpdateDocumentParams) (*Document, error)
+	// UpdateKnowledgeGraph implements updateKnowledgeGraph operation.
+	//
+	// Change a knowledge graph.
+	//
+	// PATCH /knowledge-graphs/{graphId}
+	UpdateKnowledgeGraph(ctx context.Context, req *KnowledgeGraphUpdate, params UpdateKnowledgeGraphParams) (*KnowledgeGraph, error)
 	// UpdateMember implements updateMember operation.
 	//
 	// Suspend or reactivate a member.

@@ -13,6 +13,24 @@ type UnimplementedHandler struct{}
 
 var _ Handler = UnimplementedHandler{}
 
+// AddKnowledgeEdge implements addKnowledgeEdge operation.
+//
+// Add an edge between two nodes of the graph.
+//
+// POST /knowledge-graphs/{graphId}/edges
+func (UnimplementedHandler) AddKnowledgeEdge(ctx context.Context, req *KGEdgeCreate, params AddKnowledgeEdgeParams) (r *KGEdge, _ error) {
+	return r, ht.ErrNotImplemented
+}
+
+// AddKnowledgeNode implements addKnowledgeNode operation.
+//
+// Add a node.
+//
+// POST /knowledge-graphs/{graphId}/nodes
+func (UnimplementedHandler) AddKnowledgeNode(ctx context.Context, req *KGNodeCreate, params AddKnowledgeNodeParams) (r *KGNode, _ error) {
+	return r, ht.ErrNotImplemented
+}
+
 // AddTeamMember implements addTeamMember operation.
 //
 // Add a member to a team.
@@ -87,6 +105,15 @@ func (UnimplementedHandler) CreateInvitation(ctx context.Context, req *Invitatio
 	return r, ht.ErrNotImplemented
 }
 
+// CreateKnowledgeGraph implements createKnowledgeGraph operation.
+//
+// Create a knowledge graph.
+//
+// POST /knowledge-graphs
+func (UnimplementedHandler) CreateKnowledgeGraph(ctx context.Context, req *KnowledgeGraphCreate) (r *KnowledgeGraph, _ error) {
+	return r, ht.ErrNotImplemented
+}
+
 // CreateReenrollment implements createReenrollment operation.
 //
 // Let a member who lost every device enroll a new one.
@@ -138,6 +165,15 @@ func (UnimplementedHandler) DeleteConversation(ctx context.Context, params Delet
 //
 // DELETE /documents/{documentId}
 func (UnimplementedHandler) DeleteDocument(ctx context.Context, params DeleteDocumentParams) error {
+	return ht.ErrNotImplemented
+}
+
+// DeleteKnowledgeGraph implements deleteKnowledgeGraph operation.
+//
+// Delete a knowledge graph with its nodes and edges.
+//
+// DELETE /knowledge-graphs/{graphId}
+func (UnimplementedHandler) DeleteKnowledgeGraph(ctx context.Context, params DeleteKnowledgeGraphParams) error {
 	return ht.ErrNotImplemented
 }
 
@@ -245,6 +281,24 @@ func (UnimplementedHandler) GetDocument(ctx context.Context, params GetDocumentP
 //
 // GET /health
 func (UnimplementedHandler) GetHealth(ctx context.Context) (r *Health, _ error) {
+	return r, ht.ErrNotImplemented
+}
+
+// GetKnowledgeGraph implements getKnowledgeGraph operation.
+//
+// Get a knowledge graph.
+//
+// GET /knowledge-graphs/{graphId}
+func (UnimplementedHandler) GetKnowledgeGraph(ctx context.Context, params GetKnowledgeGraphParams) (r *KnowledgeGraph, _ error) {
+	return r, ht.ErrNotImplemented
+}
+
+// GetKnowledgeNeighbourhood implements getKnowledgeNeighbourhood operation.
+//
+// Nodes and edges within a few hops of a node.
+//
+// GET /knowledge-graphs/{graphId}/nodes/{nodeId}/neighbourhood
+func (UnimplementedHandler) GetKnowledgeNeighbourhood(ctx context.Context, params GetKnowledgeNeighbourhoodParams) (r *KGNeighbourhood, _ error) {
 	return r, ht.ErrNotImplemented
 }
 
@@ -362,6 +416,24 @@ func (UnimplementedHandler) ListDocuments(ctx context.Context, params ListDocume
 //
 // GET /invitations
 func (UnimplementedHandler) ListInvitations(ctx context.Context, params ListInvitationsParams) (r *InvitationPage, _ error) {
+	return r, ht.ErrNotImplemented
+}
+
+// ListKnowledgeGraphShares implements listKnowledgeGraphShares operation.
+//
+// Who a knowledge graph is shared with.
+//
+// GET /knowledge-graphs/{graphId}/shares
+func (UnimplementedHandler) ListKnowledgeGraphShares(ctx context.Context, params ListKnowledgeGraphSharesParams) (r *ShareList, _ error) {
+	return r, ht.ErrNotImplemented
+}
+
+// ListKnowledgeGraphs implements listKnowledgeGraphs operation.
+//
+// Knowledge graphs you may read, newest first.
+//
+// GET /knowledge-graphs
+func (UnimplementedHandler) ListKnowledgeGraphs(ctx context.Context, params ListKnowledgeGraphsParams) (r *KnowledgeGraphPage, _ error) {
 	return r, ht.ErrNotImplemented
 }
 
@@ -496,6 +568,24 @@ func (UnimplementedHandler) RegisterDeviceOptions(ctx context.Context, req *Regi
 	return r, ht.ErrNotImplemented
 }
 
+// RemoveKnowledgeEdge implements removeKnowledgeEdge operation.
+//
+// Remove an edge.
+//
+// DELETE /knowledge-graphs/{graphId}/edges/{edgeId}
+func (UnimplementedHandler) RemoveKnowledgeEdge(ctx context.Context, params RemoveKnowledgeEdgeParams) error {
+	return ht.ErrNotImplemented
+}
+
+// RemoveKnowledgeNode implements removeKnowledgeNode operation.
+//
+// Remove a node and its edges.
+//
+// DELETE /knowledge-graphs/{graphId}/nodes/{nodeId}
+func (UnimplementedHandler) RemoveKnowledgeNode(ctx context.Context, params RemoveKnowledgeNodeParams) error {
+	return ht.ErrNotImplemented
+}
+
 // RemoveMember implements removeMember operation.
 //
 // Ends their sessions in the tenant. The last admin cannot be removed.
@@ -569,6 +659,15 @@ func (UnimplementedHandler) RevokeInvitation(ctx context.Context, params RevokeI
 	return ht.ErrNotImplemented
 }
 
+// RevokeKnowledgeGraphShare implements revokeKnowledgeGraphShare operation.
+//
+// Revoke a share of a knowledge graph.
+//
+// DELETE /knowledge-graphs/{graphId}/shares/{shareId}
+func (UnimplementedHandler) RevokeKnowledgeGraphShare(ctx context.Context, params RevokeKnowledgeGraphShareParams) error {
+	return ht.ErrNotImplemented
+}
+
 // RevokeMySession implements revokeMySession operation.
 //
 // End one of my sessions.
@@ -614,6 +713,15 @@ func (UnimplementedHandler) ShareDocument(ctx context.Context, req *ShareCreate,
 	return r, ht.ErrNotImplemented
 }
 
+// ShareKnowledgeGraph implements shareKnowledgeGraph operation.
+//
+// Needs owner access to the graph.
+//
+// POST /knowledge-graphs/{graphId}/shares
+func (UnimplementedHandler) ShareKnowledgeGraph(ctx context.Context, req *ShareCreate, params ShareKnowledgeGraphParams) (r *Share, _ error) {
+	return r, ht.ErrNotImplemented
+}
+
 // UpdateAgent implements updateAgent operation.
 //
 // Change an agent.
@@ -638,6 +746,15 @@ func (UnimplementedHandler) UpdateConversation(ctx context.Context, req *Convers
 //
 // PATCH /documents/{documentId}
 func (UnimplementedHandler) UpdateDocument(ctx context.Context, req *DocumentUpdate, params UpdateDocumentParams) (r *Document, _ error) {
+	return r, ht.ErrNotImplemented
+}
+
+// UpdateKnowledgeGraph implements updateKnowledgeGraph operation.
+//
+// Change a knowledge graph.
+//
+// PATCH /knowledge-graphs/{graphId}
+func (UnimplementedHandler) UpdateKnowledgeGraph(ctx context.Context, req *KnowledgeGraphUpdate, params UpdateKnowledgeGraphParams) (r *KnowledgeGraph, _ error) {
 	return r, ht.ErrNotImplemented
 }
 

@@ -24,6 +24,7 @@ import (
 	"atrium/internal/conversation"
 	"atrium/internal/document"
 	"atrium/internal/httpapi"
+	"atrium/internal/knowledge"
 	"atrium/internal/llm"
 	"atrium/internal/member"
 	"atrium/internal/metrics"
@@ -213,6 +214,7 @@ func Build(ctx context.Context, cfg *config.Config, db *Database, kek []byte, lo
 			Audit:     audit.NewReader(db.Client),
 			Agents:    agent.NewService(db.Client, a.Audit, a.Access),
 			Assistant: a.Assistant,
+			Knowledge: knowledge.NewService(db.Client, a.Audit, a.Access),
 			Documents: document.NewService(db.Client, db.Dialect, a.Audit, a.Access, cfg.DocumentMaxBytes),
 			Ready:     a.readiness,
 		}, log),

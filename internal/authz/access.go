@@ -74,9 +74,10 @@ type OwnerLookup func(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]uuid.
 
 // managePermission is the tenant-wide permission of each resource type.
 var managePermission = map[ResourceType]Permission{
-	Conversation: ConversationManage,
-	Document:     DocumentManage,
-	Agent:        AgentManage,
+	Conversation:   ConversationManage,
+	Document:       DocumentManage,
+	Agent:          AgentManage,
+	KnowledgeGraph: KnowledgeManage,
 }
 
 // Access applies the resource rule: the operation's permission gates the

@@ -33,6 +33,12 @@ const (
 	DocumentDelete     Permission = "document.delete"
 	DocumentShare      Permission = "document.share"
 	DocumentManage     Permission = "document.manage"
+	KnowledgeCreate    Permission = "knowledge.create"
+	KnowledgeRead      Permission = "knowledge.read"
+	KnowledgeUpdate    Permission = "knowledge.update"
+	KnowledgeDelete    Permission = "knowledge.delete"
+	KnowledgeShare     Permission = "knowledge.share"
+	KnowledgeManage    Permission = "knowledge.manage"
 	LLMUse             Permission = "llm.use"
 	MessageCreate      Permission = "message.create"
 	MessageRead        Permission = "message.read"
@@ -78,6 +84,12 @@ var Catalog = []Definition{
 	{DocumentDelete, "Delete documents"},
 	{DocumentShare, "Share documents you own with users and teams"},
 	{DocumentManage, "See and change every document of the tenant, shared or not"},
+	{KnowledgeCreate, "Create knowledge graphs"},
+	{KnowledgeRead, "Read knowledge graphs"},
+	{KnowledgeUpdate, "Change knowledge graphs, their nodes and edges"},
+	{KnowledgeDelete, "Delete knowledge graphs"},
+	{KnowledgeShare, "Share knowledge graphs you own with users and teams"},
+	{KnowledgeManage, "See and change every knowledge graph of the tenant, shared or not"},
 	{LLMUse, "Call language models (counts against the tenant's quota)"},
 	{MessageCreate, "Append messages to conversations"},
 	{MessageRead, "Read messages of conversations"},
@@ -131,7 +143,8 @@ var SystemRoles = []SystemRole{
 		ConversationCreate, ConversationRead, ConversationUpdate, ConversationDelete, ConversationShare,
 		DocumentCreate, DocumentRead, DocumentUpdate, DocumentDelete, DocumentShare,
 		AgentCreate, AgentRead, AgentUpdate, AgentDelete, AgentShare, LLMUse,
+		KnowledgeCreate, KnowledgeRead, KnowledgeUpdate, KnowledgeDelete, KnowledgeShare,
 		MessageCreate, MessageRead, MemberRead, RoleRead, TeamRead,
 	}},
-	{RoleViewerID, "viewer", "Read-only access", []string{ConversationRead, DocumentRead, AgentRead, MessageRead, MemberRead, RoleRead, TeamRead}},
+	{RoleViewerID, "viewer", "Read-only access", []string{ConversationRead, DocumentRead, AgentRead, KnowledgeRead, MessageRead, MemberRead, RoleRead, TeamRead}},
 }

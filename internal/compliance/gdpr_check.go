@@ -49,14 +49,15 @@ const (
 // docs/compliance.md). The minimisation check fails on any other column
 // whose name suggests personal data.
 var AllowedPersonalColumns = map[string]bool{
-	"users.email":        true,
-	"users.display_name": true,
-	"invitations.email":  true,
-	"tenants.name":       true, // an organisation, not a person
-	"teams.name":         true,
-	"roles.name":         true,
-	"credentials.name":   true, // the label a person gave their device
-	"agents.name":        true, // an assistant's name
+	"users.email":           true,
+	"users.display_name":    true,
+	"invitations.email":     true,
+	"tenants.name":          true, // an organisation, not a person
+	"teams.name":            true,
+	"roles.name":            true,
+	"credentials.name":      true, // the label a person gave their device
+	"agents.name":           true, // an assistant's name
+	"knowledge_graphs.name": true, // a graph's title
 }
 
 // personalWords are column-name words that suggest personal data.

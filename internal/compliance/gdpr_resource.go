@@ -20,6 +20,9 @@ import (
 	"atrium/ent/agent"
 	"atrium/ent/conversation"
 	"atrium/ent/document"
+	"atrium/ent/kgedge"
+	"atrium/ent/kgnode"
+	"atrium/ent/knowledgegraph"
 	"atrium/ent/message"
 	"atrium/ent/migrate"
 	"atrium/ent/share"
@@ -55,6 +58,14 @@ var resourceKinds = []resourceKind{
 	{Key: "messages", Table: message.Table},
 	{Key: "documents", Table: document.Table, ShareType: share.ResourceTypeDocument},
 	{Key: "agents", Table: agent.Table, ShareType: share.ResourceTypeAgent},
+	{Key: "knowledge_graphs", Table: knowledgegraph.Table, ShareType: share.ResourceTypeKnowledgeGraph,
+		Children: []childTable{
+			{Key: "edges", Table: kgedge.Table, FK: kgedge.FieldGraphID},
+			{Key: "nodes", Table: kgnode.Table, FK: kgnode.FieldGraphID},
+		}},
+	// Nodes and edges the person added to other people's graphs.
+	{Key: "knowledge_edges", Table: kgedge.Table},
+	{Key: "knowledge_nodes", Table: kgnode.Table},
 }
 
 // organisationTables are tenant-owned tables whose rows record who set

@@ -47,6 +47,7 @@ type Services struct {
 	Documents     Documents
 	Agents        Agents
 	Assistant     Assistant
+	Knowledge     Knowledge
 	Ready         ReadinessFunc
 }
 
@@ -65,6 +66,7 @@ type Handler struct {
 	documents     Documents
 	agents        Agents
 	assistant     Assistant
+	knowledge     Knowledge
 	ready         ReadinessFunc
 	log           *slog.Logger
 }
@@ -74,7 +76,7 @@ var _ api.Handler = (*Handler)(nil)
 // NewHandler returns a Handler.
 func NewHandler(s Services, log *slog.Logger) *Handler {
 	return &Handler{conversations: s.Conversations, passkeys: s.Passkeys, accounts: s.Accounts,
-		roles: s.Roles, members: s.Members, teams: s.Teams, shares: s.Shares, checker: s.Checker, privacy: s.Privacy, audit: s.Audit, documents: s.Documents, agents: s.Agents, assistant: s.Assistant,
+		roles: s.Roles, members: s.Members, teams: s.Teams, shares: s.Shares, checker: s.Checker, privacy: s.Privacy, audit: s.Audit, documents: s.Documents, agents: s.Agents, assistant: s.Assistant, knowledge: s.Knowledge,
 		ready: s.Ready, log: log}
 }
 

@@ -1,0 +1,384 @@
+// Package knowledge is the knowledge-graph service: graphs of typed nodes and
+// edges linked to documents, shareable under authz's resource rule, every
+// change audited in the same transaction.
+package knowledge
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+
+	"atrium/ent"
+	"atrium/ent/kgedge"
+	"atrium/ent/kgnode"
+	"atrium/ent/knowledgegraph"
+	"atrium/ent/share"
+	"atrium/internal/audit"
+	"atrium/internal/authz"
+	"atrium/internal/fault"
+	"atrium/internal/page"
+)
+
+// Audit actions.
+const (
+	ActionCreated     = "knowledge.created"
+	ActionUpdated     = "knowledge.updated"
+	ActionDeleted     = "knowledge.deleted"
+	ActionNodeAdded   = "knowledge.node_added"
+	ActionNodeRemoved = "knowledge.node_removed"
+	ActionEdgeAdded   = "knowledge.edge_added"
+	ActionEdgeRemoved = "knowledge.edge_removed"
+)
+
+// MaxDepth bounds a neighbourhood query.
+const MaxDepth = 3
+
+// Service implements knowledge graphs.
+type Service struct {
+	client *ent.Client
+	audit  *audit.Writer
+	access *authz.Access
+}
+
+// NewService returns a Service and registers graphs with access.
+func NewService(client *ent.Client, w *audit.Writer, access *authz.Access) *Service {
+	s := &Service{client: client, audit: w, access: access}
+	access.Register(authz.KnowledgeGraph, s.owners)
+	return s
+}
+
+func (s *Service) owners(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]uuid.UUID, error) {
+	rows, err := s.client.KnowledgeGraph.Query().Where(knowledgegraph.IDIn(ids...)).
+		Select(knowledgegraph.FieldID, knowledgegraph.FieldCreatedBy).All(ctx)
+	if err != nil {
+		return nil, fault.FromEnt(err, "knowledge graph")
+	}
+	out := make(map[uuid.UUID]uuid.UUID, len(rows))
+	for _, r := range rows {
+		out[r.ID] = r.CreatedBy
+	}
+	return out, nil
+}
+
+// GraphInput creates or (nil fields left alone) updates a graph.
+type GraphInput struct {
+	Name        *string
+	Description *string
+	DocumentIDs *[]uuid.UUID
+}
+
+func checkText(fs []fault.FieldError, field string, v *string, max int, required bool) []fault.FieldError {
+	if v == nil {
+		if required {
+			fs = append(fs, fault.FieldError{Field: field, Message: "required"})
+		}
+		return fs
+	}
+	if (required && strings.TrimSpace(*v) == "") || utf8.RuneCountInString(*v) > max {
+		fs = append(fs, fault.FieldError{Field: field, Message: fmt.Sprintf("1 to %d characters", max)})
+	}
+	return fs
+}
+
+func (s *Service) checkDocuments(ctx context.Context, ids *[]uuid.UUID) error {
+	if ids == nil || len(*ids) == 0 {
+		return nil
+	}
+	ds, err := s.access.Decide(ctx, authz.Document, *ids)
+	if err != nil {
+		return err
+	}
+	for _, id := range *ids {
+		if ds[id].Level < authz.Viewer {
+			return fault.Fields(fault.FieldError{Field: "document_ids", Message: "document " + id.String() + " not found"})
+		}
+	}
+	return nil
+}
+
+// Create creates a graph; the caller owns it.
+func (s *Service) Create(ctx context.Context, in GraphInput) (*ent.KnowledgeGraph, error) {
+	fs := checkText(nil, "name", in.Name, 200, true)
+	if err := fault.Fields(checkText(fs, "description", in.Description, 2000, false)...); err != nil {
+		return nil, err
+	}
+	if err := s.checkDocuments(ctx, in.DocumentIDs); err != nil {
+		return nil, err
+	}
+	var g *ent.KnowledgeGraph
+	err := s.audit.Change(ctx, func(tx *ent.Tx) (audit.Event, error) {
+		b := tx.KnowledgeGraph.Create().SetName(strings.TrimSpace(*in.Name)).SetNillableDescription(in.Description)
+		if in.DocumentIDs != nil {
+			b.SetDocumentIds(*in.DocumentIDs)
+		}
+		var err error
+		if g, err = b.Save(ctx); err != nil {
+			return audit.Event{}, err
+		}
+		return audit.Event{Action: ActionCreated, ResourceType: "knowledge_graph", ResourceID: g.ID}, nil
+	})
+	return g, fault.FromEnt(err, "knowledge graph")
+}
+
+// Get returns a graph the caller may read.
+func (s *Service) Get(ctx context.Context, id uuid.UUID) (*ent.KnowledgeGraph, error) {
+	if err := s.access.Require(ctx, authz.KnowledgeGraph, id, authz.Viewer); err != nil {
+		return nil, err
+	}
+	g, err := s.client.KnowledgeGraph.Get(ctx, id)
+	return g, fault.FromEnt(err, "knowledge graph")
+}
+
+// List returns the graphs the caller may read, newest first.
+func (s *Service) List(ctx context.Context, cursor string, limit int) (page.Page[*ent.KnowledgeGraph], error) {
+	p, err := page.List(cursor, limit, func(after uuid.UUID, n int) ([]*ent.KnowledgeGraph, error) {
+		q := s.client.KnowledgeGraph.Query().Where(s.access.Visible(ctx, authz.KnowledgeGraph)).
+			Order(ent.Desc(knowledgegraph.FieldID)).Limit(n)
+		if after != uuid.Nil {
+			q.Where(knowledgegraph.IDLT(after))
+		}
+		return q.All(ctx)
+	}, func(g *ent.KnowledgeGraph) uuid.UUID { return g.ID })
+	return p, fault.FromEnt(err, "knowledge graph")
+}
+
+// Update changes a graph; the caller needs editor access.
+func (s *Service) Update(ctx context.Context, id uuid.UUID, in GraphInput) (*ent.KnowledgeGraph, error) {
+	fs := checkText(nil, "name", in.Name, 200, false)
+	if in.Name != nil && strings.TrimSpace(*in.Name) == "" {
+		fs = append(fs, fault.FieldError{Field: "name", Message: "must not be empty"})
+	}
+	if err := fault.Fields(checkText(fs, "description", in.Description, 2000, false)...); err != nil {
+		return nil, err
+	}
+	if err := s.access.Require(ctx, authz.KnowledgeGraph, id, authz.Editor); err != nil {
+		return nil, err
+	}
+	if err := s.checkDocuments(ctx, in.DocumentIDs); err != nil {
+		return nil, err
+	}
+	var g *ent.KnowledgeGraph
+	err := s.audit.Change(ctx, func(tx *ent.Tx) (audit.Event, error) {
+		u := tx.KnowledgeGraph.UpdateOneID(id)
+		if in.Name != nil {
+			u.SetName(strings.TrimSpace(*in.Name))
+		}
+		if in.Description != nil {
+			u.SetDescription(*in.Description)
+		}
+		if in.DocumentIDs != nil {
+			u.SetDocumentIds(*in.DocumentIDs)
+		}
+		var err error
+		if g, err = u.Save(ctx); err != nil {
+			return audit.Event{}, err
+		}
+		return audit.Event{Action: ActionUpdated, ResourceType: "knowledge_graph", ResourceID: id}, nil
+	})
+	return g, fault.FromEnt(err, "knowledge graph")
+}
+
+// Delete deletes a graph with its nodes, edges and shares; owner access.
+func (s *Service) Delete(ctx context.Context, id uuid.UUID) error {
+	if err := s.access.Require(ctx, authz.KnowledgeGraph, id, authz.Owner); err != nil {
+		return err
+	}
+	err := s.audit.Change(ctx, func(tx *ent.Tx) (audit.Event, error) {
+		if _, err := tx.KGEdge.Delete().Where(kgedge.GraphID(id)).Exec(ctx); err != nil {
+			return audit.Event{}, err
+		}
+		if _, err := tx.KGNode.Delete().Where(kgnode.GraphID(id)).Exec(ctx); err != nil {
+			return audit.Event{}, err
+		}
+		if _, err := tx.Share.Delete().Where(share.ResourceTypeEQ(share.ResourceTypeKnowledgeGraph), share.ResourceID(id)).Exec(ctx); err != nil {
+			return audit.Event{}, err
+		}
+		if err := tx.KnowledgeGraph.DeleteOneID(id).Exec(ctx); err != nil {
+			return audit.Event{}, err
+		}
+		return audit.Event{Action: ActionDeleted, ResourceType: "knowledge_graph", ResourceID: id}, nil
+	})
+	return fault.FromEnt(err, "knowledge graph")
+}
+
+// NodeInput adds a node.
+type NodeInput struct {
+	Type, Label string
+	Properties  map[string]string
+	DocumentID  *uuid.UUID
+}
+
+// AddNode adds a node to a graph; editor access.
+func (s *Service) AddNode(ctx context.Context, graphID uuid.UUID, in NodeInput) (*ent.KGNode, error) {
+	fs := checkText(nil, "type", &in.Type, 100, true)
+	if err := fault.Fields(checkText(fs, "label", &in.Label, 500, true)...); err != nil {
+		return nil, err
+	}
+	if err := s.access.Require(ctx, authz.KnowledgeGraph, graphID, authz.Editor); err != nil {
+		return nil, err
+	}
+	if in.DocumentID != nil {
+		ids := []uuid.UUID{*in.DocumentID}
+		if err := s.checkDocuments(ctx, &ids); err != nil {
+			return nil, err
+		}
+	}
+	var n *ent.KGNode
+	err := s.audit.Change(ctx, func(tx *ent.Tx) (audit.Event, error) {
+		var err error
+		n, err = tx.KGNode.Create().SetGraphID(graphID).SetType(in.Type).SetLabel(in.Label).
+			SetProperties(in.Properties).SetNillableDocumentID(in.DocumentID).Save(ctx)
+		if err != nil {
+			return audit.Event{}, err
+		}
+		return audit.Event{Action: ActionNodeAdded, ResourceType: "knowledge_graph", ResourceID: graphID,
+			Details: map[string]string{"node_id": n.ID.String()}}, nil
+	})
+	return n, fault.FromEnt(err, "node")
+}
+
+// RemoveNode removes a node and its edges; editor access.
+func (s *Service) RemoveNode(ctx context.Context, graphID, nodeID uuid.UUID) error {
+	if err := s.access.Require(ctx, authz.KnowledgeGraph, graphID, authz.Editor); err != nil {
+		return err
+	}
+	err := s.audit.Change(ctx, func(tx *ent.Tx) (audit.Event, error) {
+		if _, err := tx.KGEdge.Delete().Where(kgedge.GraphID(graphID),
+			kgedge.Or(kgedge.SourceID(nodeID), kgedge.TargetID(nodeID))).Exec(ctx); err != nil {
+			return audit.Event{}, err
+		}
+		n, err := tx.KGNode.Delete().Where(kgnode.GraphID(graphID), kgnode.ID(nodeID)).Exec(ctx)
+		if err != nil {
+			return audit.Event{}, err
+		}
+		if n == 0 {
+			return audit.Event{}, fault.New(fault.NotFound, "node not found")
+		}
+		return audit.Event{Action: ActionNodeRemoved, ResourceType: "knowledge_graph", ResourceID: graphID,
+			Details: map[string]string{"node_id": nodeID.String()}}, nil
+	})
+	return fault.FromEnt(err, "node")
+}
+
+// EdgeInput adds an edge.
+type EdgeInput struct {
+	SourceID, TargetID uuid.UUID
+	Type               string
+	Properties         map[string]string
+}
+
+// AddEdge adds an edge between two nodes of the graph; editor access.
+func (s *Service) AddEdge(ctx context.Context, graphID uuid.UUID, in EdgeInput) (*ent.KGEdge, error) {
+	if err := fault.Fields(checkText(nil, "type", &in.Type, 100, true)...); err != nil {
+		return nil, err
+	}
+	if err := s.access.Require(ctx, authz.KnowledgeGraph, graphID, authz.Editor); err != nil {
+		return nil, err
+	}
+	var e *ent.KGEdge
+	err := s.audit.Change(ctx, func(tx *ent.Tx) (audit.Event, error) {
+		n, err := tx.KGNode.Query().Where(kgnode.GraphID(graphID), kgnode.IDIn(in.SourceID, in.TargetID)).Count(ctx)
+		if err != nil {
+			return audit.Event{}, err
+		}
+		want := 2
+		if in.SourceID == in.TargetID {
+			want = 1
+		}
+		if n != want {
+			return audit.Event{}, fault.Fields(fault.FieldError{Field: "source_id", Message: "source and target must be nodes of this graph"})
+		}
+		e, err = tx.KGEdge.Create().SetGraphID(graphID).SetSourceID(in.SourceID).SetTargetID(in.TargetID).
+			SetType(in.Type).SetProperties(in.Properties).Save(ctx)
+		if err != nil {
+			return audit.Event{}, err
+		}
+		return audit.Event{Action: ActionEdgeAdded, ResourceType: "knowledge_graph", ResourceID: graphID,
+			Details: map[string]string{"edge_id": e.ID.String()}}, nil
+	})
+	return e, fault.FromEnt(err, "edge")
+}
+
+// RemoveEdge removes an edge; editor access.
+func (s *Service) RemoveEdge(ctx context.Context, graphID, edgeID uuid.UUID) error {
+	if err := s.access.Require(ctx, authz.KnowledgeGraph, graphID, authz.Editor); err != nil {
+		return err
+	}
+	err := s.audit.Change(ctx, func(tx *ent.Tx) (audit.Event, error) {
+		n, err := tx.KGEdge.Delete().Where(kgedge.GraphID(graphID), kgedge.ID(edgeID)).Exec(ctx)
+		if err != nil {
+			return audit.Event{}, err
+		}
+		if n == 0 {
+			return audit.Event{}, fault.New(fault.NotFound, "edge not found")
+		}
+		return audit.Event{Action: ActionEdgeRemoved, ResourceType: "knowledge_graph", ResourceID: graphID,
+			Details: map[string]string{"edge_id": edgeID.String()}}, nil
+	})
+	return fault.FromEnt(err, "edge")
+}
+
+// Neighbourhood is the nodes and edges within depth hops of a node.
+type Neighbourhood struct {
+	Nodes []*ent.KGNode
+	Edges []*ent.KGEdge
+}
+
+// Neighbourhood returns the nodes within depth (1 to MaxDepth) hops of a node,
+// following edges in both directions, and the edges between them.
+func (s *Service) Neighbourhood(ctx context.Context, graphID, nodeID uuid.UUID, depth int) (*Neighbourhood, error) {
+	if depth == 0 {
+		depth = 1
+	}
+	if depth < 1 || depth > MaxDepth {
+		return nil, fault.Fields(fault.FieldError{Field: "depth", Message: fmt.Sprintf("between 1 and %d", MaxDepth)})
+	}
+	if err := s.access.Require(ctx, authz.KnowledgeGraph, graphID, authz.Viewer); err != nil {
+		return nil, err
+	}
+	if ok, err := s.client.KGNode.Query().Where(kgnode.GraphID(graphID), kgnode.ID(nodeID)).Exist(ctx); err != nil || !ok {
+		return nil, fault.New(fault.NotFound, "node not found")
+	}
+	seen := map[uuid.UUID]bool{nodeID: true}
+	frontier := []uuid.UUID{nodeID}
+	edges := map[uuid.UUID]*ent.KGEdge{}
+	for range depth {
+		es, err := s.client.KGEdge.Query().Where(kgedge.GraphID(graphID),
+			kgedge.Or(kgedge.SourceIDIn(frontier...), kgedge.TargetIDIn(frontier...))).Limit(10_000).All(ctx)
+		if err != nil {
+			return nil, fault.FromEnt(err, "edge")
+		}
+		var next []uuid.UUID
+		for _, e := range es {
+			edges[e.ID] = e
+			for _, id := range []uuid.UUID{e.SourceID, e.TargetID} {
+				if !seen[id] {
+					seen[id] = true
+					next = append(next, id)
+				}
+			}
+		}
+		if frontier = next; len(frontier) == 0 {
+			break
+		}
+	}
+	ids := make([]uuid.UUID, 0, len(seen))
+	for id := range seen {
+		ids = append(ids, id)
+	}
+	nodes, err := s.client.KGNode.Query().Where(kgnode.GraphID(graphID), kgnode.IDIn(ids...)).
+		Order(ent.Asc(kgnode.FieldID)).All(ctx)
+	if err != nil {
+		return nil, fault.FromEnt(err, "node")
+	}
+	out := &Neighbourhood{Nodes: nodes}
+	for _, e := range edges {
+		if seen[e.SourceID] && seen[e.TargetID] {
+			out.Edges = append(out.Edges, e)
+		}
+	}
+	return out, nil
+}
