@@ -155,10 +155,10 @@ type Invoker interface {
 	//
 	// Ends every session, removes devices, memberships and the audit pseudonym's link, deletes or hands
 	// over my resources per each tenant's policy, and reduces the user to a tombstone. The audit trail
-	// keeps verifying.
+	// keeps verifying. Requires confirm=ERASE: erasure cannot be undone.
 	//
-	// POST /me/erasure
-	EraseMe(ctx context.Context, request *ErasureConfirm) error
+	// DELETE /me
+	EraseMe(ctx context.Context, params EraseMeParams) error
 	// EraseMember invokes eraseMember operation.
 	//
 	// Allowed only for a user whose every membership is in this tenant; otherwise remove them from the
@@ -3139,19 +3139,19 @@ func (c *Client) sendDeleteTeam(ctx context.Context, params DeleteTeamParams) (r
 //
 // Ends every session, removes devices, memberships and the audit pseudonym's link, deletes or hands
 // over my resources per each tenant's policy, and reduces the user to a tombstone. The audit trail
-// keeps verifying.
+// keeps verifying. Requires confirm=ERASE: erasure cannot be undone.
 //
-// POST /me/erasure
-func (c *Client) EraseMe(ctx context.Context, request *ErasureConfirm) error {
-	_, err := c.sendEraseMe(ctx, request)
+// DELETE /me
+func (c *Client) EraseMe(ctx context.Context, params EraseMeParams) error {
+	_, err := c.sendEraseMe(ctx, params)
 	return err
 }
 
-func (c *Client) sendEraseMe(ctx context.Context, request *ErasureConfirm) (res *EraseMeNoContent, err error) {
+func (c *Client) sendEraseMe(ctx context.Context, params EraseMeParams) (res *EraseMeNoContent, err error) {
 	otelAttrs := []attribute.KeyValue{
 		otelogen.OperationID("eraseMe"),
-		semconv.HTTPRequestMethodKey.String("POST"),
-		semconv.URLTemplateKey.String("/me/erasure"),
+		semconv.HTTPRequestMethodKey.String("DELETE"),
+		semconv.URLTemplateKey.String("/me"),
 	}
 	otelAttrs = append(otelAttrs, c.cfg.Attributes...)
 
@@ -3185,16 +3185,31 @@ func (c *Client) sendEraseMe(ctx context.Context, request *ErasureConfirm) (res 
 	stage = "BuildURL"
 	u := uri.Clone(c.requestURL(ctx))
 	var pathParts [1]string
-	pathParts[0] = "/me/erasure"
+	pathParts[0] = "/me"
 	uri.AddPathParts(u, pathParts[:]...)
 
+	stage = "EncodeQueryParams"
+	q := uri.NewQueryEncoder()
+	{
+		// Encode "confirm" parameter.
+		cfg := uri.QueryParameterEncodingConfig{
+			Name:    "confirm",
+			Style:   uri.QueryStyleForm,
+			Explode: true,
+		}
+
+		if err := q.EncodeParam(cfg, func(e uri.Encoder) error {
+			return e.EncodeValue(conv.StringToString(string(params.Confirm)))
+		}); err != nil {
+			return res, errors.Wrap(err, "encode query")
+		}
+	}
+	u.RawQuery = q.Values().Encode()
+
 	stage = "EncodeRequest"
-	r, err := ht.NewRequest(ctx, "POST", u)
+	r, err := ht.NewRequest(ctx, "DELETE", u)
 	if err != nil {
 		return res, errors.Wrap(err, "create request")
-	}
-	if err := encodeEraseMeRequest(request, r); err != nil {
-		return res, errors.Wrap(err, "encode request")
 	}
 
 	{

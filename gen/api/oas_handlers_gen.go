@@ -4107,16 +4107,16 @@ func (s *Server) handleDeleteTeamRequest(args [1]string, argsEscaped bool, w htt
 //
 // Ends every session, removes devices, memberships and the audit pseudonym's link, deletes or hands
 // over my resources per each tenant's policy, and reduces the user to a tombstone. The audit trail
-// keeps verifying.
+// keeps verifying. Requires confirm=ERASE: erasure cannot be undone.
 //
-// POST /me/erasure
+// DELETE /me
 func (s *Server) handleEraseMeRequest(args [0]string, argsEscaped bool, w http.ResponseWriter, r *http.Request) {
 	statusWriter := &codeRecorder{ResponseWriter: w}
 	w = statusWriter
 	otelAttrs := []attribute.KeyValue{
 		otelogen.OperationID("eraseMe"),
-		semconv.HTTPRequestMethodKey.String("POST"),
-		semconv.HTTPRouteKey.String("/me/erasure"),
+		semconv.HTTPRequestMethodKey.String("DELETE"),
+		semconv.HTTPRouteKey.String("/me"),
 	}
 	// Add attributes from config.
 	otelAttrs = append(otelAttrs, s.cfg.Attributes...)
@@ -4227,23 +4227,18 @@ func (s *Server) handleEraseMeRequest(args [0]string, argsEscaped bool, w http.R
 			return
 		}
 	}
-
-	var rawBody []byte
-	request, rawBody, close, err := s.decodeEraseMeRequest(r)
+	params, err := decodeEraseMeParams(args, argsEscaped, r)
 	if err != nil {
-		err = &ogenerrors.DecodeRequestError{
+		err = &ogenerrors.DecodeParamsError{
 			OperationContext: opErrContext,
 			Err:              err,
 		}
-		defer recordError("DecodeRequest", err)
+		defer recordError("DecodeParams", err)
 		s.cfg.ErrorHandler(ctx, w, r, err)
 		return
 	}
-	defer func() {
-		if err := close(); err != nil {
-			recordError("CloseRequest", err)
-		}
-	}()
+
+	var rawBody []byte
 
 	var response *EraseMeNoContent
 	if m := s.cfg.Middleware; m != nil {
@@ -4252,15 +4247,20 @@ func (s *Server) handleEraseMeRequest(args [0]string, argsEscaped bool, w http.R
 			OperationName:    EraseMeOperation,
 			OperationSummary: "Erase my account and personal data (GDPR erasure)",
 			OperationID:      "eraseMe",
-			Body:             request,
+			Body:             nil,
 			RawBody:          rawBody,
-			Params:           middleware.Parameters{},
-			Raw:              r,
+			Params: middleware.Parameters{
+				{
+					Name: "confirm",
+					In:   "query",
+				}: params.Confirm,
+			},
+			Raw: r,
 		}
 
 		type (
-			Request  = *ErasureConfirm
-			Params   = struct{}
+			Request  = struct{}
+			Params   = EraseMeParams
 			Response = *EraseMeNoContent
 		)
 		response, err = middleware.HookMiddleware[
@@ -4270,14 +4270,14 @@ func (s *Server) handleEraseMeRequest(args [0]string, argsEscaped bool, w http.R
 		](
 			m,
 			mreq,
-			nil,
+			unpackEraseMeParams,
 			func(ctx context.Context, request Request, params Params) (response Response, err error) {
-				err = s.h.EraseMe(ctx, request)
+				err = s.h.EraseMe(ctx, params)
 				return response, err
 			},
 		)
 	} else {
-		err = s.h.EraseMe(ctx, request)
+		err = s.h.EraseMe(ctx, params)
 	}
 	if err != nil {
 		if errRes, ok := errors.Into[*ErrorStatusCode](err); ok {

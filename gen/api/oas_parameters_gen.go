@@ -837,6 +837,71 @@ func decodeDeleteTeamParams(args [1]string, argsEscaped bool, r *http.Request) (
 	return params, nil
 }
 
+// EraseMeParams is parameters of eraseMe operation.
+type EraseMeParams struct {
+	Confirm EraseMeConfirm
+}
+
+func unpackEraseMeParams(packed middleware.Parameters) (params EraseMeParams) {
+	{
+		key := middleware.ParameterKey{
+			Name: "confirm",
+			In:   "query",
+		}
+		params.Confirm = packed[key].(EraseMeConfirm)
+	}
+	return params
+}
+
+func decodeEraseMeParams(args [0]string, argsEscaped bool, r *http.Request) (params EraseMeParams, _ error) {
+	q := uri.NewQueryDecoder(r.URL.Query())
+	// Decode query: confirm.
+	if err := func() error {
+		cfg := uri.QueryParameterDecodingConfig{
+			Name:    "confirm",
+			Style:   uri.QueryStyleForm,
+			Explode: true,
+		}
+
+		if err := q.HasParam(cfg); err == nil {
+			if err := q.DecodeParam(cfg, func(d uri.Decoder) error {
+				val, err := d.DecodeValue()
+				if err != nil {
+					return err
+				}
+
+				c, err := conv.ToString(val)
+				if err != nil {
+					return err
+				}
+
+				params.Confirm = EraseMeConfirm(c)
+				return nil
+			}); err != nil {
+				return err
+			}
+			if err := func() error {
+				if err := params.Confirm.Validate(); err != nil {
+					return err
+				}
+				return nil
+			}(); err != nil {
+				return err
+			}
+		} else {
+			return err
+		}
+		return nil
+	}(); err != nil {
+		return params, &ogenerrors.DecodeParamError{
+			Name: "confirm",
+			In:   "query",
+			Err:  err,
+		}
+	}
+	return params, nil
+}
+
 // EraseMemberParams is parameters of eraseMember operation.
 type EraseMemberParams struct {
 	UserId uuid.UUID

@@ -202,20 +202,6 @@ func encodeCreateTeamRequest(
 	return nil
 }
 
-func encodeEraseMeRequest(
-	req *ErasureConfirm,
-	r *http.Request,
-) error {
-	const contentType = "application/json"
-	e := new(jx.Encoder)
-	{
-		req.Encode(e)
-	}
-	encoded := e.Bytes()
-	ht.SetBody(r, bytes.NewReader(encoded), contentType)
-	return nil
-}
-
 func encodeEraseMemberRequest(
 	req *ErasureConfirm,
 	r *http.Request,

@@ -1778,6 +1778,40 @@ func (s *DocumentUpdate) SetMetadata(val OptMetadata) {
 	s.Metadata = val
 }
 
+type EraseMeConfirm string
+
+const (
+	EraseMeConfirmERASE EraseMeConfirm = "ERASE"
+)
+
+// AllValues returns all EraseMeConfirm values.
+func (EraseMeConfirm) AllValues() []EraseMeConfirm {
+	return []EraseMeConfirm{
+		EraseMeConfirmERASE,
+	}
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (s EraseMeConfirm) MarshalText() ([]byte, error) {
+	switch s {
+	case EraseMeConfirmERASE:
+		return []byte(s), nil
+	default:
+		return nil, errors.Errorf("invalid value: %q", s)
+	}
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (s *EraseMeConfirm) UnmarshalText(data []byte) error {
+	switch EraseMeConfirm(data) {
+	case EraseMeConfirmERASE:
+		*s = EraseMeConfirmERASE
+		return nil
+	default:
+		return errors.Errorf("invalid value: %q", data)
+	}
+}
+
 // EraseMeNoContent is response for EraseMe operation.
 type EraseMeNoContent struct{}
 

@@ -134,10 +134,10 @@ type Handler interface {
 	//
 	// Ends every session, removes devices, memberships and the audit pseudonym's link, deletes or hands
 	// over my resources per each tenant's policy, and reduces the user to a tombstone. The audit trail
-	// keeps verifying.
+	// keeps verifying. Requires confirm=ERASE: erasure cannot be undone.
 	//
-	// POST /me/erasure
-	EraseMe(ctx context.Context, req *ErasureConfirm) error
+	// DELETE /me
+	EraseMe(ctx context.Context, params EraseMeParams) error
 	// EraseMember implements eraseMember operation.
 	//
 	// Allowed only for a user whose every membership is in this tenant; otherwise remove them from the

@@ -199,10 +199,10 @@ func (UnimplementedHandler) DeleteTeam(ctx context.Context, params DeleteTeamPar
 //
 // Ends every session, removes devices, memberships and the audit pseudonym's link, deletes or hands
 // over my resources per each tenant's policy, and reduces the user to a tombstone. The audit trail
-// keeps verifying.
+// keeps verifying. Requires confirm=ERASE: erasure cannot be undone.
 //
-// POST /me/erasure
-func (UnimplementedHandler) EraseMe(ctx context.Context, req *ErasureConfirm) error {
+// DELETE /me
+func (UnimplementedHandler) EraseMe(ctx context.Context, params EraseMeParams) error {
 	return ht.ErrNotImplemented
 }
 

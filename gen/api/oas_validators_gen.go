@@ -1566,6 +1566,15 @@ func (s *DocumentUpdate) Validate() error {
 	return nil
 }
 
+func (s EraseMeConfirm) Validate() error {
+	switch s {
+	case "ERASE":
+		return nil
+	default:
+		return errors.Errorf("invalid value: %v", s)
+	}
+}
+
 func (s *ErasureConfirm) Validate() error {
 	if s == nil {
 		return validate.ErrNilPointer

@@ -181,6 +181,8 @@ func requireChainsVerify(t *testing.T, env *apptest.Env) {
 
 var erase = &api.ErasureConfirm{Confirm: api.ErasureConfirmConfirmERASE}
 
+var eraseMe = api.EraseMeParams{Confirm: api.EraseMeConfirmERASE}
+
 func TestExportMyData(t *testing.T) {
 	t.Parallel()
 	for _, db := range testkit.Databases(t) {
@@ -292,7 +294,7 @@ func TestEraseMe(t *testing.T) {
 			c := g.env.App.DB.Client
 			_, err := g.x.Client.GetMe(g.ctx)
 			require.NoError(t, err)
-			require.NoError(t, g.x.Client.EraseMe(g.ctx, erase))
+			require.NoError(t, g.x.Client.EraseMe(g.ctx, eraseMe))
 
 			t.Run("OK/NothingPersonalLeft", func(t *testing.T) {
 				found := scanFor(t, g.db, []string{g.x.UserID.String(), g.xEmail, g.xName})
@@ -408,7 +410,7 @@ func TestEraseMember(t *testing.T) {
 			})
 			t.Run("ErrConflict/LastManager", func(t *testing.T) {
 				// The admin may not erase themselves while x still needs someone to manage members.
-				requireStatus(t, g.admin.Client.EraseMe(g.ctx, erase), 409)
+				requireStatus(t, g.admin.Client.EraseMe(g.ctx, eraseMe), 409)
 				_, err := g.admin.Client.GetMe(g.ctx)
 				require.NoError(t, err)
 			})

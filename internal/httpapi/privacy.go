@@ -32,8 +32,8 @@ func (h *Handler) ExportMyData(ctx context.Context) (api.DataExport, error) {
 }
 
 // EraseMe implements eraseMe.
-// POST /me/erasure
-func (h *Handler) EraseMe(ctx context.Context, _ *api.ErasureConfirm) error {
+// DELETE /me?confirm=ERASE
+func (h *Handler) EraseMe(ctx context.Context, _ api.EraseMeParams) error {
 	return h.privacy.EraseMe(ctx)
 }
 
