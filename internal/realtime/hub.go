@@ -183,7 +183,10 @@ func (h *Hub) Publish(ctx context.Context, e Event) error {
 
 // deliver runs for every bus message; it only enqueues.
 func (h *Hub) deliver(msg string) {
-	var e Event
+	var e struct { // Data is passed through as is
+		TenantID       uuid.UUID `json:"tenant_id"`
+		ConversationID uuid.UUID `json:"conversation_id"`
+	}
 	if err := json.Unmarshal([]byte(msg), &e); err != nil {
 		h.log.Warn("realtime: undecodable bus message", "err", err)
 		return

@@ -1,0 +1,71 @@
+package realtime_test
+
+import (
+	"encoding/json"
+	"slices"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+
+	"atrium/internal/realtime"
+)
+
+// BenchmarkFanOut publishes to 1,000 subscribers of one conversation and
+// reports the p99 latency from Publish to a client having read the event.
+// Each iteration waits until every subscriber has the event.
+func BenchmarkFanOut(b *testing.B) {
+	const subscribers = 1000
+	tb := setup(b)
+	h := realtime.NewHub(tb.auth, tb.authz, tb.bus, nil)
+	srv := httptestServer(b, h)
+	tenant, conv := uuid.New(), uuid.New()
+
+	var (
+		mu        sync.Mutex
+		latencies []time.Duration
+		got       sync.WaitGroup
+	)
+	for range subscribers {
+		u := tb.user(tenant)
+		tb.authz.set(u.p.UserID, conv, true)
+		c := mustDial(b, srv, u.token)
+		mustSubscribe(b, c, conv)
+		go func() {
+			for {
+				e, err := read(b, c, time.Minute)
+				if err != nil {
+					return
+				}
+				var sent int64
+				_ = json.Unmarshal(e.Data, &sent)
+				d := time.Since(time.Unix(0, sent))
+				mu.Lock()
+				latencies = append(latencies, d)
+				mu.Unlock()
+				got.Done()
+			}
+		}()
+	}
+
+	b.ResetTimer()
+	for b.Loop() {
+		got.Add(subscribers)
+		data := json.RawMessage(strconv.FormatInt(time.Now().UnixNano(), 10))
+		require.NoError(b, h.Publish(b.Context(), realtime.Event{Type: realtime.TypeAssistantToken, TenantID: tenant, ConversationID: conv, Data: data}))
+		got.Wait()
+	}
+	b.StopTimer()
+
+	mu.Lock()
+	defer mu.Unlock()
+	slices.Sort(latencies)
+	if n := len(latencies); n > 0 {
+		b.ReportMetric(float64(latencies[n*99/100].Microseconds()), "p99-µs")
+		b.ReportMetric(float64(latencies[n/2].Microseconds()), "p50-µs")
+	}
+	h.Close()
+}

@@ -1,0 +1,9 @@
+package realtime_test
+
+import (
+	"testing"
+
+	"atrium/internal/testkit"
+)
+
+func TestMain(m *testing.M) { testkit.Main(m) }
