@@ -47,7 +47,17 @@ type Service struct {
 	audit   *audit.Writer
 	access  *authz.Access
 	replier Replier
+	events  Events
 }
+
+// Events receives the messages a conversation gains, after they commit (the
+// real-time hub fans them out to subscribers).
+type Events interface {
+	MessageCreated(ctx context.Context, m *ent.Message)
+}
+
+// SetEvents makes the service announce new messages to e.
+func (s *Service) SetEvents(e Events) { s.events = e }
 
 // Replier runs the model call of an assistant reply.
 type Replier interface {
@@ -351,6 +361,12 @@ func (s *Service) AppendMessage(ctx context.Context, conversationID uuid.UUID, i
 	})
 	if err != nil {
 		return nil, fault.FromEnt(err, "conversation")
+	}
+	if s.events != nil {
+		s.events.MessageCreated(ctx, out.Message)
+		if out.Reply != nil {
+			s.events.MessageCreated(ctx, out.Reply)
+		}
 	}
 	return out, nil
 }

@@ -113,3 +113,22 @@ func currentSession(ctx context.Context) uuid.UUID {
 	}
 	return uuid.Nil
 }
+
+// Authenticate turns an access token into a context carrying its viewer,
+// with the same checks as the API's bearer authentication but no operation
+// permission (the real-time hub checks each subscription itself).
+func (s *SecurityHandler) Authenticate(ctx context.Context, token string) (context.Context, Principal, error) {
+	p, err := s.tokens.VerifyAccess(ctx, token)
+	if err != nil {
+		return ctx, Principal{}, fault.Wrap(err, fault.Unauthenticated, "the access token is not valid")
+	}
+	if err := s.sessions.Check(ctx, p.SessionID, p.UserID, p.TenantID); err != nil {
+		return ctx, Principal{}, err
+	}
+	perms, err := s.perms.Permissions(ctx, p.TenantID, p.UserID)
+	if err != nil {
+		return ctx, Principal{}, err
+	}
+	v := &viewer.Viewer{UserID: p.UserID, TenantID: p.TenantID, SessionID: p.SessionID, Perms: perms}
+	return viewer.NewContext(ctx, v), p, nil
+}
