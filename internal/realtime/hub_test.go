@@ -442,8 +442,11 @@ func TestSlowConsumer(t *testing.T) {
 		// A blocked publish would wait out the 10 s write timeout; 1 s leaves
 		// room for a loaded machine under -race.
 		require.Less(t, time.Since(start), time.Second, "publish %d blocked", i)
-		if i%16 == 0 {
-			time.Sleep(time.Millisecond) // let the fast writer keep up
+		// Publish no faster than the fast client reads: it must keep up,
+		// whatever the slow one does.
+		for deadline := time.Now().Add(5 * time.Second); got.Load() < int64(i-4); {
+			require.True(t, time.Now().Before(deadline), "fast client stalled at %d", got.Load())
+			time.Sleep(100 * time.Microsecond)
 		}
 	}
 	require.NoError(t, <-done)
