@@ -68,6 +68,14 @@ func (s *Agent) encodeFields(e *jx.Encoder) {
 		e.ArrEnd()
 	}
 	{
+		e.FieldStart("knowledge_graph_ids")
+		e.ArrStart()
+		for _, elem := range s.KnowledgeGraphIds {
+			json.EncodeUUID(e, elem)
+		}
+		e.ArrEnd()
+	}
+	{
 		e.FieldStart("created_by")
 		json.EncodeUUID(e, s.CreatedBy)
 	}
@@ -85,7 +93,7 @@ func (s *Agent) encodeFields(e *jx.Encoder) {
 	}
 }
 
-var jsonFieldsNameOfAgent = [13]string{
+var jsonFieldsNameOfAgent = [14]string{
 	0:  "id",
 	1:  "tenant_id",
 	2:  "name",
@@ -95,10 +103,11 @@ var jsonFieldsNameOfAgent = [13]string{
 	6:  "temperature",
 	7:  "max_tokens",
 	8:  "document_ids",
-	9:  "created_by",
-	10: "updated_by",
-	11: "created_at",
-	12: "updated_at",
+	9:  "knowledge_graph_ids",
+	10: "created_by",
+	11: "updated_by",
+	12: "created_at",
+	13: "updated_at",
 }
 
 // Decode decodes Agent from json.
@@ -222,8 +231,28 @@ func (s *Agent) Decode(d *jx.Decoder) error {
 			}(); err != nil {
 				return errors.Wrap(err, "decode field \"document_ids\"")
 			}
-		case "created_by":
+		case "knowledge_graph_ids":
 			requiredBitSet[1] |= 1 << 1
+			if err := func() error {
+				s.KnowledgeGraphIds = make([]uuid.UUID, 0)
+				if err := d.Arr(func(d *jx.Decoder) error {
+					var elem uuid.UUID
+					v, err := json.DecodeUUID(d)
+					elem = v
+					if err != nil {
+						return err
+					}
+					s.KnowledgeGraphIds = append(s.KnowledgeGraphIds, elem)
+					return nil
+				}); err != nil {
+					return err
+				}
+				return nil
+			}(); err != nil {
+				return errors.Wrap(err, "decode field \"knowledge_graph_ids\"")
+			}
+		case "created_by":
+			requiredBitSet[1] |= 1 << 2
 			if err := func() error {
 				v, err := json.DecodeUUID(d)
 				s.CreatedBy = v
@@ -235,7 +264,7 @@ func (s *Agent) Decode(d *jx.Decoder) error {
 				return errors.Wrap(err, "decode field \"created_by\"")
 			}
 		case "updated_by":
-			requiredBitSet[1] |= 1 << 2
+			requiredBitSet[1] |= 1 << 3
 			if err := func() error {
 				v, err := json.DecodeUUID(d)
 				s.UpdatedBy = v
@@ -247,7 +276,7 @@ func (s *Agent) Decode(d *jx.Decoder) error {
 				return errors.Wrap(err, "decode field \"updated_by\"")
 			}
 		case "created_at":
-			requiredBitSet[1] |= 1 << 3
+			requiredBitSet[1] |= 1 << 4
 			if err := func() error {
 				v, err := json.DecodeDateTime(d)
 				s.CreatedAt = v
@@ -259,7 +288,7 @@ func (s *Agent) Decode(d *jx.Decoder) error {
 				return errors.Wrap(err, "decode field \"created_at\"")
 			}
 		case "updated_at":
-			requiredBitSet[1] |= 1 << 4
+			requiredBitSet[1] |= 1 << 5
 			if err := func() error {
 				v, err := json.DecodeDateTime(d)
 				s.UpdatedAt = v
@@ -281,7 +310,7 @@ func (s *Agent) Decode(d *jx.Decoder) error {
 	var failures []validate.FieldError
 	for i, mask := range [2]uint8{
 		0b00111111,
-		0b00011111,
+		0b00111111,
 	} {
 		if result := (requiredBitSet[i] & mask) ^ mask; result != 0 {
 			// Mask only required fields and check equality to mask using XOR.
@@ -378,9 +407,19 @@ func (s *AgentCreate) encodeFields(e *jx.Encoder) {
 			e.ArrEnd()
 		}
 	}
+	{
+		if s.KnowledgeGraphIds != nil {
+			e.FieldStart("knowledge_graph_ids")
+			e.ArrStart()
+			for _, elem := range s.KnowledgeGraphIds {
+				json.EncodeUUID(e, elem)
+			}
+			e.ArrEnd()
+		}
+	}
 }
 
-var jsonFieldsNameOfAgentCreate = [7]string{
+var jsonFieldsNameOfAgentCreate = [8]string{
 	0: "name",
 	1: "description",
 	2: "instructions",
@@ -388,6 +427,7 @@ var jsonFieldsNameOfAgentCreate = [7]string{
 	4: "temperature",
 	5: "max_tokens",
 	6: "document_ids",
+	7: "knowledge_graph_ids",
 }
 
 // Decode decodes AgentCreate from json.
@@ -481,6 +521,25 @@ func (s *AgentCreate) Decode(d *jx.Decoder) error {
 				return nil
 			}(); err != nil {
 				return errors.Wrap(err, "decode field \"document_ids\"")
+			}
+		case "knowledge_graph_ids":
+			if err := func() error {
+				s.KnowledgeGraphIds = make([]uuid.UUID, 0)
+				if err := d.Arr(func(d *jx.Decoder) error {
+					var elem uuid.UUID
+					v, err := json.DecodeUUID(d)
+					elem = v
+					if err != nil {
+						return err
+					}
+					s.KnowledgeGraphIds = append(s.KnowledgeGraphIds, elem)
+					return nil
+				}); err != nil {
+					return err
+				}
+				return nil
+			}(); err != nil {
+				return errors.Wrap(err, "decode field \"knowledge_graph_ids\"")
 			}
 		default:
 			return errors.Errorf("unexpected field %q", k)
@@ -716,9 +775,19 @@ func (s *AgentUpdate) encodeFields(e *jx.Encoder) {
 			e.ArrEnd()
 		}
 	}
+	{
+		if s.KnowledgeGraphIds != nil {
+			e.FieldStart("knowledge_graph_ids")
+			e.ArrStart()
+			for _, elem := range s.KnowledgeGraphIds {
+				json.EncodeUUID(e, elem)
+			}
+			e.ArrEnd()
+		}
+	}
 }
 
-var jsonFieldsNameOfAgentUpdate = [7]string{
+var jsonFieldsNameOfAgentUpdate = [8]string{
 	0: "name",
 	1: "description",
 	2: "instructions",
@@ -726,6 +795,7 @@ var jsonFieldsNameOfAgentUpdate = [7]string{
 	4: "temperature",
 	5: "max_tokens",
 	6: "document_ids",
+	7: "knowledge_graph_ids",
 }
 
 // Decode decodes AgentUpdate from json.
@@ -816,6 +886,25 @@ func (s *AgentUpdate) Decode(d *jx.Decoder) error {
 				return nil
 			}(); err != nil {
 				return errors.Wrap(err, "decode field \"document_ids\"")
+			}
+		case "knowledge_graph_ids":
+			if err := func() error {
+				s.KnowledgeGraphIds = make([]uuid.UUID, 0)
+				if err := d.Arr(func(d *jx.Decoder) error {
+					var elem uuid.UUID
+					v, err := json.DecodeUUID(d)
+					elem = v
+					if err != nil {
+						return err
+					}
+					s.KnowledgeGraphIds = append(s.KnowledgeGraphIds, elem)
+					return nil
+				}); err != nil {
+					return err
+				}
+				return nil
+			}(); err != nil {
+				return errors.Wrap(err, "decode field \"knowledge_graph_ids\"")
 			}
 		default:
 			return errors.Errorf("unexpected field %q", k)

@@ -21,19 +21,20 @@ type AddTeamMemberNoContent struct{}
 
 // Ref: #/components/schemas/Agent
 type Agent struct {
-	ID           uuid.UUID   `json:"id"`
-	TenantID     uuid.UUID   `json:"tenant_id"`
-	Name         string      `json:"name"`
-	Description  string      `json:"description"`
-	Instructions string      `json:"instructions"`
-	Model        string      `json:"model"`
-	Temperature  OptFloat64  `json:"temperature"`
-	MaxTokens    OptInt      `json:"max_tokens"`
-	DocumentIds  []uuid.UUID `json:"document_ids"`
-	CreatedBy    uuid.UUID   `json:"created_by"`
-	UpdatedBy    uuid.UUID   `json:"updated_by"`
-	CreatedAt    time.Time   `json:"created_at"`
-	UpdatedAt    time.Time   `json:"updated_at"`
+	ID                uuid.UUID   `json:"id"`
+	TenantID          uuid.UUID   `json:"tenant_id"`
+	Name              string      `json:"name"`
+	Description       string      `json:"description"`
+	Instructions      string      `json:"instructions"`
+	Model             string      `json:"model"`
+	Temperature       OptFloat64  `json:"temperature"`
+	MaxTokens         OptInt      `json:"max_tokens"`
+	DocumentIds       []uuid.UUID `json:"document_ids"`
+	KnowledgeGraphIds []uuid.UUID `json:"knowledge_graph_ids"`
+	CreatedBy         uuid.UUID   `json:"created_by"`
+	UpdatedBy         uuid.UUID   `json:"updated_by"`
+	CreatedAt         time.Time   `json:"created_at"`
+	UpdatedAt         time.Time   `json:"updated_at"`
 }
 
 // GetID returns the value of ID.
@@ -79,6 +80,11 @@ func (s *Agent) GetMaxTokens() OptInt {
 // GetDocumentIds returns the value of DocumentIds.
 func (s *Agent) GetDocumentIds() []uuid.UUID {
 	return s.DocumentIds
+}
+
+// GetKnowledgeGraphIds returns the value of KnowledgeGraphIds.
+func (s *Agent) GetKnowledgeGraphIds() []uuid.UUID {
+	return s.KnowledgeGraphIds
 }
 
 // GetCreatedBy returns the value of CreatedBy.
@@ -146,6 +152,11 @@ func (s *Agent) SetDocumentIds(val []uuid.UUID) {
 	s.DocumentIds = val
 }
 
+// SetKnowledgeGraphIds sets the value of KnowledgeGraphIds.
+func (s *Agent) SetKnowledgeGraphIds(val []uuid.UUID) {
+	s.KnowledgeGraphIds = val
+}
+
 // SetCreatedBy sets the value of CreatedBy.
 func (s *Agent) SetCreatedBy(val uuid.UUID) {
 	s.CreatedBy = val
@@ -168,13 +179,14 @@ func (s *Agent) SetUpdatedAt(val time.Time) {
 
 // Ref: #/components/schemas/AgentCreate
 type AgentCreate struct {
-	Name         string      `json:"name"`
-	Description  OptString   `json:"description"`
-	Instructions OptString   `json:"instructions"`
-	Model        string      `json:"model"`
-	Temperature  OptFloat64  `json:"temperature"`
-	MaxTokens    OptInt      `json:"max_tokens"`
-	DocumentIds  []uuid.UUID `json:"document_ids"`
+	Name              string      `json:"name"`
+	Description       OptString   `json:"description"`
+	Instructions      OptString   `json:"instructions"`
+	Model             string      `json:"model"`
+	Temperature       OptFloat64  `json:"temperature"`
+	MaxTokens         OptInt      `json:"max_tokens"`
+	DocumentIds       []uuid.UUID `json:"document_ids"`
+	KnowledgeGraphIds []uuid.UUID `json:"knowledge_graph_ids"`
 }
 
 // GetName returns the value of Name.
@@ -212,6 +224,11 @@ func (s *AgentCreate) GetDocumentIds() []uuid.UUID {
 	return s.DocumentIds
 }
 
+// GetKnowledgeGraphIds returns the value of KnowledgeGraphIds.
+func (s *AgentCreate) GetKnowledgeGraphIds() []uuid.UUID {
+	return s.KnowledgeGraphIds
+}
+
 // SetName sets the value of Name.
 func (s *AgentCreate) SetName(val string) {
 	s.Name = val
@@ -247,6 +264,11 @@ func (s *AgentCreate) SetDocumentIds(val []uuid.UUID) {
 	s.DocumentIds = val
 }
 
+// SetKnowledgeGraphIds sets the value of KnowledgeGraphIds.
+func (s *AgentCreate) SetKnowledgeGraphIds(val []uuid.UUID) {
+	s.KnowledgeGraphIds = val
+}
+
 // Ref: #/components/schemas/AgentPage
 type AgentPage struct {
 	Items      []Agent   `json:"items"`
@@ -275,13 +297,14 @@ func (s *AgentPage) SetNextCursor(val OptString) {
 
 // Ref: #/components/schemas/AgentUpdate
 type AgentUpdate struct {
-	Name         OptString   `json:"name"`
-	Description  OptString   `json:"description"`
-	Instructions OptString   `json:"instructions"`
-	Model        OptString   `json:"model"`
-	Temperature  OptFloat64  `json:"temperature"`
-	MaxTokens    OptInt      `json:"max_tokens"`
-	DocumentIds  []uuid.UUID `json:"document_ids"`
+	Name              OptString   `json:"name"`
+	Description       OptString   `json:"description"`
+	Instructions      OptString   `json:"instructions"`
+	Model             OptString   `json:"model"`
+	Temperature       OptFloat64  `json:"temperature"`
+	MaxTokens         OptInt      `json:"max_tokens"`
+	DocumentIds       []uuid.UUID `json:"document_ids"`
+	KnowledgeGraphIds []uuid.UUID `json:"knowledge_graph_ids"`
 }
 
 // GetName returns the value of Name.
@@ -319,6 +342,11 @@ func (s *AgentUpdate) GetDocumentIds() []uuid.UUID {
 	return s.DocumentIds
 }
 
+// GetKnowledgeGraphIds returns the value of KnowledgeGraphIds.
+func (s *AgentUpdate) GetKnowledgeGraphIds() []uuid.UUID {
+	return s.KnowledgeGraphIds
+}
+
 // SetName sets the value of Name.
 func (s *AgentUpdate) SetName(val OptString) {
 	s.Name = val
@@ -352,6 +380,11 @@ func (s *AgentUpdate) SetMaxTokens(val OptInt) {
 // SetDocumentIds sets the value of DocumentIds.
 func (s *AgentUpdate) SetDocumentIds(val []uuid.UUID) {
 	s.DocumentIds = val
+}
+
+// SetKnowledgeGraphIds sets the value of KnowledgeGraphIds.
+func (s *AgentUpdate) SetKnowledgeGraphIds(val []uuid.UUID) {
+	s.KnowledgeGraphIds = val
 }
 
 // Ref: #/components/schemas/AppendedMessages

@@ -44,6 +44,17 @@ func (s *Agent) Validate() error {
 			Error: err,
 		})
 	}
+	if err := func() error {
+		if s.KnowledgeGraphIds == nil {
+			return errors.New("nil is invalid value")
+		}
+		return nil
+	}(); err != nil {
+		failures = append(failures, validate.FieldError{
+			Name:  "knowledge_graph_ids",
+			Error: err,
+		})
+	}
 	if len(failures) > 0 {
 		return &validate.Error{Fields: failures}
 	}
@@ -234,6 +245,25 @@ func (s *AgentCreate) Validate() error {
 	}(); err != nil {
 		failures = append(failures, validate.FieldError{
 			Name:  "document_ids",
+			Error: err,
+		})
+	}
+	if err := func() error {
+		if s.KnowledgeGraphIds == nil {
+			return nil // optional
+		}
+		if err := (validate.Array{
+			MinLength:    0,
+			MinLengthSet: false,
+			MaxLength:    50,
+			MaxLengthSet: true,
+		}).ValidateLength(len(s.KnowledgeGraphIds)); err != nil {
+			return errors.Wrap(err, "array")
+		}
+		return nil
+	}(); err != nil {
+		failures = append(failures, validate.FieldError{
+			Name:  "knowledge_graph_ids",
 			Error: err,
 		})
 	}
@@ -481,6 +511,25 @@ func (s *AgentUpdate) Validate() error {
 	}(); err != nil {
 		failures = append(failures, validate.FieldError{
 			Name:  "document_ids",
+			Error: err,
+		})
+	}
+	if err := func() error {
+		if s.KnowledgeGraphIds == nil {
+			return nil // optional
+		}
+		if err := (validate.Array{
+			MinLength:    0,
+			MinLengthSet: false,
+			MaxLength:    50,
+			MaxLengthSet: true,
+		}).ValidateLength(len(s.KnowledgeGraphIds)); err != nil {
+			return errors.Wrap(err, "array")
+		}
+		return nil
+	}(); err != nil {
+		failures = append(failures, validate.FieldError{
+			Name:  "knowledge_graph_ids",
 			Error: err,
 		})
 	}

@@ -68,6 +68,7 @@ type Input struct {
 	Temperature  *float64
 	MaxTokens    *int
 	DocumentIDs  *[]uuid.UUID
+	GraphIDs     *[]uuid.UUID
 }
 
 func validate(in Input, create bool) error {
@@ -93,24 +94,33 @@ func validate(in Input, create bool) error {
 	if in.MaxTokens != nil && (*in.MaxTokens < 1 || *in.MaxTokens > 1_000_000) {
 		fs = append(fs, fault.FieldError{Field: "max_tokens", Message: "between 1 and 1000000"})
 	}
+	if in.GraphIDs != nil && len(*in.GraphIDs) > MaxDocuments {
+		fs = append(fs, fault.FieldError{Field: "knowledge_graph_ids", Message: fmt.Sprintf("at most %d graphs", MaxDocuments)})
+	}
 	if in.DocumentIDs != nil && len(*in.DocumentIDs) > MaxDocuments {
 		fs = append(fs, fault.FieldError{Field: "document_ids", Message: fmt.Sprintf("at most %d documents", MaxDocuments)})
 	}
 	return fault.Fields(fs...)
 }
 
-// checkDocuments refuses documents the caller cannot read.
-func (s *Service) checkDocuments(ctx context.Context, ids *[]uuid.UUID) error {
-	if ids == nil || len(*ids) == 0 {
-		return nil
-	}
-	ds, err := s.access.Decide(ctx, authz.Document, *ids)
-	if err != nil {
-		return err
-	}
-	for _, id := range *ids {
-		if ds[id].Level < authz.Viewer {
-			return fault.Fields(fault.FieldError{Field: "document_ids", Message: "document " + id.String() + " not found"})
+// checkDocuments refuses documents and graphs the caller cannot read.
+func (s *Service) checkDocuments(ctx context.Context, in Input) error {
+	for _, c := range []struct {
+		rt    authz.ResourceType
+		ids   *[]uuid.UUID
+		field string
+	}{{authz.Document, in.DocumentIDs, "document_ids"}, {authz.KnowledgeGraph, in.GraphIDs, "knowledge_graph_ids"}} {
+		if c.ids == nil || len(*c.ids) == 0 {
+			continue
+		}
+		ds, err := s.access.Decide(ctx, c.rt, *c.ids)
+		if err != nil {
+			return err
+		}
+		for _, id := range *c.ids {
+			if ds[id].Level < authz.Viewer {
+				return fault.Fields(fault.FieldError{Field: c.field, Message: string(c.rt) + " " + id.String() + " not found"})
+			}
 		}
 	}
 	return nil
@@ -121,7 +131,7 @@ func (s *Service) Create(ctx context.Context, in Input) (*ent.Agent, error) {
 	if err := validate(in, true); err != nil {
 		return nil, err
 	}
-	if err := s.checkDocuments(ctx, in.DocumentIDs); err != nil {
+	if err := s.checkDocuments(ctx, in); err != nil {
 		return nil, err
 	}
 	var a *ent.Agent
@@ -131,6 +141,9 @@ func (s *Service) Create(ctx context.Context, in Input) (*ent.Agent, error) {
 			SetNillableTemperature(in.Temperature).SetNillableMaxTokens(in.MaxTokens)
 		if in.DocumentIDs != nil {
 			b.SetDocumentIds(*in.DocumentIDs)
+		}
+		if in.GraphIDs != nil {
+			b.SetKnowledgeGraphIds(*in.GraphIDs)
 		}
 		var err error
 		if a, err = b.Save(ctx); err != nil {
@@ -170,7 +183,7 @@ func (s *Service) Update(ctx context.Context, id uuid.UUID, in Input) (*ent.Agen
 	if err := s.access.Require(ctx, authz.Agent, id, authz.Editor); err != nil {
 		return nil, err
 	}
-	if err := s.checkDocuments(ctx, in.DocumentIDs); err != nil {
+	if err := s.checkDocuments(ctx, in); err != nil {
 		return nil, err
 	}
 	var a *ent.Agent
@@ -196,6 +209,9 @@ func (s *Service) Update(ctx context.Context, id uuid.UUID, in Input) (*ent.Agen
 		}
 		if in.DocumentIDs != nil {
 			u.SetDocumentIds(*in.DocumentIDs)
+		}
+		if in.GraphIDs != nil {
+			u.SetKnowledgeGraphIds(*in.GraphIDs)
 		}
 		var err error
 		if a, err = u.Save(ctx); err != nil {

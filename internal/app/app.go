@@ -4,14 +4,19 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/redis/go-redis/v9"
+
+	"atrium/ent"
 
 	"atrium/internal/account"
 	"atrium/internal/agent"
@@ -23,6 +28,7 @@ import (
 	"atrium/internal/config"
 	"atrium/internal/conversation"
 	"atrium/internal/document"
+	"atrium/internal/fault"
 	"atrium/internal/httpapi"
 	"atrium/internal/knowledge"
 	"atrium/internal/llm"
@@ -31,9 +37,11 @@ import (
 	"atrium/internal/migrate"
 	"atrium/internal/passkey"
 	"atrium/internal/ratelimit"
+	"atrium/internal/realtime"
 	"atrium/internal/session"
 	"atrium/internal/team"
 	"atrium/internal/token"
+	"atrium/internal/viewer"
 	"atrium/web"
 )
 
@@ -57,6 +65,7 @@ type App struct {
 	RateLimiter   ratelimit.Limiter
 	Metrics       *metrics.Metrics
 	Assistant     *assistant.Service
+	Realtime      *realtime.Hub
 	Security      *httpapi.SecurityHandler
 	Handler       http.Handler
 
@@ -203,6 +212,11 @@ func Build(ctx context.Context, cfg *config.Config, db *Database, kek []byte, lo
 		console[p] = web.Handler()
 	}
 	a.Security = httpapi.NewSecurityHandler(accessVerifier{a.Tokens}, a.Sessions, a.Authz, a.Audit, log)
+	a.Realtime = realtime.NewHub(rtAuth{a.Security}, rtAuthz{a.Access}, a.Bus, log,
+		realtime.WithOrigins(publicOrigin(cfg.PublicURL)))
+	a.closers = append(a.closers, a.Realtime.Close)
+	a.Conversations.SetEvents(rtEvents{a.Realtime, log})
+	console["GET /api/v1/ws"] = a.Realtime.Handler()
 	h, err := httpapi.NewServer(httpapi.Config{
 		Handler: httpapi.NewHandler(httpapi.Services{
 			Conversations: a.Conversations, Passkeys: a.Passkeys, Accounts: a.Accounts,
@@ -231,6 +245,47 @@ func Build(ctx context.Context, cfg *config.Config, db *Database, kek []byte, lo
 	}
 	a.Handler = h
 	return a, nil
+}
+
+// rtAuth, rtAuthz and rtEvents adapt the API's authentication, the resource
+// rule and the conversation service to the real-time hub.
+type rtAuth struct{ s *httpapi.SecurityHandler }
+
+func (r rtAuth) Authenticate(ctx context.Context, token string) (context.Context, realtime.Principal, error) {
+	ctx, p, err := r.s.Authenticate(ctx, token)
+	return ctx, realtime.Principal{UserID: p.UserID, TenantID: p.TenantID, SessionID: p.SessionID}, err
+}
+
+type rtAuthz struct{ access *authz.Access }
+
+func (r rtAuthz) CanRead(ctx context.Context, conversationID uuid.UUID) error {
+	if !viewer.FromContext(ctx).Allows(authz.MessageRead) {
+		return fault.New(fault.Forbidden, "missing permission %s", authz.MessageRead)
+	}
+	return r.access.Require(ctx, authz.Conversation, conversationID, authz.Viewer)
+}
+
+type rtEvents struct {
+	hub *realtime.Hub
+	log *slog.Logger
+}
+
+func (r rtEvents) MessageCreated(ctx context.Context, m *ent.Message) {
+	data, _ := json.Marshal(map[string]any{"id": m.ID, "role": m.Role, "content": m.Content,
+		"created_by": m.CreatedBy, "created_at": m.CreatedAt})
+	err := r.hub.Publish(ctx, realtime.Event{Type: realtime.TypeMessageCreated, TenantID: m.TenantID,
+		ConversationID: m.ConversationID, Data: data})
+	if err != nil {
+		r.log.WarnContext(ctx, "real-time event not published", "err", err)
+	}
+}
+
+func publicOrigin(publicURL string) string {
+	u, err := url.Parse(publicURL)
+	if err != nil {
+		return publicURL
+	}
+	return u.Scheme + "://" + u.Host
 }
 
 // accessVerifier adapts the token service to what the HTTP layer needs.

@@ -37,6 +37,9 @@ func (h *Handler) CreateAgent(ctx context.Context, req *api.AgentCreate) (*api.A
 	if req.DocumentIds != nil {
 		in.DocumentIDs = &req.DocumentIds
 	}
+	if req.KnowledgeGraphIds != nil {
+		in.GraphIDs = &req.KnowledgeGraphIds
+	}
 	return agentOut(h.agents.Create(ctx, in))
 }
 
@@ -70,6 +73,9 @@ func (h *Handler) UpdateAgent(ctx context.Context, req *api.AgentUpdate, p api.U
 		Instructions: optPtr[string](req.Instructions), Temperature: optPtr[float64](req.Temperature), MaxTokens: optPtr[int](req.MaxTokens)}
 	if req.DocumentIds != nil {
 		in.DocumentIDs = &req.DocumentIds
+	}
+	if req.KnowledgeGraphIds != nil {
+		in.GraphIDs = &req.KnowledgeGraphIds
 	}
 	return agentOut(h.agents.Update(ctx, p.AgentId, in))
 }
@@ -117,6 +123,10 @@ func toAgent(a *ent.Agent) *api.Agent {
 		Model: a.Model, DocumentIds: a.DocumentIds, CreatedBy: a.CreatedBy, UpdatedBy: a.UpdatedBy, CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt}
 	if out.DocumentIds == nil {
 		out.DocumentIds = []uuid.UUID{}
+	}
+	out.KnowledgeGraphIds = a.KnowledgeGraphIds
+	if out.KnowledgeGraphIds == nil {
+		out.KnowledgeGraphIds = []uuid.UUID{}
 	}
 	if a.Temperature != nil {
 		out.Temperature = api.NewOptFloat64(*a.Temperature)

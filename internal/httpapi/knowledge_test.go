@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"testing"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
 	"atrium/gen/api"
@@ -82,5 +83,19 @@ func TestKnowledgeGraphs(t *testing.T) {
 			_, err := a.GetKnowledgeGraph(ctx, api.GetKnowledgeGraphParams{GraphId: gid})
 			requireStatus(t, err, 404)
 		})
+	})
+}
+
+func TestAgentGraphs(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, bu *bundle) {
+		ctx := bu.ctx
+		g, err := bu.a.Client.CreateKnowledgeGraph(ctx, &api.KnowledgeGraphCreate{Name: "Org chart"})
+		require.NoError(t, err)
+		ag, err := bu.a.Client.CreateAgent(ctx, &api.AgentCreate{Name: "HR", Model: "echo-1", KnowledgeGraphIds: []uuid.UUID{g.ID}})
+		require.NoError(t, err)
+		require.Equal(t, []uuid.UUID{g.ID}, ag.KnowledgeGraphIds)
+		_, err = bu.b.Client.CreateAgent(ctx, &api.AgentCreate{Name: "Spy", Model: "echo-1", KnowledgeGraphIds: []uuid.UUID{g.ID}})
+		requireStatus(t, err, 400)
 	})
 }

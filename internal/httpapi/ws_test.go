@@ -1,0 +1,98 @@
+package httpapi_test
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/stretchr/testify/require"
+
+	"atrium/gen/api"
+	"atrium/internal/authz"
+)
+
+type wsEvent struct {
+	Type           string          `json:"type"`
+	ConversationID string          `json:"conversation_id"`
+	Data           json.RawMessage `json:"data"`
+}
+
+func dialWS(t *testing.T, bu *bundle, token string) *websocket.Conn {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	url := "ws" + strings.TrimPrefix(bu.env.Server.URL, "http") + "/api/v1/ws"
+	c, _, err := websocket.Dial(ctx, url, &websocket.DialOptions{Subprotocols: []string{"atrium.v1", "bearer." + token}})
+	require.NoError(t, err)
+	t.Cleanup(func() { c.CloseNow() })
+	return c
+}
+
+func send(t *testing.T, c *websocket.Conn, v any) {
+	t.Helper()
+	b, _ := json.Marshal(v)
+	require.NoError(t, c.Write(context.Background(), websocket.MessageText, b))
+}
+
+func next(t *testing.T, c *websocket.Conn, want string) wsEvent {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	for {
+		_, b, err := c.Read(ctx)
+		require.NoError(t, err, "waiting for %s", want)
+		var e wsEvent
+		require.NoError(t, json.Unmarshal(b, &e))
+		if e.Type == want {
+			return e
+		}
+	}
+}
+
+// TestRealtime: through the whole app, a subscriber receives new messages,
+// another tenant cannot subscribe, and a revoked share ends the subscription.
+func TestRealtime(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, bu *bundle) {
+		ctx := bu.ctx
+		t.Run("OK/ReceivesMessages", func(t *testing.T) {
+			c := dialWS(t, bu, bu.a.Token)
+			send(t, c, map[string]string{"type": "subscribe", "conversation_id": bu.convA.ID.String()})
+			next(t, c, "subscribed")
+			_, err := bu.a.Client.AppendMessage(ctx, &api.MessageCreate{Role: api.MessageRoleUser, Content: "live"},
+				api.AppendMessageParams{ConversationId: bu.convA.ID})
+			require.NoError(t, err)
+			e := next(t, c, "message.created")
+			require.Equal(t, bu.convA.ID.String(), e.ConversationID)
+			require.Contains(t, string(e.Data), "live")
+		})
+		t.Run("ErrOtherTenantCannotSubscribe", func(t *testing.T) {
+			c := dialWS(t, bu, bu.b.Token)
+			send(t, c, map[string]string{"type": "subscribe", "conversation_id": bu.convA.ID.String()})
+			e := next(t, c, "error")
+			require.Contains(t, string(e.Data), "not_found")
+		})
+		t.Run("OK/RevokedShareEndsSubscription", func(t *testing.T) {
+			m := bu.env.Member(bu.tenantA, authz.RoleMemberID)
+			s, err := bu.a.Client.ShareConversation(ctx, &api.ShareCreate{SubjectType: api.ShareSubjectTypeUser, SubjectID: m.UserID,
+				Level: api.ShareLevelViewer}, api.ShareConversationParams{ConversationId: bu.convA.ID})
+			require.NoError(t, err)
+			c := dialWS(t, bu, m.Token)
+			send(t, c, map[string]string{"type": "subscribe", "conversation_id": bu.convA.ID.String()})
+			next(t, c, "subscribed")
+			require.NoError(t, bu.a.Client.RevokeConversationShare(ctx, api.RevokeConversationShareParams{ConversationId: bu.convA.ID, ShareId: s.ID}))
+			start := time.Now()
+			next(t, c, "unsubscribed")
+			require.Less(t, time.Since(start), 2*time.Second)
+		})
+		t.Run("ErrTokenInURL", func(t *testing.T) {
+			res, err := bu.env.Server.Client().Get(bu.env.Server.URL + "/api/v1/ws?access_token=" + bu.a.Token)
+			require.NoError(t, err)
+			res.Body.Close()
+			require.Equal(t, 400, res.StatusCode)
+		})
+	})
+}
