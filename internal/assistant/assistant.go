@@ -99,7 +99,6 @@ func (s *Service) call(ctx context.Context, r llm.Request, kind string, conversa
 	return res, nil
 }
 
-
 // Reply runs the completion of an assistant reply in a conversation and
 // records it as such.
 func (s *Service) Reply(ctx context.Context, r llm.Request, conversationID uuid.UUID) (*llm.Response, error) {
