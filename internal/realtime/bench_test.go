@@ -2,6 +2,7 @@ package realtime_test
 
 import (
 	"encoding/json"
+	"runtime"
 	"slices"
 	"strconv"
 	"sync"
@@ -67,5 +68,38 @@ func BenchmarkFanOut(b *testing.B) {
 		b.ReportMetric(float64(latencies[n*99/100].Microseconds()), "p99-µs")
 		b.ReportMetric(float64(latencies[n/2].Microseconds()), "p50-µs")
 	}
+	h.Close()
+}
+
+// BenchmarkIdleConnections holds 5,000 idle authenticated connections, each
+// subscribed to one conversation, and reports the Go heap and total memory
+// the process took per connection. Client and server share the process, so
+// the figure is an upper bound for the server alone. Budget: 5,000
+// connections within 512 MB RSS.
+func BenchmarkIdleConnections(b *testing.B) {
+	const conns = 5000
+	tb := setup(b)
+	h := realtime.NewHub(tb.auth, tb.authz, tb.bus, nil)
+	srv := httptestServer(b, h)
+	tenant := uuid.New()
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for range b.N {
+		for range conns {
+			u := tb.user(tenant)
+			conv := uuid.New()
+			tb.authz.set(u.p.UserID, conv, true)
+			c := mustDial(b, srv, u.token)
+			mustSubscribe(b, c, conv)
+		}
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	n := float64(conns * b.N)
+	b.ReportMetric(float64(after.HeapInuse-before.HeapInuse)/n/1024, "heap-KiB/conn")
+	b.ReportMetric(float64(after.Sys-before.Sys)/n/1024, "sys-KiB/conn")
+	c, _ := h.Stats()
+	b.ReportMetric(float64(c), "connections")
 	h.Close()
 }
