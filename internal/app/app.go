@@ -280,6 +280,15 @@ func (r rtEvents) MessageCreated(ctx context.Context, m *ent.Message) {
 	}
 }
 
+func (r rtEvents) AssistantToken(ctx context.Context, tenantID, conversationID uuid.UUID, delta string) {
+	data, _ := json.Marshal(map[string]string{"delta": delta})
+	err := r.hub.Publish(ctx, realtime.Event{Type: realtime.TypeAssistantToken, TenantID: tenantID,
+		ConversationID: conversationID, Data: data})
+	if err != nil {
+		r.log.WarnContext(ctx, "real-time event not published", "err", err)
+	}
+}
+
 func publicOrigin(publicURL string) string {
 	u, err := url.Parse(publicURL)
 	if err != nil {

@@ -68,7 +68,17 @@ func (s *Service) Complete(ctx context.Context, r llm.Request) (*llm.Response, e
 	return s.call(ctx, r, "completion", nil)
 }
 
+// ReplyStream is Reply, streaming: onDelta receives the reply's text as the
+// provider produces it.
+func (s *Service) ReplyStream(ctx context.Context, r llm.Request, conversationID uuid.UUID, onDelta func(string)) (*llm.Response, error) {
+	return s.callWith(ctx, r, "reply", &conversationID, onDelta)
+}
+
 func (s *Service) call(ctx context.Context, r llm.Request, kind string, conversationID *uuid.UUID) (*llm.Response, error) {
+	return s.callWith(ctx, r, kind, conversationID, nil)
+}
+
+func (s *Service) callWith(ctx context.Context, r llm.Request, kind string, conversationID *uuid.UUID, onDelta func(string)) (*llm.Response, error) {
 	if err := r.Validate(); err != nil {
 		return nil, err
 	}
@@ -79,7 +89,17 @@ func (s *Service) call(ctx context.Context, r llm.Request, kind string, conversa
 	if err := s.checkQuota(ctx); err != nil {
 		return nil, err
 	}
-	res, err := p.Complete(ctx, r)
+	var res *llm.Response
+	if onDelta != nil {
+		res, err = p.Stream(ctx, r, func(c llm.Chunk) error {
+			if c.Delta != "" {
+				onDelta(c.Delta)
+			}
+			return nil
+		})
+	} else {
+		res, err = p.Complete(ctx, r)
+	}
 	if err != nil {
 		return nil, err
 	}

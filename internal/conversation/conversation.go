@@ -54,6 +54,9 @@ type Service struct {
 // real-time hub fans them out to subscribers).
 type Events interface {
 	MessageCreated(ctx context.Context, m *ent.Message)
+	// AssistantToken streams a reply's text while the model produces it,
+	// before the reply is stored.
+	AssistantToken(ctx context.Context, tenantID, conversationID uuid.UUID, delta string)
 }
 
 // SetEvents makes the service announce new messages to e.
@@ -61,7 +64,7 @@ func (s *Service) SetEvents(e Events) { s.events = e }
 
 // Replier runs the model call of an assistant reply.
 type Replier interface {
-	Reply(ctx context.Context, r llm.Request, conversationID uuid.UUID) (*llm.Response, error)
+	ReplyStream(ctx context.Context, r llm.Request, conversationID uuid.UUID, onDelta func(string)) (*llm.Response, error)
 }
 
 // NewService returns a Service and registers conversations with access.
@@ -431,7 +434,11 @@ func (s *Service) reply(ctx context.Context, conversationID uuid.UUID, in Append
 		r.Messages = append(r.Messages, llm.Message{Role: string(history[i].Role), Content: history[i].Content})
 	}
 	r.Messages = append(r.Messages, llm.Message{Role: string(in.Role), Content: in.Content})
-	return s.replier.Reply(ctx, r, conversationID)
+	var onDelta func(string)
+	if s.events != nil {
+		onDelta = func(d string) { s.events.AssistantToken(ctx, c.TenantID, conversationID, d) }
+	}
+	return s.replier.ReplyStream(ctx, r, conversationID, onDelta)
 }
 
 // checkAgent refuses an agent the caller cannot read.

@@ -96,3 +96,47 @@ func TestRealtime(t *testing.T) {
 		})
 	})
 }
+
+// TestRealtimeAssistantStream: a reply streams its tokens to subscribers
+// before the stored reply's message.created.
+func TestRealtimeAssistantStream(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, bu *bundle) {
+		ctx, a := bu.ctx, bu.a.Client
+		ag, err := a.CreateAgent(ctx, &api.AgentCreate{Name: "Echo", Model: "echo-1"})
+		require.NoError(t, err)
+		conv, err := a.CreateConversation(ctx, &api.ConversationCreate{AgentID: api.NewOptUUID(ag.ID)})
+		require.NoError(t, err)
+		c := dialWS(t, bu, bu.a.Token)
+		send(t, c, map[string]string{"type": "subscribe", "conversation_id": conv.ID.String()})
+		next(t, c, "subscribed")
+		_, err = a.AppendMessage(ctx, &api.MessageCreate{Role: api.MessageRoleUser, Content: "stream these words please", Reply: api.NewOptBool(true)},
+			api.AppendMessageParams{ConversationId: conv.ID})
+		require.NoError(t, err)
+		var streamed strings.Builder
+		for {
+			e := next2(t, c)
+			if e.Type == "assistant.token" {
+				var d struct{ Delta string }
+				require.NoError(t, json.Unmarshal(e.Data, &d))
+				streamed.WriteString(d.Delta)
+				continue
+			}
+			if e.Type == "message.created" && strings.Contains(string(e.Data), `"assistant"`) {
+				break
+			}
+		}
+		require.Contains(t, streamed.String(), "stream these words please")
+	})
+}
+
+func next2(t *testing.T, c *websocket.Conn) wsEvent {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	_, b, err := c.Read(ctx)
+	require.NoError(t, err)
+	var e wsEvent
+	require.NoError(t, json.Unmarshal(b, &e))
+	return e
+}
