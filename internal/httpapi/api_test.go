@@ -144,10 +144,77 @@ func TestTenantIsolation(t *testing.T) {
 	t.Parallel()
 	forEachDB(t, func(t *testing.T, bu *bundle) {
 		ctx, b, id := bu.ctx, bu.b.Client, bu.convA.ID
+		a := bu.a.Client
+		doc, err := a.CreateDocument(ctx, &api.DocumentCreate{Title: "A's doc", Content: "secret"})
+		require.NoError(t, err)
+		ag, err := a.CreateAgent(ctx, &api.AgentCreate{Name: "A's agent", Model: "echo-1"})
+		require.NoError(t, err)
+		kg, err := a.CreateKnowledgeGraph(ctx, &api.KnowledgeGraphCreate{Name: "A's graph"})
+		require.NoError(t, err)
+		node, err := a.AddKnowledgeNode(ctx, &api.KGNodeCreate{Type: "t", Label: "n"}, api.AddKnowledgeNodeParams{GraphId: kg.ID})
+		require.NoError(t, err)
+		shareB := &api.ShareCreate{SubjectType: api.ShareSubjectTypeUser, SubjectID: bu.b.UserID, Level: api.ShareLevelOwner}
 		cases := []struct {
 			name string
 			call func() error
 		}{
+			{"GetDocument", func() error { _, err := b.GetDocument(ctx, api.GetDocumentParams{DocumentId: doc.ID}); return err }},
+			{"UpdateDocument", func() error {
+				_, err := b.UpdateDocument(ctx, &api.DocumentUpdate{Title: api.NewOptString("x")}, api.UpdateDocumentParams{DocumentId: doc.ID})
+				return err
+			}},
+			{"DeleteDocument", func() error { return b.DeleteDocument(ctx, api.DeleteDocumentParams{DocumentId: doc.ID}) }},
+			{"ListDocumentShares", func() error {
+				_, err := b.ListDocumentShares(ctx, api.ListDocumentSharesParams{DocumentId: doc.ID})
+				return err
+			}},
+			{"ShareDocument", func() error {
+				_, err := b.ShareDocument(ctx, shareB, api.ShareDocumentParams{DocumentId: doc.ID})
+				return err
+			}},
+			{"GetAgent", func() error { _, err := b.GetAgent(ctx, api.GetAgentParams{AgentId: ag.ID}); return err }},
+			{"UpdateAgent", func() error {
+				_, err := b.UpdateAgent(ctx, &api.AgentUpdate{Name: api.NewOptString("x")}, api.UpdateAgentParams{AgentId: ag.ID})
+				return err
+			}},
+			{"DeleteAgent", func() error { return b.DeleteAgent(ctx, api.DeleteAgentParams{AgentId: ag.ID}) }},
+			{"ShareAgent", func() error { _, err := b.ShareAgent(ctx, shareB, api.ShareAgentParams{AgentId: ag.ID}); return err }},
+			{"GetKnowledgeGraph", func() error {
+				_, err := b.GetKnowledgeGraph(ctx, api.GetKnowledgeGraphParams{GraphId: kg.ID})
+				return err
+			}},
+			{"UpdateKnowledgeGraph", func() error {
+				_, err := b.UpdateKnowledgeGraph(ctx, &api.KnowledgeGraphUpdate{Name: api.NewOptString("x")}, api.UpdateKnowledgeGraphParams{GraphId: kg.ID})
+				return err
+			}},
+			{"DeleteKnowledgeGraph", func() error { return b.DeleteKnowledgeGraph(ctx, api.DeleteKnowledgeGraphParams{GraphId: kg.ID}) }},
+			{"AddKnowledgeNode", func() error {
+				_, err := b.AddKnowledgeNode(ctx, &api.KGNodeCreate{Type: "t", Label: "x"}, api.AddKnowledgeNodeParams{GraphId: kg.ID})
+				return err
+			}},
+			{"RemoveKnowledgeNode", func() error {
+				return b.RemoveKnowledgeNode(ctx, api.RemoveKnowledgeNodeParams{GraphId: kg.ID, NodeId: node.ID})
+			}},
+			{"AddKnowledgeEdge", func() error {
+				_, err := b.AddKnowledgeEdge(ctx, &api.KGEdgeCreate{SourceID: node.ID, TargetID: node.ID, Type: "x"}, api.AddKnowledgeEdgeParams{GraphId: kg.ID})
+				return err
+			}},
+			{"GetKnowledgeNeighbourhood", func() error {
+				_, err := b.GetKnowledgeNeighbourhood(ctx, api.GetKnowledgeNeighbourhoodParams{GraphId: kg.ID, NodeId: node.ID})
+				return err
+			}},
+			{"ShareKnowledgeGraph", func() error {
+				_, err := b.ShareKnowledgeGraph(ctx, shareB, api.ShareKnowledgeGraphParams{GraphId: kg.ID})
+				return err
+			}},
+			{"ListConversationShares", func() error {
+				_, err := b.ListConversationShares(ctx, api.ListConversationSharesParams{ConversationId: id})
+				return err
+			}},
+			{"ShareConversation", func() error {
+				_, err := b.ShareConversation(ctx, shareB, api.ShareConversationParams{ConversationId: id})
+				return err
+			}},
 			{"GetConversation", func() error {
 				_, err := b.GetConversation(ctx, api.GetConversationParams{ConversationId: id})
 				return err
@@ -177,6 +244,17 @@ func TestTenantIsolation(t *testing.T) {
 				requireStatus(t, tc.call(), 404)
 			})
 		}
+		t.Run("ListsNeverShowOtherTenantResources", func(t *testing.T) {
+			ds, err := b.ListDocuments(ctx, api.ListDocumentsParams{})
+			require.NoError(t, err)
+			require.Empty(t, ds.Items)
+			as, err := b.ListAgents(ctx, api.ListAgentsParams{})
+			require.NoError(t, err)
+			require.Empty(t, as.Items)
+			gs, err := b.ListKnowledgeGraphs(ctx, api.ListKnowledgeGraphsParams{})
+			require.NoError(t, err)
+			require.Empty(t, gs.Items)
+		})
 		t.Run("ListNeverShowsOtherTenant", func(t *testing.T) {
 			p, err := b.ListConversations(ctx, api.ListConversationsParams{Limit: api.NewOptInt(100)})
 			require.NoError(t, err)
