@@ -83,20 +83,11 @@ func (s *SecurityHandler) HandleBearerAuth(ctx context.Context, op api.Operation
 		// The spec test makes this impossible; fail closed if it happens.
 		return ctx, fault.New(fault.Internal, "operation %s has no single permission", op)
 	}
-	p, err := s.tokens.VerifyAccess(ctx, t.Token)
-	if err != nil {
-		return ctx, fault.Wrap(err, fault.Unauthenticated, "the access token is not valid")
-	}
-	if err := s.sessions.Check(ctx, p.SessionID, p.UserID, p.TenantID); err != nil {
-		return ctx, err
-	}
-	perms, err := s.perms.Permissions(ctx, p.TenantID, p.UserID)
+	ctx, _, err := s.Authenticate(ctx, t.Token)
 	if err != nil {
 		return ctx, err
 	}
-	v := &viewer.Viewer{UserID: p.UserID, TenantID: p.TenantID, SessionID: p.SessionID, Perms: perms}
-	ctx = viewer.NewContext(ctx, v)
-	if need := t.Roles[0]; !perms.Allows(need) {
+	if need := t.Roles[0]; !viewer.FromContext(ctx).Allows(need) {
 		s.audit.Log(ctx, audit.Event{Action: ActionPermissionDenied, Outcome: audit.Denied,
 			Details: map[string]string{"permission": need, "operation": string(op)}})
 		return ctx, fault.New(fault.Forbidden, "missing permission %s", need)
