@@ -6,7 +6,6 @@ import (
 	"github.com/google/uuid"
 
 	"atrium/ent"
-	"atrium/ent/share"
 	"atrium/gen/api"
 	"atrium/internal/agent"
 	"atrium/internal/authz"
@@ -89,27 +88,13 @@ func (h *Handler) DeleteAgent(ctx context.Context, p api.DeleteAgentParams) erro
 // ListAgentShares implements listAgentShares.
 // GET /agents/{agentId}/shares
 func (h *Handler) ListAgentShares(ctx context.Context, p api.ListAgentSharesParams) (*api.ShareList, error) {
-	ss, err := h.shares.List(ctx, authz.Agent, p.AgentId)
-	if err != nil {
-		return nil, err
-	}
-	out := &api.ShareList{Items: make([]api.Share, 0, len(ss))}
-	for _, s := range ss {
-		out.Items = append(out.Items, *toShare(s))
-	}
-	return out, nil
+	return h.listShares(ctx, authz.Agent, p.AgentId)
 }
 
 // ShareAgent implements shareAgent.
 // POST /agents/{agentId}/shares
 func (h *Handler) ShareAgent(ctx context.Context, req *api.ShareCreate, p api.ShareAgentParams) (*api.Share, error) {
-	s, err := h.shares.Share(ctx, authz.Agent, p.AgentId, authz.ShareInput{
-		SubjectType: share.SubjectType(req.SubjectType), SubjectID: req.SubjectID, Level: share.Level(req.Level),
-	})
-	if err != nil {
-		return nil, err
-	}
-	return toShare(s), nil
+	return h.share(ctx, authz.Agent, p.AgentId, req)
 }
 
 // RevokeAgentShare implements revokeAgentShare.

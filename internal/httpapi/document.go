@@ -7,7 +7,6 @@ import (
 
 	"atrium/ent"
 	entdoc "atrium/ent/document"
-	"atrium/ent/share"
 	"atrium/gen/api"
 	"atrium/internal/authz"
 	"atrium/internal/document"
@@ -95,27 +94,13 @@ func (h *Handler) DeleteDocument(ctx context.Context, p api.DeleteDocumentParams
 // ListDocumentShares implements listDocumentShares.
 // GET /documents/{documentId}/shares
 func (h *Handler) ListDocumentShares(ctx context.Context, p api.ListDocumentSharesParams) (*api.ShareList, error) {
-	ss, err := h.shares.List(ctx, authz.Document, p.DocumentId)
-	if err != nil {
-		return nil, err
-	}
-	out := &api.ShareList{Items: make([]api.Share, 0, len(ss))}
-	for _, s := range ss {
-		out.Items = append(out.Items, *toShare(s))
-	}
-	return out, nil
+	return h.listShares(ctx, authz.Document, p.DocumentId)
 }
 
 // ShareDocument implements shareDocument.
 // POST /documents/{documentId}/shares
 func (h *Handler) ShareDocument(ctx context.Context, req *api.ShareCreate, p api.ShareDocumentParams) (*api.Share, error) {
-	s, err := h.shares.Share(ctx, authz.Document, p.DocumentId, authz.ShareInput{
-		SubjectType: share.SubjectType(req.SubjectType), SubjectID: req.SubjectID, Level: share.Level(req.Level),
-	})
-	if err != nil {
-		return nil, err
-	}
-	return toShare(s), nil
+	return h.share(ctx, authz.Document, p.DocumentId, req)
 }
 
 // RevokeDocumentShare implements revokeDocumentShare.

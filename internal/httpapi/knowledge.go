@@ -6,7 +6,6 @@ import (
 	"github.com/google/uuid"
 
 	"atrium/ent"
-	"atrium/ent/share"
 	"atrium/gen/api"
 	"atrium/internal/authz"
 	"atrium/internal/knowledge"
@@ -132,27 +131,13 @@ func (h *Handler) GetKnowledgeNeighbourhood(ctx context.Context, p api.GetKnowle
 // ListKnowledgeGraphShares implements listKnowledgeGraphShares.
 // GET /knowledge-graphs/{graphId}/shares
 func (h *Handler) ListKnowledgeGraphShares(ctx context.Context, p api.ListKnowledgeGraphSharesParams) (*api.ShareList, error) {
-	ss, err := h.shares.List(ctx, authz.KnowledgeGraph, p.GraphId)
-	if err != nil {
-		return nil, err
-	}
-	out := &api.ShareList{Items: make([]api.Share, 0, len(ss))}
-	for _, s := range ss {
-		out.Items = append(out.Items, *toShare(s))
-	}
-	return out, nil
+	return h.listShares(ctx, authz.KnowledgeGraph, p.GraphId)
 }
 
 // ShareKnowledgeGraph implements shareKnowledgeGraph.
 // POST /knowledge-graphs/{graphId}/shares
 func (h *Handler) ShareKnowledgeGraph(ctx context.Context, req *api.ShareCreate, p api.ShareKnowledgeGraphParams) (*api.Share, error) {
-	s, err := h.shares.Share(ctx, authz.KnowledgeGraph, p.GraphId, authz.ShareInput{
-		SubjectType: share.SubjectType(req.SubjectType), SubjectID: req.SubjectID, Level: share.Level(req.Level),
-	})
-	if err != nil {
-		return nil, err
-	}
-	return toShare(s), nil
+	return h.share(ctx, authz.KnowledgeGraph, p.GraphId, req)
 }
 
 // RevokeKnowledgeGraphShare implements revokeKnowledgeGraphShare.

@@ -226,27 +226,13 @@ func (h *Handler) RemoveTeamMember(ctx context.Context, p api.RemoveTeamMemberPa
 // ListConversationShares implements listConversationShares.
 // GET /conversations/{conversationId}/shares
 func (h *Handler) ListConversationShares(ctx context.Context, p api.ListConversationSharesParams) (*api.ShareList, error) {
-	ss, err := h.shares.List(ctx, authz.Conversation, p.ConversationId)
-	if err != nil {
-		return nil, err
-	}
-	out := &api.ShareList{Items: make([]api.Share, 0, len(ss))}
-	for _, s := range ss {
-		out.Items = append(out.Items, *toShare(s))
-	}
-	return out, nil
+	return h.listShares(ctx, authz.Conversation, p.ConversationId)
 }
 
 // ShareConversation implements shareConversation.
 // POST /conversations/{conversationId}/shares
 func (h *Handler) ShareConversation(ctx context.Context, req *api.ShareCreate, p api.ShareConversationParams) (*api.Share, error) {
-	s, err := h.shares.Share(ctx, authz.Conversation, p.ConversationId, authz.ShareInput{
-		SubjectType: share.SubjectType(req.SubjectType), SubjectID: req.SubjectID, Level: share.Level(req.Level),
-	})
-	if err != nil {
-		return nil, err
-	}
-	return toShare(s), nil
+	return h.share(ctx, authz.Conversation, p.ConversationId, req)
 }
 
 // RevokeConversationShare implements revokeConversationShare.
@@ -325,4 +311,26 @@ func toShare(s *ent.Share) *api.Share {
 	return &api.Share{ID: s.ID, ResourceType: api.ResourceType(s.ResourceType), ResourceID: s.ResourceID,
 		SubjectType: api.ShareSubjectType(s.SubjectType), SubjectID: s.SubjectID, Level: api.ShareLevel(s.Level),
 		CreatedBy: s.CreatedBy, CreatedAt: s.CreatedAt}
+}
+
+func (h *Handler) listShares(ctx context.Context, rt authz.ResourceType, id uuid.UUID) (*api.ShareList, error) {
+	ss, err := h.shares.List(ctx, rt, id)
+	if err != nil {
+		return nil, err
+	}
+	out := &api.ShareList{Items: make([]api.Share, 0, len(ss))}
+	for _, s := range ss {
+		out.Items = append(out.Items, *toShare(s))
+	}
+	return out, nil
+}
+
+func (h *Handler) share(ctx context.Context, rt authz.ResourceType, id uuid.UUID, req *api.ShareCreate) (*api.Share, error) {
+	s, err := h.shares.Share(ctx, rt, id, authz.ShareInput{
+		SubjectType: share.SubjectType(req.SubjectType), SubjectID: req.SubjectID, Level: share.Level(req.Level),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return toShare(s), nil
 }
