@@ -139,7 +139,7 @@ func Build(ctx context.Context, cfg *config.Config, db *Database, kek []byte, lo
 		}
 		rb := cache.NewRedisBus(a.Redis, log)
 		a.Bus = rb
-		a.closers = append(a.closers, rb.Close, func() { a.Redis.Close() })
+		a.closers = append(a.closers, func() { a.Redis.Close() }, rb.Close) // closed in reverse: the bus before its client
 	} else {
 		a.Bus = cache.NewLocalBus()
 	}

@@ -233,6 +233,8 @@ func (b *RedisBus) setHealthy(ctx context.Context, ok bool, cause error) {
 			b.everHealthy = true
 			b.reset(ctx, ResetRefresh)
 		}
+	case !ok && was && ctx.Err() != nil:
+		// Closing: the subscription ends on purpose.
 	case !ok && was:
 		b.log.Error("cache bus degraded: Redis subscription lost; caches use short lifetimes and skip Redis", "err", cause)
 		b.reset(ctx, ResetDegraded)
