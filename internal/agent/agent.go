@@ -13,7 +13,6 @@ import (
 
 	"atrium/ent"
 	entagent "atrium/ent/agent"
-	"atrium/ent/share"
 	"atrium/internal/audit"
 	"atrium/internal/authz"
 	"atrium/internal/fault"
@@ -48,15 +47,9 @@ func NewService(client *ent.Client, w *audit.Writer, access *authz.Access) *Serv
 }
 
 func (s *Service) owners(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]uuid.UUID, error) {
-	rows, err := s.client.Agent.Query().Where(entagent.IDIn(ids...)).Select(entagent.FieldID, entagent.FieldCreatedBy).All(ctx)
-	if err != nil {
-		return nil, fault.FromEnt(err, "agent")
-	}
-	out := make(map[uuid.UUID]uuid.UUID, len(rows))
-	for _, r := range rows {
-		out[r.ID] = r.CreatedBy
-	}
-	return out, nil
+	return authz.Owners(func(ctx context.Context, ids []uuid.UUID) ([]*ent.Agent, error) {
+		return s.client.Agent.Query().Where(entagent.IDIn(ids...)).Select(entagent.FieldID, entagent.FieldCreatedBy).All(ctx)
+	}, func(r *ent.Agent) uuid.UUID { return r.ID }, func(r *ent.Agent) uuid.UUID { return r.CreatedBy })(ctx, ids)
 }
 
 // Input creates or (nil fields left alone) updates an agent.
@@ -228,7 +221,7 @@ func (s *Service) Delete(ctx context.Context, id uuid.UUID) error {
 		return err
 	}
 	err := s.audit.Change(ctx, func(tx *ent.Tx) (audit.Event, error) {
-		if _, err := tx.Share.Delete().Where(share.ResourceTypeEQ(share.ResourceTypeAgent), share.ResourceID(id)).Exec(ctx); err != nil {
+		if err := authz.DeleteShares(ctx, tx, authz.Agent, id); err != nil {
 			return audit.Event{}, err
 		}
 		if err := tx.Agent.DeleteOneID(id).Exec(ctx); err != nil {

@@ -221,3 +221,27 @@ func (l Level) String() string {
 	}
 	return fmt.Sprintf("none(%d)", int(l))
 }
+
+// Owners builds an OwnerLookup from a query of a resource's rows by id (run
+// with the caller's context, so tenant filtering applies) and accessors of
+// their id and creator.
+func Owners[T any](query func(ctx context.Context, ids []uuid.UUID) ([]T, error), id, creator func(T) uuid.UUID) OwnerLookup {
+	return func(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]uuid.UUID, error) {
+		rows, err := query(ctx, ids)
+		if err != nil {
+			return nil, fault.FromEnt(err, "resource")
+		}
+		out := make(map[uuid.UUID]uuid.UUID, len(rows))
+		for _, r := range rows {
+			out[id(r)] = creator(r)
+		}
+		return out, nil
+	}
+}
+
+// DeleteShares removes every share of a resource, inside tx (with the
+// resource itself).
+func DeleteShares(ctx context.Context, tx *ent.Tx, rt ResourceType, id uuid.UUID) error {
+	_, err := tx.Share.Delete().Where(share.ResourceTypeEQ(rt), share.ResourceID(id)).Exec(ctx)
+	return err
+}

@@ -14,7 +14,6 @@ import (
 	entconv "atrium/ent/conversation"
 	"atrium/ent/document"
 	"atrium/ent/message"
-	"atrium/ent/share"
 	"atrium/internal/audit"
 	"atrium/internal/authz"
 	"atrium/internal/fault"
@@ -76,16 +75,9 @@ func NewService(client *ent.Client, w *audit.Writer, access *authz.Access, repli
 
 // owners implements authz.OwnerLookup.
 func (s *Service) owners(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]uuid.UUID, error) {
-	rows, err := s.client.Conversation.Query().Where(entconv.IDIn(ids...)).
-		Select(entconv.FieldID, entconv.FieldCreatedBy).All(ctx)
-	if err != nil {
-		return nil, fault.FromEnt(err, "conversation")
-	}
-	out := make(map[uuid.UUID]uuid.UUID, len(rows))
-	for _, r := range rows {
-		out[r.ID] = r.CreatedBy
-	}
-	return out, nil
+	return authz.Owners(func(ctx context.Context, ids []uuid.UUID) ([]*ent.Conversation, error) {
+		return s.client.Conversation.Query().Where(entconv.IDIn(ids...)).Select(entconv.FieldID, entconv.FieldCreatedBy).All(ctx)
+	}, func(r *ent.Conversation) uuid.UUID { return r.ID }, func(r *ent.Conversation) uuid.UUID { return r.CreatedBy })(ctx, ids)
 }
 
 // CreateInput creates a conversation.
@@ -289,7 +281,7 @@ func (s *Service) Delete(ctx context.Context, id uuid.UUID) error {
 		if _, err := tx.Message.Delete().Where(message.ConversationID(id)).Exec(ctx); err != nil {
 			return audit.Event{}, err
 		}
-		if _, err := tx.Share.Delete().Where(share.ResourceTypeEQ(share.ResourceTypeConversation), share.ResourceID(id)).Exec(ctx); err != nil {
+		if err := authz.DeleteShares(ctx, tx, authz.Conversation, id); err != nil {
 			return audit.Event{}, err
 		}
 		if err := tx.Conversation.DeleteOneID(id).Exec(ctx); err != nil {

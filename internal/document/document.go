@@ -17,7 +17,6 @@ import (
 	"atrium/ent"
 	entdoc "atrium/ent/document"
 	"atrium/ent/predicate"
-	"atrium/ent/share"
 	"atrium/internal/audit"
 	"atrium/internal/authz"
 	"atrium/internal/fault"
@@ -56,15 +55,9 @@ func NewService(client *ent.Client, dia string, w *audit.Writer, access *authz.A
 }
 
 func (s *Service) owners(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]uuid.UUID, error) {
-	rows, err := s.client.Document.Query().Where(entdoc.IDIn(ids...)).Select(entdoc.FieldID, entdoc.FieldCreatedBy).All(ctx)
-	if err != nil {
-		return nil, fault.FromEnt(err, "document")
-	}
-	out := make(map[uuid.UUID]uuid.UUID, len(rows))
-	for _, r := range rows {
-		out[r.ID] = r.CreatedBy
-	}
-	return out, nil
+	return authz.Owners(func(ctx context.Context, ids []uuid.UUID) ([]*ent.Document, error) {
+		return s.client.Document.Query().Where(entdoc.IDIn(ids...)).Select(entdoc.FieldID, entdoc.FieldCreatedBy).All(ctx)
+	}, func(r *ent.Document) uuid.UUID { return r.ID }, func(r *ent.Document) uuid.UUID { return r.CreatedBy })(ctx, ids)
 }
 
 // Input creates or (with nil fields left alone) updates a document.
@@ -223,7 +216,7 @@ func (s *Service) Delete(ctx context.Context, id uuid.UUID) error {
 		return err
 	}
 	err := s.audit.Change(ctx, func(tx *ent.Tx) (audit.Event, error) {
-		if _, err := tx.Share.Delete().Where(share.ResourceTypeEQ(share.ResourceTypeDocument), share.ResourceID(id)).Exec(ctx); err != nil {
+		if err := authz.DeleteShares(ctx, tx, authz.Document, id); err != nil {
 			return audit.Event{}, err
 		}
 		if err := tx.Document.DeleteOneID(id).Exec(ctx); err != nil {

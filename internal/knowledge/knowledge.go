@@ -15,7 +15,6 @@ import (
 	"atrium/ent/kgedge"
 	"atrium/ent/kgnode"
 	"atrium/ent/knowledgegraph"
-	"atrium/ent/share"
 	"atrium/internal/audit"
 	"atrium/internal/authz"
 	"atrium/internal/fault"
@@ -51,16 +50,9 @@ func NewService(client *ent.Client, w *audit.Writer, access *authz.Access) *Serv
 }
 
 func (s *Service) owners(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]uuid.UUID, error) {
-	rows, err := s.client.KnowledgeGraph.Query().Where(knowledgegraph.IDIn(ids...)).
-		Select(knowledgegraph.FieldID, knowledgegraph.FieldCreatedBy).All(ctx)
-	if err != nil {
-		return nil, fault.FromEnt(err, "knowledge graph")
-	}
-	out := make(map[uuid.UUID]uuid.UUID, len(rows))
-	for _, r := range rows {
-		out[r.ID] = r.CreatedBy
-	}
-	return out, nil
+	return authz.Owners(func(ctx context.Context, ids []uuid.UUID) ([]*ent.KnowledgeGraph, error) {
+		return s.client.KnowledgeGraph.Query().Where(knowledgegraph.IDIn(ids...)).Select(knowledgegraph.FieldID, knowledgegraph.FieldCreatedBy).All(ctx)
+	}, func(r *ent.KnowledgeGraph) uuid.UUID { return r.ID }, func(r *ent.KnowledgeGraph) uuid.UUID { return r.CreatedBy })(ctx, ids)
 }
 
 // GraphInput creates or (nil fields left alone) updates a graph.
@@ -193,7 +185,7 @@ func (s *Service) Delete(ctx context.Context, id uuid.UUID) error {
 		if _, err := tx.KGNode.Delete().Where(kgnode.GraphID(id)).Exec(ctx); err != nil {
 			return audit.Event{}, err
 		}
-		if _, err := tx.Share.Delete().Where(share.ResourceTypeEQ(share.ResourceTypeKnowledgeGraph), share.ResourceID(id)).Exec(ctx); err != nil {
+		if err := authz.DeleteShares(ctx, tx, authz.KnowledgeGraph, id); err != nil {
 			return audit.Event{}, err
 		}
 		if err := tx.KnowledgeGraph.DeleteOneID(id).Exec(ctx); err != nil {
