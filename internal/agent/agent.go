@@ -98,23 +98,13 @@ func validate(in Input, create bool) error {
 
 // checkDocuments refuses documents and graphs the caller cannot read.
 func (s *Service) checkDocuments(ctx context.Context, in Input) error {
-	for _, c := range []struct {
-		rt    authz.ResourceType
-		ids   *[]uuid.UUID
-		field string
-	}{{authz.Document, in.DocumentIDs, "document_ids"}, {authz.KnowledgeGraph, in.GraphIDs, "knowledge_graph_ids"}} {
-		if c.ids == nil || len(*c.ids) == 0 {
-			continue
-		}
-		ds, err := s.access.Decide(ctx, c.rt, *c.ids)
-		if err != nil {
+	if in.DocumentIDs != nil {
+		if err := s.access.RequireReadable(ctx, authz.Document, *in.DocumentIDs, "document_ids"); err != nil {
 			return err
 		}
-		for _, id := range *c.ids {
-			if ds[id].Level < authz.Viewer {
-				return fault.Fields(fault.FieldError{Field: c.field, Message: string(c.rt) + " " + id.String() + " not found"})
-			}
-		}
+	}
+	if in.GraphIDs != nil {
+		return s.access.RequireReadable(ctx, authz.KnowledgeGraph, *in.GraphIDs, "knowledge_graph_ids")
 	}
 	return nil
 }

@@ -245,3 +245,22 @@ func DeleteShares(ctx context.Context, tx *ent.Tx, rt ResourceType, id uuid.UUID
 	_, err := tx.Share.Delete().Where(share.ResourceTypeEQ(rt), share.ResourceID(id)).Exec(ctx)
 	return err
 }
+
+// RequireReadable fails with a field error naming the first of ids the
+// viewer cannot read, as if it did not exist (references to resources in a
+// request body: an agent's documents, a graph's documents).
+func (a *Access) RequireReadable(ctx context.Context, rt ResourceType, ids []uuid.UUID, field string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	ds, err := a.Decide(ctx, rt, ids)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if ds[id].Level < Viewer {
+			return fault.Fields(fault.FieldError{Field: field, Message: fmt.Sprintf("%s %s not found", rt, id)})
+		}
+	}
+	return nil
+}

@@ -76,19 +76,10 @@ func checkText(fs []fault.FieldError, field string, v *string, max int, required
 }
 
 func (s *Service) checkDocuments(ctx context.Context, ids *[]uuid.UUID) error {
-	if ids == nil || len(*ids) == 0 {
+	if ids == nil {
 		return nil
 	}
-	ds, err := s.access.Decide(ctx, authz.Document, *ids)
-	if err != nil {
-		return err
-	}
-	for _, id := range *ids {
-		if ds[id].Level < authz.Viewer {
-			return fault.Fields(fault.FieldError{Field: "document_ids", Message: "document " + id.String() + " not found"})
-		}
-	}
-	return nil
+	return s.access.RequireReadable(ctx, authz.Document, *ids, "document_ids")
 }
 
 // Create creates a graph; the caller owns it.
