@@ -79,51 +79,42 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		}
 		chain = *tenant
 	}
-	cfg, err := config.FromEnv()
-	if err != nil {
-		fmt.Fprintf(stderr, "atrium: invalid configuration:\n%v\n", err)
-		return exitConfig
-	}
-	db, err := app.OpenDatabase(ctx, cfg)
-	if err != nil {
-		fmt.Fprintf(stderr, "atrium audit verify: %v\n", err)
-		return exitFail
-	}
-	defer db.Close()
-	reps, err := audit.Verify(ctx, db.Client, chain)
-	if err != nil {
-		fmt.Fprintf(stderr, "atrium audit verify: %v\n", err)
-		return exitFail
-	}
-	broken := false
-	for _, r := range reps {
-		broken = broken || len(r.Problems) > 0
-	}
-	if *asJSON {
-		_ = json.NewEncoder(stdout).Encode(map[string]any{"ok": !broken, "chains": reps})
-	} else {
+	return withDatabase(ctx, stderr, "atrium audit verify", false, func(_ *config.Config, db *app.Database) int {
+		reps, err := audit.Verify(ctx, db.Client, chain)
+		if err != nil {
+			fmt.Fprintf(stderr, "atrium audit verify: %v\n", err)
+			return exitFail
+		}
+		broken := false
 		for _, r := range reps {
-			mark := "✅"
-			if len(r.Problems) > 0 {
-				mark = "❌"
+			broken = broken || len(r.Problems) > 0
+		}
+		if *asJSON {
+			_ = json.NewEncoder(stdout).Encode(map[string]any{"ok": !broken, "chains": reps})
+		} else {
+			for _, r := range reps {
+				mark := "✅"
+				if len(r.Problems) > 0 {
+					mark = "❌"
+				}
+				fmt.Fprintf(stdout, "%s chain %s: %d events", mark, r.Chain, r.Events)
+				if r.Unchained > 0 {
+					fmt.Fprintf(stdout, " (%d from before the chain existed)", r.Unchained)
+				}
+				fmt.Fprintln(stdout)
+				for _, p := range r.Problems {
+					fmt.Fprintf(stdout, "   %s\n", p)
+				}
 			}
-			fmt.Fprintf(stdout, "%s chain %s: %d events", mark, r.Chain, r.Events)
-			if r.Unchained > 0 {
-				fmt.Fprintf(stdout, " (%d from before the chain existed)", r.Unchained)
-			}
-			fmt.Fprintln(stdout)
-			for _, p := range r.Problems {
-				fmt.Fprintf(stdout, "   %s\n", p)
+			if len(reps) == 0 {
+				fmt.Fprintln(stdout, "no audit events")
 			}
 		}
-		if len(reps) == 0 {
-			fmt.Fprintln(stdout, "no audit events")
+		if broken {
+			return exitFail
 		}
-	}
-	if broken {
-		return exitFail
-	}
-	return exitOK
+		return exitOK
+	})
 }
 
 func runAuditPrune(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -140,27 +131,18 @@ func runAuditPrune(ctx context.Context, args []string, stdout, stderr io.Writer)
 		fmt.Fprintln(stderr, "atrium audit prune: --older-than must be at least 1h")
 		return exitConfig
 	}
-	cfg, err := config.FromEnv()
-	if err != nil {
-		fmt.Fprintf(stderr, "atrium: invalid configuration:\n%v\n", err)
-		return exitConfig
-	}
-	db, err := app.OpenDatabase(ctx, cfg)
-	if err != nil {
-		fmt.Fprintf(stderr, "atrium audit prune: %v\n", err)
-		return exitFail
-	}
-	defer db.Close()
-	reps, err := audit.Prune(ctx, db.Client, time.Now().Add(-*older))
-	if err != nil {
-		fmt.Fprintf(stderr, "atrium audit prune: %v\n", err)
-		return exitFail
-	}
-	total := 0
-	for _, r := range reps {
-		total += r.Removed
-		fmt.Fprintf(stdout, "chain %s: removed %d events; now anchored after seq %d\n", r.Chain, r.Removed, r.Anchor)
-	}
-	fmt.Fprintf(stdout, "removed %d events\n", total)
-	return exitOK
+	return withDatabase(ctx, stderr, "atrium audit prune", false, func(_ *config.Config, db *app.Database) int {
+		reps, err := audit.Prune(ctx, db.Client, time.Now().Add(-*older))
+		if err != nil {
+			fmt.Fprintf(stderr, "atrium audit prune: %v\n", err)
+			return exitFail
+		}
+		total := 0
+		for _, r := range reps {
+			total += r.Removed
+			fmt.Fprintf(stdout, "chain %s: removed %d events; now anchored after seq %d\n", r.Chain, r.Removed, r.Anchor)
+		}
+		fmt.Fprintf(stdout, "removed %d events\n", total)
+		return exitOK
+	})
 }

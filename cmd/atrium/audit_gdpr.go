@@ -45,42 +45,33 @@ func runAuditGDPR(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fmt.Fprintf(stderr, "atrium audit gdpr: unexpected argument %q\n", fs.Arg(0))
 		return exitConfig
 	}
-	cfg, err := config.FromEnv()
-	if err != nil {
-		fmt.Fprintf(stderr, "atrium: invalid configuration:\n%v\n", err)
-		return exitConfig
-	}
-	db, err := app.OpenDatabase(ctx, cfg)
-	if err != nil {
-		fmt.Fprintf(stderr, "atrium audit gdpr: %v\n", err)
-		return exitFail
-	}
-	defer db.Close()
-	if n, err := migrate.Pending(ctx, db.DB, db.Dialect); err == nil && n > 0 {
-		fmt.Fprintf(stderr, "atrium audit gdpr: the database schema is %d migration(s) behind this binary; the probes may fail until 'atrium migrate apply'\n", n)
-	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	checks := compliance.CheckGDPR(ctx, db.Client, db.DB, db.Dialect, log)
-	ok := true
-	for _, c := range checks {
-		ok = ok && c.OK
-	}
-	if *asJSON {
-		_ = json.NewEncoder(stdout).Encode(map[string]any{"ok": ok, "checks": checks})
-	} else {
+	return withDatabase(ctx, stderr, "atrium audit gdpr", false, func(_ *config.Config, db *app.Database) int {
+		if n, err := migrate.Pending(ctx, db.DB, db.Dialect); err == nil && n > 0 {
+			fmt.Fprintf(stderr, "atrium audit gdpr: the database schema is %d migration(s) behind this binary; the probes may fail until 'atrium migrate apply'\n", n)
+		}
+		log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		checks := compliance.CheckGDPR(ctx, db.Client, db.DB, db.Dialect, log)
+		ok := true
 		for _, c := range checks {
-			mark := "✅"
-			if !c.OK {
-				mark = "❌"
-			}
-			fmt.Fprintf(stdout, "%s %s: %s\n", mark, c.Name, c.Summary)
-			for _, p := range c.Problems {
-				fmt.Fprintf(stdout, "   %s\n", p)
+			ok = ok && c.OK
+		}
+		if *asJSON {
+			_ = json.NewEncoder(stdout).Encode(map[string]any{"ok": ok, "checks": checks})
+		} else {
+			for _, c := range checks {
+				mark := "✅"
+				if !c.OK {
+					mark = "❌"
+				}
+				fmt.Fprintf(stdout, "%s %s: %s\n", mark, c.Name, c.Summary)
+				for _, p := range c.Problems {
+					fmt.Fprintf(stdout, "   %s\n", p)
+				}
 			}
 		}
-	}
-	if !ok {
-		return exitFail
-	}
-	return exitOK
+		if !ok {
+			return exitFail
+		}
+		return exitOK
+	})
 }

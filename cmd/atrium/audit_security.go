@@ -58,30 +58,21 @@ func runAuditSecurity(ctx context.Context, args []string, stdout, stderr io.Writ
 		fmt.Fprintf(stderr, "atrium audit security: unexpected argument %q\n", fs.Arg(0))
 		return exitConfig
 	}
-	cfg, err := config.FromEnv()
-	if err != nil {
-		fmt.Fprintf(stderr, "atrium: invalid configuration:\n%v\n", err)
-		return exitConfig
-	}
-	db, err := app.OpenDatabase(ctx, cfg)
-	if err != nil {
-		fmt.Fprintf(stderr, "atrium audit security: %v\n", err)
-		return exitFail
-	}
-	defer db.Close()
-	env := compliance.NewEnv(cfg, db.Client, db.DB, db.Dialect, atrium.OpenAPISpec, publicOperationIDs())
-	rep := compliance.RunChecks(ctx, env, compliance.SecurityChecks())
-	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		_ = enc.Encode(rep)
-	} else {
-		writeSecurityReport(stdout, rep)
-	}
-	if !rep.OK {
-		return exitFail
-	}
-	return exitOK
+	return withDatabase(ctx, stderr, "atrium audit security", false, func(cfg *config.Config, db *app.Database) int {
+		env := compliance.NewEnv(cfg, db.Client, db.DB, db.Dialect, atrium.OpenAPISpec, publicOperationIDs())
+		rep := compliance.RunChecks(ctx, env, compliance.SecurityChecks())
+		if *asJSON {
+			enc := json.NewEncoder(stdout)
+			enc.SetIndent("", "  ")
+			_ = enc.Encode(rep)
+		} else {
+			writeSecurityReport(stdout, rep)
+		}
+		if !rep.OK {
+			return exitFail
+		}
+		return exitOK
+	})
 }
 
 func writeSecurityReport(w io.Writer, rep compliance.Report) {

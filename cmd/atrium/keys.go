@@ -84,21 +84,7 @@ func parseKeysFlags(fs *flag.FlagSet, args []string) (int, bool) {
 // generated into this machine's data dir would be unknown to every other
 // instance. (list needs no KEK: it never decrypts.)
 func withKeyStore(ctx context.Context, stderr io.Writer, needKEK bool, f func(*config.Config, *app.Database) int) int {
-	cfg, err := config.FromEnv()
-	if err == nil && needKEK {
-		err = cfg.CheckKEK()
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "atrium keys: invalid configuration:\n%v\n", err)
-		return exitConfig
-	}
-	db, err := app.OpenDatabase(ctx, cfg)
-	if err != nil {
-		fmt.Fprintln(stderr, "atrium keys:", err)
-		return exitFail
-	}
-	defer db.Close()
-	return f(cfg, db)
+	return withDatabase(ctx, stderr, "atrium keys", needKEK, f)
 }
 
 // keyRow is what `keys list` shows of a key: public facts only.

@@ -10,6 +10,8 @@ import (
 	"syscall"
 
 	_ "atrium/ent/runtime" // ent privacy policies; without it ent fails closed
+	"atrium/internal/app"
+	"atrium/internal/config"
 )
 
 // Exit codes.
@@ -62,4 +64,25 @@ func usage(w io.Writer) {
 		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(w, "\nRun 'atrium <command> --help' for a command's flags. Configuration comes from ATRIUM_* environment variables; see 'atrium serve --help'.")
+}
+
+// withDatabase loads the configuration and opens the database for the
+// command name, runs f and closes the database. A bad configuration (or, with
+// needKEK, a missing key-encryption key) exits 2; an unreachable database 1.
+func withDatabase(ctx context.Context, stderr io.Writer, name string, needKEK bool, f func(*config.Config, *app.Database) int) int {
+	cfg, err := config.FromEnv()
+	if err == nil && needKEK {
+		err = cfg.CheckKEK()
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: invalid configuration:\n%v\n", name, err)
+		return exitConfig
+	}
+	db, err := app.OpenDatabase(ctx, cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", name, err)
+		return exitFail
+	}
+	defer db.Close()
+	return f(cfg, db)
 }

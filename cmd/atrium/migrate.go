@@ -54,7 +54,7 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		if code, ok := parseFlags(fs, args, 0); !ok {
 			return code
 		}
-		return withDatabase(ctx, stderr, func(db *app.Database) int {
+		return withDatabase(ctx, stderr, "atrium migrate", false, func(_ *config.Config, db *app.Database) int {
 			opts := []migrate.Option{}
 			if *baseline != "" {
 				opts = append(opts, migrate.WithBaseline(*baseline))
@@ -85,7 +85,7 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		if code, ok := parseFlags(fs, args, 0); !ok {
 			return code
 		}
-		return withDatabase(ctx, stderr, func(db *app.Database) int {
+		return withDatabase(ctx, stderr, "atrium migrate", false, func(_ *config.Config, db *app.Database) int {
 			st, err := migrate.Status(ctx, db.DB, db.Dialect)
 			if err != nil {
 				fmt.Fprintln(stderr, "atrium migrate status:", err)
@@ -211,21 +211,6 @@ func parseFlags(fs *flag.FlagSet, args []string, nargs int) (int, bool) {
 	}
 	fs.Parse(pos) // so fs.Arg(i) returns the positional arguments
 	return exitOK, true
-}
-
-func withDatabase(ctx context.Context, stderr io.Writer, f func(*app.Database) int) int {
-	cfg, err := config.FromEnv()
-	if err != nil {
-		fmt.Fprintln(stderr, "atrium migrate: configuration:", err)
-		return exitConfig
-	}
-	db, err := app.OpenDatabase(ctx, cfg)
-	if err != nil {
-		fmt.Fprintln(stderr, "atrium migrate:", err)
-		return exitFail
-	}
-	defer db.Close()
-	return f(db)
 }
 
 func dialects(s string) ([]string, error) {
