@@ -59,14 +59,17 @@ func TestRealtime(t *testing.T) {
 	forEachDB(t, func(t *testing.T, bu *bundle) {
 		ctx := bu.ctx
 		t.Run("OK/ReceivesMessages", func(t *testing.T) {
+			// Its own conversation: other parallel tests append to bu.convA.
+			conv, err := bu.a.Client.CreateConversation(ctx, &api.ConversationCreate{})
+			require.NoError(t, err)
 			c := dialWS(t, bu, bu.a.Token)
-			send(t, c, map[string]string{"type": "subscribe", "conversation_id": bu.convA.ID.String()})
+			send(t, c, map[string]string{"type": "subscribe", "conversation_id": conv.ID.String()})
 			next(t, c, "subscribed")
-			_, err := bu.a.Client.AppendMessage(ctx, &api.MessageCreate{Role: api.MessageRoleUser, Content: "live"},
-				api.AppendMessageParams{ConversationId: bu.convA.ID})
+			_, err = bu.a.Client.AppendMessage(ctx, &api.MessageCreate{Role: api.MessageRoleUser, Content: "live"},
+				api.AppendMessageParams{ConversationId: conv.ID})
 			require.NoError(t, err)
 			e := next(t, c, "message.created")
-			require.Equal(t, bu.convA.ID.String(), e.ConversationID)
+			require.Equal(t, conv.ID.String(), e.ConversationID)
 			require.Contains(t, string(e.Data), "live")
 		})
 		t.Run("ErrOtherTenantCannotSubscribe", func(t *testing.T) {
