@@ -1,4 +1,4 @@
-// Command atrium is the one Atrium binary: serve, migrate, keys, tenant, audit.
+// Command atrium is the one Atrium binary: serve, migrate, keys, tenant, audit, dev.
 package main
 
 import (
@@ -33,6 +33,7 @@ func commands() []command {
 		{"keys", "list and rotate token signing keys", runKeys},
 		{"tenant", "create a tenant and its first admin's enrollment link", runTenant},
 		{"audit", "verify and prune the audit trail; check security and GDPR", runAudit},
+		{"dev", "development helpers: a legacy (pre-auth) database fixture", runDev},
 	}
 }
 

@@ -21,6 +21,18 @@ const migrateUsage = `Usage: atrium migrate <subcommand> [flags]
 Subcommands:
   apply [--baseline V] [--dry-run]   apply pending migrations to the configured database
   status                             show applied and pending migrations
+  down [--to V] [--dry-run] [-v]     revert the last applied migration (with --to V, every
+                                     version newer than V, newest first; 0 reverts all)
+  down-plan VERSION [--dialect D] [--dev-url URL] [--write]
+                                     draft the down script of a migration file from a schema
+                                     diff (print it, or write migrations/<D>/down/<file>)
+  snapshot [--out FILE]              record row counts and checksums of the legacy
+                                     tables (PostgreSQL), before migrating
+  validate [--snapshot FILE] [--json]
+                                     check the migrated database: all applied, schema
+                                     equals ent, no NULL tenant_id/created_by, every
+                                     user a member with a role, legacy rows preserved
+                                     (exit 1 on any failure)
   diff NAME [--dialect D] [--dev-url URL]
                                      write the next migration file(s) from the ent schema
   check [--dialect D] [--dev-url URL]
@@ -29,8 +41,8 @@ Subcommands:
                                      add a hand-written (data) migration file and rehash
   hash [--dialect D]                 rehash atlas.sum after editing a file by hand
 
-apply and status use the database configured by ATRIUM_* variables (see
-'atrium serve --help'). diff, check, new and hash work on ./migrations and
+apply, status, down, snapshot and validate use the database configured by ATRIUM_* variables (see
+'atrium serve --help'). diff, check, new, hash and down-plan work on ./migrations and
 must run from the repository root; D is postgres, sqlite or all (default all).
 `
 
@@ -170,6 +182,14 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) in
 			}
 			return err
 		})
+	case "down":
+		return runMigrateDown(ctx, args, stdout, stderr)
+	case "down-plan":
+		return runMigrateDownPlan(ctx, args, stdout, stderr)
+	case "snapshot":
+		return runMigrateSnapshot(ctx, fs, args, stdout, stderr)
+	case "validate":
+		return runMigrateValidate(ctx, fs, args, stdout, stderr)
 	case "hash":
 		dia := fs.String("dialect", "all", "postgres, sqlite or all")
 		if code, ok := parseFlags(fs, args, 0); !ok {

@@ -9,16 +9,27 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/google/uuid"
+
+	"atrium/ent/tenant"
+	"atrium/ent/user"
 	"atrium/internal/app"
 	"atrium/internal/config"
+	"atrium/internal/viewer"
 )
 
-const tenantUsage = `Usage: atrium tenant create --name NAME [--slug SLUG] [--admin-email EMAIL]
+const tenantUsage = `Usage:
+  atrium tenant create --name NAME [--slug SLUG] [--admin-email EMAIL]
+  atrium tenant reenroll --tenant SLUG (--email EMAIL | --user ID)
 
-Creates a tenant and an invitation for its first admin, and prints the
+create makes a tenant and an invitation for its first admin, and prints the
 one-time enrollment link. Open it in a browser to enroll a passkey; the
 invitation expires in 7 days and works once. The token is printed here and
 nowhere else: only its hash is stored.
+
+reenroll prints a one-time link with which an existing member enrolls a
+device: the way in for users adopted from a legacy database, who have none
+(docs/migration-runbook.md), and for a member who lost every device.
 
 Configuration comes from ATRIUM_* variables (see 'atrium serve --help').
 `
@@ -26,6 +37,9 @@ Configuration comes from ATRIUM_* variables (see 'atrium serve --help').
 var slugRE = regexp.MustCompile(`^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$`)
 
 func runTenant(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "reenroll" {
+		return runTenantReenroll(ctx, args[1:], stdout, stderr)
+	}
 	if len(args) == 0 || args[0] != "create" {
 		fmt.Fprint(stdout, tenantUsage)
 		if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
@@ -100,4 +114,62 @@ func slugify(name string) string {
 		s = strings.Trim(s[:63], "-")
 	}
 	return s
+}
+
+// runTenantReenroll: atrium tenant reenroll --tenant SLUG (--email E | --user ID)
+func runTenantReenroll(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("atrium tenant reenroll", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	slug := fs.String("tenant", "", "slug of the tenant (required; a migrated legacy database has \"default\")")
+	email := fs.String("email", "", "the member's email")
+	userID := fs.String("user", "", "the member's user id")
+	if code, ok := parseFlags(fs, args, 0); !ok {
+		return code
+	}
+	if *slug == "" || (*email == "") == (*userID == "") {
+		fmt.Fprintln(stderr, "atrium tenant reenroll: want --tenant and exactly one of --email or --user")
+		return exitConfig
+	}
+	var uid uuid.UUID
+	if *userID != "" {
+		var err error
+		if uid, err = uuid.Parse(*userID); err != nil {
+			fmt.Fprintf(stderr, "atrium tenant reenroll: --user: %v\n", err)
+			return exitConfig
+		}
+	}
+	cfg, err := config.FromEnv()
+	if err != nil {
+		fmt.Fprintf(stderr, "atrium: invalid configuration:\n%v\n", err)
+		return exitConfig
+	}
+	a, err := app.New(ctx, cfg, slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	if err != nil {
+		fmt.Fprintf(stderr, "atrium tenant reenroll: %v\n", err)
+		return exitFail
+	}
+	defer a.Close()
+	sys := viewer.System(ctx, "cli: tenant reenroll")
+	t, err := a.DB.Client.Tenant.Query().Where(tenant.Slug(*slug)).Only(sys)
+	if err != nil {
+		fmt.Fprintf(stderr, "atrium tenant reenroll: tenant %q not found\n", *slug)
+		return exitFail
+	}
+	if *email != "" {
+		u, err := a.DB.Client.User.Query().Where(user.Email(strings.TrimSpace(*email))).Only(sys)
+		if err != nil {
+			fmt.Fprintln(stderr, "atrium tenant reenroll: no user with that email")
+			return exitFail
+		}
+		uid = u.ID
+	}
+	inv, err := a.Passkeys.Reenroll(viewer.SystemForTenant(ctx, t.ID, "cli: tenant reenroll"), uid, 0)
+	if err != nil {
+		fmt.Fprintf(stderr, "atrium tenant reenroll: %v\n", err)
+		return exitFail
+	}
+	fmt.Fprintf(stdout, "Enrollment link for user %s in tenant %s (works once, expires %s):\n\n  %s\n\n",
+		uid, t.Slug, inv.Invitation.ExpiresAt.UTC().Format("2006-01-02 15:04 MST"), inv.URL)
+	fmt.Fprintln(stdout, "Send it over a private channel. It is not shown again.")
+	return exitOK
 }

@@ -163,20 +163,11 @@ func Apply(ctx context.Context, db *sql.DB, dia string, opts ...Option) (Report,
 	if err != nil {
 		return rep, err
 	}
-	switch dia {
-	case dialect.Postgres:
-		unlock, err := drv.(schema.Locker).Lock(ctx, LockName, o.lockTimeout)
-		if err != nil {
-			return rep, fmt.Errorf("migrate: acquire lock %q: %w", LockName, err)
-		}
-		defer unlock()
-	case dialect.SQLite:
-		unlock, err := lockSQLite(ctx, db, o.lockTimeout)
-		if err != nil {
-			return rep, fmt.Errorf("migrate: %w", err)
-		}
-		defer unlock()
+	unlock, err := lock(ctx, db, drv, dia, o.lockTimeout)
+	if err != nil {
+		return rep, err
 	}
+	defer unlock()
 	rrw := &revisions{q: db, dialect: dia, readOnly: o.dryRun != nil}
 	exists, err := revisionTableExists(ctx, db, dia)
 	if err != nil {
@@ -243,6 +234,27 @@ func Apply(ctx context.Context, db *sql.DB, dia string, opts ...Option) (Report,
 	return rep, nil
 }
 
+// lock takes Apply's lock: the CLI's advisory lock on PostgreSQL, a flock
+// beside the database file on SQLite.
+func lock(ctx context.Context, db *sql.DB, drv migrate.Driver, dia string, timeout time.Duration) (func(), error) {
+	switch dia {
+	case dialect.Postgres:
+		unlock, err := drv.(schema.Locker).Lock(ctx, LockName, timeout)
+		if err != nil {
+			return nil, fmt.Errorf("migrate: acquire lock %q: %w", LockName, err)
+		}
+		return func() { unlock() }, nil
+	case dialect.SQLite:
+		unlock, err := lockSQLite(ctx, db, timeout)
+		if err != nil {
+			return nil, fmt.Errorf("migrate: %w", err)
+		}
+		return unlock, nil
+	default:
+		return nil, fmt.Errorf("migrate: unsupported dialect %q", dia)
+	}
+}
+
 // dryRunPending computes the pending files without a revision table.
 func dryRunPending(ctx context.Context, drv migrate.Driver, dir migrate.Dir, rrw *revisions, baseline string) ([]migrate.File, error) {
 	if err := migrate.Validate(dir); err != nil {
@@ -307,23 +319,84 @@ func fileStmts(drv migrate.Driver, f migrate.File) ([]string, error) {
 // applyFile runs one file in a transaction. When it fails, the transaction is
 // rolled back and the revision is recorded with its error and zero statements
 // applied, so `status` shows it and the next apply retries the whole file.
-//
-// On SQLite, like the atlas CLI, foreign keys are off during the file (the
-// pragma is a no-op inside a transaction, and atlas rebuilds a changed table by
-// copy, drop and rename) and checked with foreign_key_check before commit.
-func applyFile(ctx context.Context, db *sql.DB, dia string, dir migrate.Dir, f migrate.File, exOpts []migrate.ExecutorOption) (_ int, err error) {
+func applyFile(ctx context.Context, db *sql.DB, dia string, dir migrate.Dir, f migrate.File, exOpts []migrate.ExecutorOption) (int, error) {
 	if txModeNone(f) {
 		return applyNoTx(ctx, db, dia, dir, f, exOpts)
 	}
+	var (
+		rrw     *revisions
+		execErr error // the file's own failure, recorded in its revision
+	)
+	err := inFileTx(ctx, db, dia, f.Name(), func(tx *sql.Tx) error {
+		drv, err := openDriver(tx, dia)
+		if err != nil {
+			return err
+		}
+		rrw = &revisions{q: tx, dialect: dia}
+		switch r, err := rrw.ReadRevision(ctx, f.Version()); {
+		case err != nil && !errors.Is(err, migrate.ErrRevisionNotExist):
+			return fmt.Errorf("migrate: read revision %s: %w", f.Version(), err)
+		case err != nil:
+		case r.Applied == r.Total && r.Error == "":
+			// Another Apply got here first: on SQLite nothing but the write
+			// transaction (BEGIN IMMEDIATE) serialises appliers.
+			return errApplied
+		case r.Applied == 0:
+			// A failed earlier attempt left a record with nothing applied (its
+			// transaction rolled back): start afresh, as the file may have been
+			// fixed and its statement count changed.
+			if err := rrw.DeleteRevision(ctx, f.Version()); err != nil {
+				return fmt.Errorf("migrate: reset failed revision %s: %w", f.Version(), err)
+			}
+		}
+		ex, err := migrate.NewExecutor(drv, dir, rrw, exOpts...)
+		if err != nil {
+			return err
+		}
+		if execErr = ex.Execute(ctx, f); execErr != nil {
+			return fmt.Errorf("migrate: %s: %w", f.Name(), execErr)
+		}
+		return nil
+	})
+	if execErr != nil {
+		if rev := rrw.last; rev != nil {
+			rev.Applied, rev.PartialHashes = 0, nil
+			if rev.Error == "" {
+				rev.Error = execErr.Error()
+			}
+			outer := &revisions{q: db, dialect: dia}
+			if werr := outer.WriteRevision(ctx, rev); werr != nil {
+				err = errors.Join(err, fmt.Errorf("record failed revision: %w", werr))
+			}
+		}
+		return 0, err
+	}
+	if err != nil {
+		return 0, err
+	}
+	if rrw.last == nil {
+		return 0, nil
+	}
+	return rrw.last.Applied, nil
+}
+
+// inFileTx runs f, the statements of one file (a migration or a down script),
+// in a transaction, committed when f returns nil and rolled back otherwise.
+//
+// On SQLite, like the atlas CLI, foreign keys are off during the file (the
+// pragma is a no-op inside a transaction, and atlas rebuilds a changed table by
+// copy, drop and rename) and checked with foreign_key_check before commit; the
+// transaction runs on a dedicated connection, whose pragma is restored after.
+func inFileTx(ctx context.Context, db *sql.DB, dia, name string, f func(*sql.Tx) error) (err error) {
 	var tx *sql.Tx
 	if dia == dialect.SQLite {
 		conn, err := db.Conn(ctx)
 		if err != nil {
-			return 0, fmt.Errorf("migrate: %w", err)
+			return fmt.Errorf("migrate: %w", err)
 		}
 		defer conn.Close()
 		if _, err := conn.ExecContext(ctx, "PRAGMA foreign_keys = off"); err != nil {
-			return 0, fmt.Errorf("migrate: %w", err)
+			return fmt.Errorf("migrate: %w", err)
 		}
 		defer func() {
 			if _, rerr := conn.ExecContext(context.Background(), "PRAGMA foreign_keys = on"); rerr != nil {
@@ -333,68 +406,25 @@ func applyFile(ctx context.Context, db *sql.DB, dia string, dir migrate.Dir, f m
 			}
 		}()
 		if tx, err = conn.BeginTx(ctx, nil); err != nil {
-			return 0, fmt.Errorf("migrate: begin %s: %w", f.Name(), err)
+			return fmt.Errorf("migrate: begin %s: %w", name, err)
 		}
 	} else if tx, err = db.BeginTx(ctx, nil); err != nil {
-		return 0, fmt.Errorf("migrate: begin %s: %w", f.Name(), err)
+		return fmt.Errorf("migrate: begin %s: %w", name, err)
 	}
-	drv, err := openDriver(tx, dia)
-	if err != nil {
+	if err := f(tx); err != nil {
 		tx.Rollback()
-		return 0, err
-	}
-	rrw := &revisions{q: tx, dialect: dia}
-	switch r, err := rrw.ReadRevision(ctx, f.Version()); {
-	case err != nil && !errors.Is(err, migrate.ErrRevisionNotExist):
-		tx.Rollback()
-		return 0, fmt.Errorf("migrate: read revision %s: %w", f.Version(), err)
-	case err != nil:
-	case r.Applied == r.Total && r.Error == "":
-		// Another Apply got here first: on SQLite nothing but the write
-		// transaction (BEGIN IMMEDIATE) serialises appliers.
-		tx.Rollback()
-		return 0, errApplied
-	case r.Applied == 0:
-		// A failed earlier attempt left a record with nothing applied (its
-		// transaction rolled back): start afresh, as the file may have been
-		// fixed and its statement count changed.
-		if err := rrw.DeleteRevision(ctx, f.Version()); err != nil {
-			tx.Rollback()
-			return 0, fmt.Errorf("migrate: reset failed revision %s: %w", f.Version(), err)
-		}
-	}
-	ex, err := migrate.NewExecutor(drv, dir, rrw, exOpts...)
-	if err != nil {
-		tx.Rollback()
-		return 0, err
-	}
-	if err := ex.Execute(ctx, f); err != nil {
-		tx.Rollback()
-		if rev := rrw.last; rev != nil {
-			rev.Applied, rev.PartialHashes = 0, nil
-			if rev.Error == "" {
-				rev.Error = err.Error()
-			}
-			outer := &revisions{q: db, dialect: dia}
-			if werr := outer.WriteRevision(ctx, rev); werr != nil {
-				err = errors.Join(err, fmt.Errorf("record failed revision: %w", werr))
-			}
-		}
-		return 0, fmt.Errorf("migrate: %s: %w", f.Name(), err)
+		return err
 	}
 	if dia == dialect.SQLite {
 		if err := foreignKeyCheck(ctx, tx); err != nil {
 			tx.Rollback()
-			return 0, fmt.Errorf("migrate: %s: %w", f.Name(), err)
+			return fmt.Errorf("migrate: %s: %w", name, err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
-		return 0, fmt.Errorf("migrate: commit %s: %w", f.Name(), err)
+		return fmt.Errorf("migrate: commit %s: %w", name, err)
 	}
-	if rrw.last == nil {
-		return 0, nil
-	}
-	return rrw.last.Applied, nil
+	return nil
 }
 
 // errApplied reports a file found applied once its transaction began.

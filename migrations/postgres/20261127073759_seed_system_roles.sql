@@ -1,4 +1,0 @@
--- Seed the system roles shared by every tenant (internal/authz.SystemRoles).
-INSERT INTO "roles" ("id", "created_at", "updated_at", "tenant_id", "name", "description", "system", "permissions") VALUES ('00000000-0000-7000-8000-000000000001', now(), now(), NULL, 'admin', 'Everything in the tenant', true, '["*"]');
-INSERT INTO "roles" ("id", "created_at", "updated_at", "tenant_id", "name", "description", "system", "permissions") VALUES ('00000000-0000-7000-8000-000000000002', now(), now(), NULL, 'member', 'Work with conversations', true, '["conversation.create","conversation.read","conversation.update","conversation.delete","message.create","message.read","member.read","role.read"]');
-INSERT INTO "roles" ("id", "created_at", "updated_at", "tenant_id", "name", "description", "system", "permissions") VALUES ('00000000-0000-7000-8000-000000000003', now(), now(), NULL, 'viewer', 'Read-only access', true, '["conversation.read","message.read","member.read","role.read"]');

@@ -1,0 +1,19 @@
+-- Drop the tables step 1 created (the legacy tables stay).
+DROP TABLE "refresh_tokens";
+DROP TABLE "sessions";
+DROP TABLE "credentials";
+DROP TABLE "team_members";
+DROP TABLE "kg_edges";
+DROP TABLE "kg_nodes";
+DROP TABLE "member_roles";
+DROP TABLE "memberships";
+DROP TABLE "invitations";
+DROP TABLE "shares";
+DROP TABLE "llm_usages";
+DROP TABLE "roles";
+DROP TABLE "users";
+DROP TABLE "actor_refs";
+DROP TABLE "audit_anchors";
+DROP TABLE "audit_events";
+DROP TABLE "signing_keys";
+DROP TABLE "tenants";

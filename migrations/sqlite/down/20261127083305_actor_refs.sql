@@ -1,0 +1,19 @@
+-- Down script of 20261127083305_actor_refs.sql, planned by `atrium migrate down-plan 20261127083305`.
+-- Reviewed: the backfill of the up file (actor_refs of existing events)
+-- needs no reverse: the table is dropped here.
+-- Disable the enforcement of foreign-keys constraints
+PRAGMA foreign_keys = off;
+-- Create "new_tenants" table
+CREATE TABLE `new_tenants` (`id` uuid NOT NULL, `created_at` datetime NOT NULL, `updated_at` datetime NOT NULL, `name` text NOT NULL, `slug` text NOT NULL, `status` text NOT NULL DEFAULT 'active', PRIMARY KEY (`id`));
+-- Copy rows from old table "tenants" to new temporary table "new_tenants"
+INSERT INTO `new_tenants` (`id`, `created_at`, `updated_at`, `name`, `slug`, `status`) SELECT `id`, `created_at`, `updated_at`, `name`, `slug`, `status` FROM `tenants`;
+-- Drop "tenants" table after copying rows
+DROP TABLE `tenants`;
+-- Rename temporary table "new_tenants" to "tenants"
+ALTER TABLE `new_tenants` RENAME TO `tenants`;
+-- Create index "tenants_slug_key" to table: "tenants"
+CREATE UNIQUE INDEX `tenants_slug_key` ON `tenants` (`slug`);
+-- Drop "actor_refs" table
+DROP TABLE `actor_refs`;
+-- Enable back the enforcement of foreign-keys constraints
+PRAGMA foreign_keys = on;
