@@ -69,6 +69,12 @@ func runTenant(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintf(stderr, "atrium tenant create: slug %q: use 1-63 lowercase letters, digits and dashes\n", *slug)
 		return exitConfig
 	}
+	return withApp(ctx, stderr, "atrium tenant create", func(a *app.App) int { return tenantCreate(ctx, a, *name, *slug, *email, stdout, stderr) })
+}
+
+// withApp builds the application from the ATRIUM_* configuration for a
+// command name, runs f and closes it.
+func withApp(ctx context.Context, stderr io.Writer, name string, f func(*app.App) int) int {
 	cfg, err := config.FromEnv()
 	if err != nil {
 		fmt.Fprintf(stderr, "atrium: invalid configuration:\n%v\n", err)
@@ -76,15 +82,19 @@ func runTenant(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	a, err := app.New(ctx, cfg, slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	if err != nil {
-		fmt.Fprintf(stderr, "atrium tenant create: %v\n", err)
+		fmt.Fprintf(stderr, "%s: %v\n", name, err)
 		return exitFail
 	}
 	defer a.Close()
+	return f(a)
+}
+
+func tenantCreate(ctx context.Context, a *app.App, name, slug, email string, stdout, stderr io.Writer) int {
 	var adminEmail *string
-	if *email != "" {
-		adminEmail = email
+	if email != "" {
+		adminEmail = &email
 	}
-	t, inv, err := a.Passkeys.BootstrapTenant(ctx, strings.TrimSpace(*name), *slug, adminEmail)
+	t, inv, err := a.Passkeys.BootstrapTenant(ctx, strings.TrimSpace(name), slug, adminEmail)
 	if err != nil {
 		fmt.Fprintf(stderr, "atrium tenant create: %v\n", err)
 		return exitFail
@@ -138,25 +148,18 @@ func runTenantReenroll(ctx context.Context, args []string, stdout, stderr io.Wri
 			return exitConfig
 		}
 	}
-	cfg, err := config.FromEnv()
-	if err != nil {
-		fmt.Fprintf(stderr, "atrium: invalid configuration:\n%v\n", err)
-		return exitConfig
-	}
-	a, err := app.New(ctx, cfg, slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
-	if err != nil {
-		fmt.Fprintf(stderr, "atrium tenant reenroll: %v\n", err)
-		return exitFail
-	}
-	defer a.Close()
+	return withApp(ctx, stderr, "atrium tenant reenroll", func(a *app.App) int { return tenantReenroll(ctx, a, *slug, *email, uid, stdout, stderr) })
+}
+
+func tenantReenroll(ctx context.Context, a *app.App, slug, email string, uid uuid.UUID, stdout, stderr io.Writer) int {
 	sys := viewer.System(ctx, "cli: tenant reenroll")
-	t, err := a.DB.Client.Tenant.Query().Where(tenant.Slug(*slug)).Only(sys)
+	t, err := a.DB.Client.Tenant.Query().Where(tenant.Slug(slug)).Only(sys)
 	if err != nil {
-		fmt.Fprintf(stderr, "atrium tenant reenroll: tenant %q not found\n", *slug)
+		fmt.Fprintf(stderr, "atrium tenant reenroll: tenant %q not found\n", slug)
 		return exitFail
 	}
-	if *email != "" {
-		u, err := a.DB.Client.User.Query().Where(user.Email(strings.TrimSpace(*email))).Only(sys)
+	if email != "" {
+		u, err := a.DB.Client.User.Query().Where(user.Email(strings.TrimSpace(email))).Only(sys)
 		if err != nil {
 			fmt.Fprintln(stderr, "atrium tenant reenroll: no user with that email")
 			return exitFail

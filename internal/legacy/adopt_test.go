@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"testing"
 
+	atlasmigrate "ariga.io/atlas/sql/migrate"
 	"entgo.io/ent/dialect"
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
@@ -339,4 +340,53 @@ func TestDownRefusesNonLegacyRows(t *testing.T) {
 	rep, err := Validate(ctx, db, dialect.Postgres, &before)
 	require.NoError(t, err)
 	require.False(t, rep.OK, "the new document changes the legacy table's content")
+}
+
+// TestCatchUpLateWrites: rows a legacy application still wrote after the
+// backfill (no tenant, no author) are caught up by the constraints step, not
+// rejected and not lost.
+func TestCatchUpLateWrites(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, _ := mustFixture(t, adoptFixture)
+	full, err := migrate.Dir(dialect.Postgres)
+	require.NoError(t, err)
+	files, err := full.Files()
+	require.NoError(t, err)
+	upTo := &atlasmigrate.MemDir{}
+	for _, f := range files {
+		if f.Version() <= "20261101000500" {
+			require.NoError(t, upTo.WriteFile(f.Name(), f.Bytes()))
+		}
+	}
+	sum, err := upTo.Checksum()
+	require.NoError(t, err)
+	require.NoError(t, atlasmigrate.WriteSumFile(upTo, sum))
+	_, err = migrate.Apply(ctx, db, dialect.Postgres, migrate.WithDir(upTo), migrate.WithBaseline(BaselineVersion))
+	require.NoError(t, err)
+
+	// The legacy application writes as it always did.
+	var user uuid.UUID
+	require.NoError(t, db.QueryRowContext(ctx, `SELECT id FROM old_users WHERE NOT is_admin LIMIT 1`).Scan(&user))
+	conv, msg, doc := uuid.New(), uuid.New(), uuid.New()
+	for q, args := range map[string][]any{
+		`INSERT INTO conversations (id, user_id, title) VALUES ($1, $2, 'late')`: {conv, user},
+		`INSERT INTO documents (id, title, content) VALUES ($1, 'late', 'x')`:   {doc},
+	} {
+		_, err := db.ExecContext(ctx, q, args...)
+		require.NoError(t, err, q)
+	}
+	_, err = db.ExecContext(ctx, `INSERT INTO messages (id, conversation_id, role, content) VALUES ($1, $2, 'user', 'late')`, msg, conv)
+	require.NoError(t, err)
+	before := snapshot(t, db)
+
+	_, err = migrate.Apply(ctx, db, dialect.Postgres)
+	require.NoError(t, err)
+	requireValid(t, db, &before)
+	var tn, by uuid.UUID
+	require.NoError(t, db.QueryRowContext(ctx, `SELECT tenant_id, created_by FROM messages WHERE id = $1`, msg).Scan(&tn, &by))
+	require.Equal(t, DefaultTenantID, tn)
+	require.Equal(t, user, by)
+	require.NoError(t, db.QueryRowContext(ctx, `SELECT tenant_id FROM documents WHERE id = $1`, doc).Scan(&tn))
+	require.Equal(t, DefaultTenantID, tn)
 }

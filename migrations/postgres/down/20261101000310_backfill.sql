@@ -1,10 +1,7 @@
--- Clear what the backfill wrote (tenant_id came with step 2 and goes with
--- its down). One transaction: at 1M conversations it takes minutes.
-UPDATE "conversations" SET "created_by" = NULL, "updated_by" = NULL WHERE "created_by" IS NOT NULL;
-UPDATE "messages" SET "created_by" = NULL, "updated_by" = NULL, "updated_at" = NULL WHERE "created_by" IS NOT NULL;
-UPDATE "documents" SET "created_by" = NULL, "updated_by" = NULL WHERE "created_by" IS NOT NULL;
-UPDATE "agents" SET "created_by" = NULL, "updated_by" = NULL WHERE "created_by" IS NOT NULL;
-UPDATE "teams" SET "created_by" = NULL, "updated_by" = NULL WHERE "created_by" IS NOT NULL;
-UPDATE "knowledge_graphs" SET "created_by" = NULL, "updated_by" = NULL WHERE "created_by" IS NOT NULL;
+-- Restore the messages' indexes as they were before the backfill. The authors
+-- it wrote are left in place on purpose: clearing 5M rows would take minutes
+-- in one transaction for nothing, since the columns go with the down of step
+-- 2, and a backfill applied again skips rows that already have an author
+-- (and would write the same values).
 DROP INDEX "message_tenant_id";
 CREATE INDEX "messages_conversation_id_idx" ON "messages" ("conversation_id");
