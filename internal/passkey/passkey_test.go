@@ -2,6 +2,8 @@ package passkey_test
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"testing"
@@ -34,7 +36,25 @@ type device struct {
 }
 
 func newDevice() *device {
-	return &device{auth: virtualwebauthn.NewAuthenticator(), cred: virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeEC2)}
+	return &device{auth: virtualwebauthn.NewAuthenticator(), cred: newEC2Credential()}
+}
+
+// newEC2Credential returns a software credential whose public key encodes
+// correctly. virtualwebauthn writes the COSE key's coordinates with
+// big.Int.Bytes, which drops leading zero bytes: about 1 key in 128 has a
+// coordinate shorter than 32 bytes, which go-webauthn rightly refuses — a
+// flaky "could not be verified" in tests. Such keys are drawn again.
+func newEC2Credential() virtualwebauthn.Credential {
+	for {
+		c := virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeEC2)
+		k, err := x509.ParsePKCS8PrivateKey(c.Key.Data)
+		if err != nil {
+			panic(err)
+		}
+		if pk := k.(*ecdsa.PrivateKey); len(pk.X.Bytes()) == 32 && len(pk.Y.Bytes()) == 32 {
+			return c
+		}
+	}
 }
 
 type bundle struct {
