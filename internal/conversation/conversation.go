@@ -6,6 +6,7 @@ package conversation
 import (
 	"context"
 	"fmt"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
@@ -13,6 +14,9 @@ import (
 	"atrium/ent"
 	entconv "atrium/ent/conversation"
 	"atrium/ent/document"
+	"atrium/ent/kgedge"
+	"atrium/ent/kgnode"
+	"atrium/ent/knowledgegraph"
 	"atrium/ent/message"
 	"atrium/internal/audit"
 	"atrium/internal/authz"
@@ -370,8 +374,8 @@ func (s *Service) AppendMessage(ctx context.Context, conversationID uuid.UUID, i
 const MaxHistory = 50
 
 // reply builds the model request — the agent's instructions, its context
-// documents the caller may read, the recent history and the new message —
-// and runs it.
+// documents and knowledge graphs the caller may read, the recent history and
+// the new message — and runs it.
 func (s *Service) reply(ctx context.Context, conversationID uuid.UUID, in AppendInput) (*llm.Response, error) {
 	if !viewer.FromContext(ctx).Allows(authz.LLMUse) {
 		return nil, fault.New(fault.Forbidden, "missing permission %s", authz.LLMUse)
@@ -391,17 +395,9 @@ func (s *Service) reply(ctx context.Context, conversationID uuid.UUID, in Append
 		return nil, fault.FromEnt(err, "agent")
 	}
 	system := ag.Instructions
-	if len(ag.DocumentIds) > 0 {
-		ds, err := s.access.Decide(ctx, authz.Document, ag.DocumentIds)
-		if err != nil {
-			return nil, err
-		}
-		var readable []uuid.UUID
-		for _, id := range ag.DocumentIds {
-			if ds[id].Level >= authz.Viewer {
-				readable = append(readable, id)
-			}
-		}
+	if readable, err := s.readable(ctx, authz.Document, ag.DocumentIds); err != nil {
+		return nil, err
+	} else if len(readable) > 0 {
 		docs, err := s.client.Document.Query().Where(document.IDIn(readable...)).All(ctx)
 		if err != nil {
 			return nil, fault.FromEnt(err, "document")
@@ -409,6 +405,15 @@ func (s *Service) reply(ctx context.Context, conversationID uuid.UUID, in Append
 		for _, d := range docs {
 			system += "\n\n# " + d.Title + "\n" + d.Content
 		}
+	}
+	if readable, err := s.readable(ctx, authz.KnowledgeGraph, ag.KnowledgeGraphIds); err != nil {
+		return nil, err
+	} else if len(readable) > 0 {
+		graphs, err := s.graphContext(ctx, readable)
+		if err != nil {
+			return nil, err
+		}
+		system += graphs
 	}
 	history, err := s.client.Message.Query().Where(message.ConversationID(conversationID)).
 		Order(ent.Desc(message.FieldID)).Limit(MaxHistory).All(ctx)
@@ -431,6 +436,80 @@ func (s *Service) reply(ctx context.Context, conversationID uuid.UUID, in Append
 		onDelta = func(d string) { s.events.AssistantToken(ctx, c.TenantID, conversationID, d) }
 	}
 	return s.replier.ReplyStream(ctx, r, conversationID, onDelta)
+}
+
+// readable keeps the ids of resources the caller may read, in order.
+func (s *Service) readable(ctx context.Context, t authz.ResourceType, ids []uuid.UUID) ([]uuid.UUID, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	ds, err := s.access.Decide(ctx, t, ids)
+	if err != nil {
+		return nil, err
+	}
+	var out []uuid.UUID
+	for _, id := range ids {
+		if ds[id].Level >= authz.Viewer {
+			out = append(out, id)
+		}
+	}
+	return out, nil
+}
+
+// Bounds of a knowledge graph in a model's context.
+const (
+	MaxContextNodes = 200
+	MaxContextEdges = 400
+)
+
+// graphContext renders knowledge graphs for the system prompt: each graph's
+// nodes and its relations between them, bounded per graph (a graph that
+// does not fit says how much was left out).
+func (s *Service) graphContext(ctx context.Context, ids []uuid.UUID) (string, error) {
+	graphs, err := s.client.KnowledgeGraph.Query().Where(knowledgegraph.IDIn(ids...)).All(ctx)
+	if err != nil {
+		return "", fault.FromEnt(err, "knowledge graph")
+	}
+	var b strings.Builder
+	for _, g := range graphs {
+		nodes, err := s.client.KGNode.Query().Where(kgnode.GraphID(g.ID)).Order(ent.Asc(kgnode.FieldID)).Limit(MaxContextNodes + 1).All(ctx)
+		if err != nil {
+			return "", fault.FromEnt(err, "knowledge graph")
+		}
+		edges, err := s.client.KGEdge.Query().Where(kgedge.GraphID(g.ID)).Order(ent.Asc(kgedge.FieldID)).Limit(MaxContextEdges + 1).All(ctx)
+		if err != nil {
+			return "", fault.FromEnt(err, "knowledge graph")
+		}
+		fmt.Fprintf(&b, "\n\n# Knowledge graph: %s\n", g.Name)
+		if g.Description != "" {
+			b.WriteString(g.Description + "\n")
+		}
+		label := make(map[uuid.UUID]string, len(nodes))
+		b.WriteString("Entities:\n")
+		for i, n := range nodes {
+			if i == MaxContextNodes {
+				b.WriteString("- … (more entities left out)\n")
+				break
+			}
+			label[n.ID] = n.Label
+			fmt.Fprintf(&b, "- %s (%s)\n", n.Label, n.Type)
+		}
+		if len(edges) > 0 {
+			b.WriteString("Relations:\n")
+		}
+		for i, e := range edges {
+			if i == MaxContextEdges {
+				b.WriteString("- … (more relations left out)\n")
+				break
+			}
+			src, ok1 := label[e.SourceID]
+			dst, ok2 := label[e.TargetID]
+			if ok1 && ok2 {
+				fmt.Fprintf(&b, "- %s —%s→ %s\n", src, e.Type, dst)
+			}
+		}
+	}
+	return b.String(), nil
 }
 
 // checkAgent refuses an agent the caller cannot read.

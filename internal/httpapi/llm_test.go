@@ -2,8 +2,10 @@ package httpapi_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"testing"
 	"time"
 
@@ -134,5 +136,109 @@ func TestAssistantReply(t *testing.T) {
 			_, err := bu.b.Client.CreateConversation(ctx, &api.ConversationCreate{AgentID: api.NewOptUUID(ag.ID)})
 			requireStatus(t, err, 400)
 		})
+	})
+}
+
+// TestAssistantContext: the model sees the agent's instructions, its
+// documents and its knowledge graphs (entities and relations) — only those
+// the person asking may read.
+func TestAssistantContext(t *testing.T) {
+	t.Parallel()
+	var (
+		mu      sync.Mutex
+		systems []string
+	)
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body struct {
+			Messages []struct{ Role, Content string }
+		}
+		if err := jsonDecode(r, &body); err != nil || r.URL.Path != "/v1/chat/completions" {
+			w.WriteHeader(400)
+			return
+		}
+		mu.Lock()
+		for _, m := range body.Messages {
+			if m.Role == "system" {
+				systems = append(systems, m.Content)
+			}
+		}
+		mu.Unlock()
+		w.Header().Set("Content-Type", "text/event-stream")
+		for _, e := range []string{
+			`{"id":"c1","object":"chat.completion.chunk","created":1,"model":"ctx","choices":[{"index":0,"delta":{"role":"assistant","content":"ok"},"finish_reason":null}]}`,
+			`{"id":"c1","object":"chat.completion.chunk","created":1,"model":"ctx","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}`,
+			`{"id":"c1","object":"chat.completion.chunk","created":1,"model":"ctx","choices":[],"usage":{"prompt_tokens":5,"completion_tokens":1,"total_tokens":6}}`,
+			`[DONE]`,
+		} {
+			fmt.Fprintf(w, "data: %s\n\n", e)
+		}
+	}))
+	t.Cleanup(upstream.Close)
+	env := apptest.New(t, testkit.SQLite(t), func(c *config.Config) {
+		c.LLMBaseURL, c.LLMAPIKey, c.LLMModels = upstream.URL+"/v1", "sk-test", []string{"ctx"}
+	})
+	tenant := env.Tenant()
+	admin := env.Member(tenant.ID, authz.RoleAdminID)
+	member := env.Member(tenant.ID, authz.RoleMemberID)
+	ctx := t.Context()
+	a := admin.Client
+
+	graph := func(name string) uuid.UUID {
+		g, err := a.CreateKnowledgeGraph(ctx, &api.KnowledgeGraphCreate{Name: name, Description: api.NewOptString("About " + name)})
+		require.NoError(t, err)
+		return g.ID
+	}
+	node := func(g uuid.UUID, label, typ string) uuid.UUID {
+		n, err := a.AddKnowledgeNode(ctx, &api.KGNodeCreate{Type: typ, Label: label}, api.AddKnowledgeNodeParams{GraphId: g})
+		require.NoError(t, err)
+		return n.ID
+	}
+	shared, secret := graph("Solar system"), graph("Launch codes")
+	sun, earth := node(shared, "Sun", "star"), node(shared, "Earth", "planet")
+	_, err := a.AddKnowledgeEdge(ctx, &api.KGEdgeCreate{SourceID: earth, TargetID: sun, Type: "orbits"}, api.AddKnowledgeEdgeParams{GraphId: shared})
+	require.NoError(t, err)
+	node(secret, "Red button", "device")
+	_, err = a.ShareKnowledgeGraph(ctx, &api.ShareCreate{SubjectType: api.ShareSubjectTypeUser, SubjectID: member.UserID, Level: api.ShareLevelViewer},
+		api.ShareKnowledgeGraphParams{GraphId: shared})
+	require.NoError(t, err)
+	doc, err := a.CreateDocument(ctx, &api.DocumentCreate{Title: "Private notes", Content: "Pluto is a planet."})
+	require.NoError(t, err)
+	ag, err := a.CreateAgent(ctx, &api.AgentCreate{Name: "Astronomer", Model: "ctx", Instructions: api.NewOptString("Answer briefly."),
+		DocumentIds: []uuid.UUID{doc.ID}, KnowledgeGraphIds: []uuid.UUID{shared, secret}})
+	require.NoError(t, err)
+	_, err = a.ShareAgent(ctx, &api.ShareCreate{SubjectType: api.ShareSubjectTypeUser, SubjectID: member.UserID, Level: api.ShareLevelViewer},
+		api.ShareAgentParams{AgentId: ag.ID})
+	require.NoError(t, err)
+
+	ask := func(c *api.Client) string {
+		t.Helper()
+		conv, err := c.CreateConversation(ctx, &api.ConversationCreate{AgentID: api.NewOptUUID(ag.ID)})
+		require.NoError(t, err)
+		mu.Lock()
+		n := len(systems)
+		mu.Unlock()
+		_, err = c.AppendMessage(ctx, &api.MessageCreate{Role: api.MessageRoleUser, Content: "what does Earth orbit?", Reply: api.NewOptBool(true)},
+			api.AppendMessageParams{ConversationId: conv.ID})
+		require.NoError(t, err)
+		mu.Lock()
+		defer mu.Unlock()
+		require.Len(t, systems, n+1)
+		return systems[n]
+	}
+	t.Run("OK/GraphsInContext", func(t *testing.T) {
+		sys := ask(a)
+		require.Contains(t, sys, "Answer briefly.")
+		require.Contains(t, sys, "# Knowledge graph: Solar system")
+		require.Contains(t, sys, "- Sun (star)")
+		require.Contains(t, sys, "- Earth —orbits→ Sun")
+		require.Contains(t, sys, "# Knowledge graph: Launch codes", "the admin may read both graphs")
+		require.Contains(t, sys, "# Private notes\nPluto is a planet.")
+	})
+	t.Run("ErrUnreadableGraphLeftOut", func(t *testing.T) {
+		sys := ask(member.Client)
+		require.Contains(t, sys, "- Earth —orbits→ Sun")
+		require.NotContains(t, sys, "Launch codes")
+		require.NotContains(t, sys, "Red button")
+		require.NotContains(t, sys, "Pluto", "an unshared document stays out too")
 	})
 }
