@@ -538,12 +538,13 @@ var schemaGraph = func() *sqlgraph.Schema {
 		},
 		Type: "Tenant",
 		Fields: map[string]*sqlgraph.FieldSpec{
-			tenant.FieldCreatedAt:     {Type: field.TypeTime, Column: tenant.FieldCreatedAt},
-			tenant.FieldUpdatedAt:     {Type: field.TypeTime, Column: tenant.FieldUpdatedAt},
-			tenant.FieldName:          {Type: field.TypeString, Column: tenant.FieldName},
-			tenant.FieldSlug:          {Type: field.TypeString, Column: tenant.FieldSlug},
-			tenant.FieldStatus:        {Type: field.TypeEnum, Column: tenant.FieldStatus},
-			tenant.FieldErasurePolicy: {Type: field.TypeEnum, Column: tenant.FieldErasurePolicy},
+			tenant.FieldCreatedAt:        {Type: field.TypeTime, Column: tenant.FieldCreatedAt},
+			tenant.FieldUpdatedAt:        {Type: field.TypeTime, Column: tenant.FieldUpdatedAt},
+			tenant.FieldName:             {Type: field.TypeString, Column: tenant.FieldName},
+			tenant.FieldSlug:             {Type: field.TypeString, Column: tenant.FieldSlug},
+			tenant.FieldStatus:           {Type: field.TypeEnum, Column: tenant.FieldStatus},
+			tenant.FieldErasurePolicy:    {Type: field.TypeEnum, Column: tenant.FieldErasurePolicy},
+			tenant.FieldLlmMonthlyTokens: {Type: field.TypeInt64, Column: tenant.FieldLlmMonthlyTokens},
 		},
 	}
 	graph.Nodes[23] = &sqlgraph.Node{
@@ -3354,6 +3355,11 @@ func (f *TenantFilter) WhereStatus(p entql.StringP) {
 // WhereErasurePolicy applies the entql string predicate on the erasure_policy field.
 func (f *TenantFilter) WhereErasurePolicy(p entql.StringP) {
 	f.Where(p.Field(tenant.FieldErasurePolicy))
+}
+
+// WhereLlmMonthlyTokens applies the entql int64 predicate on the llm_monthly_tokens field.
+func (f *TenantFilter) WhereLlmMonthlyTokens(p entql.Int64P) {
+	f.Where(p.Field(tenant.FieldLlmMonthlyTokens))
 }
 
 // WhereHasMemberships applies a predicate to check if query has an edge memberships.

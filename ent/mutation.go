@@ -20021,22 +20021,24 @@ func (m *TeamMemberMutation) ResetEdge(name string) error {
 // TenantMutation represents an operation that mutates the Tenant nodes in the graph.
 type TenantMutation struct {
 	config
-	op                 Op
-	typ                string
-	id                 *uuid.UUID
-	created_at         *time.Time
-	updated_at         *time.Time
-	name               *string
-	slug               *string
-	status             *tenant.Status
-	erasure_policy     *tenant.ErasurePolicy
-	clearedFields      map[string]struct{}
-	memberships        map[uuid.UUID]struct{}
-	removedmemberships map[uuid.UUID]struct{}
-	clearedmemberships bool
-	done               bool
-	oldValue           func(context.Context) (*Tenant, error)
-	predicates         []predicate.Tenant
+	op                    Op
+	typ                   string
+	id                    *uuid.UUID
+	created_at            *time.Time
+	updated_at            *time.Time
+	name                  *string
+	slug                  *string
+	status                *tenant.Status
+	erasure_policy        *tenant.ErasurePolicy
+	llm_monthly_tokens    *int64
+	addllm_monthly_tokens *int64
+	clearedFields         map[string]struct{}
+	memberships           map[uuid.UUID]struct{}
+	removedmemberships    map[uuid.UUID]struct{}
+	clearedmemberships    bool
+	done                  bool
+	oldValue              func(context.Context) (*Tenant, error)
+	predicates            []predicate.Tenant
 }
 
 var _ ent.Mutation = (*TenantMutation)(nil)
@@ -20359,6 +20361,76 @@ func (m *TenantMutation) ResetErasurePolicy() {
 	m.erasure_policy = nil
 }
 
+// SetLlmMonthlyTokens sets the "llm_monthly_tokens" field.
+func (m *TenantMutation) SetLlmMonthlyTokens(i int64) {
+	m.llm_monthly_tokens = &i
+	m.addllm_monthly_tokens = nil
+}
+
+// LlmMonthlyTokens returns the value of the "llm_monthly_tokens" field in the mutation.
+func (m *TenantMutation) LlmMonthlyTokens() (r int64, exists bool) {
+	v := m.llm_monthly_tokens
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLlmMonthlyTokens returns the old "llm_monthly_tokens" field's value of the Tenant entity.
+// If the Tenant object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TenantMutation) OldLlmMonthlyTokens(ctx context.Context) (v *int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLlmMonthlyTokens is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLlmMonthlyTokens requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLlmMonthlyTokens: %w", err)
+	}
+	return oldValue.LlmMonthlyTokens, nil
+}
+
+// AddLlmMonthlyTokens adds i to the "llm_monthly_tokens" field.
+func (m *TenantMutation) AddLlmMonthlyTokens(i int64) {
+	if m.addllm_monthly_tokens != nil {
+		*m.addllm_monthly_tokens += i
+	} else {
+		m.addllm_monthly_tokens = &i
+	}
+}
+
+// AddedLlmMonthlyTokens returns the value that was added to the "llm_monthly_tokens" field in this mutation.
+func (m *TenantMutation) AddedLlmMonthlyTokens() (r int64, exists bool) {
+	v := m.addllm_monthly_tokens
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLlmMonthlyTokens clears the value of the "llm_monthly_tokens" field.
+func (m *TenantMutation) ClearLlmMonthlyTokens() {
+	m.llm_monthly_tokens = nil
+	m.addllm_monthly_tokens = nil
+	m.clearedFields[tenant.FieldLlmMonthlyTokens] = struct{}{}
+}
+
+// LlmMonthlyTokensCleared returns if the "llm_monthly_tokens" field was cleared in this mutation.
+func (m *TenantMutation) LlmMonthlyTokensCleared() bool {
+	_, ok := m.clearedFields[tenant.FieldLlmMonthlyTokens]
+	return ok
+}
+
+// ResetLlmMonthlyTokens resets all changes to the "llm_monthly_tokens" field.
+func (m *TenantMutation) ResetLlmMonthlyTokens() {
+	m.llm_monthly_tokens = nil
+	m.addllm_monthly_tokens = nil
+	delete(m.clearedFields, tenant.FieldLlmMonthlyTokens)
+}
+
 // AddMembershipIDs adds the "memberships" edge to the Membership entity by ids.
 func (m *TenantMutation) AddMembershipIDs(ids ...uuid.UUID) {
 	if m.memberships == nil {
@@ -20447,7 +20519,7 @@ func (m *TenantMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *TenantMutation) Fields() []string {
-	fields := make([]string, 0, 6)
+	fields := make([]string, 0, 7)
 	if m.created_at != nil {
 		fields = append(fields, tenant.FieldCreatedAt)
 	}
@@ -20465,6 +20537,9 @@ func (m *TenantMutation) Fields() []string {
 	}
 	if m.erasure_policy != nil {
 		fields = append(fields, tenant.FieldErasurePolicy)
+	}
+	if m.llm_monthly_tokens != nil {
+		fields = append(fields, tenant.FieldLlmMonthlyTokens)
 	}
 	return fields
 }
@@ -20486,6 +20561,8 @@ func (m *TenantMutation) Field(name string) (ent.Value, bool) {
 		return m.Status()
 	case tenant.FieldErasurePolicy:
 		return m.ErasurePolicy()
+	case tenant.FieldLlmMonthlyTokens:
+		return m.LlmMonthlyTokens()
 	}
 	return nil, false
 }
@@ -20507,6 +20584,8 @@ func (m *TenantMutation) OldField(ctx context.Context, name string) (ent.Value, 
 		return m.OldStatus(ctx)
 	case tenant.FieldErasurePolicy:
 		return m.OldErasurePolicy(ctx)
+	case tenant.FieldLlmMonthlyTokens:
+		return m.OldLlmMonthlyTokens(ctx)
 	}
 	return nil, fmt.Errorf("unknown Tenant field %s", name)
 }
@@ -20558,6 +20637,13 @@ func (m *TenantMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetErasurePolicy(v)
 		return nil
+	case tenant.FieldLlmMonthlyTokens:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLlmMonthlyTokens(v)
+		return nil
 	}
 	return fmt.Errorf("unknown Tenant field %s", name)
 }
@@ -20565,13 +20651,21 @@ func (m *TenantMutation) SetField(name string, value ent.Value) error {
 // AddedFields returns all numeric fields that were incremented/decremented during
 // this mutation.
 func (m *TenantMutation) AddedFields() []string {
-	return nil
+	var fields []string
+	if m.addllm_monthly_tokens != nil {
+		fields = append(fields, tenant.FieldLlmMonthlyTokens)
+	}
+	return fields
 }
 
 // AddedField returns the numeric value that was incremented/decremented on a field
 // with the given name. The second boolean return value indicates that this field
 // was not set, or was not defined in the schema.
 func (m *TenantMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case tenant.FieldLlmMonthlyTokens:
+		return m.AddedLlmMonthlyTokens()
+	}
 	return nil, false
 }
 
@@ -20580,6 +20674,13 @@ func (m *TenantMutation) AddedField(name string) (ent.Value, bool) {
 // type.
 func (m *TenantMutation) AddField(name string, value ent.Value) error {
 	switch name {
+	case tenant.FieldLlmMonthlyTokens:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLlmMonthlyTokens(v)
+		return nil
 	}
 	return fmt.Errorf("unknown Tenant numeric field %s", name)
 }
@@ -20587,7 +20688,11 @@ func (m *TenantMutation) AddField(name string, value ent.Value) error {
 // ClearedFields returns all nullable fields that were cleared during this
 // mutation.
 func (m *TenantMutation) ClearedFields() []string {
-	return nil
+	var fields []string
+	if m.FieldCleared(tenant.FieldLlmMonthlyTokens) {
+		fields = append(fields, tenant.FieldLlmMonthlyTokens)
+	}
+	return fields
 }
 
 // FieldCleared returns a boolean indicating if a field with the given name was
@@ -20600,6 +20705,11 @@ func (m *TenantMutation) FieldCleared(name string) bool {
 // ClearField clears the value of the field with the given name. It returns an
 // error if the field is not defined in the schema.
 func (m *TenantMutation) ClearField(name string) error {
+	switch name {
+	case tenant.FieldLlmMonthlyTokens:
+		m.ClearLlmMonthlyTokens()
+		return nil
+	}
 	return fmt.Errorf("unknown Tenant nullable field %s", name)
 }
 
@@ -20624,6 +20734,9 @@ func (m *TenantMutation) ResetField(name string) error {
 		return nil
 	case tenant.FieldErasurePolicy:
 		m.ResetErasurePolicy()
+		return nil
+	case tenant.FieldLlmMonthlyTokens:
+		m.ResetLlmMonthlyTokens()
 		return nil
 	}
 	return fmt.Errorf("unknown Tenant field %s", name)

@@ -30,6 +30,8 @@ type Tenant struct {
 	Status tenant.Status `json:"status,omitempty"`
 	// ErasurePolicy holds the value of the "erasure_policy" field.
 	ErasurePolicy tenant.ErasurePolicy `json:"erasure_policy,omitempty"`
+	// LlmMonthlyTokens holds the value of the "llm_monthly_tokens" field.
+	LlmMonthlyTokens *int64 `json:"llm_monthly_tokens,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the TenantQuery when eager-loading is set.
 	Edges        TenantEdges `json:"edges"`
@@ -59,6 +61,8 @@ func (*Tenant) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
+		case tenant.FieldLlmMonthlyTokens:
+			values[i] = new(sql.NullInt64)
 		case tenant.FieldName, tenant.FieldSlug, tenant.FieldStatus, tenant.FieldErasurePolicy:
 			values[i] = new(sql.NullString)
 		case tenant.FieldCreatedAt, tenant.FieldUpdatedAt:
@@ -122,6 +126,13 @@ func (_m *Tenant) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.ErasurePolicy = tenant.ErasurePolicy(value.String)
 			}
+		case tenant.FieldLlmMonthlyTokens:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field llm_monthly_tokens", values[i])
+			} else if value.Valid {
+				_m.LlmMonthlyTokens = new(int64)
+				*_m.LlmMonthlyTokens = value.Int64
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -180,6 +191,11 @@ func (_m *Tenant) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("erasure_policy=")
 	builder.WriteString(fmt.Sprintf("%v", _m.ErasurePolicy))
+	builder.WriteString(", ")
+	if v := _m.LlmMonthlyTokens; v != nil {
+		builder.WriteString("llm_monthly_tokens=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
+	}
 	builder.WriteByte(')')
 	return builder.String()
 }

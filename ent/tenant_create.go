@@ -93,6 +93,20 @@ func (_c *TenantCreate) SetNillableErasurePolicy(v *tenant.ErasurePolicy) *Tenan
 	return _c
 }
 
+// SetLlmMonthlyTokens sets the "llm_monthly_tokens" field.
+func (_c *TenantCreate) SetLlmMonthlyTokens(v int64) *TenantCreate {
+	_c.mutation.SetLlmMonthlyTokens(v)
+	return _c
+}
+
+// SetNillableLlmMonthlyTokens sets the "llm_monthly_tokens" field if the given value is not nil.
+func (_c *TenantCreate) SetNillableLlmMonthlyTokens(v *int64) *TenantCreate {
+	if v != nil {
+		_c.SetLlmMonthlyTokens(*v)
+	}
+	return _c
+}
+
 // SetID sets the "id" field.
 func (_c *TenantCreate) SetID(v uuid.UUID) *TenantCreate {
 	_c.mutation.SetID(v)
@@ -231,6 +245,11 @@ func (_c *TenantCreate) check() error {
 			return &ValidationError{Name: "erasure_policy", err: fmt.Errorf(`ent: validator failed for field "Tenant.erasure_policy": %w`, err)}
 		}
 	}
+	if v, ok := _c.mutation.LlmMonthlyTokens(); ok {
+		if err := tenant.LlmMonthlyTokensValidator(v); err != nil {
+			return &ValidationError{Name: "llm_monthly_tokens", err: fmt.Errorf(`ent: validator failed for field "Tenant.llm_monthly_tokens": %w`, err)}
+		}
+	}
 	return nil
 }
 
@@ -290,6 +309,10 @@ func (_c *TenantCreate) createSpec() (*Tenant, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.ErasurePolicy(); ok {
 		_spec.SetField(tenant.FieldErasurePolicy, field.TypeEnum, value)
 		_node.ErasurePolicy = value
+	}
+	if value, ok := _c.mutation.LlmMonthlyTokens(); ok {
+		_spec.SetField(tenant.FieldLlmMonthlyTokens, field.TypeInt64, value)
+		_node.LlmMonthlyTokens = &value
 	}
 	if nodes := _c.mutation.MembershipsIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
@@ -419,6 +442,30 @@ func (u *TenantUpsert) UpdateErasurePolicy() *TenantUpsert {
 	return u
 }
 
+// SetLlmMonthlyTokens sets the "llm_monthly_tokens" field.
+func (u *TenantUpsert) SetLlmMonthlyTokens(v int64) *TenantUpsert {
+	u.Set(tenant.FieldLlmMonthlyTokens, v)
+	return u
+}
+
+// UpdateLlmMonthlyTokens sets the "llm_monthly_tokens" field to the value that was provided on create.
+func (u *TenantUpsert) UpdateLlmMonthlyTokens() *TenantUpsert {
+	u.SetExcluded(tenant.FieldLlmMonthlyTokens)
+	return u
+}
+
+// AddLlmMonthlyTokens adds v to the "llm_monthly_tokens" field.
+func (u *TenantUpsert) AddLlmMonthlyTokens(v int64) *TenantUpsert {
+	u.Add(tenant.FieldLlmMonthlyTokens, v)
+	return u
+}
+
+// ClearLlmMonthlyTokens clears the value of the "llm_monthly_tokens" field.
+func (u *TenantUpsert) ClearLlmMonthlyTokens() *TenantUpsert {
+	u.SetNull(tenant.FieldLlmMonthlyTokens)
+	return u
+}
+
 // UpdateNewValues updates the mutable fields using the new values that were set on create except the ID field.
 // Using this option is equivalent to using:
 //
@@ -537,6 +584,34 @@ func (u *TenantUpsertOne) SetErasurePolicy(v tenant.ErasurePolicy) *TenantUpsert
 func (u *TenantUpsertOne) UpdateErasurePolicy() *TenantUpsertOne {
 	return u.Update(func(s *TenantUpsert) {
 		s.UpdateErasurePolicy()
+	})
+}
+
+// SetLlmMonthlyTokens sets the "llm_monthly_tokens" field.
+func (u *TenantUpsertOne) SetLlmMonthlyTokens(v int64) *TenantUpsertOne {
+	return u.Update(func(s *TenantUpsert) {
+		s.SetLlmMonthlyTokens(v)
+	})
+}
+
+// AddLlmMonthlyTokens adds v to the "llm_monthly_tokens" field.
+func (u *TenantUpsertOne) AddLlmMonthlyTokens(v int64) *TenantUpsertOne {
+	return u.Update(func(s *TenantUpsert) {
+		s.AddLlmMonthlyTokens(v)
+	})
+}
+
+// UpdateLlmMonthlyTokens sets the "llm_monthly_tokens" field to the value that was provided on create.
+func (u *TenantUpsertOne) UpdateLlmMonthlyTokens() *TenantUpsertOne {
+	return u.Update(func(s *TenantUpsert) {
+		s.UpdateLlmMonthlyTokens()
+	})
+}
+
+// ClearLlmMonthlyTokens clears the value of the "llm_monthly_tokens" field.
+func (u *TenantUpsertOne) ClearLlmMonthlyTokens() *TenantUpsertOne {
+	return u.Update(func(s *TenantUpsert) {
+		s.ClearLlmMonthlyTokens()
 	})
 }
 
@@ -825,6 +900,34 @@ func (u *TenantUpsertBulk) SetErasurePolicy(v tenant.ErasurePolicy) *TenantUpser
 func (u *TenantUpsertBulk) UpdateErasurePolicy() *TenantUpsertBulk {
 	return u.Update(func(s *TenantUpsert) {
 		s.UpdateErasurePolicy()
+	})
+}
+
+// SetLlmMonthlyTokens sets the "llm_monthly_tokens" field.
+func (u *TenantUpsertBulk) SetLlmMonthlyTokens(v int64) *TenantUpsertBulk {
+	return u.Update(func(s *TenantUpsert) {
+		s.SetLlmMonthlyTokens(v)
+	})
+}
+
+// AddLlmMonthlyTokens adds v to the "llm_monthly_tokens" field.
+func (u *TenantUpsertBulk) AddLlmMonthlyTokens(v int64) *TenantUpsertBulk {
+	return u.Update(func(s *TenantUpsert) {
+		s.AddLlmMonthlyTokens(v)
+	})
+}
+
+// UpdateLlmMonthlyTokens sets the "llm_monthly_tokens" field to the value that was provided on create.
+func (u *TenantUpsertBulk) UpdateLlmMonthlyTokens() *TenantUpsertBulk {
+	return u.Update(func(s *TenantUpsert) {
+		s.UpdateLlmMonthlyTokens()
+	})
+}
+
+// ClearLlmMonthlyTokens clears the value of the "llm_monthly_tokens" field.
+func (u *TenantUpsertBulk) ClearLlmMonthlyTokens() *TenantUpsertBulk {
+	return u.Update(func(s *TenantUpsert) {
+		s.ClearLlmMonthlyTokens()
 	})
 }
 

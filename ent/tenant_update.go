@@ -92,6 +92,33 @@ func (_u *TenantUpdate) SetNillableErasurePolicy(v *tenant.ErasurePolicy) *Tenan
 	return _u
 }
 
+// SetLlmMonthlyTokens sets the "llm_monthly_tokens" field.
+func (_u *TenantUpdate) SetLlmMonthlyTokens(v int64) *TenantUpdate {
+	_u.mutation.ResetLlmMonthlyTokens()
+	_u.mutation.SetLlmMonthlyTokens(v)
+	return _u
+}
+
+// SetNillableLlmMonthlyTokens sets the "llm_monthly_tokens" field if the given value is not nil.
+func (_u *TenantUpdate) SetNillableLlmMonthlyTokens(v *int64) *TenantUpdate {
+	if v != nil {
+		_u.SetLlmMonthlyTokens(*v)
+	}
+	return _u
+}
+
+// AddLlmMonthlyTokens adds value to the "llm_monthly_tokens" field.
+func (_u *TenantUpdate) AddLlmMonthlyTokens(v int64) *TenantUpdate {
+	_u.mutation.AddLlmMonthlyTokens(v)
+	return _u
+}
+
+// ClearLlmMonthlyTokens clears the value of the "llm_monthly_tokens" field.
+func (_u *TenantUpdate) ClearLlmMonthlyTokens() *TenantUpdate {
+	_u.mutation.ClearLlmMonthlyTokens()
+	return _u
+}
+
 // AddMembershipIDs adds the "memberships" edge to the Membership entity by IDs.
 func (_u *TenantUpdate) AddMembershipIDs(ids ...uuid.UUID) *TenantUpdate {
 	_u.mutation.AddMembershipIDs(ids...)
@@ -197,6 +224,11 @@ func (_u *TenantUpdate) check() error {
 			return &ValidationError{Name: "erasure_policy", err: fmt.Errorf(`ent: validator failed for field "Tenant.erasure_policy": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.LlmMonthlyTokens(); ok {
+		if err := tenant.LlmMonthlyTokensValidator(v); err != nil {
+			return &ValidationError{Name: "llm_monthly_tokens", err: fmt.Errorf(`ent: validator failed for field "Tenant.llm_monthly_tokens": %w`, err)}
+		}
+	}
 	return nil
 }
 
@@ -226,6 +258,15 @@ func (_u *TenantUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if value, ok := _u.mutation.ErasurePolicy(); ok {
 		_spec.SetField(tenant.FieldErasurePolicy, field.TypeEnum, value)
+	}
+	if value, ok := _u.mutation.LlmMonthlyTokens(); ok {
+		_spec.SetField(tenant.FieldLlmMonthlyTokens, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLlmMonthlyTokens(); ok {
+		_spec.AddField(tenant.FieldLlmMonthlyTokens, field.TypeInt64, value)
+	}
+	if _u.mutation.LlmMonthlyTokensCleared() {
+		_spec.ClearField(tenant.FieldLlmMonthlyTokens, field.TypeInt64)
 	}
 	if _u.mutation.MembershipsCleared() {
 		edge := &sqlgraph.EdgeSpec{
@@ -354,6 +395,33 @@ func (_u *TenantUpdateOne) SetNillableErasurePolicy(v *tenant.ErasurePolicy) *Te
 	return _u
 }
 
+// SetLlmMonthlyTokens sets the "llm_monthly_tokens" field.
+func (_u *TenantUpdateOne) SetLlmMonthlyTokens(v int64) *TenantUpdateOne {
+	_u.mutation.ResetLlmMonthlyTokens()
+	_u.mutation.SetLlmMonthlyTokens(v)
+	return _u
+}
+
+// SetNillableLlmMonthlyTokens sets the "llm_monthly_tokens" field if the given value is not nil.
+func (_u *TenantUpdateOne) SetNillableLlmMonthlyTokens(v *int64) *TenantUpdateOne {
+	if v != nil {
+		_u.SetLlmMonthlyTokens(*v)
+	}
+	return _u
+}
+
+// AddLlmMonthlyTokens adds value to the "llm_monthly_tokens" field.
+func (_u *TenantUpdateOne) AddLlmMonthlyTokens(v int64) *TenantUpdateOne {
+	_u.mutation.AddLlmMonthlyTokens(v)
+	return _u
+}
+
+// ClearLlmMonthlyTokens clears the value of the "llm_monthly_tokens" field.
+func (_u *TenantUpdateOne) ClearLlmMonthlyTokens() *TenantUpdateOne {
+	_u.mutation.ClearLlmMonthlyTokens()
+	return _u
+}
+
 // AddMembershipIDs adds the "memberships" edge to the Membership entity by IDs.
 func (_u *TenantUpdateOne) AddMembershipIDs(ids ...uuid.UUID) *TenantUpdateOne {
 	_u.mutation.AddMembershipIDs(ids...)
@@ -472,6 +540,11 @@ func (_u *TenantUpdateOne) check() error {
 			return &ValidationError{Name: "erasure_policy", err: fmt.Errorf(`ent: validator failed for field "Tenant.erasure_policy": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.LlmMonthlyTokens(); ok {
+		if err := tenant.LlmMonthlyTokensValidator(v); err != nil {
+			return &ValidationError{Name: "llm_monthly_tokens", err: fmt.Errorf(`ent: validator failed for field "Tenant.llm_monthly_tokens": %w`, err)}
+		}
+	}
 	return nil
 }
 
@@ -518,6 +591,15 @@ func (_u *TenantUpdateOne) sqlSave(ctx context.Context) (_node *Tenant, err erro
 	}
 	if value, ok := _u.mutation.ErasurePolicy(); ok {
 		_spec.SetField(tenant.FieldErasurePolicy, field.TypeEnum, value)
+	}
+	if value, ok := _u.mutation.LlmMonthlyTokens(); ok {
+		_spec.SetField(tenant.FieldLlmMonthlyTokens, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedLlmMonthlyTokens(); ok {
+		_spec.AddField(tenant.FieldLlmMonthlyTokens, field.TypeInt64, value)
+	}
+	if _u.mutation.LlmMonthlyTokensCleared() {
+		_spec.ClearField(tenant.FieldLlmMonthlyTokens, field.TypeInt64)
 	}
 	if _u.mutation.MembershipsCleared() {
 		edge := &sqlgraph.EdgeSpec{

@@ -897,6 +897,7 @@ var (
 		{Name: "slug", Type: field.TypeString, Unique: true, Size: 63},
 		{Name: "status", Type: field.TypeEnum, Enums: []string{"active", "suspended"}, Default: "active"},
 		{Name: "erasure_policy", Type: field.TypeEnum, Enums: []string{"delete", "transfer"}, Default: "transfer"},
+		{Name: "llm_monthly_tokens", Type: field.TypeInt64, Nullable: true},
 	}
 	// TenantsTable holds the schema information for the "tenants" table.
 	TenantsTable = &schema.Table{

@@ -1178,6 +1178,10 @@ func init() {
 			return nil
 		}
 	}()
+	// tenantDescLlmMonthlyTokens is the schema descriptor for llm_monthly_tokens field.
+	tenantDescLlmMonthlyTokens := tenantFields[4].Descriptor()
+	// tenant.LlmMonthlyTokensValidator is a validator for the "llm_monthly_tokens" field. It is called by the builders before save.
+	tenant.LlmMonthlyTokensValidator = tenantDescLlmMonthlyTokens.Validators[0].(func(int64) error)
 	// tenantDescID is the schema descriptor for id field.
 	tenantDescID := tenantMixinFields0[0].Descriptor()
 	// tenant.DefaultID holds the default value on creation for the id field.

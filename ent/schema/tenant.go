@@ -24,6 +24,10 @@ func (Tenant) Fields() []ent.Field {
 		// resources: deleted with them, or handed to the tenant (kept, with
 		// authorship cleared to the tenant's system identity).
 		field.Enum("erasure_policy").Values("delete", "transfer").Default("transfer"),
+		// llm_monthly_tokens overrides the deployment's monthly LLM token
+		// quota (ATRIUM_LLM_MONTHLY_TOKENS) for this tenant: NULL uses the
+		// deployment's, 0 means unlimited.
+		field.Int64("llm_monthly_tokens").Optional().Nillable().NonNegative(),
 	}
 }
 

@@ -29,6 +29,8 @@ const (
 	FieldStatus = "status"
 	// FieldErasurePolicy holds the string denoting the erasure_policy field in the database.
 	FieldErasurePolicy = "erasure_policy"
+	// FieldLlmMonthlyTokens holds the string denoting the llm_monthly_tokens field in the database.
+	FieldLlmMonthlyTokens = "llm_monthly_tokens"
 	// EdgeMemberships holds the string denoting the memberships edge name in mutations.
 	EdgeMemberships = "memberships"
 	// Table holds the table name of the tenant in the database.
@@ -51,6 +53,7 @@ var Columns = []string{
 	FieldSlug,
 	FieldStatus,
 	FieldErasurePolicy,
+	FieldLlmMonthlyTokens,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -81,6 +84,8 @@ var (
 	NameValidator func(string) error
 	// SlugValidator is a validator for the "slug" field. It is called by the builders before save.
 	SlugValidator func(string) error
+	// LlmMonthlyTokensValidator is a validator for the "llm_monthly_tokens" field. It is called by the builders before save.
+	LlmMonthlyTokensValidator func(int64) error
 	// DefaultID holds the default value on creation for the "id" field.
 	DefaultID func() uuid.UUID
 )
@@ -173,6 +178,11 @@ func ByStatus(opts ...sql.OrderTermOption) OrderOption {
 // ByErasurePolicy orders the results by the erasure_policy field.
 func ByErasurePolicy(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldErasurePolicy, opts...).ToFunc()
+}
+
+// ByLlmMonthlyTokens orders the results by the llm_monthly_tokens field.
+func ByLlmMonthlyTokens(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldLlmMonthlyTokens, opts...).ToFunc()
 }
 
 // ByMembershipsCount orders the results by memberships count.

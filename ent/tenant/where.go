@@ -76,6 +76,11 @@ func Slug(v string) predicate.Tenant {
 	return predicate.Tenant(sql.FieldEQ(FieldSlug, v))
 }
 
+// LlmMonthlyTokens applies equality check predicate on the "llm_monthly_tokens" field. It's identical to LlmMonthlyTokensEQ.
+func LlmMonthlyTokens(v int64) predicate.Tenant {
+	return predicate.Tenant(sql.FieldEQ(FieldLlmMonthlyTokens, v))
+}
+
 // CreatedAtEQ applies the EQ predicate on the "created_at" field.
 func CreatedAtEQ(v time.Time) predicate.Tenant {
 	return predicate.Tenant(sql.FieldEQ(FieldCreatedAt, v))
@@ -324,6 +329,56 @@ func ErasurePolicyIn(vs ...ErasurePolicy) predicate.Tenant {
 // ErasurePolicyNotIn applies the NotIn predicate on the "erasure_policy" field.
 func ErasurePolicyNotIn(vs ...ErasurePolicy) predicate.Tenant {
 	return predicate.Tenant(sql.FieldNotIn(FieldErasurePolicy, vs...))
+}
+
+// LlmMonthlyTokensEQ applies the EQ predicate on the "llm_monthly_tokens" field.
+func LlmMonthlyTokensEQ(v int64) predicate.Tenant {
+	return predicate.Tenant(sql.FieldEQ(FieldLlmMonthlyTokens, v))
+}
+
+// LlmMonthlyTokensNEQ applies the NEQ predicate on the "llm_monthly_tokens" field.
+func LlmMonthlyTokensNEQ(v int64) predicate.Tenant {
+	return predicate.Tenant(sql.FieldNEQ(FieldLlmMonthlyTokens, v))
+}
+
+// LlmMonthlyTokensIn applies the In predicate on the "llm_monthly_tokens" field.
+func LlmMonthlyTokensIn(vs ...int64) predicate.Tenant {
+	return predicate.Tenant(sql.FieldIn(FieldLlmMonthlyTokens, vs...))
+}
+
+// LlmMonthlyTokensNotIn applies the NotIn predicate on the "llm_monthly_tokens" field.
+func LlmMonthlyTokensNotIn(vs ...int64) predicate.Tenant {
+	return predicate.Tenant(sql.FieldNotIn(FieldLlmMonthlyTokens, vs...))
+}
+
+// LlmMonthlyTokensGT applies the GT predicate on the "llm_monthly_tokens" field.
+func LlmMonthlyTokensGT(v int64) predicate.Tenant {
+	return predicate.Tenant(sql.FieldGT(FieldLlmMonthlyTokens, v))
+}
+
+// LlmMonthlyTokensGTE applies the GTE predicate on the "llm_monthly_tokens" field.
+func LlmMonthlyTokensGTE(v int64) predicate.Tenant {
+	return predicate.Tenant(sql.FieldGTE(FieldLlmMonthlyTokens, v))
+}
+
+// LlmMonthlyTokensLT applies the LT predicate on the "llm_monthly_tokens" field.
+func LlmMonthlyTokensLT(v int64) predicate.Tenant {
+	return predicate.Tenant(sql.FieldLT(FieldLlmMonthlyTokens, v))
+}
+
+// LlmMonthlyTokensLTE applies the LTE predicate on the "llm_monthly_tokens" field.
+func LlmMonthlyTokensLTE(v int64) predicate.Tenant {
+	return predicate.Tenant(sql.FieldLTE(FieldLlmMonthlyTokens, v))
+}
+
+// LlmMonthlyTokensIsNil applies the IsNil predicate on the "llm_monthly_tokens" field.
+func LlmMonthlyTokensIsNil() predicate.Tenant {
+	return predicate.Tenant(sql.FieldIsNull(FieldLlmMonthlyTokens))
+}
+
+// LlmMonthlyTokensNotNil applies the NotNil predicate on the "llm_monthly_tokens" field.
+func LlmMonthlyTokensNotNil() predicate.Tenant {
+	return predicate.Tenant(sql.FieldNotNull(FieldLlmMonthlyTokens))
 }
 
 // HasMemberships applies the HasEdge predicate on the "memberships" edge.

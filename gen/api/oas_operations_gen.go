@@ -42,6 +42,7 @@ const (
 	GetReadyOperation                  OperationName = "GetReady"
 	GetRoleOperation                   OperationName = "GetRole"
 	GetTeamOperation                   OperationName = "GetTeam"
+	GetTenantSettingsOperation         OperationName = "GetTenantSettings"
 	ListAgentSharesOperation           OperationName = "ListAgentShares"
 	ListAgentsOperation                OperationName = "ListAgents"
 	ListAuditEventsOperation           OperationName = "ListAuditEvents"
@@ -90,4 +91,5 @@ const (
 	UpdateMemberOperation              OperationName = "UpdateMember"
 	UpdateRoleOperation                OperationName = "UpdateRole"
 	UpdateTeamOperation                OperationName = "UpdateTeam"
+	UpdateTenantSettingsOperation      OperationName = "UpdateTenantSettings"
 )

@@ -1902,6 +1902,50 @@ func (s *ErasureConfirmConfirm) UnmarshalText(data []byte) error {
 	}
 }
 
+// What happens to an erased member's resources: deleted with them, or kept by the tenant (authorship
+// handed to the tenant).
+// Ref: #/components/schemas/ErasurePolicy
+type ErasurePolicy string
+
+const (
+	ErasurePolicyDelete   ErasurePolicy = "delete"
+	ErasurePolicyTransfer ErasurePolicy = "transfer"
+)
+
+// AllValues returns all ErasurePolicy values.
+func (ErasurePolicy) AllValues() []ErasurePolicy {
+	return []ErasurePolicy{
+		ErasurePolicyDelete,
+		ErasurePolicyTransfer,
+	}
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (s ErasurePolicy) MarshalText() ([]byte, error) {
+	switch s {
+	case ErasurePolicyDelete:
+		return []byte(s), nil
+	case ErasurePolicyTransfer:
+		return []byte(s), nil
+	default:
+		return nil, errors.Errorf("invalid value: %q", s)
+	}
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (s *ErasurePolicy) UnmarshalText(data []byte) error {
+	switch ErasurePolicy(data) {
+	case ErasurePolicyDelete:
+		*s = ErasurePolicyDelete
+		return nil
+	case ErasurePolicyTransfer:
+		*s = ErasurePolicyTransfer
+		return nil
+	default:
+		return errors.Errorf("invalid value: %q", data)
+	}
+}
+
 // ErrorStatusCode wraps Problem with StatusCode.
 type ErrorStatusCode struct {
 	StatusCode int
@@ -3752,6 +3796,52 @@ func (o OptDocumentContentType) Or(d DocumentContentType) DocumentContentType {
 	return d
 }
 
+// NewOptErasurePolicy returns new OptErasurePolicy with value set to v.
+func NewOptErasurePolicy(v ErasurePolicy) OptErasurePolicy {
+	return OptErasurePolicy{
+		Value: v,
+		Set:   true,
+	}
+}
+
+// OptErasurePolicy is optional ErasurePolicy.
+type OptErasurePolicy struct {
+	Value ErasurePolicy
+	Set   bool
+}
+
+// IsSet returns true if OptErasurePolicy was set.
+func (o OptErasurePolicy) IsSet() bool { return o.Set }
+
+// Reset unsets value.
+func (o *OptErasurePolicy) Reset() {
+	var v ErasurePolicy
+	o.Value = v
+	o.Set = false
+}
+
+// SetTo sets value to v.
+func (o *OptErasurePolicy) SetTo(v ErasurePolicy) {
+	o.Set = true
+	o.Value = v
+}
+
+// Get returns value and boolean that denotes whether value was set.
+func (o OptErasurePolicy) Get() (v ErasurePolicy, ok bool) {
+	if !o.Set {
+		return v, false
+	}
+	return o.Value, true
+}
+
+// Or returns value if set, or given parameter if does not.
+func (o OptErasurePolicy) Or(d ErasurePolicy) ErasurePolicy {
+	if v, ok := o.Get(); ok {
+		return v
+	}
+	return d
+}
+
 // NewOptFloat64 returns new OptFloat64 with value set to v.
 func NewOptFloat64(v float64) OptFloat64 {
 	return OptFloat64{
@@ -3884,6 +3974,52 @@ func (o OptInt) Get() (v int, ok bool) {
 
 // Or returns value if set, or given parameter if does not.
 func (o OptInt) Or(d int) int {
+	if v, ok := o.Get(); ok {
+		return v
+	}
+	return d
+}
+
+// NewOptInt64 returns new OptInt64 with value set to v.
+func NewOptInt64(v int64) OptInt64 {
+	return OptInt64{
+		Value: v,
+		Set:   true,
+	}
+}
+
+// OptInt64 is optional int64.
+type OptInt64 struct {
+	Value int64
+	Set   bool
+}
+
+// IsSet returns true if OptInt64 was set.
+func (o OptInt64) IsSet() bool { return o.Set }
+
+// Reset unsets value.
+func (o *OptInt64) Reset() {
+	var v int64
+	o.Value = v
+	o.Set = false
+}
+
+// SetTo sets value to v.
+func (o *OptInt64) SetTo(v int64) {
+	o.Set = true
+	o.Value = v
+}
+
+// Get returns value and boolean that denotes whether value was set.
+func (o OptInt64) Get() (v int64, ok bool) {
+	if !o.Set {
+		return v, false
+	}
+	return o.Value, true
+}
+
+// Or returns value if set, or given parameter if does not.
+func (o OptInt64) Or(d int64) int64 {
 	if v, ok := o.Get(); ok {
 		return v
 	}
@@ -5222,6 +5358,203 @@ func (s *TeamUpdate) SetName(val OptString) {
 // SetDescription sets the value of Description.
 func (s *TeamUpdate) SetDescription(val OptString) {
 	s.Description = val
+}
+
+// Ref: #/components/schemas/TenantSettings
+type TenantSettings struct {
+	ID            uuid.UUID            `json:"id"`
+	Name          string               `json:"name"`
+	Slug          string               `json:"slug"`
+	Status        TenantSettingsStatus `json:"status"`
+	ErasurePolicy ErasurePolicy        `json:"erasure_policy"`
+	// This tenant's monthly LLM token quota (0 is unlimited). Absent: the deployment's,
+	// ATRIUM_LLM_MONTHLY_TOKENS.
+	LlmMonthlyTokens OptInt64 `json:"llm_monthly_tokens"`
+	// The quota in force this month; 0 is unlimited.
+	LlmMonthlyTokensEffective int64     `json:"llm_monthly_tokens_effective"`
+	CreatedAt                 time.Time `json:"created_at"`
+	UpdatedAt                 time.Time `json:"updated_at"`
+}
+
+// GetID returns the value of ID.
+func (s *TenantSettings) GetID() uuid.UUID {
+	return s.ID
+}
+
+// GetName returns the value of Name.
+func (s *TenantSettings) GetName() string {
+	return s.Name
+}
+
+// GetSlug returns the value of Slug.
+func (s *TenantSettings) GetSlug() string {
+	return s.Slug
+}
+
+// GetStatus returns the value of Status.
+func (s *TenantSettings) GetStatus() TenantSettingsStatus {
+	return s.Status
+}
+
+// GetErasurePolicy returns the value of ErasurePolicy.
+func (s *TenantSettings) GetErasurePolicy() ErasurePolicy {
+	return s.ErasurePolicy
+}
+
+// GetLlmMonthlyTokens returns the value of LlmMonthlyTokens.
+func (s *TenantSettings) GetLlmMonthlyTokens() OptInt64 {
+	return s.LlmMonthlyTokens
+}
+
+// GetLlmMonthlyTokensEffective returns the value of LlmMonthlyTokensEffective.
+func (s *TenantSettings) GetLlmMonthlyTokensEffective() int64 {
+	return s.LlmMonthlyTokensEffective
+}
+
+// GetCreatedAt returns the value of CreatedAt.
+func (s *TenantSettings) GetCreatedAt() time.Time {
+	return s.CreatedAt
+}
+
+// GetUpdatedAt returns the value of UpdatedAt.
+func (s *TenantSettings) GetUpdatedAt() time.Time {
+	return s.UpdatedAt
+}
+
+// SetID sets the value of ID.
+func (s *TenantSettings) SetID(val uuid.UUID) {
+	s.ID = val
+}
+
+// SetName sets the value of Name.
+func (s *TenantSettings) SetName(val string) {
+	s.Name = val
+}
+
+// SetSlug sets the value of Slug.
+func (s *TenantSettings) SetSlug(val string) {
+	s.Slug = val
+}
+
+// SetStatus sets the value of Status.
+func (s *TenantSettings) SetStatus(val TenantSettingsStatus) {
+	s.Status = val
+}
+
+// SetErasurePolicy sets the value of ErasurePolicy.
+func (s *TenantSettings) SetErasurePolicy(val ErasurePolicy) {
+	s.ErasurePolicy = val
+}
+
+// SetLlmMonthlyTokens sets the value of LlmMonthlyTokens.
+func (s *TenantSettings) SetLlmMonthlyTokens(val OptInt64) {
+	s.LlmMonthlyTokens = val
+}
+
+// SetLlmMonthlyTokensEffective sets the value of LlmMonthlyTokensEffective.
+func (s *TenantSettings) SetLlmMonthlyTokensEffective(val int64) {
+	s.LlmMonthlyTokensEffective = val
+}
+
+// SetCreatedAt sets the value of CreatedAt.
+func (s *TenantSettings) SetCreatedAt(val time.Time) {
+	s.CreatedAt = val
+}
+
+// SetUpdatedAt sets the value of UpdatedAt.
+func (s *TenantSettings) SetUpdatedAt(val time.Time) {
+	s.UpdatedAt = val
+}
+
+type TenantSettingsStatus string
+
+const (
+	TenantSettingsStatusActive    TenantSettingsStatus = "active"
+	TenantSettingsStatusSuspended TenantSettingsStatus = "suspended"
+)
+
+// AllValues returns all TenantSettingsStatus values.
+func (TenantSettingsStatus) AllValues() []TenantSettingsStatus {
+	return []TenantSettingsStatus{
+		TenantSettingsStatusActive,
+		TenantSettingsStatusSuspended,
+	}
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (s TenantSettingsStatus) MarshalText() ([]byte, error) {
+	switch s {
+	case TenantSettingsStatusActive:
+		return []byte(s), nil
+	case TenantSettingsStatusSuspended:
+		return []byte(s), nil
+	default:
+		return nil, errors.Errorf("invalid value: %q", s)
+	}
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (s *TenantSettingsStatus) UnmarshalText(data []byte) error {
+	switch TenantSettingsStatus(data) {
+	case TenantSettingsStatusActive:
+		*s = TenantSettingsStatusActive
+		return nil
+	case TenantSettingsStatusSuspended:
+		*s = TenantSettingsStatusSuspended
+		return nil
+	default:
+		return errors.Errorf("invalid value: %q", data)
+	}
+}
+
+// Ref: #/components/schemas/TenantSettingsUpdate
+type TenantSettingsUpdate struct {
+	Name          OptString        `json:"name"`
+	ErasurePolicy OptErasurePolicy `json:"erasure_policy"`
+	// This tenant's monthly LLM token quota; 0 is unlimited.
+	LlmMonthlyTokens OptInt64 `json:"llm_monthly_tokens"`
+	// True: drop this tenant's quota and use the deployment's again.
+	LlmMonthlyTokensDefault OptBool `json:"llm_monthly_tokens_default"`
+}
+
+// GetName returns the value of Name.
+func (s *TenantSettingsUpdate) GetName() OptString {
+	return s.Name
+}
+
+// GetErasurePolicy returns the value of ErasurePolicy.
+func (s *TenantSettingsUpdate) GetErasurePolicy() OptErasurePolicy {
+	return s.ErasurePolicy
+}
+
+// GetLlmMonthlyTokens returns the value of LlmMonthlyTokens.
+func (s *TenantSettingsUpdate) GetLlmMonthlyTokens() OptInt64 {
+	return s.LlmMonthlyTokens
+}
+
+// GetLlmMonthlyTokensDefault returns the value of LlmMonthlyTokensDefault.
+func (s *TenantSettingsUpdate) GetLlmMonthlyTokensDefault() OptBool {
+	return s.LlmMonthlyTokensDefault
+}
+
+// SetName sets the value of Name.
+func (s *TenantSettingsUpdate) SetName(val OptString) {
+	s.Name = val
+}
+
+// SetErasurePolicy sets the value of ErasurePolicy.
+func (s *TenantSettingsUpdate) SetErasurePolicy(val OptErasurePolicy) {
+	s.ErasurePolicy = val
+}
+
+// SetLlmMonthlyTokens sets the value of LlmMonthlyTokens.
+func (s *TenantSettingsUpdate) SetLlmMonthlyTokens(val OptInt64) {
+	s.LlmMonthlyTokens = val
+}
+
+// SetLlmMonthlyTokensDefault sets the value of LlmMonthlyTokensDefault.
+func (s *TenantSettingsUpdate) SetLlmMonthlyTokensDefault(val OptBool) {
+	s.LlmMonthlyTokensDefault = val
 }
 
 // Ref: #/components/schemas/TokenExchangeRequest

@@ -134,6 +134,9 @@ var operationRolesBearerAuth = map[string][]string{
 	GetTeamOperation: []string{
 		"team.read",
 	},
+	GetTenantSettingsOperation: []string{
+		"tenant.manage",
+	},
 	ListAgentSharesOperation: []string{
 		"agent.read",
 	},
@@ -271,6 +274,9 @@ var operationRolesBearerAuth = map[string][]string{
 	},
 	UpdateTeamOperation: []string{
 		"team.manage",
+	},
+	UpdateTenantSettingsOperation: []string{
+		"tenant.manage",
 	},
 }
 

@@ -234,6 +234,12 @@ type Handler interface {
 	//
 	// GET /teams/{teamId}
 	GetTeam(ctx context.Context, params GetTeamParams) (*Team, error)
+	// GetTenantSettings implements getTenantSettings operation.
+	//
+	// The active tenant's settings.
+	//
+	// GET /tenant
+	GetTenantSettings(ctx context.Context) (*TenantSettings, error)
 	// ListAgentShares implements listAgentShares operation.
 	//
 	// Who an agent is shared with.
@@ -528,6 +534,13 @@ type Handler interface {
 	//
 	// PATCH /teams/{teamId}
 	UpdateTeam(ctx context.Context, req *TeamUpdate, params UpdateTeamParams) (*Team, error)
+	// UpdateTenantSettings implements updateTenantSettings operation.
+	//
+	// Name, what happens to an erased member's resources, and the tenant's monthly LLM token quota.
+	// Audited.
+	//
+	// PATCH /tenant
+	UpdateTenantSettings(ctx context.Context, req *TenantSettingsUpdate) (*TenantSettings, error)
 	// NewError creates *ErrorStatusCode from error returned by handler.
 	//
 	// Used for common default response.

@@ -347,6 +347,15 @@ func (UnimplementedHandler) GetTeam(ctx context.Context, params GetTeamParams) (
 	return r, ht.ErrNotImplemented
 }
 
+// GetTenantSettings implements getTenantSettings operation.
+//
+// The active tenant's settings.
+//
+// GET /tenant
+func (UnimplementedHandler) GetTenantSettings(ctx context.Context) (r *TenantSettings, _ error) {
+	return r, ht.ErrNotImplemented
+}
+
 // ListAgentShares implements listAgentShares operation.
 //
 // Who an agent is shared with.
@@ -782,6 +791,16 @@ func (UnimplementedHandler) UpdateRole(ctx context.Context, req *RoleUpdate, par
 //
 // PATCH /teams/{teamId}
 func (UnimplementedHandler) UpdateTeam(ctx context.Context, req *TeamUpdate, params UpdateTeamParams) (r *Team, _ error) {
+	return r, ht.ErrNotImplemented
+}
+
+// UpdateTenantSettings implements updateTenantSettings operation.
+//
+// Name, what happens to an erased member's resources, and the tenant's monthly LLM token quota.
+// Audited.
+//
+// PATCH /tenant
+func (UnimplementedHandler) UpdateTenantSettings(ctx context.Context, req *TenantSettingsUpdate) (r *TenantSettings, _ error) {
 	return r, ht.ErrNotImplemented
 }
 

@@ -40,6 +40,7 @@ import (
 	"atrium/internal/realtime"
 	"atrium/internal/session"
 	"atrium/internal/team"
+	"atrium/internal/tenancy"
 	"atrium/internal/token"
 	"atrium/internal/viewer"
 	"atrium/web"
@@ -229,6 +230,7 @@ func Build(ctx context.Context, cfg *config.Config, db *Database, kek []byte, lo
 			Agents:    agent.NewService(db.Client, a.Audit, a.Access),
 			Assistant: a.Assistant,
 			Knowledge: knowledge.NewService(db.Client, a.Audit, a.Access),
+			Tenancy:   tenancy.New(db.Client, a.Audit, int64(cfg.LLMMonthlyTokens)),
 			Documents: document.NewService(db.Client, db.Dialect, a.Audit, a.Access, cfg.DocumentMaxBytes),
 			Ready:     a.readiness,
 		}, log),

@@ -15,6 +15,8 @@ import (
 	"atrium/internal/audit"
 	"atrium/internal/fault"
 	"atrium/internal/llm"
+	"atrium/internal/tenancy"
+	"atrium/internal/viewer"
 )
 
 // ActionCompletion is audited for every model call.
@@ -37,9 +39,18 @@ func New(client *ent.Client, registry *llm.Registry, w *audit.Writer, monthlyQuo
 // Models lists the models every provider serves.
 func (s *Service) Models(ctx context.Context) ([]llm.Model, error) { return s.registry.Models(ctx) }
 
-// checkQuota refuses a call when the tenant has used its monthly tokens.
+// checkQuota refuses a call when the tenant has used its monthly tokens:
+// the tenant's own quota when it has one, the deployment's otherwise.
 func (s *Service) checkQuota(ctx context.Context) error {
-	if s.quota <= 0 {
+	quota := int64(s.quota)
+	if v := viewer.FromContext(ctx); v != nil {
+		t, err := s.client.Tenant.Get(ctx, v.TenantID)
+		if err != nil {
+			return fault.FromEnt(err, "tenant")
+		}
+		quota = tenancy.Quota(t, quota)
+	}
+	if quota <= 0 {
 		return nil
 	}
 	now := s.now().UTC()
@@ -54,10 +65,10 @@ func (s *Service) checkQuota(ctx context.Context) error {
 	if err != nil {
 		return fault.FromEnt(err, "usage")
 	}
-	if len(sums) > 0 && sums[0].P+sums[0].C >= s.quota {
+	if len(sums) > 0 && int64(sums[0].P+sums[0].C) >= quota {
 		next := month.AddDate(0, 1, 0)
 		return &fault.Error{Code: fault.RateLimited, RetryAfter: next.Sub(now),
-			Message: fmt.Sprintf("the tenant used its %d tokens for this month", s.quota)}
+			Message: fmt.Sprintf("the tenant used its %d tokens for this month", quota)}
 	}
 	return nil
 }

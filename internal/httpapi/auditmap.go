@@ -12,6 +12,7 @@ import (
 	"atrium/internal/member"
 	"atrium/internal/passkey"
 	"atrium/internal/team"
+	"atrium/internal/tenancy"
 )
 
 // AuditActions names the audit action(s) each state-changing operation
@@ -37,6 +38,7 @@ var AuditActions = map[api.OperationName][]string{
 	api.RemoveMemberOperation:              {member.ActionRemoved},
 	api.CreateTeamOperation:                {team.ActionCreated},
 	api.UpdateTeamOperation:                {team.ActionUpdated},
+	api.UpdateTenantSettingsOperation:      {tenancy.ActionUpdated},
 	api.DeleteTeamOperation:                {team.ActionDeleted},
 	api.AddTeamMemberOperation:             {team.ActionMemberAdded},
 	api.RemoveTeamMemberOperation:          {team.ActionMemberRemoved},

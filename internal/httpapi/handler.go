@@ -48,6 +48,7 @@ type Services struct {
 	Agents        Agents
 	Assistant     Assistant
 	Knowledge     Knowledge
+	Tenancy       Tenancy
 	Ready         ReadinessFunc
 }
 
@@ -67,6 +68,7 @@ type Handler struct {
 	agents        Agents
 	assistant     Assistant
 	knowledge     Knowledge
+	tenancy       Tenancy
 	ready         ReadinessFunc
 	log           *slog.Logger
 }
@@ -77,7 +79,7 @@ var _ api.Handler = (*Handler)(nil)
 func NewHandler(s Services, log *slog.Logger) *Handler {
 	return &Handler{conversations: s.Conversations, passkeys: s.Passkeys, accounts: s.Accounts,
 		roles: s.Roles, members: s.Members, teams: s.Teams, shares: s.Shares, checker: s.Checker, privacy: s.Privacy, audit: s.Audit, documents: s.Documents, agents: s.Agents, assistant: s.Assistant, knowledge: s.Knowledge,
-		ready: s.Ready, log: log}
+		tenancy: s.Tenancy, ready: s.Ready, log: log}
 }
 
 // NewError implements api.Handler: every error of every operation, security
