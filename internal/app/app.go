@@ -255,6 +255,10 @@ type rtAuth struct{ s *httpapi.SecurityHandler }
 
 func (r rtAuth) Authenticate(ctx context.Context, token string) (context.Context, realtime.Principal, error) {
 	ctx, p, err := r.s.Authenticate(ctx, token)
+	if err != nil && (fault.CodeOf(err) == fault.Unavailable || fault.CodeOf(err) == fault.Internal) {
+		// Could not decide (a dependency down), which is not a bad token.
+		err = fmt.Errorf("%w: %w", realtime.ErrUnavailable, err)
+	}
 	return ctx, realtime.Principal{UserID: p.UserID, TenantID: p.TenantID, SessionID: p.SessionID}, err
 }
 

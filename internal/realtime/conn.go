@@ -3,7 +3,9 @@ package realtime
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -32,6 +34,7 @@ type conn struct {
 	send      chan []byte
 	ctx       context.Context
 	cancel    context.CancelFunc
+	paused    atomic.Bool // the last recheck could not be decided
 
 	mu     sync.Mutex // guards the fields below; taken after hub.mu
 	vctx   context.Context
@@ -179,10 +182,13 @@ func (c *conn) pingLoop() {
 
 // recheckLoop makes revocations take effect: a session that no longer
 // authenticates closes the connection, a conversation that is no longer
-// readable loses its subscription.
+// readable loses its subscription. A recheck that cannot be decided (a
+// dependency down) pauses the connection's events, failing closed without
+// a reconnect storm; it is closed if that lasts longer than the grace.
 func (c *conn) recheckLoop() {
 	t := time.NewTicker(c.hub.opts.recheck)
 	defer t.Stop()
+	var unverifiedSince time.Time
 	for {
 		select {
 		case <-c.ctx.Done():
@@ -192,6 +198,18 @@ func (c *conn) recheckLoop() {
 		vctx, p, err := c.hub.auth.Authenticate(c.ctx, c.token)
 		if c.ctx.Err() != nil {
 			return
+		}
+		if errors.Is(err, ErrUnavailable) {
+			if unverifiedSince.IsZero() {
+				unverifiedSince = time.Now()
+				c.paused.Store(true)
+				c.sendError(uuid.Nil, "unavailable", "events are paused: authentication is temporarily unavailable")
+			}
+			if time.Since(unverifiedSince) >= c.hub.opts.grace {
+				c.close(websocket.StatusTryAgainLater, "authentication unavailable")
+				return
+			}
+			continue
 		}
 		if err != nil || p.UserID != c.principal.UserID || p.TenantID != c.principal.TenantID {
 			c.close(StatusUnauthenticated, "session revoked")
@@ -212,6 +230,11 @@ func (c *conn) recheckLoop() {
 				c.sendEvent(Event{Type: TypeUnsubscribed, TenantID: c.principal.TenantID, ConversationID: conv,
 					Data: json.RawMessage(`{"reason":"revoked"}`)})
 			}
+		}
+		if !unverifiedSince.IsZero() { // verified again, subscriptions rechecked
+			unverifiedSince = time.Time{}
+			c.paused.Store(false)
+			c.sendEvent(Event{Type: TypeResumed, TenantID: c.principal.TenantID})
 		}
 	}
 }

@@ -25,7 +25,9 @@ import (
 type Principal struct{ UserID, TenantID, SessionID uuid.UUID }
 
 // Authenticator checks an access token. The returned context carries the
-// viewer and is what later Authorizer calls receive.
+// viewer and is what later Authorizer calls receive. An error wrapping
+// ErrUnavailable says the check could not be made (a dependency is down),
+// not that the token is bad.
 type Authenticator interface {
 	Authenticate(ctx context.Context, accessToken string) (context.Context, Principal, error)
 }
@@ -44,6 +46,12 @@ type Bus interface {
 	Subscribe(topic string, fn func(msg string))
 }
 
+// ErrUnavailable marks an authentication that could not be decided. On a
+// recheck it pauses the connection's events instead of closing it, for up
+// to the recheck grace (WithRecheckGrace); a connection still unverified
+// then is closed with StatusTryAgainLater.
+var ErrUnavailable = errors.New("realtime: authentication unavailable")
+
 // Event types sent to clients.
 const (
 	TypeMessageCreated = "message.created"
@@ -52,7 +60,10 @@ const (
 	TypeError          = "error"
 	TypeSubscribed     = "subscribed"
 	TypeUnsubscribed   = "unsubscribed"
-	TypePong           = "pong"
+	// TypeResumed follows an error event with code "unavailable": events
+	// flow again (those published in between were not delivered).
+	TypeResumed = "resumed"
+	TypePong    = "pong"
 )
 
 // Close status codes beyond the standard ones.
@@ -85,6 +96,7 @@ type options struct {
 	pingEvery   time.Duration
 	pingTimeout time.Duration
 	recheck     time.Duration
+	grace       time.Duration
 	authTimeout time.Duration
 	writeTimout time.Duration
 	queue       int
@@ -105,6 +117,11 @@ func WithPingTimeout(d time.Duration) Option { return func(o *options) { o.pingT
 // every subscription, CanRead (default 500 ms, so a revocation takes effect
 // within 1 s).
 func WithRecheck(every time.Duration) Option { return func(o *options) { o.recheck = every } }
+
+// WithRecheckGrace sets how long a connection whose recheck cannot be
+// decided (ErrUnavailable) stays open, its events paused, before it is
+// closed with StatusTryAgainLater (default 10 s).
+func WithRecheckGrace(d time.Duration) Option { return func(o *options) { o.grace = d } }
 
 // WithAuthTimeout sets how long a connection without a header token has to
 // send its auth message (default 5 s).
@@ -150,6 +167,7 @@ func NewHub(auth Authenticator, authz Authorizer, bus Bus, log *slog.Logger, opt
 		pingEvery:   30 * time.Second,
 		pingTimeout: 10 * time.Second,
 		recheck:     500 * time.Millisecond,
+		grace:       10 * time.Second,
 		authTimeout: 5 * time.Second,
 		writeTimout: 10 * time.Second,
 		queue:       64,
@@ -199,6 +217,9 @@ func (h *Hub) deliver(msg string) {
 	}
 	var slow []*conn
 	for c := range h.subs[subKey{e.TenantID, e.ConversationID}] {
+		if c.paused.Load() {
+			continue // unverified for now: nothing flows to it
+		}
 		if !c.enqueue(frame) {
 			slow = append(slow, c)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -25,6 +26,7 @@ type fakeAuth struct {
 	mu      sync.Mutex
 	tokens  map[string]realtime.Principal
 	revoked map[string]bool
+	down    bool // every check is undecidable (a dependency is down)
 }
 
 type principalKey struct{}
@@ -32,11 +34,20 @@ type principalKey struct{}
 func (a *fakeAuth) Authenticate(ctx context.Context, token string) (context.Context, realtime.Principal, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if a.down {
+		return nil, realtime.Principal{}, fmt.Errorf("%w: database down", realtime.ErrUnavailable)
+	}
 	p, ok := a.tokens[token]
 	if !ok || a.revoked[token] {
 		return nil, realtime.Principal{}, errors.New("bad token")
 	}
 	return context.WithValue(ctx, principalKey{}, p), p, nil
+}
+
+func (a *fakeAuth) setDown(down bool) {
+	a.mu.Lock()
+	a.down = down
+	a.mu.Unlock()
 }
 
 func (a *fakeAuth) revoke(token string) {
@@ -492,4 +503,61 @@ func TestClose(t *testing.T) {
 	h.Close()
 	_, err := read(t, c, 2*time.Second)
 	require.Equal(t, websocket.StatusGoingAway, websocket.CloseStatus(err))
+}
+
+// TestRecheckUnavailable: when a recheck cannot be decided, the connection
+// stays open with its events paused (fail closed, no reconnect storm), says
+// so, and resumes once checks work again; past the grace it is closed with
+// 1013 (try again later). A real revocation still closes within 1 s.
+func TestRecheckUnavailable(t *testing.T) {
+	t.Parallel()
+	t.Run("OK/PausedThenResumed", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		h, srv := b.server(t, realtime.WithRecheck(50*time.Millisecond), realtime.WithRecheckGrace(time.Minute))
+		tenant, conv := uuid.New(), uuid.New()
+		u := b.user(tenant)
+		b.authz.set(u.p.UserID, conv, true)
+		c := mustDial(t, srv, u.token)
+		mustSubscribe(t, c, conv)
+
+		b.auth.setDown(true)
+		e := mustRead(t, c)
+		require.Equal(t, realtime.TypeError, e.Type)
+		require.Contains(t, string(e.Data), `"unavailable"`)
+		require.NoError(t, h.Publish(t.Context(), created(tenant, conv, "while paused")))
+		time.Sleep(150 * time.Millisecond) // several rechecks, still undecided
+
+		b.auth.setDown(false)
+		require.Equal(t, realtime.TypeResumed, mustRead(t, c).Type, "the paused event was not delivered")
+		require.NoError(t, h.Publish(t.Context(), created(tenant, conv, "after")))
+		e = mustRead(t, c)
+		require.Equal(t, realtime.TypeMessageCreated, e.Type)
+		require.Contains(t, string(e.Data), "after")
+	})
+	t.Run("ErrGraceExceeded", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		h, srv := b.server(t, realtime.WithRecheck(50*time.Millisecond), realtime.WithRecheckGrace(200*time.Millisecond))
+		u := b.user(uuid.New())
+		c := mustDial(t, srv, u.token)
+		b.auth.setDown(true)
+		require.Equal(t, realtime.TypeError, mustRead(t, c).Type)
+		_, err := read(t, c, 2*time.Second)
+		require.Equal(t, websocket.StatusTryAgainLater, websocket.CloseStatus(err), "%v", err)
+		require.Eventually(t, func() bool { n, _ := h.Stats(); return n == 0 }, time.Second, 10*time.Millisecond)
+	})
+	t.Run("ErrRevokedAfterOutage", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		_, srv := b.server(t, realtime.WithRecheck(50*time.Millisecond), realtime.WithRecheckGrace(time.Minute))
+		u := b.user(uuid.New())
+		c := mustDial(t, srv, u.token)
+		b.auth.setDown(true)
+		require.Equal(t, realtime.TypeError, mustRead(t, c).Type)
+		b.auth.revoke(u.token)
+		b.auth.setDown(false)
+		_, err := read(t, c, time.Second)
+		require.Equal(t, realtime.StatusUnauthenticated, websocket.CloseStatus(err), "%v", err)
+	})
 }
