@@ -52,12 +52,7 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return exitOK
 	}
 	sub, args := args[0], args[1:]
-	fs := flag.NewFlagSet("atrium migrate "+sub, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage of atrium migrate %s:\n", sub)
-		fs.PrintDefaults()
-	}
+	fs := newMigrateFlagSet(sub, "", stderr)
 	switch sub {
 	case "apply":
 		baseline := fs.String("baseline", "", "on a database without revisions, mark versions up to `V` as applied without running them")

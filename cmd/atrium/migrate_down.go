@@ -36,7 +36,10 @@ func newMigrateFlagSet(sub, usage string, stderr io.Writer) *flag.FlagSet {
 	flags := flag.NewFlagSet("atrium migrate "+sub, flag.ContinueOnError)
 	flags.SetOutput(stderr)
 	flags.Usage = func() {
-		fmt.Fprintf(stderr, "Usage of atrium migrate %s:\n%s\n", sub, usage)
+		fmt.Fprintf(stderr, "Usage of atrium migrate %s:\n", sub)
+		if usage != "" {
+			fmt.Fprintln(stderr, usage)
+		}
 		flags.PrintDefaults()
 	}
 	return flags

@@ -246,6 +246,25 @@ func DeleteShares(ctx context.Context, tx *ent.Tx, rt ResourceType, id uuid.UUID
 	return err
 }
 
+// Readable keeps the ids the viewer may read, in order: resources an agent
+// refers to that the person asking may see.
+func (a *Access) Readable(ctx context.Context, rt ResourceType, ids []uuid.UUID) ([]uuid.UUID, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	ds, err := a.Decide(ctx, rt, ids)
+	if err != nil {
+		return nil, err
+	}
+	var out []uuid.UUID
+	for _, id := range ids {
+		if ds[id].Level >= Viewer {
+			out = append(out, id)
+		}
+	}
+	return out, nil
+}
+
 // RequireReadable fails with a field error naming the first of ids the
 // viewer cannot read, as if it did not exist (references to resources in a
 // request body: an agent's documents, a graph's documents).

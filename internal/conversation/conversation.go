@@ -395,7 +395,7 @@ func (s *Service) reply(ctx context.Context, conversationID uuid.UUID, in Append
 		return nil, fault.FromEnt(err, "agent")
 	}
 	system := ag.Instructions
-	if readable, err := s.readable(ctx, authz.Document, ag.DocumentIds); err != nil {
+	if readable, err := s.access.Readable(ctx, authz.Document, ag.DocumentIds); err != nil {
 		return nil, err
 	} else if len(readable) > 0 {
 		docs, err := s.client.Document.Query().Where(document.IDIn(readable...)).All(ctx)
@@ -406,7 +406,7 @@ func (s *Service) reply(ctx context.Context, conversationID uuid.UUID, in Append
 			system += "\n\n# " + d.Title + "\n" + d.Content
 		}
 	}
-	if readable, err := s.readable(ctx, authz.KnowledgeGraph, ag.KnowledgeGraphIds); err != nil {
+	if readable, err := s.access.Readable(ctx, authz.KnowledgeGraph, ag.KnowledgeGraphIds); err != nil {
 		return nil, err
 	} else if len(readable) > 0 {
 		graphs, err := s.graphContext(ctx, readable)
@@ -436,24 +436,6 @@ func (s *Service) reply(ctx context.Context, conversationID uuid.UUID, in Append
 		onDelta = func(d string) { s.events.AssistantToken(ctx, c.TenantID, conversationID, d) }
 	}
 	return s.replier.ReplyStream(ctx, r, conversationID, onDelta)
-}
-
-// readable keeps the ids of resources the caller may read, in order.
-func (s *Service) readable(ctx context.Context, t authz.ResourceType, ids []uuid.UUID) ([]uuid.UUID, error) {
-	if len(ids) == 0 {
-		return nil, nil
-	}
-	ds, err := s.access.Decide(ctx, t, ids)
-	if err != nil {
-		return nil, err
-	}
-	var out []uuid.UUID
-	for _, id := range ids {
-		if ds[id].Level >= authz.Viewer {
-			out = append(out, id)
-		}
-	}
-	return out, nil
 }
 
 // Bounds of a knowledge graph in a model's context.

@@ -191,21 +191,15 @@ func Validate(ctx context.Context, db *sql.DB, dia string, before *Snapshot) (Re
 		rep.add("schema equals the ent schema", true, "")
 	}
 	if dia == dialect.Postgres {
-		var left []string
-		rows, err := db.QueryContext(ctx, `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'old_users'`)
+		left, err := tableExists(ctx, db, "old_users")
 		if err != nil {
 			return rep, err
 		}
-		for rows.Next() {
-			var t string
-			if err := rows.Scan(&t); err != nil {
-				rows.Close()
-				return rep, err
-			}
-			left = append(left, t)
+		detail := ""
+		if left {
+			detail = "old_users"
 		}
-		rows.Close()
-		rep.add("no legacy table left", len(left) == 0, strings.Join(left, ", "))
+		rep.add("no legacy table left", !left, detail)
 	}
 	if err := nullColumns(ctx, db, &rep); err != nil {
 		return rep, err
