@@ -45,6 +45,9 @@ type OpenAIConfig struct {
 	Timeout time.Duration
 	// HTTPClient sends the requests; default a new http.Client.
 	HTTPClient *http.Client
+	// AfterFunc starts the stream's idle timer; default time.AfterFunc.
+	// Tests inject a fake so that a silent upstream is simulated, not waited for.
+	AfterFunc func(d time.Duration, f func()) IdleTimer
 	// Models is an optional allow list: when set, Models returns it without
 	// asking upstream and requests for other models fail with ErrUnknownModel.
 	// When empty, Models asks GET {BaseURL}/models.
@@ -59,7 +62,16 @@ type OpenAI struct {
 	timeout time.Duration
 	client  *http.Client
 	allow   []string
+	after   func(time.Duration, func()) IdleTimer
 }
+
+// IdleTimer is the stream's idle timer: *time.Timer, or a test's fake.
+type IdleTimer interface {
+	Reset(d time.Duration) bool
+	Stop() bool
+}
+
+func realAfterFunc(d time.Duration, f func()) IdleTimer { return time.AfterFunc(d, f) }
 
 // NewOpenAI returns an OpenAI-compatible provider, or an error when the
 // configuration is unusable.
@@ -77,6 +89,10 @@ func NewOpenAI(cfg OpenAIConfig) (*OpenAI, error) {
 		key:     cfg.APIKey,
 		timeout: cfg.Timeout,
 		client:  cfg.HTTPClient,
+		after:   cfg.AfterFunc,
+	}
+	if p.after == nil {
+		p.after = realAfterFunc
 	}
 	if p.name == "" {
 		p.name = "openai"
@@ -196,7 +212,7 @@ func (p *OpenAI) Stream(ctx context.Context, r Request, fn func(Chunk) error) (*
 	}
 	sctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	idle := time.AfterFunc(p.timeout, func() { cancel(errIdle) })
+	idle := p.after(p.timeout, func() { cancel(errIdle) })
 	defer idle.Stop()
 
 	resp, err := p.send(ctx, sctx, http.MethodPost, "/chat/completions", p.body(r, true), true)

@@ -201,12 +201,10 @@ func TestOpenAIComplete(t *testing.T) {
 	t.Run("ErrTimeout", func(t *testing.T) {
 		t.Parallel()
 		u := newUpstream(t, func(w http.ResponseWriter, r *http.Request, stop <-chan struct{}) { stall(r, stop) })
-		start := time.Now()
 		_, err := u.provider(t, func(c *llm.OpenAIConfig) { c.Timeout = 50 * time.Millisecond }).Complete(ctx, chatRequest())
 		require.ErrorIs(t, err, llm.ErrTimeout)
 		require.NotErrorIs(t, err, llm.ErrUpstream)
 		requireSafe(t, err)
-		require.Less(t, time.Since(start), time.Second)
 	})
 
 	t.Run("ErrTimeoutCallerDeadline", func(t *testing.T) {
@@ -393,33 +391,53 @@ func TestOpenAIStream(t *testing.T) {
 
 	t.Run("ErrTimeoutIdle", func(t *testing.T) {
 		t.Parallel()
+		clock := newFakeTimers()
+		got := make(chan int, 1)
 		u := newUpstream(t, func(w http.ResponseWriter, r *http.Request, stop <-chan struct{}) {
 			sse(w, streamEvents[1])
+			// Once the chunk is handed over and the timer re-armed after it,
+			// the upstream goes silent for longer than the timeout.
+			select {
+			case n := <-got:
+				if clock.waitResets(r.Context(), n+1) {
+					clock.Advance(101 * time.Millisecond)
+				}
+			case <-r.Context().Done():
+			}
 			stall(r, stop)
 		})
 		var chunks []llm.Chunk
-		start := time.Now()
-		_, err := u.provider(t, func(c *llm.OpenAIConfig) { c.Timeout = 100 * time.Millisecond }).
-			Stream(ctx, chatRequest(), collect(&chunks))
+		_, err := u.provider(t, func(c *llm.OpenAIConfig) { c.Timeout = 100 * time.Millisecond; c.AfterFunc = clock.AfterFunc }).
+			Stream(ctx, chatRequest(), func(c llm.Chunk) error {
+				chunks = append(chunks, c)
+				got <- clock.Resets()
+				return nil
+			})
 		require.ErrorIs(t, err, llm.ErrTimeout)
 		requireSafe(t, err)
 		require.Equal(t, []llm.Chunk{{Delta: "Hi"}}, chunks)
-		require.Less(t, time.Since(start), time.Second)
 	})
 
 	t.Run("OKSlowButSteady", func(t *testing.T) {
 		t.Parallel()
-		// The timeout bounds silence, not the whole stream.
+		// The timeout bounds silence, not the whole stream: each gap is two
+		// thirds of the timeout, and the whole stream lasts many timeouts.
+		clock := newFakeTimers()
 		u := newUpstream(t, func(w http.ResponseWriter, r *http.Request, _ <-chan struct{}) {
 			for _, e := range streamEvents {
+				n := clock.Resets()
 				sse(w, e)
-				time.Sleep(40 * time.Millisecond)
+				if !clock.waitResets(r.Context(), n+1) {
+					return
+				}
+				clock.Advance(100 * time.Millisecond)
 			}
 		})
-		resp, err := u.provider(t, func(c *llm.OpenAIConfig) { c.Timeout = 150 * time.Millisecond }).
+		resp, err := u.provider(t, func(c *llm.OpenAIConfig) { c.Timeout = 150 * time.Millisecond; c.AfterFunc = clock.AfterFunc }).
 			Stream(ctx, chatRequest(), collect(new([]llm.Chunk)))
 		require.NoError(t, err)
 		require.Equal(t, "Hi there!", resp.Content)
+		require.Greater(t, clock.Elapsed(), 150*time.Millisecond)
 	})
 
 	t.Run("ErrCanceledMidStream", func(t *testing.T) {
@@ -430,9 +448,11 @@ func TestOpenAIStream(t *testing.T) {
 		})
 		cctx, cancel := context.WithCancel(ctx)
 		defer cancel()
-		start := time.Now()
 		var chunks []llm.Chunk
-		_, err := u.provider(t, func(c *llm.OpenAIConfig) { c.Timeout = 10 * time.Second }).
+		// The idle timer never fires (its clock stands still): only the
+		// cancellation can end the stream.
+		clock := newFakeTimers()
+		_, err := u.provider(t, func(c *llm.OpenAIConfig) { c.AfterFunc = clock.AfterFunc }).
 			Stream(cctx, chatRequest(), func(c llm.Chunk) error {
 				chunks = append(chunks, c)
 				cancel() // the client went away after the first chunk
@@ -440,7 +460,6 @@ func TestOpenAIStream(t *testing.T) {
 			})
 		require.ErrorIs(t, err, context.Canceled)
 		require.NotErrorIs(t, err, llm.ErrProvider)
-		require.Less(t, time.Since(start), time.Second)
 		require.Equal(t, []llm.Chunk{{Delta: "Hi"}}, chunks)
 	})
 
@@ -534,4 +553,99 @@ func TestNewOpenAI(t *testing.T) {
 		_, err := llm.NewOpenAI(llm.OpenAIConfig{BaseURL: "http://localhost/v1", Timeout: -time.Second})
 		require.Error(t, err)
 	})
+}
+
+// fakeTimers is a manual clock for the stream's idle timer: time moves only
+// when a test calls Advance, so no test waits for a timeout to pass.
+type fakeTimers struct {
+	mu      sync.Mutex
+	now     time.Duration
+	resets  int
+	changed chan struct{} // closed and replaced on every Reset
+	timers  []*fakeTimer
+}
+
+type fakeTimer struct {
+	c      *fakeTimers
+	at     time.Duration
+	f      func()
+	active bool
+}
+
+func newFakeTimers() *fakeTimers { return &fakeTimers{changed: make(chan struct{})} }
+
+// AfterFunc implements llm.OpenAIConfig.AfterFunc.
+func (c *fakeTimers) AfterFunc(d time.Duration, f func()) llm.IdleTimer {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t := &fakeTimer{c: c, at: c.now + d, f: f, active: true}
+	c.timers = append(c.timers, t)
+	return t
+}
+
+// Resets counts the timers' Reset calls so far.
+func (c *fakeTimers) Resets() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.resets
+}
+
+// Elapsed is how far the clock has been advanced.
+func (c *fakeTimers) Elapsed() time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// waitResets blocks until Reset has been called n times, or ctx ends.
+func (c *fakeTimers) waitResets(ctx context.Context, n int) bool {
+	for {
+		c.mu.Lock()
+		done, ch := c.resets >= n, c.changed
+		c.mu.Unlock()
+		if done {
+			return true
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return false
+		}
+	}
+}
+
+// Advance moves the clock and runs the timers that fall due.
+func (c *fakeTimers) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.now += d
+	var due []func()
+	for _, t := range c.timers {
+		if t.active && t.at <= c.now {
+			t.active = false
+			due = append(due, t.f)
+		}
+	}
+	c.mu.Unlock()
+	for _, f := range due {
+		f()
+	}
+}
+
+func (t *fakeTimer) Reset(d time.Duration) bool {
+	t.c.mu.Lock()
+	defer t.c.mu.Unlock()
+	was := t.active
+	t.at, t.active = t.c.now+d, true
+	t.c.resets++
+	close(t.c.changed)
+	t.c.changed = make(chan struct{})
+	return was
+}
+
+func (t *fakeTimer) Stop() bool {
+	t.c.mu.Lock()
+	defer t.c.mu.Unlock()
+	was := t.active
+	t.active = false
+	return was
 }
