@@ -597,8 +597,12 @@ func (c *fakeTimers) Elapsed() time.Duration {
 	return c.now
 }
 
-// waitResets blocks until Reset has been called n times, or ctx ends.
+// waitResets blocks until Reset has been called n times, or ctx ends. A
+// generous guard turns a timer that is never re-armed into a failure rather
+// than a hang; it bounds the wait, it measures nothing.
 func (c *fakeTimers) waitResets(ctx context.Context, n int) bool {
+	guard := time.NewTimer(10 * time.Second)
+	defer guard.Stop()
 	for {
 		c.mu.Lock()
 		done, ch := c.resets >= n, c.changed
@@ -609,6 +613,8 @@ func (c *fakeTimers) waitResets(ctx context.Context, n int) bool {
 		select {
 		case <-ch:
 		case <-ctx.Done():
+			return false
+		case <-guard.C:
 			return false
 		}
 	}
