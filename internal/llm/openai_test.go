@@ -399,9 +399,8 @@ func TestOpenAIStream(t *testing.T) {
 			// the upstream goes silent for longer than the timeout.
 			select {
 			case n := <-got:
-				if clock.waitResets(r.Context(), n+1) {
-					clock.Advance(101 * time.Millisecond)
-				}
+				clock.waitResets(r.Context(), n+1)
+				clock.Advance(101 * time.Millisecond)
 			case <-r.Context().Done():
 			}
 			stall(r, stop)
