@@ -358,7 +358,7 @@ func (s *Service) Register(ctx context.Context, in RegisterInput) (*RegisterResu
 				return audit.Event{}, err
 			}
 			if err := s.audit.Record(actx, tx, audit.Event{Action: ActionReenrolled, ResourceType: "device", ResourceID: dev.ID,
-				Details: map[string]string{"invitation_id": inv.ID.String(), "issued_by": inv.CreatedBy.String(), "sessions_ended": fmt.Sprint(n)}}); err != nil {
+				Details: map[string]string{"invitation_id": inv.ID.String(), "sessions_ended": fmt.Sprint(n)}}); err != nil {
 				return audit.Event{}, err
 			}
 		}
