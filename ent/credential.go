@@ -56,6 +56,10 @@ type Credential struct {
 	Name string `json:"name,omitempty"`
 	// LastUsedAt holds the value of the "last_used_at" field.
 	LastUsedAt *time.Time `json:"last_used_at,omitempty"`
+	// ReenrolledBy holds the value of the "reenrolled_by" field.
+	ReenrolledBy *uuid.UUID `json:"reenrolled_by,omitempty"`
+	// ReenrolledAt holds the value of the "reenrolled_at" field.
+	ReenrolledAt *time.Time `json:"reenrolled_at,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the CredentialQuery when eager-loading is set.
 	Edges        CredentialEdges `json:"edges"`
@@ -87,6 +91,8 @@ func (*Credential) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
+		case credential.FieldReenrolledBy:
+			values[i] = &sql.NullScanner{S: new(uuid.UUID)}
 		case credential.FieldCredentialID, credential.FieldPublicKey, credential.FieldAaguid, credential.FieldTransports:
 			values[i] = new([]byte)
 		case credential.FieldCloneWarning, credential.FieldUserPresent, credential.FieldUserVerified, credential.FieldBackupEligible, credential.FieldBackupState:
@@ -95,7 +101,7 @@ func (*Credential) scanValues(columns []string) ([]any, error) {
 			values[i] = new(sql.NullInt64)
 		case credential.FieldAttestationType, credential.FieldAttestationFormat, credential.FieldAttachment, credential.FieldName:
 			values[i] = new(sql.NullString)
-		case credential.FieldCreatedAt, credential.FieldUpdatedAt, credential.FieldLastUsedAt:
+		case credential.FieldCreatedAt, credential.FieldUpdatedAt, credential.FieldLastUsedAt, credential.FieldReenrolledAt:
 			values[i] = new(sql.NullTime)
 		case credential.FieldID, credential.FieldUserID:
 			values[i] = new(uuid.UUID)
@@ -231,6 +237,20 @@ func (_m *Credential) assignValues(columns []string, values []any) error {
 				_m.LastUsedAt = new(time.Time)
 				*_m.LastUsedAt = value.Time
 			}
+		case credential.FieldReenrolledBy:
+			if value, ok := values[i].(*sql.NullScanner); !ok {
+				return fmt.Errorf("unexpected type %T for field reenrolled_by", values[i])
+			} else if value.Valid {
+				_m.ReenrolledBy = new(uuid.UUID)
+				*_m.ReenrolledBy = *value.S.(*uuid.UUID)
+			}
+		case credential.FieldReenrolledAt:
+			if value, ok := values[i].(*sql.NullTime); !ok {
+				return fmt.Errorf("unexpected type %T for field reenrolled_at", values[i])
+			} else if value.Valid {
+				_m.ReenrolledAt = new(time.Time)
+				*_m.ReenrolledAt = value.Time
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -325,6 +345,16 @@ func (_m *Credential) String() string {
 	builder.WriteString(", ")
 	if v := _m.LastUsedAt; v != nil {
 		builder.WriteString("last_used_at=")
+		builder.WriteString(v.Format(time.ANSIC))
+	}
+	builder.WriteString(", ")
+	if v := _m.ReenrolledBy; v != nil {
+		builder.WriteString("reenrolled_by=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
+	}
+	builder.WriteString(", ")
+	if v := _m.ReenrolledAt; v != nil {
+		builder.WriteString("reenrolled_at=")
 		builder.WriteString(v.Format(time.ANSIC))
 	}
 	builder.WriteByte(')')

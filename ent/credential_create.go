@@ -237,6 +237,34 @@ func (_c *CredentialCreate) SetNillableLastUsedAt(v *time.Time) *CredentialCreat
 	return _c
 }
 
+// SetReenrolledBy sets the "reenrolled_by" field.
+func (_c *CredentialCreate) SetReenrolledBy(v uuid.UUID) *CredentialCreate {
+	_c.mutation.SetReenrolledBy(v)
+	return _c
+}
+
+// SetNillableReenrolledBy sets the "reenrolled_by" field if the given value is not nil.
+func (_c *CredentialCreate) SetNillableReenrolledBy(v *uuid.UUID) *CredentialCreate {
+	if v != nil {
+		_c.SetReenrolledBy(*v)
+	}
+	return _c
+}
+
+// SetReenrolledAt sets the "reenrolled_at" field.
+func (_c *CredentialCreate) SetReenrolledAt(v time.Time) *CredentialCreate {
+	_c.mutation.SetReenrolledAt(v)
+	return _c
+}
+
+// SetNillableReenrolledAt sets the "reenrolled_at" field if the given value is not nil.
+func (_c *CredentialCreate) SetNillableReenrolledAt(v *time.Time) *CredentialCreate {
+	if v != nil {
+		_c.SetReenrolledAt(*v)
+	}
+	return _c
+}
+
 // SetID sets the "id" field.
 func (_c *CredentialCreate) SetID(v uuid.UUID) *CredentialCreate {
 	_c.mutation.SetID(v)
@@ -551,6 +579,14 @@ func (_c *CredentialCreate) createSpec() (*Credential, *sqlgraph.CreateSpec) {
 		_spec.SetField(credential.FieldLastUsedAt, field.TypeTime, value)
 		_node.LastUsedAt = &value
 	}
+	if value, ok := _c.mutation.ReenrolledBy(); ok {
+		_spec.SetField(credential.FieldReenrolledBy, field.TypeUUID, value)
+		_node.ReenrolledBy = &value
+	}
+	if value, ok := _c.mutation.ReenrolledAt(); ok {
+		_spec.SetField(credential.FieldReenrolledAt, field.TypeTime, value)
+		_node.ReenrolledAt = &value
+	}
 	if nodes := _c.mutation.UserIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.M2O,
@@ -798,6 +834,12 @@ func (u *CredentialUpsertOne) UpdateNewValues() *CredentialUpsertOne {
 		}
 		if _, exists := u.create.mutation.BackupEligible(); exists {
 			s.SetIgnore(credential.FieldBackupEligible)
+		}
+		if _, exists := u.create.mutation.ReenrolledBy(); exists {
+			s.SetIgnore(credential.FieldReenrolledBy)
+		}
+		if _, exists := u.create.mutation.ReenrolledAt(); exists {
+			s.SetIgnore(credential.FieldReenrolledAt)
 		}
 	}))
 	return u
@@ -1197,6 +1239,12 @@ func (u *CredentialUpsertBulk) UpdateNewValues() *CredentialUpsertBulk {
 			}
 			if _, exists := b.mutation.BackupEligible(); exists {
 				s.SetIgnore(credential.FieldBackupEligible)
+			}
+			if _, exists := b.mutation.ReenrolledBy(); exists {
+				s.SetIgnore(credential.FieldReenrolledBy)
+			}
+			if _, exists := b.mutation.ReenrolledAt(); exists {
+				s.SetIgnore(credential.FieldReenrolledAt)
 			}
 		}
 	}))

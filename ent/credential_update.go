@@ -307,6 +307,12 @@ func (_u *CredentialUpdate) sqlSave(ctx context.Context) (_node int, err error) 
 	if _u.mutation.LastUsedAtCleared() {
 		_spec.ClearField(credential.FieldLastUsedAt, field.TypeTime)
 	}
+	if _u.mutation.ReenrolledByCleared() {
+		_spec.ClearField(credential.FieldReenrolledBy, field.TypeUUID)
+	}
+	if _u.mutation.ReenrolledAtCleared() {
+		_spec.ClearField(credential.FieldReenrolledAt, field.TypeTime)
+	}
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
 			err = &NotFoundError{credential.Label}
@@ -634,6 +640,12 @@ func (_u *CredentialUpdateOne) sqlSave(ctx context.Context) (_node *Credential, 
 	}
 	if _u.mutation.LastUsedAtCleared() {
 		_spec.ClearField(credential.FieldLastUsedAt, field.TypeTime)
+	}
+	if _u.mutation.ReenrolledByCleared() {
+		_spec.ClearField(credential.FieldReenrolledBy, field.TypeUUID)
+	}
+	if _u.mutation.ReenrolledAtCleared() {
+		_spec.ClearField(credential.FieldReenrolledAt, field.TypeTime)
 	}
 	_node = &Credential{config: _u.config}
 	_spec.Assign = _node.assignValues

@@ -172,6 +172,8 @@ var schemaGraph = func() *sqlgraph.Schema {
 			credential.FieldAttachment:        {Type: field.TypeString, Column: credential.FieldAttachment},
 			credential.FieldName:              {Type: field.TypeString, Column: credential.FieldName},
 			credential.FieldLastUsedAt:        {Type: field.TypeTime, Column: credential.FieldLastUsedAt},
+			credential.FieldReenrolledBy:      {Type: field.TypeUUID, Column: credential.FieldReenrolledBy},
+			credential.FieldReenrolledAt:      {Type: field.TypeTime, Column: credential.FieldReenrolledAt},
 		},
 	}
 	graph.Nodes[6] = &sqlgraph.Node{
@@ -1542,6 +1544,16 @@ func (f *CredentialFilter) WhereName(p entql.StringP) {
 // WhereLastUsedAt applies the entql time.Time predicate on the last_used_at field.
 func (f *CredentialFilter) WhereLastUsedAt(p entql.TimeP) {
 	f.Where(p.Field(credential.FieldLastUsedAt))
+}
+
+// WhereReenrolledBy applies the entql [16]byte predicate on the reenrolled_by field.
+func (f *CredentialFilter) WhereReenrolledBy(p entql.ValueP) {
+	f.Where(p.Field(credential.FieldReenrolledBy))
+}
+
+// WhereReenrolledAt applies the entql time.Time predicate on the reenrolled_at field.
+func (f *CredentialFilter) WhereReenrolledAt(p entql.TimeP) {
+	f.Where(p.Field(credential.FieldReenrolledAt))
 }
 
 // WhereHasUser applies a predicate to check if query has an edge user.

@@ -4256,6 +4256,8 @@ type CredentialMutation struct {
 	attachment         *string
 	name               *string
 	last_used_at       *time.Time
+	reenrolled_by      *uuid.UUID
+	reenrolled_at      *time.Time
 	clearedFields      map[string]struct{}
 	user               *uuid.UUID
 	cleareduser        bool
@@ -5091,6 +5093,104 @@ func (m *CredentialMutation) ResetLastUsedAt() {
 	delete(m.clearedFields, credential.FieldLastUsedAt)
 }
 
+// SetReenrolledBy sets the "reenrolled_by" field.
+func (m *CredentialMutation) SetReenrolledBy(u uuid.UUID) {
+	m.reenrolled_by = &u
+}
+
+// ReenrolledBy returns the value of the "reenrolled_by" field in the mutation.
+func (m *CredentialMutation) ReenrolledBy() (r uuid.UUID, exists bool) {
+	v := m.reenrolled_by
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldReenrolledBy returns the old "reenrolled_by" field's value of the Credential entity.
+// If the Credential object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CredentialMutation) OldReenrolledBy(ctx context.Context) (v *uuid.UUID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldReenrolledBy is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldReenrolledBy requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldReenrolledBy: %w", err)
+	}
+	return oldValue.ReenrolledBy, nil
+}
+
+// ClearReenrolledBy clears the value of the "reenrolled_by" field.
+func (m *CredentialMutation) ClearReenrolledBy() {
+	m.reenrolled_by = nil
+	m.clearedFields[credential.FieldReenrolledBy] = struct{}{}
+}
+
+// ReenrolledByCleared returns if the "reenrolled_by" field was cleared in this mutation.
+func (m *CredentialMutation) ReenrolledByCleared() bool {
+	_, ok := m.clearedFields[credential.FieldReenrolledBy]
+	return ok
+}
+
+// ResetReenrolledBy resets all changes to the "reenrolled_by" field.
+func (m *CredentialMutation) ResetReenrolledBy() {
+	m.reenrolled_by = nil
+	delete(m.clearedFields, credential.FieldReenrolledBy)
+}
+
+// SetReenrolledAt sets the "reenrolled_at" field.
+func (m *CredentialMutation) SetReenrolledAt(t time.Time) {
+	m.reenrolled_at = &t
+}
+
+// ReenrolledAt returns the value of the "reenrolled_at" field in the mutation.
+func (m *CredentialMutation) ReenrolledAt() (r time.Time, exists bool) {
+	v := m.reenrolled_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldReenrolledAt returns the old "reenrolled_at" field's value of the Credential entity.
+// If the Credential object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CredentialMutation) OldReenrolledAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldReenrolledAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldReenrolledAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldReenrolledAt: %w", err)
+	}
+	return oldValue.ReenrolledAt, nil
+}
+
+// ClearReenrolledAt clears the value of the "reenrolled_at" field.
+func (m *CredentialMutation) ClearReenrolledAt() {
+	m.reenrolled_at = nil
+	m.clearedFields[credential.FieldReenrolledAt] = struct{}{}
+}
+
+// ReenrolledAtCleared returns if the "reenrolled_at" field was cleared in this mutation.
+func (m *CredentialMutation) ReenrolledAtCleared() bool {
+	_, ok := m.clearedFields[credential.FieldReenrolledAt]
+	return ok
+}
+
+// ResetReenrolledAt resets all changes to the "reenrolled_at" field.
+func (m *CredentialMutation) ResetReenrolledAt() {
+	m.reenrolled_at = nil
+	delete(m.clearedFields, credential.FieldReenrolledAt)
+}
+
 // ClearUser clears the "user" edge to the User entity.
 func (m *CredentialMutation) ClearUser() {
 	m.cleareduser = true
@@ -5152,7 +5252,7 @@ func (m *CredentialMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *CredentialMutation) Fields() []string {
-	fields := make([]string, 0, 18)
+	fields := make([]string, 0, 20)
 	if m.created_at != nil {
 		fields = append(fields, credential.FieldCreatedAt)
 	}
@@ -5207,6 +5307,12 @@ func (m *CredentialMutation) Fields() []string {
 	if m.last_used_at != nil {
 		fields = append(fields, credential.FieldLastUsedAt)
 	}
+	if m.reenrolled_by != nil {
+		fields = append(fields, credential.FieldReenrolledBy)
+	}
+	if m.reenrolled_at != nil {
+		fields = append(fields, credential.FieldReenrolledAt)
+	}
 	return fields
 }
 
@@ -5251,6 +5357,10 @@ func (m *CredentialMutation) Field(name string) (ent.Value, bool) {
 		return m.Name()
 	case credential.FieldLastUsedAt:
 		return m.LastUsedAt()
+	case credential.FieldReenrolledBy:
+		return m.ReenrolledBy()
+	case credential.FieldReenrolledAt:
+		return m.ReenrolledAt()
 	}
 	return nil, false
 }
@@ -5296,6 +5406,10 @@ func (m *CredentialMutation) OldField(ctx context.Context, name string) (ent.Val
 		return m.OldName(ctx)
 	case credential.FieldLastUsedAt:
 		return m.OldLastUsedAt(ctx)
+	case credential.FieldReenrolledBy:
+		return m.OldReenrolledBy(ctx)
+	case credential.FieldReenrolledAt:
+		return m.OldReenrolledAt(ctx)
 	}
 	return nil, fmt.Errorf("unknown Credential field %s", name)
 }
@@ -5431,6 +5545,20 @@ func (m *CredentialMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetLastUsedAt(v)
 		return nil
+	case credential.FieldReenrolledBy:
+		v, ok := value.(uuid.UUID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetReenrolledBy(v)
+		return nil
+	case credential.FieldReenrolledAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetReenrolledAt(v)
+		return nil
 	}
 	return fmt.Errorf("unknown Credential field %s", name)
 }
@@ -5485,6 +5613,12 @@ func (m *CredentialMutation) ClearedFields() []string {
 	if m.FieldCleared(credential.FieldLastUsedAt) {
 		fields = append(fields, credential.FieldLastUsedAt)
 	}
+	if m.FieldCleared(credential.FieldReenrolledBy) {
+		fields = append(fields, credential.FieldReenrolledBy)
+	}
+	if m.FieldCleared(credential.FieldReenrolledAt) {
+		fields = append(fields, credential.FieldReenrolledAt)
+	}
 	return fields
 }
 
@@ -5507,6 +5641,12 @@ func (m *CredentialMutation) ClearField(name string) error {
 		return nil
 	case credential.FieldLastUsedAt:
 		m.ClearLastUsedAt()
+		return nil
+	case credential.FieldReenrolledBy:
+		m.ClearReenrolledBy()
+		return nil
+	case credential.FieldReenrolledAt:
+		m.ClearReenrolledAt()
 		return nil
 	}
 	return fmt.Errorf("unknown Credential nullable field %s", name)
@@ -5569,6 +5709,12 @@ func (m *CredentialMutation) ResetField(name string) error {
 		return nil
 	case credential.FieldLastUsedAt:
 		m.ResetLastUsedAt()
+		return nil
+	case credential.FieldReenrolledBy:
+		m.ResetReenrolledBy()
+		return nil
+	case credential.FieldReenrolledAt:
+		m.ResetReenrolledAt()
 		return nil
 	}
 	return fmt.Errorf("unknown Credential field %s", name)

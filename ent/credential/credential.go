@@ -52,6 +52,10 @@ const (
 	FieldName = "name"
 	// FieldLastUsedAt holds the string denoting the last_used_at field in the database.
 	FieldLastUsedAt = "last_used_at"
+	// FieldReenrolledBy holds the string denoting the reenrolled_by field in the database.
+	FieldReenrolledBy = "reenrolled_by"
+	// FieldReenrolledAt holds the string denoting the reenrolled_at field in the database.
+	FieldReenrolledAt = "reenrolled_at"
 	// EdgeUser holds the string denoting the user edge name in mutations.
 	EdgeUser = "user"
 	// Table holds the table name of the credential in the database.
@@ -86,6 +90,8 @@ var Columns = []string{
 	FieldAttachment,
 	FieldName,
 	FieldLastUsedAt,
+	FieldReenrolledBy,
+	FieldReenrolledAt,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -228,6 +234,16 @@ func ByName(opts ...sql.OrderTermOption) OrderOption {
 // ByLastUsedAt orders the results by the last_used_at field.
 func ByLastUsedAt(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldLastUsedAt, opts...).ToFunc()
+}
+
+// ByReenrolledBy orders the results by the reenrolled_by field.
+func ByReenrolledBy(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldReenrolledBy, opts...).ToFunc()
+}
+
+// ByReenrolledAt orders the results by the reenrolled_at field.
+func ByReenrolledAt(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldReenrolledAt, opts...).ToFunc()
 }
 
 // ByUserField orders the results by user field.

@@ -141,6 +141,16 @@ func LastUsedAt(v time.Time) predicate.Credential {
 	return predicate.Credential(sql.FieldEQ(FieldLastUsedAt, v))
 }
 
+// ReenrolledBy applies equality check predicate on the "reenrolled_by" field. It's identical to ReenrolledByEQ.
+func ReenrolledBy(v uuid.UUID) predicate.Credential {
+	return predicate.Credential(sql.FieldEQ(FieldReenrolledBy, v))
+}
+
+// ReenrolledAt applies equality check predicate on the "reenrolled_at" field. It's identical to ReenrolledAtEQ.
+func ReenrolledAt(v time.Time) predicate.Credential {
+	return predicate.Credential(sql.FieldEQ(FieldReenrolledAt, v))
+}
+
 // CreatedAtEQ applies the EQ predicate on the "created_at" field.
 func CreatedAtEQ(v time.Time) predicate.Credential {
 	return predicate.Credential(sql.FieldEQ(FieldCreatedAt, v))
@@ -779,6 +789,106 @@ func LastUsedAtIsNil() predicate.Credential {
 // LastUsedAtNotNil applies the NotNil predicate on the "last_used_at" field.
 func LastUsedAtNotNil() predicate.Credential {
 	return predicate.Credential(sql.FieldNotNull(FieldLastUsedAt))
+}
+
+// ReenrolledByEQ applies the EQ predicate on the "reenrolled_by" field.
+func ReenrolledByEQ(v uuid.UUID) predicate.Credential {
+	return predicate.Credential(sql.FieldEQ(FieldReenrolledBy, v))
+}
+
+// ReenrolledByNEQ applies the NEQ predicate on the "reenrolled_by" field.
+func ReenrolledByNEQ(v uuid.UUID) predicate.Credential {
+	return predicate.Credential(sql.FieldNEQ(FieldReenrolledBy, v))
+}
+
+// ReenrolledByIn applies the In predicate on the "reenrolled_by" field.
+func ReenrolledByIn(vs ...uuid.UUID) predicate.Credential {
+	return predicate.Credential(sql.FieldIn(FieldReenrolledBy, vs...))
+}
+
+// ReenrolledByNotIn applies the NotIn predicate on the "reenrolled_by" field.
+func ReenrolledByNotIn(vs ...uuid.UUID) predicate.Credential {
+	return predicate.Credential(sql.FieldNotIn(FieldReenrolledBy, vs...))
+}
+
+// ReenrolledByGT applies the GT predicate on the "reenrolled_by" field.
+func ReenrolledByGT(v uuid.UUID) predicate.Credential {
+	return predicate.Credential(sql.FieldGT(FieldReenrolledBy, v))
+}
+
+// ReenrolledByGTE applies the GTE predicate on the "reenrolled_by" field.
+func ReenrolledByGTE(v uuid.UUID) predicate.Credential {
+	return predicate.Credential(sql.FieldGTE(FieldReenrolledBy, v))
+}
+
+// ReenrolledByLT applies the LT predicate on the "reenrolled_by" field.
+func ReenrolledByLT(v uuid.UUID) predicate.Credential {
+	return predicate.Credential(sql.FieldLT(FieldReenrolledBy, v))
+}
+
+// ReenrolledByLTE applies the LTE predicate on the "reenrolled_by" field.
+func ReenrolledByLTE(v uuid.UUID) predicate.Credential {
+	return predicate.Credential(sql.FieldLTE(FieldReenrolledBy, v))
+}
+
+// ReenrolledByIsNil applies the IsNil predicate on the "reenrolled_by" field.
+func ReenrolledByIsNil() predicate.Credential {
+	return predicate.Credential(sql.FieldIsNull(FieldReenrolledBy))
+}
+
+// ReenrolledByNotNil applies the NotNil predicate on the "reenrolled_by" field.
+func ReenrolledByNotNil() predicate.Credential {
+	return predicate.Credential(sql.FieldNotNull(FieldReenrolledBy))
+}
+
+// ReenrolledAtEQ applies the EQ predicate on the "reenrolled_at" field.
+func ReenrolledAtEQ(v time.Time) predicate.Credential {
+	return predicate.Credential(sql.FieldEQ(FieldReenrolledAt, v))
+}
+
+// ReenrolledAtNEQ applies the NEQ predicate on the "reenrolled_at" field.
+func ReenrolledAtNEQ(v time.Time) predicate.Credential {
+	return predicate.Credential(sql.FieldNEQ(FieldReenrolledAt, v))
+}
+
+// ReenrolledAtIn applies the In predicate on the "reenrolled_at" field.
+func ReenrolledAtIn(vs ...time.Time) predicate.Credential {
+	return predicate.Credential(sql.FieldIn(FieldReenrolledAt, vs...))
+}
+
+// ReenrolledAtNotIn applies the NotIn predicate on the "reenrolled_at" field.
+func ReenrolledAtNotIn(vs ...time.Time) predicate.Credential {
+	return predicate.Credential(sql.FieldNotIn(FieldReenrolledAt, vs...))
+}
+
+// ReenrolledAtGT applies the GT predicate on the "reenrolled_at" field.
+func ReenrolledAtGT(v time.Time) predicate.Credential {
+	return predicate.Credential(sql.FieldGT(FieldReenrolledAt, v))
+}
+
+// ReenrolledAtGTE applies the GTE predicate on the "reenrolled_at" field.
+func ReenrolledAtGTE(v time.Time) predicate.Credential {
+	return predicate.Credential(sql.FieldGTE(FieldReenrolledAt, v))
+}
+
+// ReenrolledAtLT applies the LT predicate on the "reenrolled_at" field.
+func ReenrolledAtLT(v time.Time) predicate.Credential {
+	return predicate.Credential(sql.FieldLT(FieldReenrolledAt, v))
+}
+
+// ReenrolledAtLTE applies the LTE predicate on the "reenrolled_at" field.
+func ReenrolledAtLTE(v time.Time) predicate.Credential {
+	return predicate.Credential(sql.FieldLTE(FieldReenrolledAt, v))
+}
+
+// ReenrolledAtIsNil applies the IsNil predicate on the "reenrolled_at" field.
+func ReenrolledAtIsNil() predicate.Credential {
+	return predicate.Credential(sql.FieldIsNull(FieldReenrolledAt))
+}
+
+// ReenrolledAtNotNil applies the NotNil predicate on the "reenrolled_at" field.
+func ReenrolledAtNotNil() predicate.Credential {
+	return predicate.Credential(sql.FieldNotNull(FieldReenrolledAt))
 }
 
 // HasUser applies the HasEdge predicate on the "user" edge.

@@ -185,6 +185,8 @@ var (
 		{Name: "attachment", Type: field.TypeString, Size: 32, Default: ""},
 		{Name: "name", Type: field.TypeString, Size: 100, Default: ""},
 		{Name: "last_used_at", Type: field.TypeTime, Nullable: true},
+		{Name: "reenrolled_by", Type: field.TypeUUID, Nullable: true},
+		{Name: "reenrolled_at", Type: field.TypeTime, Nullable: true},
 		{Name: "user_id", Type: field.TypeUUID},
 	}
 	// CredentialsTable holds the schema information for the "credentials" table.
@@ -195,7 +197,7 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "credentials_users_user",
-				Columns:    []*schema.Column{CredentialsColumns[18]},
+				Columns:    []*schema.Column{CredentialsColumns[20]},
 				RefColumns: []*schema.Column{UsersColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -204,7 +206,7 @@ var (
 			{
 				Name:    "credential_user_id",
 				Unique:  false,
-				Columns: []*schema.Column{CredentialsColumns[18]},
+				Columns: []*schema.Column{CredentialsColumns[20]},
 			},
 		},
 	}

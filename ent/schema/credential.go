@@ -41,6 +41,11 @@ func (Credential) Fields() []ent.Field {
 		// name is the label the user gave the device.
 		field.String("name").MaxLen(100).Default(""),
 		field.Time("last_used_at").Optional().Nillable(),
+		// reenrolled_by is the member who issued the re-enrollment invitation
+		// this device was enrolled with, and reenrolled_at when it was used:
+		// shown to the user so that a recovery they did not ask for is seen.
+		field.UUID("reenrolled_by", uuid.UUID{}).Optional().Nillable().Immutable(),
+		field.Time("reenrolled_at").Optional().Nillable().Immutable(),
 	}
 }
 

@@ -99,7 +99,11 @@ type Invoker interface {
 	CreateKnowledgeGraph(ctx context.Context, request *KnowledgeGraphCreate) (*KnowledgeGraph, error)
 	// CreateReenrollment invokes createReenrollment operation.
 	//
-	// Let a member who lost every device enroll a new one.
+	// Recovery, not delegation: refused (409) while the member still has a device, unless they ask for
+	// themselves; refused (403) when the member holds a permission the caller lacks, or belongs to another
+	// tenant where the caller does not manage members or holds less than they do. Enrolling with the
+	// invitation ends every session of the member in every tenant, and the new device carries
+	// reenrolled_by/reenrolled_at.
 	//
 	// POST /members/{userId}/reenrollment
 	CreateReenrollment(ctx context.Context, request OptReenrollmentCreate, params CreateReenrollmentParams) (*InvitationCreated, error)
@@ -1976,7 +1980,11 @@ func (c *Client) sendCreateKnowledgeGraph(ctx context.Context, request *Knowledg
 
 // CreateReenrollment invokes createReenrollment operation.
 //
-// Let a member who lost every device enroll a new one.
+// Recovery, not delegation: refused (409) while the member still has a device, unless they ask for
+// themselves; refused (403) when the member holds a permission the caller lacks, or belongs to another
+// tenant where the caller does not manage members or holds less than they do. Enrolling with the
+// invitation ends every session of the member in every tenant, and the new device carries
+// reenrolled_by/reenrolled_at.
 //
 // POST /members/{userId}/reenrollment
 func (c *Client) CreateReenrollment(ctx context.Context, request OptReenrollmentCreate, params CreateReenrollmentParams) (*InvitationCreated, error) {

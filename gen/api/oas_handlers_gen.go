@@ -2286,7 +2286,11 @@ func (s *Server) handleCreateKnowledgeGraphRequest(args [0]string, argsEscaped b
 
 // handleCreateReenrollmentRequest handles createReenrollment operation.
 //
-// Let a member who lost every device enroll a new one.
+// Recovery, not delegation: refused (409) while the member still has a device, unless they ask for
+// themselves; refused (403) when the member holds a permission the caller lacks, or belongs to another
+// tenant where the caller does not manage members or holds less than they do. Enrolling with the
+// invitation ends every session of the member in every tenant, and the new device carries
+// reenrolled_by/reenrolled_at.
 //
 // POST /members/{userId}/reenrollment
 func (s *Server) handleCreateReenrollmentRequest(args [1]string, argsEscaped bool, w http.ResponseWriter, r *http.Request) {

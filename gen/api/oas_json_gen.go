@@ -3544,19 +3544,33 @@ func (s *Device) encodeFields(e *jx.Encoder) {
 			s.Aaguid.Encode(e)
 		}
 	}
+	{
+		if s.ReenrolledBy.Set {
+			e.FieldStart("reenrolled_by")
+			s.ReenrolledBy.Encode(e)
+		}
+	}
+	{
+		if s.ReenrolledAt.Set {
+			e.FieldStart("reenrolled_at")
+			s.ReenrolledAt.Encode(e, json.EncodeDateTime)
+		}
+	}
 }
 
-var jsonFieldsNameOfDevice = [10]string{
-	0: "id",
-	1: "name",
-	2: "created_at",
-	3: "last_used_at",
-	4: "attachment",
-	5: "transports",
-	6: "backup_eligible",
-	7: "backup_state",
-	8: "user_verified",
-	9: "aaguid",
+var jsonFieldsNameOfDevice = [12]string{
+	0:  "id",
+	1:  "name",
+	2:  "created_at",
+	3:  "last_used_at",
+	4:  "attachment",
+	5:  "transports",
+	6:  "backup_eligible",
+	7:  "backup_state",
+	8:  "user_verified",
+	9:  "aaguid",
+	10: "reenrolled_by",
+	11: "reenrolled_at",
 }
 
 // Decode decodes Device from json.
@@ -3691,6 +3705,26 @@ func (s *Device) Decode(d *jx.Decoder) error {
 				return nil
 			}(); err != nil {
 				return errors.Wrap(err, "decode field \"aaguid\"")
+			}
+		case "reenrolled_by":
+			if err := func() error {
+				s.ReenrolledBy.Reset()
+				if err := s.ReenrolledBy.Decode(d); err != nil {
+					return err
+				}
+				return nil
+			}(); err != nil {
+				return errors.Wrap(err, "decode field \"reenrolled_by\"")
+			}
+		case "reenrolled_at":
+			if err := func() error {
+				s.ReenrolledAt.Reset()
+				if err := s.ReenrolledAt.Decode(d, json.DecodeDateTime); err != nil {
+					return err
+				}
+				return nil
+			}(); err != nil {
+				return errors.Wrap(err, "decode field \"reenrolled_at\"")
 			}
 		default:
 			return d.Skip()

@@ -1383,6 +1383,11 @@ type Device struct {
 	BackupState    bool        `json:"backup_state"`
 	UserVerified   bool        `json:"user_verified"`
 	Aaguid         OptUUID     `json:"aaguid"`
+	// Set on a device enrolled with a re-enrollment invitation: the user who issued it. Every session the
+	// user had ended when this device enrolled.
+	ReenrolledBy OptUUID `json:"reenrolled_by"`
+	// When the re-enrollment invitation was used to enroll this device.
+	ReenrolledAt OptDateTime `json:"reenrolled_at"`
 }
 
 // GetID returns the value of ID.
@@ -1435,6 +1440,16 @@ func (s *Device) GetAaguid() OptUUID {
 	return s.Aaguid
 }
 
+// GetReenrolledBy returns the value of ReenrolledBy.
+func (s *Device) GetReenrolledBy() OptUUID {
+	return s.ReenrolledBy
+}
+
+// GetReenrolledAt returns the value of ReenrolledAt.
+func (s *Device) GetReenrolledAt() OptDateTime {
+	return s.ReenrolledAt
+}
+
 // SetID sets the value of ID.
 func (s *Device) SetID(val uuid.UUID) {
 	s.ID = val
@@ -1483,6 +1498,16 @@ func (s *Device) SetUserVerified(val bool) {
 // SetAaguid sets the value of Aaguid.
 func (s *Device) SetAaguid(val OptUUID) {
 	s.Aaguid = val
+}
+
+// SetReenrolledBy sets the value of ReenrolledBy.
+func (s *Device) SetReenrolledBy(val OptUUID) {
+	s.ReenrolledBy = val
+}
+
+// SetReenrolledAt sets the value of ReenrolledAt.
+func (s *Device) SetReenrolledAt(val OptDateTime) {
+	s.ReenrolledAt = val
 }
 
 // Ref: #/components/schemas/DeviceUpdate

@@ -78,7 +78,11 @@ type Handler interface {
 	CreateKnowledgeGraph(ctx context.Context, req *KnowledgeGraphCreate) (*KnowledgeGraph, error)
 	// CreateReenrollment implements createReenrollment operation.
 	//
-	// Let a member who lost every device enroll a new one.
+	// Recovery, not delegation: refused (409) while the member still has a device, unless they ask for
+	// themselves; refused (403) when the member holds a permission the caller lacks, or belongs to another
+	// tenant where the caller does not manage members or holds less than they do. Enrolling with the
+	// invitation ends every session of the member in every tenant, and the new device carries
+	// reenrolled_by/reenrolled_at.
 	//
 	// POST /members/{userId}/reenrollment
 	CreateReenrollment(ctx context.Context, req OptReenrollmentCreate, params CreateReenrollmentParams) (*InvitationCreated, error)

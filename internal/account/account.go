@@ -80,6 +80,13 @@ type OpenInput struct {
 	AMR          []string
 }
 
+// EndSessions ends every session of user, in every tenant, inside tx (the
+// caches forget them once tx commits), and returns how many ended.
+func (s *Service) EndSessions(ctx context.Context, tx *ent.Tx, userID uuid.UUID, reason string) (int, error) {
+	ids, err := s.sessions.RevokeWhere(ctx, tx, reason, entsession.UserID(userID))
+	return len(ids), err
+}
+
 // Open opens a session inside tx, mints its first refresh token and issues an
 // access token. The caller commits tx.
 func (s *Service) Open(ctx context.Context, tx *ent.Tx, in OpenInput) (*Tokens, error) {

@@ -144,3 +144,37 @@ func WithKEK(kek []byte) Option { return func(c *config.Config) { c.KeyEncryptio
 
 // WithRedis makes the instance use Redis (cache bus) at url.
 func WithRedis(url string) Option { return func(c *config.Config) { c.RedisURL = url } }
+
+// Role creates a custom role of tenant carrying grants and returns its id.
+func (e *Env) Role(tenantID uuid.UUID, grants ...string) uuid.UUID {
+	e.tb.Helper()
+	tctx := viewer.SystemForTenant(e.Ctx, tenantID, "test fixture")
+	r, err := e.App.DB.Client.Role.Create().SetTenantID(tenantID).SetName("role " + uuid.NewString()[:13]).
+		SetPermissions(grants).Save(tctx)
+	require.NoError(e.tb, err)
+	return r.ID
+}
+
+// Join makes m's user an active member of another tenant with roles, opens
+// a session there and returns the member as signed in to that tenant.
+func (e *Env) Join(m *Member, tenantID uuid.UUID, roles ...uuid.UUID) *Member {
+	e.tb.Helper()
+	c := e.App.DB.Client
+	tctx := viewer.SystemForTenant(e.Ctx, tenantID, "test fixture")
+	_, err := c.Membership.Create().SetTenantID(tenantID).SetUserID(m.UserID).SetCreatedBy(m.UserID).SetUpdatedBy(m.UserID).Save(tctx)
+	require.NoError(e.tb, err)
+	for _, r := range roles {
+		_, err = c.MemberRole.Create().SetTenantID(tenantID).SetUserID(m.UserID).SetRoleID(r).SetCreatedBy(m.UserID).SetUpdatedBy(m.UserID).Save(tctx)
+		require.NoError(e.tb, err)
+	}
+	ctx := e.System()
+	tx, err := c.Tx(ctx)
+	require.NoError(e.tb, err)
+	s, err := e.App.Sessions.Create(ctx, tx, session.CreateInput{UserID: m.UserID, TenantID: tenantID, AMR: []string{"hwk"}})
+	require.NoError(e.tb, err)
+	require.NoError(e.tb, tx.Commit())
+	out := &Member{UserID: m.UserID, TenantID: tenantID, SessionID: s.ID}
+	out.Token = e.Issue(token.Claims{Subject: m.UserID, TenantID: tenantID, SessionID: s.ID, AMR: []string{"hwk"}})
+	out.Client = e.Client(out.Token)
+	return out
+}

@@ -146,6 +146,9 @@ func (r *Roles) Create(ctx context.Context, in RoleInput) (RoleInfo, error) {
 	if err := checkRole(&in.Name, &in.Description, &in.Permissions); err != nil {
 		return RoleInfo{}, err
 	}
+	if err := RequireGrantable(ctx, "the role", in.Permissions); err != nil {
+		return RoleInfo{}, err
+	}
 	var ro *ent.Role
 	err := r.audit.Change(ctx, func(tx *ent.Tx) (audit.Event, error) {
 		v := viewer.FromContext(ctx)
@@ -178,6 +181,18 @@ func (r *Roles) Update(ctx context.Context, id uuid.UUID, in RoleUpdate) (RoleIn
 		}
 		if ro.System {
 			return audit.Event{}, errSystemRole
+		}
+		if err := requireNotHeld(ctx, tx, id); err != nil {
+			return audit.Event{}, err
+		}
+		// The role as it will be must carry nothing the editor lacks, also
+		// when only its name changes.
+		perms := ro.Permissions
+		if in.Permissions != nil {
+			perms = *in.Permissions
+		}
+		if err := RequireGrantable(ctx, "the role", perms); err != nil {
+			return audit.Event{}, err
 		}
 		u := tx.Role.UpdateOne(ro)
 		if in.Name != nil {
@@ -224,8 +239,12 @@ func (r *Roles) Delete(ctx context.Context, id uuid.UUID, reassignTo *uuid.UUID)
 			if *reassignTo == id {
 				return audit.Event{}, fault.Fields(fault.FieldError{Field: "reassign_to", Message: "must be another role"})
 			}
-			if ok, err := tx.Role.Query().Where(role.ID(*reassignTo)).Exist(ctx); err != nil || !ok {
+			to, err := tx.Role.Query().Where(role.ID(*reassignTo)).Only(ctx)
+			if err != nil {
 				return audit.Event{}, fault.New(fault.NotFound, "role to reassign to not found")
+			}
+			if err := RequireGrantable(ctx, "reassigning the members", to.Permissions); err != nil {
+				return audit.Event{}, err
 			}
 			for _, h := range holders {
 				has, err := tx.MemberRole.Query().Where(memberrole.UserID(h.UserID), memberrole.RoleID(*reassignTo)).Exist(ctx)
@@ -250,6 +269,60 @@ func (r *Roles) Delete(ctx context.Context, id uuid.UUID, reassignTo *uuid.UUID)
 		return audit.Event{Action: ActionRoleDeleted, ResourceType: "role", ResourceID: id, Details: details}, nil
 	})
 	return fault.FromEnt(err, "role")
+}
+
+var errOwnRole = fault.New(fault.Forbidden, "you hold this role: another member who manages roles must change it")
+
+// requireNotHeld refuses an edit of a role the viewer holds: whoever could
+// change the role they hold would grant themselves what it adds.
+func requireNotHeld(ctx context.Context, tx *ent.Tx, id uuid.UUID) error {
+	v := viewer.FromContext(ctx)
+	if v.IsSystem() || v == nil {
+		return nil
+	}
+	held, err := tx.MemberRole.Query().Where(memberrole.UserID(v.UserID), memberrole.RoleID(id)).Exist(ctx)
+	if err != nil {
+		return err
+	}
+	if held {
+		return errOwnRole
+	}
+	return nil
+}
+
+// Grants returns the grants of the roles with ids that the viewer can see
+// (the system roles and the tenant's custom roles), and whether every id was
+// found.
+func Grants(ctx context.Context, roles *ent.RoleClient, ids ...uuid.UUID) ([]string, bool, error) {
+	rs, err := roles.Query().Where(role.IDIn(ids...)).All(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	var grants []string
+	for _, r := range rs {
+		grants = append(grants, r.Permissions...)
+	}
+	return grants, len(rs) == len(uniqueIDs(ids)), nil
+}
+
+// MemberGrants returns the grants of every role user holds in tenant.
+func MemberGrants(ctx context.Context, roles *ent.RoleClient, tenant, user uuid.UUID) ([]string, error) {
+	rs, err := roles.Query().Where(role.HasMemberRolesWith(memberrole.TenantID(tenant), memberrole.UserID(user))).
+		Select(role.FieldPermissions).All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var grants []string
+	for _, r := range rs {
+		grants = append(grants, r.Permissions...)
+	}
+	return grants, nil
+}
+
+func uniqueIDs(ids []uuid.UUID) []uuid.UUID {
+	out := slices.Clone(ids)
+	slices.SortFunc(out, func(a, b uuid.UUID) int { return slices.Compare(a[:], b[:]) })
+	return slices.Compact(out)
 }
 
 func dedupe(ps []string) []string {

@@ -111,6 +111,7 @@ const (
 	CheckHTTPS             = "https"
 	CheckKEK               = "key-encryption-key"
 	CheckMigrations        = "migrations"
+	CheckRoleDelegation    = "role-delegation"
 )
 
 // SecurityChecks returns the checks of `atrium audit security`, in the order
@@ -127,6 +128,7 @@ func SecurityChecks() []Check {
 		{CheckHTTPS, "the public URL and passkey origins use HTTPS", checkHTTPS},
 		{CheckKEK, "the key-encryption key is configured and opens the signing keys", checkKEK},
 		{CheckMigrations, "database migrations are up to date", checkMigrations},
+		{CheckRoleDelegation, "no role grants beyond its editor", checkRoleDelegation},
 	}
 }
 

@@ -25,6 +25,7 @@ import (
 	"atrium/ent/signingkey"
 	"atrium/internal/app"
 	"atrium/internal/audit"
+	"atrium/internal/authz"
 	"atrium/internal/compliance"
 	"atrium/internal/config"
 	"atrium/internal/httpapi"
@@ -136,7 +137,7 @@ func TestSecurityChecksPass(t *testing.T) {
 				require.True(t, r.OK, "%s: %v", r.ID, r.Problems)
 			}
 			require.True(t, rep.OK)
-			require.Len(t, rep.Results, 10)
+			require.Len(t, rep.Results, 11)
 			// The probes rolled back: they left no tenant, conversation or
 			// audit event behind.
 			require.Equal(t, tenantsBefore, b.db.Client.Tenant.Query().CountX(secSys(ctx)))
@@ -614,4 +615,46 @@ func TestRunChecks(t *testing.T) {
 	require.False(t, back.OK)
 	require.Len(t, back.Checks, 3)
 	require.Equal(t, "two", back.Checks[2].ID)
+}
+
+// TestRoleDelegation: a custom role carrying more than its last editor holds
+// through their other roles fails the check, on every database.
+func TestRoleDelegation(t *testing.T) {
+	t.Parallel()
+	for _, db := range testkit.Databases(t) {
+		t.Run(db.Name, func(t *testing.T) {
+			t.Parallel()
+			b := setupSecurity(t, db.Open(t))
+			ctx := context.Background()
+			c := b.db.Client
+			tn := c.Tenant.Create().SetName("Acme").SetSlug("acme").SaveX(secSys(ctx))
+			tctx := viewer.SystemForTenant(ctx, tn.ID, "security test")
+			editor := c.User.Create().SetDisplayName("Editor").SaveX(secSys(ctx))
+			c.Membership.Create().SetTenantID(tn.ID).SetUserID(editor.ID).SetCreatedBy(editor.ID).SetUpdatedBy(editor.ID).SaveX(tctx)
+			managers := c.Role.Create().SetTenantID(tn.ID).SetName("role managers").
+				SetPermissions([]string{authz.RoleManage, authz.RoleRead}).SaveX(tctx)
+			c.MemberRole.Create().SetTenantID(tn.ID).SetUserID(editor.ID).SetRoleID(managers.ID).SetCreatedBy(editor.ID).SetUpdatedBy(editor.ID).SaveX(tctx)
+			requireCheckPass(t, b.env, compliance.CheckRoleDelegation) // roles written by the system
+
+			t.Run("OK", func(t *testing.T) {
+				c.Role.Create().SetTenantID(tn.ID).SetName("readers").SetPermissions([]string{"role.*"}).
+					SetCreatedBy(editor.ID).SetUpdatedBy(editor.ID).SaveX(tctx)
+				requireCheckPass(t, b.env, compliance.CheckRoleDelegation)
+			})
+			t.Run("ErrBeyondEditor", func(t *testing.T) {
+				// The escalation of issue #10, written before the rule: the
+				// role manager added audit.read and tenant.* to their own role.
+				c.Role.UpdateOne(managers).SetPermissions([]string{authz.RoleManage, authz.RoleRead, authz.AuditRead, "tenant.*"}).
+					SetUpdatedBy(editor.ID).ExecX(tctx)
+				requireCheckFail(t, b.env, compliance.CheckRoleDelegation, managers.ID.String())
+				requireCheckFail(t, b.env, compliance.CheckRoleDelegation, "audit.read, tenant.manage")
+				// An administrator saving it again vouches for it.
+				admin := c.User.Create().SetDisplayName("Admin").SaveX(secSys(ctx))
+				c.Membership.Create().SetTenantID(tn.ID).SetUserID(admin.ID).SetCreatedBy(admin.ID).SetUpdatedBy(admin.ID).SaveX(tctx)
+				c.MemberRole.Create().SetTenantID(tn.ID).SetUserID(admin.ID).SetRoleID(authz.RoleAdminID).SetCreatedBy(admin.ID).SetUpdatedBy(admin.ID).SaveX(tctx)
+				c.Role.UpdateOne(managers).SetUpdatedBy(admin.ID).ExecX(tctx)
+				requireCheckPass(t, b.env, compliance.CheckRoleDelegation)
+			})
+		})
+	}
 }

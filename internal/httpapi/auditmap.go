@@ -20,7 +20,7 @@ import (
 // when a non-GET operation of openapi.yaml is missing here; NotAudited lists
 // the non-GET operations that change nothing and why.
 var AuditActions = map[api.OperationName][]string{
-	api.RegisterDeviceOperation:            {passkey.ActionDeviceAdded, passkey.ActionInvitationUsed, passkey.ActionRegisterFailed},
+	api.RegisterDeviceOperation:            {passkey.ActionDeviceAdded, passkey.ActionInvitationUsed, passkey.ActionReenrolled, passkey.ActionRegisterFailed},
 	api.LoginOperation:                     {passkey.ActionLogin},
 	api.ExchangeTokenOperation:             {account.ActionRefresh, account.ActionReuseDetected, account.ActionExchange},
 	api.LogoutOperation:                    {account.ActionLogout},

@@ -325,6 +325,12 @@ func toDevice(d *ent.Credential) api.Device {
 	if id, err := uuid.FromBytes(d.Aaguid); err == nil && id != uuid.Nil {
 		out.Aaguid = api.NewOptUUID(id)
 	}
+	if d.ReenrolledBy != nil {
+		out.ReenrolledBy = api.NewOptUUID(*d.ReenrolledBy)
+	}
+	if d.ReenrolledAt != nil {
+		out.ReenrolledAt = api.NewOptDateTime(*d.ReenrolledAt)
+	}
 	return out
 }
 

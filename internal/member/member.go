@@ -12,7 +12,6 @@ import (
 	"atrium/ent"
 	"atrium/ent/memberrole"
 	"atrium/ent/membership"
-	"atrium/ent/role"
 	entsession "atrium/ent/session"
 	"atrium/ent/teammember"
 	"atrium/ent/user"
@@ -175,12 +174,24 @@ func keepsAnAdmin(ctx context.Context, tx *ent.Tx) error {
 // SetRoles replaces a member's roles.
 func (s *Service) SetRoles(ctx context.Context, userID uuid.UUID, roleIDs []uuid.UUID) (Member, error) {
 	err := s.change(ctx, userID, func(tx *ent.Tx, m *ent.Membership) (audit.Event, error) {
-		n, err := tx.Role.Query().Where(role.IDIn(roleIDs...)).Count(ctx)
+		grants, found, err := authz.Grants(ctx, tx.Role, roleIDs...)
 		if err != nil {
 			return audit.Event{}, err
 		}
-		if n != len(dedupe(roleIDs)) {
+		if !found {
 			return audit.Event{}, fault.New(fault.NotFound, "role not found")
+		}
+		// Nobody assigns more than they hold, nor changes the roles of a
+		// member who holds more than they do.
+		held, err := authz.MemberGrants(ctx, tx.Role, m.TenantID, userID)
+		if err != nil {
+			return audit.Event{}, err
+		}
+		if err := authz.RequireGrantable(ctx, "changing the roles of this member", held); err != nil {
+			return audit.Event{}, err
+		}
+		if err := authz.RequireGrantable(ctx, "these roles", grants); err != nil {
+			return audit.Event{}, err
 		}
 		if _, err := tx.MemberRole.Delete().Where(memberrole.UserID(userID)).Exec(ctx); err != nil {
 			return audit.Event{}, err

@@ -12,9 +12,9 @@ import (
 	"github.com/google/uuid"
 
 	"atrium/ent"
+	"atrium/ent/credential"
 	"atrium/ent/invitation"
 	"atrium/ent/membership"
-	"atrium/ent/role"
 	"atrium/ent/user"
 	"atrium/internal/audit"
 	"atrium/internal/authz"
@@ -70,32 +70,43 @@ func (s *Service) pendingInvitation(ctx context.Context, raw string) (*ent.Invit
 }
 
 // spendInvitation marks the ceremony's invitation used (atomically: a second
-// use fails) and creates or checks the member it enrolls.
-func (s *Service) spendInvitation(ctx context.Context, tx *ent.Tx, c *ceremony) error {
+// use fails), creates or checks the member it enrolls, and returns it.
+func (s *Service) spendInvitation(ctx context.Context, tx *ent.Tx, c *ceremony) (*ent.Invitation, error) {
 	now := s.now()
 	n, err := tx.Invitation.Update().
 		Where(invitation.ID(c.InvitationID), invitation.UsedAtIsNil(), invitation.RevokedAtIsNil(), invitation.ExpiresAtGT(now)).
 		SetUsedAt(now).SetUsedBy(c.UserID).ClearEmail().
 		Save(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if n == 0 {
-		return errInvitation
+		return nil, errInvitation
 	}
 	inv, err := tx.Invitation.Get(ctx, c.InvitationID)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if inv.Purpose == invitation.PurposeReenroll {
 		ok, err := tx.Membership.Query().Where(membership.UserID(c.UserID), membership.StatusEQ(membership.StatusActive)).Exist(ctx)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if !ok {
-			return errInvitation
+			return nil, errInvitation
 		}
-		return tx.User.UpdateOneID(c.UserID).SetStatus(user.StatusActive).Exec(ctx)
+		// A device enrolled since the invitation was issued means the member
+		// is not locked out: only their own invitation still works.
+		if inv.CreatedBy != c.UserID {
+			has, err := tx.Credential.Query().Where(credential.UserID(c.UserID)).Exist(ctx)
+			if err != nil {
+				return nil, err
+			}
+			if has {
+				return nil, errInvitation
+			}
+		}
+		return inv, tx.User.UpdateOneID(c.UserID).SetStatus(user.StatusActive).Exec(ctx)
 	}
 	// A new member. The email the inviter gave moves from the invitation
 	// (cleared above) to the user.
@@ -108,17 +119,17 @@ func (s *Service) spendInvitation(ctx context.Context, tx *ent.Tx, c *ceremony) 
 		email = v
 	}
 	if err := tx.User.Create().SetID(c.UserID).SetDisplayName(name).SetNillableEmail(email).SetLastTenantID(inv.TenantID).Exec(ctx); err != nil {
-		return err
+		return nil, err
 	}
 	if err := tx.Membership.Create().SetTenantID(inv.TenantID).SetUserID(c.UserID).
 		SetCreatedBy(inv.CreatedBy).SetUpdatedBy(inv.CreatedBy).Exec(ctx); err != nil {
-		return err
+		return nil, err
 	}
 	roleID := authz.RoleMemberID
 	if inv.RoleID != nil {
 		roleID = *inv.RoleID
 	}
-	return tx.MemberRole.Create().SetTenantID(inv.TenantID).SetUserID(c.UserID).SetRoleID(roleID).
+	return inv, tx.MemberRole.Create().SetTenantID(inv.TenantID).SetUserID(c.UserID).SetRoleID(roleID).
 		SetCreatedBy(inv.CreatedBy).SetUpdatedBy(inv.CreatedBy).Exec(ctx)
 }
 
@@ -165,11 +176,22 @@ func (s *Service) Invite(ctx context.Context, in InviteInput) (*Invited, error) 
 	if in.Email != nil && (len(*in.Email) > 320 || !strings.Contains(*in.Email, "@")) {
 		return nil, fault.Fields(fault.FieldError{Field: "email", Message: "not an email address"})
 	}
+	// Visible roles only: the tenant's own or the system roles. The role the
+	// new member gets (member when none is named) carries nothing the
+	// inviter lacks.
+	roleID := authz.RoleMemberID
 	if in.RoleID != nil {
-		// Visible roles only: the tenant's own or the system roles.
-		if ok, err := s.client.Role.Query().Where(role.ID(*in.RoleID)).Exist(ctx); err != nil || !ok {
-			return nil, fault.New(fault.NotFound, "role not found")
-		}
+		roleID = *in.RoleID
+	}
+	grants, found, err := authz.Grants(ctx, s.client.Role, roleID)
+	if err != nil {
+		return nil, fault.FromEnt(err, "role")
+	}
+	if !found {
+		return nil, fault.New(fault.NotFound, "role not found")
+	}
+	if err := authz.RequireGrantable(ctx, "an invitation with this role", grants); err != nil {
+		return nil, err
 	}
 	return s.create(ctx, func(b *ent.InvitationCreate) {
 		b.SetPurpose(invitation.PurposeEnroll).SetNillableRoleID(in.RoleID).SetNillableEmail(in.Email)
@@ -177,22 +199,92 @@ func (s *Service) Invite(ctx context.Context, in InviteInput) (*Invited, error) 
 }
 
 // Reenroll creates an invitation letting an existing member of the viewer's
-// tenant enroll a new device after losing all of theirs.
+// tenant enroll a new device after losing all of theirs. It is recovery, not
+// a way into someone else's account, so it is refused:
+//   - while the member still has a device (unless they ask for themselves);
+//   - when the member holds a permission in this tenant the caller lacks;
+//   - when the member belongs to another tenant in which the caller does not
+//     manage members, or holds more than the caller there too.
+//
+// The operator's command line (the system viewer) passes the permission
+// rules, not the device rule. Using the invitation ends every session of the
+// member and marks the new device with who issued it (see spendInvitation).
 func (s *Service) Reenroll(ctx context.Context, userID uuid.UUID, expiresIn time.Duration) (*Invited, error) {
 	ttl, err := checkTTL(expiresIn, DefaultReenrollmentTTL)
 	if err != nil {
 		return nil, err
 	}
-	ok, err := s.client.Membership.Query().Where(membership.UserID(userID)).Exist(ctx)
+	m, err := s.client.Membership.Query().Where(membership.UserID(userID)).Only(ctx)
+	if ent.IsNotFound(err) {
+		return nil, fault.New(fault.NotFound, "member not found")
+	}
 	if err != nil {
 		return nil, fault.FromEnt(err, "member")
 	}
-	if !ok {
-		return nil, fault.New(fault.NotFound, "member not found")
+	if err := s.mayReenroll(ctx, m.TenantID, userID); err != nil {
+		return nil, err
 	}
 	return s.create(ctx, func(b *ent.InvitationCreate) {
 		b.SetPurpose(invitation.PurposeReenroll).SetUserID(userID)
 	}, ttl)
+}
+
+var errHasDevice = fault.New(fault.Conflict, "the member still has a registered device: re-enrollment is for a member who lost every device (they can add a device themselves, or remove the lost ones first)")
+
+// mayReenroll applies Reenroll's rules for the viewer of ctx, in tenant, to
+// user.
+func (s *Service) mayReenroll(ctx context.Context, tenant, user uuid.UUID) error {
+	v := viewer.FromContext(ctx)
+	if v != nil && !v.IsSystem() && v.UserID == user {
+		return nil
+	}
+	sys := viewer.System(ctx, "re-enrollment rules")
+	has, err := s.client.Credential.Query().Where(credential.UserID(user)).Exist(sys)
+	if err != nil {
+		return fault.FromEnt(err, "device")
+	}
+	if has {
+		return errHasDevice
+	}
+	if v.IsSystem() {
+		return nil
+	}
+	held, err := authz.MemberGrants(sys, s.client.Role, tenant, user)
+	if err != nil {
+		return fault.FromEnt(err, "role")
+	}
+	if err := authz.RequireGrantable(ctx, "re-enrolling this member", held); err != nil {
+		return err
+	}
+	others, err := s.client.Membership.Query().Where(membership.UserID(user), membership.TenantIDNEQ(tenant)).All(sys)
+	if err != nil {
+		return fault.FromEnt(err, "member")
+	}
+	for _, o := range others {
+		// In each other tenant the caller must be an active member who
+		// manages members and holds everything the member holds there.
+		active, err := s.client.Membership.Query().Where(membership.UserID(v.UserID), membership.TenantID(o.TenantID),
+			membership.StatusEQ(membership.StatusActive)).Exist(sys)
+		if err != nil {
+			return fault.FromEnt(err, "member")
+		}
+		var mine []string
+		if active {
+			if mine, err = authz.MemberGrants(sys, s.client.Role, o.TenantID, v.UserID); err != nil {
+				return fault.FromEnt(err, "role")
+			}
+			mine = append(mine, authz.Implicit...)
+		}
+		theirs, err := authz.MemberGrants(sys, s.client.Role, o.TenantID, user)
+		if err != nil {
+			return fault.FromEnt(err, "role")
+		}
+		caller := authz.NewSet(mine...)
+		if !caller.Allows(authz.MemberManage) || len(authz.CanGrant(caller, theirs)) > 0 {
+			return fault.New(fault.Forbidden, "the member also belongs to a tenant where you do not manage them: re-enrollment must come from someone who manages every tenant they belong to")
+		}
+	}
+	return nil
 }
 
 func (s *Service) create(ctx context.Context, set func(*ent.InvitationCreate), ttl time.Duration) (*Invited, error) {

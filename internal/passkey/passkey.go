@@ -37,6 +37,9 @@ const (
 	ActionInvitationUsed     = "invitation.used"
 	ActionInvitationRevoked  = "invitation.revoked"
 	ActionInvitationRejected = "invitation.rejected"
+	// ActionReenrolled is recorded beside ActionDeviceAdded when the device
+	// came from a re-enrollment invitation.
+	ActionReenrolled = "auth.device.reenrolled"
 )
 
 // CeremonyTTL is how long a ceremony may take from options to finish.
@@ -331,16 +334,34 @@ func (s *Service) Register(ctx context.Context, in RegisterInput) (*RegisterResu
 	res := &RegisterResult{}
 	err = s.audit.Change(actx, func(tx *ent.Tx) (audit.Event, error) {
 		sys := viewer.SystemForTenant(actx, c.TenantID, "enroll device")
+		var inv *ent.Invitation
 		if c.InvitationID != uuid.Nil {
-			if err := s.spendInvitation(sys, tx, c); err != nil {
+			var err error
+			if inv, err = s.spendInvitation(sys, tx, c); err != nil {
 				return audit.Event{}, err
 			}
 		}
-		dev, err := createCredential(sys, tx, c.UserID, wc, in.DeviceName)
+		var reenrolled *reenrollment
+		if inv != nil && inv.Purpose == invitation.PurposeReenroll {
+			reenrolled = &reenrollment{by: inv.CreatedBy, at: s.now()}
+		}
+		dev, err := createCredential(sys, tx, c.UserID, wc, in.DeviceName, reenrolled)
 		if err != nil {
 			return audit.Event{}, err
 		}
 		res.Device = dev
+		if reenrolled != nil {
+			// Recovery replaces whoever was signed in: every session of the
+			// member ends, in every tenant, before the new one opens.
+			n, err := s.accounts.EndSessions(sys, tx, c.UserID, "reenrolled")
+			if err != nil {
+				return audit.Event{}, err
+			}
+			if err := s.audit.Record(actx, tx, audit.Event{Action: ActionReenrolled, ResourceType: "device", ResourceID: dev.ID,
+				Details: map[string]string{"invitation_id": inv.ID.String(), "sessions_ended": fmt.Sprint(n)}}); err != nil {
+				return audit.Event{}, err
+			}
+		}
 		if c.InvitationID != uuid.Nil {
 			if res.Tokens, err = s.accounts.Open(actx, tx, account.OpenInput{
 				UserID: c.UserID, TenantID: c.TenantID, CredentialID: &dev.ID, AMR: []string{"hwk", "user"},
@@ -362,7 +383,14 @@ func (s *Service) Register(ctx context.Context, in RegisterInput) (*RegisterResu
 	return res, nil
 }
 
-func createCredential(ctx context.Context, tx *ent.Tx, userID uuid.UUID, wc *webauthn.Credential, name string) (*ent.Credential, error) {
+// reenrollment is who issued the re-enrollment invitation a device is
+// enrolled with, and when it was used.
+type reenrollment struct {
+	by uuid.UUID
+	at time.Time
+}
+
+func createCredential(ctx context.Context, tx *ent.Tx, userID uuid.UUID, wc *webauthn.Credential, name string, re *reenrollment) (*ent.Credential, error) {
 	ts := make([]string, 0, len(wc.Transport))
 	for _, t := range wc.Transport {
 		ts = append(ts, string(t))
@@ -370,7 +398,11 @@ func createCredential(ctx context.Context, tx *ent.Tx, userID uuid.UUID, wc *web
 	if name == "" {
 		name = "Passkey"
 	}
-	return tx.Credential.Create().
+	b := tx.Credential.Create()
+	if re != nil {
+		b.SetReenrolledBy(re.by).SetReenrolledAt(re.at)
+	}
+	return b.
 		SetUserID(userID).
 		SetCredentialID(wc.ID).
 		SetPublicKey(wc.PublicKey).
