@@ -3544,19 +3544,26 @@ func (s *Device) encodeFields(e *jx.Encoder) {
 			s.Aaguid.Encode(e)
 		}
 	}
+	{
+		if s.CloneWarning.Set {
+			e.FieldStart("clone_warning")
+			s.CloneWarning.Encode(e)
+		}
+	}
 }
 
-var jsonFieldsNameOfDevice = [10]string{
-	0: "id",
-	1: "name",
-	2: "created_at",
-	3: "last_used_at",
-	4: "attachment",
-	5: "transports",
-	6: "backup_eligible",
-	7: "backup_state",
-	8: "user_verified",
-	9: "aaguid",
+var jsonFieldsNameOfDevice = [11]string{
+	0:  "id",
+	1:  "name",
+	2:  "created_at",
+	3:  "last_used_at",
+	4:  "attachment",
+	5:  "transports",
+	6:  "backup_eligible",
+	7:  "backup_state",
+	8:  "user_verified",
+	9:  "aaguid",
+	10: "clone_warning",
 }
 
 // Decode decodes Device from json.
@@ -3691,6 +3698,16 @@ func (s *Device) Decode(d *jx.Decoder) error {
 				return nil
 			}(); err != nil {
 				return errors.Wrap(err, "decode field \"aaguid\"")
+			}
+		case "clone_warning":
+			if err := func() error {
+				s.CloneWarning.Reset()
+				if err := s.CloneWarning.Decode(d); err != nil {
+					return err
+				}
+				return nil
+			}(); err != nil {
+				return errors.Wrap(err, "decode field \"clone_warning\"")
 			}
 		default:
 			return d.Skip()
@@ -8216,15 +8233,26 @@ func (s *Member) encodeFields(e *jx.Encoder) {
 		e.FieldStart("joined_at")
 		json.EncodeDateTime(e, s.JoinedAt)
 	}
+	{
+		if s.CloneWarningDeviceIds != nil {
+			e.FieldStart("clone_warning_device_ids")
+			e.ArrStart()
+			for _, elem := range s.CloneWarningDeviceIds {
+				json.EncodeUUID(e, elem)
+			}
+			e.ArrEnd()
+		}
+	}
 }
 
-var jsonFieldsNameOfMember = [6]string{
+var jsonFieldsNameOfMember = [7]string{
 	0: "user_id",
 	1: "display_name",
 	2: "status",
 	3: "role_ids",
 	4: "team_ids",
 	5: "joined_at",
+	6: "clone_warning_device_ids",
 }
 
 // Decode decodes Member from json.
@@ -8321,6 +8349,25 @@ func (s *Member) Decode(d *jx.Decoder) error {
 				return nil
 			}(); err != nil {
 				return errors.Wrap(err, "decode field \"joined_at\"")
+			}
+		case "clone_warning_device_ids":
+			if err := func() error {
+				s.CloneWarningDeviceIds = make([]uuid.UUID, 0)
+				if err := d.Arr(func(d *jx.Decoder) error {
+					var elem uuid.UUID
+					v, err := json.DecodeUUID(d)
+					elem = v
+					if err != nil {
+						return err
+					}
+					s.CloneWarningDeviceIds = append(s.CloneWarningDeviceIds, elem)
+					return nil
+				}); err != nil {
+					return err
+				}
+				return nil
+			}(); err != nil {
+				return errors.Wrap(err, "decode field \"clone_warning_device_ids\"")
 			}
 		default:
 			return d.Skip()

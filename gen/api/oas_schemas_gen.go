@@ -1383,6 +1383,9 @@ type Device struct {
 	BackupState    bool        `json:"backup_state"`
 	UserVerified   bool        `json:"user_verified"`
 	Aaguid         OptUUID     `json:"aaguid"`
+	// The device's signature counter once went backwards (a sign-in was refused with reason
+	// sign_count_regression): a copy of the authenticator may exist. Remove the device if in doubt.
+	CloneWarning OptBool `json:"clone_warning"`
 }
 
 // GetID returns the value of ID.
@@ -1435,6 +1438,11 @@ func (s *Device) GetAaguid() OptUUID {
 	return s.Aaguid
 }
 
+// GetCloneWarning returns the value of CloneWarning.
+func (s *Device) GetCloneWarning() OptBool {
+	return s.CloneWarning
+}
+
 // SetID sets the value of ID.
 func (s *Device) SetID(val uuid.UUID) {
 	s.ID = val
@@ -1483,6 +1491,11 @@ func (s *Device) SetUserVerified(val bool) {
 // SetAaguid sets the value of Aaguid.
 func (s *Device) SetAaguid(val OptUUID) {
 	s.Aaguid = val
+}
+
+// SetCloneWarning sets the value of CloneWarning.
+func (s *Device) SetCloneWarning(val OptBool) {
+	s.CloneWarning = val
 }
 
 // Ref: #/components/schemas/DeviceUpdate
@@ -3115,6 +3128,10 @@ type Member struct {
 	RoleIds     []uuid.UUID  `json:"role_ids"`
 	TeamIds     []uuid.UUID  `json:"team_ids"`
 	JoinedAt    time.Time    `json:"joined_at"`
+	// The member's devices flagged with a clone warning (a refused sign-in whose signature counter went
+	// backwards; see the auth.login failures with reason sign_count_regression in /audit-events). Empty
+	// when none.
+	CloneWarningDeviceIds []uuid.UUID `json:"clone_warning_device_ids"`
 }
 
 // GetUserID returns the value of UserID.
@@ -3147,6 +3164,11 @@ func (s *Member) GetJoinedAt() time.Time {
 	return s.JoinedAt
 }
 
+// GetCloneWarningDeviceIds returns the value of CloneWarningDeviceIds.
+func (s *Member) GetCloneWarningDeviceIds() []uuid.UUID {
+	return s.CloneWarningDeviceIds
+}
+
 // SetUserID sets the value of UserID.
 func (s *Member) SetUserID(val uuid.UUID) {
 	s.UserID = val
@@ -3175,6 +3197,11 @@ func (s *Member) SetTeamIds(val []uuid.UUID) {
 // SetJoinedAt sets the value of JoinedAt.
 func (s *Member) SetJoinedAt(val time.Time) {
 	s.JoinedAt = val
+}
+
+// SetCloneWarningDeviceIds sets the value of CloneWarningDeviceIds.
+func (s *Member) SetCloneWarningDeviceIds(val []uuid.UUID) {
+	s.CloneWarningDeviceIds = val
 }
 
 // Ref: #/components/schemas/MemberPage
