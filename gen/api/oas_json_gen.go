@@ -3556,9 +3556,15 @@ func (s *Device) encodeFields(e *jx.Encoder) {
 			s.ReenrolledAt.Encode(e, json.EncodeDateTime)
 		}
 	}
+	{
+		if s.CloneWarning.Set {
+			e.FieldStart("clone_warning")
+			s.CloneWarning.Encode(e)
+		}
+	}
 }
 
-var jsonFieldsNameOfDevice = [12]string{
+var jsonFieldsNameOfDevice = [13]string{
 	0:  "id",
 	1:  "name",
 	2:  "created_at",
@@ -3571,6 +3577,7 @@ var jsonFieldsNameOfDevice = [12]string{
 	9:  "aaguid",
 	10: "reenrolled_by",
 	11: "reenrolled_at",
+	12: "clone_warning",
 }
 
 // Decode decodes Device from json.
@@ -3725,6 +3732,16 @@ func (s *Device) Decode(d *jx.Decoder) error {
 				return nil
 			}(); err != nil {
 				return errors.Wrap(err, "decode field \"reenrolled_at\"")
+			}
+		case "clone_warning":
+			if err := func() error {
+				s.CloneWarning.Reset()
+				if err := s.CloneWarning.Decode(d); err != nil {
+					return err
+				}
+				return nil
+			}(); err != nil {
+				return errors.Wrap(err, "decode field \"clone_warning\"")
 			}
 		default:
 			return d.Skip()
@@ -8250,15 +8267,26 @@ func (s *Member) encodeFields(e *jx.Encoder) {
 		e.FieldStart("joined_at")
 		json.EncodeDateTime(e, s.JoinedAt)
 	}
+	{
+		if s.CloneWarningDeviceIds != nil {
+			e.FieldStart("clone_warning_device_ids")
+			e.ArrStart()
+			for _, elem := range s.CloneWarningDeviceIds {
+				json.EncodeUUID(e, elem)
+			}
+			e.ArrEnd()
+		}
+	}
 }
 
-var jsonFieldsNameOfMember = [6]string{
+var jsonFieldsNameOfMember = [7]string{
 	0: "user_id",
 	1: "display_name",
 	2: "status",
 	3: "role_ids",
 	4: "team_ids",
 	5: "joined_at",
+	6: "clone_warning_device_ids",
 }
 
 // Decode decodes Member from json.
@@ -8355,6 +8383,25 @@ func (s *Member) Decode(d *jx.Decoder) error {
 				return nil
 			}(); err != nil {
 				return errors.Wrap(err, "decode field \"joined_at\"")
+			}
+		case "clone_warning_device_ids":
+			if err := func() error {
+				s.CloneWarningDeviceIds = make([]uuid.UUID, 0)
+				if err := d.Arr(func(d *jx.Decoder) error {
+					var elem uuid.UUID
+					v, err := json.DecodeUUID(d)
+					elem = v
+					if err != nil {
+						return err
+					}
+					s.CloneWarningDeviceIds = append(s.CloneWarningDeviceIds, elem)
+					return nil
+				}); err != nil {
+					return err
+				}
+				return nil
+			}(); err != nil {
+				return errors.Wrap(err, "decode field \"clone_warning_device_ids\"")
 			}
 		default:
 			return d.Skip()

@@ -1388,6 +1388,9 @@ type Device struct {
 	ReenrolledBy OptUUID `json:"reenrolled_by"`
 	// When the re-enrollment invitation was used to enroll this device.
 	ReenrolledAt OptDateTime `json:"reenrolled_at"`
+	// The device's signature counter once went backwards (a sign-in was refused with reason
+	// sign_count_regression): a copy of the authenticator may exist. Remove the device if in doubt.
+	CloneWarning OptBool `json:"clone_warning"`
 }
 
 // GetID returns the value of ID.
@@ -1450,6 +1453,11 @@ func (s *Device) GetReenrolledAt() OptDateTime {
 	return s.ReenrolledAt
 }
 
+// GetCloneWarning returns the value of CloneWarning.
+func (s *Device) GetCloneWarning() OptBool {
+	return s.CloneWarning
+}
+
 // SetID sets the value of ID.
 func (s *Device) SetID(val uuid.UUID) {
 	s.ID = val
@@ -1508,6 +1516,11 @@ func (s *Device) SetReenrolledBy(val OptUUID) {
 // SetReenrolledAt sets the value of ReenrolledAt.
 func (s *Device) SetReenrolledAt(val OptDateTime) {
 	s.ReenrolledAt = val
+}
+
+// SetCloneWarning sets the value of CloneWarning.
+func (s *Device) SetCloneWarning(val OptBool) {
+	s.CloneWarning = val
 }
 
 // Ref: #/components/schemas/DeviceUpdate
@@ -3140,6 +3153,10 @@ type Member struct {
 	RoleIds     []uuid.UUID  `json:"role_ids"`
 	TeamIds     []uuid.UUID  `json:"team_ids"`
 	JoinedAt    time.Time    `json:"joined_at"`
+	// The member's devices flagged with a clone warning (a refused sign-in whose signature counter went
+	// backwards; see the auth.login failures with reason sign_count_regression in /audit-events). Empty
+	// when none.
+	CloneWarningDeviceIds []uuid.UUID `json:"clone_warning_device_ids"`
 }
 
 // GetUserID returns the value of UserID.
@@ -3172,6 +3189,11 @@ func (s *Member) GetJoinedAt() time.Time {
 	return s.JoinedAt
 }
 
+// GetCloneWarningDeviceIds returns the value of CloneWarningDeviceIds.
+func (s *Member) GetCloneWarningDeviceIds() []uuid.UUID {
+	return s.CloneWarningDeviceIds
+}
+
 // SetUserID sets the value of UserID.
 func (s *Member) SetUserID(val uuid.UUID) {
 	s.UserID = val
@@ -3200,6 +3222,11 @@ func (s *Member) SetTeamIds(val []uuid.UUID) {
 // SetJoinedAt sets the value of JoinedAt.
 func (s *Member) SetJoinedAt(val time.Time) {
 	s.JoinedAt = val
+}
+
+// SetCloneWarningDeviceIds sets the value of CloneWarningDeviceIds.
+func (s *Member) SetCloneWarningDeviceIds(val []uuid.UUID) {
+	s.CloneWarningDeviceIds = val
 }
 
 // Ref: #/components/schemas/MemberPage

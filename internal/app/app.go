@@ -204,6 +204,7 @@ func Build(ctx context.Context, cfg *config.Config, db *Database, kek []byte, lo
 	if a.Passkeys, err = passkey.New(pkCfg, ceremonies, db.Client, a.Accounts, a.Audit, limits, log); err != nil {
 		return nil, err
 	}
+	a.Metrics.Registry().MustRegister(a.Passkeys.Refusals())
 
 	console := map[string]http.Handler{}
 	if cfg.MetricsOnAPI {

@@ -20,7 +20,7 @@ import (
 // when a non-GET operation of openapi.yaml is missing here; NotAudited lists
 // the non-GET operations that change nothing and why.
 var AuditActions = map[api.OperationName][]string{
-	api.RegisterDeviceOperation:            {passkey.ActionDeviceAdded, passkey.ActionInvitationUsed, passkey.ActionReenrolled, passkey.ActionRegisterFailed},
+	api.RegisterDeviceOperation:            {passkey.ActionDeviceAdded, passkey.ActionInvitationUsed, passkey.ActionReenrolled, passkey.ActionRegisterFailed, passkey.ActionInvitationRejected},
 	api.LoginOperation:                     {passkey.ActionLogin},
 	api.ExchangeTokenOperation:             {account.ActionRefresh, account.ActionReuseDetected, account.ActionExchange},
 	api.LogoutOperation:                    {account.ActionLogout},
@@ -77,7 +77,7 @@ const ActionErased = "gdpr.erased"
 
 // NotAudited are non-GET operations that change no data, with the reason.
 var NotAudited = map[api.OperationName]string{
-	api.RegisterDeviceOptionsOperation: "creates only a 5-minute ceremony, audited when finished",
+	api.RegisterDeviceOptionsOperation: "creates only a 5-minute ceremony, audited when finished (a refused invitation writes invitation.rejected to its tenant's chain)",
 	api.LoginOptionsOperation:          "creates only a 5-minute ceremony, audited when finished",
 	api.CheckPermissionsOperation:      "reads: a batch check changes nothing",
 }

@@ -315,7 +315,8 @@ func toTokens(t *account.Tokens) *api.TokenResponse {
 
 func toDevice(d *ent.Credential) api.Device {
 	out := api.Device{ID: d.ID, Name: d.Name, CreatedAt: d.CreatedAt, Attachment: d.Attachment,
-		Transports: d.Transports, BackupEligible: d.BackupEligible, BackupState: d.BackupState, UserVerified: d.UserVerified}
+		Transports: d.Transports, BackupEligible: d.BackupEligible, BackupState: d.BackupState, UserVerified: d.UserVerified,
+		CloneWarning: api.NewOptBool(d.CloneWarning)}
 	if out.Transports == nil {
 		out.Transports = []string{}
 	}

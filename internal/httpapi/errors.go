@@ -99,8 +99,11 @@ func classify(err error) *fault.Error {
 		bodyErr   *ogenerrors.DecodeBodyError
 		valErr    *validate.Error
 		ctErr     *validate.InvalidContentTypeError
+		textErr   *badTextError
 	)
 	switch {
+	case errors.As(err, &textErr):
+		return textErr.fault()
 	case errors.As(err, &secErr):
 		if errors.Is(err, ogenerrors.ErrSecurityRequirementIsNotSatisfied) {
 			return fault.New(fault.Unauthenticated, "a bearer access token is required")

@@ -285,7 +285,7 @@ func roleOut(r authz.RoleInfo, err error) (*api.Role, error) {
 
 func toMember(m member.Member) *api.Member {
 	return &api.Member{UserID: m.Membership.UserID, DisplayName: m.DisplayName, Status: api.MemberStatus(m.Membership.Status),
-		RoleIds: m.RoleIDs, TeamIds: m.TeamIDs, JoinedAt: m.Membership.CreatedAt}
+		RoleIds: m.RoleIDs, TeamIds: m.TeamIDs, JoinedAt: m.Membership.CreatedAt, CloneWarningDeviceIds: m.CloneWarnings}
 }
 
 func memberOut(m member.Member, err error) (*api.Member, error) {

@@ -96,5 +96,5 @@ func NewServer(cfg Config) (http.Handler, error) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("Atrium is running. API: /api/v1, keys: /.well-known/jwks.json\n"))
 	})
-	return withRequest(log, cfg.MaxBodyBytes, ratelimit.ClientIPMiddleware(cfg.TrustedProxies)(mux)), nil
+	return withRequest(log, cfg.MaxBodyBytes, withTextCheck(log, ratelimit.ClientIPMiddleware(cfg.TrustedProxies)(mux))), nil
 }

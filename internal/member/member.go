@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"atrium/ent"
+	"atrium/ent/credential"
 	"atrium/ent/memberrole"
 	"atrium/ent/membership"
 	entsession "atrium/ent/session"
@@ -37,6 +38,9 @@ type Member struct {
 	DisplayName string
 	RoleIDs     []uuid.UUID
 	TeamIDs     []uuid.UUID
+	// CloneWarnings are the member's devices whose signature counter went
+	// backwards (see passkey's sign_count_regression).
+	CloneWarnings []uuid.UUID
 }
 
 // Service manages members.
@@ -94,6 +98,13 @@ func (s *Service) describe(ctx context.Context, ms []*ent.Membership) ([]Member,
 	if err != nil {
 		return nil, fault.FromEnt(err, "member")
 	}
+	// Devices are the user's, not the tenant's: read the flagged ones as the
+	// system, for members of this tenant only.
+	flagged, err := s.client.Credential.Query().Where(credential.UserIDIn(ids...), credential.CloneWarning(true)).
+		All(viewer.System(ctx, "member devices"))
+	if err != nil {
+		return nil, fault.FromEnt(err, "member")
+	}
 	out := make([]Member, len(ms))
 	for i, m := range ms {
 		out[i] = Member{Membership: m, DisplayName: names[m.UserID], RoleIDs: []uuid.UUID{}, TeamIDs: []uuid.UUID{}}
@@ -105,6 +116,11 @@ func (s *Service) describe(ctx context.Context, ms []*ent.Membership) ([]Member,
 		for _, tm := range tms {
 			if tm.UserID == m.UserID {
 				out[i].TeamIDs = append(out[i].TeamIDs, tm.TeamID)
+			}
+		}
+		for _, c := range flagged {
+			if c.UserID == m.UserID {
+				out[i].CloneWarnings = append(out[i].CloneWarnings, c.ID)
 			}
 		}
 	}

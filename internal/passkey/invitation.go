@@ -56,14 +56,20 @@ func (s *Service) EnrollmentURL(token string) string {
 // this token.
 func (s *Service) pendingInvitation(ctx context.Context, raw string) (*ent.Invitation, error) {
 	if !strings.HasPrefix(raw, invitationPrefix) || len(raw) > 100 {
+		s.auditInvitationRefusal(ctx, nil, "options")
 		return nil, errInvitation
 	}
-	inv, err := s.client.Invitation.Query().
-		Where(invitation.TokenHash(hashInvitation(raw)), invitation.UsedAtIsNil(), invitation.RevokedAtIsNil(),
-			invitation.ExpiresAtGT(s.now())).
+	inv, err := s.client.Invitation.Query().Where(invitation.TokenHash(hashInvitation(raw))).
 		Only(viewer.System(ctx, "look up invitation"))
-	if err != nil {
-		s.audit.Log(ctx, audit.Event{Action: ActionInvitationRejected, Outcome: audit.Denied})
+	switch {
+	case ent.IsNotFound(err):
+		s.auditInvitationRefusal(ctx, nil, "options")
+		return nil, errInvitation
+	case err != nil:
+		return nil, fault.FromEnt(err, "invitation")
+	case InvitationStatus(inv, s.now()) != "pending":
+		// Used, revoked or expired: its tenant's admins see the attempt.
+		s.auditInvitationRefusal(ctx, inv, "options")
 		return nil, errInvitation
 	}
 	return inv, nil

@@ -17,6 +17,7 @@ import (
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/go-webauthn/webauthn/webauthn"
 	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"atrium/ent"
 	"atrium/ent/credential"
@@ -80,6 +81,7 @@ type Service struct {
 	limiter  Limiter
 	log      *slog.Logger
 	now      func() time.Time
+	refusals *prometheus.CounterVec
 }
 
 // New returns a Service.
@@ -93,7 +95,7 @@ func New(cfg Config, store CeremonyStore, client *ent.Client, accounts *account.
 		return nil, fmt.Errorf("passkey: %w", err)
 	}
 	return &Service{wa: wa, cfg: cfg, store: store, client: client, accounts: accounts, audit: w,
-		limiter: limiter, log: log, now: time.Now}, nil
+		limiter: limiter, log: log, now: time.Now, refusals: newRefusalCounter()}, nil
 }
 
 type ceremonyKind string
@@ -375,6 +377,9 @@ func (s *Service) Register(ctx context.Context, in RegisterInput) (*RegisterResu
 		return audit.Event{Action: ActionDeviceAdded, ResourceType: "device", ResourceID: dev.ID}, nil
 	})
 	if err != nil {
+		if c.InvitationID != uuid.Nil && errors.Is(err, errInvitation) {
+			s.invitationRefusedAtFinish(ctx, c.InvitationID)
+		}
 		if ent.IsConstraintError(err) {
 			return nil, fault.Wrap(err, fault.Conflict, "this device is already registered")
 		}
@@ -447,11 +452,7 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (*account.Tokens, er
 	}
 	var row *ent.Credential
 	fail := func(reason string, err error) error {
-		ev := audit.Event{Action: ActionLogin, Outcome: audit.Failure, Details: map[string]string{"reason": reason}}
-		if row != nil {
-			ev.Actor, ev.ResourceType, ev.ResourceID = row.UserID, "device", row.ID
-		}
-		s.audit.Log(ctx, ev)
+		s.auditLoginRefusal(ctx, row, reason)
 		s.log.InfoContext(ctx, "sign-in refused", "reason", reason, "err", err)
 		return fault.Wrap(err, fault.Unauthenticated, errLogin.Message)
 	}
@@ -477,9 +478,14 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (*account.Tokens, er
 	}
 	_, wc, err := s.wa.ValidatePasskeyLogin(handler, c.Session, parsed)
 	if err != nil {
-		if row == nil || owner == nil || !bytes.Equal(parsed.Response.UserHandle, owner.ID[:]) {
+		switch {
+		case row == nil || owner == nil:
 			row = nil
 			return nil, fail("unknown_credential", err)
+		case !bytes.Equal(parsed.Response.UserHandle, owner.ID[:]):
+			// A known device presented with another user's handle: its
+			// owner's tenants see the attempt.
+			return nil, fail("user_handle_mismatch", err)
 		}
 		return nil, fail("verification_failed", err)
 	}
@@ -513,7 +519,7 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (*account.Tokens, er
 			return audit.Event{}, err
 		}
 		if n == 0 {
-			return audit.Event{}, errors.New("sign count regressed concurrently")
+			return audit.Event{}, errSignCountRace
 		}
 		tokens, err = s.accounts.Open(actx, tx, account.OpenInput{
 			UserID: owner.ID, TenantID: tenantID, CredentialID: &row.ID, AMR: []string{"hwk", "user"},
@@ -525,13 +531,21 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (*account.Tokens, er
 		return audit.Event{Action: ActionLogin, ResourceType: "device", ResourceID: row.ID,
 			Details: map[string]string{"session_id": tokens.SessionID.String()}}, nil
 	})
+	if errors.Is(err, errSignCountRace) {
+		return nil, fail("concurrent_sign_in", err)
+	}
 	if err != nil {
 		return nil, fault.FromEnt(err, "session")
 	}
 	return tokens, nil
 }
 
-var errUnknownCredential = errors.New("unknown credential")
+var (
+	errUnknownCredential = errors.New("unknown credential")
+	// errSignCountRace is a sign-in that lost to a concurrent one with a
+	// higher counter.
+	errSignCountRace = errors.New("sign count regressed concurrently")
+)
 
 // pickTenant chooses the tenant a sign-in opens: the requested one, else the
 // last used, else the oldest membership. It must be an active membership.
