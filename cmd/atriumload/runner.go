@@ -54,8 +54,8 @@ type Result struct {
 	Requests int64            // completed in the window, errors included
 	Errors   map[string]int64 // by class: HTTP status, "wrong_answer", "transport", ...
 	Latency  Samples          // sorted
-	Window   time.Duration
-	Sent     int64 // every request sent, warm-up included
+	Window   time.Duration    // from the window's start to the last completion of a request sent in it
+	Sent     int64            // every request sent, warm-up included
 	Stopped  string
 }
 
@@ -86,6 +86,7 @@ type recorder struct {
 	lat      Samples
 	errs     map[string]int64
 	n        int64
+	last     time.Time // latest completion of a measured request
 }
 
 func (r *recorder) add(start time.Time, d time.Duration, err error) {
@@ -96,6 +97,9 @@ func (r *recorder) add(start time.Time, d time.Duration, err error) {
 	defer r.mu.Unlock()
 	r.n++
 	r.lat = append(r.lat, d)
+	if done := start.Add(d); done.After(r.last) {
+		r.last = done
+	}
 	if err != nil {
 		r.errs[classify(err)]++
 	}
@@ -170,7 +174,6 @@ func Run(ctx context.Context, p Plan, op Op, window func(closing bool)) Result {
 		close(jobs)
 	}
 	wg.Wait()
-	end := time.Now()
 	cancel()
 	timers.Wait()
 	switch {
@@ -182,5 +185,13 @@ func Run(ctx context.Context, p Plan, op Op, window func(closing bool)) Result {
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
 	slices.Sort(rec.lat)
-	return Result{Requests: rec.n, Errors: rec.errs, Latency: rec.lat, Window: max(min(p.Duration, end.Sub(rec.from)), time.Millisecond), Sent: min(sent.Load(), p.MaxRequests), Stopped: stopped}
+	// Throughput is measured over the window stretched to the last
+	// completion of a request sent in it: in an open loop that the server
+	// cannot keep up with, requests complete long after they were due, and
+	// the offered rate is not the achieved one.
+	span := p.Duration
+	if !rec.last.IsZero() {
+		span = max(rec.last.Sub(rec.from), time.Millisecond)
+	}
+	return Result{Requests: rec.n, Errors: rec.errs, Latency: rec.lat, Window: span, Sent: min(sent.Load(), p.MaxRequests), Stopped: stopped}
 }
