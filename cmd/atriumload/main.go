@@ -223,11 +223,13 @@ func (b *Bench) Run(ctx context.Context, scenario string) (*Report, error) {
 		Warmup: o.Warmup.Seconds(), Seed: b.seed, Machine: machine()}
 	o.Log("running %s", scenario)
 	if scenario == "ws" {
-		rctx, cancel := context.WithTimeout(ctx, o.MaxTime+time.Duration(o.FanOutRounds)*o.RoundTimeout)
-		defer cancel()
-		res, err := RunWS(rctx, b.t, b.w, o.WSConns, o.FanOutRounds, o.SeedParallelism*4, o.Warmup, o.Duration, o.RoundTimeout, b.meter)
+		res, err := RunWS(ctx, b.t, b.w, o.WSConns, o.FanOutRounds, o.SeedParallelism*4, o.Warmup, o.Duration, o.RoundTimeout,
+			o.MaxTime+time.Duration(o.FanOutRounds)*o.RoundTimeout, b.meter)
 		if err != nil {
 			return nil, err
+		}
+		if res.FirstError != "" {
+			o.Log("ws: first connection error: %s", res.FirstError)
 		}
 		rep.fromWS(res)
 		return rep, nil

@@ -87,10 +87,18 @@ type recorder struct {
 	errs     map[string]int64
 	n        int64
 	last     time.Time // latest completion of a measured request
+	byDone   bool      // closed loop: measure requests completed in the window
 }
 
+// add records a request sent (or due) at start that took d. A closed loop
+// measures the requests that completed in the window; an open loop those
+// due in it, however late they complete.
 func (r *recorder) add(start time.Time, d time.Duration, err error) {
-	if start.Before(r.from) || !start.Before(r.to) {
+	at := start
+	if r.byDone {
+		at = start.Add(d)
+	}
+	if at.Before(r.from) || !at.Before(r.to) {
 		return
 	}
 	r.mu.Lock()
@@ -111,7 +119,7 @@ func Run(ctx context.Context, p Plan, op Op, window func(closing bool)) Result {
 	ctx, cancel := context.WithTimeout(ctx, p.MaxTime)
 	defer cancel()
 	start := time.Now()
-	rec := &recorder{from: start.Add(p.Warmup), to: start.Add(p.Warmup + p.Duration), errs: map[string]int64{}}
+	rec := &recorder{from: start.Add(p.Warmup), to: start.Add(p.Warmup + p.Duration), errs: map[string]int64{}, byDone: p.Rate <= 0}
 	var sent atomic.Int64
 	take := func() bool { return sent.Add(1) <= p.MaxRequests }
 	stopped := "window ended"
@@ -185,10 +193,10 @@ func Run(ctx context.Context, p Plan, op Op, window func(closing bool)) Result {
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
 	slices.Sort(rec.lat)
-	// Throughput is measured over the window stretched to the last
-	// completion of a request sent in it: in an open loop that the server
-	// cannot keep up with, requests complete long after they were due, and
-	// the offered rate is not the achieved one.
+	// Throughput is measured up to the last completion of a measured
+	// request: in an open loop that the server cannot keep up with, requests
+	// complete long after they were due, and the offered rate is not the
+	// achieved one; a closed loop stopped by -max-requests ends early.
 	span := p.Duration
 	if !rec.last.IsZero() {
 		span = max(rec.last.Sub(rec.from), time.Millisecond)

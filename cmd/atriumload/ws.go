@@ -20,13 +20,14 @@ import (
 
 // WSResult is what the ws scenario measured.
 type WSResult struct {
-	Conns     int              // connections held, subscribed
-	Idle      []Usage          // CPU and RSS while they idled, over the window
-	FanOut    Samples          // publish -> receipt, one sample per subscriber per round, sorted
-	Rounds    int              // messages published
-	Missed    int64            // events not received within the round's timeout
-	Errors    map[string]int64 // connection errors by class
-	IdleSpent time.Duration
+	Conns      int              // connections held, subscribed
+	Idle       []Usage          // CPU and RSS while they idled, over the window
+	FanOut     Samples          // publish -> receipt, one sample per subscriber per round, sorted
+	Rounds     int              // messages published
+	Missed     int64            // events not received within the round's timeout
+	Errors     map[string]int64 // connection errors by class
+	FirstError string           // the first dial or subscribe error, for the log
+	IdleSpent  time.Duration
 }
 
 type wsEvent struct {
@@ -38,7 +39,10 @@ type wsEvent struct {
 // tenant 0, measures the processes while they idle for warmup+window, then
 // publishes rounds messages (POST .../messages) and times each event from
 // just before the POST until each subscriber has read it.
-func RunWS(ctx context.Context, t *Target, w *World, conns, rounds, par int, warmup, window, roundTimeout time.Duration, meter *Meter) (*WSResult, error) {
+//
+// Connecting is not bounded by maxTime (each dial and subscription has 30 s);
+// the idle window and the rounds are.
+func RunWS(ctx context.Context, t *Target, w *World, conns, rounds, par int, warmup, window, roundTimeout, maxTime time.Duration, meter *Meter) (*WSResult, error) {
 	td := w.Tenants[0]
 	admin := td.Users[0]
 	conv, err := admin.Client.CreateConversation(ctx, &api.ConversationCreate{Title: api.NewOptString("Load fan-out")})
@@ -81,19 +85,23 @@ func RunWS(ctx context.Context, t *Target, w *World, conns, rounds, par int, war
 	err = parallel(conns, par, func(i int) error {
 		u := subscribers[i%len(subscribers)]
 		tok, _ := u.Bearer.BearerAuth(ctx, "")
-		c, _, err := websocket.Dial(ctx, wsURL, &websocket.DialOptions{HTTPClient: t.HTTP,
+		dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		c, _, err := websocket.Dial(dctx, wsURL, &websocket.DialOptions{HTTPClient: t.HTTP,
 			Subprotocols: []string{"atrium.v1", "bearer." + tok.Token}})
 		if err != nil {
 			mu.Lock()
 			res.Errors["dial"]++
+			res.FirstError = cmpOr(res.FirstError, err.Error())
 			mu.Unlock()
 			return nil
 		}
 		c.SetReadLimit(1 << 20)
-		if err := subscribe(ctx, c, conv.ID); err != nil {
+		if err := subscribe(dctx, c, conv.ID); err != nil {
 			c.CloseNow()
 			mu.Lock()
 			res.Errors["subscribe"]++
+			res.FirstError = cmpOr(res.FirstError, err.Error())
 			mu.Unlock()
 			return nil
 		}
@@ -138,6 +146,8 @@ func RunWS(ctx context.Context, t *Target, w *World, conns, rounds, par int, war
 		return nil, err
 	}
 	res.Conns = int(want.Load())
+	ctx, cancel := context.WithTimeout(ctx, maxTime)
+	defer cancel()
 
 	idle := func(d time.Duration) {
 		select {
@@ -182,10 +192,15 @@ func RunWS(ctx context.Context, t *Target, w *World, conns, rounds, par int, war
 	return res, nil
 }
 
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
 // subscribe sends a subscribe message and waits for its answer.
 func subscribe(ctx context.Context, c *websocket.Conn, conv uuid.UUID) error {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
 	msg, _ := json.Marshal(map[string]string{"type": "subscribe", "conversation_id": conv.String()})
 	if err := c.Write(ctx, websocket.MessageText, msg); err != nil {
 		return err
