@@ -234,6 +234,9 @@ func (b *Bench) Run(ctx context.Context, scenario string) (*Report, error) {
 		rep.fromWS(res)
 		return rep, nil
 	}
+	if n := len(b.w.Users()); (scenario == "login" || scenario == "sessions") && n < o.Concurrency {
+		o.Log("only %d passkeys for -c %d: at most %d ceremonies run at once (raise -users)", n, o.Concurrency, n)
+	}
 	sc, err := NewScenario(ctx, scenario, b.t, b.w, o.Concurrency, o.SeedParallelism)
 	if err != nil {
 		return nil, err

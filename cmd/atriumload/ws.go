@@ -62,6 +62,17 @@ func RunWS(ctx context.Context, t *Target, w *World, conns, rounds, par int, war
 		}
 	}
 
+	// A connection lives as long as its access token (the server closes it
+	// with 4401 after): start from fresh tokens.
+	for _, u := range subscribers {
+		tok, err := t.Refresh(ctx, u.Refresh)
+		if err != nil {
+			return nil, fmt.Errorf("refresh a subscriber's token: %w", err)
+		}
+		u.Refresh = tok.RefreshToken
+		u.Bearer.Set(tok.AccessToken)
+	}
+
 	res := &WSResult{Rounds: rounds, Errors: map[string]int64{}}
 	type round struct {
 		sent atomic.Pointer[time.Time] // written before the POST, read by the subscribers
