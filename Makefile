@@ -48,6 +48,11 @@ lint: ## go vet + staticcheck
 	$(GO) vet ./...
 	$(GO) tool staticcheck ./...
 
+.PHONY: load
+load: ## Load a running server over HTTP: make load SCENARIO=check100 ARGS='-invite LINK -c 16' (docs/performance.md)
+	@test -n "$(SCENARIO)" || { echo "usage: make load SCENARIO=read|list|write|check1|check100|login|refresh|sessions|ws ARGS='-invite LINK ...'"; exit 2; }
+	$(GO) run ./cmd/atriumload -scenario $(SCENARIO) $(ARGS)
+
 .PHONY: bench
 bench: ## Run the Go benchmarks (token, bearer check, permissions)
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/...
