@@ -18,7 +18,7 @@ import (
 	"atrium/internal/token"
 )
 
-func TestMain(m *testing.M) { testkit.Main(m) }
+func TestMain(m *testing.M) { testkit.MainLeakFree(m) }
 
 func kek(tb testing.TB) []byte {
 	tb.Helper()
