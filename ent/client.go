@@ -15,6 +15,7 @@ import (
 	"atrium/ent/agent"
 	"atrium/ent/auditanchor"
 	"atrium/ent/auditevent"
+	"atrium/ent/ceremony"
 	"atrium/ent/conversation"
 	"atrium/ent/credential"
 	"atrium/ent/document"
@@ -58,6 +59,8 @@ type Client struct {
 	AuditAnchor *AuditAnchorClient
 	// AuditEvent is the client for interacting with the AuditEvent builders.
 	AuditEvent *AuditEventClient
+	// Ceremony is the client for interacting with the Ceremony builders.
+	Ceremony *CeremonyClient
 	// Conversation is the client for interacting with the Conversation builders.
 	Conversation *ConversationClient
 	// Credential is the client for interacting with the Credential builders.
@@ -113,6 +116,7 @@ func (c *Client) init() {
 	c.Agent = NewAgentClient(c.config)
 	c.AuditAnchor = NewAuditAnchorClient(c.config)
 	c.AuditEvent = NewAuditEventClient(c.config)
+	c.Ceremony = NewCeremonyClient(c.config)
 	c.Conversation = NewConversationClient(c.config)
 	c.Credential = NewCredentialClient(c.config)
 	c.Document = NewDocumentClient(c.config)
@@ -229,6 +233,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		Agent:          NewAgentClient(cfg),
 		AuditAnchor:    NewAuditAnchorClient(cfg),
 		AuditEvent:     NewAuditEventClient(cfg),
+		Ceremony:       NewCeremonyClient(cfg),
 		Conversation:   NewConversationClient(cfg),
 		Credential:     NewCredentialClient(cfg),
 		Document:       NewDocumentClient(cfg),
@@ -272,6 +277,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		Agent:          NewAgentClient(cfg),
 		AuditAnchor:    NewAuditAnchorClient(cfg),
 		AuditEvent:     NewAuditEventClient(cfg),
+		Ceremony:       NewCeremonyClient(cfg),
 		Conversation:   NewConversationClient(cfg),
 		Credential:     NewCredentialClient(cfg),
 		Document:       NewDocumentClient(cfg),
@@ -321,10 +327,10 @@ func (c *Client) Close() error {
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
-		c.ActorRef, c.Agent, c.AuditAnchor, c.AuditEvent, c.Conversation, c.Credential,
-		c.Document, c.Invitation, c.KGEdge, c.KGNode, c.KnowledgeGraph, c.LLMUsage,
-		c.MemberRole, c.Membership, c.Message, c.RefreshToken, c.Role, c.Session,
-		c.Share, c.SigningKey, c.Team, c.TeamMember, c.Tenant, c.User,
+		c.ActorRef, c.Agent, c.AuditAnchor, c.AuditEvent, c.Ceremony, c.Conversation,
+		c.Credential, c.Document, c.Invitation, c.KGEdge, c.KGNode, c.KnowledgeGraph,
+		c.LLMUsage, c.MemberRole, c.Membership, c.Message, c.RefreshToken, c.Role,
+		c.Session, c.Share, c.SigningKey, c.Team, c.TeamMember, c.Tenant, c.User,
 	} {
 		n.Use(hooks...)
 	}
@@ -334,10 +340,10 @@ func (c *Client) Use(hooks ...Hook) {
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
-		c.ActorRef, c.Agent, c.AuditAnchor, c.AuditEvent, c.Conversation, c.Credential,
-		c.Document, c.Invitation, c.KGEdge, c.KGNode, c.KnowledgeGraph, c.LLMUsage,
-		c.MemberRole, c.Membership, c.Message, c.RefreshToken, c.Role, c.Session,
-		c.Share, c.SigningKey, c.Team, c.TeamMember, c.Tenant, c.User,
+		c.ActorRef, c.Agent, c.AuditAnchor, c.AuditEvent, c.Ceremony, c.Conversation,
+		c.Credential, c.Document, c.Invitation, c.KGEdge, c.KGNode, c.KnowledgeGraph,
+		c.LLMUsage, c.MemberRole, c.Membership, c.Message, c.RefreshToken, c.Role,
+		c.Session, c.Share, c.SigningKey, c.Team, c.TeamMember, c.Tenant, c.User,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -354,6 +360,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.AuditAnchor.mutate(ctx, m)
 	case *AuditEventMutation:
 		return c.AuditEvent.mutate(ctx, m)
+	case *CeremonyMutation:
+		return c.Ceremony.mutate(ctx, m)
 	case *ConversationMutation:
 		return c.Conversation.mutate(ctx, m)
 	case *CredentialMutation:
@@ -948,6 +956,140 @@ func (c *AuditEventClient) mutate(ctx context.Context, m *AuditEventMutation) (V
 		return (&AuditEventDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown AuditEvent mutation op: %q", m.Op())
+	}
+}
+
+// CeremonyClient is a client for the Ceremony schema.
+type CeremonyClient struct {
+	config
+}
+
+// NewCeremonyClient returns a client for the Ceremony from the given config.
+func NewCeremonyClient(c config) *CeremonyClient {
+	return &CeremonyClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `ceremony.Hooks(f(g(h())))`.
+func (c *CeremonyClient) Use(hooks ...Hook) {
+	c.hooks.Ceremony = append(c.hooks.Ceremony, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `ceremony.Intercept(f(g(h())))`.
+func (c *CeremonyClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Ceremony = append(c.inters.Ceremony, interceptors...)
+}
+
+// Create returns a builder for creating a Ceremony entity.
+func (c *CeremonyClient) Create() *CeremonyCreate {
+	mutation := newCeremonyMutation(c.config, OpCreate)
+	return &CeremonyCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Ceremony entities.
+func (c *CeremonyClient) CreateBulk(builders ...*CeremonyCreate) *CeremonyCreateBulk {
+	return &CeremonyCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *CeremonyClient) MapCreateBulk(slice any, setFunc func(*CeremonyCreate, int)) *CeremonyCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &CeremonyCreateBulk{err: fmt.Errorf("calling to CeremonyClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*CeremonyCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &CeremonyCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Ceremony.
+func (c *CeremonyClient) Update() *CeremonyUpdate {
+	mutation := newCeremonyMutation(c.config, OpUpdate)
+	return &CeremonyUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *CeremonyClient) UpdateOne(_m *Ceremony) *CeremonyUpdateOne {
+	mutation := newCeremonyMutation(c.config, OpUpdateOne, withCeremony(_m))
+	return &CeremonyUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *CeremonyClient) UpdateOneID(id string) *CeremonyUpdateOne {
+	mutation := newCeremonyMutation(c.config, OpUpdateOne, withCeremonyID(id))
+	return &CeremonyUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Ceremony.
+func (c *CeremonyClient) Delete() *CeremonyDelete {
+	mutation := newCeremonyMutation(c.config, OpDelete)
+	return &CeremonyDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *CeremonyClient) DeleteOne(_m *Ceremony) *CeremonyDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *CeremonyClient) DeleteOneID(id string) *CeremonyDeleteOne {
+	builder := c.Delete().Where(ceremony.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &CeremonyDeleteOne{builder}
+}
+
+// Query returns a query builder for Ceremony.
+func (c *CeremonyClient) Query() *CeremonyQuery {
+	return &CeremonyQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeCeremony},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Ceremony entity by its id.
+func (c *CeremonyClient) Get(ctx context.Context, id string) (*Ceremony, error) {
+	return c.Query().Where(ceremony.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *CeremonyClient) GetX(ctx context.Context, id string) *Ceremony {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *CeremonyClient) Hooks() []Hook {
+	hooks := c.hooks.Ceremony
+	return append(hooks[:len(hooks):len(hooks)], ceremony.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *CeremonyClient) Interceptors() []Interceptor {
+	return c.inters.Ceremony
+}
+
+func (c *CeremonyClient) mutate(ctx context.Context, m *CeremonyMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&CeremonyCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&CeremonyUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&CeremonyUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&CeremonyDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Ceremony mutation op: %q", m.Op())
 	}
 }
 
@@ -4146,16 +4288,16 @@ func (c *UserClient) mutate(ctx context.Context, m *UserMutation) (Value, error)
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		ActorRef, Agent, AuditAnchor, AuditEvent, Conversation, Credential, Document,
-		Invitation, KGEdge, KGNode, KnowledgeGraph, LLMUsage, MemberRole, Membership,
-		Message, RefreshToken, Role, Session, Share, SigningKey, Team, TeamMember,
-		Tenant, User []ent.Hook
+		ActorRef, Agent, AuditAnchor, AuditEvent, Ceremony, Conversation, Credential,
+		Document, Invitation, KGEdge, KGNode, KnowledgeGraph, LLMUsage, MemberRole,
+		Membership, Message, RefreshToken, Role, Session, Share, SigningKey, Team,
+		TeamMember, Tenant, User []ent.Hook
 	}
 	inters struct {
-		ActorRef, Agent, AuditAnchor, AuditEvent, Conversation, Credential, Document,
-		Invitation, KGEdge, KGNode, KnowledgeGraph, LLMUsage, MemberRole, Membership,
-		Message, RefreshToken, Role, Session, Share, SigningKey, Team, TeamMember,
-		Tenant, User []ent.Interceptor
+		ActorRef, Agent, AuditAnchor, AuditEvent, Ceremony, Conversation, Credential,
+		Document, Invitation, KGEdge, KGNode, KnowledgeGraph, LLMUsage, MemberRole,
+		Membership, Message, RefreshToken, Role, Session, Share, SigningKey, Team,
+		TeamMember, Tenant, User []ent.Interceptor
 	}
 )
 

@@ -7,6 +7,7 @@ import (
 	"atrium/ent/agent"
 	"atrium/ent/auditanchor"
 	"atrium/ent/auditevent"
+	"atrium/ent/ceremony"
 	"atrium/ent/conversation"
 	"atrium/ent/credential"
 	"atrium/ent/document"
@@ -100,6 +101,7 @@ func checkColumn(t, c string) error {
 			agent.Table:          agent.ValidColumn,
 			auditanchor.Table:    auditanchor.ValidColumn,
 			auditevent.Table:     auditevent.ValidColumn,
+			ceremony.Table:       ceremony.ValidColumn,
 			conversation.Table:   conversation.ValidColumn,
 			credential.Table:     credential.ValidColumn,
 			document.Table:       document.ValidColumn,

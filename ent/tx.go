@@ -22,6 +22,8 @@ type Tx struct {
 	AuditAnchor *AuditAnchorClient
 	// AuditEvent is the client for interacting with the AuditEvent builders.
 	AuditEvent *AuditEventClient
+	// Ceremony is the client for interacting with the Ceremony builders.
+	Ceremony *CeremonyClient
 	// Conversation is the client for interacting with the Conversation builders.
 	Conversation *ConversationClient
 	// Credential is the client for interacting with the Credential builders.
@@ -197,6 +199,7 @@ func (tx *Tx) init() {
 	tx.Agent = NewAgentClient(tx.config)
 	tx.AuditAnchor = NewAuditAnchorClient(tx.config)
 	tx.AuditEvent = NewAuditEventClient(tx.config)
+	tx.Ceremony = NewCeremonyClient(tx.config)
 	tx.Conversation = NewConversationClient(tx.config)
 	tx.Credential = NewCredentialClient(tx.config)
 	tx.Document = NewDocumentClient(tx.config)

@@ -42,13 +42,15 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		log.Error("cannot start", "err", err)
 		return exitFail
 	}
+	// Run owns the servers and loops (one errgroup) and waits for them; Close
+	// then releases what New built, in reverse order.
 	defer a.Close()
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		log.Error("cannot listen", "addr", cfg.HTTPAddr, "err", err)
 		return exitFail
 	}
-	if err := a.Serve(ctx, ln); err != nil {
+	if err := a.Run(ctx, ln); err != nil {
 		log.Error("server stopped", "err", err)
 		return exitFail
 	}

@@ -121,6 +121,25 @@ var (
 			},
 		},
 	}
+	// CeremoniesColumns holds the columns for the "ceremonies" table.
+	CeremoniesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 64},
+		{Name: "data", Type: field.TypeBytes},
+		{Name: "expires_at", Type: field.TypeTime},
+	}
+	// CeremoniesTable holds the schema information for the "ceremonies" table.
+	CeremoniesTable = &schema.Table{
+		Name:       "ceremonies",
+		Columns:    CeremoniesColumns,
+		PrimaryKey: []*schema.Column{CeremoniesColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "ceremony_expires_at",
+				Unique:  false,
+				Columns: []*schema.Column{CeremoniesColumns[2]},
+			},
+		},
+	}
 	// ConversationsColumns holds the columns for the "conversations" table.
 	ConversationsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeUUID},
@@ -930,6 +949,7 @@ var (
 		AgentsTable,
 		AuditAnchorsTable,
 		AuditEventsTable,
+		CeremoniesTable,
 		ConversationsTable,
 		CredentialsTable,
 		DocumentsTable,

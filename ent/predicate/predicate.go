@@ -18,6 +18,9 @@ type AuditAnchor func(*sql.Selector)
 // AuditEvent is the predicate function for auditevent builders.
 type AuditEvent func(*sql.Selector)
 
+// Ceremony is the predicate function for ceremony builders.
+type Ceremony func(*sql.Selector)
+
 // Conversation is the predicate function for conversation builders.
 type Conversation func(*sql.Selector)
 

@@ -207,6 +207,30 @@ func (f AuditEventMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Muta
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.AuditEventMutation", m)
 }
 
+// The CeremonyQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type CeremonyQueryRuleFunc func(context.Context, *ent.CeremonyQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f CeremonyQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.CeremonyQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.CeremonyQuery", q)
+}
+
+// The CeremonyMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type CeremonyMutationRuleFunc func(context.Context, *ent.CeremonyMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f CeremonyMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.CeremonyMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.CeremonyMutation", m)
+}
+
 // The ConversationQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type ConversationQueryRuleFunc func(context.Context, *ent.ConversationQuery) error
@@ -730,6 +754,8 @@ func queryFilter(q ent.Query) (Filter, error) {
 		return q.Filter(), nil
 	case *ent.AuditEventQuery:
 		return q.Filter(), nil
+	case *ent.CeremonyQuery:
+		return q.Filter(), nil
 	case *ent.ConversationQuery:
 		return q.Filter(), nil
 	case *ent.CredentialQuery:
@@ -784,6 +810,8 @@ func mutationFilter(m ent.Mutation) (Filter, error) {
 	case *ent.AuditAnchorMutation:
 		return m.Filter(), nil
 	case *ent.AuditEventMutation:
+		return m.Filter(), nil
+	case *ent.CeremonyMutation:
 		return m.Filter(), nil
 	case *ent.ConversationMutation:
 		return m.Filter(), nil

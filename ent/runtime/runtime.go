@@ -7,6 +7,7 @@ import (
 	"atrium/ent/agent"
 	"atrium/ent/auditanchor"
 	"atrium/ent/auditevent"
+	"atrium/ent/ceremony"
 	"atrium/ent/conversation"
 	"atrium/ent/credential"
 	"atrium/ent/document"
@@ -300,6 +301,36 @@ func init() {
 	auditeventDescID := auditeventFields[0].Descriptor()
 	// auditevent.DefaultID holds the default value on creation for the id field.
 	auditevent.DefaultID = auditeventDescID.Default.(func() uuid.UUID)
+	ceremony.Policy = privacy.NewPolicies(schema.Ceremony{})
+	ceremony.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := ceremony.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	ceremonyFields := schema.Ceremony{}.Fields()
+	_ = ceremonyFields
+	// ceremonyDescID is the schema descriptor for id field.
+	ceremonyDescID := ceremonyFields[0].Descriptor()
+	// ceremony.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	ceremony.IDValidator = func() func(string) error {
+		validators := ceremonyDescID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+			validators[2].(func(string) error),
+		}
+		return func(id string) error {
+			for _, fn := range fns {
+				if err := fn(id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	conversationMixin := schema.Conversation{}.Mixin()
 	conversation.Policy = privacy.NewPolicies(conversationMixin[1], schema.Conversation{})
 	conversation.Hooks[0] = func(next ent.Mutator) ent.Mutator {

@@ -62,6 +62,10 @@ func New(client *ent.Client, tokens *token.Service, sessions *session.Store, az 
 		refreshTTL: life.Absolute, now: time.Now}
 }
 
+// SetClock replaces the service's clock; tests use it to age sessions and
+// refresh tokens.
+func (s *Service) SetClock(now func() time.Time) { s.now = now }
+
 // Tokens is what a sign-in, refresh or exchange hands the client.
 type Tokens struct {
 	Access    string

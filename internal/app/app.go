@@ -15,6 +15,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/redis/go-redis/v9"
+	"golang.org/x/sync/errgroup"
 
 	"atrium/ent"
 
@@ -70,7 +71,24 @@ type App struct {
 	Security      *httpapi.SecurityHandler
 	Handler       http.Handler
 
-	closers []func()
+	closers []closer
+	loops   []func(context.Context) error // run by Run, stopped when it ends
+}
+
+// closer releases one thing the App built; Stop runs them in reverse order.
+type closer struct {
+	name  string
+	close func(context.Context) error
+}
+
+// onClose registers f to run at Stop, before everything registered earlier.
+func (a *App) onClose(name string, f func(context.Context) error) {
+	a.closers = append(a.closers, closer{name, f})
+}
+
+// onCloseFunc registers a closer that cannot fail.
+func (a *App) onCloseFunc(name string, f func()) {
+	a.onClose(name, func(context.Context) error { f(); return nil })
 }
 
 // New opens the configured database, brings its schema up to date (or refuses
@@ -101,7 +119,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		db.Close()
 		return nil, err
 	}
-	a.closers = append(a.closers, func() { db.Close() })
+	a.onClose("database", func(context.Context) error { return db.Close() })
 	return a, nil
 }
 
@@ -126,21 +144,29 @@ func prepareSchema(ctx context.Context, cfg *config.Config, db *Database, log *s
 	return nil
 }
 
-// Build wires an App on an open, migrated database.
-func Build(ctx context.Context, cfg *config.Config, db *Database, kek []byte, log *slog.Logger) (*App, error) {
+// Build wires an App on an open, migrated database. It starts no background
+// loop (Run does); on error it releases everything it built, in reverse
+// order. The database stays the caller's.
+func Build(ctx context.Context, cfg *config.Config, db *Database, kek []byte, log *slog.Logger) (_ *App, err error) {
 	a := &App{Config: cfg, Log: log, DB: db, Metrics: metrics.New()}
+	defer func() {
+		if err != nil {
+			a.Close()
+		}
+	}()
 	if cfg.RedisURL != "" {
 		opts, err := redis.ParseURL(cfg.RedisURL)
 		if err != nil {
 			return nil, fmt.Errorf("ATRIUM_REDIS_URL: %w", err)
 		}
 		a.Redis = redis.NewClient(opts)
+		a.onClose("redis", func(context.Context) error { return a.Redis.Close() })
 		if err := a.Redis.Ping(ctx).Err(); err != nil {
 			return nil, fmt.Errorf("connect to redis: %w", err)
 		}
 		rb := cache.NewRedisBus(a.Redis, log)
 		a.Bus = rb
-		a.closers = append(a.closers, func() { a.Redis.Close() }, rb.Close) // closed in reverse: the bus before its client
+		a.onCloseFunc("cache bus", rb.Close) // before its client
 	} else {
 		a.Bus = cache.NewLocalBus()
 	}
@@ -159,16 +185,19 @@ func Build(ctx context.Context, cfg *config.Config, db *Database, kek []byte, lo
 	if a.Tokens, err = token.New(ring, topts); err != nil {
 		return nil, err
 	}
-	a.closers = append(a.closers, a.Tokens.Close)
-	runCtx, cancel := context.WithCancel(context.Background())
-	a.closers = append(a.closers, cancel)
-	go func() { _ = ring.Run(runCtx, time.Minute) }()
+	a.onCloseFunc("token cache", a.Tokens.Close)
+	a.loops = append(a.loops, func(ctx context.Context) error { return ring.Run(ctx, time.Minute) })
 
 	a.Audit = audit.NewWriter(db.Client, db.Dialect, log)
-	a.Sessions = session.NewStore(db.Client, a.Bus, log, session.Lifetimes{Idle: cfg.SessionIdle, Absolute: cfg.SessionMaxAge},
-		session.WithMetrics(a.Metrics), session.WithDegradedTTL(cfg.DegradedCacheTTL))
+	sopts := []session.Option{session.WithMetrics(a.Metrics), session.WithDegradedTTL(cfg.DegradedCacheTTL)}
+	if cfg.Clock != nil {
+		sopts = append(sopts, session.WithClock(cfg.Clock))
+	}
+	a.Sessions = session.NewStore(db.Client, a.Bus, log, session.Lifetimes{Idle: cfg.SessionIdle, Absolute: cfg.SessionMaxAge}, sopts...)
+	a.onCloseFunc("session cache", a.Sessions.Close)
 	a.Authz = authz.NewResolver(db.Client, a.Bus, log,
 		authz.WithRedis(a.Redis), authz.WithMetrics(a.Metrics), authz.WithDegradedTTL(cfg.DegradedCacheTTL))
+	a.onCloseFunc("permission cache", a.Authz.Close)
 	providers := []llm.Provider{llm.NewEcho()}
 	if cfg.LLMBaseURL != "" {
 		oa, err := llm.NewOpenAI(llm.OpenAIConfig{BaseURL: cfg.LLMBaseURL, APIKey: cfg.LLMAPIKey, Timeout: cfg.LLMTimeout, Models: cfg.LLMModels})
@@ -194,9 +223,12 @@ func Build(ctx context.Context, cfg *config.Config, db *Database, kek []byte, lo
 	}
 	var ceremonies passkey.CeremonyStore = passkey.NewMemoryStore()
 	if a.Redis != nil {
-		ceremonies = passkey.NewRedisStore(a.Redis)
+		// Sign-in and enrollment go on while Redis fails: new ceremonies are
+		// kept in the database then (docs/authentication.md).
+		ceremonies = passkey.NewFallbackStore(passkey.NewRedisStore(a.Redis), passkey.NewDBStore(db.Client, cfg.Clock), log, cfg.Clock)
 	}
 	a.RateLimiter = ratelimit.New(a.Redis, log)
+	a.onCloseFunc("rate limiter", a.RateLimiter.Close)
 	limits, err := ratelimit.NewPolicy(cfg.RateLimit, a.RateLimiter, log)
 	if err != nil {
 		return nil, err
@@ -205,6 +237,10 @@ func Build(ctx context.Context, cfg *config.Config, db *Database, kek []byte, lo
 		return nil, err
 	}
 	a.Metrics.Registry().MustRegister(a.Passkeys.Refusals())
+	if cfg.Clock != nil {
+		a.Accounts.SetClock(cfg.Clock)
+		a.Passkeys.SetClock(cfg.Clock)
+	}
 
 	console := map[string]http.Handler{}
 	if cfg.MetricsOnAPI {
@@ -216,7 +252,7 @@ func Build(ctx context.Context, cfg *config.Config, db *Database, kek []byte, lo
 	a.Security = httpapi.NewSecurityHandler(accessVerifier{a.Tokens}, a.Sessions, a.Authz, a.Audit, log)
 	a.Realtime = realtime.NewHub(rtAuth{a.Security}, rtAuthz{a.Access}, a.Bus, log,
 		realtime.WithOrigins(publicOrigin(cfg.PublicURL)))
-	a.closers = append(a.closers, a.Realtime.Close)
+	a.onClose("real-time hub", a.Realtime.Close)
 	a.Conversations.SetEvents(rtEvents{a.Realtime, log})
 	console["GET /api/v1/ws"] = a.Realtime.Handler()
 	h, err := httpapi.NewServer(httpapi.Config{
@@ -333,15 +369,47 @@ func (a *App) readiness(ctx context.Context) map[string]error {
 	return out
 }
 
-// Close releases everything the App holds, in reverse order.
-func (a *App) Close() {
+// Stop releases everything the App built, in reverse order of building
+// (the hub before the caches, the bus before its Redis client, the database
+// last), each bounded by ctx. It returns every failure; calling it again does
+// nothing.
+func (a *App) Stop(ctx context.Context) error {
+	var errs []error
 	for i := len(a.closers) - 1; i >= 0; i-- {
-		a.closers[i]()
+		c := a.closers[i]
+		if err := c.close(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("close %s: %w", c.name, err))
+		}
+	}
+	a.closers = nil
+	return errors.Join(errs...)
+}
+
+// Close is Stop bounded by the configured shutdown timeout, for defers and
+// test clean-ups; failures are logged.
+func (a *App) Close() {
+	ctx, cancel := context.WithTimeout(context.Background(), a.Config.ShutdownTimeout)
+	defer cancel()
+	if err := a.Stop(ctx); err != nil {
+		a.Log.Warn("shutdown incomplete", "err", err)
 	}
 }
 
-// Serve runs the HTTP server until ctx ends, then shuts down gracefully.
-func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+// Run serves HTTP on ln (and metrics on ATRIUM_METRICS_ADDR) and runs the
+// background loops (signing-key reload and rotation, expired-ceremony
+// sweep), all in one errgroup, until ctx ends or one of them fails. Then it
+// shuts the servers down gracefully, closes the real-time connections and
+// waits for every goroutine it started. It does not Stop the App: the
+// caller does, after Run returns.
+func (a *App) Run(ctx context.Context, ln net.Listener) error {
+	var mln net.Listener
+	if a.Config.MetricsAddr != "" {
+		var err error
+		if mln, err = net.Listen("tcp", a.Config.MetricsAddr); err != nil {
+			return fmt.Errorf("metrics listener: %w", err)
+		}
+	}
+	g, gctx := errgroup.WithContext(ctx)
 	srv := &http.Server{
 		Handler:           a.Handler,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -351,31 +419,47 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
 	}
-	errc := make(chan error, 2)
-	go func() { errc <- srv.Serve(ln) }()
-	if a.Config.MetricsAddr != "" {
+	servers := []*http.Server{srv}
+	serve := func(s *http.Server, l net.Listener) func() error {
+		return func() error {
+			if err := s.Serve(l); !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+			return nil
+		}
+	}
+	g.Go(serve(srv, ln))
+	if mln != nil {
 		mux := http.NewServeMux()
 		mux.Handle("GET /metrics", a.Metrics.Handler())
-		msrv := &http.Server{Addr: a.Config.MetricsAddr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-		go func() {
-			if err := msrv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				errc <- fmt.Errorf("metrics listener: %w", err)
+		msrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		servers = append(servers, msrv)
+		g.Go(serve(msrv, mln))
+		a.Log.Info("metrics listening", "addr", mln.Addr().String())
+	}
+	for _, loop := range a.loops {
+		g.Go(func() error {
+			if err := loop(gctx); err != nil && gctx.Err() == nil {
+				return err
 			}
-		}()
-		defer msrv.Close()
-		a.Log.Info("metrics listening", "addr", a.Config.MetricsAddr)
+			return nil
+		})
 	}
+	g.Go(func() error {
+		<-gctx.Done()
+		a.Log.Info("shutting down", "timeout", a.Config.ShutdownTimeout.String())
+		sctx, cancel := context.WithTimeout(context.Background(), a.Config.ShutdownTimeout)
+		defer cancel()
+		var errs []error
+		for _, s := range servers {
+			if err := s.Shutdown(sctx); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		// Shutdown does not wait for hijacked (WebSocket) connections.
+		errs = append(errs, a.Realtime.Close(sctx))
+		return errors.Join(errs...)
+	})
 	a.Log.Info("listening", "addr", ln.Addr().String(), "public_url", a.Config.PublicURL)
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	a.Log.Info("shutting down", "timeout", a.Config.ShutdownTimeout.String())
-	sctx, cancel := context.WithTimeout(context.Background(), a.Config.ShutdownTimeout)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
+	return g.Wait()
 }

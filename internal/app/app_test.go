@@ -4,6 +4,8 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"testing"
@@ -16,7 +18,7 @@ import (
 	"atrium/internal/testkit"
 )
 
-func TestMain(m *testing.M) { testkit.Main(m) }
+func TestMain(m *testing.M) { testkit.MainLeakFree(m) }
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
@@ -88,4 +90,58 @@ func TestMetrics(t *testing.T) {
 		}
 		a.Close()
 	}
+}
+
+// TestBuildReleasesOnError: a start-up that fails half-way closes what it
+// built (Redis client, bus, caches, token cache); TestMain's leak check
+// fails the package otherwise.
+func TestBuildReleasesOnError(t *testing.T) {
+	t.Parallel()
+	cfg, err := config.Load(func(string) string { return "" })
+	require.NoError(t, err)
+	cfg.DataDir = t.TempDir()
+	cfg.RedisURL = testkit.RedisURL(t)
+	cfg.PublicURL = "no-host" // refused late: after the caches and the bus exist
+	kek := make([]byte, 32)
+	_, err = app.Build(context.Background(), cfg, testkit.SQLite(t), kek, quiet())
+	require.ErrorContains(t, err, "has no host")
+}
+
+// TestRun: Run serves until its context ends, then shuts down and returns;
+// a server that cannot start ends Run with its error.
+func TestRun(t *testing.T) {
+	t.Parallel()
+	newApp := func(t *testing.T) *app.App {
+		cfg, err := config.Load(func(string) string { return "" })
+		require.NoError(t, err)
+		cfg.DataDir = filepath.Join(t.TempDir(), "data")
+		a, err := app.New(context.Background(), cfg, quiet())
+		require.NoError(t, err)
+		t.Cleanup(func() { require.NoError(t, a.Stop(context.Background())) })
+		return a
+	}
+	t.Run("OK", func(t *testing.T) {
+		t.Parallel()
+		a := newApp(t)
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- a.Run(ctx, ln) }()
+		resp, err := http.Get("http://" + ln.Addr().String() + "/api/v1/health")
+		require.NoError(t, err)
+		resp.Body.Close()
+		require.Equal(t, 200, resp.StatusCode)
+		cancel()
+		require.NoError(t, <-done)
+	})
+	t.Run("ErrMetricsAddress", func(t *testing.T) {
+		t.Parallel()
+		a := newApp(t)
+		a.Config.MetricsAddr = "256.0.0.1:0"
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		defer ln.Close()
+		require.ErrorContains(t, a.Run(context.Background(), ln), "metrics listener")
+	})
 }

@@ -9,7 +9,9 @@ import (
 	"io"
 	"log/slog"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/ogen-go/ogen/ogenerrors"
@@ -31,7 +33,15 @@ type Env struct {
 	Ctx    context.Context
 	App    *app.App
 	Server *httptest.Server
+	offset atomic.Int64 // ns added to time.Now by the app's clock
 }
+
+// Now is the app's clock: the real time moved on by Advance.
+func (e *Env) Now() time.Time { return time.Now().Add(time.Duration(e.offset.Load())) }
+
+// Advance moves the app's clock (sessions, refresh tokens, ceremonies) on by
+// d, so that tests age them without sleeping.
+func (e *Env) Advance(d time.Duration) { e.offset.Add(int64(d)) }
 
 // Option changes the configuration before the app is built.
 type Option func(*config.Config)
@@ -54,14 +64,21 @@ func New(tb testing.TB, db *app.Database, opts ...Option) *Env {
 		_, _ = rand.Read(kek)
 	}
 	ctx := context.Background()
+	e := &Env{tb: tb, Ctx: ctx}
+	if cfg.Clock == nil {
+		cfg.Clock = e.Now
+	}
 	a, err := app.Build(ctx, cfg, db, kek, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	require.NoError(tb, err)
 	srv := httptest.NewServer(a.Handler)
 	tb.Cleanup(func() {
 		srv.Close()
-		a.Close()
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		require.NoError(tb, a.Stop(sctx))
 	})
-	return &Env{tb: tb, Ctx: ctx, App: a, Server: srv}
+	e.App, e.Server = a, srv
+	return e
 }
 
 // System returns a context acting as the system viewer, for fixtures.

@@ -20,6 +20,7 @@ func BenchmarkResolver(b *testing.B) {
 		db := testkit.SQLite(b)
 		f := fixtures{b, db.Client}
 		r := authz.NewResolver(db.Client, cache.NewLocalBus(), quiet, authz.WithMetrics(metrics.New()))
+		b.Cleanup(r.Close)
 		t, u := f.Tenant(), f.User()
 		f.Member(t, u)
 		f.Assign(r, t, u, authz.RoleMemberID)
@@ -38,6 +39,7 @@ func BenchmarkResolver(b *testing.B) {
 		db := testkit.SQLite(b)
 		f := fixtures{b, db.Client}
 		r := authz.NewResolver(db.Client, cache.NewLocalBus(), quiet, authz.WithMetrics(metrics.New()))
+		b.Cleanup(r.Close)
 		t, u := f.Tenant(), f.User()
 		f.Member(t, u)
 		f.Assign(r, t, u, authz.RoleMemberID)
@@ -59,6 +61,7 @@ func BenchmarkResolver(b *testing.B) {
 		db := testkit.Postgres(b)
 		f := fixtures{b, db.Client}
 		r := authz.NewResolver(db.Client, cache.NewLocalBus(), quiet, authz.WithoutCache())
+		b.Cleanup(r.Close)
 		t, u := f.Tenant(), f.User()
 		f.Member(t, u)
 		f.Assign(r, t, u, authz.RoleMemberID)

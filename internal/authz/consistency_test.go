@@ -28,7 +28,7 @@ import (
 	"atrium/internal/viewer"
 )
 
-func TestMain(m *testing.M) { testkit.Main(m) }
+func TestMain(m *testing.M) { testkit.MainLeakFree(m) }
 
 // propagationBound is the cross-instance revocation bound (p99).
 const propagationBound = 100 * time.Millisecond
@@ -156,7 +156,9 @@ func instance(tb testing.TB, db *app.Database, redisURL string, opts ...authz.Op
 		bus.Close()
 		rdb.Close()
 	})
-	return authz.NewResolver(db.Client, bus, quiet, append([]authz.Option{authz.WithRedis(rdb)}, opts...)...), bus
+	r := authz.NewResolver(db.Client, bus, quiet, append([]authz.Option{authz.WithRedis(rdb)}, opts...)...)
+	tb.Cleanup(r.Close)
+	return r, bus
 }
 
 // apps builds n whole Atrium instances, as app.go wires them, on one

@@ -72,6 +72,7 @@ func newWorld(tb testing.TB, db *app.Database, seed uint64, instances ...*authz.
 		roles:     map[uuid.UUID][]uuid.UUID{}, teams: map[uuid.UUID][]uuid.UUID{},
 		member: map[[2]uuid.UUID]membership.Status{}, assigned: map[[3]uuid.UUID]bool{}, inTeam: map[[3]uuid.UUID]bool{},
 	}
+	tb.Cleanup(w.ref.Close)
 	for range 4 {
 		w.users = append(w.users, f.User())
 	}
@@ -252,6 +253,7 @@ func TestCachedEqualsDatabase(t *testing.T) {
 		t.Parallel()
 		db := testkit.SQLite(t)
 		r := authz.NewResolver(db.Client, cache.NewLocalBus(), quiet)
+		t.Cleanup(r.Close)
 		w := newWorld(t, db, seed(t), r)
 		for i := range 150 {
 			w.check(i, w.step(r), r)

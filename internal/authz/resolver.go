@@ -126,6 +126,13 @@ func NewResolver(client *ent.Client, bus cache.Bus, log *slog.Logger, opts ...Op
 	return r
 }
 
+// Close stops the in-process cache's goroutine. The resolver must not be
+// used after.
+func (r *Resolver) Close() {
+	r.l1.InvalidateAll()
+	r.l1.StopAllGoroutines()
+}
+
 // Degraded reports whether the resolver runs without a healthy invalidation
 // bus: answers are then at most DegradedTTL old and Redis is not used.
 func (r *Resolver) Degraded() bool { return !r.bus.Healthy() }

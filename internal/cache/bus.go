@@ -248,7 +248,9 @@ func (b *RedisBus) resync(ctx context.Context) {
 		b.log.Warn("cache bus resync failed; retrying", "err", err)
 		return
 	}
-	if err := b.rdb.Publish(ctx, redisPrefix+resetTopic, "").Err(); err != nil {
+	pctx, cancel := context.WithTimeout(ctx, callbackTimeout)
+	defer cancel()
+	if err := b.rdb.Publish(pctx, redisPrefix+resetTopic, "").Err(); err != nil {
 		b.log.Warn("cache bus resync not announced; retrying", "err", err)
 		return
 	}
@@ -256,13 +258,20 @@ func (b *RedisBus) resync(ctx context.Context) {
 	b.log.Info("cache bus resynchronised")
 }
 
+// callbackTimeout bounds each reset callback and the bus's own Redis calls
+// made outside a request: a Redis that stops answering must not hold the
+// subscription loop (and Close, which waits for it) forever.
+const callbackTimeout = 2 * time.Second
+
 func (b *RedisBus) reset(ctx context.Context, why Reset) error {
 	b.mu.Lock()
 	fns := b.resets
 	b.mu.Unlock()
 	var errs []error
 	for _, fn := range fns {
-		errs = append(errs, fn(ctx, why))
+		cctx, cancel := context.WithTimeout(ctx, callbackTimeout)
+		errs = append(errs, fn(cctx, why))
+		cancel()
 	}
 	return errors.Join(errs...)
 }

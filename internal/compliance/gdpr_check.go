@@ -194,7 +194,14 @@ func gdprProbe(ctx context.Context, client *ent.Client, dia string, log *slog.Lo
 	}
 	defer func() { _ = tx.Rollback() }() // a probe never commits
 	c := tx.Client()
-	p, err := seedProbe(ctx, tx, dia, log)
+	// The probe's own session store and resolver start cache goroutines:
+	// stop them whatever happens.
+	bus := cache.NewLocalBus()
+	sessions := session.NewStore(c, bus, log, session.DefaultLifetimes)
+	defer sessions.Close()
+	resolver := authz.NewResolver(c, bus, log, authz.WithoutCache())
+	defer resolver.Close()
+	p, err := seedProbe(ctx, tx, dia, log, sessions, resolver)
 	if err != nil {
 		return gdprFailed(GDPRExport, fmt.Errorf("create probe data: %w", err)), gdprFailed(GDPRErasure, fmt.Errorf("create probe data: %w", err))
 	}
@@ -259,15 +266,13 @@ type probeData struct {
 	writer                                     *audit.Writer
 }
 
-func seedProbe(ctx context.Context, tx *ent.Tx, dia string, log *slog.Logger) (*probeData, error) {
+func seedProbe(ctx context.Context, tx *ent.Tx, dia string, log *slog.Logger, sessions *session.Store, resolver *authz.Resolver) (*probeData, error) {
 	c := tx.Client()
 	tag := make([]byte, 8)
 	_, _ = rand.Read(tag)
 	h := hex.EncodeToString(tag)
 	p := &probeData{email: "gdpr-probe-" + h + "@probe.invalid", name: "GDPR Probe " + h}
-	bus := cache.NewLocalBus()
-	p.sessions = session.NewStore(c, bus, log, session.DefaultLifetimes)
-	p.resolver = authz.NewResolver(c, bus, log, authz.WithoutCache())
+	p.sessions, p.resolver = sessions, resolver
 	p.writer = audit.NewWriter(c, dia, log)
 	sys := viewer.System(ctx, "gdpr probe")
 	t, err := c.Tenant.Create().SetName("Probe workspace").SetSlug("gdpr-probe-" + h).

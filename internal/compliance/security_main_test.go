@@ -8,4 +8,4 @@ import (
 
 // TestMain is the one TestMain of the package's external tests (security
 // and GDPR alike): testkit starts and stops the test services.
-func TestMain(m *testing.M) { testkit.Main(m) }
+func TestMain(m *testing.M) { testkit.MainLeakFree(m) }

@@ -48,6 +48,11 @@ type Config struct {
 	SessionMaxAge    time.Duration    // ATRIUM_SESSION_MAX_AGE
 	RateLimit        ratelimit.Config // ATRIUM_RATE_LIMIT_*
 	TrustedProxies   []netip.Prefix   // ATRIUM_TRUSTED_PROXIES
+
+	// Clock is not read from the environment: tests set it to move time
+	// (sessions, refresh tokens, ceremonies) instead of sleeping. Nil is
+	// time.Now.
+	Clock func() time.Time
 }
 
 // Var documents one environment variable.

@@ -31,7 +31,7 @@ import (
 	"atrium/internal/viewer"
 )
 
-func TestMain(m *testing.M) { testkit.Main(m) }
+func TestMain(m *testing.M) { testkit.MainLeakFree(m) }
 
 type bundle struct {
 	env     *apptest.Env

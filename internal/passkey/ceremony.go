@@ -15,10 +15,11 @@ import (
 var ErrNoCeremony = errors.New("passkey: no such ceremony")
 
 // CeremonyStore keeps the server side of WebAuthn ceremonies between the
-// options and the finish call. Take is single-use: a ceremony can be finished
-// at most once.
+// options and the finish call. Put chooses the ceremony id (an unguessable
+// string the client sends back). Take is single-use: a ceremony can be
+// finished at most once, on any instance.
 type CeremonyStore interface {
-	Put(ctx context.Context, id string, data []byte, ttl time.Duration) error
+	Put(ctx context.Context, data []byte, ttl time.Duration) (id string, err error)
 	Take(ctx context.Context, id string) ([]byte, error)
 }
 
@@ -56,7 +57,8 @@ func NewMemoryStore() *MemoryStore {
 var ErrStoreFull = errors.New("passkey: too many ceremonies in progress")
 
 // Put implements CeremonyStore.
-func (s *MemoryStore) Put(_ context.Context, id string, data []byte, ttl time.Duration) error {
+func (s *MemoryStore) Put(_ context.Context, data []byte, ttl time.Duration) (string, error) {
+	id := newCeremonyID()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
@@ -67,11 +69,11 @@ func (s *MemoryStore) Put(_ context.Context, id string, data []byte, ttl time.Du
 			}
 		}
 		if len(s.items) >= maxMemoryCeremonies {
-			return ErrStoreFull
+			return "", ErrStoreFull
 		}
 	}
 	s.items[id] = memItem{data: data, expires: now.Add(ttl)}
-	return nil
+	return id, nil
 }
 
 // Take implements CeremonyStore.
@@ -95,8 +97,12 @@ func NewRedisStore(rdb redis.UniversalClient) *RedisStore { return &RedisStore{r
 const redisCeremonyPrefix = "atrium:ceremony:"
 
 // Put implements CeremonyStore.
-func (s *RedisStore) Put(ctx context.Context, id string, data []byte, ttl time.Duration) error {
-	return s.rdb.Set(ctx, redisCeremonyPrefix+id, data, ttl).Err()
+func (s *RedisStore) Put(ctx context.Context, data []byte, ttl time.Duration) (string, error) {
+	id := newCeremonyID()
+	if err := s.rdb.Set(ctx, redisCeremonyPrefix+id, data, ttl).Err(); err != nil {
+		return "", err
+	}
+	return id, nil
 }
 
 // Take implements CeremonyStore: GETDEL makes it single-use across instances.

@@ -134,8 +134,8 @@ func (s *Service) put(ctx context.Context, c ceremony, publicKey any) (*Options,
 	if err != nil {
 		return nil, err
 	}
-	id := newCeremonyID()
-	if err := s.store.Put(ctx, id, data, CeremonyTTL); err != nil {
+	id, err := s.store.Put(ctx, data, CeremonyTTL)
+	if err != nil {
 		return nil, fault.Wrap(err, fault.Unavailable, "cannot start a ceremony right now")
 	}
 	return &Options{CeremonyID: id, PublicKey: pk}, nil

@@ -27,7 +27,7 @@ import (
 	"atrium/internal/viewer"
 )
 
-func TestMain(m *testing.M) { testkit.Main(m) }
+func TestMain(m *testing.M) { testkit.MainLeakFree(m) }
 
 // device is a software authenticator holding one passkey.
 type device struct {
@@ -614,7 +614,7 @@ func TestSessionLifetimes(t *testing.T) {
 	c := b.env.Client(reg.Token.Value.AccessToken)
 	_, err = c.GetMe(b.ctx)
 	require.NoError(t, err)
-	time.Sleep(3100 * time.Millisecond)
+	b.env.Advance(3100 * time.Millisecond)
 	_, err = c.GetMe(b.ctx)
 	requireStatus(t, err, 401)
 	_, err = refresh(b, reg.Token.Value.RefreshToken)

@@ -22,7 +22,7 @@ var keys = func() []string {
 var benchLimit = ratelimit.PerSecond(1_000_000, 1_000_000)
 
 func BenchmarkLocalAllow(b *testing.B) {
-	l := ratelimit.NewLocal()
+	l := newLocal(b)
 	ctx := context.Background()
 	i := 0
 	for b.Loop() {
@@ -32,7 +32,7 @@ func BenchmarkLocalAllow(b *testing.B) {
 }
 
 func BenchmarkLocalAllowParallel(b *testing.B) {
-	l := ratelimit.NewLocal()
+	l := newLocal(b)
 	ctx := context.Background()
 	b.RunParallel(func(pb *testing.PB) {
 		i := 0
@@ -71,7 +71,7 @@ func BenchmarkRedisAllowParallel(b *testing.B) {
 }
 
 func BenchmarkPolicyCheckLocal(b *testing.B) {
-	p, err := ratelimit.NewPolicy(ratelimit.Config{PerIP: benchLimit}, ratelimit.NewLocal(), nil)
+	p, err := ratelimit.NewPolicy(ratelimit.Config{PerIP: benchLimit}, newLocal(b), nil)
 	if err != nil {
 		b.Fatal(err)
 	}

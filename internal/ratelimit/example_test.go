@@ -13,6 +13,7 @@ import (
 // stores the client address (ClientIPMiddleware) and handlers check it.
 func Example() {
 	limiter := ratelimit.New(nil, nil) // the app's redis.UniversalClient, when configured
+	defer limiter.Close()
 	policy, err := ratelimit.NewPolicy(ratelimit.DefaultConfig(), limiter, nil)
 	if err != nil {
 		panic(err)

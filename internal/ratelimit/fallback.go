@@ -42,6 +42,12 @@ func NewFallback(primary, fallback Limiter, log *slog.Logger, opts ...Option) *F
 // fallback (for health and readiness reports).
 func (f *Fallback) Degraded() bool { return f.degraded.Load() }
 
+// Close implements Limiter: it closes both limiters.
+func (f *Fallback) Close() {
+	f.primary.Close()
+	f.fallback.Close()
+}
+
 // Allow implements Limiter.
 func (f *Fallback) Allow(ctx context.Context, key string, l Limit) (Result, error) {
 	if f.degraded.Load() {

@@ -24,6 +24,8 @@ type flaky struct {
 	err   error
 }
 
+func (f *flaky) Close() {}
+
 func (f *flaky) Allow(ctx context.Context, key string, l ratelimit.Limit) (ratelimit.Result, error) {
 	f.calls.Add(1)
 	if f.err != nil {
@@ -70,7 +72,7 @@ func setupFallback(t *testing.T) *fallbackBundle {
 	clk := newClock()
 	primary := &flaky{}
 	log, logs := newLogger(slog.LevelInfo)
-	local := ratelimit.NewLocal(ratelimit.WithClock(clk.Now))
+	local := newLocal(t, ratelimit.WithClock(clk.Now))
 	f := ratelimit.NewFallback(primary, local, log,
 		ratelimit.WithClock(clk.Now), ratelimit.WithProbeInterval(time.Second))
 	return &fallbackBundle{clk: clk, primary: primary, f: f, logs: logs}
@@ -144,7 +146,7 @@ func TestFallback(t *testing.T) {
 		t.Parallel()
 		url, stop := testkit.DisposableRedis(t)
 		log, logs := newLogger(slog.LevelInfo)
-		f := ratelimit.NewFallback(ratelimit.NewRedis(redisClient(t, url)), ratelimit.NewLocal(), log)
+		f := ratelimit.NewFallback(ratelimit.NewRedis(redisClient(t, url)), newLocal(t), log)
 
 		res, err := f.Allow(ctx, "k", lim)
 		require.NoError(t, err)
@@ -191,6 +193,7 @@ func TestNew(t *testing.T) {
 	t.Run("OKWithoutRedis", func(t *testing.T) {
 		t.Parallel()
 		l := ratelimit.New(nil, nil)
+		t.Cleanup(l.Close)
 		_, isFallback := l.(*ratelimit.Fallback)
 		require.False(t, isFallback)
 		res, err := l.Allow(context.Background(), "k", ratelimit.PerMinute(1, 1))
@@ -201,6 +204,7 @@ func TestNew(t *testing.T) {
 	t.Run("OKWithRedis", func(t *testing.T) {
 		t.Parallel()
 		l := ratelimit.New(redisClient(t, testkit.RedisURL(t)), nil)
+		t.Cleanup(l.Close)
 		f, isFallback := l.(*ratelimit.Fallback)
 		require.True(t, isFallback)
 		res, err := f.Allow(context.Background(), "k", ratelimit.PerMinute(1, 1))

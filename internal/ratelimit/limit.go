@@ -102,6 +102,9 @@ type Result struct {
 // prefixes its scope). Implementations hash the key before storing it.
 type Limiter interface {
 	Allow(ctx context.Context, key string, l Limit) (Result, error)
+	// Close stops what the limiter started (the in-process limiter's cache
+	// goroutine). A Redis client passed in stays open: its owner closes it.
+	Close()
 }
 
 // HashKey returns the form of key that limiters store and that may be logged:

@@ -37,6 +37,9 @@ func NewLocal(opts ...Option) Limiter {
 	return &localLimiter{now: o.now, cache: otter.Must(oo)}
 }
 
+// Close implements Limiter: it stops the cache's clean-up goroutine.
+func (l *localLimiter) Close() { l.cache.StopAllGoroutines() }
+
 // Allow implements Limiter.
 func (l *localLimiter) Allow(_ context.Context, key string, lim Limit) (Result, error) {
 	if lim.Unlimited() {

@@ -20,7 +20,7 @@ func TestLocal(t *testing.T) {
 	t.Run("OK", func(t *testing.T) {
 		t.Parallel()
 		clk := newClock()
-		l := ratelimit.NewLocal(ratelimit.WithClock(clk.Now))
+		l := newLocal(t, ratelimit.WithClock(clk.Now))
 		lim := ratelimit.PerMinute(10, 3) // one every 6 s after a burst of 3
 
 		for _, remaining := range []int{2, 1, 0} {
@@ -50,7 +50,7 @@ func TestLocal(t *testing.T) {
 
 	t.Run("OKKeysIndependent", func(t *testing.T) {
 		t.Parallel()
-		l := ratelimit.NewLocal(ratelimit.WithClock(newClock().Now))
+		l := newLocal(t, ratelimit.WithClock(newClock().Now))
 		lim := ratelimit.PerHour(1, 1)
 		for _, key := range []string{"a", "b"} {
 			res, err := l.Allow(ctx, key, lim)
@@ -65,7 +65,7 @@ func TestLocal(t *testing.T) {
 
 	t.Run("OKZeroLimitUnlimited", func(t *testing.T) {
 		t.Parallel()
-		l := ratelimit.NewLocal()
+		l := newLocal(t)
 		for range 100 {
 			res, err := l.Allow(ctx, "k", ratelimit.Limit{})
 			require.NoError(t, err)
@@ -75,7 +75,7 @@ func TestLocal(t *testing.T) {
 
 	t.Run("OKConcurrent", func(t *testing.T) {
 		t.Parallel()
-		l := ratelimit.NewLocal()
+		l := newLocal(t)
 		lim := ratelimit.PerHour(1, 50)
 		var allowed atomic.Int64
 		var wg sync.WaitGroup
@@ -95,7 +95,7 @@ func TestLocal(t *testing.T) {
 
 	t.Run("OKBoundedKeys", func(t *testing.T) {
 		t.Parallel()
-		l := ratelimit.NewLocal(ratelimit.WithMaxKeys(100))
+		l := newLocal(t, ratelimit.WithMaxKeys(100))
 		for i := range 10_000 {
 			_, err := l.Allow(ctx, strconv.Itoa(i), ratelimit.PerHour(1, 1))
 			require.NoError(t, err)
@@ -104,7 +104,7 @@ func TestLocal(t *testing.T) {
 
 	t.Run("ErrInvalidLimit", func(t *testing.T) {
 		t.Parallel()
-		l := ratelimit.NewLocal()
+		l := newLocal(t)
 		for _, lim := range []ratelimit.Limit{
 			{Rate: -1, Period: time.Second, Burst: 1},
 			{Rate: 1, Burst: 1},

@@ -9,10 +9,11 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
+	"atrium/internal/ratelimit"
 	"atrium/internal/testkit"
 )
 
-func TestMain(m *testing.M) { testkit.Main(m) }
+func TestMain(m *testing.M) { testkit.MainLeakFree(m) }
 
 // clock is a manual test clock.
 type clock struct {
@@ -43,4 +44,12 @@ func redisClient(tb testing.TB, url string) *redis.Client {
 	tb.Cleanup(func() { rdb.Close() })
 	require.NoError(tb, rdb.Ping(context.Background()).Err())
 	return rdb
+}
+
+// newLocal returns an in-process limiter closed at cleanup.
+func newLocal(tb testing.TB, opts ...ratelimit.Option) ratelimit.Limiter {
+	tb.Helper()
+	l := ratelimit.NewLocal(opts...)
+	tb.Cleanup(l.Close)
+	return l
 }

@@ -24,7 +24,7 @@ func setupPolicy(t *testing.T, cfg ratelimit.Config) *policyBundle {
 	t.Helper()
 	clk := newClock()
 	log, logs := newLogger(slog.LevelDebug)
-	p, err := ratelimit.NewPolicy(cfg, ratelimit.NewLocal(ratelimit.WithClock(clk.Now)), log)
+	p, err := ratelimit.NewPolicy(cfg, newLocal(t, ratelimit.WithClock(clk.Now)), log)
 	require.NoError(t, err)
 	return &policyBundle{clk: clk, policy: p, logs: logs}
 }
@@ -133,7 +133,7 @@ func TestPolicy(t *testing.T) {
 		_, err := ratelimit.NewPolicy(ratelimit.Config{
 			PerIP:         ratelimit.Limit{Rate: 1},
 			PerCredential: ratelimit.Limit{Rate: -1, Period: time.Second},
-		}, ratelimit.NewLocal(), nil)
+		}, newLocal(t), nil)
 		require.ErrorContains(t, err, "rate limit ip: period 0s")
 		require.ErrorContains(t, err, "rate limit credential: rate -1")
 	})

@@ -47,6 +47,9 @@ func NewRedis(rdb redis.UniversalClient, opts ...Option) Limiter {
 	return &redisLimiter{rdb: rdb, timeout: o.timeout}
 }
 
+// Close implements Limiter; the Redis client belongs to the caller.
+func (r *redisLimiter) Close() {}
+
 // Allow implements Limiter.
 func (r *redisLimiter) Allow(ctx context.Context, key string, l Limit) (Result, error) {
 	if l.Unlimited() {

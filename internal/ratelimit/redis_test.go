@@ -78,7 +78,7 @@ func TestRedis(t *testing.T) {
 	t.Run("OKAgreesWithLocal", func(t *testing.T) {
 		t.Parallel()
 		r := ratelimit.NewRedis(redisClient(t, testkit.RedisURL(t)))
-		l := ratelimit.NewLocal()
+		l := newLocal(t)
 		lim := ratelimit.PerHour(10, 4)
 		for i, key := range strings.Split("a a b a a a b b b b b a", " ") {
 			want, err := l.Allow(ctx, key, lim)

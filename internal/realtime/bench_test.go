@@ -1,6 +1,7 @@
 package realtime_test
 
 import (
+	"context"
 	"encoding/json"
 	"runtime"
 	"slices"
@@ -68,7 +69,7 @@ func BenchmarkFanOut(b *testing.B) {
 		b.ReportMetric(float64(latencies[n*99/100].Microseconds()), "p99-µs")
 		b.ReportMetric(float64(latencies[n/2].Microseconds()), "p50-µs")
 	}
-	h.Close()
+	require.NoError(b, h.Close(context.Background()))
 }
 
 // BenchmarkIdleConnections holds 5,000 idle authenticated connections, each
@@ -101,5 +102,5 @@ func BenchmarkIdleConnections(b *testing.B) {
 	b.ReportMetric(float64(after.Sys-before.Sys)/n/1024, "sys-KiB/conn")
 	c, _ := h.Stats()
 	b.ReportMetric(float64(c), "connections")
-	h.Close()
+	require.NoError(b, h.Close(context.Background()))
 }

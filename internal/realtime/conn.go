@@ -34,7 +34,8 @@ type conn struct {
 	send      chan []byte
 	ctx       context.Context
 	cancel    context.CancelFunc
-	paused    atomic.Bool // the last recheck could not be decided
+	paused    atomic.Bool    // the last recheck could not be decided
+	wg        sync.WaitGroup // the connection's goroutines, close's included
 
 	mu     sync.Mutex // guards the fields below; taken after hub.mu
 	vctx   context.Context
@@ -61,10 +62,14 @@ func (c *conn) close(code websocket.StatusCode, reason string) {
 		return
 	}
 	c.closed = true
+	c.wg.Add(1) // under mu: before serve's Wait, which follows readLoop's close
 	c.mu.Unlock()
 	c.hub.remove(c)
 	c.cancel()
-	go func() { _ = c.ws.Close(code, reason) }()
+	go func() {
+		defer c.wg.Done()
+		_ = c.ws.Close(code, reason)
+	}()
 }
 
 func (c *conn) viewer() context.Context {

@@ -10,6 +10,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -156,9 +157,13 @@ type Hub struct {
 
 	mu     sync.RWMutex
 	closed bool
-	conns  map[*conn]struct{}
-	subs   map[subKey]map[*conn]struct{}
-	nsubs  int
+	// wg counts running handlers (serve); each waits for its connection's
+	// goroutines before it returns. Add happens under mu while !closed, so
+	// Close's Wait never races an Add.
+	wg    sync.WaitGroup
+	conns map[*conn]struct{}
+	subs  map[subKey]map[*conn]struct{}
+	nsubs int
 }
 
 // NewHub returns a hub subscribed to the bus topic "realtime".
@@ -231,8 +236,11 @@ func (h *Hub) deliver(msg string) {
 	}
 }
 
-// Close closes every connection; the handler refuses new ones afterwards.
-func (h *Hub) Close() {
+// Close closes every connection, refuses new ones, and waits until every
+// connection's goroutines have ended or ctx is done (then it returns ctx's
+// error; the goroutines still end, once their sockets do). A connection still
+// authenticating ends within the authentication timeout.
+func (h *Hub) Close(ctx context.Context) error {
 	h.mu.Lock()
 	h.closed = true
 	conns := make([]*conn, 0, len(h.conns))
@@ -242,6 +250,17 @@ func (h *Hub) Close() {
 	h.mu.Unlock()
 	for _, c := range conns {
 		c.close(websocket.StatusGoingAway, "server shutting down")
+	}
+	done := make(chan struct{})
+	go func() {
+		h.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("realtime: connections still closing: %w", ctx.Err())
 	}
 }
 
@@ -265,13 +284,17 @@ func (h *Hub) serve(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "origin not allowed", http.StatusForbidden)
 		return
 	}
-	h.mu.RLock()
+	h.mu.Lock()
 	closed := h.closed
-	h.mu.RUnlock()
+	if !closed {
+		h.wg.Add(1)
+	}
+	h.mu.Unlock()
 	if closed {
 		http.Error(w, "shutting down", http.StatusServiceUnavailable)
 		return
 	}
+	defer h.wg.Done()
 
 	// The connection outlives nothing but itself: keep the request's values
 	// (request ID, logger) without its cancellation.
@@ -322,10 +345,12 @@ func (h *Hub) serve(w http.ResponseWriter, r *http.Request) {
 	h.conns[c] = struct{}{}
 	h.mu.Unlock()
 
-	go c.writeLoop()
-	go c.pingLoop()
-	go c.recheckLoop()
+	c.wg.Add(3)
+	go func() { defer c.wg.Done(); c.writeLoop() }()
+	go func() { defer c.wg.Done(); c.pingLoop() }()
+	go func() { defer c.wg.Done(); c.recheckLoop() }()
 	c.readLoop()
+	c.wg.Wait() // readLoop closed c: the loops and the socket's close end
 }
 
 // firstMessageAuth waits for {"type":"auth","token":"…"}.

@@ -119,7 +119,7 @@ func (b *testBundle) server(t *testing.T, opts ...realtime.Option) (*realtime.Hu
 func httptestServer(tb testing.TB, h *realtime.Hub) *httptest.Server {
 	tb.Helper()
 	srv := httptest.NewServer(h.Handler())
-	tb.Cleanup(func() { h.Close(); srv.Close() })
+	tb.Cleanup(func() { require.NoError(tb, h.Close(context.Background())); srv.Close() })
 	return srv
 }
 
@@ -493,16 +493,40 @@ func TestHeartbeat(t *testing.T) {
 	require.Eventually(t, func() bool { n, _ := h.Stats(); return n == 0 }, 2*time.Second, 10*time.Millisecond)
 }
 
+// TestClose: Close says "going away" to every connection and returns once
+// their goroutines have ended, or when its context ends first.
 func TestClose(t *testing.T) {
 	t.Parallel()
-	b := setup(t)
-	h, srv := b.server(t)
-	u := b.user(uuid.New())
-	c := mustDial(t, srv, u.token)
-	require.Eventually(t, func() bool { n, _ := h.Stats(); return n == 1 }, time.Second, 5*time.Millisecond)
-	h.Close()
-	_, err := read(t, c, 2*time.Second)
-	require.Equal(t, websocket.StatusGoingAway, websocket.CloseStatus(err))
+	t.Run("OK", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		h, srv := b.server(t)
+		u := b.user(uuid.New())
+		c := mustDial(t, srv, u.token)
+		require.Eventually(t, func() bool { n, _ := h.Stats(); return n == 1 }, time.Second, 5*time.Millisecond)
+		closed := make(chan error, 1)
+		go func() { closed <- h.Close(context.Background()) }()
+		_, err := read(t, c, 2*time.Second)
+		require.Equal(t, websocket.StatusGoingAway, websocket.CloseStatus(err))
+		require.NoError(t, <-closed)
+		_, _, err = websocket.Dial(t.Context(), wsURL(srv), nil)
+		require.Error(t, err, "a closed hub refuses new connections")
+	})
+	t.Run("ErrContextDone", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		h, srv := b.server(t)
+		u := b.user(uuid.New())
+		c := mustDial(t, srv, u.token)
+		require.Eventually(t, func() bool { n, _ := h.Stats(); return n == 1 }, time.Second, 5*time.Millisecond)
+		// The peer does not read, so it never answers the close frame: the
+		// connection cannot finish closing before the context ends.
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		require.ErrorIs(t, h.Close(ctx), context.Canceled)
+		_, err := read(t, c, 2*time.Second)
+		require.Equal(t, websocket.StatusGoingAway, websocket.CloseStatus(err))
+	})
 }
 
 // TestRecheckUnavailable: when a recheck cannot be decided, the connection

@@ -1,6 +1,7 @@
 package realtime_test
 
 import (
+	"context"
 	"log/slog"
 	"net/http/httptest"
 	"testing"
@@ -26,7 +27,7 @@ func (b *testBundle) redisHub(t *testing.T, redisURL string) (*realtime.Hub, *ht
 	h := realtime.NewHub(b.auth, b.authz, bus, nil)
 	srv := httptest.NewServer(h.Handler())
 	t.Cleanup(func() {
-		h.Close()
+		require.NoError(t, h.Close(context.Background()))
 		srv.Close()
 		bus.Close()
 		rdb.Close()

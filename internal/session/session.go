@@ -60,6 +60,7 @@ type Store struct {
 	m      *metrics.Cache
 
 	degradedTTL time.Duration
+	customClock bool
 }
 
 // Option configures a Store.
@@ -67,6 +68,12 @@ type Option func(*Store)
 
 // WithMetrics reports hits, misses and invalidations to m.
 func WithMetrics(m *metrics.Metrics) Option { return func(s *Store) { s.m = m.Cache("session") } }
+
+// WithClock sets the time source (default time.Now) of lifetimes and of the
+// cache's expiry, so that tests move time instead of sleeping.
+func WithClock(now func() time.Time) Option {
+	return func(s *Store) { s.now, s.customClock = now, true }
+}
 
 // WithDegradedTTL bounds how long a session check is cached while the bus is
 // unhealthy (default 2 s): a revocation made on another instance then takes
@@ -82,16 +89,20 @@ func NewStore(client *ent.Client, bus cache.Bus, log *slog.Logger, life Lifetime
 	if s.m == nil {
 		s.m = (*metrics.Metrics)(nil).Cache("session")
 	}
-	s.cache = otter.Must(&otter.Options[uuid.UUID, *state]{
+	oo := &otter.Options[uuid.UUID, *state]{
 		MaximumSize: 200_000,
 		ExpiryCalculator: otter.ExpiryWritingFunc(func(e otter.Entry[uuid.UUID, *state]) time.Duration {
 			ttl := 5 * time.Minute
 			if e.Value.short {
 				ttl = s.degradedTTL
 			}
-			return max(ttl-time.Since(e.Value.read), time.Nanosecond)
+			return max(ttl-s.now().Sub(e.Value.read), time.Nanosecond)
 		}),
-	})
+	}
+	if s.customClock {
+		oo.Clock = otterClock(s.now)
+	}
+	s.cache = otter.Must(oo)
 	bus.Subscribe(revokeTopic, func(msg string) {
 		s.m.InvalidatedBus.Inc()
 		s.gen.Add(1)
@@ -164,7 +175,7 @@ func (s *Store) Check(ctx context.Context, sid, userID, tenantID uuid.UUID) erro
 
 func (s *Store) load(ctx context.Context, sid uuid.UUID) (*state, error) {
 	gen := s.gen.Load()
-	healthy, read := s.bus.Healthy(), time.Now()
+	healthy, read := s.bus.Healthy(), s.now()
 	row, err := s.client.Session.Get(viewer.System(ctx, "check session"), sid)
 	if ent.IsNotFound(err) {
 		return nil, ErrInactive
@@ -260,3 +271,16 @@ func (s *Store) Forget(ctx context.Context, sid uuid.UUID) {
 		s.log.ErrorContext(ctx, "session revocation not published", "session_id", sid, "err", err)
 	}
 }
+
+// Close stops the cache's goroutine. The store must not be used after.
+func (s *Store) Close() {
+	s.cache.InvalidateAll()
+	s.cache.StopAllGoroutines()
+}
+
+// otterClock drives the cache's expiry from an injected clock. It never
+// ticks: expired entries are dropped when read or evicted.
+type otterClock func() time.Time
+
+func (c otterClock) NowNano() int64                      { return c().UnixNano() }
+func (c otterClock) Tick(time.Duration) <-chan time.Time { return nil }

@@ -18,6 +18,9 @@
 //
 //	func TestMain(m *testing.M) { testkit.Main(m) }
 //
+// Packages that start goroutines use MainLeakFree instead, which also fails
+// the binary if any goroutine outlives the tests (go.uber.org/goleak).
+//
 // Without Main they are still killed when the test binary exits (they get a
 // parent-death signal), only less gracefully.
 package testkit
@@ -29,17 +32,37 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"go.uber.org/goleak"
 )
 
 // Main runs the tests, stops the throwaway servers and prints which services
 // were real, throwaway or missing.
 func Main(m *testing.M) {
+	os.Exit(run(m))
+}
+
+// MainLeakFree is Main, and then fails the test binary if goroutines are
+// left running once the tests passed and the throwaway servers stopped:
+// whoever starts a goroutine must stop it and wait for it.
+func MainLeakFree(m *testing.M, opts ...goleak.Option) {
+	code := run(m)
+	if code == 0 {
+		if err := goleak.Find(opts...); err != nil {
+			fmt.Fprintf(os.Stderr, "goleak: goroutines outlived the tests: %v\n", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+func run(m *testing.M) int {
 	code := m.Run()
 	for i := len(stoppers) - 1; i >= 0; i-- {
 		stoppers[i]()
 	}
 	printSummary()
-	os.Exit(code)
+	return code
 }
 
 // requireServices reports whether missing services must fail tests (CI).

@@ -18,7 +18,7 @@ import (
 	"atrium/internal/token"
 )
 
-func TestMain(m *testing.M) { testkit.Main(m) }
+func TestMain(m *testing.M) { testkit.MainLeakFree(m) }
 
 func kek(tb testing.TB) []byte {
 	tb.Helper()
@@ -63,6 +63,7 @@ func TestEntStore(t *testing.T) {
 			require.NoError(t, ring.EnsureActive(ctx))
 			svc, err := token.New(ring, opts())
 			require.NoError(t, err)
+			t.Cleanup(svc.Close)
 			tok, err := svc.Issue(ctx, token.Claims{Subject: uuid.New(), TenantID: uuid.New(), SessionID: uuid.New()})
 			require.NoError(t, err)
 			c, err := svc.Verify(ctx, tok)
