@@ -36,7 +36,7 @@ func TestAuditSecurity(t *testing.T) {
 	t.Run("OK", func(t *testing.T) {
 		code, out, stderr := cmd(security)
 		require.Equal(t, exitOK, code, out+stderr)
-		require.Equal(t, 10, strings.Count(out, "✅"), out)
+		require.Equal(t, 11, strings.Count(out, "✅"), out)
 		require.NotContains(t, out, "❌")
 		require.Contains(t, out, "all 11 checks passed")
 	})
@@ -52,7 +52,7 @@ func TestAuditSecurity(t *testing.T) {
 		}
 		require.NoError(t, json.Unmarshal([]byte(out), &rep))
 		require.True(t, rep.OK)
-		require.Len(t, rep.Checks, 10)
+		require.Len(t, rep.Checks, 11)
 	})
 	t.Run("ErrPlainHTTP", func(t *testing.T) {
 		t.Setenv("ATRIUM_PUBLIC_URL", "http://atrium.example.com")

@@ -50,7 +50,7 @@ func RequireGrantable(ctx context.Context, what string, grants []string) error {
 		holder = v
 	}
 	if missing := CanGrant(holder, grants); len(missing) > 0 {
-		return fault.New(fault.Forbidden, "%s would grant permissions you do not hold: %s", what, strings.Join(missing, ", "))
+		return fault.New(fault.Forbidden, "%s needs permissions you do not hold: %s", what, strings.Join(missing, ", "))
 	}
 	return nil
 }

@@ -146,7 +146,7 @@ func (r *Roles) Create(ctx context.Context, in RoleInput) (RoleInfo, error) {
 	if err := checkRole(&in.Name, &in.Description, &in.Permissions); err != nil {
 		return RoleInfo{}, err
 	}
-	if err := RequireGrantable(ctx, "the role", in.Permissions); err != nil {
+	if err := RequireGrantable(ctx, "creating this role", in.Permissions); err != nil {
 		return RoleInfo{}, err
 	}
 	var ro *ent.Role
@@ -191,7 +191,7 @@ func (r *Roles) Update(ctx context.Context, id uuid.UUID, in RoleUpdate) (RoleIn
 		if in.Permissions != nil {
 			perms = *in.Permissions
 		}
-		if err := RequireGrantable(ctx, "the role", perms); err != nil {
+		if err := RequireGrantable(ctx, "changing this role", perms); err != nil {
 			return audit.Event{}, err
 		}
 		u := tx.Role.UpdateOne(ro)
@@ -243,7 +243,7 @@ func (r *Roles) Delete(ctx context.Context, id uuid.UUID, reassignTo *uuid.UUID)
 			if err != nil {
 				return audit.Event{}, fault.New(fault.NotFound, "role to reassign to not found")
 			}
-			if err := RequireGrantable(ctx, "reassigning the members", to.Permissions); err != nil {
+			if err := RequireGrantable(ctx, "reassigning the members to this role", to.Permissions); err != nil {
 				return audit.Event{}, err
 			}
 			for _, h := range holders {

@@ -206,7 +206,7 @@ func (s *Service) SetRoles(ctx context.Context, userID uuid.UUID, roleIDs []uuid
 		if err := authz.RequireGrantable(ctx, "changing the roles of this member", held); err != nil {
 			return audit.Event{}, err
 		}
-		if err := authz.RequireGrantable(ctx, "these roles", grants); err != nil {
+		if err := authz.RequireGrantable(ctx, "assigning these roles", grants); err != nil {
 			return audit.Event{}, err
 		}
 		if _, err := tx.MemberRole.Delete().Where(memberrole.UserID(userID)).Exec(ctx); err != nil {

@@ -196,7 +196,7 @@ func (s *Service) Invite(ctx context.Context, in InviteInput) (*Invited, error) 
 	if !found {
 		return nil, fault.New(fault.NotFound, "role not found")
 	}
-	if err := authz.RequireGrantable(ctx, "an invitation with this role", grants); err != nil {
+	if err := authz.RequireGrantable(ctx, "inviting with this role", grants); err != nil {
 		return nil, err
 	}
 	return s.create(ctx, func(b *ent.InvitationCreate) {
@@ -254,6 +254,9 @@ func (s *Service) mayReenroll(ctx context.Context, tenant, user uuid.UUID) error
 	}
 	if v.IsSystem() {
 		return nil
+	}
+	if v == nil {
+		return fault.New(fault.Forbidden, "re-enrollment needs a signed-in member")
 	}
 	held, err := authz.MemberGrants(sys, s.client.Role, tenant, user)
 	if err != nil {
