@@ -93,7 +93,7 @@ func (s *Service) Open(ctx context.Context, tx *ent.Tx, in OpenInput) (*Tokens, 
 	if err != nil {
 		return nil, err
 	}
-	if err := tx.User.UpdateOneID(in.UserID).SetLastTenantID(in.TenantID).Exec(viewer.System(ctx, "remember last tenant")); err != nil {
+	if err := tx.User.UpdateOneID(in.UserID).SetLastTenantID(in.TenantID).Exec(viewer.ForUser(ctx, in.UserID)); err != nil {
 		return nil, fmt.Errorf("last tenant: %w", err)
 	}
 	return s.issue(ctx, in.UserID, in.TenantID, sess.ID, in.AMR, raw)
@@ -122,7 +122,7 @@ func (s *Service) mintRefresh(ctx context.Context, tx *ent.Tx, sid uuid.UUID, se
 	}
 	h := hashRefresh(raw)
 	if err := tx.RefreshToken.Create().SetSessionID(sid).SetTokenHash(h[:]).SetExpiresAt(exp).
-		Exec(viewer.System(ctx, "mint refresh token")); err != nil {
+		Exec(viewer.System(ctx, viewer.ReasonToken)); err != nil {
 		return "", fmt.Errorf("mint refresh token: %w", err)
 	}
 	return raw, nil
@@ -140,7 +140,7 @@ func (s *Service) Refresh(ctx context.Context, raw string) (*Tokens, error) {
 	if raw == "" || len(raw) > 200 {
 		return nil, errInvalidGrant
 	}
-	sys := viewer.System(ctx, "refresh token")
+	sys := viewer.System(ctx, viewer.ReasonToken)
 	h := hashRefresh(raw)
 	rt, err := s.client.RefreshToken.Query().Where(refreshtoken.TokenHash(h[:])).WithSession().Only(sys)
 	if ent.IsNotFound(err) {
@@ -214,7 +214,7 @@ func (s *Service) Exchange(ctx context.Context, subjectToken string, tenantID uu
 		s.audit.Log(actx, audit.Event{Action: ActionExchange, Outcome: audit.Denied, ResourceType: "tenant", ResourceID: tenantID})
 		return nil, fault.New(fault.Forbidden, "you are not an active member of that tenant")
 	}
-	sys := viewer.System(ctx, "token exchange")
+	sys := viewer.System(ctx, viewer.ReasonToken)
 	var raw string
 	var sess *ent.Session
 	err = s.audit.Change(actx, func(tx *ent.Tx) (audit.Event, error) {
@@ -289,7 +289,7 @@ func (s *Service) Tenants(ctx context.Context) ([]MyTenant, error) {
 		Where(tenant.HasMembershipsWith(membership.UserID(v.UserID), membership.StatusEQ(membership.StatusActive)),
 			tenant.StatusEQ(tenant.StatusActive)).
 		Order(ent.Asc(tenant.FieldName)).
-		All(viewer.System(ctx, "list my tenants"))
+		All(viewer.System(ctx, viewer.ReasonMemberships))
 	if err != nil {
 		return nil, fault.FromEnt(err, "tenant")
 	}
@@ -376,7 +376,7 @@ func (s *Service) RemoveDevice(ctx context.Context, id uuid.UUID, closeAccount b
 			if _, err := s.sessions.RevokeWhere(ctx, tx, "account_closed", entsession.UserID(v.UserID)); err != nil {
 				return audit.Event{}, err
 			}
-			if err := tx.User.UpdateOneID(v.UserID).SetStatus(user.StatusDisabled).Exec(viewer.System(ctx, "close account")); err != nil {
+			if err := tx.User.UpdateOneID(v.UserID).SetStatus(user.StatusDisabled).Exec(viewer.ForUser(ctx, v.UserID)); err != nil {
 				return audit.Event{}, err
 			}
 			if err := s.audit.Record(ctx, tx, audit.Event{Action: ActionAccountClosed, ResourceType: "user", ResourceID: v.UserID}); err != nil {

@@ -65,7 +65,7 @@ func New(tb testing.TB, db *app.Database, opts ...Option) *Env {
 }
 
 // System returns a context acting as the system viewer, for fixtures.
-func (e *Env) System() context.Context { return viewer.System(e.Ctx, "test fixture") }
+func (e *Env) System() context.Context { return viewer.System(e.Ctx, viewer.ReasonTest) }
 
 // Tenant creates a tenant.
 func (e *Env) Tenant() *ent.Tenant {
@@ -91,7 +91,7 @@ func (e *Env) Member(tenantID uuid.UUID, roles ...uuid.UUID) *Member {
 	c := e.App.DB.Client
 	u, err := c.User.Create().SetDisplayName("Test User").Save(ctx)
 	require.NoError(e.tb, err)
-	tctx := viewer.SystemForTenant(e.Ctx, tenantID, "test fixture")
+	tctx := viewer.SystemForTenant(e.Ctx, tenantID, viewer.ReasonTest)
 	_, err = c.Membership.Create().SetTenantID(tenantID).SetUserID(u.ID).SetCreatedBy(u.ID).SetUpdatedBy(u.ID).Save(tctx)
 	require.NoError(e.tb, err)
 	for _, r := range roles {

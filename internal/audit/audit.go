@@ -77,7 +77,7 @@ func (w *Writer) Forget(userID uuid.UUID) { w.refs.Delete(userID) }
 
 // Pseudonym returns the audit pseudonym of a user, if they have one.
 func Pseudonym(ctx context.Context, client *ent.Client, userID uuid.UUID) (uuid.UUID, bool) {
-	ref, err := client.ActorRef.Query().Where(actorref.UserID(userID)).Only(viewer.System(ctx, "audit pseudonym"))
+	ref, err := client.ActorRef.Query().Where(actorref.UserID(userID)).Only(viewer.System(ctx, viewer.ReasonAudit))
 	if err != nil {
 		return uuid.Nil, false
 	}
@@ -145,7 +145,7 @@ func (w *Writer) appendEvent(ctx context.Context, tx *ent.Tx, e Event) error {
 	}
 	// The actor is named by a pseudonym; ActorRef links it to the user
 	// until the user is erased.
-	sys := viewer.System(ctx, "audit write")
+	sys := viewer.System(ctx, viewer.ReasonAudit)
 	if e.Actor != uuid.Nil {
 		ref, err := w.pseudonym(sys, tx, e.Actor)
 		if err != nil {

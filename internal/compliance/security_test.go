@@ -119,7 +119,7 @@ func requireCheckFail(t *testing.T, env *compliance.Env, id, want string) {
 	require.Contains(t, strings.Join(res.Problems, "\n"), want)
 }
 
-func secSys(ctx context.Context) context.Context { return viewer.System(ctx, "security test") }
+func secSys(ctx context.Context) context.Context { return viewer.System(ctx, viewer.ReasonTest) }
 
 // TestSecurityChecksPass: a freshly migrated deployment with the shipped
 // contract passes every check, on every database.
@@ -410,7 +410,7 @@ func TestTenantIsolation(t *testing.T) {
 			t.Run("ErrPolicyBypassed", func(t *testing.T) {
 				env := *b.env
 				env.AsMember = func(ctx context.Context, tenant, _ uuid.UUID) context.Context {
-					return viewer.SystemForTenant(ctx, tenant, "security test: no tenant policy")
+					return viewer.SystemForTenant(ctx, tenant, viewer.ReasonTest)
 				}
 				res := runCheck(t, &env, compliance.CheckTenantIsolation)
 				require.False(t, res.OK)

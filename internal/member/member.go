@@ -79,7 +79,7 @@ func (s *Service) describe(ctx context.Context, ms []*ent.Membership) ([]Member,
 	}
 	// Users are global rows: read their names as the system, for members of
 	// this tenant only.
-	users, err := s.client.User.Query().Where(user.IDIn(ids...)).All(viewer.System(ctx, "member names"))
+	users, err := s.client.User.Query().Where(user.IDIn(ids...)).All(viewer.System(ctx, viewer.ReasonDirectory))
 	if err != nil {
 		return nil, fault.FromEnt(err, "member")
 	}

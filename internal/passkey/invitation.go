@@ -61,7 +61,7 @@ func (s *Service) pendingInvitation(ctx context.Context, raw string) (*ent.Invit
 	inv, err := s.client.Invitation.Query().
 		Where(invitation.TokenHash(hashInvitation(raw)), invitation.UsedAtIsNil(), invitation.RevokedAtIsNil(),
 			invitation.ExpiresAtGT(s.now())).
-		Only(viewer.System(ctx, "look up invitation"))
+		Only(viewer.System(ctx, viewer.ReasonInvitation))
 	if err != nil {
 		s.audit.Log(ctx, audit.Event{Action: ActionInvitationRejected, Outcome: audit.Denied})
 		return nil, errInvitation
@@ -125,7 +125,7 @@ func (s *Service) spendInvitation(ctx context.Context, tx *ent.Tx, c *ceremony) 
 // invitationEmail reads the email an invitation was created with, outside
 // the transaction that clears it.
 func (s *Service) invitationEmail(ctx context.Context, id uuid.UUID) (*string, error) {
-	inv, err := s.client.Invitation.Get(viewer.System(ctx, "invitation email"), id)
+	inv, err := s.client.Invitation.Get(viewer.System(ctx, viewer.ReasonInvitation), id)
 	if err != nil {
 		return nil, err
 	}
@@ -268,12 +268,12 @@ func (s *Service) BootstrapTenant(ctx context.Context, name, slug string, adminE
 	if name == "" || slug == "" {
 		return nil, nil, fault.New(fault.Invalid, "a tenant needs a name and a slug")
 	}
-	sys := viewer.System(ctx, "bootstrap tenant")
+	sys := viewer.System(ctx, viewer.ReasonInvitation)
 	t, err := s.client.Tenant.Create().SetName(name).SetSlug(slug).Save(sys)
 	if err != nil {
 		return nil, nil, fault.FromEnt(err, "tenant")
 	}
-	tctx := viewer.SystemForTenant(ctx, t.ID, "bootstrap tenant")
+	tctx := viewer.SystemForTenant(ctx, t.ID, viewer.ReasonInvitation)
 	admin := authz.RoleAdminID
 	inv, err := s.create(tctx, func(b *ent.InvitationCreate) {
 		b.SetPurpose(invitation.PurposeEnroll).SetRoleID(admin).SetNillableEmail(adminEmail)

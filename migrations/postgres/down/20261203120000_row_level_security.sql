@@ -1,0 +1,76 @@
+-- Down script of 20261203120000_row_level_security.sql: policies, row-level
+-- security and grants go; the role atrium_app stays (roles are cluster-wide
+-- and other databases may use it: DROP ROLE atrium_app by hand when none does).
+DROP POLICY IF EXISTS "atrium_system" ON "teams";
+DROP POLICY IF EXISTS "atrium_tenant" ON "teams";
+ALTER TABLE "teams" DISABLE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS "atrium_system" ON "team_members";
+DROP POLICY IF EXISTS "atrium_self" ON "team_members";
+DROP POLICY IF EXISTS "atrium_tenant" ON "team_members";
+ALTER TABLE "team_members" DISABLE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS "atrium_system" ON "shares";
+DROP POLICY IF EXISTS "atrium_self" ON "shares";
+DROP POLICY IF EXISTS "atrium_tenant" ON "shares";
+ALTER TABLE "shares" DISABLE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS "atrium_system" ON "sessions";
+DROP POLICY IF EXISTS "atrium_user" ON "sessions";
+ALTER TABLE "sessions" DISABLE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS "atrium_system" ON "roles";
+DROP POLICY IF EXISTS "atrium_self" ON "roles";
+DROP POLICY IF EXISTS "atrium_tenant" ON "roles";
+ALTER TABLE "roles" DISABLE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS "atrium_system" ON "messages";
+DROP POLICY IF EXISTS "atrium_self" ON "messages";
+DROP POLICY IF EXISTS "atrium_tenant" ON "messages";
+ALTER TABLE "messages" DISABLE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS "atrium_system" ON "memberships";
+DROP POLICY IF EXISTS "atrium_self" ON "memberships";
+DROP POLICY IF EXISTS "atrium_tenant" ON "memberships";
+ALTER TABLE "memberships" DISABLE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS "atrium_system" ON "member_roles";
+DROP POLICY IF EXISTS "atrium_self" ON "member_roles";
+DROP POLICY IF EXISTS "atrium_tenant" ON "member_roles";
+ALTER TABLE "member_roles" DISABLE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS "atrium_system" ON "llm_usages";
+DROP POLICY IF EXISTS "atrium_self" ON "llm_usages";
+DROP POLICY IF EXISTS "atrium_tenant" ON "llm_usages";
+ALTER TABLE "llm_usages" DISABLE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS "atrium_system" ON "knowledge_graphs";
+DROP POLICY IF EXISTS "atrium_self" ON "knowledge_graphs";
+DROP POLICY IF EXISTS "atrium_tenant" ON "knowledge_graphs";
+ALTER TABLE "knowledge_graphs" DISABLE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS "atrium_system" ON "kg_nodes";
+DROP POLICY IF EXISTS "atrium_self" ON "kg_nodes";
+DROP POLICY IF EXISTS "atrium_tenant" ON "kg_nodes";
+ALTER TABLE "kg_nodes" DISABLE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS "atrium_system" ON "kg_edges";
+DROP POLICY IF EXISTS "atrium_self" ON "kg_edges";
+DROP POLICY IF EXISTS "atrium_tenant" ON "kg_edges";
+ALTER TABLE "kg_edges" DISABLE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS "atrium_system" ON "invitations";
+DROP POLICY IF EXISTS "atrium_tenant" ON "invitations";
+ALTER TABLE "invitations" DISABLE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS "atrium_system" ON "documents";
+DROP POLICY IF EXISTS "atrium_self" ON "documents";
+DROP POLICY IF EXISTS "atrium_tenant" ON "documents";
+ALTER TABLE "documents" DISABLE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS "atrium_system" ON "conversations";
+DROP POLICY IF EXISTS "atrium_self" ON "conversations";
+DROP POLICY IF EXISTS "atrium_tenant" ON "conversations";
+ALTER TABLE "conversations" DISABLE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS "atrium_system" ON "audit_events";
+DROP POLICY IF EXISTS "atrium_tenant" ON "audit_events";
+ALTER TABLE "audit_events" DISABLE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS "atrium_system" ON "agents";
+DROP POLICY IF EXISTS "atrium_self" ON "agents";
+DROP POLICY IF EXISTS "atrium_tenant" ON "agents";
+ALTER TABLE "agents" DISABLE ROW LEVEL SECURITY;
+DO $$
+BEGIN
+  EXECUTE format('ALTER DEFAULT PRIVILEGES IN SCHEMA %I REVOKE USAGE, SELECT ON SEQUENCES FROM atrium_app', current_schema());
+  EXECUTE format('ALTER DEFAULT PRIVILEGES IN SCHEMA %I REVOKE SELECT, INSERT, UPDATE, DELETE ON TABLES FROM atrium_app', current_schema());
+  EXECUTE format('REVOKE ALL ON ALL SEQUENCES IN SCHEMA %I FROM atrium_app', current_schema());
+  EXECUTE format('REVOKE ALL ON ALL TABLES IN SCHEMA %I FROM atrium_app', current_schema());
+  EXECUTE format('REVOKE USAGE ON SCHEMA %I FROM atrium_app', current_schema());
+END
+$$;
