@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"sync"
 	"time"
 
@@ -95,6 +96,10 @@ func (w *Writer) Record(ctx context.Context, tx *ent.Tx, e Event) error {
 	return w.appendEvent(ctx, tx, e)
 }
 
+// DetailSystemReason is the detail that names the system bypass
+// (viewer.Reason) an event was written under, when a person caused it.
+const DetailSystemReason = "system_reason"
+
 // Log writes e on its own, for events that are not part of a data change
 // (logins, denials). A failure is logged, not returned: an audit outage must
 // not turn a denial into a 500.
@@ -126,6 +131,14 @@ func (w *Writer) appendEvent(ctx context.Context, tx *ent.Tx, e Event) error {
 		if e.Actor == uuid.Nil {
 			e.Actor = v.UserID
 		}
+	}
+	// An event written under the system bypass on a person's behalf says
+	// which bypass (a fixed reason, see viewer.Reason).
+	if v.IsSystem() && e.Actor != uuid.Nil {
+		d := make(map[string]string, len(e.Details)+1)
+		maps.Copy(d, e.Details)
+		d[DetailSystemReason] = v.Reason().String()
+		e.Details = d
 	}
 	rec := Canonical{
 		ID:           uuid.Must(uuid.NewV7()).String(),

@@ -136,7 +136,7 @@ func TestSecurityChecksPass(t *testing.T) {
 				require.True(t, r.OK, "%s: %v", r.ID, r.Problems)
 			}
 			require.True(t, rep.OK)
-			require.Len(t, rep.Results, 10)
+			require.Len(t, rep.Results, 11)
 			// The probes rolled back: they left no tenant, conversation or
 			// audit event behind.
 			require.Equal(t, tenantsBefore, b.db.Client.Tenant.Query().CountX(secSys(ctx)))

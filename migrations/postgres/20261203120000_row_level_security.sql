@@ -30,6 +30,19 @@ BEGIN
   EXECUTE format('ALTER DEFAULT PRIVILEGES IN SCHEMA %I GRANT USAGE, SELECT ON SEQUENCES TO atrium_app', current_schema());
 END
 $$;
+-- The self policies of child rows look at their parent through these
+-- functions (run as the caller, so under row-level security themselves): a
+-- policy with a subquery would make the parent table depend on the child's
+-- policy. Each is false at once when app.self_id is unset.
+CREATE FUNCTION atrium_rls_self_conversation(conv uuid) RETURNS boolean LANGUAGE sql STABLE AS $$
+  SELECT NULLIF(current_setting('app.self_id', true), '')::uuid IS NOT NULL AND EXISTS (SELECT 1 FROM "conversations" WHERE "id" = conv AND "created_by" = NULLIF(current_setting('app.self_id', true), '')::uuid)
+$$;
+CREATE FUNCTION atrium_rls_self_graph(graph uuid) RETURNS boolean LANGUAGE sql STABLE AS $$
+  SELECT NULLIF(current_setting('app.self_id', true), '')::uuid IS NOT NULL AND EXISTS (SELECT 1 FROM "knowledge_graphs" WHERE "id" = graph AND "created_by" = NULLIF(current_setting('app.self_id', true), '')::uuid)
+$$;
+CREATE FUNCTION atrium_rls_self_role(role uuid) RETURNS boolean LANGUAGE sql STABLE AS $$
+  SELECT NULLIF(current_setting('app.self_id', true), '')::uuid IS NOT NULL AND EXISTS (SELECT 1 FROM "member_roles" WHERE "role_id" = role AND "user_id" = NULLIF(current_setting('app.self_id', true), '')::uuid)
+$$;
 -- agents
 ALTER TABLE "agents" ENABLE ROW LEVEL SECURITY;
 CREATE POLICY "atrium_tenant" ON "agents" USING ("tenant_id" = NULLIF(current_setting('app.tenant_id', true), '')::uuid) WITH CHECK ("tenant_id" = NULLIF(current_setting('app.tenant_id', true), '')::uuid);
@@ -56,12 +69,12 @@ CREATE POLICY "atrium_system" ON "invitations" USING (current_setting('app.syste
 -- kg_edges
 ALTER TABLE "kg_edges" ENABLE ROW LEVEL SECURITY;
 CREATE POLICY "atrium_tenant" ON "kg_edges" USING ("tenant_id" = NULLIF(current_setting('app.tenant_id', true), '')::uuid) WITH CHECK ("tenant_id" = NULLIF(current_setting('app.tenant_id', true), '')::uuid);
-CREATE POLICY "atrium_self" ON "kg_edges" FOR SELECT USING ("created_by" = NULLIF(current_setting('app.self_id', true), '')::uuid OR "graph_id" IN (SELECT "id" FROM "knowledge_graphs" WHERE "created_by" = NULLIF(current_setting('app.self_id', true), '')::uuid));
+CREATE POLICY "atrium_self" ON "kg_edges" FOR SELECT USING ("created_by" = NULLIF(current_setting('app.self_id', true), '')::uuid OR atrium_rls_self_graph("graph_id"));
 CREATE POLICY "atrium_system" ON "kg_edges" USING (current_setting('app.system', true) = 'on') WITH CHECK (current_setting('app.system', true) = 'on');
 -- kg_nodes
 ALTER TABLE "kg_nodes" ENABLE ROW LEVEL SECURITY;
 CREATE POLICY "atrium_tenant" ON "kg_nodes" USING ("tenant_id" = NULLIF(current_setting('app.tenant_id', true), '')::uuid) WITH CHECK ("tenant_id" = NULLIF(current_setting('app.tenant_id', true), '')::uuid);
-CREATE POLICY "atrium_self" ON "kg_nodes" FOR SELECT USING ("created_by" = NULLIF(current_setting('app.self_id', true), '')::uuid OR "graph_id" IN (SELECT "id" FROM "knowledge_graphs" WHERE "created_by" = NULLIF(current_setting('app.self_id', true), '')::uuid));
+CREATE POLICY "atrium_self" ON "kg_nodes" FOR SELECT USING ("created_by" = NULLIF(current_setting('app.self_id', true), '')::uuid OR atrium_rls_self_graph("graph_id"));
 CREATE POLICY "atrium_system" ON "kg_nodes" USING (current_setting('app.system', true) = 'on') WITH CHECK (current_setting('app.system', true) = 'on');
 -- knowledge_graphs
 ALTER TABLE "knowledge_graphs" ENABLE ROW LEVEL SECURITY;
@@ -86,12 +99,12 @@ CREATE POLICY "atrium_system" ON "memberships" USING (current_setting('app.syste
 -- messages
 ALTER TABLE "messages" ENABLE ROW LEVEL SECURITY;
 CREATE POLICY "atrium_tenant" ON "messages" USING ("tenant_id" = NULLIF(current_setting('app.tenant_id', true), '')::uuid) WITH CHECK ("tenant_id" = NULLIF(current_setting('app.tenant_id', true), '')::uuid);
-CREATE POLICY "atrium_self" ON "messages" FOR SELECT USING ("created_by" = NULLIF(current_setting('app.self_id', true), '')::uuid OR "conversation_id" IN (SELECT "id" FROM "conversations" WHERE "created_by" = NULLIF(current_setting('app.self_id', true), '')::uuid));
+CREATE POLICY "atrium_self" ON "messages" FOR SELECT USING ("created_by" = NULLIF(current_setting('app.self_id', true), '')::uuid OR atrium_rls_self_conversation("conversation_id"));
 CREATE POLICY "atrium_system" ON "messages" USING (current_setting('app.system', true) = 'on') WITH CHECK (current_setting('app.system', true) = 'on');
 -- roles
 ALTER TABLE "roles" ENABLE ROW LEVEL SECURITY;
 CREATE POLICY "atrium_tenant" ON "roles" USING ("tenant_id" IS NULL OR "tenant_id" = NULLIF(current_setting('app.tenant_id', true), '')::uuid) WITH CHECK ("tenant_id" = NULLIF(current_setting('app.tenant_id', true), '')::uuid);
-CREATE POLICY "atrium_self" ON "roles" FOR SELECT USING ("id" IN (SELECT "role_id" FROM "member_roles" WHERE "user_id" = NULLIF(current_setting('app.self_id', true), '')::uuid));
+CREATE POLICY "atrium_self" ON "roles" FOR SELECT USING (atrium_rls_self_role("id"));
 CREATE POLICY "atrium_system" ON "roles" USING (current_setting('app.system', true) = 'on') WITH CHECK (current_setting('app.system', true) = 'on');
 -- sessions
 ALTER TABLE "sessions" ENABLE ROW LEVEL SECURITY;

@@ -65,6 +65,9 @@ DROP POLICY IF EXISTS "atrium_system" ON "agents";
 DROP POLICY IF EXISTS "atrium_self" ON "agents";
 DROP POLICY IF EXISTS "atrium_tenant" ON "agents";
 ALTER TABLE "agents" DISABLE ROW LEVEL SECURITY;
+DROP FUNCTION IF EXISTS atrium_rls_self_role(uuid);
+DROP FUNCTION IF EXISTS atrium_rls_self_graph(uuid);
+DROP FUNCTION IF EXISTS atrium_rls_self_conversation(uuid);
 DO $$
 BEGIN
   EXECUTE format('ALTER DEFAULT PRIVILEGES IN SCHEMA %I REVOKE USAGE, SELECT ON SEQUENCES FROM atrium_app', current_schema());
