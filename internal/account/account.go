@@ -89,7 +89,7 @@ func (s *Service) Open(ctx context.Context, tx *ent.Tx, in OpenInput) (*Tokens, 
 	if err != nil {
 		return nil, fmt.Errorf("open session: %w", err)
 	}
-	raw, err := s.mintRefresh(ctx, tx, sess.ID, sess.ExpiresAt)
+	raw, err := s.mintRefresh(ctx, tx, in.UserID, sess.ID, sess.ExpiresAt)
 	if err != nil {
 		return nil, err
 	}
@@ -109,8 +109,8 @@ func (s *Service) issue(ctx context.Context, userID, tenantID, sessionID uuid.UU
 		UserID: userID, TenantID: tenantID, SessionID: sessionID}, nil
 }
 
-// mintRefresh stores the hash of a new refresh token for the session.
-func (s *Service) mintRefresh(ctx context.Context, tx *ent.Tx, sid uuid.UUID, sessionExpires time.Time) (string, error) {
+// mintRefresh stores the hash of a new refresh token for session sid of user.
+func (s *Service) mintRefresh(ctx context.Context, tx *ent.Tx, userID, sid uuid.UUID, sessionExpires time.Time) (string, error) {
 	var b [32]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		return "", err
@@ -122,7 +122,7 @@ func (s *Service) mintRefresh(ctx context.Context, tx *ent.Tx, sid uuid.UUID, se
 	}
 	h := hashRefresh(raw)
 	if err := tx.RefreshToken.Create().SetSessionID(sid).SetTokenHash(h[:]).SetExpiresAt(exp).
-		Exec(viewer.System(ctx, viewer.ReasonToken)); err != nil {
+		Exec(viewer.ForUser(ctx, userID)); err != nil {
 		return "", fmt.Errorf("mint refresh token: %w", err)
 	}
 	return raw, nil
@@ -166,14 +166,14 @@ func (s *Service) Refresh(ctx context.Context, raw string) (*Tokens, error) {
 	err = s.audit.Change(actx, func(tx *ent.Tx) (audit.Event, error) {
 		n, err := tx.RefreshToken.Update().
 			Where(refreshtoken.ID(rt.ID), refreshtoken.RotatedAtIsNil()).
-			SetRotatedAt(now).Save(sys)
+			SetRotatedAt(now).Save(viewer.ForUser(ctx, sess.UserID))
 		if err != nil {
 			return audit.Event{}, err
 		}
 		if n == 0 {
 			return audit.Event{}, errRaced
 		}
-		if newRaw, err = s.mintRefresh(ctx, tx, sess.ID, sess.ExpiresAt); err != nil {
+		if newRaw, err = s.mintRefresh(ctx, tx, sess.UserID, sess.ID, sess.ExpiresAt); err != nil {
 			return audit.Event{}, err
 		}
 		return audit.Event{Action: ActionRefresh, ResourceType: "session", ResourceID: sess.ID}, nil
@@ -214,23 +214,24 @@ func (s *Service) Exchange(ctx context.Context, subjectToken string, tenantID uu
 		s.audit.Log(actx, audit.Event{Action: ActionExchange, Outcome: audit.Denied, ResourceType: "tenant", ResourceID: tenantID})
 		return nil, fault.New(fault.Forbidden, "you are not an active member of that tenant")
 	}
-	sys := viewer.System(ctx, viewer.ReasonToken)
+	// The person is known: their own session and refresh tokens, no bypass.
+	self := viewer.ForUser(ctx, c.Subject)
 	var raw string
 	var sess *ent.Session
 	err = s.audit.Change(actx, func(tx *ent.Tx) (audit.Event, error) {
 		var err error
-		if sess, err = tx.Session.UpdateOneID(c.SessionID).Where(entsession.RevokedAtIsNil()).SetTenantID(tenantID).Save(sys); err != nil {
+		if sess, err = tx.Session.UpdateOneID(c.SessionID).Where(entsession.RevokedAtIsNil()).SetTenantID(tenantID).Save(self); err != nil {
 			return audit.Event{}, err
 		}
 		// Outstanding refresh tokens were minted for the old tenant: spend them.
 		if _, err := tx.RefreshToken.Update().Where(refreshtoken.SessionID(c.SessionID), refreshtoken.RotatedAtIsNil()).
-			SetRotatedAt(s.now()).Save(sys); err != nil {
+			SetRotatedAt(s.now()).Save(self); err != nil {
 			return audit.Event{}, err
 		}
-		if raw, err = s.mintRefresh(ctx, tx, c.SessionID, sess.ExpiresAt); err != nil {
+		if raw, err = s.mintRefresh(ctx, tx, c.Subject, c.SessionID, sess.ExpiresAt); err != nil {
 			return audit.Event{}, err
 		}
-		if err := tx.User.UpdateOneID(c.Subject).SetLastTenantID(tenantID).Exec(sys); err != nil {
+		if err := tx.User.UpdateOneID(c.Subject).SetLastTenantID(tenantID).Exec(self); err != nil {
 			return audit.Event{}, err
 		}
 		return audit.Event{Action: ActionExchange, ResourceType: "tenant", ResourceID: tenantID,

@@ -193,6 +193,62 @@ func UserOwned(userField string) ent.Policy {
 	}
 }
 
+// SessionOwned is the policy of rows that belong to a session (refresh
+// tokens): the system viewer may do anything; a self viewer (viewer.ForUser)
+// reads and changes the rows of its own sessions and creates rows only for
+// a session visible to it (visible looks the session up under the same
+// viewer, so UserOwned filters it); every other viewer is denied.
+func SessionOwned(sessionField string, visible Lookup) ent.Policy {
+	return privacy.Policy{
+		Query: privacy.QueryPolicy{
+			denyWithoutViewer(),
+			entprivacy.FilterFunc(func(ctx context.Context, f entprivacy.Filter) error {
+				v := viewer.FromContext(ctx)
+				switch {
+				case v.IsSystem():
+					return privacy.Allow
+				case v.IsSelf():
+					f.Where(entql.HasEdgeWith("session", entql.FieldEQ("user_id", v.UserID)))
+					return privacy.Allow
+				}
+				return privacy.Denyf("policy: session rows are their user's")
+			}),
+		},
+		Mutation: privacy.MutationPolicy{
+			denyWithoutViewer(),
+			privacy.MutationRuleFunc(func(ctx context.Context, m ent.Mutation) error {
+				v := viewer.FromContext(ctx)
+				switch {
+				case v.IsSystem():
+					return privacy.Allow
+				case !v.IsSelf():
+					return privacy.Denyf("policy: session rows are their user's")
+				case m.Op().Is(ent.OpCreate):
+					val, _ := m.Field(sessionField)
+					id, _ := val.(uuid.UUID)
+					ok, err := visible(ctx, m, id)
+					if err != nil {
+						return err
+					}
+					if !ok {
+						return privacy.Denyf("policy: create for another user's session")
+					}
+					return privacy.Allow
+				}
+				w, ok := m.(wherer)
+				if !ok {
+					return privacy.Denyf("policy: mutation %T cannot be user-filtered", m)
+				}
+				w.WhereP(func(s *sql.Selector) {
+					t := sql.Table("sessions")
+					s.Where(sql.In(s.C(sessionField), sql.Select(t.C("id")).From(t).Where(sql.EQ(t.C("user_id"), v.UserID))))
+				})
+				return privacy.Allow
+			}),
+		},
+	}
+}
+
 // SystemOnly is the policy of tables only internal code touches (signing keys,
 // revision bookkeeping): any non-system viewer is denied.
 func SystemOnly() ent.Policy {
