@@ -26,6 +26,8 @@ Atrium's security guarantees, and prints one line per check:
   tokens are signed asymmetrically (RS256, ES256 or EdDSA), with issuer and audience
   the active signing key is younger than ATRIUM_KEY_ROTATION_PERIOD
   the data layer isolates tenants (a live probe in a rolled-back transaction)
+  PostgreSQL row-level security is on, with a policy, for every table with a
+    tenant_id, and the server's role (atrium_app) cannot skip it
   changes are audited, and every audit hash chain verifies
   every API operation is public-listed or needs one known permission
   the public URL and passkey origins use HTTPS (plain HTTP only on localhost)

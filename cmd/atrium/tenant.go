@@ -152,7 +152,7 @@ func runTenantReenroll(ctx context.Context, args []string, stdout, stderr io.Wri
 }
 
 func tenantReenroll(ctx context.Context, a *app.App, slug, email string, uid uuid.UUID, stdout, stderr io.Writer) int {
-	sys := viewer.System(ctx, "cli: tenant reenroll")
+	sys := viewer.System(ctx, viewer.ReasonOperator)
 	t, err := a.DB.Client.Tenant.Query().Where(tenant.Slug(slug)).Only(sys)
 	if err != nil {
 		fmt.Fprintf(stderr, "atrium tenant reenroll: tenant %q not found\n", slug)
@@ -166,7 +166,7 @@ func tenantReenroll(ctx context.Context, a *app.App, slug, email string, uid uui
 		}
 		uid = u.ID
 	}
-	inv, err := a.Passkeys.Reenroll(viewer.SystemForTenant(ctx, t.ID, "cli: tenant reenroll"), uid, 0)
+	inv, err := a.Passkeys.Reenroll(viewer.SystemForTenant(ctx, t.ID, viewer.ReasonOperator), uid, 0)
 	if err != nil {
 		fmt.Fprintf(stderr, "atrium tenant reenroll: %v\n", err)
 		return exitFail

@@ -18,7 +18,9 @@ import (
 type MemberRole struct{ ent.Schema }
 
 // Mixin of MemberRole.
-func (MemberRole) Mixin() []ent.Mixin { return []ent.Mixin{BaseMixin{}, TenantMixin{}} }
+func (MemberRole) Mixin() []ent.Mixin {
+	return []ent.Mixin{BaseMixin{}, TenantMixin{Self: policy.SelfColumns("user_id")}}
+}
 
 // Fields of MemberRole.
 func (MemberRole) Fields() []ent.Field {

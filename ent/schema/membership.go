@@ -6,13 +6,17 @@ import (
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
 	"github.com/google/uuid"
+
+	"atrium/internal/policy"
 )
 
 // Membership puts a user in a tenant.
 type Membership struct{ ent.Schema }
 
 // Mixin of Membership.
-func (Membership) Mixin() []ent.Mixin { return []ent.Mixin{BaseMixin{}, TenantMixin{}} }
+func (Membership) Mixin() []ent.Mixin {
+	return []ent.Mixin{BaseMixin{}, TenantMixin{Self: policy.SelfColumns("user_id")}}
+}
 
 // Fields of Membership.
 func (Membership) Fields() []ent.Field {

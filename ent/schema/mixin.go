@@ -31,7 +31,13 @@ func (BaseMixin) Fields() []ent.Field {
 
 // TenantMixin makes a table tenant-owned: an immutable tenant_id with its edge,
 // authorship columns, and the tenant privacy policy (internal/policy).
-type TenantMixin struct{ mixin.Schema }
+// Self, when set, names the rows a person reads about themselves in any
+// tenant (their data export, as viewer.ForUser); the same rows as the
+// atrium_self row-level security policy of the table on PostgreSQL.
+type TenantMixin struct {
+	mixin.Schema
+	Self policy.SelfP
+}
 
 // Fields of TenantMixin.
 func (TenantMixin) Fields() []ent.Field {
@@ -55,4 +61,4 @@ func (TenantMixin) Indexes() []ent.Index {
 }
 
 // Policy of TenantMixin.
-func (TenantMixin) Policy() ent.Policy { return policy.TenantOwned() }
+func (m TenantMixin) Policy() ent.Policy { return policy.TenantOwned(m.Self) }

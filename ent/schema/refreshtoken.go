@@ -1,12 +1,16 @@
 package schema
 
 import (
+	"context"
+
 	"entgo.io/ent"
 	"entgo.io/ent/schema/edge"
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
 	"github.com/google/uuid"
 
+	gen "atrium/ent"
+	"atrium/ent/session"
 	"atrium/internal/policy"
 )
 
@@ -41,5 +45,11 @@ func (RefreshToken) Indexes() []ent.Index {
 	return []ent.Index{index.Fields("session_id")}
 }
 
-// Policy of RefreshToken: only the token service (system viewer) touches them.
-func (RefreshToken) Policy() ent.Policy { return policy.SystemOnly() }
+// Policy of RefreshToken: the rows of the user's own sessions
+// (viewer.ForUser: minting and rotating), or the system viewer (finding a
+// token by its hash before the caller is known).
+func (RefreshToken) Policy() ent.Policy {
+	return policy.SessionOwned("session_id", func(ctx context.Context, m ent.Mutation, id uuid.UUID) (bool, error) {
+		return m.(*gen.RefreshTokenMutation).Client().Session.Query().Where(session.ID(id)).Exist(ctx)
+	})
+}

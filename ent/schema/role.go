@@ -2,6 +2,7 @@ package schema
 
 import (
 	"entgo.io/ent"
+	"entgo.io/ent/entql"
 	"entgo.io/ent/schema/edge"
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
@@ -43,4 +44,8 @@ func (Role) Indexes() []ent.Index {
 }
 
 // Policy of Role.
-func (Role) Policy() ent.Policy { return policy.TenantOrShared() }
+func (Role) Policy() ent.Policy {
+	return policy.TenantOrShared(func(user uuid.UUID) entql.P {
+		return entql.HasEdgeWith("member_roles", entql.FieldEQ("user_id", user))
+	})
+}

@@ -2,9 +2,12 @@ package schema
 
 import (
 	"entgo.io/ent"
+	"entgo.io/ent/entql"
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
 	"github.com/google/uuid"
+
+	"atrium/internal/policy"
 )
 
 // Share grants a user or a team access to one resource at a level: viewer
@@ -12,7 +15,14 @@ import (
 type Share struct{ ent.Schema }
 
 // Mixin of Share.
-func (Share) Mixin() []ent.Mixin { return []ent.Mixin{BaseMixin{}, TenantMixin{}} }
+func (Share) Mixin() []ent.Mixin {
+	// A person's own shares: those they made and those made to them.
+	self := func(user uuid.UUID) entql.P {
+		return entql.Or(entql.FieldEQ(policy.FieldCreatedBy, user),
+			entql.And(entql.FieldEQ("subject_type", "user"), entql.FieldEQ("subject_id", user)))
+	}
+	return []ent.Mixin{BaseMixin{}, TenantMixin{Self: self}}
+}
 
 // Fields of Share.
 func (Share) Fields() []ent.Field {

@@ -6,6 +6,8 @@ import (
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
 	"github.com/google/uuid"
+
+	"atrium/internal/policy"
 )
 
 // Team is a named group of members of a tenant; resources can be shared with
@@ -37,7 +39,9 @@ func (Team) Indexes() []ent.Index {
 type TeamMember struct{ ent.Schema }
 
 // Mixin of TeamMember.
-func (TeamMember) Mixin() []ent.Mixin { return []ent.Mixin{BaseMixin{}, TenantMixin{}} }
+func (TeamMember) Mixin() []ent.Mixin {
+	return []ent.Mixin{BaseMixin{}, TenantMixin{Self: policy.SelfColumns("user_id")}}
+}
 
 // Fields of TeamMember.
 func (TeamMember) Fields() []ent.Field {

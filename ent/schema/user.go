@@ -37,5 +37,6 @@ func (User) Edges() []ent.Edge {
 	}
 }
 
-// Policy of User: global table; services restrict what a viewer may see.
-func (User) Policy() ent.Policy { return policy.AnyViewer() }
+// Policy of User: global table; services restrict what a viewer may see, and
+// a self viewer (viewer.ForUser) sees only its own row.
+func (User) Policy() ent.Policy { return policy.Users() }

@@ -100,11 +100,11 @@ func (s *Service) Open(ctx context.Context, tx *ent.Tx, in OpenInput) (*Tokens, 
 	if err != nil {
 		return nil, fmt.Errorf("open session: %w", err)
 	}
-	raw, err := s.mintRefresh(ctx, tx, sess.ID, sess.ExpiresAt)
+	raw, err := s.mintRefresh(ctx, tx, in.UserID, sess.ID, sess.ExpiresAt)
 	if err != nil {
 		return nil, err
 	}
-	if err := tx.User.UpdateOneID(in.UserID).SetLastTenantID(in.TenantID).Exec(viewer.System(ctx, "remember last tenant")); err != nil {
+	if err := tx.User.UpdateOneID(in.UserID).SetLastTenantID(in.TenantID).Exec(viewer.ForUser(ctx, in.UserID)); err != nil {
 		return nil, fmt.Errorf("last tenant: %w", err)
 	}
 	return s.issue(ctx, in.UserID, in.TenantID, sess.ID, in.AMR, raw)
@@ -120,8 +120,8 @@ func (s *Service) issue(ctx context.Context, userID, tenantID, sessionID uuid.UU
 		UserID: userID, TenantID: tenantID, SessionID: sessionID}, nil
 }
 
-// mintRefresh stores the hash of a new refresh token for the session.
-func (s *Service) mintRefresh(ctx context.Context, tx *ent.Tx, sid uuid.UUID, sessionExpires time.Time) (string, error) {
+// mintRefresh stores the hash of a new refresh token for session sid of user.
+func (s *Service) mintRefresh(ctx context.Context, tx *ent.Tx, userID, sid uuid.UUID, sessionExpires time.Time) (string, error) {
 	var b [32]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		return "", err
@@ -133,7 +133,7 @@ func (s *Service) mintRefresh(ctx context.Context, tx *ent.Tx, sid uuid.UUID, se
 	}
 	h := hashRefresh(raw)
 	if err := tx.RefreshToken.Create().SetSessionID(sid).SetTokenHash(h[:]).SetExpiresAt(exp).
-		Exec(viewer.System(ctx, "mint refresh token")); err != nil {
+		Exec(viewer.ForUser(ctx, userID)); err != nil {
 		return "", fmt.Errorf("mint refresh token: %w", err)
 	}
 	return raw, nil
@@ -151,7 +151,7 @@ func (s *Service) Refresh(ctx context.Context, raw string) (*Tokens, error) {
 	if raw == "" || len(raw) > 200 {
 		return nil, errInvalidGrant
 	}
-	sys := viewer.System(ctx, "refresh token")
+	sys := viewer.System(ctx, viewer.ReasonToken)
 	h := hashRefresh(raw)
 	rt, err := s.client.RefreshToken.Query().Where(refreshtoken.TokenHash(h[:])).WithSession().Only(sys)
 	if ent.IsNotFound(err) {
@@ -177,14 +177,14 @@ func (s *Service) Refresh(ctx context.Context, raw string) (*Tokens, error) {
 	err = s.audit.Change(actx, func(tx *ent.Tx) (audit.Event, error) {
 		n, err := tx.RefreshToken.Update().
 			Where(refreshtoken.ID(rt.ID), refreshtoken.RotatedAtIsNil()).
-			SetRotatedAt(now).Save(sys)
+			SetRotatedAt(now).Save(viewer.ForUser(ctx, sess.UserID))
 		if err != nil {
 			return audit.Event{}, err
 		}
 		if n == 0 {
 			return audit.Event{}, errRaced
 		}
-		if newRaw, err = s.mintRefresh(ctx, tx, sess.ID, sess.ExpiresAt); err != nil {
+		if newRaw, err = s.mintRefresh(ctx, tx, sess.UserID, sess.ID, sess.ExpiresAt); err != nil {
 			return audit.Event{}, err
 		}
 		return audit.Event{Action: ActionRefresh, ResourceType: "session", ResourceID: sess.ID}, nil
@@ -225,23 +225,24 @@ func (s *Service) Exchange(ctx context.Context, subjectToken string, tenantID uu
 		s.audit.Log(actx, audit.Event{Action: ActionExchange, Outcome: audit.Denied, ResourceType: "tenant", ResourceID: tenantID})
 		return nil, fault.New(fault.Forbidden, "you are not an active member of that tenant")
 	}
-	sys := viewer.System(ctx, "token exchange")
+	// The person is known: their own session and refresh tokens, no bypass.
+	self := viewer.ForUser(ctx, c.Subject)
 	var raw string
 	var sess *ent.Session
 	err = s.audit.Change(actx, func(tx *ent.Tx) (audit.Event, error) {
 		var err error
-		if sess, err = tx.Session.UpdateOneID(c.SessionID).Where(entsession.RevokedAtIsNil()).SetTenantID(tenantID).Save(sys); err != nil {
+		if sess, err = tx.Session.UpdateOneID(c.SessionID).Where(entsession.RevokedAtIsNil()).SetTenantID(tenantID).Save(self); err != nil {
 			return audit.Event{}, err
 		}
 		// Outstanding refresh tokens were minted for the old tenant: spend them.
 		if _, err := tx.RefreshToken.Update().Where(refreshtoken.SessionID(c.SessionID), refreshtoken.RotatedAtIsNil()).
-			SetRotatedAt(s.now()).Save(sys); err != nil {
+			SetRotatedAt(s.now()).Save(self); err != nil {
 			return audit.Event{}, err
 		}
-		if raw, err = s.mintRefresh(ctx, tx, c.SessionID, sess.ExpiresAt); err != nil {
+		if raw, err = s.mintRefresh(ctx, tx, c.Subject, c.SessionID, sess.ExpiresAt); err != nil {
 			return audit.Event{}, err
 		}
-		if err := tx.User.UpdateOneID(c.Subject).SetLastTenantID(tenantID).Exec(sys); err != nil {
+		if err := tx.User.UpdateOneID(c.Subject).SetLastTenantID(tenantID).Exec(self); err != nil {
 			return audit.Event{}, err
 		}
 		return audit.Event{Action: ActionExchange, ResourceType: "tenant", ResourceID: tenantID,
@@ -300,7 +301,7 @@ func (s *Service) Tenants(ctx context.Context) ([]MyTenant, error) {
 		Where(tenant.HasMembershipsWith(membership.UserID(v.UserID), membership.StatusEQ(membership.StatusActive)),
 			tenant.StatusEQ(tenant.StatusActive)).
 		Order(ent.Asc(tenant.FieldName)).
-		All(viewer.System(ctx, "list my tenants"))
+		All(viewer.System(ctx, viewer.ReasonMemberships))
 	if err != nil {
 		return nil, fault.FromEnt(err, "tenant")
 	}
@@ -387,7 +388,7 @@ func (s *Service) RemoveDevice(ctx context.Context, id uuid.UUID, closeAccount b
 			if _, err := s.sessions.RevokeWhere(ctx, tx, "account_closed", entsession.UserID(v.UserID)); err != nil {
 				return audit.Event{}, err
 			}
-			if err := tx.User.UpdateOneID(v.UserID).SetStatus(user.StatusDisabled).Exec(viewer.System(ctx, "close account")); err != nil {
+			if err := tx.User.UpdateOneID(v.UserID).SetStatus(user.StatusDisabled).Exec(viewer.ForUser(ctx, v.UserID)); err != nil {
 				return audit.Event{}, err
 			}
 			if err := s.audit.Record(ctx, tx, audit.Event{Action: ActionAccountClosed, ResourceType: "user", ResourceID: v.UserID}); err != nil {

@@ -14,6 +14,7 @@ import (
 	"atrium/ent"
 	_ "atrium/ent/runtime" // ent privacy policies and hooks; without it ent fails closed
 	"atrium/internal/config"
+	"atrium/internal/rls"
 )
 
 // Database is an open database: the ent client and the raw handle migrations use.
@@ -60,6 +61,16 @@ func wrap(ctx context.Context, db *sql.DB, dia string) (*Database, error) {
 		db.Close()
 		return nil, fmt.Errorf("connect to %s: %w", dia, err)
 	}
-	drv := entsql.OpenDB(dia, db)
-	return &Database{Client: ent.NewClient(ent.Driver(drv)), DB: db, Dialect: dia}, nil
+	return &Database{Client: NewClient(db, dia), DB: db, Dialect: dia}, nil
+}
+
+// NewClient returns the ent client the server uses over db. On PostgreSQL
+// every statement goes through internal/rls: it runs as the role rls.Role
+// with the viewer's tenant set for the row-level security policies. DB (the
+// raw handle) stays the connecting role's, for migrations.
+func NewClient(db *sql.DB, dia string) *ent.Client {
+	if dia == dialect.Postgres {
+		return ent.NewClient(ent.Driver(rls.New(db)))
+	}
+	return ent.NewClient(ent.Driver(entsql.OpenDB(dia, db)))
 }

@@ -82,7 +82,7 @@ func New(tb testing.TB, db *app.Database, opts ...Option) *Env {
 }
 
 // System returns a context acting as the system viewer, for fixtures.
-func (e *Env) System() context.Context { return viewer.System(e.Ctx, "test fixture") }
+func (e *Env) System() context.Context { return viewer.System(e.Ctx, viewer.ReasonTest) }
 
 // Tenant creates a tenant.
 func (e *Env) Tenant() *ent.Tenant {
@@ -108,7 +108,7 @@ func (e *Env) Member(tenantID uuid.UUID, roles ...uuid.UUID) *Member {
 	c := e.App.DB.Client
 	u, err := c.User.Create().SetDisplayName("Test User").Save(ctx)
 	require.NoError(e.tb, err)
-	tctx := viewer.SystemForTenant(e.Ctx, tenantID, "test fixture")
+	tctx := viewer.SystemForTenant(e.Ctx, tenantID, viewer.ReasonTest)
 	_, err = c.Membership.Create().SetTenantID(tenantID).SetUserID(u.ID).SetCreatedBy(u.ID).SetUpdatedBy(u.ID).Save(tctx)
 	require.NoError(e.tb, err)
 	for _, r := range roles {
@@ -165,7 +165,7 @@ func WithRedis(url string) Option { return func(c *config.Config) { c.RedisURL =
 // Role creates a custom role of tenant carrying grants and returns its id.
 func (e *Env) Role(tenantID uuid.UUID, grants ...string) uuid.UUID {
 	e.tb.Helper()
-	tctx := viewer.SystemForTenant(e.Ctx, tenantID, "test fixture")
+	tctx := viewer.SystemForTenant(e.Ctx, tenantID, viewer.ReasonTest)
 	r, err := e.App.DB.Client.Role.Create().SetTenantID(tenantID).SetName("role " + uuid.NewString()[:13]).
 		SetPermissions(grants).Save(tctx)
 	require.NoError(e.tb, err)
@@ -177,7 +177,7 @@ func (e *Env) Role(tenantID uuid.UUID, grants ...string) uuid.UUID {
 func (e *Env) Join(m *Member, tenantID uuid.UUID, roles ...uuid.UUID) *Member {
 	e.tb.Helper()
 	c := e.App.DB.Client
-	tctx := viewer.SystemForTenant(e.Ctx, tenantID, "test fixture")
+	tctx := viewer.SystemForTenant(e.Ctx, tenantID, viewer.ReasonTest)
 	_, err := c.Membership.Create().SetTenantID(tenantID).SetUserID(m.UserID).SetCreatedBy(m.UserID).SetUpdatedBy(m.UserID).Save(tctx)
 	require.NoError(e.tb, err)
 	for _, r := range roles {

@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"sync"
 	"time"
 
@@ -77,7 +78,7 @@ func (w *Writer) Forget(userID uuid.UUID) { w.refs.Delete(userID) }
 
 // Pseudonym returns the audit pseudonym of a user, if they have one.
 func Pseudonym(ctx context.Context, client *ent.Client, userID uuid.UUID) (uuid.UUID, bool) {
-	ref, err := client.ActorRef.Query().Where(actorref.UserID(userID)).Only(viewer.System(ctx, "audit pseudonym"))
+	ref, err := client.ActorRef.Query().Where(actorref.UserID(userID)).Only(viewer.System(ctx, viewer.ReasonAudit))
 	if err != nil {
 		return uuid.Nil, false
 	}
@@ -94,6 +95,10 @@ func NewWriter(client *ent.Client, dia string, log *slog.Logger) *Writer {
 func (w *Writer) Record(ctx context.Context, tx *ent.Tx, e Event) error {
 	return w.appendEvent(ctx, tx, e)
 }
+
+// DetailSystemReason is the detail that names the system bypass
+// (viewer.Reason) an event was written under, when a person caused it.
+const DetailSystemReason = "system_reason"
 
 // Log writes e on its own, for events that are not part of a data change
 // (logins, denials). A failure is logged, not returned: an audit outage must
@@ -127,6 +132,14 @@ func (w *Writer) appendEvent(ctx context.Context, tx *ent.Tx, e Event) error {
 			e.Actor = v.UserID
 		}
 	}
+	// An event written under the system bypass on a person's behalf says
+	// which bypass (a fixed reason, see viewer.Reason).
+	if v.IsSystem() && e.Actor != uuid.Nil {
+		d := make(map[string]string, len(e.Details)+1)
+		maps.Copy(d, e.Details)
+		d[DetailSystemReason] = v.Reason().String()
+		e.Details = d
+	}
 	rec := Canonical{
 		ID:           uuid.Must(uuid.NewV7()).String(),
 		OccurredAt:   time.Now().UTC().Truncate(time.Microsecond),
@@ -145,7 +158,7 @@ func (w *Writer) appendEvent(ctx context.Context, tx *ent.Tx, e Event) error {
 	}
 	// The actor is named by a pseudonym; ActorRef links it to the user
 	// until the user is erased.
-	sys := viewer.System(ctx, "audit write")
+	sys := viewer.System(ctx, viewer.ReasonAudit)
 	if e.Actor != uuid.Nil {
 		ref, err := w.pseudonym(sys, tx, e.Actor)
 		if err != nil {

@@ -97,7 +97,7 @@ type ChainReport struct {
 // numbers must run without gaps. An edited row shows as "edited", a deleted
 // one as "missing", rows moved around as "reordered".
 func Verify(ctx context.Context, client *ent.Client, chain string) ([]ChainReport, error) {
-	sys := viewer.System(ctx, "audit verify")
+	sys := viewer.System(ctx, viewer.ReasonAudit)
 	var chains []string
 	if chain != "" {
 		chains = []string{chain}
@@ -169,7 +169,7 @@ type PruneReport struct {
 // pruned from its start only: events are removed in sequence order up to the
 // first event at or after cutoff.
 func Prune(ctx context.Context, client *ent.Client, cutoff time.Time) ([]PruneReport, error) {
-	sys := viewer.System(ctx, "audit prune")
+	sys := viewer.System(ctx, viewer.ReasonAudit)
 	chains, err := client.AuditEvent.Query().Unique(true).Select(auditevent.FieldChain).Strings(sys)
 	if err != nil {
 		return nil, err

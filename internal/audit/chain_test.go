@@ -50,7 +50,7 @@ func TestChain(t *testing.T) {
 		t.Run(ndb.Name, func(t *testing.T) {
 			t.Parallel()
 			db := ndb.Open(t)
-			sys := viewer.System(context.Background(), "test")
+			sys := viewer.System(context.Background(), viewer.ReasonTest)
 			events := func(chain string) []*ent.AuditEvent {
 				evs, err := db.Client.AuditEvent.Query().Where(auditevent.Chain(chain)).Order(ent.Asc(auditevent.FieldSeq)).All(sys)
 				require.NoError(t, err)
@@ -153,7 +153,7 @@ func TestPrune(t *testing.T) {
 			db := ndb.Open(t)
 			ctx := context.Background()
 			chain := fill(t, db, 6)
-			sys := viewer.System(ctx, "test")
+			sys := viewer.System(ctx, viewer.ReasonTest)
 			evs, err := db.Client.AuditEvent.Query().Where(auditevent.Chain(chain)).Order(ent.Asc(auditevent.FieldSeq)).All(sys)
 			require.NoError(t, err)
 			cutoff := evs[3].OccurredAt // events 1-3 are older

@@ -41,9 +41,11 @@ type fixtures struct {
 	c  *ent.Client
 }
 
-func (f fixtures) sys() context.Context { return viewer.System(context.Background(), "test fixture") }
+func (f fixtures) sys() context.Context {
+	return viewer.System(context.Background(), viewer.ReasonTest)
+}
 func (f fixtures) in(t uuid.UUID) context.Context {
-	return viewer.SystemForTenant(context.Background(), t, "test fixture")
+	return viewer.SystemForTenant(context.Background(), t, viewer.ReasonTest)
 }
 
 func (f fixtures) Tenant() uuid.UUID {

@@ -225,7 +225,7 @@ var errNotMember = fault.New(fault.Unauthenticated, "not an active member of thi
 
 // load reads the member's grants and teams from the database.
 func (r *Resolver) load(ctx context.Context, tenantID, userID uuid.UUID) ([]string, []uuid.UUID, error) {
-	ctx = viewer.SystemForTenant(ctx, tenantID, "resolve permissions")
+	ctx = viewer.SystemForTenant(ctx, tenantID, viewer.ReasonPermissions)
 	ok, err := r.client.Membership.Query().
 		Where(membership.TenantID(tenantID), membership.UserID(userID), membership.StatusEQ(membership.StatusActive)).
 		Exist(ctx)

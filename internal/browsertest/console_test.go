@@ -330,7 +330,7 @@ func (s *site) addMembership(t *testing.T, userID uuid.UUID, name string) string
 	tn := s.env.Tenant()
 	c := s.env.App.DB.Client
 	require.NoError(t, c.Tenant.UpdateOneID(tn.ID).SetName(name).Exec(s.env.System()))
-	tctx := viewer.SystemForTenant(s.env.Ctx, tn.ID, "browser test fixture")
+	tctx := viewer.SystemForTenant(s.env.Ctx, tn.ID, viewer.ReasonTest)
 	_, err := c.Membership.Create().SetTenantID(tn.ID).SetUserID(userID).SetCreatedBy(userID).SetUpdatedBy(userID).Save(tctx)
 	require.NoError(t, err)
 	_, err = c.MemberRole.Create().SetTenantID(tn.ID).SetUserID(userID).SetRoleID(authz.RoleMemberID).

@@ -83,8 +83,16 @@ func (g *GDPR) Export(ctx context.Context) ([]byte, error) {
 	if err != nil {
 		return nil, fault.FromEnt(err, "export")
 	}
-	// Cross-tenant reads, each one restricted to this user.
-	b, err := export(viewer.System(ctx, "gdpr export"), g.client, dia, v.UserID, time.Now())
+	// Cross-tenant reads as the person themselves (viewer.ForUser), never
+	// the system bypass: the ent rules and, on PostgreSQL, row-level security
+	// let them read the rows that name them and nothing else. One read-only
+	// transaction, so the bundle is one snapshot.
+	tx, err := g.client.Tx(viewer.ForUser(ctx, v.UserID))
+	if err != nil {
+		return nil, fault.FromEnt(err, "export")
+	}
+	defer func() { _ = tx.Rollback() }()
+	b, err := export(ctx, tx.Client(), dia, v.UserID, time.Now())
 	if err != nil {
 		return nil, fault.FromEnt(err, "user")
 	}
@@ -123,7 +131,7 @@ func (g *GDPR) EraseMember(ctx context.Context, userID uuid.UUID) error {
 		}
 		other, err := tx.Membership.Query().
 			Where(membership.UserID(userID), membership.TenantIDNEQ(v.TenantID)).
-			Exist(viewer.System(ctx, "gdpr erasure: other memberships"))
+			Exist(viewer.System(ctx, viewer.ReasonErasure))
 		if err != nil {
 			return err
 		}
@@ -178,7 +186,7 @@ func (g *GDPR) run(ctx context.Context, fn func(tx *ent.Tx, dia string) error, u
 //
 // It returns the tenants the person belonged to.
 func (g *GDPR) erase(ctx context.Context, tx *ent.Tx, dia string, userID uuid.UUID, by string, eventTenants []uuid.UUID) ([]uuid.UUID, error) {
-	sys := viewer.System(ctx, "gdpr erasure")
+	sys := viewer.System(ctx, viewer.ReasonErasure)
 	u, err := tx.User.Get(sys, userID)
 	if err != nil {
 		return nil, err

@@ -207,7 +207,7 @@ func gdprProbe(ctx context.Context, client *ent.Client, dia string, log *slog.Lo
 	}
 
 	// Export.
-	b, err := export(viewer.System(ctx, "gdpr probe export"), c, dia, p.userID, time.Now())
+	b, err := export(ctx, c, dia, p.userID, time.Now())
 	if err != nil {
 		exp = gdprFailed(GDPRExport, err)
 	} else {
@@ -223,7 +223,7 @@ func gdprProbe(ctx context.Context, client *ent.Client, dia string, log *slog.Lo
 	}
 	era.Summary = "erasure leaves no trace of the person but a tombstone id and audit pseudonyms"
 	needles := []string{p.userID.String(), p.email, p.name}
-	left, err := Leftovers(ctx, tx, dia, needles, func(col Column) bool {
+	left, err := Leftovers(viewer.System(ctx, viewer.ReasonCompliance), tx, dia, needles, func(col Column) bool {
 		return col.Table == "audit_events" || (col.Table == user.Table && col.Name == user.FieldID)
 	})
 	if err != nil {
@@ -232,14 +232,14 @@ func gdprProbe(ctx context.Context, client *ent.Client, dia string, log *slog.Lo
 	for _, l := range left {
 		era.Problems = append(era.Problems, "left behind: "+l)
 	}
-	u, err := c.User.Get(viewer.System(ctx, "gdpr probe"), p.userID)
+	u, err := c.User.Get(viewer.System(ctx, viewer.ReasonCompliance), p.userID)
 	switch {
 	case err != nil:
 		era.Problems = append(era.Problems, "the tombstone user row is gone: "+err.Error())
 	case u.Status != user.StatusErased:
 		era.Problems = append(era.Problems, "the user is not marked erased")
 	}
-	if n, err := c.ActorRef.Query().Where(actorref.UserID(p.userID)).Count(viewer.System(ctx, "gdpr probe")); err != nil || n > 0 {
+	if n, err := c.ActorRef.Query().Where(actorref.UserID(p.userID)).Count(viewer.System(ctx, viewer.ReasonCompliance)); err != nil || n > 0 {
 		era.Problems = append(era.Problems, "the audit pseudonym still leads to the person")
 	}
 	reps, err := audit.Verify(ctx, c, p.tenantID.String())
@@ -274,7 +274,7 @@ func seedProbe(ctx context.Context, tx *ent.Tx, dia string, log *slog.Logger, se
 	p := &probeData{email: "gdpr-probe-" + h + "@probe.invalid", name: "GDPR Probe " + h}
 	p.sessions, p.resolver = sessions, resolver
 	p.writer = audit.NewWriter(c, dia, log)
-	sys := viewer.System(ctx, "gdpr probe")
+	sys := viewer.System(ctx, viewer.ReasonCompliance)
 	t, err := c.Tenant.Create().SetName("Probe workspace").SetSlug("gdpr-probe-" + h).
 		SetErasurePolicy(tenant.ErasurePolicyDelete).Save(sys)
 	if err != nil {
@@ -285,7 +285,7 @@ func seedProbe(ctx context.Context, tx *ent.Tx, dia string, log *slog.Logger, se
 		return nil, err
 	}
 	p.tenantID, p.userID = t.ID, u.ID
-	tctx := viewer.SystemForTenant(ctx, t.ID, "gdpr probe")
+	tctx := viewer.SystemForTenant(ctx, t.ID, viewer.ReasonCompliance)
 	if err := c.Membership.Create().SetTenantID(t.ID).SetUserID(u.ID).SetCreatedBy(u.ID).SetUpdatedBy(u.ID).Exec(tctx); err != nil {
 		return nil, err
 	}

@@ -17,6 +17,7 @@ import (
 	"atrium/ent/teammember"
 	"atrium/ent/tenant"
 	"atrium/internal/audit"
+	"atrium/internal/viewer"
 )
 
 // ExportFormatVersion is the version of the export bundle's layout; it
@@ -130,7 +131,12 @@ type ExportAuditEvent struct {
 
 // export builds the bundle of userID from c (a client or a transaction's
 // client); ctx must be a system context, and every query names the user.
+//
+// It reads as the person (viewer.ForUser), not the system: only the audit
+// events go through the audit code's own bypass (audit.Pseudonym and
+// auditEvents). On PostgreSQL c must be a transaction's client (raw reads).
 func export(ctx context.Context, c *ent.Client, dia string, userID uuid.UUID, now time.Time) (*Bundle, error) {
+	ctx = viewer.ForUser(ctx, userID)
 	u, err := c.User.Get(ctx, userID)
 	if err != nil {
 		return nil, err
@@ -201,7 +207,10 @@ func export(ctx context.Context, c *ent.Client, dia string, userID uuid.UUID, no
 			SubjectID: s.SubjectID, Level: string(s.Level), CreatedAt: s.CreatedAt.UTC()})
 	}
 	if ref, ok := audit.Pseudonym(ctx, c, userID); ok {
-		evs, err := c.AuditEvent.Query().Where(auditevent.Actor(ref)).Order(ent.Asc(auditevent.FieldID)).All(ctx)
+		// The audit trail names people by pseudonym; only the audit code reads
+		// it across tenants, and only this person's events.
+		evs, err := c.AuditEvent.Query().Where(auditevent.Actor(ref)).Order(ent.Asc(auditevent.FieldID)).
+			All(viewer.System(ctx, viewer.ReasonAudit))
 		if err != nil {
 			return nil, err
 		}

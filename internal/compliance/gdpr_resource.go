@@ -110,7 +110,7 @@ func dialectOf(ctx context.Context, c *ent.Client) (string, error) {
 	_, err := c.Tenant.Query().Where(func(s *entsql.Selector) {
 		d = s.Dialect()
 		s.Where(entsql.False())
-	}).Exist(viewer.System(ctx, "gdpr dialect"))
+	}).Exist(viewer.ForUser(ctx, uuid.Nil)) // matches nothing: no bypass needed
 	return d, err
 }
 

@@ -66,8 +66,8 @@ func setupGDPR(t *testing.T, db *app.Database) *gdprBundle {
 		SetExternalID("legacy-"+g.xEmail).SetLastTenantID(g.a.ID).Exec(sys))
 
 	// x also belongs to b, with a device and a team in a.
-	bctx := viewer.SystemForTenant(ctx, g.b.ID, "test fixture")
-	actx := viewer.SystemForTenant(ctx, g.a.ID, "test fixture")
+	bctx := viewer.SystemForTenant(ctx, g.b.ID, viewer.ReasonTest)
+	actx := viewer.SystemForTenant(ctx, g.a.ID, viewer.ReasonTest)
 	require.NoError(t, c.Membership.Create().SetTenantID(g.b.ID).SetUserID(g.x.UserID).SetCreatedBy(g.colB.UserID).SetUpdatedBy(g.colB.UserID).Exec(bctx))
 	require.NoError(t, c.MemberRole.Create().SetTenantID(g.b.ID).SetUserID(g.x.UserID).SetRoleID(authz.RoleMemberID).SetCreatedBy(g.colB.UserID).SetUpdatedBy(g.colB.UserID).Exec(bctx))
 	require.NoError(t, c.Credential.Create().SetUserID(g.x.UserID).SetCredentialID([]byte("cred-"+g.xEmail)).

@@ -112,6 +112,7 @@ const (
 	CheckKEK               = "key-encryption-key"
 	CheckMigrations        = "migrations"
 	CheckRoleDelegation    = "role-delegation"
+	CheckRowLevelSecurity  = "row-level-security"
 )
 
 // SecurityChecks returns the checks of `atrium audit security`, in the order
@@ -123,6 +124,7 @@ func SecurityChecks() []Check {
 		{CheckJWTAlgorithm, "tokens are signed asymmetrically, with issuer and audience", checkJWTAlgorithm},
 		{CheckSigningKeyAge, "the active signing key is younger than the rotation period", checkSigningKeyAge},
 		{CheckTenantIsolation, "the data layer isolates tenants (live probe, rolled back)", checkTenantIsolation},
+		{CheckRowLevelSecurity, "PostgreSQL row-level security guards every tenant-owned table", checkRowLevelSecurity},
 		{CheckAuditLogging, "changes are audited in a verifiable hash chain", checkAuditLogging},
 		{CheckOperationsGuarded, "every API operation is public-listed or needs one known permission", checkOperationsProtected},
 		{CheckHTTPS, "the public URL and passkey origins use HTTPS", checkHTTPS},

@@ -21,7 +21,7 @@ import (
 // it, or behind the services' back. A role whose last editor is gone or was
 // the system is fixed by having an administrator save it again.
 func checkRoleDelegation(ctx context.Context, env *Env) error {
-	sys := viewer.System(ctx, "security check: role delegation")
+	sys := viewer.System(ctx, viewer.ReasonCompliance)
 	roles, err := env.Client.Role.Query().Where(role.System(false), role.TenantIDNotNil()).All(sys)
 	if err != nil {
 		return fmt.Errorf("list roles: %w", err)

@@ -120,7 +120,7 @@ func requireCheckFail(t *testing.T, env *compliance.Env, id, want string) {
 	require.Contains(t, strings.Join(res.Problems, "\n"), want)
 }
 
-func secSys(ctx context.Context) context.Context { return viewer.System(ctx, "security test") }
+func secSys(ctx context.Context) context.Context { return viewer.System(ctx, viewer.ReasonTest) }
 
 // TestSecurityChecksPass: a freshly migrated deployment with the shipped
 // contract passes every check, on every database.
@@ -411,7 +411,7 @@ func TestTenantIsolation(t *testing.T) {
 			t.Run("ErrPolicyBypassed", func(t *testing.T) {
 				env := *b.env
 				env.AsMember = func(ctx context.Context, tenant, _ uuid.UUID) context.Context {
-					return viewer.SystemForTenant(ctx, tenant, "security test: no tenant policy")
+					return viewer.SystemForTenant(ctx, tenant, viewer.ReasonTest)
 				}
 				res := runCheck(t, &env, compliance.CheckTenantIsolation)
 				require.False(t, res.OK)
@@ -628,7 +628,7 @@ func TestRoleDelegation(t *testing.T) {
 			ctx := context.Background()
 			c := b.db.Client
 			tn := c.Tenant.Create().SetName("Acme").SetSlug("acme").SaveX(secSys(ctx))
-			tctx := viewer.SystemForTenant(ctx, tn.ID, "security test")
+			tctx := viewer.SystemForTenant(ctx, tn.ID, viewer.ReasonTest)
 			editor := c.User.Create().SetDisplayName("Editor").SaveX(secSys(ctx))
 			c.Membership.Create().SetTenantID(tn.ID).SetUserID(editor.ID).SetCreatedBy(editor.ID).SetUpdatedBy(editor.ID).SaveX(tctx)
 			managers := c.Role.Create().SetTenantID(tn.ID).SetName("role managers").

@@ -560,7 +560,7 @@ func hs256(t *testing.T, c jwt.MapClaims, kid string, secret []byte) string {
 
 func removeMember(t *testing.T, env *apptest.Env, tenantID, userID uuid.UUID) {
 	t.Helper()
-	ctx := viewer.SystemForTenant(env.Ctx, tenantID, "test: remove member")
+	ctx := viewer.SystemForTenant(env.Ctx, tenantID, viewer.ReasonTest)
 	_, err := env.App.DB.Client.Membership.Delete().Where(membership.TenantID(tenantID), membership.UserID(userID)).Exec(ctx)
 	require.NoError(t, err)
 	env.App.Authz.Invalidate(ctx, tenantID, userID)

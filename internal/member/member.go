@@ -82,7 +82,7 @@ func (s *Service) describe(ctx context.Context, ms []*ent.Membership) ([]Member,
 	}
 	// Users are global rows: read their names as the system, for members of
 	// this tenant only.
-	users, err := s.client.User.Query().Where(user.IDIn(ids...)).All(viewer.System(ctx, "member names"))
+	users, err := s.client.User.Query().Where(user.IDIn(ids...)).All(viewer.System(ctx, viewer.ReasonDirectory))
 	if err != nil {
 		return nil, fault.FromEnt(err, "member")
 	}
@@ -101,7 +101,7 @@ func (s *Service) describe(ctx context.Context, ms []*ent.Membership) ([]Member,
 	// Devices are the user's, not the tenant's: read the flagged ones as the
 	// system, for members of this tenant only.
 	flagged, err := s.client.Credential.Query().Where(credential.UserIDIn(ids...), credential.CloneWarning(true)).
-		All(viewer.System(ctx, "member devices"))
+		All(viewer.System(ctx, viewer.ReasonDirectory))
 	if err != nil {
 		return nil, fault.FromEnt(err, "member")
 	}

@@ -9,6 +9,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"atrium/internal/viewer"
 )
 
 // Metrics is an instance's registry and the collectors shared by its caches.
@@ -49,7 +51,23 @@ func New() *Metrics {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.checkSeconds, m.cacheRequests, m.invalidations, m.degraded,
 	)
+	m.reg.MustRegister(systemViewerCounters()...)
 	return m
+}
+
+// systemViewerCounters expose viewer.Count: one counter per fixed reason, so
+// the label's cardinality is the length of viewer.Reasons. The counts are
+// process-wide (every instance in one process reports the same numbers).
+func systemViewerCounters() []prometheus.Collector {
+	var out []prometheus.Collector
+	for _, r := range viewer.Reasons() {
+		out = append(out, prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Namespace: "atrium", Name: "system_viewer_total",
+			Help:        "Uses of the system bypass (viewer.System: no tenant filter, no row-level security) by reason.",
+			ConstLabels: prometheus.Labels{"reason": r.String()},
+		}, func() float64 { return float64(viewer.Count(r)) }))
+	}
+	return out
 }
 
 // Registry is where other parts of the instance register their collectors.

@@ -46,7 +46,7 @@ func ceremonyKey(id string) string {
 
 // Put implements CeremonyStore.
 func (s *DBStore) Put(ctx context.Context, data []byte, ttl time.Duration) (string, error) {
-	ctx = viewer.System(ctx, "ceremony store")
+	ctx = viewer.System(ctx, viewer.ReasonSignIn)
 	now := s.now().UTC()
 	if _, err := s.Sweep(ctx, now); err != nil {
 		return "", err
@@ -61,7 +61,7 @@ func (s *DBStore) Put(ctx context.Context, data []byte, ttl time.Duration) (stri
 
 // Take implements CeremonyStore.
 func (s *DBStore) Take(ctx context.Context, id string) ([]byte, error) {
-	ctx = viewer.System(ctx, "ceremony store")
+	ctx = viewer.System(ctx, viewer.ReasonSignIn)
 	key := ceremonyKey(id)
 	row, err := s.client.Ceremony.Get(ctx, key)
 	if ent.IsNotFound(err) {
@@ -83,7 +83,7 @@ func (s *DBStore) Take(ctx context.Context, id string) ([]byte, error) {
 // Sweep deletes up to one batch of ceremonies expired at now and returns how
 // many it deleted.
 func (s *DBStore) Sweep(ctx context.Context, now time.Time) (int, error) {
-	ctx = viewer.System(ctx, "ceremony store sweep")
+	ctx = viewer.System(ctx, viewer.ReasonSignIn)
 	keys, err := s.client.Ceremony.Query().Where(entceremony.ExpiresAtLTE(now.UTC())).
 		Limit(dbSweepBatch).IDs(ctx)
 	if err != nil || len(keys) == 0 {

@@ -78,7 +78,7 @@ func TestDBStore(t *testing.T) {
 			s := passkey.NewDBStore(client, clock)
 			ctx := context.Background()
 			rows := func() int {
-				n, err := client.Ceremony.Query().Count(viewer.System(ctx, "test"))
+				n, err := client.Ceremony.Query().Count(viewer.System(ctx, viewer.ReasonTest))
 				require.NoError(t, err)
 				return n
 			}

@@ -60,7 +60,7 @@ func (s *Service) pendingInvitation(ctx context.Context, raw string) (*ent.Invit
 		return nil, errInvitation
 	}
 	inv, err := s.client.Invitation.Query().Where(invitation.TokenHash(hashInvitation(raw))).
-		Only(viewer.System(ctx, "look up invitation"))
+		Only(viewer.System(ctx, viewer.ReasonInvitation))
 	switch {
 	case ent.IsNotFound(err):
 		s.auditInvitationRefusal(ctx, nil, "options")
@@ -142,7 +142,7 @@ func (s *Service) spendInvitation(ctx context.Context, tx *ent.Tx, c *ceremony) 
 // invitationEmail reads the email an invitation was created with, outside
 // the transaction that clears it.
 func (s *Service) invitationEmail(ctx context.Context, id uuid.UUID) (*string, error) {
-	inv, err := s.client.Invitation.Get(viewer.System(ctx, "invitation email"), id)
+	inv, err := s.client.Invitation.Get(viewer.System(ctx, viewer.ReasonInvitation), id)
 	if err != nil {
 		return nil, err
 	}
@@ -244,7 +244,7 @@ func (s *Service) mayReenroll(ctx context.Context, tenant, user uuid.UUID) error
 	if v != nil && !v.IsSystem() && v.UserID == user {
 		return nil
 	}
-	sys := viewer.System(ctx, "re-enrollment rules")
+	sys := viewer.System(ctx, viewer.ReasonMemberships)
 	has, err := s.client.Credential.Query().Where(credential.UserID(user)).Exist(sys)
 	if err != nil {
 		return fault.FromEnt(err, "device")
@@ -369,12 +369,12 @@ func (s *Service) BootstrapTenant(ctx context.Context, name, slug string, adminE
 	if name == "" || slug == "" {
 		return nil, nil, fault.New(fault.Invalid, "a tenant needs a name and a slug")
 	}
-	sys := viewer.System(ctx, "bootstrap tenant")
+	sys := viewer.System(ctx, viewer.ReasonInvitation)
 	t, err := s.client.Tenant.Create().SetName(name).SetSlug(slug).Save(sys)
 	if err != nil {
 		return nil, nil, fault.FromEnt(err, "tenant")
 	}
-	tctx := viewer.SystemForTenant(ctx, t.ID, "bootstrap tenant")
+	tctx := viewer.SystemForTenant(ctx, t.ID, viewer.ReasonInvitation)
 	admin := authz.RoleAdminID
 	inv, err := s.create(tctx, func(b *ent.InvitationCreate) {
 		b.SetPurpose(invitation.PurposeEnroll).SetRoleID(admin).SetNillableEmail(adminEmail)

@@ -196,7 +196,7 @@ func toWebAuthn(c *ent.Credential) webauthn.Credential {
 }
 
 func (s *Service) userCredentials(ctx context.Context, userID uuid.UUID) ([]*ent.Credential, error) {
-	return s.client.Credential.Query().Where(credential.UserID(userID)).All(viewer.System(ctx, "load credentials"))
+	return s.client.Credential.Query().Where(credential.UserID(userID)).All(viewer.System(ctx, viewer.ReasonSignIn))
 }
 
 // SetClock replaces the service's clock; tests use it to age ceremonies and
@@ -244,7 +244,7 @@ func (s *Service) RegisterOptions(ctx context.Context, in RegisterOptionsInput) 
 	u := &waUser{id: c.UserID, name: in.DisplayName}
 	var exclude []protocol.CredentialDescriptor
 	if !c.NewUser {
-		row, err := s.client.User.Get(viewer.System(ctx, "enroll device"), c.UserID)
+		row, err := s.client.User.Get(viewer.System(ctx, viewer.ReasonSignIn), c.UserID)
 		if err != nil {
 			return nil, fault.FromEnt(err, "user")
 		}
@@ -335,7 +335,7 @@ func (s *Service) Register(ctx context.Context, in RegisterInput) (*RegisterResu
 	}
 	res := &RegisterResult{}
 	err = s.audit.Change(actx, func(tx *ent.Tx) (audit.Event, error) {
-		sys := viewer.SystemForTenant(actx, c.TenantID, "enroll device")
+		sys := viewer.SystemForTenant(actx, c.TenantID, viewer.ReasonSignIn)
 		var inv *ent.Invitation
 		if c.InvitationID != uuid.Nil {
 			var err error
@@ -460,7 +460,7 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (*account.Tokens, er
 	if err != nil {
 		return nil, fail("malformed_response", err)
 	}
-	sys := viewer.System(ctx, "sign in")
+	sys := viewer.System(ctx, viewer.ReasonSignIn)
 	if err := s.limiter.Check(ctx, "credential", string(parsed.RawID)); err != nil {
 		return nil, err
 	}
@@ -553,7 +553,7 @@ func (s *Service) pickTenant(ctx context.Context, u *ent.User, requested *uuid.U
 	ms, err := s.client.Membership.Query().
 		Where(membership.UserID(u.ID), membership.StatusEQ(membership.StatusActive)).
 		Order(ent.Asc(membership.FieldID)).
-		All(viewer.System(ctx, "pick tenant"))
+		All(viewer.System(ctx, viewer.ReasonSignIn))
 	if err != nil {
 		return uuid.Nil, err
 	}

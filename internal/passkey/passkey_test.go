@@ -104,7 +104,7 @@ func toObject(t testing.TB, s string) map[string]jx.Raw {
 // invite creates an enrollment invitation in the bundle's tenant.
 func (b *bundle) invite(role uuid.UUID) string {
 	b.t.Helper()
-	ctx := viewer.SystemForTenant(b.ctx, b.tenant, "test invite")
+	ctx := viewer.SystemForTenant(b.ctx, b.tenant, viewer.ReasonTest)
 	inv, err := b.env.App.Passkeys.Invite(ctx, passkeyInvite(role))
 	require.NoError(b.t, err)
 	return inv.Token
@@ -302,7 +302,7 @@ func TestJourney(t *testing.T) {
 
 func addMember(t *testing.T, b *bundle, tenant, user, role uuid.UUID) {
 	t.Helper()
-	ctx := viewer.SystemForTenant(b.ctx, tenant, "test")
+	ctx := viewer.SystemForTenant(b.ctx, tenant, viewer.ReasonTest)
 	c := b.env.App.DB.Client
 	require.NoError(t, c.Membership.Create().SetTenantID(tenant).SetUserID(user).SetCreatedBy(user).SetUpdatedBy(user).Exec(ctx))
 	require.NoError(t, c.MemberRole.Create().SetTenantID(tenant).SetUserID(user).SetRoleID(role).SetCreatedBy(user).SetUpdatedBy(user).Exec(ctx))
@@ -310,7 +310,7 @@ func addMember(t *testing.T, b *bundle, tenant, user, role uuid.UUID) {
 
 func removeMember(t *testing.T, b *bundle, tenant, user uuid.UUID) {
 	t.Helper()
-	ctx := viewer.SystemForTenant(b.ctx, tenant, "test")
+	ctx := viewer.SystemForTenant(b.ctx, tenant, viewer.ReasonTest)
 	_, err := b.env.App.DB.Client.Membership.Delete().Where(membership.TenantID(tenant), membership.UserID(user)).Exec(ctx)
 	require.NoError(t, err)
 	b.env.App.Authz.Invalidate(ctx, tenant, user)
@@ -416,7 +416,7 @@ func TestAttacks(t *testing.T) {
 		requireStatus(t, finish(o2, second), 401)
 	})
 	t.Run("ErrInvitationRevoked", func(t *testing.T) {
-		tctx := viewer.SystemForTenant(ctx, b.tenant, "test")
+		tctx := viewer.SystemForTenant(ctx, b.tenant, viewer.ReasonTest)
 		inv, err := b.env.App.Passkeys.Invite(tctx, passkeyInvite(authz.RoleMemberID))
 		require.NoError(t, err)
 		require.NoError(t, b.env.App.Passkeys.RevokeInvitation(tctx, inv.Invitation.ID))

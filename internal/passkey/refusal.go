@@ -54,7 +54,7 @@ func (s *Service) auditLoginRefusal(ctx context.Context, row *ent.Credential, re
 		ResourceType: "device", ResourceID: row.ID, Details: map[string]string{"reason": reason}}
 	actx := anonymous(ctx)
 	ms, err := s.client.Membership.Query().Where(membership.UserID(row.UserID)).
-		All(viewer.System(ctx, "audit refused sign-in"))
+		All(viewer.System(ctx, viewer.ReasonAudit))
 	if err != nil {
 		s.log.ErrorContext(ctx, "audit refused sign-in: memberships", "err", err)
 	}
@@ -91,7 +91,7 @@ func (s *Service) auditInvitationRefusal(ctx context.Context, inv *ent.Invitatio
 // invitationRefusedAtFinish audits an invitation the enrollment transaction
 // could no longer spend.
 func (s *Service) invitationRefusedAtFinish(ctx context.Context, id uuid.UUID) {
-	inv, err := s.client.Invitation.Query().Where(invitation.ID(id)).Only(viewer.System(ctx, "audit refused invitation"))
+	inv, err := s.client.Invitation.Query().Where(invitation.ID(id)).Only(viewer.System(ctx, viewer.ReasonAudit))
 	if err != nil {
 		s.log.ErrorContext(ctx, "audit refused invitation", "err", err)
 		return

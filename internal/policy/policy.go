@@ -36,11 +36,20 @@ type wherer interface {
 // deny without a viewer; the system viewer may do anything (stamping authorship);
 // queries, updates and deletes are filtered to the viewer's tenant; a create sets
 // tenant_id from the viewer and is denied if the caller set another tenant.
-func TenantOwned() ent.Policy {
+//
+// self says which rows a self viewer (viewer.ForUser) reads in any tenant: the
+// rows that name the person, for their own data export. Without it a self
+// viewer reads nothing of the table. Self viewers never change tenant rows.
+func TenantOwned(self SelfP) ent.Policy {
 	return privacy.Policy{
 		Query: privacy.QueryPolicy{
 			denyWithoutViewer(),
-			viewerFilter(func(v *viewer.Viewer) entql.P { return entql.FieldEQ(FieldTenantID, v.TenantID) }),
+			viewerFilter(func(v *viewer.Viewer) entql.P {
+				if v.IsSelf() {
+					return selfPred(self, v)
+				}
+				return entql.FieldEQ(FieldTenantID, v.TenantID)
+			}),
 		},
 		Mutation: privacy.MutationPolicy{
 			denyWithoutViewer(),
@@ -49,8 +58,34 @@ func TenantOwned() ent.Policy {
 	}
 }
 
+// SelfP is the predicate of the rows of a tenant-owned table that name user
+// (see TenantOwned).
+type SelfP func(user uuid.UUID) entql.P
+
+// SelfColumns is the SelfP of rows whose column (any of cols) holds the user.
+func SelfColumns(cols ...string) SelfP {
+	return func(user uuid.UUID) entql.P {
+		p := entql.FieldEQ(cols[0], user)
+		for _, c := range cols[1:] {
+			p = entql.Or(p, entql.FieldEQ(c, user))
+		}
+		return p
+	}
+}
+
+func selfPred(self SelfP, v *viewer.Viewer) entql.P {
+	if self == nil || v.UserID == uuid.Nil {
+		// Nothing: no tenant has the nil id.
+		return entql.FieldEQ(FieldTenantID, uuid.Nil)
+	}
+	return self(v.UserID)
+}
+
 func tenantMutation(ctx context.Context, m ent.Mutation) error {
 	v := viewer.FromContext(ctx)
+	if v.IsSelf() {
+		return privacy.Denyf("policy: a self viewer changes no tenant rows")
+	}
 	switch {
 	case m.Op().Is(ent.OpCreate):
 		if err := setTenant(m, v); err != nil {
@@ -106,11 +141,16 @@ func setIfUnset(m ent.Mutation, field string, id uuid.UUID) {
 // TenantOrShared is the policy of tables whose rows are either tenant-owned or
 // shared by all tenants (tenant_id NULL), such as roles: everyone reads shared
 // rows; only the system viewer writes them.
-func TenantOrShared() ent.Policy {
+//
+// A self viewer reads the shared rows and those self matches.
+func TenantOrShared(self SelfP) ent.Policy {
 	return privacy.Policy{
 		Query: privacy.QueryPolicy{
 			denyWithoutViewer(),
 			viewerFilter(func(v *viewer.Viewer) entql.P {
+				if v.IsSelf() {
+					return entql.Or(entql.FieldNil(FieldTenantID), selfPred(self, v))
+				}
 				return entql.Or(entql.FieldEQ(FieldTenantID, v.TenantID), entql.FieldNil(FieldTenantID))
 			}),
 		},
@@ -153,6 +193,62 @@ func UserOwned(userField string) ent.Policy {
 	}
 }
 
+// SessionOwned is the policy of rows that belong to a session (refresh
+// tokens): the system viewer may do anything; a self viewer (viewer.ForUser)
+// reads and changes the rows of its own sessions and creates rows only for
+// a session visible to it (visible looks the session up under the same
+// viewer, so UserOwned filters it); every other viewer is denied.
+func SessionOwned(sessionField string, visible Lookup) ent.Policy {
+	return privacy.Policy{
+		Query: privacy.QueryPolicy{
+			denyWithoutViewer(),
+			entprivacy.FilterFunc(func(ctx context.Context, f entprivacy.Filter) error {
+				v := viewer.FromContext(ctx)
+				switch {
+				case v.IsSystem():
+					return privacy.Allow
+				case v.IsSelf():
+					f.Where(entql.HasEdgeWith("session", entql.FieldEQ("user_id", v.UserID)))
+					return privacy.Allow
+				}
+				return privacy.Denyf("policy: session rows are their user's")
+			}),
+		},
+		Mutation: privacy.MutationPolicy{
+			denyWithoutViewer(),
+			privacy.MutationRuleFunc(func(ctx context.Context, m ent.Mutation) error {
+				v := viewer.FromContext(ctx)
+				switch {
+				case v.IsSystem():
+					return privacy.Allow
+				case !v.IsSelf():
+					return privacy.Denyf("policy: session rows are their user's")
+				case m.Op().Is(ent.OpCreate):
+					val, _ := m.Field(sessionField)
+					id, _ := val.(uuid.UUID)
+					ok, err := visible(ctx, m, id)
+					if err != nil {
+						return err
+					}
+					if !ok {
+						return privacy.Denyf("policy: create for another user's session")
+					}
+					return privacy.Allow
+				}
+				w, ok := m.(wherer)
+				if !ok {
+					return privacy.Denyf("policy: mutation %T cannot be user-filtered", m)
+				}
+				w.WhereP(func(s *sql.Selector) {
+					t := sql.Table("sessions")
+					s.Where(sql.In(s.C(sessionField), sql.Select(t.C("id")).From(t).Where(sql.EQ(t.C("user_id"), v.UserID))))
+				})
+				return privacy.Allow
+			}),
+		},
+	}
+}
+
 // SystemOnly is the policy of tables only internal code touches (signing keys,
 // revision bookkeeping): any non-system viewer is denied.
 func SystemOnly() ent.Policy {
@@ -165,6 +261,41 @@ func SystemOnly() ent.Policy {
 	return privacy.Policy{
 		Query:    privacy.QueryPolicy{rule},
 		Mutation: privacy.MutationPolicy{rule},
+	}
+}
+
+// Users is the policy of the users table: a self viewer (viewer.ForUser)
+// reads and changes only its own row and creates none; other viewers are
+// guarded by the services, as in AnyViewer.
+func Users() ent.Policy {
+	return privacy.Policy{
+		Query: privacy.QueryPolicy{
+			denyWithoutViewer(),
+			entprivacy.FilterFunc(func(ctx context.Context, f entprivacy.Filter) error {
+				if v := viewer.FromContext(ctx); v.IsSelf() {
+					f.Where(entql.FieldEQ("id", v.UserID))
+				}
+				return privacy.Allow
+			}),
+		},
+		Mutation: privacy.MutationPolicy{
+			denyWithoutViewer(),
+			privacy.MutationRuleFunc(func(ctx context.Context, m ent.Mutation) error {
+				v := viewer.FromContext(ctx)
+				if !v.IsSelf() {
+					return privacy.Allow
+				}
+				if !m.Op().Is(ent.OpUpdate | ent.OpUpdateOne) {
+					return privacy.Denyf("policy: a self viewer only updates its own user")
+				}
+				w, ok := m.(wherer)
+				if !ok {
+					return privacy.Denyf("policy: mutation %T cannot be user-filtered", m)
+				}
+				w.WhereP(sql.FieldEQ("id", v.UserID))
+				return privacy.Allow
+			}),
+		},
 	}
 }
 
@@ -219,11 +350,19 @@ func RefInTenant(field string, visible Lookup) ent.Policy {
 // TenantReadSystemWrite is the policy of append-only records written by
 // internal code (the audit trail): a user viewer reads only their tenant's
 // rows (never rows without a tenant); only the system viewer writes.
+//
+// A self viewer reads none: the audit trail names people by pseudonym, which
+// only the audit code (viewer.ReasonAudit) resolves.
 func TenantReadSystemWrite() ent.Policy {
 	return privacy.Policy{
 		Query: privacy.QueryPolicy{
 			denyWithoutViewer(),
-			viewerFilter(func(v *viewer.Viewer) entql.P { return entql.FieldEQ(FieldTenantID, v.TenantID) }),
+			viewerFilter(func(v *viewer.Viewer) entql.P {
+				if v.IsSelf() {
+					return selfPred(nil, v)
+				}
+				return entql.FieldEQ(FieldTenantID, v.TenantID)
+			}),
 		},
 		Mutation: SystemOnly().(privacy.Policy).Mutation,
 	}

@@ -29,7 +29,7 @@ type bundle struct {
 
 func setup(t *testing.T, client *ent.Client) *bundle {
 	t.Helper()
-	sys := viewer.System(context.Background(), "test setup")
+	sys := viewer.System(context.Background(), viewer.ReasonTest)
 	b := &bundle{client: client}
 	for _, id := range []*uuid.UUID{&b.ta, &b.tb} {
 		tn, err := client.Tenant.Create().SetName("t").SetSlug(uuid.NewString()).Save(sys)
@@ -100,7 +100,7 @@ func TestTenantOwned(t *testing.T) {
 				// message to A's conversation, nor assign a role it cannot see.
 				_, err := c.Message.Create().SetConversationID(b.convA.ID).SetRole("user").SetContent("x").Save(b.ctxB)
 				require.ErrorIs(t, err, privacy.Deny)
-				sys := viewer.SystemForTenant(context.Background(), b.ta, "test")
+				sys := viewer.SystemForTenant(context.Background(), b.ta, viewer.ReasonTest)
 				custom, err := c.Role.Create().SetTenantID(b.ta).SetName("a-only").SetPermissions([]string{"*"}).Save(sys)
 				require.NoError(t, err)
 				_, err = c.MemberRole.Create().SetUserID(b.ub).SetRoleID(custom.ID).Save(b.ctxB)
@@ -112,7 +112,7 @@ func TestTenantOwned(t *testing.T) {
 				require.Equal(t, "a", got.Title)
 			})
 			t.Run("OK/SystemSeesAll", func(t *testing.T) {
-				n, err := c.Conversation.Query().Count(viewer.System(context.Background(), "test"))
+				n, err := c.Conversation.Query().Count(viewer.System(context.Background(), viewer.ReasonTest))
 				require.NoError(t, err)
 				require.GreaterOrEqual(t, n, 1)
 			})

@@ -145,7 +145,7 @@ func (s *Store) Create(ctx context.Context, tx *ent.Tx, in CreateInput) (*ent.Se
 		SetLastSeenAt(now).
 		SetIdleExpiresAt(now.Add(s.life.Idle)).
 		SetExpiresAt(now.Add(s.life.Absolute)).
-		Save(viewer.System(ctx, "open session"))
+		Save(viewer.ForUser(ctx, in.UserID))
 }
 
 // ErrInactive is returned for a revoked, expired or unknown session.
@@ -159,7 +159,7 @@ func (s *Store) Check(ctx context.Context, sid, userID, tenantID uuid.UUID) erro
 	} else {
 		s.m.L1Miss.Inc()
 		var err error
-		if st, err = s.load(ctx, sid); err != nil {
+		if st, err = s.load(ctx, sid, userID); err != nil {
 			return err
 		}
 	}
@@ -173,10 +173,11 @@ func (s *Store) Check(ctx context.Context, sid, userID, tenantID uuid.UUID) erro
 	return nil
 }
 
-func (s *Store) load(ctx context.Context, sid uuid.UUID) (*state, error) {
+// load reads session sid as its user: another user's session is not found.
+func (s *Store) load(ctx context.Context, sid, userID uuid.UUID) (*state, error) {
 	gen := s.gen.Load()
 	healthy, read := s.bus.Healthy(), s.now()
-	row, err := s.client.Session.Get(viewer.System(ctx, "check session"), sid)
+	row, err := s.client.Session.Get(viewer.ForUser(ctx, userID), sid)
 	if ent.IsNotFound(err) {
 		return nil, ErrInactive
 	}
@@ -208,7 +209,7 @@ func (s *Store) touch(ctx context.Context, sid uuid.UUID, st *state, now time.Ti
 	err := s.client.Session.Update().
 		Where(entsession.ID(sid), entsession.RevokedAtIsNil()).
 		SetLastSeenAt(now).SetIdleExpiresAt(idle).
-		Exec(viewer.System(ctx, "extend session"))
+		Exec(viewer.ForUser(ctx, st.userID))
 	if err != nil {
 		s.log.WarnContext(ctx, "session touch failed", "session_id", sid, "err", err)
 		return
@@ -230,7 +231,7 @@ func (s *Store) RevokeWhere(ctx context.Context, tx *ent.Tx, reason string, ps .
 	if tx != nil {
 		c = tx.Session
 	}
-	sys := viewer.System(ctx, "revoke session")
+	sys := viewer.System(ctx, viewer.ReasonSessionRevoke)
 	ps = append(ps, entsession.RevokedAtIsNil())
 	ids, err := c.Query().Where(ps...).IDs(sys)
 	if err != nil || len(ids) == 0 {

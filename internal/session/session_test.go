@@ -49,7 +49,7 @@ func TestLifetimes(t *testing.T) {
 			session.Lifetimes{Idle: 10 * time.Minute, Absolute: time.Hour}, session.WithClock(clk.Now))
 		t.Cleanup(s.Close)
 		ctx := context.Background()
-		sys := viewer.System(ctx, "test")
+		sys := viewer.System(ctx, viewer.ReasonTest)
 		u, err := db.Client.User.Create().SetDisplayName("Test User").Save(sys)
 		require.NoError(t, err)
 		tn, err := db.Client.Tenant.Create().SetName("T").SetSlug("t-" + uuid.NewString()).Save(sys)

@@ -24,10 +24,8 @@ import (
 	"time"
 
 	"entgo.io/ent/dialect"
-	entsql "entgo.io/ent/dialect/sql"
 	_ "github.com/jackc/pgx/v5/stdlib" // "pgx" driver
 
-	"atrium/ent"
 	"atrium/internal/app"
 	"atrium/internal/migrate"
 	"atrium/migrations"
@@ -107,7 +105,7 @@ func Postgres(tb testing.TB) *app.Database {
 		tb.Fatalf("testkit: connect postgres: %v", err)
 	}
 	return &app.Database{
-		Client:  ent.NewClient(ent.Driver(entsql.OpenDB(dialect.Postgres, db))),
+		Client:  app.NewClient(db, dialect.Postgres),
 		DB:      db,
 		Dialect: dialect.Postgres,
 	}

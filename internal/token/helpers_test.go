@@ -62,7 +62,7 @@ func MustClient(tb testing.TB) *ent.Client {
 	// at once race; internal/testkit's migrated templates will replace this.
 	schemaMu.Lock()
 	defer schemaMu.Unlock()
-	require.NoError(tb, client.Schema.Create(viewer.System(context.Background(), "test")))
+	require.NoError(tb, client.Schema.Create(viewer.System(context.Background(), viewer.ReasonTest)))
 	return client
 }
 

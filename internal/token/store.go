@@ -62,7 +62,7 @@ func NewEntStore(client *ent.Client) *EntStore { return &EntStore{client: client
 
 // List implements KeyStore.
 func (s *EntStore) List(ctx context.Context) ([]StoredKey, error) {
-	ctx = viewer.System(ctx, "token: load signing keys")
+	ctx = viewer.System(ctx, viewer.ReasonToken)
 	rows, err := s.client.SigningKey.Query().
 		Order(signingkey.ByCreatedAt(), signingkey.ByKid()).
 		All(ctx)
@@ -95,7 +95,7 @@ func (s *EntStore) List(ctx context.Context) ([]StoredKey, error) {
 
 // Create implements KeyStore.
 func (s *EntStore) Create(ctx context.Context, k StoredKey) error {
-	ctx = viewer.System(ctx, "token: create signing key")
+	ctx = viewer.System(ctx, viewer.ReasonToken)
 	c := s.client.SigningKey.Create().
 		SetKid(k.Kid).
 		SetAlgorithm(k.Algorithm).
@@ -122,7 +122,7 @@ func (s *EntStore) Create(ctx context.Context, k StoredKey) error {
 // PostgreSQL, waits on the row lock and then finds them changed) and fails
 // with ErrConflict.
 func (s *EntStore) Promote(ctx context.Context, next string, retire []string, at, verifyUntil time.Time) (err error) {
-	ctx = viewer.System(ctx, "token: rotate signing keys")
+	ctx = viewer.System(ctx, viewer.ReasonToken)
 	tx, err := s.client.Tx(ctx)
 	if err != nil {
 		return fmt.Errorf("token: rotate signing keys: %w", err)
