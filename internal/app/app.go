@@ -308,8 +308,11 @@ type accessVerifier struct{ svc *token.Service }
 
 func (v accessVerifier) VerifyAccess(ctx context.Context, raw string) (httpapi.Principal, error) {
 	c, err := v.svc.Verify(ctx, raw)
+	if errors.Is(err, token.ErrInvalid) {
+		return httpapi.Principal{}, fault.Wrap(err, fault.Unauthenticated, "the access token is not valid")
+	}
 	if err != nil {
-		return httpapi.Principal{}, err
+		return httpapi.Principal{}, fault.Classify(err)
 	}
 	return httpapi.Principal{UserID: c.Subject, TenantID: c.TenantID, SessionID: c.SessionID}, nil
 }
@@ -319,7 +322,14 @@ func (a *App) readiness(ctx context.Context) map[string]error {
 	defer cancel()
 	out := map[string]error{"database": a.DB.DB.PingContext(ctx)}
 	if a.Redis != nil {
-		out["redis"] = a.Redis.Ping(ctx).Err()
+		out["redis"] = nil
+		// Without Redis every request is still answered correctly (caches
+		// short-lived, rate limits per instance): degraded, not down.
+		if !a.Bus.Healthy() {
+			out["redis"] = fmt.Errorf("%w: cache bus unhealthy", httpapi.ErrDegraded)
+		} else if err := a.Redis.Ping(ctx).Err(); err != nil {
+			out["redis"] = fmt.Errorf("%w: %w", httpapi.ErrDegraded, err)
+		}
 	}
 	if f, ok := a.RateLimiter.(*ratelimit.Fallback); ok && f.Degraded() {
 		a.Log.WarnContext(ctx, "rate limits are per instance while Redis fails")

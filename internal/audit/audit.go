@@ -18,6 +18,7 @@ import (
 	"atrium/ent"
 	"atrium/ent/actorref"
 	"atrium/ent/auditevent"
+	"atrium/internal/fault"
 	"atrium/internal/requestid"
 	"atrium/internal/viewer"
 )
@@ -230,7 +231,7 @@ func (w *Writer) lockChain(ctx context.Context, tx *ent.Tx, chain string) error 
 func (w *Writer) Change(ctx context.Context, fn func(tx *ent.Tx) (Event, error)) error {
 	tx, err := w.client.Tx(ctx)
 	if err != nil {
-		return fmt.Errorf("begin: %w", err)
+		return fault.Classify(fmt.Errorf("begin: %w", err))
 	}
 	ev, err := fn(tx)
 	if err == nil {
@@ -238,7 +239,7 @@ func (w *Writer) Change(ctx context.Context, fn func(tx *ent.Tx) (Event, error))
 	}
 	if err != nil {
 		_ = tx.Rollback()
-		return err
+		return fault.Classify(err)
 	}
-	return tx.Commit()
+	return fault.Classify(tx.Commit())
 }
