@@ -327,7 +327,7 @@ func (a *App) readiness(ctx context.Context) map[string]error {
 		// short-lived, rate limits per instance): degraded, not down.
 		if !a.Bus.Healthy() {
 			out["redis"] = fmt.Errorf("%w: cache bus unhealthy", httpapi.ErrDegraded)
-		} else if err := a.Redis.Ping(ctx).Err(); err != nil {
+		} else if err := pingRedis(ctx, a.Redis); err != nil {
 			out["redis"] = fmt.Errorf("%w: %w", httpapi.ErrDegraded, err)
 		}
 	}
@@ -340,6 +340,23 @@ func (a *App) readiness(ctx context.Context) map[string]error {
 		a.Log.WarnContext(ctx, "permission and session caches degraded: Redis bus unhealthy")
 	}
 	return out
+}
+
+// pingRedis answers within 500 ms whatever Redis does: a new connection to
+// a Redis that accepts and never answers waits for go-redis's handshake,
+// which does not follow the context. The ping itself ends with go-redis's
+// own timeouts.
+func pingRedis(ctx context.Context, rdb redis.UniversalClient) error {
+	ctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- rdb.Ping(ctx).Err() }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // Close releases everything the App holds, in reverse order.

@@ -207,6 +207,10 @@ func (b *RedisBus) run(ctx context.Context, started chan struct{}) {
 					}
 				}
 				err = errors.New("subscription silent: ping unanswered")
+				// Unhealthy before re-subscribing: a new connection to a
+				// Redis that does not answer waits for its handshake
+				// (seconds), and the caches must not trust the bus meanwhile.
+				b.setHealthy(ctx, false, err)
 				ps.Close()
 				ps = b.rdb.PSubscribe(ctx, redisPrefix+"*")
 			}
