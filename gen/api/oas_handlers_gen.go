@@ -6623,7 +6623,9 @@ func (s *Server) handleGetMemberRequest(args [1]string, argsEscaped bool, w http
 
 // handleGetReadyRequest handles getReady operation.
 //
-// Readiness probe (database and Redis reachable).
+// 200 while the instance can serve requests: `checks` says `ok` or `degraded` per dependency (Redis
+// down is `degraded`: caches are short-lived and rate limits per instance, answers stay correct). 503
+// problem with `Retry-After` when the database is down.
 //
 // GET /ready
 func (s *Server) handleGetReadyRequest(args [0]string, argsEscaped bool, w http.ResponseWriter, r *http.Request) {
@@ -6701,7 +6703,7 @@ func (s *Server) handleGetReadyRequest(args [0]string, argsEscaped bool, w http.
 		mreq := middleware.Request{
 			Context:          ctx,
 			OperationName:    GetReadyOperation,
-			OperationSummary: "Readiness probe (database and Redis reachable)",
+			OperationSummary: "Readiness probe (the instance can serve requests)",
 			OperationID:      "getReady",
 			Body:             nil,
 			RawBody:          rawBody,

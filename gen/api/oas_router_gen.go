@@ -4034,7 +4034,7 @@ func (s *Server) FindPath(method string, u *url.URL) (r Route, _ bool) {
 						switch method {
 						case "GET":
 							r.name = GetReadyOperation
-							r.summary = "Readiness probe (database and Redis reachable)"
+							r.summary = "Readiness probe (the instance can serve requests)"
 							r.operationID = "getReady"
 							r.operationGroup = ""
 							r.pathPattern = "/ready"

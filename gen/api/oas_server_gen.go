@@ -222,7 +222,9 @@ type Handler interface {
 	GetMember(ctx context.Context, params GetMemberParams) (*Member, error)
 	// GetReady implements getReady operation.
 	//
-	// Readiness probe (database and Redis reachable).
+	// 200 while the instance can serve requests: `checks` says `ok` or `degraded` per dependency (Redis
+	// down is `degraded`: caches are short-lived and rate limits per instance, answers stay correct). 503
+	// problem with `Retry-After` when the database is down.
 	//
 	// GET /ready
 	GetReady(ctx context.Context) (*Health, error)

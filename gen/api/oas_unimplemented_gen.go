@@ -326,7 +326,9 @@ func (UnimplementedHandler) GetMember(ctx context.Context, params GetMemberParam
 
 // GetReady implements getReady operation.
 //
-// Readiness probe (database and Redis reachable).
+// 200 while the instance can serve requests: `checks` says `ok` or `degraded` per dependency (Redis
+// down is `degraded`: caches are short-lived and rate limits per instance, answers stay correct). 503
+// problem with `Retry-After` when the database is down.
 //
 // GET /ready
 func (UnimplementedHandler) GetReady(ctx context.Context) (r *Health, _ error) {

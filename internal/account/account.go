@@ -170,8 +170,10 @@ func (s *Service) Refresh(ctx context.Context, raw string) (*Tokens, error) {
 	if !now.Before(rt.ExpiresAt) || sess.RevokedAt != nil || !now.Before(sess.ExpiresAt) || !now.Before(sess.IdleExpiresAt) {
 		return nil, errInvalidGrant
 	}
-	if _, err := s.authz.Permissions(ctx, sess.TenantID, sess.UserID); err != nil {
+	if _, err := s.authz.Permissions(ctx, sess.TenantID, sess.UserID); fault.CodeOf(err) == fault.Unauthenticated {
 		return nil, errInvalidGrant // no longer an active member
+	} else if err != nil {
+		return nil, fault.FromEnt(err, "membership") // could not tell: not the token's fault
 	}
 	var newRaw string
 	err = s.audit.Change(actx, func(tx *ent.Tx) (audit.Event, error) {

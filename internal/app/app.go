@@ -345,8 +345,11 @@ type accessVerifier struct{ svc *token.Service }
 
 func (v accessVerifier) VerifyAccess(ctx context.Context, raw string) (httpapi.Principal, error) {
 	c, err := v.svc.Verify(ctx, raw)
+	if errors.Is(err, token.ErrInvalid) {
+		return httpapi.Principal{}, fault.Wrap(err, fault.Unauthenticated, "the access token is not valid")
+	}
 	if err != nil {
-		return httpapi.Principal{}, err
+		return httpapi.Principal{}, fault.Classify(err)
 	}
 	return httpapi.Principal{UserID: c.Subject, TenantID: c.TenantID, SessionID: c.SessionID}, nil
 }
@@ -356,7 +359,14 @@ func (a *App) readiness(ctx context.Context) map[string]error {
 	defer cancel()
 	out := map[string]error{"database": a.DB.DB.PingContext(ctx)}
 	if a.Redis != nil {
-		out["redis"] = a.Redis.Ping(ctx).Err()
+		out["redis"] = nil
+		// Without Redis every request is still answered correctly (caches
+		// short-lived, rate limits per instance): degraded, not down.
+		if !a.Bus.Healthy() {
+			out["redis"] = fmt.Errorf("%w: cache bus unhealthy", httpapi.ErrDegraded)
+		} else if err := pingRedis(ctx, a.Redis); err != nil {
+			out["redis"] = fmt.Errorf("%w: %w", httpapi.ErrDegraded, err)
+		}
 	}
 	if f, ok := a.RateLimiter.(*ratelimit.Fallback); ok && f.Degraded() {
 		a.Log.WarnContext(ctx, "rate limits are per instance while Redis fails")
@@ -367,6 +377,23 @@ func (a *App) readiness(ctx context.Context) map[string]error {
 		a.Log.WarnContext(ctx, "permission and session caches degraded: Redis bus unhealthy")
 	}
 	return out
+}
+
+// pingRedis answers within 500 ms whatever Redis does: a new connection to
+// a Redis that accepts and never answers waits for go-redis's handshake,
+// which does not follow the context. The ping itself ends with go-redis's
+// own timeouts.
+func pingRedis(ctx context.Context, rdb redis.UniversalClient) error {
+	ctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- rdb.Ping(ctx).Err() }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // Stop releases everything the App built, in reverse order of building

@@ -35,9 +35,7 @@ func OpenDatabase(ctx context.Context, cfg *config.Config) (*Database, error) {
 		if err != nil {
 			return nil, fmt.Errorf("open postgres: %w", err)
 		}
-		db.SetMaxOpenConns(32)
-		db.SetMaxIdleConns(32)
-		return wrap(ctx, db, dialect.Postgres)
+		return OpenPostgres(ctx, db, PoolOptionsFrom(cfg))
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
@@ -54,6 +52,21 @@ func OpenSQLite(ctx context.Context, path string) (*Database, error) {
 		return nil, fmt.Errorf("open sqlite: %w", err)
 	}
 	return wrap(ctx, db, dialect.SQLite)
+}
+
+// OpenPostgres sizes db's pool and returns it as a Database whose ent client
+// runs every statement under row-level security (internal/rls) and waits at
+// most o.AcquireTimeout for a connection (then fails with
+// fault.ErrPoolTimeout, which the API answers with 503 and Retry-After).
+// Migrations use DB directly: the connecting role, outside the limit.
+func OpenPostgres(ctx context.Context, db *sql.DB, o PoolOptions) (*Database, error) {
+	o.apply(db)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("connect to %s: %w", dialect.Postgres, err)
+	}
+	drv := newLimitedDriver(rls.New(db), o.MaxConns, o.AcquireTimeout)
+	return &Database{Client: ent.NewClient(ent.Driver(drv)), DB: db, Dialect: dialect.Postgres}, nil
 }
 
 func wrap(ctx context.Context, db *sql.DB, dia string) (*Database, error) {

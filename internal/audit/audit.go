@@ -19,6 +19,7 @@ import (
 	"atrium/ent"
 	"atrium/ent/actorref"
 	"atrium/ent/auditevent"
+	"atrium/internal/fault"
 	"atrium/internal/requestid"
 	"atrium/internal/viewer"
 )
@@ -243,7 +244,7 @@ func (w *Writer) lockChain(ctx context.Context, tx *ent.Tx, chain string) error 
 func (w *Writer) Change(ctx context.Context, fn func(tx *ent.Tx) (Event, error)) error {
 	tx, err := w.client.Tx(ctx)
 	if err != nil {
-		return fmt.Errorf("begin: %w", err)
+		return fault.Classify(fmt.Errorf("begin: %w", err))
 	}
 	ev, err := fn(tx)
 	if err == nil {
@@ -251,7 +252,7 @@ func (w *Writer) Change(ctx context.Context, fn func(tx *ent.Tx) (Event, error))
 	}
 	if err != nil {
 		_ = tx.Rollback()
-		return err
+		return fault.Classify(err)
 	}
-	return tx.Commit()
+	return fault.Classify(tx.Commit())
 }

@@ -39,6 +39,15 @@ type l2 struct {
 
 const epochKey = "atrium:permepoch"
 
+// callTimeout bounds each call to the Redis level: a Redis that stopped
+// answering makes a lookup fall back to the database and an invalidation
+// rely on the bus's resynchronisation, instead of holding the request.
+const callTimeout = 250 * time.Millisecond
+
+func bounded(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, callTimeout)
+}
+
 func newL2(rdb redis.UniversalClient, ttl time.Duration) *l2 {
 	c := &l2{rdb: rdb, ttl: ttl}
 	c.epoch.Store(-1)
@@ -72,6 +81,8 @@ type stamp struct {
 // get returns the entry of (t, u) if it is current, and the stamp to write a
 // fresh one under.
 func (c *l2) get(ctx context.Context, t, u uuid.UUID) (*stored, stamp, error) {
+	ctx, cancel := bounded(ctx)
+	defer cancel()
 	ep := c.epoch.Load()
 	if ep < 0 {
 		return nil, stamp{}, nil
@@ -96,6 +107,8 @@ func (c *l2) get(ctx context.Context, t, u uuid.UUID) (*stored, stamp, error) {
 }
 
 func (c *l2) put(ctx context.Context, t, u uuid.UUID, st stamp, e *stored) error {
+	ctx, cancel := bounded(ctx)
+	defer cancel()
 	if !st.readable || c.epoch.Load() != st.epoch {
 		return nil
 	}
@@ -109,6 +122,8 @@ func (c *l2) put(ctx context.Context, t, u uuid.UUID, st stamp, e *stored) error
 
 // bump makes the entries of (t, u) — all of t for uuid.Nil — stale.
 func (c *l2) bump(ctx context.Context, t, u uuid.UUID) error {
+	ctx, cancel := bounded(ctx)
+	defer cancel()
 	if t == uuid.Nil {
 		return c.newEpoch(ctx)
 	}
@@ -121,6 +136,8 @@ func (c *l2) bump(ctx context.Context, t, u uuid.UUID) error {
 
 // newEpoch makes every entry stale.
 func (c *l2) newEpoch(ctx context.Context) error {
+	ctx, cancel := bounded(ctx)
+	defer cancel()
 	n, err := c.rdb.Incr(ctx, epochKey).Result()
 	if err != nil {
 		c.epoch.Store(-1)
@@ -132,6 +149,8 @@ func (c *l2) newEpoch(ctx context.Context) error {
 
 // refreshEpoch adopts the current epoch.
 func (c *l2) refreshEpoch(ctx context.Context) error {
+	ctx, cancel := bounded(ctx)
+	defer cancel()
 	s, err := c.rdb.Get(ctx, epochKey).Result()
 	if errors.Is(err, redis.Nil) {
 		s, err = "0", nil

@@ -230,7 +230,7 @@ func (r *Resolver) load(ctx context.Context, tenantID, userID uuid.UUID) ([]stri
 		Where(membership.TenantID(tenantID), membership.UserID(userID), membership.StatusEQ(membership.StatusActive)).
 		Exist(ctx)
 	if err != nil {
-		return nil, nil, fmt.Errorf("authz: membership: %w", err)
+		return nil, nil, fault.Classify(fmt.Errorf("authz: membership: %w", err))
 	}
 	if !ok {
 		return nil, nil, errNotMember
@@ -240,7 +240,7 @@ func (r *Resolver) load(ctx context.Context, tenantID, userID uuid.UUID) ([]stri
 		Select(role.FieldPermissions).
 		All(ctx)
 	if err != nil {
-		return nil, nil, fmt.Errorf("authz: roles: %w", err)
+		return nil, nil, fault.Classify(fmt.Errorf("authz: roles: %w", err))
 	}
 	grants := slices.Clone(Implicit)
 	for _, ro := range roles {
@@ -250,7 +250,7 @@ func (r *Resolver) load(ctx context.Context, tenantID, userID uuid.UUID) ([]stri
 		Where(teammember.TenantID(tenantID), teammember.UserID(userID)).
 		Select(teammember.FieldTeamID).All(ctx)
 	if err != nil {
-		return nil, nil, fmt.Errorf("authz: teams: %w", err)
+		return nil, nil, fault.Classify(fmt.Errorf("authz: teams: %w", err))
 	}
 	ids := make([]uuid.UUID, 0, len(tms))
 	for _, tm := range tms {

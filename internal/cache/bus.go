@@ -121,7 +121,17 @@ type RedisOptions struct {
 	// StartWait is how long NewRedisBus waits for the first subscription
 	// before returning (unhealthy). Default 3 s.
 	StartWait time.Duration
+	// CallTimeout bounds every Redis call the bus makes: a publish, and the
+	// calls of reset handlers. Invalidation must not wait for a Redis that
+	// stopped answering; the degraded lifetimes are the safety net. Default
+	// 250 ms.
+	CallTimeout time.Duration
 }
+
+// ErrUnhealthy is returned by RedisBus.Publish while the bus is unhealthy:
+// the message is not sent (nobody would be sure to get it), and every
+// instance resynchronises once Redis is back.
+var ErrUnhealthy = errors.New("cache bus: unhealthy, message not sent; instances resynchronise when Redis is back")
 
 // RedisBus is the Redis pub/sub bus shared by all instances.
 type RedisBus struct {
@@ -153,6 +163,9 @@ func NewRedisBus(rdb redis.UniversalClient, log *slog.Logger, opts ...RedisOptio
 	}
 	if o.StartWait <= 0 {
 		o.StartWait = 3 * time.Second
+	}
+	if o.CallTimeout <= 0 {
+		o.CallTimeout = 250 * time.Millisecond
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	b := &RedisBus{local: NewLocalBus(), rdb: rdb, log: log, opts: o, cancel: cancel, done: make(chan struct{})}
@@ -194,6 +207,10 @@ func (b *RedisBus) run(ctx context.Context, started chan struct{}) {
 					}
 				}
 				err = errors.New("subscription silent: ping unanswered")
+				// Unhealthy before re-subscribing: a new connection to a
+				// Redis that does not answer waits for its handshake
+				// (seconds), and the caches must not trust the bus meanwhile.
+				b.setHealthy(ctx, false, err)
 				ps.Close()
 				ps = b.rdb.PSubscribe(ctx, redisPrefix+"*")
 			}
@@ -248,7 +265,7 @@ func (b *RedisBus) resync(ctx context.Context) {
 		b.log.Warn("cache bus resync failed; retrying", "err", err)
 		return
 	}
-	pctx, cancel := context.WithTimeout(ctx, callbackTimeout)
+	pctx, cancel := context.WithTimeout(ctx, b.opts.CallTimeout)
 	defer cancel()
 	if err := b.rdb.Publish(pctx, redisPrefix+resetTopic, "").Err(); err != nil {
 		b.log.Warn("cache bus resync not announced; retrying", "err", err)
@@ -258,27 +275,37 @@ func (b *RedisBus) resync(ctx context.Context) {
 	b.log.Info("cache bus resynchronised")
 }
 
-// callbackTimeout bounds each reset callback and the bus's own Redis calls
-// made outside a request: a Redis that stops answering must not hold the
-// subscription loop (and Close, which waits for it) forever.
-const callbackTimeout = 2 * time.Second
-
+// reset calls the reset handlers, each with CallTimeout for its Redis calls:
+// a handler that cannot reach Redis fails (and the bus retries or stays
+// degraded) instead of stalling the subscription loop.
 func (b *RedisBus) reset(ctx context.Context, why Reset) error {
 	b.mu.Lock()
 	fns := b.resets
 	b.mu.Unlock()
 	var errs []error
 	for _, fn := range fns {
-		cctx, cancel := context.WithTimeout(ctx, callbackTimeout)
+		cctx, cancel := context.WithTimeout(ctx, b.opts.CallTimeout)
 		errs = append(errs, fn(cctx, why))
 		cancel()
 	}
 	return errors.Join(errs...)
 }
 
-// Publish implements Bus. A failed publish is remembered: once Redis works
-// again every instance is told to resynchronise.
+// CallTimeout is the bound on each Redis call of the bus; handlers that
+// call Redis outside a reset (on a message) use it too.
+func (b *RedisBus) CallTimeout() time.Duration { return b.opts.CallTimeout }
+
+// Publish implements Bus. While the bus is unhealthy it sends nothing and
+// returns ErrUnhealthy at once; otherwise the publish is bounded by
+// CallTimeout. A message not sent is remembered: once Redis works again
+// every instance is told to resynchronise.
 func (b *RedisBus) Publish(ctx context.Context, topic, msg string) error {
+	if !b.healthy.Load() {
+		b.lost.Store(true)
+		return ErrUnhealthy
+	}
+	ctx, cancel := context.WithTimeout(ctx, b.opts.CallTimeout)
+	defer cancel()
 	err := b.rdb.Publish(ctx, redisPrefix+topic, msg).Err()
 	if err != nil {
 		b.lost.Store(true)

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"atrium/internal/cache"
+	"atrium/internal/testkit"
 )
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -132,4 +133,33 @@ func TestLocalBus(t *testing.T) {
 	b.Subscribe("topic", func(msg string) { got = msg })
 	require.NoError(t, b.Publish(context.Background(), "topic", "hello"))
 	require.Equal(t, "hello", got)
+}
+
+// TestRedisBusBlackholed: Redis accepts connections and never answers (a
+// hung server, a partition that drops packets). Once the bus knows it is
+// unhealthy, Publish sends Redis nothing and returns at once; the loss is
+// recorded for the resynchronisation.
+func TestRedisBusBlackholed(t *testing.T) {
+	t.Parallel()
+	m := miniredis.RunT(t)
+	bh := testkit.NewBlackhole(t, m.Addr())
+	rdb := redis.NewClient(&redis.Options{Addr: bh.Addr()})
+	b := cache.NewRedisBus(rdb, quiet, cache.RedisOptions{PingEvery: 50 * time.Millisecond})
+	t.Cleanup(func() {
+		rdb.Close()
+		b.Close()
+	})
+	require.True(t, b.Healthy())
+
+	bh.Freeze()
+	frozeAt := time.Now()
+	eventually(t, func() bool { return !b.Healthy() }, "the bus did not notice the silent Redis")
+	t.Logf("unhealthy %s after the freeze", time.Since(frozeAt).Round(time.Millisecond))
+	t.Run("ErrUnhealthyWithoutCallingRedis", func(t *testing.T) {
+		// No deadline: a publish that went to Redis would hang on go-redis's
+		// own timeouts and retries, and the blackhole would see it.
+		err := b.Publish(context.Background(), "session.revoke", "x")
+		require.ErrorIs(t, err, cache.ErrUnhealthy)
+		require.Zero(t, bh.Swallowed("publish"), "a publish was sent to a Redis known to be down")
+	})
 }

@@ -19,35 +19,41 @@ import (
 
 // Config is everything Atrium can be told from outside.
 type Config struct {
-	HTTPAddr         string           // ATRIUM_HTTP_ADDR
-	DataDir          string           // ATRIUM_DATA_DIR
-	DatabaseURL      string           // ATRIUM_DATABASE_URL
-	RedisURL         string           // ATRIUM_REDIS_URL
-	PublicURL        string           // ATRIUM_PUBLIC_URL
-	KeyEncryptionKey []byte           // ATRIUM_KEY_ENCRYPTION_KEY (base64, 32 bytes)
-	AutoMigrate      bool             // ATRIUM_AUTO_MIGRATE
-	LogLevel         string           // ATRIUM_LOG_LEVEL
-	LogFormat        string           // ATRIUM_LOG_FORMAT
-	Issuer           string           // ATRIUM_TOKEN_ISSUER
-	Audience         string           // ATRIUM_TOKEN_AUDIENCE
-	AccessTokenTTL   time.Duration    // ATRIUM_ACCESS_TOKEN_TTL
-	KeyRotation      time.Duration    // ATRIUM_KEY_ROTATION_PERIOD
-	MaxBodyBytes     int64            // ATRIUM_MAX_BODY_BYTES
-	ShutdownTimeout  time.Duration    // ATRIUM_SHUTDOWN_TIMEOUT
-	WebAuthnOrigins  []string         // ATRIUM_WEBAUTHN_ORIGINS
-	DocumentMaxBytes int              // ATRIUM_DOCUMENT_MAX_BYTES
-	DegradedCacheTTL time.Duration    // ATRIUM_DEGRADED_CACHE_TTL
-	MetricsAddr      string           // ATRIUM_METRICS_ADDR
-	MetricsOnAPI     bool             // ATRIUM_METRICS_ON_API
-	LLMBaseURL       string           // ATRIUM_LLM_BASE_URL
-	LLMAPIKey        string           // ATRIUM_LLM_API_KEY
-	LLMModels        []string         // ATRIUM_LLM_MODELS
-	LLMTimeout       time.Duration    // ATRIUM_LLM_TIMEOUT
-	LLMMonthlyTokens int              // ATRIUM_LLM_MONTHLY_TOKENS
-	SessionIdle      time.Duration    // ATRIUM_SESSION_IDLE_TIMEOUT
-	SessionMaxAge    time.Duration    // ATRIUM_SESSION_MAX_AGE
-	RateLimit        ratelimit.Config // ATRIUM_RATE_LIMIT_*
-	TrustedProxies   []netip.Prefix   // ATRIUM_TRUSTED_PROXIES
+	HTTPAddr    string // ATRIUM_HTTP_ADDR
+	DataDir     string // ATRIUM_DATA_DIR
+	DatabaseURL string // ATRIUM_DATABASE_URL
+	RedisURL    string // ATRIUM_REDIS_URL
+	// PostgreSQL connection pool (ATRIUM_DB_*); see docs/configuration.md.
+	DBMaxConns        int              // ATRIUM_DB_MAX_CONNS
+	DBMaxIdleConns    int              // ATRIUM_DB_MAX_IDLE_CONNS
+	DBConnMaxLifetime time.Duration    // ATRIUM_DB_CONN_MAX_LIFETIME
+	DBConnMaxIdleTime time.Duration    // ATRIUM_DB_CONN_MAX_IDLE_TIME
+	DBAcquireTimeout  time.Duration    // ATRIUM_DB_ACQUIRE_TIMEOUT
+	PublicURL         string           // ATRIUM_PUBLIC_URL
+	KeyEncryptionKey  []byte           // ATRIUM_KEY_ENCRYPTION_KEY (base64, 32 bytes)
+	AutoMigrate       bool             // ATRIUM_AUTO_MIGRATE
+	LogLevel          string           // ATRIUM_LOG_LEVEL
+	LogFormat         string           // ATRIUM_LOG_FORMAT
+	Issuer            string           // ATRIUM_TOKEN_ISSUER
+	Audience          string           // ATRIUM_TOKEN_AUDIENCE
+	AccessTokenTTL    time.Duration    // ATRIUM_ACCESS_TOKEN_TTL
+	KeyRotation       time.Duration    // ATRIUM_KEY_ROTATION_PERIOD
+	MaxBodyBytes      int64            // ATRIUM_MAX_BODY_BYTES
+	ShutdownTimeout   time.Duration    // ATRIUM_SHUTDOWN_TIMEOUT
+	WebAuthnOrigins   []string         // ATRIUM_WEBAUTHN_ORIGINS
+	DocumentMaxBytes  int              // ATRIUM_DOCUMENT_MAX_BYTES
+	DegradedCacheTTL  time.Duration    // ATRIUM_DEGRADED_CACHE_TTL
+	MetricsAddr       string           // ATRIUM_METRICS_ADDR
+	MetricsOnAPI      bool             // ATRIUM_METRICS_ON_API
+	LLMBaseURL        string           // ATRIUM_LLM_BASE_URL
+	LLMAPIKey         string           // ATRIUM_LLM_API_KEY
+	LLMModels         []string         // ATRIUM_LLM_MODELS
+	LLMTimeout        time.Duration    // ATRIUM_LLM_TIMEOUT
+	LLMMonthlyTokens  int              // ATRIUM_LLM_MONTHLY_TOKENS
+	SessionIdle       time.Duration    // ATRIUM_SESSION_IDLE_TIMEOUT
+	SessionMaxAge     time.Duration    // ATRIUM_SESSION_MAX_AGE
+	RateLimit         ratelimit.Config // ATRIUM_RATE_LIMIT_*
+	TrustedProxies    []netip.Prefix   // ATRIUM_TRUSTED_PROXIES
 
 	// Clock is not read from the environment: tests set it to move time
 	// (sessions, refresh tokens, ceremonies) instead of sleeping. Nil is
@@ -66,6 +72,11 @@ var Vars = []Var{
 	{"ATRIUM_DATA_DIR", "./data", "directory for the embedded default's files (SQLite database, generated key-encryption key)"},
 	{"ATRIUM_DATABASE_URL", "", "empty = SQLite in the data dir; postgres://user@host:5432/db = PostgreSQL via pgx"},
 	{"ATRIUM_REDIS_URL", "", "empty = in-process cache and bus (one instance only); redis://host:6379/0 = shared Redis"},
+	{"ATRIUM_DB_MAX_CONNS", "32", "PostgreSQL connections this instance may open; keep instances x this below the server's max_connections (or use PgBouncer)"},
+	{"ATRIUM_DB_MAX_IDLE_CONNS", "32", "idle PostgreSQL connections kept open (at most ATRIUM_DB_MAX_CONNS)"},
+	{"ATRIUM_DB_CONN_MAX_LIFETIME", "30m", "a PostgreSQL connection is replaced after this long (spreads load after a failover)"},
+	{"ATRIUM_DB_CONN_MAX_IDLE_TIME", "5m", "an idle PostgreSQL connection is closed after this long"},
+	{"ATRIUM_DB_ACQUIRE_TIMEOUT", "2s", "longest a request waits for a free PostgreSQL connection; after it, 503 with Retry-After"},
 	{"ATRIUM_PUBLIC_URL", "http://localhost:8080", "origin users see; token issuer and WebAuthn origin derive from it"},
 	{"ATRIUM_KEY_ENCRYPTION_KEY", "", "base64 of 32 random bytes encrypting signing keys at rest; generated into the data dir on the embedded default, required with PostgreSQL"},
 	{"ATRIUM_AUTO_MIGRATE", "true on SQLite, false on PostgreSQL", "apply pending migrations at start"},
@@ -223,6 +234,14 @@ func Load(getenv func(string) string) (*Config, error) {
 		return n
 	}
 	c.DocumentMaxBytes = num("ATRIUM_DOCUMENT_MAX_BYTES", "262144")
+	c.DBMaxConns = num("ATRIUM_DB_MAX_CONNS", "32")
+	if c.DBMaxConns < 1 {
+		errs = append(errs, errors.New("ATRIUM_DB_MAX_CONNS: want at least 1"))
+	}
+	c.DBMaxIdleConns = num("ATRIUM_DB_MAX_IDLE_CONNS", "32")
+	c.DBConnMaxLifetime = dur("ATRIUM_DB_CONN_MAX_LIFETIME", "30m")
+	c.DBConnMaxIdleTime = dur("ATRIUM_DB_CONN_MAX_IDLE_TIME", "5m")
+	c.DBAcquireTimeout = dur("ATRIUM_DB_ACQUIRE_TIMEOUT", "2s")
 	c.LLMMonthlyTokens = num("ATRIUM_LLM_MONTHLY_TOKENS", "0")
 	for _, m := range strings.Split(get("ATRIUM_LLM_MODELS", ""), ",") {
 		if m = strings.TrimSpace(m); m != "" {

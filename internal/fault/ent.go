@@ -18,6 +18,8 @@ func FromEnt(err error, what string) error {
 		return nil
 	case As(err) != nil:
 		return err
+	case IsUnavailable(err):
+		return Classify(err)
 	case ent.IsNotFound(err), errors.Is(err, privacy.Deny):
 		return Wrap(err, NotFound, what+" not found")
 	case ent.IsConstraintError(err):

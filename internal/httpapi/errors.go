@@ -60,9 +60,13 @@ func Problem(ctx context.Context, log *slog.Logger, err error) *api.ErrorStatusC
 	if status >= 500 {
 		log.ErrorContext(ctx, "request failed", "request_id", rid, "code", fe.Code, "err", err)
 	}
-	if fe.RetryAfter > 0 {
+	retryAfter := fe.RetryAfter
+	if retryAfter <= 0 && status == http.StatusServiceUnavailable {
+		retryAfter = fault.RetryAfter // every 503 says when to come back
+	}
+	if retryAfter > 0 {
 		if m := metaFrom(ctx); m != nil {
-			m.retryAfter = fe.RetryAfter
+			m.retryAfter = retryAfter
 		}
 	}
 	p := api.Problem{
@@ -108,7 +112,14 @@ func classify(err error) *fault.Error {
 		if errors.Is(err, ogenerrors.ErrSecurityRequirementIsNotSatisfied) {
 			return fault.New(fault.Unauthenticated, "a bearer access token is required")
 		}
-		return &fault.Error{Code: fault.Unauthenticated, Message: "the access token is not valid"}
+		// The security handler says what was wrong with a token with a
+		// coded error (found above). An uncoded one means authentication
+		// could not be decided: a dependency down (503) or a bug (500),
+		// never "your token is not valid".
+		if fe := fault.As(fault.Classify(err)); fe != nil {
+			return fe
+		}
+		return &fault.Error{Code: fault.Internal, Message: "internal error"}
 	case errors.As(err, &maxErr):
 		return fault.New(fault.TooLarge, "the request body is larger than %d bytes", maxErr.Limit)
 	case errors.As(err, &ctErr):
@@ -128,6 +139,9 @@ func classify(err error) *fault.Error {
 		return fault.New(fault.NotFound, "not implemented")
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return fault.New(fault.Unavailable, "the request was cancelled or timed out")
+	}
+	if fe := fault.As(fault.Classify(err)); fe != nil {
+		return fe // a dependency down, seen first here
 	}
 	return &fault.Error{Code: fault.Internal, Message: "internal error"}
 }

@@ -5,7 +5,10 @@ package httpapi
 
 import (
 	"context"
+	"errors"
 	"log/slog"
+	"slices"
+	"strings"
 
 	"github.com/google/uuid"
 
@@ -14,6 +17,7 @@ import (
 	"atrium/ent/message"
 	"atrium/gen/api"
 	"atrium/internal/conversation"
+	"atrium/internal/fault"
 	"atrium/internal/page"
 )
 
@@ -29,8 +33,14 @@ type Conversations interface {
 }
 
 // ReadinessFunc reports the health of each dependency by name; a nil error
-// means healthy.
+// means healthy, an error matching ErrDegraded means the instance still
+// serves every request correctly without it (slower, or with shorter cache
+// lifetimes), and any other error means it cannot serve requests.
 type ReadinessFunc func(ctx context.Context) map[string]error
+
+// ErrDegraded marks a dependency failure the instance works around; see
+// ReadinessFunc.
+var ErrDegraded = errors.New("degraded")
 
 // Services are the domain services behind the API.
 type Services struct {
@@ -96,25 +106,31 @@ func (h *Handler) GetHealth(context.Context) (*api.Health, error) {
 
 // GetReady implements getReady.
 // GET /ready
+//
+// Ready means "can serve requests": 200 while every dependency is ok or
+// degraded (Redis down: caches run short-lived, rate limits per instance),
+// 503 through the one error mapper (with Retry-After) when one is down.
 func (h *Handler) GetReady(ctx context.Context) (*api.Health, error) {
 	checks := api.HealthChecks{}
-	status := api.HealthStatusOk
+	var down []string
 	for name, err := range h.ready(ctx) {
-		checks[name] = "ok"
-		if err != nil {
+		switch {
+		case err == nil:
+			checks[name] = "ok"
+		case errors.Is(err, ErrDegraded):
+			checks[name] = "degraded"
+			h.log.WarnContext(ctx, "ready, degraded", "dependency", name, "err", err)
+		default:
 			checks[name] = "unavailable"
-			status = api.HealthStatusUnavailable
+			down = append(down, name)
 			h.log.WarnContext(ctx, "not ready", "dependency", name, "err", err)
 		}
 	}
-	res := &api.Health{Status: status, Checks: api.NewOptHealthChecks(checks)}
-	if status != api.HealthStatusOk {
-		return nil, &api.ErrorStatusCode{StatusCode: 503, Response: api.Problem{
-			Type: "https://atrium.dev/problems/unavailable", Title: "Service Unavailable", Status: 503,
-			Detail: api.NewOptString("a dependency is unavailable: see /api/v1/ready checks in the logs"),
-		}}
+	if len(down) > 0 {
+		slices.Sort(down)
+		return nil, fault.New(fault.Unavailable, "unavailable: %s", strings.Join(down, ", "))
 	}
-	return res, nil
+	return &api.Health{Status: api.HealthStatusOk, Checks: api.NewOptHealthChecks(checks)}, nil
 }
 
 // CreateConversation implements createConversation.

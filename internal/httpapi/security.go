@@ -37,7 +37,9 @@ type Principal struct {
 	UserID, TenantID, SessionID uuid.UUID
 }
 
-// TokenVerifier verifies access tokens.
+// TokenVerifier verifies access tokens. A token that is not valid is a
+// fault.Unauthenticated error; any other error means the token could not be
+// checked (503 or 500, never 401).
 type TokenVerifier interface {
 	VerifyAccess(ctx context.Context, token string) (Principal, error)
 }
@@ -111,15 +113,28 @@ func currentSession(ctx context.Context) uuid.UUID {
 func (s *SecurityHandler) Authenticate(ctx context.Context, token string) (context.Context, Principal, error) {
 	p, err := s.tokens.VerifyAccess(ctx, token)
 	if err != nil {
-		return ctx, Principal{}, fault.Wrap(err, fault.Unauthenticated, "the access token is not valid")
+		return ctx, Principal{}, decided(err)
 	}
 	if err := s.sessions.Check(ctx, p.SessionID, p.UserID, p.TenantID); err != nil {
-		return ctx, Principal{}, err
+		return ctx, Principal{}, decided(err)
 	}
 	perms, err := s.perms.Permissions(ctx, p.TenantID, p.UserID)
 	if err != nil {
-		return ctx, Principal{}, err
+		return ctx, Principal{}, decided(err)
 	}
 	v := &viewer.Viewer{UserID: p.UserID, TenantID: p.TenantID, SessionID: p.SessionID, Perms: perms}
 	return viewer.NewContext(ctx, v), p, nil
+}
+
+// decided keeps the code of a classified error (a bad token or an ended
+// session is Unauthenticated) and classifies the rest: a dependency that is
+// down is Unavailable (503), anything else Internal (500, logged). An error
+// nobody classified never becomes 401: a valid token must not be rejected
+// because a lookup failed.
+func decided(err error) error {
+	err = fault.Classify(err)
+	if fault.As(err) == nil {
+		err = fault.Wrap(err, fault.Internal, "internal error")
+	}
+	return err
 }

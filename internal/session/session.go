@@ -6,6 +6,7 @@ package session
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync/atomic"
@@ -182,7 +183,7 @@ func (s *Store) load(ctx context.Context, sid, userID uuid.UUID) (*state, error)
 		return nil, ErrInactive
 	}
 	if err != nil {
-		return nil, fault.Wrap(err, fault.Unavailable, "sessions are unavailable")
+		return nil, fault.Classify(fmt.Errorf("load session: %w", err))
 	}
 	st := &state{
 		userID: row.UserID, tenantID: row.TenantID,
@@ -268,7 +269,11 @@ func (s *Store) Forget(ctx context.Context, sid uuid.UUID) {
 	s.m.InvalidatedLocal.Inc()
 	s.gen.Add(1)
 	s.cache.Invalidate(sid)
-	if err := s.bus.Publish(ctx, revokeTopic, sid.String()); err != nil {
+	if err := s.bus.Publish(ctx, revokeTopic, sid.String()); errors.Is(err, cache.ErrUnhealthy) {
+		// Expected while Redis is down: every instance keeps sessions for
+		// the degraded TTL only, and resynchronises when Redis is back.
+		s.log.DebugContext(ctx, "session revocation not published: bus degraded", "session_id", sid)
+	} else if err != nil {
 		s.log.ErrorContext(ctx, "session revocation not published", "session_id", sid, "err", err)
 	}
 }

@@ -98,17 +98,25 @@ func Postgres(tb testing.TB) *app.Database {
 	if err != nil {
 		tb.Fatalf("testkit: open postgres: %v", err)
 	}
-	db.SetMaxOpenConns(8)
-	db.SetMaxIdleConns(8)
 	tb.Cleanup(func() { db.Close() })
-	if err := db.PingContext(context.Background()); err != nil {
+	// The production stack: row-level security and the bounded pool. The
+	// acquire wait is generous: a loaded test machine is not an outage.
+	d, err := app.OpenPostgres(context.Background(), db, app.PoolOptions{
+		MaxConns: 8, MaxIdleConns: 8, AcquireTimeout: time.Minute,
+	})
+	if err != nil {
 		tb.Fatalf("testkit: connect postgres: %v", err)
 	}
-	return &app.Database{
-		Client:  app.NewClient(db, dialect.Postgres),
-		DB:      db,
-		Dialect: dialect.Postgres,
-	}
+	return d
+}
+
+// MigratedPostgresURL returns the URL of a new PostgreSQL database with the
+// real migrations applied, dropped when the test ends: for tests that open
+// it their own way (app.OpenPostgres). It skips the test when no PostgreSQL
+// is available (fails in CI).
+func MigratedPostgresURL(tb testing.TB) string {
+	tb.Helper()
+	return newPostgresDB(tb, true)
 }
 
 // PostgresURL returns the URL of a new, empty PostgreSQL database (no
@@ -248,27 +256,53 @@ func pgMajor(binDir string) int {
 }
 
 // throwawayPostgres initialises and starts a server in a temp dir and returns
-// its superuser URL. PostgreSQL refuses to run as root, so as root it runs as
-// the postgres OS user.
+// its superuser URL. It runs until the test binary ends.
 func throwawayPostgres(bin string) (string, error) {
+	p, err := initPostgres(bin, "max_connections=300")
+	if err != nil {
+		return "", err
+	}
+	onStop(p.remove)
+	if err := p.start(); err != nil {
+		return "", err
+	}
+	return p.url(), nil
+}
+
+// pgProc is one PostgreSQL server process on its own data directory and
+// port; it can be stopped and started again on both.
+type pgProc struct {
+	bin, dir, data string
+	port           int
+	cred           *syscall.Credential
+	settings       []string // extra -c name=value
+
+	mu     sync.Mutex
+	cmd    *exec.Cmd
+	exited chan struct{}
+}
+
+// initPostgres creates a data directory in a temp dir with initdb. PostgreSQL
+// refuses to run as root, so as root it runs as the postgres OS user.
+func initPostgres(bin string, settings ...string) (*pgProc, error) {
 	sweepTempDirs("atrium-pg-")
 	dir, err := ownedTempDir("atrium-pg-")
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	var cred *syscall.Credential
 	if os.Geteuid() == 0 {
 		u, err := user.Lookup("postgres")
 		if err != nil {
 			os.RemoveAll(dir)
-			return "", fmt.Errorf("running as root and no postgres OS user: %w", err)
+			return nil, fmt.Errorf("running as root and no postgres OS user: %w", err)
 		}
 		uid, _ := strconv.Atoi(u.Uid)
 		gid, _ := strconv.Atoi(u.Gid)
 		cred = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
 		if err := os.Chown(dir, uid, gid); err != nil {
 			os.RemoveAll(dir)
-			return "", err
+			return nil, err
 		}
 	}
 	data := filepath.Join(dir, "data")
@@ -277,67 +311,98 @@ func throwawayPostgres(bin string) (string, error) {
 	initdb.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
 	if out, err := initdb.CombinedOutput(); err != nil {
 		os.RemoveAll(dir)
-		return "", fmt.Errorf("initdb: %w: %s", err, out)
+		return nil, fmt.Errorf("initdb: %w: %s", err, out)
 	}
 	port, err := freePort()
 	if err != nil {
 		os.RemoveAll(dir)
-		return "", err
+		return nil, err
 	}
-	logf, err := os.Create(filepath.Join(dir, "postgres.log"))
+	return &pgProc{bin: bin, dir: dir, data: data, port: port, cred: cred, settings: settings}, nil
+}
+
+func (p *pgProc) url() string {
+	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", p.port)
+}
+
+// start starts the server and waits until it accepts connections.
+func (p *pgProc) start() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cmd != nil {
+		return errors.New("postgres already running")
+	}
+	logf, err := os.OpenFile(filepath.Join(p.dir, "postgres.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
-		os.RemoveAll(dir)
-		return "", err
+		return err
 	}
-	srv := exec.Command(filepath.Join(bin, "postgres"), "-D", data, "-p", strconv.Itoa(port), "-k", dir,
+	args := []string{"-D", p.data, "-p", strconv.Itoa(p.port), "-k", p.dir,
 		"-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off",
-		"-c", "full_page_writes=off", "-c", "max_connections=300", "-c", "shared_buffers=64MB")
-	srv.Dir = dir
+		"-c", "full_page_writes=off", "-c", "shared_buffers=64MB"}
+	for _, kv := range p.settings {
+		args = append(args, "-c", kv)
+	}
+	srv := exec.Command(filepath.Join(p.bin, "postgres"), args...)
+	srv.Dir = p.dir
 	srv.Stdout, srv.Stderr = logf, logf
 	// Pdeathsig: the server dies with the test binary even without Main.
-	srv.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Pdeathsig: syscall.SIGQUIT, Setpgid: true}
+	srv.SysProcAttr = &syscall.SysProcAttr{Credential: p.cred, Pdeathsig: syscall.SIGQUIT, Setpgid: true}
 	if err := srv.Start(); err != nil {
 		logf.Close()
-		os.RemoveAll(dir)
-		return "", err
+		return err
 	}
 	exited := make(chan struct{})
 	go func() { srv.Wait(); logf.Close(); close(exited) }()
-	onStop(func() {
-		srv.Process.Signal(syscall.SIGINT) // fast shutdown
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			srv.Process.Kill()
-			<-exited
-		}
-		os.RemoveAll(dir)
-	})
-	raw := fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port)
-	db, err := sql.Open("pgx", raw)
+	p.cmd, p.exited = srv, exited
+	db, err := sql.Open("pgx", p.url())
 	if err != nil {
-		return "", err
+		return err
 	}
 	defer db.Close()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		select {
 		case <-exited:
-			log, _ := os.ReadFile(filepath.Join(dir, "postgres.log"))
-			return "", fmt.Errorf("postgres exited: %s", log)
+			log, _ := os.ReadFile(filepath.Join(p.dir, "postgres.log"))
+			p.cmd = nil
+			return fmt.Errorf("postgres exited: %s", log)
 		default:
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		err := db.PingContext(ctx)
 		cancel()
 		if err == nil {
-			return raw, nil
+			return nil
 		}
 		if time.Now().After(deadline) {
-			return "", fmt.Errorf("postgres did not accept connections in 30s: %w", err)
+			return fmt.Errorf("postgres did not accept connections in 30s: %w", err)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// stop shuts the server down like `pg_ctl stop -m fast` (SIGINT: clients are
+// disconnected, open transactions roll back) and waits for it to exit.
+func (p *pgProc) stop() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cmd == nil {
+		return
+	}
+	p.cmd.Process.Signal(syscall.SIGINT)
+	select {
+	case <-p.exited:
+	case <-time.After(10 * time.Second):
+		p.cmd.Process.Kill()
+		<-p.exited
+	}
+	p.cmd = nil
+}
+
+// remove stops the server and deletes its directory.
+func (p *pgProc) remove() {
+	p.stop()
+	os.RemoveAll(p.dir)
 }
 
 func freePort() (int, error) {
