@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -214,12 +213,11 @@ func newClientAt(t *testing.T, base, tok string) *client {
 // buildAtrium builds the atrium binary into a temporary directory and
 // returns its path ("" after a failure, reported on t).
 func buildAtrium(t *testing.T) string {
-	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if _, err := os.Stat(goBin); err != nil {
-		if goBin, err = exec.LookPath("go"); err != nil {
-			t.Errorf("no go command to build atrium: %v", err)
-			return ""
-		}
+	// `go test` puts the go command that runs it first in PATH.
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Errorf("no go command to build atrium: %v", err)
+		return ""
 	}
 	exe := filepath.Join(t.TempDir(), "atrium")
 	out, err := exec.Command(goBin, "build", "-o", exe, "atrium/cmd/atrium").CombinedOutput()
