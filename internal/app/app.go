@@ -161,10 +161,16 @@ func Build(ctx context.Context, cfg *config.Config, db *Database, kek []byte, lo
 		}
 		a.Redis = redis.NewClient(opts)
 		a.onClose("redis", func(context.Context) error { return a.Redis.Close() })
-		if err := a.Redis.Ping(ctx).Err(); err != nil {
-			return nil, fmt.Errorf("connect to redis: %w", err)
+		// Redis down at start is not fatal (issue #11): the instance starts
+		// degraded, like one whose Redis failed later — the bus is unhealthy
+		// and keeps reconnecting, the caches use the degraded TTL, /ready
+		// says "redis":"degraded".
+		var bopts cache.RedisOptions
+		if err := pingRedis(ctx, a.Redis); err != nil {
+			log.Warn("redis does not answer at start; starting degraded, reconnecting in the background", "err", err)
+			bopts.StartWait = time.Millisecond // no subscription to wait for
 		}
-		rb := cache.NewRedisBus(a.Redis, log)
+		rb := cache.NewRedisBus(a.Redis, log, bopts)
 		a.Bus = rb
 		a.onCloseFunc("cache bus", rb.Close) // before its client
 	} else {

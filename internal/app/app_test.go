@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -144,4 +145,40 @@ func TestRun(t *testing.T) {
 		defer ln.Close()
 		require.ErrorContains(t, a.Run(context.Background(), ln), "metrics listener")
 	})
+}
+
+// TestBuildRedisDown: an instance whose Redis is unreachable at start-up
+// starts degraded (issue #11), as one whose Redis failed later does: the bus
+// is unhealthy, /ready is 200 with "redis":"degraded", and once Redis
+// answers the bus reconnects by itself, without a restart.
+func TestBuildRedisDown(t *testing.T) {
+	t.Parallel()
+	rd := testkit.NewDedicatedRedis(t)
+	rd.Kill() // its port is known, nobody listens on it
+	cfg, err := config.Load(func(string) string { return "" })
+	require.NoError(t, err)
+	cfg.DataDir = t.TempDir()
+	cfg.RedisURL = rd.URL()
+	a, err := app.Build(context.Background(), cfg, testkit.SQLite(t), make([]byte, 32), quiet())
+	require.NoError(t, err, "Redis down at start must not stop the instance")
+	defer a.Close()
+	require.False(t, a.Bus.Healthy())
+	ready := func() (int, string) {
+		rec := httptest.NewRecorder()
+		a.Handler.ServeHTTP(rec, httptest.NewRequest("GET", "/api/v1/ready", nil))
+		return rec.Code, rec.Body.String()
+	}
+	code, body := ready()
+	require.Equal(t, http.StatusOK, code, body)
+	require.Contains(t, body, `"redis":"degraded"`)
+
+	rd.Start(t)
+	deadline := time.Now().Add(30 * time.Second) // bounds a poll; no duration is asserted
+	for !a.Bus.Healthy() {
+		require.True(t, time.Now().Before(deadline), "the bus did not reconnect once Redis was back")
+		time.Sleep(20 * time.Millisecond) // polling interval
+	}
+	code, body = ready()
+	require.Equal(t, http.StatusOK, code, body)
+	require.Contains(t, body, `"redis":"ok"`)
 }
