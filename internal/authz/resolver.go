@@ -26,7 +26,8 @@ import (
 
 const invalidateTopic = "authz.invalidate"
 
-// Default cache lifetimes; see WithTTL and WithDegradedTTL.
+// Cache lifetimes: DefaultTTL while the bus is healthy (invalidations
+// normally remove entries much earlier); see WithDegradedTTL for the other.
 const (
 	DefaultTTL         = 5 * time.Minute
 	DefaultDegradedTTL = 2 * time.Second
@@ -79,10 +80,6 @@ func WithRedis(rdb redis.UniversalClient) Option {
 
 // WithMetrics reports hits, misses, invalidations and check latency to m.
 func WithMetrics(m *metrics.Metrics) Option { return func(r *Resolver) { r.m = m.Cache("authz") } }
-
-// WithTTL sets how long entries live while the bus is healthy (default
-// DefaultTTL); invalidations normally remove them much earlier.
-func WithTTL(d time.Duration) Option { return func(r *Resolver) { r.ttl = d } }
 
 // WithDegradedTTL bounds the age of an answer while the bus is unhealthy
 // (default DefaultDegradedTTL): no grant older than this is served then.
