@@ -27,6 +27,8 @@ type fakeAuth struct {
 	tokens  map[string]realtime.Principal
 	revoked map[string]bool
 	down    bool // every check is undecidable (a dependency is down)
+	// undecided counts the checks answered while down.
+	undecided atomic.Int64
 }
 
 type principalKey struct{}
@@ -35,6 +37,7 @@ func (a *fakeAuth) Authenticate(ctx context.Context, token string) (context.Cont
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.down {
+		a.undecided.Add(1)
 		return nil, realtime.Principal{}, fmt.Errorf("%w: database down", realtime.ErrUnavailable)
 	}
 	p, ok := a.tokens[token]
@@ -545,7 +548,10 @@ func TestRecheckUnavailable(t *testing.T) {
 		require.Equal(t, realtime.TypeError, e.Type)
 		require.Contains(t, string(e.Data), `"unavailable"`)
 		require.NoError(t, h.Publish(t.Context(), created(tenant, conv, "while paused")))
-		time.Sleep(150 * time.Millisecond) // several rechecks, still undecided
+		// Several rechecks, still undecided: wait for them, not for time.
+		seen := b.auth.undecided.Load()
+		require.Eventually(t, func() bool { return b.auth.undecided.Load() >= seen+3 }, 5*time.Second, time.Millisecond,
+			"the connection stopped rechecking while paused")
 
 		b.auth.setDown(false)
 		require.Equal(t, realtime.TypeResumed, mustRead(t, c).Type, "the paused event was not delivered")
