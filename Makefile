@@ -26,12 +26,13 @@ test: ## Run every test (uses PostgreSQL/Redis when available; see docs/testing.
 	exit $$rc
 
 .PHONY: generate
-generate: ## Regenerate ent (ent/) and ogen (gen/api/) code
+generate: ## Regenerate ent (ent/) and ogen (gen/api/) code, and tidy go.mod/go.sum
 	$(GO) generate ./...
+	$(GO) mod tidy
 
 .PHONY: check-generated
-check-generated: generate ## Fail if generated code differs from what is committed
-	@git diff --exit-code --stat -- ent gen go.mod go.sum || { echo "generated code is out of date: run 'make generate' and commit"; exit 1; }
+check-generated: generate ## Fail if generated code or go.mod/go.sum (go mod tidy) differ from what is committed
+	@git diff --exit-code --stat -- ent gen go.mod go.sum || { echo "generated code or go.mod/go.sum out of date: run 'make generate' (go generate + go mod tidy) and commit"; exit 1; }
 	@test -z "$$(git status --porcelain -- ent gen)" || { git status --porcelain -- ent gen; echo "untracked generated files: run 'make generate' and commit"; exit 1; }
 
 .PHONY: migrate-diff

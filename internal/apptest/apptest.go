@@ -155,10 +155,6 @@ func (b bearer) BearerAuth(context.Context, api.OperationName) (api.BearerAuth, 
 // WithRateLimits sets the rate limits (apptest turns them off by default).
 func WithRateLimits(l ratelimit.Config) Option { return func(c *config.Config) { c.RateLimit = l } }
 
-// WithKEK sets the key-encryption key, so that two instances on one
-// database share their signing keys.
-func WithKEK(kek []byte) Option { return func(c *config.Config) { c.KeyEncryptionKey = kek } }
-
 // WithRedis makes the instance use Redis (cache bus) at url.
 func WithRedis(url string) Option { return func(c *config.Config) { c.RedisURL = url } }
 

@@ -26,7 +26,8 @@ import (
 
 const invalidateTopic = "authz.invalidate"
 
-// Default cache lifetimes; see WithTTL and WithDegradedTTL.
+// Cache lifetimes: DefaultTTL while the bus is healthy (invalidations
+// normally remove entries much earlier); see WithDegradedTTL for the other.
 const (
 	DefaultTTL         = 5 * time.Minute
 	DefaultDegradedTTL = 2 * time.Second
@@ -59,6 +60,7 @@ type Resolver struct {
 	ttl         time.Duration
 	degradedTTL time.Duration
 	noCache     bool
+	now         func() time.Time
 	// gen increases on every invalidation and reset; a load that raced with
 	// one is not stored, so a revoked grant is never cached after its
 	// invalidation.
@@ -80,13 +82,20 @@ func WithRedis(rdb redis.UniversalClient) Option {
 // WithMetrics reports hits, misses, invalidations and check latency to m.
 func WithMetrics(m *metrics.Metrics) Option { return func(r *Resolver) { r.m = m.Cache("authz") } }
 
-// WithTTL sets how long entries live while the bus is healthy (default
-// DefaultTTL); invalidations normally remove them much earlier.
-func WithTTL(d time.Duration) Option { return func(r *Resolver) { r.ttl = d } }
-
 // WithDegradedTTL bounds the age of an answer while the bus is unhealthy
 // (default DefaultDegradedTTL): no grant older than this is served then.
 func WithDegradedTTL(d time.Duration) Option { return func(r *Resolver) { r.degradedTTL = d } }
+
+// WithClock sets the clock that cache lifetimes count on (default
+// time.Now), so tests move time on instead of waiting for it.
+func WithClock(now func() time.Time) Option { return func(r *Resolver) { r.now = now } }
+
+// clock adapts a WithClock clock to otter's. It has no ticks: the cache then
+// drops expired entries when they are read, not proactively.
+type clock func() time.Time
+
+func (c clock) NowNano() int64                      { return c().UnixNano() }
+func (c clock) Tick(time.Duration) <-chan time.Time { return nil }
 
 // WithoutCache makes every call read the database: the reference the
 // consistency tests compare the caches with.
@@ -98,6 +107,12 @@ func NewResolver(client *ent.Client, bus cache.Bus, log *slog.Logger, opts ...Op
 	r := &Resolver{client: client, bus: bus, log: log, ttl: DefaultTTL, degradedTTL: DefaultDegradedTTL}
 	for _, o := range opts {
 		o(r)
+	}
+	var l1Clock otter.Clock // otter's own unless WithClock
+	if r.now != nil {
+		l1Clock = clock(r.now)
+	} else {
+		r.now = time.Now
 	}
 	if r.l2 != nil {
 		r.l2.ttl = r.ttl // options may come in any order
@@ -112,8 +127,9 @@ func NewResolver(client *ent.Client, bus cache.Bus, log *slog.Logger, opts ...Op
 			if e.Value.short {
 				ttl = r.degradedTTL
 			}
-			return max(ttl-time.Since(e.Value.read), time.Nanosecond)
+			return max(ttl-r.now().Sub(e.Value.read), time.Nanosecond)
 		}),
+		Clock: l1Clock,
 	})
 	bus.Subscribe(invalidateTopic, r.onInvalidate)
 	bus.OnReset(r.onReset)
@@ -163,7 +179,7 @@ func (r *Resolver) Permissions(ctx context.Context, tenantID, userID uuid.UUID) 
 
 // miss answers from L2 or the database and fills the levels.
 func (r *Resolver) miss(ctx context.Context, k key) (*Set, error) {
-	start := time.Now()
+	start, read := time.Now(), r.now()
 	r.m.L1Miss.Inc()
 	gen := r.gen.Load()
 	healthy := r.bus.Healthy()
@@ -204,7 +220,7 @@ func (r *Resolver) miss(ctx context.Context, k key) (*Set, error) {
 			}
 		}
 	}
-	e.short, e.read = !healthy, start
+	e.short, e.read = !healthy, read
 	if !r.noCache && r.gen.Load() == gen {
 		r.l1.Set(k, e)
 		// An invalidation between the check and Set would otherwise leave

@@ -19,6 +19,7 @@ const (
 	Unauthenticated Code = "unauthenticated" // no or bad credentials -> 401
 	Forbidden       Code = "forbidden"       // authenticated, not allowed -> 403
 	NotFound        Code = "not_found"       // missing or another tenant's -> 404
+	BadMethod       Code = "bad_method"      // route exists, method does not -> 405
 	Conflict        Code = "conflict"        // state conflict -> 409
 	TooLarge        Code = "too_large"       // body over the limit -> 413
 	RateLimited     Code = "rate_limited"    // -> 429 with Retry-After

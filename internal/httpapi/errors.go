@@ -25,6 +25,7 @@ var statusOf = map[fault.Code]int{
 	fault.Unauthenticated: http.StatusUnauthorized,
 	fault.Forbidden:       http.StatusForbidden,
 	fault.NotFound:        http.StatusNotFound,
+	fault.BadMethod:       http.StatusMethodNotAllowed,
 	fault.Conflict:        http.StatusConflict,
 	fault.TooLarge:        http.StatusRequestEntityTooLarge,
 	fault.RateLimited:     http.StatusTooManyRequests,

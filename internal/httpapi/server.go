@@ -70,11 +70,7 @@ func NewServer(cfg Config) (http.Handler, error) {
 		}),
 		api.WithMethodNotAllowed(func(w http.ResponseWriter, r *http.Request, allowed string) {
 			w.Header().Set("Allow", allowed)
-			p := Problem(r.Context(), log, fault.New(fault.Invalid, "method not allowed; allowed: %s", allowed))
-			p.StatusCode, p.Response.Status, p.Response.Title = 405, 405, "Method Not Allowed"
-			w.Header().Set("Content-Type", "application/problem+json")
-			w.WriteHeader(405)
-			_ = jsonEncode(w, problemJSON(p.Response))
+			writeProblem(w, r, log, fault.New(fault.BadMethod, "method not allowed; allowed: %s", allowed))
 		}),
 	)...)
 	if err != nil {

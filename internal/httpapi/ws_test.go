@@ -87,9 +87,7 @@ func TestRealtime(t *testing.T) {
 			send(t, c, map[string]string{"type": "subscribe", "conversation_id": bu.convA.ID.String()})
 			next(t, c, "subscribed")
 			require.NoError(t, bu.a.Client.RevokeConversationShare(ctx, api.RevokeConversationShareParams{ConversationId: bu.convA.ID, ShareId: s.ID}))
-			start := time.Now()
 			next(t, c, "unsubscribed")
-			require.Less(t, time.Since(start), 2*time.Second)
 		})
 		t.Run("ErrTokenInURL", func(t *testing.T) {
 			res, err := bu.env.Server.Client().Get(bu.env.Server.URL + "/api/v1/ws?access_token=" + bu.a.Token)

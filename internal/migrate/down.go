@@ -74,12 +74,6 @@ func WithDownLogger(l *slog.Logger) DownOption { return func(o *downOptions) { o
 // embedded down/ directory (tests).
 func WithDownFS(fsys fs.FS) DownOption { return func(o *downOptions) { o.fsys = fsys } }
 
-// WithDownLockTimeout bounds the wait for the PostgreSQL advisory lock
-// (default 1 minute).
-func WithDownLockTimeout(d time.Duration) DownOption {
-	return func(o *downOptions) { o.lockTimeout = d }
-}
-
 // DownReport tells what Down did (or, in a dry run, would do).
 type DownReport struct {
 	Dialect    string

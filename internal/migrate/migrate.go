@@ -109,10 +109,6 @@ func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
 // WithDir applies another directory than the embedded one (tests).
 func WithDir(d migrate.Dir) Option { return func(o *options) { o.dir = d } }
 
-// WithLockTimeout bounds the wait for the PostgreSQL advisory lock held by
-// another deployer (default 1 minute).
-func WithLockTimeout(d time.Duration) Option { return func(o *options) { o.lockTimeout = d } }
-
 // Report tells what Apply did (or, in a dry run, would do).
 type Report struct {
 	Dialect    string

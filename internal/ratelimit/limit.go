@@ -173,11 +173,6 @@ func WithMaxKeys(n int) Option {
 	}
 }
 
-// WithTimeout bounds each Redis round trip of NewRedis (default 250 ms), so
-// an unreachable Redis costs a request at most that before the fallback
-// answers.
-func WithTimeout(d time.Duration) Option { return func(o *options) { o.timeout = d } }
-
 // WithProbeInterval sets how long NewFallback answers from the fallback
 // after a primary error before it tries the primary again (default 1 s).
 func WithProbeInterval(d time.Duration) Option { return func(o *options) { o.probeInterval = d } }

@@ -41,7 +41,8 @@ type redisLimiter struct {
 
 // NewRedis returns a limiter whose state lives in Redis under KeyPrefix and
 // is shared by every instance. A key's entry expires when its state is back
-// to that of a new key. It reads WithTimeout.
+// to that of a new key. Each Redis round trip is bounded (250 ms), so an
+// unreachable Redis costs a request at most that before the fallback answers.
 func NewRedis(rdb redis.UniversalClient, opts ...Option) Limiter {
 	o := newOptions(opts)
 	return &redisLimiter{rdb: rdb, timeout: o.timeout}

@@ -155,7 +155,7 @@ func (c *conn) writeLoop() {
 		case <-c.ctx.Done():
 			return
 		case b := <-c.send:
-			ctx, cancel := context.WithTimeout(context.Background(), c.hub.opts.writeTimout)
+			ctx, cancel := context.WithTimeout(context.Background(), c.hub.opts.writeTimeout)
 			err := c.ws.Write(ctx, websocket.MessageText, b)
 			cancel()
 			if err != nil {

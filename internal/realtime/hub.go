@@ -94,16 +94,16 @@ type Event struct {
 type Option func(*options)
 
 type options struct {
-	pingEvery   time.Duration
-	pingTimeout time.Duration
-	recheck     time.Duration
-	grace       time.Duration
-	authTimeout time.Duration
-	writeTimout time.Duration
-	queue       int
-	maxSubs     int
-	maxMsg      int64
-	origins     []string
+	pingEvery    time.Duration
+	pingTimeout  time.Duration
+	recheck      time.Duration
+	grace        time.Duration
+	authTimeout  time.Duration
+	writeTimeout time.Duration
+	queue        int
+	maxSubs      int
+	maxMsg       int64
+	origins      []string
 }
 
 // WithPingInterval sets how often the server pings each connection
@@ -134,9 +134,6 @@ func WithQueueSize(n int) Option { return func(o *options) { o.queue = n } }
 
 // WithMaxSubscriptions caps subscriptions per connection (default 100).
 func WithMaxSubscriptions(n int) Option { return func(o *options) { o.maxSubs = n } }
-
-// WithMaxMessageBytes caps the size of a client message (default 4 KiB).
-func WithMaxMessageBytes(n int64) Option { return func(o *options) { o.maxMsg = n } }
 
 // WithOrigins lists the browser origins allowed to connect, such as
 // "https://atrium.example.com". A request without an Origin header (not a
@@ -169,15 +166,15 @@ type Hub struct {
 // NewHub returns a hub subscribed to the bus topic "realtime".
 func NewHub(auth Authenticator, authz Authorizer, bus Bus, log *slog.Logger, opts ...Option) *Hub {
 	o := options{
-		pingEvery:   30 * time.Second,
-		pingTimeout: 10 * time.Second,
-		recheck:     500 * time.Millisecond,
-		grace:       10 * time.Second,
-		authTimeout: 5 * time.Second,
-		writeTimout: 10 * time.Second,
-		queue:       64,
-		maxSubs:     100,
-		maxMsg:      4 << 10,
+		pingEvery:    30 * time.Second,
+		pingTimeout:  10 * time.Second,
+		recheck:      500 * time.Millisecond,
+		grace:        10 * time.Second,
+		authTimeout:  5 * time.Second,
+		writeTimeout: 10 * time.Second,
+		queue:        64,
+		maxSubs:      100,
+		maxMsg:       4 << 10,
 	}
 	for _, opt := range opts {
 		opt(&o)

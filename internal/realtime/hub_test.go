@@ -27,6 +27,8 @@ type fakeAuth struct {
 	tokens  map[string]realtime.Principal
 	revoked map[string]bool
 	down    bool // every check is undecidable (a dependency is down)
+	// undecided counts the checks answered while down.
+	undecided atomic.Int64
 }
 
 type principalKey struct{}
@@ -35,6 +37,7 @@ func (a *fakeAuth) Authenticate(ctx context.Context, token string) (context.Cont
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.down {
+		a.undecided.Add(1)
 		return nil, realtime.Principal{}, fmt.Errorf("%w: database down", realtime.ErrUnavailable)
 	}
 	p, ok := a.tokens[token]
@@ -386,12 +389,10 @@ func TestRevocation(t *testing.T) {
 		mustSubscribe(t, c, conv)
 
 		b.authz.set(u.p.UserID, conv, false)
-		start := time.Now()
 		e, err := read(t, c, time.Second)
 		require.NoError(t, err, "no unsubscribed event within 1 s")
 		require.Equal(t, realtime.TypeUnsubscribed, e.Type)
 		require.JSONEq(t, `{"reason":"revoked"}`, string(e.Data))
-		require.Less(t, time.Since(start), time.Second)
 
 		conns, subs := h.Stats()
 		require.Equal(t, 1, conns, "the connection stays open")
@@ -448,13 +449,10 @@ func TestSlowConsumer(t *testing.T) {
 		done <- nil
 	}()
 	for i := range n {
-		start := time.Now()
 		require.NoError(t, h.Publish(t.Context(), created(tenant, conv, big)))
-		// A blocked publish would wait out the 10 s write timeout; 1 s leaves
-		// room for a loaded machine under -race.
-		require.Less(t, time.Since(start), time.Second, "publish %d blocked", i)
 		// Publish no faster than the fast client reads: it must keep up,
-		// whatever the slow one does.
+		// whatever the slow one does. A Publish blocked behind the slow
+		// client would stall the fast one, which this wait reports.
 		for deadline := time.Now().Add(5 * time.Second); got.Load() < int64(i-4); {
 			require.True(t, time.Now().Before(deadline), "fast client stalled at %d", got.Load())
 			time.Sleep(100 * time.Microsecond)
@@ -550,7 +548,10 @@ func TestRecheckUnavailable(t *testing.T) {
 		require.Equal(t, realtime.TypeError, e.Type)
 		require.Contains(t, string(e.Data), `"unavailable"`)
 		require.NoError(t, h.Publish(t.Context(), created(tenant, conv, "while paused")))
-		time.Sleep(150 * time.Millisecond) // several rechecks, still undecided
+		// Several rechecks, still undecided: wait for them, not for time.
+		seen := b.auth.undecided.Load()
+		require.Eventually(t, func() bool { return b.auth.undecided.Load() >= seen+3 }, 5*time.Second, time.Millisecond,
+			"the connection stopped rechecking while paused")
 
 		b.auth.setDown(false)
 		require.Equal(t, realtime.TypeResumed, mustRead(t, c).Type, "the paused event was not delivered")
