@@ -14,11 +14,10 @@ import (
 	"atrium/ent"
 	"atrium/ent/kgedge"
 	"atrium/ent/kgnode"
-	"atrium/ent/knowledgegraph"
 	"atrium/internal/audit"
 	"atrium/internal/authz"
 	"atrium/internal/fault"
-	"atrium/internal/page"
+	"atrium/internal/resource"
 )
 
 // Audit actions.
@@ -35,8 +34,10 @@ const (
 // MaxDepth bounds a neighbourhood query.
 const MaxDepth = 3
 
-// Service implements knowledge graphs.
+// Service implements knowledge graphs; Get, List and Delete (with the
+// graph's nodes and edges) are the shared ones of resource.Kind.
 type Service struct {
+	*resource.Kind[*ent.KnowledgeGraph]
 	client *ent.Client
 	audit  *audit.Writer
 	access *authz.Access
@@ -44,15 +45,20 @@ type Service struct {
 
 // NewService returns a Service and registers graphs with access.
 func NewService(client *ent.Client, w *audit.Writer, access *authz.Access) *Service {
-	s := &Service{client: client, audit: w, access: access}
-	access.Register(authz.KnowledgeGraph, s.owners)
-	return s
+	return &Service{client: client, audit: w, access: access, Kind: resource.Register(resource.Deps{Client: client, Audit: w, Access: access},
+		resource.Spec[*ent.KnowledgeGraph]{Type: authz.KnowledgeGraph, Manage: authz.KnowledgeManage,
+			Created: ActionCreated, Updated: ActionUpdated, Deleted: ActionDeleted,
+			ID: func(g *ent.KnowledgeGraph) uuid.UUID { return g.ID }, Cascade: deleteContent},
+		func(c *ent.Client) *ent.KnowledgeGraphClient { return c.KnowledgeGraph })}
 }
 
-func (s *Service) owners(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]uuid.UUID, error) {
-	return authz.Owners(func(ctx context.Context, ids []uuid.UUID) ([]*ent.KnowledgeGraph, error) {
-		return s.client.KnowledgeGraph.Query().Where(knowledgegraph.IDIn(ids...)).Select(knowledgegraph.FieldID, knowledgegraph.FieldCreatedBy).All(ctx)
-	}, func(r *ent.KnowledgeGraph) uuid.UUID { return r.ID }, func(r *ent.KnowledgeGraph) uuid.UUID { return r.CreatedBy })(ctx, ids)
+// deleteContent deletes a graph's edges and nodes.
+func deleteContent(ctx context.Context, tx *ent.Tx, id uuid.UUID) error {
+	if _, err := tx.KGEdge.Delete().Where(kgedge.GraphID(id)).Exec(ctx); err != nil {
+		return err
+	}
+	_, err := tx.KGNode.Delete().Where(kgnode.GraphID(id)).Exec(ctx)
+	return err
 }
 
 // GraphInput creates or (nil fields left alone) updates a graph.
@@ -91,41 +97,13 @@ func (s *Service) Create(ctx context.Context, in GraphInput) (*ent.KnowledgeGrap
 	if err := s.checkDocuments(ctx, in.DocumentIDs); err != nil {
 		return nil, err
 	}
-	var g *ent.KnowledgeGraph
-	err := s.audit.Change(ctx, func(tx *ent.Tx) (audit.Event, error) {
+	return s.Kind.Create(ctx, func(tx *ent.Tx) (*ent.KnowledgeGraph, error) {
 		b := tx.KnowledgeGraph.Create().SetName(strings.TrimSpace(*in.Name)).SetNillableDescription(in.Description)
 		if in.DocumentIDs != nil {
 			b.SetDocumentIds(*in.DocumentIDs)
 		}
-		var err error
-		if g, err = b.Save(ctx); err != nil {
-			return audit.Event{}, err
-		}
-		return audit.Event{Action: ActionCreated, ResourceType: "knowledge_graph", ResourceID: g.ID}, nil
+		return b.Save(ctx)
 	})
-	return g, fault.FromEnt(err, "knowledge graph")
-}
-
-// Get returns a graph the caller may read.
-func (s *Service) Get(ctx context.Context, id uuid.UUID) (*ent.KnowledgeGraph, error) {
-	if err := s.access.Require(ctx, authz.KnowledgeGraph, id, authz.Viewer); err != nil {
-		return nil, err
-	}
-	g, err := s.client.KnowledgeGraph.Get(ctx, id)
-	return g, fault.FromEnt(err, "knowledge graph")
-}
-
-// List returns the graphs the caller may read, newest first.
-func (s *Service) List(ctx context.Context, cursor string, limit int) (page.Page[*ent.KnowledgeGraph], error) {
-	p, err := page.List(cursor, limit, func(after uuid.UUID, n int) ([]*ent.KnowledgeGraph, error) {
-		q := s.client.KnowledgeGraph.Query().Where(s.access.Visible(ctx, authz.KnowledgeGraph)).
-			Order(ent.Desc(knowledgegraph.FieldID)).Limit(n)
-		if after != uuid.Nil {
-			q.Where(knowledgegraph.IDLT(after))
-		}
-		return q.All(ctx)
-	}, func(g *ent.KnowledgeGraph) uuid.UUID { return g.ID })
-	return p, fault.FromEnt(err, "knowledge graph")
 }
 
 // Update changes a graph; the caller needs editor access.
@@ -137,54 +115,14 @@ func (s *Service) Update(ctx context.Context, id uuid.UUID, in GraphInput) (*ent
 	if err := fault.Fields(checkText(fs, "description", in.Description, 2000, false)...); err != nil {
 		return nil, err
 	}
-	if err := s.access.Require(ctx, authz.KnowledgeGraph, id, authz.Editor); err != nil {
-		return nil, err
-	}
-	if err := s.checkDocuments(ctx, in.DocumentIDs); err != nil {
-		return nil, err
-	}
-	var g *ent.KnowledgeGraph
-	err := s.audit.Change(ctx, func(tx *ent.Tx) (audit.Event, error) {
-		u := tx.KnowledgeGraph.UpdateOneID(id)
-		if in.Name != nil {
-			u.SetName(strings.TrimSpace(*in.Name))
-		}
-		if in.Description != nil {
-			u.SetDescription(*in.Description)
-		}
+	check := func(ctx context.Context) error { return s.checkDocuments(ctx, in.DocumentIDs) }
+	return s.Kind.Update(ctx, id, check, func(tx *ent.Tx) (*ent.KnowledgeGraph, error) {
+		u := tx.KnowledgeGraph.UpdateOneID(id).SetNillableName(resource.TrimSpace(in.Name)).SetNillableDescription(in.Description)
 		if in.DocumentIDs != nil {
 			u.SetDocumentIds(*in.DocumentIDs)
 		}
-		var err error
-		if g, err = u.Save(ctx); err != nil {
-			return audit.Event{}, err
-		}
-		return audit.Event{Action: ActionUpdated, ResourceType: "knowledge_graph", ResourceID: id}, nil
+		return u.Save(ctx)
 	})
-	return g, fault.FromEnt(err, "knowledge graph")
-}
-
-// Delete deletes a graph with its nodes, edges and shares; owner access.
-func (s *Service) Delete(ctx context.Context, id uuid.UUID) error {
-	if err := s.access.Require(ctx, authz.KnowledgeGraph, id, authz.Owner); err != nil {
-		return err
-	}
-	err := s.audit.Change(ctx, func(tx *ent.Tx) (audit.Event, error) {
-		if _, err := tx.KGEdge.Delete().Where(kgedge.GraphID(id)).Exec(ctx); err != nil {
-			return audit.Event{}, err
-		}
-		if _, err := tx.KGNode.Delete().Where(kgnode.GraphID(id)).Exec(ctx); err != nil {
-			return audit.Event{}, err
-		}
-		if err := authz.DeleteShares(ctx, tx, authz.KnowledgeGraph, id); err != nil {
-			return audit.Event{}, err
-		}
-		if err := tx.KnowledgeGraph.DeleteOneID(id).Exec(ctx); err != nil {
-			return audit.Event{}, err
-		}
-		return audit.Event{Action: ActionDeleted, ResourceType: "knowledge_graph", ResourceID: id}, nil
-	})
-	return fault.FromEnt(err, "knowledge graph")
 }
 
 // NodeInput adds a node.
@@ -200,7 +138,7 @@ func (s *Service) AddNode(ctx context.Context, graphID uuid.UUID, in NodeInput) 
 	if err := fault.Fields(checkText(fs, "label", &in.Label, 500, true)...); err != nil {
 		return nil, err
 	}
-	if err := s.access.Require(ctx, authz.KnowledgeGraph, graphID, authz.Editor); err != nil {
+	if err := s.Require(ctx, graphID, authz.Editor); err != nil {
 		return nil, err
 	}
 	if in.DocumentID != nil {
@@ -225,7 +163,7 @@ func (s *Service) AddNode(ctx context.Context, graphID uuid.UUID, in NodeInput) 
 
 // RemoveNode removes a node and its edges; editor access.
 func (s *Service) RemoveNode(ctx context.Context, graphID, nodeID uuid.UUID) error {
-	if err := s.access.Require(ctx, authz.KnowledgeGraph, graphID, authz.Editor); err != nil {
+	if err := s.Require(ctx, graphID, authz.Editor); err != nil {
 		return err
 	}
 	err := s.audit.Change(ctx, func(tx *ent.Tx) (audit.Event, error) {
@@ -258,7 +196,7 @@ func (s *Service) AddEdge(ctx context.Context, graphID uuid.UUID, in EdgeInput) 
 	if err := fault.Fields(checkText(nil, "type", &in.Type, 100, true)...); err != nil {
 		return nil, err
 	}
-	if err := s.access.Require(ctx, authz.KnowledgeGraph, graphID, authz.Editor); err != nil {
+	if err := s.Require(ctx, graphID, authz.Editor); err != nil {
 		return nil, err
 	}
 	var e *ent.KGEdge
@@ -287,7 +225,7 @@ func (s *Service) AddEdge(ctx context.Context, graphID uuid.UUID, in EdgeInput) 
 
 // RemoveEdge removes an edge; editor access.
 func (s *Service) RemoveEdge(ctx context.Context, graphID, edgeID uuid.UUID) error {
-	if err := s.access.Require(ctx, authz.KnowledgeGraph, graphID, authz.Editor); err != nil {
+	if err := s.Require(ctx, graphID, authz.Editor); err != nil {
 		return err
 	}
 	err := s.audit.Change(ctx, func(tx *ent.Tx) (audit.Event, error) {
@@ -319,7 +257,7 @@ func (s *Service) Neighbourhood(ctx context.Context, graphID, nodeID uuid.UUID, 
 	if depth < 1 || depth > MaxDepth {
 		return nil, fault.Fields(fault.FieldError{Field: "depth", Message: fmt.Sprintf("between 1 and %d", MaxDepth)})
 	}
-	if err := s.access.Require(ctx, authz.KnowledgeGraph, graphID, authz.Viewer); err != nil {
+	if err := s.Require(ctx, graphID, authz.Viewer); err != nil {
 		return nil, err
 	}
 	if ok, err := s.client.KGNode.Query().Where(kgnode.GraphID(graphID), kgnode.ID(nodeID)).Exist(ctx); err != nil || !ok {
