@@ -31,6 +31,10 @@ const (
 	MaxDocuments    = 50
 )
 
+// kind is how agents take part in the resource rule.
+var kind = resource.Spec[*ent.Agent]{Type: authz.Agent, Manage: authz.AgentManage, Actions: "agent",
+	ID: func(a *ent.Agent) uuid.UUID { return a.ID }}
+
 // Service implements agents; Get, List and Delete are the shared ones of
 // resource.Kind.
 type Service struct {
@@ -40,11 +44,8 @@ type Service struct {
 
 // NewService returns a Service and registers agents with access.
 func NewService(client *ent.Client, w *audit.Writer, access *authz.Access) *Service {
-	return &Service{access: access, Kind: resource.Register(resource.Deps{Client: client, Audit: w, Access: access},
-		resource.Spec[*ent.Agent]{Type: authz.Agent, Manage: authz.AgentManage,
-			Created: ActionCreated, Updated: ActionUpdated, Deleted: ActionDeleted,
-			ID: func(a *ent.Agent) uuid.UUID { return a.ID }},
-		func(c *ent.Client) *ent.AgentClient { return c.Agent })}
+	deps := resource.Deps{Client: client, Audit: w, Access: access}
+	return &Service{access: access, Kind: resource.Register(deps, kind, func(c *ent.Client) *ent.AgentClient { return c.Agent })}
 }
 
 // Input creates or (nil fields left alone) updates an agent.
@@ -116,12 +117,7 @@ func (s *Service) Create(ctx context.Context, in Input) (*ent.Agent, error) {
 		b := tx.Agent.Create().SetName(strings.TrimSpace(*in.Name)).SetModel(*in.Model).
 			SetNillableDescription(in.Description).SetNillableInstructions(in.Instructions).
 			SetNillableTemperature(in.Temperature).SetNillableMaxTokens(in.MaxTokens)
-		if in.DocumentIDs != nil {
-			b.SetDocumentIds(*in.DocumentIDs)
-		}
-		if in.GraphIDs != nil {
-			b.SetKnowledgeGraphIds(*in.GraphIDs)
-		}
+		setReferences(b.Mutation(), in)
 		return b.Save(ctx)
 	})
 }
@@ -136,12 +132,17 @@ func (s *Service) Update(ctx context.Context, id uuid.UUID, in Input) (*ent.Agen
 		u := tx.Agent.UpdateOneID(id).SetNillableName(resource.TrimSpace(in.Name)).SetNillableDescription(in.Description).
 			SetNillableInstructions(in.Instructions).SetNillableModel(in.Model).
 			SetNillableTemperature(in.Temperature).SetNillableMaxTokens(in.MaxTokens)
-		if in.DocumentIDs != nil {
-			u.SetDocumentIds(*in.DocumentIDs)
-		}
-		if in.GraphIDs != nil {
-			u.SetKnowledgeGraphIds(*in.GraphIDs)
-		}
+		setReferences(u.Mutation(), in)
 		return u.Save(ctx)
 	})
+}
+
+// setReferences sets the context documents and graphs the input names.
+func setReferences(m *ent.AgentMutation, in Input) {
+	if in.DocumentIDs != nil {
+		m.SetDocumentIds(*in.DocumentIDs)
+	}
+	if in.GraphIDs != nil {
+		m.SetKnowledgeGraphIds(*in.GraphIDs)
+	}
 }

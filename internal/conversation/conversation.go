@@ -43,6 +43,10 @@ const (
 	ActionMessageAppend = "message.created"
 )
 
+// kind is how conversations take part in the resource rule.
+var kind = resource.Spec[*ent.Conversation]{Type: authz.Conversation, Manage: authz.ConversationManage, Actions: "conversation",
+	ID: func(c *ent.Conversation) uuid.UUID { return c.ID }, Cascade: deleteMessages}
+
 // Service implements conversations. Access to each conversation follows
 // authz's resource rule: its creator owns it; shares give users and teams
 // viewer, editor or owner access; conversation.manage sees everything. Get
@@ -75,11 +79,8 @@ type Replier interface {
 
 // NewService returns a Service and registers conversations with access.
 func NewService(client *ent.Client, w *audit.Writer, access *authz.Access, replier Replier) *Service {
-	return &Service{client: client, audit: w, access: access, replier: replier, Kind: resource.Register(resource.Deps{Client: client, Audit: w, Access: access},
-		resource.Spec[*ent.Conversation]{Type: authz.Conversation, Manage: authz.ConversationManage,
-			Created: ActionCreated, Updated: ActionUpdated, Deleted: ActionDeleted,
-			ID: func(c *ent.Conversation) uuid.UUID { return c.ID }, Cascade: deleteMessages},
-		func(c *ent.Client) *ent.ConversationClient { return c.Conversation })}
+	deps := resource.Deps{Client: client, Audit: w, Access: access}
+	return &Service{client: client, audit: w, access: access, replier: replier, Kind: resource.Register(deps, kind, func(c *ent.Client) *ent.ConversationClient { return c.Conversation })}
 }
 
 // deleteMessages deletes a conversation's messages.

@@ -38,6 +38,10 @@ const (
 	MaxTag   = 64
 )
 
+// kind is how documents take part in the resource rule.
+var kind = resource.Spec[*ent.Document]{Type: authz.Document, Manage: authz.DocumentManage, Actions: "document",
+	ID: func(d *ent.Document) uuid.UUID { return d.ID }}
+
 // Service implements documents; Get and Delete are the shared ones of
 // resource.Kind.
 type Service struct {
@@ -49,11 +53,8 @@ type Service struct {
 // NewService returns a Service and registers documents with access.
 // maxContent bounds a document's content in bytes.
 func NewService(client *ent.Client, dia string, w *audit.Writer, access *authz.Access, maxContent int) *Service {
-	return &Service{dialect: dia, maxContent: maxContent, Kind: resource.Register(resource.Deps{Client: client, Audit: w, Access: access},
-		resource.Spec[*ent.Document]{Type: authz.Document, Manage: authz.DocumentManage,
-			Created: ActionCreated, Updated: ActionUpdated, Deleted: ActionDeleted,
-			ID: func(d *ent.Document) uuid.UUID { return d.ID }},
-		func(c *ent.Client) *ent.DocumentClient { return c.Document })}
+	deps := resource.Deps{Client: client, Audit: w, Access: access}
+	return &Service{dialect: dia, maxContent: maxContent, Kind: resource.Register(deps, kind, func(c *ent.Client) *ent.DocumentClient { return c.Document })}
 }
 
 // Input creates or (with nil fields left alone) updates a document.

@@ -34,22 +34,21 @@ const (
 // MaxDepth bounds a neighbourhood query.
 const MaxDepth = 3
 
+// kind is how graphs take part in the resource rule.
+var kind = resource.Spec[*ent.KnowledgeGraph]{Type: authz.KnowledgeGraph, Manage: authz.KnowledgeManage, Actions: "knowledge",
+	ID: func(g *ent.KnowledgeGraph) uuid.UUID { return g.ID }, Cascade: deleteContent}
+
 // Service implements knowledge graphs; Get, List and Delete (with the
 // graph's nodes and edges) are the shared ones of resource.Kind.
 type Service struct {
 	*resource.Kind[*ent.KnowledgeGraph]
-	client *ent.Client
-	audit  *audit.Writer
-	access *authz.Access
+	deps resource.Deps
 }
 
 // NewService returns a Service and registers graphs with access.
 func NewService(client *ent.Client, w *audit.Writer, access *authz.Access) *Service {
-	return &Service{client: client, audit: w, access: access, Kind: resource.Register(resource.Deps{Client: client, Audit: w, Access: access},
-		resource.Spec[*ent.KnowledgeGraph]{Type: authz.KnowledgeGraph, Manage: authz.KnowledgeManage,
-			Created: ActionCreated, Updated: ActionUpdated, Deleted: ActionDeleted,
-			ID: func(g *ent.KnowledgeGraph) uuid.UUID { return g.ID }, Cascade: deleteContent},
-		func(c *ent.Client) *ent.KnowledgeGraphClient { return c.KnowledgeGraph })}
+	deps := resource.Deps{Client: client, Audit: w, Access: access}
+	return &Service{deps: deps, Kind: resource.Register(deps, kind, func(c *ent.Client) *ent.KnowledgeGraphClient { return c.KnowledgeGraph })}
 }
 
 // deleteContent deletes a graph's edges and nodes.
@@ -85,7 +84,7 @@ func (s *Service) checkDocuments(ctx context.Context, ids *[]uuid.UUID) error {
 	if ids == nil {
 		return nil
 	}
-	return s.access.RequireReadable(ctx, authz.Document, *ids, "document_ids")
+	return s.deps.Access.RequireReadable(ctx, authz.Document, *ids, "document_ids")
 }
 
 // Create creates a graph; the caller owns it.
@@ -148,17 +147,14 @@ func (s *Service) AddNode(ctx context.Context, graphID uuid.UUID, in NodeInput) 
 		}
 	}
 	var n *ent.KGNode
-	err := s.audit.Change(ctx, func(tx *ent.Tx) (audit.Event, error) {
+	id := uuid.Must(uuid.NewV7()) // the event names it
+	err := s.change(ctx, graphID, ActionNodeAdded, "node", func(tx *ent.Tx) (uuid.UUID, error) {
 		var err error
-		n, err = tx.KGNode.Create().SetGraphID(graphID).SetType(in.Type).SetLabel(in.Label).
+		n, err = tx.KGNode.Create().SetID(id).SetGraphID(graphID).SetType(in.Type).SetLabel(in.Label).
 			SetProperties(in.Properties).SetNillableDocumentID(in.DocumentID).Save(ctx)
-		if err != nil {
-			return audit.Event{}, err
-		}
-		return audit.Event{Action: ActionNodeAdded, ResourceType: "knowledge_graph", ResourceID: graphID,
-			Details: map[string]string{"node_id": n.ID.String()}}, nil
+		return id, err
 	})
-	return n, fault.FromEnt(err, "node")
+	return n, err
 }
 
 // RemoveNode removes a node and its edges; editor access.
@@ -166,22 +162,40 @@ func (s *Service) RemoveNode(ctx context.Context, graphID, nodeID uuid.UUID) err
 	if err := s.Require(ctx, graphID, authz.Editor); err != nil {
 		return err
 	}
-	err := s.audit.Change(ctx, func(tx *ent.Tx) (audit.Event, error) {
+	return s.change(ctx, graphID, ActionNodeRemoved, "node", func(tx *ent.Tx) (uuid.UUID, error) {
 		if _, err := tx.KGEdge.Delete().Where(kgedge.GraphID(graphID),
 			kgedge.Or(kgedge.SourceID(nodeID), kgedge.TargetID(nodeID))).Exec(ctx); err != nil {
-			return audit.Event{}, err
+			return uuid.Nil, err
 		}
 		n, err := tx.KGNode.Delete().Where(kgnode.GraphID(graphID), kgnode.ID(nodeID)).Exec(ctx)
+		return removed(n, err, nodeID, "node")
+	})
+}
+
+// change runs fn, which changes a node or an edge (what) of the graph and
+// returns its id, with the audit event action naming it; the caller has
+// checked editor access.
+func (s *Service) change(ctx context.Context, graphID uuid.UUID, action, what string, fn func(tx *ent.Tx) (uuid.UUID, error)) error {
+	err := s.deps.Audit.Change(ctx, func(tx *ent.Tx) (audit.Event, error) {
+		id, err := fn(tx)
 		if err != nil {
 			return audit.Event{}, err
 		}
-		if n == 0 {
-			return audit.Event{}, fault.New(fault.NotFound, "node not found")
-		}
-		return audit.Event{Action: ActionNodeRemoved, ResourceType: "knowledge_graph", ResourceID: graphID,
-			Details: map[string]string{"node_id": nodeID.String()}}, nil
+		return audit.Event{Action: action, ResourceType: string(authz.KnowledgeGraph), ResourceID: graphID,
+			Details: map[string]string{what + "_id": id.String()}}, nil
 	})
-	return fault.FromEnt(err, "node")
+	return fault.FromEnt(err, what)
+}
+
+// removed is id, or not found when a delete of n rows removed nothing.
+func removed(n int, err error, id uuid.UUID, what string) (uuid.UUID, error) {
+	switch {
+	case err != nil:
+		return uuid.Nil, err
+	case n == 0:
+		return uuid.Nil, fault.New(fault.NotFound, "%s not found", what)
+	}
+	return id, nil
 }
 
 // EdgeInput adds an edge.
@@ -200,27 +214,24 @@ func (s *Service) AddEdge(ctx context.Context, graphID uuid.UUID, in EdgeInput) 
 		return nil, err
 	}
 	var e *ent.KGEdge
-	err := s.audit.Change(ctx, func(tx *ent.Tx) (audit.Event, error) {
+	id := uuid.Must(uuid.NewV7()) // the event names it
+	err := s.change(ctx, graphID, ActionEdgeAdded, "edge", func(tx *ent.Tx) (uuid.UUID, error) {
 		n, err := tx.KGNode.Query().Where(kgnode.GraphID(graphID), kgnode.IDIn(in.SourceID, in.TargetID)).Count(ctx)
 		if err != nil {
-			return audit.Event{}, err
+			return uuid.Nil, err
 		}
 		want := 2
 		if in.SourceID == in.TargetID {
 			want = 1
 		}
 		if n != want {
-			return audit.Event{}, fault.Fields(fault.FieldError{Field: "source_id", Message: "source and target must be nodes of this graph"})
+			return uuid.Nil, fault.Fields(fault.FieldError{Field: "source_id", Message: "source and target must be nodes of this graph"})
 		}
-		e, err = tx.KGEdge.Create().SetGraphID(graphID).SetSourceID(in.SourceID).SetTargetID(in.TargetID).
+		e, err = tx.KGEdge.Create().SetID(id).SetGraphID(graphID).SetSourceID(in.SourceID).SetTargetID(in.TargetID).
 			SetType(in.Type).SetProperties(in.Properties).Save(ctx)
-		if err != nil {
-			return audit.Event{}, err
-		}
-		return audit.Event{Action: ActionEdgeAdded, ResourceType: "knowledge_graph", ResourceID: graphID,
-			Details: map[string]string{"edge_id": e.ID.String()}}, nil
+		return id, err
 	})
-	return e, fault.FromEnt(err, "edge")
+	return e, err
 }
 
 // RemoveEdge removes an edge; editor access.
@@ -228,18 +239,10 @@ func (s *Service) RemoveEdge(ctx context.Context, graphID, edgeID uuid.UUID) err
 	if err := s.Require(ctx, graphID, authz.Editor); err != nil {
 		return err
 	}
-	err := s.audit.Change(ctx, func(tx *ent.Tx) (audit.Event, error) {
+	return s.change(ctx, graphID, ActionEdgeRemoved, "edge", func(tx *ent.Tx) (uuid.UUID, error) {
 		n, err := tx.KGEdge.Delete().Where(kgedge.GraphID(graphID), kgedge.ID(edgeID)).Exec(ctx)
-		if err != nil {
-			return audit.Event{}, err
-		}
-		if n == 0 {
-			return audit.Event{}, fault.New(fault.NotFound, "edge not found")
-		}
-		return audit.Event{Action: ActionEdgeRemoved, ResourceType: "knowledge_graph", ResourceID: graphID,
-			Details: map[string]string{"edge_id": edgeID.String()}}, nil
+		return removed(n, err, edgeID, "edge")
 	})
-	return fault.FromEnt(err, "edge")
 }
 
 // Neighbourhood is the nodes and edges within depth hops of a node.
@@ -260,14 +263,14 @@ func (s *Service) Neighbourhood(ctx context.Context, graphID, nodeID uuid.UUID, 
 	if err := s.Require(ctx, graphID, authz.Viewer); err != nil {
 		return nil, err
 	}
-	if ok, err := s.client.KGNode.Query().Where(kgnode.GraphID(graphID), kgnode.ID(nodeID)).Exist(ctx); err != nil || !ok {
+	if ok, err := s.deps.Client.KGNode.Query().Where(kgnode.GraphID(graphID), kgnode.ID(nodeID)).Exist(ctx); err != nil || !ok {
 		return nil, fault.New(fault.NotFound, "node not found")
 	}
 	seen := map[uuid.UUID]bool{nodeID: true}
 	frontier := []uuid.UUID{nodeID}
 	edges := map[uuid.UUID]*ent.KGEdge{}
 	for range depth {
-		es, err := s.client.KGEdge.Query().Where(kgedge.GraphID(graphID),
+		es, err := s.deps.Client.KGEdge.Query().Where(kgedge.GraphID(graphID),
 			kgedge.Or(kgedge.SourceIDIn(frontier...), kgedge.TargetIDIn(frontier...))).Limit(10_000).All(ctx)
 		if err != nil {
 			return nil, fault.FromEnt(err, "edge")
@@ -290,7 +293,7 @@ func (s *Service) Neighbourhood(ctx context.Context, graphID, nodeID uuid.UUID, 
 	for id := range seen {
 		ids = append(ids, id)
 	}
-	nodes, err := s.client.KGNode.Query().Where(kgnode.GraphID(graphID), kgnode.IDIn(ids...)).
+	nodes, err := s.deps.Client.KGNode.Query().Where(kgnode.GraphID(graphID), kgnode.IDIn(ids...)).
 		Order(ent.Asc(kgnode.FieldID)).All(ctx)
 	if err != nil {
 		return nil, fault.FromEnt(err, "node")

@@ -27,8 +27,9 @@ type Spec[T any] struct {
 	Type authz.ResourceType
 	// Manage is the tenant-wide permission that sees and changes every row.
 	Manage authz.Permission
-	// Created, Updated and Deleted are the audit actions of the kind.
-	Created, Updated, Deleted string
+	// Actions prefixes the kind's audit actions: <Actions>.created,
+	// <Actions>.updated and <Actions>.deleted.
+	Actions string
 	// ID returns a row's id.
 	ID func(T) uuid.UUID
 	// Cascade, if set, deletes the rows that belong to the resource, inside
@@ -167,7 +168,7 @@ func (k *Kind[T]) Create(ctx context.Context, save func(tx *ent.Tx) (T, error)) 
 		if v, err = save(tx); err != nil {
 			return audit.Event{}, err
 		}
-		return k.event(k.spec.Created, k.spec.ID(v)), nil
+		return k.event("created", k.spec.ID(v)), nil
 	})
 	if err != nil {
 		return zero, fault.FromEnt(err, k.noun)
@@ -193,7 +194,7 @@ func (k *Kind[T]) Update(ctx context.Context, id uuid.UUID, check func(ctx conte
 		if v, err = save(tx); err != nil {
 			return audit.Event{}, err
 		}
-		return k.event(k.spec.Updated, id), nil
+		return k.event("updated", id), nil
 	})
 	if err != nil {
 		return zero, fault.FromEnt(err, k.noun)
@@ -220,14 +221,14 @@ func (k *Kind[T]) Delete(ctx context.Context, id uuid.UUID) error {
 		if err := k.del(ctx, tx.Client(), id); err != nil {
 			return audit.Event{}, err
 		}
-		return k.event(k.spec.Deleted, id), nil
+		return k.event("deleted", id), nil
 	})
 	return fault.FromEnt(err, k.noun)
 }
 
-// event is the audit event of action on the resource id.
-func (k *Kind[T]) event(action string, id uuid.UUID) audit.Event {
-	return audit.Event{Action: action, ResourceType: string(k.spec.Type), ResourceID: id}
+// event is the audit event of what happened to the resource id.
+func (k *Kind[T]) event(what string, id uuid.UUID) audit.Event {
+	return audit.Event{Action: k.spec.Actions + "." + what, ResourceType: string(k.spec.Type), ResourceID: id}
 }
 
 // TrimSpace is *p without surrounding white space, or nil (for the optional

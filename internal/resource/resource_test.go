@@ -38,8 +38,8 @@ func setup(t *testing.T) *testBundle {
 	w := audit.NewWriter(db.Client, db.Dialect, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	b := &testBundle{c: db.Client, graphs: resource.Register(resource.Deps{Client: db.Client, Audit: w, Access: access},
 		resource.Spec[*ent.KnowledgeGraph]{Type: authz.KnowledgeGraph, Manage: authz.KnowledgeManage,
-			Created: "knowledge.created", Updated: "knowledge.updated", Deleted: "knowledge.deleted",
-			ID: func(g *ent.KnowledgeGraph) uuid.UUID { return g.ID },
+			Actions: "knowledge",
+			ID:      func(g *ent.KnowledgeGraph) uuid.UUID { return g.ID },
 			Cascade: func(ctx context.Context, tx *ent.Tx, id uuid.UUID) error {
 				_, err := tx.KGNode.Delete().Where(kgnode.GraphID(id)).Exec(ctx)
 				return err
