@@ -7,7 +7,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -65,15 +64,9 @@ func validate(in Input, create bool) error {
 	if create && (in.Name == nil || in.Model == nil) {
 		fs = append(fs, fault.FieldError{Field: "name", Message: "name and model are required"})
 	}
-	if in.Name != nil && (strings.TrimSpace(*in.Name) == "" || utf8.RuneCountInString(*in.Name) > 200) {
-		fs = append(fs, fault.FieldError{Field: "name", Message: "1 to 200 characters"})
-	}
-	if in.Description != nil && utf8.RuneCountInString(*in.Description) > 2000 {
-		fs = append(fs, fault.FieldError{Field: "description", Message: "at most 2000 characters"})
-	}
-	if in.Instructions != nil && utf8.RuneCountInString(*in.Instructions) > MaxInstructions {
-		fs = append(fs, fault.FieldError{Field: "instructions", Message: fmt.Sprintf("at most %d characters", MaxInstructions)})
-	}
+	fs = resource.Name(fs, "name", in.Name, 200)
+	fs = resource.Text(fs, "description", in.Description, 2000)
+	fs = resource.Text(fs, "instructions", in.Instructions, MaxInstructions)
 	if in.Model != nil && (*in.Model == "" || len(*in.Model) > 200) {
 		fs = append(fs, fault.FieldError{Field: "model", Message: "1 to 200 characters"})
 	}

@@ -102,7 +102,7 @@ type CreateInput struct {
 // Validate reports every problem with the input.
 func (in CreateInput) Validate() error {
 	var fs []fault.FieldError
-	fs = checkTitle(fs, in.Title)
+	fs = resource.Text(fs, "title", &in.Title, MaxTitle)
 	fs = checkMetadata(fs, in.Metadata)
 	return fault.Fields(fs...)
 }
@@ -121,9 +121,7 @@ func (in UpdateInput) Validate() error {
 	if in.Title == nil && in.Status == nil && in.Metadata == nil && in.AgentID == nil {
 		fs = append(fs, fault.FieldError{Field: "body", Message: "nothing to change"})
 	}
-	if in.Title != nil {
-		fs = checkTitle(fs, *in.Title)
-	}
+	fs = resource.Text(fs, "title", in.Title, MaxTitle)
 	if in.Status != nil {
 		if err := entconv.StatusValidator(*in.Status); err != nil {
 			fs = append(fs, fault.FieldError{Field: "status", Message: "must be active or archived"})
@@ -158,13 +156,6 @@ func (in AppendInput) Validate() error {
 		fs = append(fs, fault.FieldError{Field: "content", Message: fmt.Sprintf("at most %d characters", MaxContent)})
 	}
 	return fault.Fields(fs...)
-}
-
-func checkTitle(fs []fault.FieldError, t string) []fault.FieldError {
-	if utf8.RuneCountInString(t) > MaxTitle {
-		fs = append(fs, fault.FieldError{Field: "title", Message: fmt.Sprintf("at most %d characters", MaxTitle)})
-	}
-	return fs
 }
 
 func checkMetadata(fs []fault.FieldError, md map[string]string) []fault.FieldError {

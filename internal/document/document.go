@@ -7,7 +7,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"unicode/utf8"
 
 	"entgo.io/ent/dialect"
 	"entgo.io/ent/dialect/sql"
@@ -71,9 +70,7 @@ func (s *Service) validate(in Input, create bool) error {
 	if create && (in.Title == nil || in.Content == nil) {
 		fs = append(fs, fault.FieldError{Field: "title", Message: "title and content are required"})
 	}
-	if in.Title != nil && (strings.TrimSpace(*in.Title) == "" || utf8.RuneCountInString(*in.Title) > MaxTitle) {
-		fs = append(fs, fault.FieldError{Field: "title", Message: fmt.Sprintf("1 to %d characters", MaxTitle)})
-	}
+	fs = resource.Name(fs, "title", in.Title, MaxTitle)
 	if in.Content != nil && len(*in.Content) > s.maxContent {
 		fs = append(fs, fault.FieldError{Field: "content", Message: fmt.Sprintf("at most %d bytes", s.maxContent)})
 	}

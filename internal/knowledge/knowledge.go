@@ -7,7 +7,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -68,14 +67,13 @@ type GraphInput struct {
 }
 
 func checkText(fs []fault.FieldError, field string, v *string, max int, required bool) []fault.FieldError {
-	if v == nil {
-		if required {
-			fs = append(fs, fault.FieldError{Field: field, Message: "required"})
-		}
-		return fs
-	}
-	if (required && strings.TrimSpace(*v) == "") || utf8.RuneCountInString(*v) > max {
-		fs = append(fs, fault.FieldError{Field: field, Message: fmt.Sprintf("1 to %d characters", max)})
+	switch {
+	case v == nil && required:
+		return append(fs, fault.FieldError{Field: field, Message: "required"})
+	case required:
+		return resource.Name(fs, field, v, max)
+	case len(resource.Text(nil, field, v, max)) > 0:
+		return append(fs, fault.FieldError{Field: field, Message: fmt.Sprintf("1 to %d characters", max)})
 	}
 	return fs
 }
@@ -157,21 +155,6 @@ func (s *Service) AddNode(ctx context.Context, graphID uuid.UUID, in NodeInput) 
 	return n, err
 }
 
-// RemoveNode removes a node and its edges; editor access.
-func (s *Service) RemoveNode(ctx context.Context, graphID, nodeID uuid.UUID) error {
-	if err := s.Require(ctx, graphID, authz.Editor); err != nil {
-		return err
-	}
-	return s.change(ctx, graphID, ActionNodeRemoved, "node", func(tx *ent.Tx) (uuid.UUID, error) {
-		if _, err := tx.KGEdge.Delete().Where(kgedge.GraphID(graphID),
-			kgedge.Or(kgedge.SourceID(nodeID), kgedge.TargetID(nodeID))).Exec(ctx); err != nil {
-			return uuid.Nil, err
-		}
-		n, err := tx.KGNode.Delete().Where(kgnode.GraphID(graphID), kgnode.ID(nodeID)).Exec(ctx)
-		return removed(n, err, nodeID, "node")
-	})
-}
-
 // change runs fn, which changes a node or an edge (what) of the graph and
 // returns its id, with the audit event action naming it; the caller has
 // checked editor access.
@@ -232,6 +215,21 @@ func (s *Service) AddEdge(ctx context.Context, graphID uuid.UUID, in EdgeInput) 
 		return id, err
 	})
 	return e, err
+}
+
+// RemoveNode removes a node and its edges; editor access.
+func (s *Service) RemoveNode(ctx context.Context, graphID, nodeID uuid.UUID) error {
+	if err := s.Require(ctx, graphID, authz.Editor); err != nil {
+		return err
+	}
+	return s.change(ctx, graphID, ActionNodeRemoved, "node", func(tx *ent.Tx) (uuid.UUID, error) {
+		if _, err := tx.KGEdge.Delete().Where(kgedge.GraphID(graphID),
+			kgedge.Or(kgedge.SourceID(nodeID), kgedge.TargetID(nodeID))).Exec(ctx); err != nil {
+			return uuid.Nil, err
+		}
+		n, err := tx.KGNode.Delete().Where(kgnode.GraphID(graphID), kgnode.ID(nodeID)).Exec(ctx)
+		return removed(n, err, nodeID, "node")
+	})
 }
 
 // RemoveEdge removes an edge; editor access.

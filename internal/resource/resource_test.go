@@ -91,15 +91,20 @@ func (b *testBundle) rename(ctx context.Context, id uuid.UUID) error {
 	return err
 }
 
-// can reports what ctx's viewer may do to the graph: read, update, delete
-// (tried in that order; a successful delete deletes it).
-func (b *testBundle) can(t *testing.T, ctx context.Context, id uuid.UUID) (read, update, del fault.Code) {
+// expect checks what ctx's viewer may do to the graph: read (and see it in
+// a list), update, delete, tried in that order (a delete that succeeds
+// deletes it).
+func (b *testBundle) expect(t *testing.T, ctx context.Context, id uuid.UUID, want [3]fault.Code) {
 	t.Helper()
+	if want[0] == ok {
+		require.Equal(t, []uuid.UUID{id}, b.listed(t, ctx))
+	} else {
+		require.Empty(t, b.listed(t, ctx))
+	}
 	_, err := b.graphs.Get(ctx, id)
-	read = code(err)
-	update = code(b.rename(ctx, id))
-	del = code(b.graphs.Delete(ctx, id))
-	return read, update, del
+	got := [3]fault.Code{code(err), code(b.rename(ctx, id))}
+	got[2] = code(b.graphs.Delete(ctx, id))
+	require.Equal(t, want, got)
 }
 
 func (b *testBundle) listed(t *testing.T, ctx context.Context) []uuid.UUID {
@@ -132,9 +137,7 @@ func TestKind(t *testing.T) {
 		b := setup(t)
 		owner := b.as(b.tenant, uuid.New(), nil, read...)
 		g := b.mustGraph(t, owner)
-		require.Equal(t, []uuid.UUID{g.ID}, b.listed(t, owner))
-		r, u, d := b.can(t, owner, g.ID)
-		require.Equal(t, [3]fault.Code{ok, ok, ok}, [3]fault.Code{r, u, d})
+		b.expect(t, owner, g.ID, [3]fault.Code{ok, ok, ok})
 		n, err := b.c.KnowledgeGraph.Query().Count(b.sys())
 		require.NoError(t, err)
 		require.Zero(t, n)
@@ -158,9 +161,7 @@ func TestKind(t *testing.T) {
 				user := uuid.New()
 				b.mustShare(t, g.ID, share.SubjectTypeUser, user, tc.level)
 				ctx := b.as(b.tenant, user, nil, read...)
-				require.Equal(t, []uuid.UUID{g.ID}, b.listed(t, ctx))
-				r, u, d := b.can(t, ctx, g.ID)
-				require.Equal(t, [3]fault.Code{tc.read, tc.upd, tc.del}, [3]fault.Code{r, u, d})
+				b.expect(t, ctx, g.ID, [3]fault.Code{tc.read, tc.upd, tc.del})
 			})
 		}
 	})
@@ -172,14 +173,10 @@ func TestKind(t *testing.T) {
 		team, other := uuid.New(), uuid.New()
 		b.mustShare(t, g.ID, share.SubjectTypeTeam, team, share.LevelEditor)
 		inTeam := b.as(b.tenant, uuid.New(), []uuid.UUID{other, team}, read...)
-		require.Equal(t, []uuid.UUID{g.ID}, b.listed(t, inTeam))
-		r, u, d := b.can(t, inTeam, g.ID)
-		require.Equal(t, [3]fault.Code{ok, ok, fault.Forbidden}, [3]fault.Code{r, u, d})
+		b.expect(t, inTeam, g.ID, [3]fault.Code{ok, ok, fault.Forbidden})
 
 		notInTeam := b.as(b.tenant, uuid.New(), []uuid.UUID{other}, read...)
-		require.Empty(t, b.listed(t, notInTeam))
-		r, u, d = b.can(t, notInTeam, g.ID)
-		require.Equal(t, [3]fault.Code{fault.NotFound, fault.NotFound, fault.NotFound}, [3]fault.Code{r, u, d})
+		b.expect(t, notInTeam, g.ID, [3]fault.Code{fault.NotFound, fault.NotFound, fault.NotFound})
 	})
 
 	t.Run("OK/Manage", func(t *testing.T) {
@@ -187,9 +184,7 @@ func TestKind(t *testing.T) {
 		b := setup(t)
 		g := b.mustGraph(t, b.as(b.tenant, uuid.New(), nil, read...))
 		admin := b.as(b.tenant, uuid.New(), nil, authz.KnowledgeManage)
-		require.Equal(t, []uuid.UUID{g.ID}, b.listed(t, admin))
-		r, u, d := b.can(t, admin, g.ID)
-		require.Equal(t, [3]fault.Code{ok, ok, ok}, [3]fault.Code{r, u, d})
+		b.expect(t, admin, g.ID, [3]fault.Code{ok, ok, ok})
 	})
 
 	t.Run("ErrNotFound/NotVisible", func(t *testing.T) {
@@ -201,9 +196,7 @@ func TestKind(t *testing.T) {
 		user := uuid.New()
 		b.mustShare(t, uuid.New(), share.SubjectTypeUser, user, share.LevelOwner)
 		stranger := b.as(b.tenant, user, nil, append(read, authz.DocumentManage)...)
-		require.Empty(t, b.listed(t, stranger))
-		r, u, d := b.can(t, stranger, g.ID)
-		require.Equal(t, [3]fault.Code{fault.NotFound, fault.NotFound, fault.NotFound}, [3]fault.Code{r, u, d})
+		b.expect(t, stranger, g.ID, [3]fault.Code{fault.NotFound, fault.NotFound, fault.NotFound})
 	})
 
 	t.Run("ErrNotFound/OtherTenant", func(t *testing.T) {
@@ -211,9 +204,7 @@ func TestKind(t *testing.T) {
 		b := setup(t)
 		g := b.mustGraph(t, b.as(b.tenant, uuid.New(), nil, read...))
 		admin := b.as(b.newTenant(t), uuid.New(), nil, "*")
-		require.Empty(t, b.listed(t, admin))
-		r, u, d := b.can(t, admin, g.ID)
-		require.Equal(t, [3]fault.Code{fault.NotFound, fault.NotFound, fault.NotFound}, [3]fault.Code{r, u, d})
+		b.expect(t, admin, g.ID, [3]fault.Code{fault.NotFound, fault.NotFound, fault.NotFound})
 	})
 
 	t.Run("OK/DeleteTakesSharesAndContent", func(t *testing.T) {
