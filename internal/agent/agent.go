@@ -7,16 +7,14 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 
 	"atrium/ent"
-	entagent "atrium/ent/agent"
 	"atrium/internal/audit"
 	"atrium/internal/authz"
 	"atrium/internal/fault"
-	"atrium/internal/page"
+	"atrium/internal/resource"
 )
 
 // Audit actions.
@@ -32,24 +30,21 @@ const (
 	MaxDocuments    = 50
 )
 
-// Service implements agents.
+// kind is how agents take part in the resource rule.
+var kind = resource.Spec[*ent.Agent]{Type: authz.Agent, Manage: authz.AgentManage, Actions: "agent",
+	ID: func(a *ent.Agent) uuid.UUID { return a.ID }}
+
+// Service implements agents; Get, List and Delete are the shared ones of
+// resource.Kind.
 type Service struct {
-	client *ent.Client
-	audit  *audit.Writer
+	*resource.Kind[*ent.Agent]
 	access *authz.Access
 }
 
 // NewService returns a Service and registers agents with access.
 func NewService(client *ent.Client, w *audit.Writer, access *authz.Access) *Service {
-	s := &Service{client: client, audit: w, access: access}
-	access.Register(authz.Agent, s.owners)
-	return s
-}
-
-func (s *Service) owners(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]uuid.UUID, error) {
-	return authz.Owners(func(ctx context.Context, ids []uuid.UUID) ([]*ent.Agent, error) {
-		return s.client.Agent.Query().Where(entagent.IDIn(ids...)).Select(entagent.FieldID, entagent.FieldCreatedBy).All(ctx)
-	}, func(r *ent.Agent) uuid.UUID { return r.ID }, func(r *ent.Agent) uuid.UUID { return r.CreatedBy })(ctx, ids)
+	deps := resource.Deps{Client: client, Audit: w, Access: access}
+	return &Service{access: access, Kind: resource.Register(deps, kind, func(c *ent.Client) *ent.AgentClient { return c.Agent })}
 }
 
 // Input creates or (nil fields left alone) updates an agent.
@@ -69,15 +64,9 @@ func validate(in Input, create bool) error {
 	if create && (in.Name == nil || in.Model == nil) {
 		fs = append(fs, fault.FieldError{Field: "name", Message: "name and model are required"})
 	}
-	if in.Name != nil && (strings.TrimSpace(*in.Name) == "" || utf8.RuneCountInString(*in.Name) > 200) {
-		fs = append(fs, fault.FieldError{Field: "name", Message: "1 to 200 characters"})
-	}
-	if in.Description != nil && utf8.RuneCountInString(*in.Description) > 2000 {
-		fs = append(fs, fault.FieldError{Field: "description", Message: "at most 2000 characters"})
-	}
-	if in.Instructions != nil && utf8.RuneCountInString(*in.Instructions) > MaxInstructions {
-		fs = append(fs, fault.FieldError{Field: "instructions", Message: fmt.Sprintf("at most %d characters", MaxInstructions)})
-	}
+	fs = resource.Name(fs, "name", in.Name, 200)
+	fs = resource.Text(fs, "description", in.Description, 2000)
+	fs = resource.Text(fs, "instructions", in.Instructions, MaxInstructions)
 	if in.Model != nil && (*in.Model == "" || len(*in.Model) > 200) {
 		fs = append(fs, fault.FieldError{Field: "model", Message: "1 to 200 characters"})
 	}
@@ -117,45 +106,13 @@ func (s *Service) Create(ctx context.Context, in Input) (*ent.Agent, error) {
 	if err := s.checkDocuments(ctx, in); err != nil {
 		return nil, err
 	}
-	var a *ent.Agent
-	err := s.audit.Change(ctx, func(tx *ent.Tx) (audit.Event, error) {
+	return s.Kind.Create(ctx, func(tx *ent.Tx) (*ent.Agent, error) {
 		b := tx.Agent.Create().SetName(strings.TrimSpace(*in.Name)).SetModel(*in.Model).
 			SetNillableDescription(in.Description).SetNillableInstructions(in.Instructions).
 			SetNillableTemperature(in.Temperature).SetNillableMaxTokens(in.MaxTokens)
-		if in.DocumentIDs != nil {
-			b.SetDocumentIds(*in.DocumentIDs)
-		}
-		if in.GraphIDs != nil {
-			b.SetKnowledgeGraphIds(*in.GraphIDs)
-		}
-		var err error
-		if a, err = b.Save(ctx); err != nil {
-			return audit.Event{}, err
-		}
-		return audit.Event{Action: ActionCreated, ResourceType: "agent", ResourceID: a.ID}, nil
+		setReferences(b.Mutation(), in)
+		return b.Save(ctx)
 	})
-	return a, fault.FromEnt(err, "agent")
-}
-
-// Get returns an agent the caller may read.
-func (s *Service) Get(ctx context.Context, id uuid.UUID) (*ent.Agent, error) {
-	if err := s.access.Require(ctx, authz.Agent, id, authz.Viewer); err != nil {
-		return nil, err
-	}
-	a, err := s.client.Agent.Get(ctx, id)
-	return a, fault.FromEnt(err, "agent")
-}
-
-// List returns the agents the caller may read, newest first.
-func (s *Service) List(ctx context.Context, cursor string, limit int) (page.Page[*ent.Agent], error) {
-	p, err := page.List(cursor, limit, func(after uuid.UUID, n int) ([]*ent.Agent, error) {
-		q := s.client.Agent.Query().Where(s.access.Visible(ctx, authz.Agent)).Order(ent.Desc(entagent.FieldID)).Limit(n)
-		if after != uuid.Nil {
-			q.Where(entagent.IDLT(after))
-		}
-		return q.All(ctx)
-	}, func(a *ent.Agent) uuid.UUID { return a.ID })
-	return p, fault.FromEnt(err, "agent")
 }
 
 // Update changes an agent; the caller needs editor access.
@@ -163,61 +120,22 @@ func (s *Service) Update(ctx context.Context, id uuid.UUID, in Input) (*ent.Agen
 	if err := validate(in, false); err != nil {
 		return nil, err
 	}
-	if err := s.access.Require(ctx, authz.Agent, id, authz.Editor); err != nil {
-		return nil, err
-	}
-	if err := s.checkDocuments(ctx, in); err != nil {
-		return nil, err
-	}
-	var a *ent.Agent
-	err := s.audit.Change(ctx, func(tx *ent.Tx) (audit.Event, error) {
-		u := tx.Agent.UpdateOneID(id)
-		if in.Name != nil {
-			u.SetName(strings.TrimSpace(*in.Name))
-		}
-		if in.Description != nil {
-			u.SetDescription(*in.Description)
-		}
-		if in.Instructions != nil {
-			u.SetInstructions(*in.Instructions)
-		}
-		if in.Model != nil {
-			u.SetModel(*in.Model)
-		}
-		if in.Temperature != nil {
-			u.SetTemperature(*in.Temperature)
-		}
-		if in.MaxTokens != nil {
-			u.SetMaxTokens(*in.MaxTokens)
-		}
-		if in.DocumentIDs != nil {
-			u.SetDocumentIds(*in.DocumentIDs)
-		}
-		if in.GraphIDs != nil {
-			u.SetKnowledgeGraphIds(*in.GraphIDs)
-		}
-		var err error
-		if a, err = u.Save(ctx); err != nil {
-			return audit.Event{}, err
-		}
-		return audit.Event{Action: ActionUpdated, ResourceType: "agent", ResourceID: id}, nil
+	check := func(ctx context.Context) error { return s.checkDocuments(ctx, in) }
+	return s.Kind.Update(ctx, id, check, func(tx *ent.Tx) (*ent.Agent, error) {
+		u := tx.Agent.UpdateOneID(id).SetNillableName(resource.TrimSpace(in.Name)).SetNillableDescription(in.Description).
+			SetNillableInstructions(in.Instructions).SetNillableModel(in.Model).
+			SetNillableTemperature(in.Temperature).SetNillableMaxTokens(in.MaxTokens)
+		setReferences(u.Mutation(), in)
+		return u.Save(ctx)
 	})
-	return a, fault.FromEnt(err, "agent")
 }
 
-// Delete deletes an agent and its shares; the caller needs owner access.
-func (s *Service) Delete(ctx context.Context, id uuid.UUID) error {
-	if err := s.access.Require(ctx, authz.Agent, id, authz.Owner); err != nil {
-		return err
+// setReferences sets the context documents and graphs the input names.
+func setReferences(m *ent.AgentMutation, in Input) {
+	if in.DocumentIDs != nil {
+		m.SetDocumentIds(*in.DocumentIDs)
 	}
-	err := s.audit.Change(ctx, func(tx *ent.Tx) (audit.Event, error) {
-		if err := authz.DeleteShares(ctx, tx, authz.Agent, id); err != nil {
-			return audit.Event{}, err
-		}
-		if err := tx.Agent.DeleteOneID(id).Exec(ctx); err != nil {
-			return audit.Event{}, err
-		}
-		return audit.Event{Action: ActionDeleted, ResourceType: "agent", ResourceID: id}, nil
-	})
-	return fault.FromEnt(err, "agent")
+	if in.GraphIDs != nil {
+		m.SetKnowledgeGraphIds(*in.GraphIDs)
+	}
 }

@@ -72,14 +72,6 @@ type Decision struct {
 // holds (missing ids do not exist for the viewer).
 type OwnerLookup func(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]uuid.UUID, error)
 
-// managePermission is the tenant-wide permission of each resource type.
-var managePermission = map[ResourceType]Permission{
-	Conversation:   ConversationManage,
-	Document:       DocumentManage,
-	Agent:          AgentManage,
-	KnowledgeGraph: KnowledgeManage,
-}
-
 // Access applies the resource rule: the operation's permission gates the
 // call; the resource must then be owned by the viewer (its creator), shared
 // with them directly or through a team, or the viewer must hold the
@@ -88,16 +80,26 @@ var managePermission = map[ResourceType]Permission{
 // viewer's teams come with their cached permission set.
 type Access struct {
 	client *ent.Client
-	owners map[ResourceType]OwnerLookup
+	kinds  map[ResourceType]registered
 }
 
-// NewAccess returns an Access; resource services register their OwnerLookup.
+// registered is what Access knows of a resource type.
+type registered struct {
+	manage Permission
+	owners OwnerLookup
+}
+
+// NewAccess returns an Access; resource services register their types
+// (internal/resource does it for them).
 func NewAccess(client *ent.Client) *Access {
-	return &Access{client: client, owners: map[ResourceType]OwnerLookup{}}
+	return &Access{client: client, kinds: map[ResourceType]registered{}}
 }
 
-// Register adds the owner lookup of a resource type.
-func (a *Access) Register(rt ResourceType, l OwnerLookup) { a.owners[rt] = l }
+// Register adds a resource type: manage is its tenant-wide permission (sees
+// and changes every row of the type), l looks up its rows' creators.
+func (a *Access) Register(rt ResourceType, manage Permission, l OwnerLookup) {
+	a.kinds[rt] = registered{manage: manage, owners: l}
+}
 
 func teamsOf(v *viewer.Viewer) []uuid.UUID {
 	if s, ok := v.Perms.(*Set); ok {
@@ -112,16 +114,16 @@ func (a *Access) Decide(ctx context.Context, rt ResourceType, ids []uuid.UUID) (
 	if v == nil {
 		return nil, fault.New(fault.Unauthenticated, "no viewer")
 	}
-	lookup, ok := a.owners[rt]
+	kind, ok := a.kinds[rt]
 	if !ok {
 		return nil, fault.New(fault.Invalid, "resource type %s cannot be checked", rt)
 	}
-	owners, err := lookup(ctx, ids)
+	owners, err := kind.owners(ctx, ids)
 	if err != nil {
 		return nil, err
 	}
 	out := make(map[uuid.UUID]Decision, len(ids))
-	manage := managePermission[rt] != "" && v.Allows(managePermission[rt])
+	manage := kind.manage != "" && v.Allows(kind.manage)
 	var rest []uuid.UUID
 	for id, creator := range owners {
 		switch {
@@ -193,7 +195,7 @@ func (a *Access) Require(ctx context.Context, rt ResourceType, id uuid.UUID, nee
 // row with the manage permission. The table must have id and created_by.
 func (a *Access) Visible(ctx context.Context, rt ResourceType) func(*sql.Selector) {
 	v := viewer.FromContext(ctx)
-	if mp := managePermission[rt]; mp != "" && v.Allows(mp) {
+	if mp := a.kinds[rt].manage; mp != "" && v.Allows(mp) {
 		return func(*sql.Selector) {}
 	}
 	teams := teamsOf(v)
@@ -220,23 +222,6 @@ func (l Level) String() string {
 		return "owner"
 	}
 	return fmt.Sprintf("none(%d)", int(l))
-}
-
-// Owners builds an OwnerLookup from a query of a resource's rows by id (run
-// with the caller's context, so tenant filtering applies) and accessors of
-// their id and creator.
-func Owners[T any](query func(ctx context.Context, ids []uuid.UUID) ([]T, error), id, creator func(T) uuid.UUID) OwnerLookup {
-	return func(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]uuid.UUID, error) {
-		rows, err := query(ctx, ids)
-		if err != nil {
-			return nil, fault.FromEnt(err, "resource")
-		}
-		out := make(map[uuid.UUID]uuid.UUID, len(rows))
-		for _, r := range rows {
-			out[id(r)] = creator(r)
-		}
-		return out, nil
-	}
 }
 
 // DeleteShares removes every share of a resource, inside tx (with the

@@ -59,7 +59,7 @@ func (a *Access) Check(ctx context.Context, items []CheckItem) ([]CheckResult, e
 		case it.ResourceType == "":
 			out[i] = CheckResult{true, ReasonRole}
 		default:
-			if _, ok := a.owners[it.ResourceType]; !ok {
+			if _, ok := a.kinds[it.ResourceType]; !ok {
 				out[i] = CheckResult{false, ReasonUnknownInput}
 				continue
 			}

@@ -23,6 +23,7 @@ import (
 	"atrium/internal/fault"
 	"atrium/internal/llm"
 	"atrium/internal/page"
+	"atrium/internal/resource"
 	"atrium/internal/viewer"
 )
 
@@ -42,10 +43,16 @@ const (
 	ActionMessageAppend = "message.created"
 )
 
+// kind is how conversations take part in the resource rule.
+var kind = resource.Spec[*ent.Conversation]{Type: authz.Conversation, Manage: authz.ConversationManage, Actions: "conversation",
+	ID: func(c *ent.Conversation) uuid.UUID { return c.ID }, Cascade: deleteMessages}
+
 // Service implements conversations. Access to each conversation follows
 // authz's resource rule: its creator owns it; shares give users and teams
-// viewer, editor or owner access; conversation.manage sees everything.
+// viewer, editor or owner access; conversation.manage sees everything. Get
+// and Delete (with the messages) are the shared ones of resource.Kind.
 type Service struct {
+	*resource.Kind[*ent.Conversation]
 	client  *ent.Client
 	audit   *audit.Writer
 	access  *authz.Access
@@ -72,16 +79,14 @@ type Replier interface {
 
 // NewService returns a Service and registers conversations with access.
 func NewService(client *ent.Client, w *audit.Writer, access *authz.Access, replier Replier) *Service {
-	s := &Service{client: client, audit: w, access: access, replier: replier}
-	access.Register(authz.Conversation, s.owners)
-	return s
+	deps := resource.Deps{Client: client, Audit: w, Access: access}
+	return &Service{client: client, audit: w, access: access, replier: replier, Kind: resource.Register(deps, kind, func(c *ent.Client) *ent.ConversationClient { return c.Conversation })}
 }
 
-// owners implements authz.OwnerLookup.
-func (s *Service) owners(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]uuid.UUID, error) {
-	return authz.Owners(func(ctx context.Context, ids []uuid.UUID) ([]*ent.Conversation, error) {
-		return s.client.Conversation.Query().Where(entconv.IDIn(ids...)).Select(entconv.FieldID, entconv.FieldCreatedBy).All(ctx)
-	}, func(r *ent.Conversation) uuid.UUID { return r.ID }, func(r *ent.Conversation) uuid.UUID { return r.CreatedBy })(ctx, ids)
+// deleteMessages deletes a conversation's messages.
+func deleteMessages(ctx context.Context, tx *ent.Tx, id uuid.UUID) error {
+	_, err := tx.Message.Delete().Where(message.ConversationID(id)).Exec(ctx)
+	return err
 }
 
 // CreateInput creates a conversation.
@@ -97,7 +102,7 @@ type CreateInput struct {
 // Validate reports every problem with the input.
 func (in CreateInput) Validate() error {
 	var fs []fault.FieldError
-	fs = checkTitle(fs, in.Title)
+	fs = resource.Text(fs, "title", &in.Title, MaxTitle)
 	fs = checkMetadata(fs, in.Metadata)
 	return fault.Fields(fs...)
 }
@@ -116,9 +121,7 @@ func (in UpdateInput) Validate() error {
 	if in.Title == nil && in.Status == nil && in.Metadata == nil && in.AgentID == nil {
 		fs = append(fs, fault.FieldError{Field: "body", Message: "nothing to change"})
 	}
-	if in.Title != nil {
-		fs = checkTitle(fs, *in.Title)
-	}
+	fs = resource.Text(fs, "title", in.Title, MaxTitle)
 	if in.Status != nil {
 		if err := entconv.StatusValidator(*in.Status); err != nil {
 			fs = append(fs, fault.FieldError{Field: "status", Message: "must be active or archived"})
@@ -155,13 +158,6 @@ func (in AppendInput) Validate() error {
 	return fault.Fields(fs...)
 }
 
-func checkTitle(fs []fault.FieldError, t string) []fault.FieldError {
-	if utf8.RuneCountInString(t) > MaxTitle {
-		fs = append(fs, fault.FieldError{Field: "title", Message: fmt.Sprintf("at most %d characters", MaxTitle)})
-	}
-	return fs
-}
-
 func checkMetadata(fs []fault.FieldError, md map[string]string) []fault.FieldError {
 	if len(md) > MaxMetadataKeys {
 		fs = append(fs, fault.FieldError{Field: "metadata", Message: fmt.Sprintf("at most %d keys", MaxMetadataKeys)})
@@ -190,47 +186,24 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*ent.Conversation
 	if err := s.checkAgent(ctx, in.AgentID); err != nil {
 		return nil, err
 	}
-	var c *ent.Conversation
-	err := s.audit.Change(ctx, func(tx *ent.Tx) (audit.Event, error) {
+	return s.Kind.Create(ctx, func(tx *ent.Tx) (*ent.Conversation, error) {
 		b := tx.Conversation.Create().SetTitle(in.Title).SetMetadata(in.Metadata).SetNillableAgentID(in.AgentID)
 		if in.TenantID != nil {
 			b.SetTenantID(*in.TenantID)
 		}
-		var err error
-		if c, err = b.Save(ctx); err != nil {
-			return audit.Event{}, err
-		}
-		return audit.Event{Action: ActionCreated, ResourceType: "conversation", ResourceID: c.ID}, nil
+		c, err := b.Save(ctx)
+		// The data layer refuses a tenant other than the caller's: that
+		// tenant does not exist for them.
+		return c, fault.FromEnt(err, "tenant")
 	})
-	if err != nil {
-		return nil, fault.FromEnt(err, "tenant")
-	}
-	return c, nil
-}
-
-// Get returns a conversation of the caller's tenant.
-func (s *Service) Get(ctx context.Context, id uuid.UUID) (*ent.Conversation, error) {
-	if err := s.access.Require(ctx, authz.Conversation, id, authz.Viewer); err != nil {
-		return nil, err
-	}
-	c, err := s.client.Conversation.Get(ctx, id)
-	return c, fault.FromEnt(err, "conversation")
 }
 
 // List returns conversations, newest first.
 func (s *Service) List(ctx context.Context, in ListInput) (page.Page[*ent.Conversation], error) {
-	p, err := page.List(in.Cursor, in.Limit, func(after uuid.UUID, n int) ([]*ent.Conversation, error) {
-		q := s.client.Conversation.Query().Where(s.access.Visible(ctx, authz.Conversation)).
-			Order(ent.Desc(entconv.FieldID)).Limit(n)
-		if after != uuid.Nil {
-			q.Where(entconv.IDLT(after))
-		}
-		if in.Status != nil {
-			q.Where(entconv.StatusEQ(*in.Status))
-		}
-		return q.All(ctx)
-	}, func(c *ent.Conversation) uuid.UUID { return c.ID })
-	return p, fault.FromEnt(err, "conversation")
+	if in.Status != nil {
+		return s.ListWhere(ctx, in.Cursor, in.Limit, entconv.StatusEQ(*in.Status))
+	}
+	return s.ListWhere(ctx, in.Cursor, in.Limit)
 }
 
 // Update changes a conversation.
@@ -238,62 +211,14 @@ func (s *Service) Update(ctx context.Context, id uuid.UUID, in UpdateInput) (*en
 	if err := in.Validate(); err != nil {
 		return nil, err
 	}
-	if err := s.access.Require(ctx, authz.Conversation, id, authz.Editor); err != nil {
-		return nil, err
-	}
-	if err := s.checkAgent(ctx, in.AgentID); err != nil {
-		return nil, err
-	}
-	var c *ent.Conversation
-	err := s.audit.Change(ctx, func(tx *ent.Tx) (audit.Event, error) {
-		u := tx.Conversation.UpdateOneID(id)
-		if in.AgentID != nil {
-			u.SetAgentID(*in.AgentID)
-		}
-		if in.Title != nil {
-			u.SetTitle(*in.Title)
-		}
-		if in.Status != nil {
-			u.SetStatus(*in.Status)
-		}
+	check := func(ctx context.Context) error { return s.checkAgent(ctx, in.AgentID) }
+	return s.Kind.Update(ctx, id, check, func(tx *ent.Tx) (*ent.Conversation, error) {
+		u := tx.Conversation.UpdateOneID(id).SetNillableAgentID(in.AgentID).SetNillableTitle(in.Title).SetNillableStatus(in.Status)
 		if in.Metadata != nil {
 			u.SetMetadata(in.Metadata)
 		}
-		var err error
-		if c, err = u.Save(ctx); err != nil {
-			return audit.Event{}, err
-		}
-		return audit.Event{Action: ActionUpdated, ResourceType: "conversation", ResourceID: id}, nil
+		return u.Save(ctx)
 	})
-	if err != nil {
-		return nil, fault.FromEnt(err, "conversation")
-	}
-	return c, nil
-}
-
-// Delete deletes a conversation and its messages.
-func (s *Service) Delete(ctx context.Context, id uuid.UUID) error {
-	if err := s.access.Require(ctx, authz.Conversation, id, authz.Owner); err != nil {
-		return err
-	}
-	err := s.audit.Change(ctx, func(tx *ent.Tx) (audit.Event, error) {
-		// Look the conversation up first so another tenant's id is "not found"
-		// before anything is touched.
-		if _, err := tx.Conversation.Get(ctx, id); err != nil {
-			return audit.Event{}, err
-		}
-		if _, err := tx.Message.Delete().Where(message.ConversationID(id)).Exec(ctx); err != nil {
-			return audit.Event{}, err
-		}
-		if err := authz.DeleteShares(ctx, tx, authz.Conversation, id); err != nil {
-			return audit.Event{}, err
-		}
-		if err := tx.Conversation.DeleteOneID(id).Exec(ctx); err != nil {
-			return audit.Event{}, err
-		}
-		return audit.Event{Action: ActionDeleted, ResourceType: "conversation", ResourceID: id}, nil
-	})
-	return fault.FromEnt(err, "conversation")
 }
 
 // ListMessages returns a conversation's messages, oldest first.
@@ -321,7 +246,7 @@ func (s *Service) AppendMessage(ctx context.Context, conversationID uuid.UUID, i
 	if err := in.Validate(); err != nil {
 		return nil, err
 	}
-	if err := s.access.Require(ctx, authz.Conversation, conversationID, authz.Editor); err != nil {
+	if err := s.Require(ctx, conversationID, authz.Editor); err != nil {
 		return nil, err
 	}
 	var reply *llm.Response

@@ -7,7 +7,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"unicode/utf8"
 
 	"entgo.io/ent/dialect"
 	"entgo.io/ent/dialect/sql"
@@ -21,6 +20,7 @@ import (
 	"atrium/internal/authz"
 	"atrium/internal/fault"
 	"atrium/internal/page"
+	"atrium/internal/resource"
 )
 
 // Audit actions.
@@ -37,27 +37,23 @@ const (
 	MaxTag   = 64
 )
 
-// Service implements documents.
+// kind is how documents take part in the resource rule.
+var kind = resource.Spec[*ent.Document]{Type: authz.Document, Manage: authz.DocumentManage, Actions: "document",
+	ID: func(d *ent.Document) uuid.UUID { return d.ID }}
+
+// Service implements documents; Get and Delete are the shared ones of
+// resource.Kind.
 type Service struct {
-	client     *ent.Client
+	*resource.Kind[*ent.Document]
 	dialect    string
-	audit      *audit.Writer
-	access     *authz.Access
 	maxContent int
 }
 
 // NewService returns a Service and registers documents with access.
 // maxContent bounds a document's content in bytes.
 func NewService(client *ent.Client, dia string, w *audit.Writer, access *authz.Access, maxContent int) *Service {
-	s := &Service{client: client, dialect: dia, audit: w, access: access, maxContent: maxContent}
-	access.Register(authz.Document, s.owners)
-	return s
-}
-
-func (s *Service) owners(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]uuid.UUID, error) {
-	return authz.Owners(func(ctx context.Context, ids []uuid.UUID) ([]*ent.Document, error) {
-		return s.client.Document.Query().Where(entdoc.IDIn(ids...)).Select(entdoc.FieldID, entdoc.FieldCreatedBy).All(ctx)
-	}, func(r *ent.Document) uuid.UUID { return r.ID }, func(r *ent.Document) uuid.UUID { return r.CreatedBy })(ctx, ids)
+	deps := resource.Deps{Client: client, Audit: w, Access: access}
+	return &Service{dialect: dia, maxContent: maxContent, Kind: resource.Register(deps, kind, func(c *ent.Client) *ent.DocumentClient { return c.Document })}
 }
 
 // Input creates or (with nil fields left alone) updates a document.
@@ -74,9 +70,7 @@ func (s *Service) validate(in Input, create bool) error {
 	if create && (in.Title == nil || in.Content == nil) {
 		fs = append(fs, fault.FieldError{Field: "title", Message: "title and content are required"})
 	}
-	if in.Title != nil && (strings.TrimSpace(*in.Title) == "" || utf8.RuneCountInString(*in.Title) > MaxTitle) {
-		fs = append(fs, fault.FieldError{Field: "title", Message: fmt.Sprintf("1 to %d characters", MaxTitle)})
-	}
+	fs = resource.Name(fs, "title", in.Title, MaxTitle)
 	if in.Content != nil && len(*in.Content) > s.maxContent {
 		fs = append(fs, fault.FieldError{Field: "content", Message: fmt.Sprintf("at most %d bytes", s.maxContent)})
 	}
@@ -105,31 +99,14 @@ func (s *Service) Create(ctx context.Context, in Input) (*ent.Document, error) {
 	if err := s.validate(in, true); err != nil {
 		return nil, err
 	}
-	var d *ent.Document
-	err := s.audit.Change(ctx, func(tx *ent.Tx) (audit.Event, error) {
-		b := tx.Document.Create().SetTitle(strings.TrimSpace(*in.Title)).SetContent(*in.Content).SetMetadata(in.Metadata)
-		if in.ContentType != nil {
-			b.SetContentType(*in.ContentType)
-		}
+	return s.Kind.Create(ctx, func(tx *ent.Tx) (*ent.Document, error) {
+		b := tx.Document.Create().SetTitle(strings.TrimSpace(*in.Title)).SetContent(*in.Content).SetMetadata(in.Metadata).
+			SetNillableContentType(in.ContentType)
 		if in.Tags != nil {
 			b.SetTags(*in.Tags)
 		}
-		var err error
-		if d, err = b.Save(ctx); err != nil {
-			return audit.Event{}, err
-		}
-		return audit.Event{Action: ActionCreated, ResourceType: "document", ResourceID: d.ID}, nil
+		return b.Save(ctx)
 	})
-	return d, fault.FromEnt(err, "document")
-}
-
-// Get returns a document the caller may read.
-func (s *Service) Get(ctx context.Context, id uuid.UUID) (*ent.Document, error) {
-	if err := s.access.Require(ctx, authz.Document, id, authz.Viewer); err != nil {
-		return nil, err
-	}
-	d, err := s.client.Document.Get(ctx, id)
-	return d, fault.FromEnt(err, "document")
 }
 
 // ListInput selects documents.
@@ -145,20 +122,14 @@ func (s *Service) List(ctx context.Context, in ListInput) (page.Page[*ent.Docume
 	if len(in.Query) > 200 || len(in.Tag) > MaxTag {
 		return page.Page[*ent.Document]{}, fault.Fields(fault.FieldError{Field: "q", Message: "query at most 200 bytes, tag at most 64"})
 	}
-	p, err := page.List(in.Cursor, in.Limit, func(after uuid.UUID, n int) ([]*ent.Document, error) {
-		q := s.client.Document.Query().Where(s.access.Visible(ctx, authz.Document)).Order(ent.Desc(entdoc.FieldID)).Limit(n)
-		if after != uuid.Nil {
-			q.Where(entdoc.IDLT(after))
-		}
-		if in.Tag != "" {
-			q.Where(func(sel *sql.Selector) { sel.Where(sqljson.ValueContains(entdoc.FieldTags, in.Tag)) })
-		}
-		if in.Query != "" {
-			q.Where(s.textMatch(in.Query))
-		}
-		return q.All(ctx)
-	}, func(d *ent.Document) uuid.UUID { return d.ID })
-	return p, fault.FromEnt(err, "document")
+	var where []func(*sql.Selector)
+	if in.Tag != "" {
+		where = append(where, func(sel *sql.Selector) { sel.Where(sqljson.ValueContains(entdoc.FieldTags, in.Tag)) })
+	}
+	if in.Query != "" {
+		where = append(where, s.textMatch(in.Query))
+	}
+	return s.ListWhere(ctx, in.Cursor, in.Limit, where...)
 }
 
 // textMatch is PostgreSQL full-text search (simple configuration, so no
@@ -180,49 +151,15 @@ func (s *Service) Update(ctx context.Context, id uuid.UUID, in Input) (*ent.Docu
 	if err := s.validate(in, false); err != nil {
 		return nil, err
 	}
-	if err := s.access.Require(ctx, authz.Document, id, authz.Editor); err != nil {
-		return nil, err
-	}
-	var d *ent.Document
-	err := s.audit.Change(ctx, func(tx *ent.Tx) (audit.Event, error) {
-		u := tx.Document.UpdateOneID(id)
-		if in.Title != nil {
-			u.SetTitle(strings.TrimSpace(*in.Title))
-		}
-		if in.Content != nil {
-			u.SetContent(*in.Content)
-		}
-		if in.ContentType != nil {
-			u.SetContentType(*in.ContentType)
-		}
+	return s.Kind.Update(ctx, id, nil, func(tx *ent.Tx) (*ent.Document, error) {
+		u := tx.Document.UpdateOneID(id).SetNillableTitle(resource.TrimSpace(in.Title)).
+			SetNillableContent(in.Content).SetNillableContentType(in.ContentType)
 		if in.Tags != nil {
 			u.SetTags(*in.Tags)
 		}
 		if in.Metadata != nil {
 			u.SetMetadata(in.Metadata)
 		}
-		var err error
-		if d, err = u.Save(ctx); err != nil {
-			return audit.Event{}, err
-		}
-		return audit.Event{Action: ActionUpdated, ResourceType: "document", ResourceID: id}, nil
+		return u.Save(ctx)
 	})
-	return d, fault.FromEnt(err, "document")
-}
-
-// Delete deletes a document and its shares; the caller needs owner access.
-func (s *Service) Delete(ctx context.Context, id uuid.UUID) error {
-	if err := s.access.Require(ctx, authz.Document, id, authz.Owner); err != nil {
-		return err
-	}
-	err := s.audit.Change(ctx, func(tx *ent.Tx) (audit.Event, error) {
-		if err := authz.DeleteShares(ctx, tx, authz.Document, id); err != nil {
-			return audit.Event{}, err
-		}
-		if err := tx.Document.DeleteOneID(id).Exec(ctx); err != nil {
-			return audit.Event{}, err
-		}
-		return audit.Event{Action: ActionDeleted, ResourceType: "document", ResourceID: id}, nil
-	})
-	return fault.FromEnt(err, "document")
 }

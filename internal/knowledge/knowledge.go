@@ -7,18 +7,16 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 
 	"atrium/ent"
 	"atrium/ent/kgedge"
 	"atrium/ent/kgnode"
-	"atrium/ent/knowledgegraph"
 	"atrium/internal/audit"
 	"atrium/internal/authz"
 	"atrium/internal/fault"
-	"atrium/internal/page"
+	"atrium/internal/resource"
 )
 
 // Audit actions.
@@ -35,24 +33,30 @@ const (
 // MaxDepth bounds a neighbourhood query.
 const MaxDepth = 3
 
-// Service implements knowledge graphs.
+// kind is how graphs take part in the resource rule.
+var kind = resource.Spec[*ent.KnowledgeGraph]{Type: authz.KnowledgeGraph, Manage: authz.KnowledgeManage, Actions: "knowledge",
+	ID: func(g *ent.KnowledgeGraph) uuid.UUID { return g.ID }, Cascade: deleteContent}
+
+// Service implements knowledge graphs; Get, List and Delete (with the
+// graph's nodes and edges) are the shared ones of resource.Kind.
 type Service struct {
-	client *ent.Client
-	audit  *audit.Writer
-	access *authz.Access
+	*resource.Kind[*ent.KnowledgeGraph]
+	deps resource.Deps
 }
 
 // NewService returns a Service and registers graphs with access.
 func NewService(client *ent.Client, w *audit.Writer, access *authz.Access) *Service {
-	s := &Service{client: client, audit: w, access: access}
-	access.Register(authz.KnowledgeGraph, s.owners)
-	return s
+	deps := resource.Deps{Client: client, Audit: w, Access: access}
+	return &Service{deps: deps, Kind: resource.Register(deps, kind, func(c *ent.Client) *ent.KnowledgeGraphClient { return c.KnowledgeGraph })}
 }
 
-func (s *Service) owners(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]uuid.UUID, error) {
-	return authz.Owners(func(ctx context.Context, ids []uuid.UUID) ([]*ent.KnowledgeGraph, error) {
-		return s.client.KnowledgeGraph.Query().Where(knowledgegraph.IDIn(ids...)).Select(knowledgegraph.FieldID, knowledgegraph.FieldCreatedBy).All(ctx)
-	}, func(r *ent.KnowledgeGraph) uuid.UUID { return r.ID }, func(r *ent.KnowledgeGraph) uuid.UUID { return r.CreatedBy })(ctx, ids)
+// deleteContent deletes a graph's edges and nodes.
+func deleteContent(ctx context.Context, tx *ent.Tx, id uuid.UUID) error {
+	if _, err := tx.KGEdge.Delete().Where(kgedge.GraphID(id)).Exec(ctx); err != nil {
+		return err
+	}
+	_, err := tx.KGNode.Delete().Where(kgnode.GraphID(id)).Exec(ctx)
+	return err
 }
 
 // GraphInput creates or (nil fields left alone) updates a graph.
@@ -63,14 +67,13 @@ type GraphInput struct {
 }
 
 func checkText(fs []fault.FieldError, field string, v *string, max int, required bool) []fault.FieldError {
-	if v == nil {
-		if required {
-			fs = append(fs, fault.FieldError{Field: field, Message: "required"})
-		}
-		return fs
-	}
-	if (required && strings.TrimSpace(*v) == "") || utf8.RuneCountInString(*v) > max {
-		fs = append(fs, fault.FieldError{Field: field, Message: fmt.Sprintf("1 to %d characters", max)})
+	switch {
+	case v == nil && required:
+		return append(fs, fault.FieldError{Field: field, Message: "required"})
+	case required:
+		return resource.Name(fs, field, v, max)
+	case len(resource.Text(nil, field, v, max)) > 0:
+		return append(fs, fault.FieldError{Field: field, Message: fmt.Sprintf("1 to %d characters", max)})
 	}
 	return fs
 }
@@ -79,7 +82,7 @@ func (s *Service) checkDocuments(ctx context.Context, ids *[]uuid.UUID) error {
 	if ids == nil {
 		return nil
 	}
-	return s.access.RequireReadable(ctx, authz.Document, *ids, "document_ids")
+	return s.deps.Access.RequireReadable(ctx, authz.Document, *ids, "document_ids")
 }
 
 // Create creates a graph; the caller owns it.
@@ -91,41 +94,13 @@ func (s *Service) Create(ctx context.Context, in GraphInput) (*ent.KnowledgeGrap
 	if err := s.checkDocuments(ctx, in.DocumentIDs); err != nil {
 		return nil, err
 	}
-	var g *ent.KnowledgeGraph
-	err := s.audit.Change(ctx, func(tx *ent.Tx) (audit.Event, error) {
+	return s.Kind.Create(ctx, func(tx *ent.Tx) (*ent.KnowledgeGraph, error) {
 		b := tx.KnowledgeGraph.Create().SetName(strings.TrimSpace(*in.Name)).SetNillableDescription(in.Description)
 		if in.DocumentIDs != nil {
 			b.SetDocumentIds(*in.DocumentIDs)
 		}
-		var err error
-		if g, err = b.Save(ctx); err != nil {
-			return audit.Event{}, err
-		}
-		return audit.Event{Action: ActionCreated, ResourceType: "knowledge_graph", ResourceID: g.ID}, nil
+		return b.Save(ctx)
 	})
-	return g, fault.FromEnt(err, "knowledge graph")
-}
-
-// Get returns a graph the caller may read.
-func (s *Service) Get(ctx context.Context, id uuid.UUID) (*ent.KnowledgeGraph, error) {
-	if err := s.access.Require(ctx, authz.KnowledgeGraph, id, authz.Viewer); err != nil {
-		return nil, err
-	}
-	g, err := s.client.KnowledgeGraph.Get(ctx, id)
-	return g, fault.FromEnt(err, "knowledge graph")
-}
-
-// List returns the graphs the caller may read, newest first.
-func (s *Service) List(ctx context.Context, cursor string, limit int) (page.Page[*ent.KnowledgeGraph], error) {
-	p, err := page.List(cursor, limit, func(after uuid.UUID, n int) ([]*ent.KnowledgeGraph, error) {
-		q := s.client.KnowledgeGraph.Query().Where(s.access.Visible(ctx, authz.KnowledgeGraph)).
-			Order(ent.Desc(knowledgegraph.FieldID)).Limit(n)
-		if after != uuid.Nil {
-			q.Where(knowledgegraph.IDLT(after))
-		}
-		return q.All(ctx)
-	}, func(g *ent.KnowledgeGraph) uuid.UUID { return g.ID })
-	return p, fault.FromEnt(err, "knowledge graph")
 }
 
 // Update changes a graph; the caller needs editor access.
@@ -137,54 +112,14 @@ func (s *Service) Update(ctx context.Context, id uuid.UUID, in GraphInput) (*ent
 	if err := fault.Fields(checkText(fs, "description", in.Description, 2000, false)...); err != nil {
 		return nil, err
 	}
-	if err := s.access.Require(ctx, authz.KnowledgeGraph, id, authz.Editor); err != nil {
-		return nil, err
-	}
-	if err := s.checkDocuments(ctx, in.DocumentIDs); err != nil {
-		return nil, err
-	}
-	var g *ent.KnowledgeGraph
-	err := s.audit.Change(ctx, func(tx *ent.Tx) (audit.Event, error) {
-		u := tx.KnowledgeGraph.UpdateOneID(id)
-		if in.Name != nil {
-			u.SetName(strings.TrimSpace(*in.Name))
-		}
-		if in.Description != nil {
-			u.SetDescription(*in.Description)
-		}
+	check := func(ctx context.Context) error { return s.checkDocuments(ctx, in.DocumentIDs) }
+	return s.Kind.Update(ctx, id, check, func(tx *ent.Tx) (*ent.KnowledgeGraph, error) {
+		u := tx.KnowledgeGraph.UpdateOneID(id).SetNillableName(resource.TrimSpace(in.Name)).SetNillableDescription(in.Description)
 		if in.DocumentIDs != nil {
 			u.SetDocumentIds(*in.DocumentIDs)
 		}
-		var err error
-		if g, err = u.Save(ctx); err != nil {
-			return audit.Event{}, err
-		}
-		return audit.Event{Action: ActionUpdated, ResourceType: "knowledge_graph", ResourceID: id}, nil
+		return u.Save(ctx)
 	})
-	return g, fault.FromEnt(err, "knowledge graph")
-}
-
-// Delete deletes a graph with its nodes, edges and shares; owner access.
-func (s *Service) Delete(ctx context.Context, id uuid.UUID) error {
-	if err := s.access.Require(ctx, authz.KnowledgeGraph, id, authz.Owner); err != nil {
-		return err
-	}
-	err := s.audit.Change(ctx, func(tx *ent.Tx) (audit.Event, error) {
-		if _, err := tx.KGEdge.Delete().Where(kgedge.GraphID(id)).Exec(ctx); err != nil {
-			return audit.Event{}, err
-		}
-		if _, err := tx.KGNode.Delete().Where(kgnode.GraphID(id)).Exec(ctx); err != nil {
-			return audit.Event{}, err
-		}
-		if err := authz.DeleteShares(ctx, tx, authz.KnowledgeGraph, id); err != nil {
-			return audit.Event{}, err
-		}
-		if err := tx.KnowledgeGraph.DeleteOneID(id).Exec(ctx); err != nil {
-			return audit.Event{}, err
-		}
-		return audit.Event{Action: ActionDeleted, ResourceType: "knowledge_graph", ResourceID: id}, nil
-	})
-	return fault.FromEnt(err, "knowledge graph")
 }
 
 // NodeInput adds a node.
@@ -200,7 +135,7 @@ func (s *Service) AddNode(ctx context.Context, graphID uuid.UUID, in NodeInput) 
 	if err := fault.Fields(checkText(fs, "label", &in.Label, 500, true)...); err != nil {
 		return nil, err
 	}
-	if err := s.access.Require(ctx, authz.KnowledgeGraph, graphID, authz.Editor); err != nil {
+	if err := s.Require(ctx, graphID, authz.Editor); err != nil {
 		return nil, err
 	}
 	if in.DocumentID != nil {
@@ -210,40 +145,40 @@ func (s *Service) AddNode(ctx context.Context, graphID uuid.UUID, in NodeInput) 
 		}
 	}
 	var n *ent.KGNode
-	err := s.audit.Change(ctx, func(tx *ent.Tx) (audit.Event, error) {
+	id := uuid.Must(uuid.NewV7()) // the event names it
+	err := s.change(ctx, graphID, ActionNodeAdded, "node", func(tx *ent.Tx) (uuid.UUID, error) {
 		var err error
-		n, err = tx.KGNode.Create().SetGraphID(graphID).SetType(in.Type).SetLabel(in.Label).
+		n, err = tx.KGNode.Create().SetID(id).SetGraphID(graphID).SetType(in.Type).SetLabel(in.Label).
 			SetProperties(in.Properties).SetNillableDocumentID(in.DocumentID).Save(ctx)
-		if err != nil {
-			return audit.Event{}, err
-		}
-		return audit.Event{Action: ActionNodeAdded, ResourceType: "knowledge_graph", ResourceID: graphID,
-			Details: map[string]string{"node_id": n.ID.String()}}, nil
+		return id, err
 	})
-	return n, fault.FromEnt(err, "node")
+	return n, err
 }
 
-// RemoveNode removes a node and its edges; editor access.
-func (s *Service) RemoveNode(ctx context.Context, graphID, nodeID uuid.UUID) error {
-	if err := s.access.Require(ctx, authz.KnowledgeGraph, graphID, authz.Editor); err != nil {
-		return err
-	}
-	err := s.audit.Change(ctx, func(tx *ent.Tx) (audit.Event, error) {
-		if _, err := tx.KGEdge.Delete().Where(kgedge.GraphID(graphID),
-			kgedge.Or(kgedge.SourceID(nodeID), kgedge.TargetID(nodeID))).Exec(ctx); err != nil {
-			return audit.Event{}, err
-		}
-		n, err := tx.KGNode.Delete().Where(kgnode.GraphID(graphID), kgnode.ID(nodeID)).Exec(ctx)
+// change runs fn, which changes a node or an edge (what) of the graph and
+// returns its id, with the audit event action naming it; the caller has
+// checked editor access.
+func (s *Service) change(ctx context.Context, graphID uuid.UUID, action, what string, fn func(tx *ent.Tx) (uuid.UUID, error)) error {
+	err := s.deps.Audit.Change(ctx, func(tx *ent.Tx) (audit.Event, error) {
+		id, err := fn(tx)
 		if err != nil {
 			return audit.Event{}, err
 		}
-		if n == 0 {
-			return audit.Event{}, fault.New(fault.NotFound, "node not found")
-		}
-		return audit.Event{Action: ActionNodeRemoved, ResourceType: "knowledge_graph", ResourceID: graphID,
-			Details: map[string]string{"node_id": nodeID.String()}}, nil
+		return audit.Event{Action: action, ResourceType: string(authz.KnowledgeGraph), ResourceID: graphID,
+			Details: map[string]string{what + "_id": id.String()}}, nil
 	})
-	return fault.FromEnt(err, "node")
+	return fault.FromEnt(err, what)
+}
+
+// removed is id, or not found when a delete of n rows removed nothing.
+func removed(n int, err error, id uuid.UUID, what string) (uuid.UUID, error) {
+	switch {
+	case err != nil:
+		return uuid.Nil, err
+	case n == 0:
+		return uuid.Nil, fault.New(fault.NotFound, "%s not found", what)
+	}
+	return id, nil
 }
 
 // EdgeInput adds an edge.
@@ -258,50 +193,54 @@ func (s *Service) AddEdge(ctx context.Context, graphID uuid.UUID, in EdgeInput) 
 	if err := fault.Fields(checkText(nil, "type", &in.Type, 100, true)...); err != nil {
 		return nil, err
 	}
-	if err := s.access.Require(ctx, authz.KnowledgeGraph, graphID, authz.Editor); err != nil {
+	if err := s.Require(ctx, graphID, authz.Editor); err != nil {
 		return nil, err
 	}
 	var e *ent.KGEdge
-	err := s.audit.Change(ctx, func(tx *ent.Tx) (audit.Event, error) {
+	id := uuid.Must(uuid.NewV7()) // the event names it
+	err := s.change(ctx, graphID, ActionEdgeAdded, "edge", func(tx *ent.Tx) (uuid.UUID, error) {
 		n, err := tx.KGNode.Query().Where(kgnode.GraphID(graphID), kgnode.IDIn(in.SourceID, in.TargetID)).Count(ctx)
 		if err != nil {
-			return audit.Event{}, err
+			return uuid.Nil, err
 		}
 		want := 2
 		if in.SourceID == in.TargetID {
 			want = 1
 		}
 		if n != want {
-			return audit.Event{}, fault.Fields(fault.FieldError{Field: "source_id", Message: "source and target must be nodes of this graph"})
+			return uuid.Nil, fault.Fields(fault.FieldError{Field: "source_id", Message: "source and target must be nodes of this graph"})
 		}
-		e, err = tx.KGEdge.Create().SetGraphID(graphID).SetSourceID(in.SourceID).SetTargetID(in.TargetID).
+		e, err = tx.KGEdge.Create().SetID(id).SetGraphID(graphID).SetSourceID(in.SourceID).SetTargetID(in.TargetID).
 			SetType(in.Type).SetProperties(in.Properties).Save(ctx)
-		if err != nil {
-			return audit.Event{}, err
-		}
-		return audit.Event{Action: ActionEdgeAdded, ResourceType: "knowledge_graph", ResourceID: graphID,
-			Details: map[string]string{"edge_id": e.ID.String()}}, nil
+		return id, err
 	})
-	return e, fault.FromEnt(err, "edge")
+	return e, err
+}
+
+// RemoveNode removes a node and its edges; editor access.
+func (s *Service) RemoveNode(ctx context.Context, graphID, nodeID uuid.UUID) error {
+	if err := s.Require(ctx, graphID, authz.Editor); err != nil {
+		return err
+	}
+	return s.change(ctx, graphID, ActionNodeRemoved, "node", func(tx *ent.Tx) (uuid.UUID, error) {
+		if _, err := tx.KGEdge.Delete().Where(kgedge.GraphID(graphID),
+			kgedge.Or(kgedge.SourceID(nodeID), kgedge.TargetID(nodeID))).Exec(ctx); err != nil {
+			return uuid.Nil, err
+		}
+		n, err := tx.KGNode.Delete().Where(kgnode.GraphID(graphID), kgnode.ID(nodeID)).Exec(ctx)
+		return removed(n, err, nodeID, "node")
+	})
 }
 
 // RemoveEdge removes an edge; editor access.
 func (s *Service) RemoveEdge(ctx context.Context, graphID, edgeID uuid.UUID) error {
-	if err := s.access.Require(ctx, authz.KnowledgeGraph, graphID, authz.Editor); err != nil {
+	if err := s.Require(ctx, graphID, authz.Editor); err != nil {
 		return err
 	}
-	err := s.audit.Change(ctx, func(tx *ent.Tx) (audit.Event, error) {
+	return s.change(ctx, graphID, ActionEdgeRemoved, "edge", func(tx *ent.Tx) (uuid.UUID, error) {
 		n, err := tx.KGEdge.Delete().Where(kgedge.GraphID(graphID), kgedge.ID(edgeID)).Exec(ctx)
-		if err != nil {
-			return audit.Event{}, err
-		}
-		if n == 0 {
-			return audit.Event{}, fault.New(fault.NotFound, "edge not found")
-		}
-		return audit.Event{Action: ActionEdgeRemoved, ResourceType: "knowledge_graph", ResourceID: graphID,
-			Details: map[string]string{"edge_id": edgeID.String()}}, nil
+		return removed(n, err, edgeID, "edge")
 	})
-	return fault.FromEnt(err, "edge")
 }
 
 // Neighbourhood is the nodes and edges within depth hops of a node.
@@ -319,17 +258,17 @@ func (s *Service) Neighbourhood(ctx context.Context, graphID, nodeID uuid.UUID, 
 	if depth < 1 || depth > MaxDepth {
 		return nil, fault.Fields(fault.FieldError{Field: "depth", Message: fmt.Sprintf("between 1 and %d", MaxDepth)})
 	}
-	if err := s.access.Require(ctx, authz.KnowledgeGraph, graphID, authz.Viewer); err != nil {
+	if err := s.Require(ctx, graphID, authz.Viewer); err != nil {
 		return nil, err
 	}
-	if ok, err := s.client.KGNode.Query().Where(kgnode.GraphID(graphID), kgnode.ID(nodeID)).Exist(ctx); err != nil || !ok {
+	if ok, err := s.deps.Client.KGNode.Query().Where(kgnode.GraphID(graphID), kgnode.ID(nodeID)).Exist(ctx); err != nil || !ok {
 		return nil, fault.New(fault.NotFound, "node not found")
 	}
 	seen := map[uuid.UUID]bool{nodeID: true}
 	frontier := []uuid.UUID{nodeID}
 	edges := map[uuid.UUID]*ent.KGEdge{}
 	for range depth {
-		es, err := s.client.KGEdge.Query().Where(kgedge.GraphID(graphID),
+		es, err := s.deps.Client.KGEdge.Query().Where(kgedge.GraphID(graphID),
 			kgedge.Or(kgedge.SourceIDIn(frontier...), kgedge.TargetIDIn(frontier...))).Limit(10_000).All(ctx)
 		if err != nil {
 			return nil, fault.FromEnt(err, "edge")
@@ -352,7 +291,7 @@ func (s *Service) Neighbourhood(ctx context.Context, graphID, nodeID uuid.UUID, 
 	for id := range seen {
 		ids = append(ids, id)
 	}
-	nodes, err := s.client.KGNode.Query().Where(kgnode.GraphID(graphID), kgnode.IDIn(ids...)).
+	nodes, err := s.deps.Client.KGNode.Query().Where(kgnode.GraphID(graphID), kgnode.IDIn(ids...)).
 		Order(ent.Asc(kgnode.FieldID)).All(ctx)
 	if err != nil {
 		return nil, fault.FromEnt(err, "node")
