@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"entgo.io/ent/dialect"
+
 	"atrium/internal/config"
 	"atrium/internal/migrate"
 )
@@ -132,7 +134,7 @@ func checkBackup(ctx context.Context, file string) (string, error) {
 			return "", fmt.Errorf("%s is not an Atrium database: no table %s", file, table)
 		}
 	}
-	dir, err := migrate.Dir("sqlite")
+	dir, err := migrate.Dir(dialect.SQLite)
 	if err != nil {
 		return "", err
 	}
