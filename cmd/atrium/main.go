@@ -34,6 +34,11 @@ func commands() []command {
 		{"tenant", "create a tenant and its first admin's enrollment link", runTenant},
 		{"audit", "verify and prune the audit trail; check security and GDPR", runAudit},
 		{"dev", "development helpers: a legacy (pre-auth) database fixture", runDev},
+		{"version", "print version, commit, build date and Go version (also --version)", runVersion},
+		{"healthcheck", "exit 0 if this instance's /api/v1/ready answers 200 (container HEALTHCHECK)", runHealthcheck},
+		{"backup", "write a consistent copy of the SQLite database (PostgreSQL: pg_dump)", runBackup},
+		{"restore", "replace the SQLite database with a backup", runRestore},
+		{"sessions", "revoke every session (of a tenant), on every instance", runSessions},
 	}
 }
 
@@ -48,6 +53,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		usage(stdout)
 		return exitOK
+	}
+	if args[0] == "--version" || args[0] == "-version" {
+		args = append([]string{"version"}, args[1:]...)
 	}
 	for _, c := range commands() {
 		if c.name == args[0] {
