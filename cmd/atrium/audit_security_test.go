@@ -52,7 +52,7 @@ func TestAuditSecurity(t *testing.T) {
 		}
 		require.NoError(t, json.Unmarshal([]byte(out), &rep))
 		require.True(t, rep.OK)
-		require.Len(t, rep.Checks, 11)
+		require.Len(t, rep.Checks, 12)
 	})
 	t.Run("ErrPlainHTTP", func(t *testing.T) {
 		t.Setenv("ATRIUM_PUBLIC_URL", "http://atrium.example.com")
@@ -60,7 +60,7 @@ func TestAuditSecurity(t *testing.T) {
 		require.Equal(t, exitFail, code)
 		require.Contains(t, out, "❌ the public URL and passkey origins use HTTPS")
 		require.Contains(t, out, "production must use https")
-		require.Contains(t, out, "1 of 11 checks failed")
+		require.Contains(t, out, "1 of 12 checks failed")
 
 		code, out, _ = cmd(security, "--json")
 		require.Equal(t, exitFail, code)
