@@ -36,9 +36,9 @@ func TestAuditSecurity(t *testing.T) {
 	t.Run("OK", func(t *testing.T) {
 		code, out, stderr := cmd(security)
 		require.Equal(t, exitOK, code, out+stderr)
-		require.Equal(t, 11, strings.Count(out, "✅"), out)
+		require.Equal(t, 12, strings.Count(out, "✅"), out)
 		require.NotContains(t, out, "❌")
-		require.Contains(t, out, "all 11 checks passed")
+		require.Contains(t, out, "all 12 checks passed")
 	})
 	t.Run("OKJSON", func(t *testing.T) {
 		code, out, stderr := cmd(security, "--json")
