@@ -15,13 +15,7 @@ import (
 	"atrium/internal/config"
 )
 
-const auditUsage = `Usage:
-  atrium audit verify [--tenant ID] [--json]
-  atrium audit prune --older-than DURATION
-  atrium audit security [--json]
-  atrium audit gdpr [--json]
-
-verify checks the audit trail's hash chains: every event's hash must match
+const auditFooter = `verify checks the audit trail's hash chains: every event's hash must match
 its content and its predecessor, and sequence numbers must run without gaps.
 An edited, deleted or reordered event is named. Exit status 1 if any chain is
 broken.
@@ -43,29 +37,25 @@ Each prints one line per check and exits 1 if any fails.
 Configuration comes from ATRIUM_* variables (see 'atrium serve --help').
 `
 
+func auditSubcommands() []subcommand {
+	return []subcommand{
+		{"verify", "[--tenant ID] [--json]", "verify the audit trail's hash chains", runAuditVerify},
+		{"prune", "--older-than DURATION", "delete old events, keeping the chains verifiable", runAuditPrune},
+		{"security", "[--json]", "check the live deployment's security", runAuditSecurity},
+		{"gdpr", "[--json]", "probe export, erasure, minimisation and audit", runAuditGDPR},
+	}
+}
+
 func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) > 0 {
-		switch args[0] {
-		case "prune":
-			return runAuditPrune(ctx, args[1:], stdout, stderr)
-		case "security":
-			return runAuditSecurity(ctx, args[1:], stdout, stderr)
-		case "gdpr":
-			return runAuditGDPR(ctx, args[1:], stdout, stderr)
-		}
-	}
-	if len(args) == 0 || args[0] != "verify" {
-		fmt.Fprint(stdout, auditUsage)
-		if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-			return exitOK
-		}
-		return exitConfig
-	}
+	return dispatch(ctx, "audit", auditFooter, auditSubcommands(), args, stdout, stderr)
+}
+
+func runAuditVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("atrium audit verify", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	tenant := fs.String("tenant", "", "verify only this tenant's chain (default: every chain)")
 	asJSON := fs.Bool("json", false, "print JSON")
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
 			return exitOK
 		}

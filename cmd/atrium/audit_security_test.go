@@ -36,9 +36,9 @@ func TestAuditSecurity(t *testing.T) {
 	t.Run("OK", func(t *testing.T) {
 		code, out, stderr := cmd(security)
 		require.Equal(t, exitOK, code, out+stderr)
-		require.Equal(t, 11, strings.Count(out, "✅"), out)
+		require.Equal(t, 12, strings.Count(out, "✅"), out)
 		require.NotContains(t, out, "❌")
-		require.Contains(t, out, "all 11 checks passed")
+		require.Contains(t, out, "all 12 checks passed")
 	})
 	t.Run("OKJSON", func(t *testing.T) {
 		code, out, stderr := cmd(security, "--json")
@@ -52,7 +52,7 @@ func TestAuditSecurity(t *testing.T) {
 		}
 		require.NoError(t, json.Unmarshal([]byte(out), &rep))
 		require.True(t, rep.OK)
-		require.Len(t, rep.Checks, 11)
+		require.Len(t, rep.Checks, 12)
 	})
 	t.Run("ErrPlainHTTP", func(t *testing.T) {
 		t.Setenv("ATRIUM_PUBLIC_URL", "http://atrium.example.com")
@@ -60,7 +60,7 @@ func TestAuditSecurity(t *testing.T) {
 		require.Equal(t, exitFail, code)
 		require.Contains(t, out, "❌ the public URL and passkey origins use HTTPS")
 		require.Contains(t, out, "production must use https")
-		require.Contains(t, out, "1 of 11 checks failed")
+		require.Contains(t, out, "1 of 12 checks failed")
 
 		code, out, _ = cmd(security, "--json")
 		require.Equal(t, exitFail, code)

@@ -3,6 +3,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -12,15 +13,20 @@ import (
 	_ "atrium/ent/runtime" // ent privacy policies; without it ent fails closed
 	"atrium/internal/app"
 	"atrium/internal/config"
+	"atrium/internal/fault"
 )
 
-// Exit codes.
+// Exit codes (docs/cli.md): 0 success, 1 the command failed, 2 usage or
+// configuration error.
 const (
 	exitOK     = 0
 	exitFail   = 1
 	exitConfig = 2
 )
 
+// command is one top-level command. To add one, write its run function in
+// its own file and add one line to commands; usage is generated from the
+// table.
 type command struct {
 	name, summary string
 	run           func(ctx context.Context, args []string, stdout, stderr io.Writer) int
@@ -50,7 +56,11 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	if len(args) == 0 {
+		usage(stderr)
+		return exitConfig
+	}
+	if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		usage(stdout)
 		return exitOK
 	}
@@ -79,12 +89,12 @@ func usage(w io.Writer) {
 // command name, runs f and closes the database. A bad configuration (or, with
 // needKEK, a missing key-encryption key) exits 2; an unreachable database 1.
 func withDatabase(ctx context.Context, stderr io.Writer, name string, needKEK bool, f func(*config.Config, *app.Database) int) int {
-	cfg, err := config.FromEnv()
-	if err == nil && needKEK {
-		err = cfg.CheckKEK()
+	check := func(*config.Config) error { return nil }
+	if needKEK {
+		check = (*config.Config).CheckKEK
 	}
-	if err != nil {
-		fmt.Fprintf(stderr, "%s: invalid configuration:\n%v\n", name, err)
+	cfg, ok := loadConfig(stderr, name, check)
+	if !ok {
 		return exitConfig
 	}
 	db, err := app.OpenDatabase(ctx, cfg)
@@ -94,4 +104,29 @@ func withDatabase(ctx context.Context, stderr io.Writer, name string, needKEK bo
 	}
 	defer db.Close()
 	return f(cfg, db)
+}
+
+// loadConfig reads the ATRIUM_* configuration, warns about variables Atrium
+// does not read, and reports every problem of Load and of the command's own
+// check at once. False means exit 2.
+func loadConfig(stderr io.Writer, name string, check func(*config.Config) error) (*config.Config, bool) {
+	for _, w := range config.Unknown(os.Environ()) {
+		fmt.Fprintf(stderr, "%s: warning: %s\n", name, w)
+	}
+	cfg, err := config.FromEnv()
+	if err = errors.Join(err, check(cfg)); err != nil {
+		fmt.Fprintf(stderr, "%s: invalid configuration:\n%v\n", name, err)
+		return nil, false
+	}
+	return cfg, true
+}
+
+// userMessage is what a CLI user is told of an error from the services: the
+// client-safe message of a classified error, never a driver's text (which
+// goes nowhere: the commands log at warn to stderr only what app logs).
+func userMessage(err error) string {
+	if f := fault.As(fault.FromEnt(err, "record")); f != nil && f.Message != "" {
+		return f.Message
+	}
+	return "internal error"
 }

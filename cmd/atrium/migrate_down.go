@@ -19,7 +19,7 @@ import (
 	"atrium/internal/migrate"
 )
 
-// Lines of migrateUsage for the down subcommands.
+// Flag help of the down subcommands.
 const (
 	migrateDownUsage = `  down [--to V] [--dry-run] [-v]     revert the last applied migration (with --to V, every
                                      version newer than V, newest first; 0 reverts all)
@@ -31,7 +31,7 @@ const (
 )
 
 // newMigrateFlagSet is the flag set of one migrate subcommand; its help
-// starts with the subcommand's line of migrateUsage.
+// starts with the subcommand's flag help.
 func newMigrateFlagSet(sub, usage string, stderr io.Writer) *flag.FlagSet {
 	flags := flag.NewFlagSet("atrium migrate "+sub, flag.ContinueOnError)
 	flags.SetOutput(stderr)

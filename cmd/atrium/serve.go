@@ -16,14 +16,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintln(stdout, "Usage: atrium serve\n\nRuns the HTTP server. With no configuration it uses an embedded SQLite\ndatabase in ./data and applies pending migrations itself.\n\nEnvironment:")
-		for _, v := range config.Vars {
-			def := v.Default
-			if def == "" {
-				def = "(empty)"
-			}
-			fmt.Fprintf(stdout, "  %-28s %s\n  %-28s default: %s\n", v.Name, v.Help, "", def)
-		}
+		fmt.Fprintln(stdout, "Usage: atrium serve\n\nRuns the HTTP server. With no configuration it uses an embedded SQLite\ndatabase in ./data and applies pending migrations itself.\n\nEnvironment (docs/configuration.md):")
+		config.WriteHelp(stdout)
 	}
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
@@ -31,9 +25,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		}
 		return exitConfig
 	}
-	cfg, err := config.FromEnv()
-	if err != nil {
-		fmt.Fprintf(stderr, "atrium: invalid configuration:\n%v\n", err)
+	cfg, ok := loadConfig(stderr, "atrium serve", (*config.Config).CheckServe)
+	if !ok {
 		return exitConfig
 	}
 	log := newLogger(cfg, stderr)

@@ -15,6 +15,7 @@ import (
 	"atrium/ent/user"
 	"atrium/internal/app"
 	"atrium/internal/config"
+	"atrium/internal/fault"
 	"atrium/internal/viewer"
 )
 
@@ -75,9 +76,8 @@ func runTenant(ctx context.Context, args []string, stdout, stderr io.Writer) int
 // withApp builds the application from the ATRIUM_* configuration for a
 // command name, runs f and closes it.
 func withApp(ctx context.Context, stderr io.Writer, name string, f func(*app.App) int) int {
-	cfg, err := config.FromEnv()
-	if err != nil {
-		fmt.Fprintf(stderr, "atrium: invalid configuration:\n%v\n", err)
+	cfg, ok := loadConfig(stderr, name, (*config.Config).CheckKEK)
+	if !ok {
 		return exitConfig
 	}
 	a, err := app.New(ctx, cfg, slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
@@ -95,8 +95,12 @@ func tenantCreate(ctx context.Context, a *app.App, name, slug, email string, std
 		adminEmail = &email
 	}
 	t, inv, err := a.Passkeys.BootstrapTenant(ctx, strings.TrimSpace(name), slug, adminEmail)
+	if fault.CodeOf(err) == fault.Conflict {
+		fmt.Fprintf(stderr, "atrium tenant create: a tenant with slug %q exists; choose another with --slug\n", slug)
+		return exitFail
+	}
 	if err != nil {
-		fmt.Fprintf(stderr, "atrium tenant create: %v\n", err)
+		fmt.Fprintf(stderr, "atrium tenant create: %s\n", userMessage(err))
 		return exitFail
 	}
 	fmt.Fprintf(stdout, "Tenant %q created (id %s, slug %s).\n\n", t.Name, t.ID, t.Slug)
@@ -168,7 +172,7 @@ func tenantReenroll(ctx context.Context, a *app.App, slug, email string, uid uui
 	}
 	inv, err := a.Passkeys.Reenroll(viewer.SystemForTenant(ctx, t.ID, viewer.ReasonOperator), uid, 0)
 	if err != nil {
-		fmt.Fprintf(stderr, "atrium tenant reenroll: %v\n", err)
+		fmt.Fprintf(stderr, "atrium tenant reenroll: %s\n", userMessage(err))
 		return exitFail
 	}
 	fmt.Fprintf(stdout, "Enrollment link for user %s in tenant %s (works once, expires %s):\n\n  %s\n\n",

@@ -30,6 +30,8 @@ func TestTenantCreate(t *testing.T) {
 		code := run(ctx, []string{"tenant", "create", "--name", "Acme Corp"}, &out, &errb)
 		require.Equal(t, exitFail, code)
 		require.NotContains(t, out.String(), "inv_")
+		require.Contains(t, errb.String(), "atrium tenant create: a tenant with slug \"acme-corp\" exists; choose another with --slug\n")
+		require.NotContains(t, errb.String(), "UNIQUE")
 	})
 	t.Run("ErrNoName", func(t *testing.T) {
 		var out, errb bytes.Buffer
@@ -60,6 +62,25 @@ func TestServeBadConfig(t *testing.T) {
 	require.Contains(t, errb.String(), "ATRIUM_PUBLIC_URL")
 }
 
+// TestServeConfigAtOnce: serve's own checks (listen address, KEK with
+// PostgreSQL, plain http on the internet) join Load's problems in one report,
+// after a warning for a misspelt variable.
+func TestServeConfigAtOnce(t *testing.T) {
+	t.Setenv("ATRIUM_HTTP_ADDR", "nope")
+	t.Setenv("ATRIUM_DATABASE_URL", "postgres://u@db/atrium")
+	t.Setenv("ATRIUM_KEY_ENCRYPTION_KEY", "")
+	t.Setenv("ATRIUM_PUBLIC_URL", "http://atrium.example.com")
+	t.Setenv("ATRIUM_DATABSE_URL", "x")
+	var out, errb bytes.Buffer
+	require.Equal(t, exitConfig, run(context.Background(), []string{"serve"}, &out, &errb))
+	for _, want := range []string{
+		"warning: unknown variable ATRIUM_DATABSE_URL is ignored (did you mean ATRIUM_DATABASE_URL?)",
+		"ATRIUM_HTTP_ADDR", "ATRIUM_KEY_ENCRYPTION_KEY: required with PostgreSQL", "ATRIUM_PUBLIC_URL: http:// only for localhost",
+	} {
+		require.Contains(t, errb.String(), want)
+	}
+}
+
 // TestAuditVerify: verify passes on an intact trail and fails, naming the
 // event, on a tampered one.
 func TestAuditVerify(t *testing.T) {
@@ -82,4 +103,12 @@ func TestAuditVerify(t *testing.T) {
 	out.Reset()
 	require.Equal(t, exitFail, run(ctx, []string{"audit", "verify", "--json"}, &out, &errb))
 	require.Contains(t, out.String(), `"Kind":"edited"`)
+}
+
+func TestNoArguments(t *testing.T) {
+	t.Parallel()
+	var out, errb bytes.Buffer
+	require.Equal(t, exitConfig, run(context.Background(), nil, &out, &errb))
+	require.Contains(t, errb.String(), "Usage: atrium <command>")
+	require.Empty(t, out.String())
 }

@@ -25,7 +25,6 @@ import (
 	"atrium/internal/audit"
 	"atrium/internal/authz"
 	"atrium/internal/cache"
-	"atrium/internal/compliance"
 	"atrium/internal/config"
 	"atrium/internal/conversation"
 	"atrium/internal/document"
@@ -37,6 +36,7 @@ import (
 	"atrium/internal/metrics"
 	"atrium/internal/migrate"
 	"atrium/internal/passkey"
+	"atrium/internal/privacy"
 	"atrium/internal/ratelimit"
 	"atrium/internal/realtime"
 	"atrium/internal/session"
@@ -268,7 +268,7 @@ func Build(ctx context.Context, cfg *config.Config, db *Database, kek []byte, lo
 			Members: member.New(db.Client, a.Authz, a.Sessions, a.Audit),
 			Teams:   team.New(db.Client, a.Authz, a.Audit),
 			Shares:  a.Shares, Checker: a.Access,
-			Privacy:   compliance.NewGDPR(db.Client, a.Sessions, a.Authz, a.Audit, log),
+			Privacy:   privacy.NewGDPR(db.Client, a.Sessions, a.Authz, a.Audit, log),
 			Audit:     audit.NewReader(db.Client),
 			Agents:    agent.NewService(db.Client, a.Audit, a.Access),
 			Assistant: a.Assistant,

@@ -24,6 +24,7 @@ import (
 	"atrium/internal/audit"
 	"atrium/internal/authz"
 	"atrium/internal/cache"
+	"atrium/internal/privacy"
 	"atrium/internal/session"
 	"atrium/internal/viewer"
 )
@@ -207,7 +208,7 @@ func gdprProbe(ctx context.Context, client *ent.Client, dia string, log *slog.Lo
 	}
 
 	// Export.
-	b, err := export(ctx, c, dia, p.userID, time.Now())
+	b, err := privacy.BuildBundle(ctx, c, dia, p.userID, time.Now())
 	if err != nil {
 		exp = gdprFailed(GDPRExport, err)
 	} else {
@@ -217,8 +218,8 @@ func gdprProbe(ctx context.Context, client *ent.Client, dia string, log *slog.Lo
 	}
 
 	// Erasure.
-	g := NewGDPR(c, p.sessions, p.resolver, p.writer, log)
-	if _, err := g.erase(p.ctx, tx, dia, p.userID, "self", nil); err != nil {
+	g := privacy.NewGDPR(c, p.sessions, p.resolver, p.writer, log)
+	if err := g.EraseInTx(p.ctx, tx, dia, p.userID); err != nil {
 		return exp, gdprFailed(GDPRErasure, err)
 	}
 	era.Summary = "erasure leaves no trace of the person but a tombstone id and audit pseudonyms"
@@ -343,7 +344,7 @@ func seedProbe(ctx context.Context, tx *ent.Tx, dia string, log *slog.Logger, se
 }
 
 // checkBundle lists what the probe person's export lacks.
-func (p *probeData) checkBundle(b *Bundle) []string {
+func (p *probeData) checkBundle(b *privacy.Bundle) []string {
 	var problems []string
 	raw, err := json.Marshal(b)
 	if err != nil {
@@ -353,7 +354,7 @@ func (p *probeData) checkBundle(b *Bundle) []string {
 	if err := json.Unmarshal(raw, &top); err != nil {
 		return []string{"the bundle does not decode: " + err.Error()}
 	}
-	for _, k := range Categories {
+	for _, k := range privacy.Categories {
 		if _, ok := top[k]; !ok {
 			problems = append(problems, "missing category "+k)
 		}
@@ -380,9 +381,9 @@ func (p *probeData) checkBundle(b *Bundle) []string {
 	if !found {
 		problems = append(problems, "resources: the probe conversation with its message is missing")
 	}
-	for _, k := range resourceKinds {
-		if _, ok := b.Resources[k.Key]; !ok {
-			problems = append(problems, "resources: no "+k.Key)
+	for _, k := range privacy.ResourceKeys() {
+		if _, ok := b.Resources[k]; !ok {
+			problems = append(problems, "resources: no "+k)
 		}
 	}
 	if docs := b.Resources["documents"]; len(docs) != 1 || docs[0]["id"] != p.docID.String() {
@@ -436,4 +437,30 @@ func checkAudit(ctx context.Context, client *ent.Client) GDPRCheck {
 	ch.Summary = fmt.Sprintf("%d chain(s), %d event(s) verify", len(reps), events)
 	ch.OK = len(ch.Problems) == 0
 	return ch
+}
+
+// querier is what raw SQL needs of a *sql.DB, an *ent.Client or an *ent.Tx.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// quote quotes an SQL identifier.
+func quote(id string) string { return `"` + strings.ReplaceAll(id, `"`, `""`) + `"` }
+
+// rebind turns ? placeholders into $n ones for PostgreSQL.
+func rebind(dia, q string) string {
+	if dia != dialect.Postgres {
+		return q
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range q {
+		if r == '?' {
+			n++
+			fmt.Fprintf(&b, "$%d", n)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }

@@ -137,7 +137,7 @@ func TestSecurityChecksPass(t *testing.T) {
 				require.True(t, r.OK, "%s: %v", r.ID, r.Problems)
 			}
 			require.True(t, rep.OK)
-			require.Len(t, rep.Results, 11)
+			require.Len(t, rep.Results, 12) // 11 + role-delegation (the merge of h1 and h3 left 11)
 			// The probes rolled back: they left no tenant, conversation or
 			// audit event behind.
 			require.Equal(t, tenantsBefore, b.db.Client.Tenant.Query().CountX(secSys(ctx)))

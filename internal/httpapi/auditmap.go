@@ -72,7 +72,7 @@ var AuditActions = map[api.OperationName][]string{
 	api.EraseMemberOperation:               {ActionErased},
 }
 
-// ActionErased is written by GDPR erasure (internal/compliance).
+// ActionErased is written by GDPR erasure (internal/privacy).
 const ActionErased = "gdpr.erased"
 
 // NotAudited are non-GET operations that change no data, with the reason.

@@ -1,7 +1,7 @@
-// Package compliance implements data-subject rights (GDPR export and
-// erasure) and the deployment checks of `atrium audit gdpr` and
-// `atrium audit security`.
-package compliance
+// Package privacy implements data-subject rights on the request path: GDPR
+// export and erasure. The deployment checks of `atrium audit gdpr` probe it
+// from internal/compliance.
+package privacy
 
 import (
 	"context"
@@ -323,4 +323,12 @@ func keepsManager(ctx context.Context, tx *ent.Tx, tenantID, userID uuid.UUID) e
 		return err
 	}
 	return fault.New(fault.Conflict, "the tenant would be left without an active member who can manage members: give someone that role first")
+}
+
+// EraseInTx erases userID inside tx as the self-service erasure does, without
+// committing: `atrium audit gdpr` probes erasure in a transaction it rolls
+// back.
+func (g *GDPR) EraseInTx(ctx context.Context, tx *ent.Tx, dia string, userID uuid.UUID) error {
+	_, err := g.erase(ctx, tx, dia, userID, "self", nil)
+	return err
 }

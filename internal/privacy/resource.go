@@ -1,4 +1,4 @@
-package compliance
+package privacy
 
 import (
 	"context"
@@ -308,4 +308,13 @@ func clearAuthorship(ctx context.Context, q querier, dia string, userID uuid.UUI
 		}
 	}
 	return nil
+}
+
+// ResourceKeys are the keys of Bundle.Resources, one per resource kind.
+func ResourceKeys() []string {
+	keys := make([]string, len(resourceKinds))
+	for i, k := range resourceKinds {
+		keys[i] = k.Key
+	}
+	return keys
 }

@@ -1,4 +1,4 @@
-package compliance_test
+package privacy_test
 
 import (
 	"context"
@@ -27,6 +27,7 @@ import (
 	"atrium/internal/audit"
 	"atrium/internal/authz"
 	"atrium/internal/compliance"
+	"atrium/internal/privacy"
 	"atrium/internal/testkit"
 	"atrium/internal/viewer"
 )
@@ -194,12 +195,12 @@ func TestExportMyData(t *testing.T) {
 				require.NoError(t, err)
 				raw, err := json.Marshal(out)
 				require.NoError(t, err)
-				for _, k := range compliance.Categories {
+				for _, k := range privacy.Categories {
 					require.Contains(t, out, k)
 				}
-				var b compliance.Bundle
+				var b privacy.Bundle
 				require.NoError(t, json.Unmarshal(raw, &b))
-				require.Equal(t, compliance.ExportFormatVersion, b.FormatVersion)
+				require.Equal(t, privacy.ExportFormatVersion, b.FormatVersion)
 				require.False(t, b.ExportedAt.IsZero())
 				require.Equal(t, g.x.UserID, b.User.ID)
 				require.Equal(t, g.xName, b.User.DisplayName)
@@ -253,11 +254,11 @@ func TestExportMyData(t *testing.T) {
 				require.NotNil(t, b.LLMUsage.Records)
 				if g.llmUsage == uuid.Nil {
 					require.Empty(t, b.LLMUsage.Records)
-					require.Equal(t, compliance.LLMUsageNote, b.LLMUsage.Note)
+					require.Equal(t, privacy.LLMUsageNote, b.LLMUsage.Note)
 				} else {
 					require.Len(t, b.LLMUsage.Records, 1)
 					require.Equal(t, g.llmUsage.String(), b.LLMUsage.Records[0]["id"])
-					require.Equal(t, compliance.LLMUsageRecordedNote, b.LLMUsage.Note)
+					require.Equal(t, privacy.LLMUsageRecordedNote, b.LLMUsage.Note)
 				}
 
 				actions := map[string]bool{}
@@ -315,7 +316,7 @@ func TestEraseMe(t *testing.T) {
 			})
 			t.Run("OK/Audited", func(t *testing.T) {
 				for _, tn := range []uuid.UUID{g.a.ID, g.b.ID} {
-					n, err := c.AuditEvent.Query().Where(auditevent.TenantID(tn), auditevent.Action(compliance.ActionErased), auditevent.ResourceID(g.x.UserID)).Count(sys)
+					n, err := c.AuditEvent.Query().Where(auditevent.TenantID(tn), auditevent.Action(privacy.ActionErased), auditevent.ResourceID(g.x.UserID)).Count(sys)
 					require.NoError(t, err)
 					require.Equal(t, 1, n, "tenant %s records the erasure", tn)
 				}
@@ -421,10 +422,10 @@ func TestEraseMember(t *testing.T) {
 // TestResourceKindsCoverSchema: every table that records who created its
 // rows is either a resource kind (exported, deleted or handed over by
 // erasure) or deliberately an organisation table. A new resource type fails
-// here until it is one line in compliance's resourceKinds.
+// here until it is one line in privacy's resourceKinds.
 func TestResourceKindsCoverSchema(t *testing.T) {
 	t.Parallel()
-	resources, org := compliance.ResourceTables()
+	resources, org := privacy.ResourceTables()
 	known := map[string]bool{}
 	for _, n := range append(resources, org...) {
 		known[n] = true
@@ -432,7 +433,7 @@ func TestResourceKindsCoverSchema(t *testing.T) {
 	for _, tb := range migrate.Tables {
 		for _, c := range tb.Columns {
 			if c.Name == "created_by" {
-				require.True(t, known[tb.Name], "table %s records created_by but is neither a resource kind nor an organisation table in internal/compliance/gdpr_resource.go", tb.Name)
+				require.True(t, known[tb.Name], "table %s records created_by but is neither a resource kind nor an organisation table in internal/privacy/resource.go", tb.Name)
 			}
 		}
 	}
