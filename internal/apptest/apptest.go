@@ -155,6 +155,10 @@ func (b bearer) BearerAuth(context.Context, api.OperationName) (api.BearerAuth, 
 // WithRateLimits sets the rate limits (apptest turns them off by default).
 func WithRateLimits(l ratelimit.Config) Option { return func(c *config.Config) { c.RateLimit = l } }
 
+// WithKEK sets the key-encryption key, so that other processes started with
+// the same key open the signing keys this Env creates.
+func WithKEK(kek []byte) Option { return func(c *config.Config) { c.KeyEncryptionKey = kek } }
+
 // WithRedis makes the instance use Redis (cache bus) at url.
 func WithRedis(url string) Option { return func(c *config.Config) { c.RedisURL = url } }
 
