@@ -11,7 +11,7 @@ help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: run
-run: ## Start Atrium on the embedded default (SQLite in ./data) at http://127.0.0.1:8080
+run: ## Start Atrium on the embedded default (SQLite in ./data) at http://localhost:8080 (passkeys need the name localhost, not 127.0.0.1)
 	$(GO) run ./cmd/atrium serve
 
 .PHONY: build

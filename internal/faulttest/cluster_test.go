@@ -73,6 +73,11 @@ func TestCluster(t *testing.T) {
 		"ATRIUM_KEY_ENCRYPTION_KEY=" + base64.StdEncoding.EncodeToString(kek),
 		"ATRIUM_DEGRADED_CACHE_TTL=" + degradedTTL.String(),
 		"ATRIUM_SHUTDOWN_TIMEOUT=10s", "ATRIUM_LOG_LEVEL=warn",
+		// The tokens come from the in-process app: the instances must
+		// accept its issuer and audience (their defaults follow the port).
+		"ATRIUM_PUBLIC_URL=" + env.App.Config.PublicURL,
+		"ATRIUM_TOKEN_ISSUER=" + env.App.Config.Issuer,
+		"ATRIUM_TOKEN_AUDIENCE=" + env.App.Config.Audience,
 	}
 	a, b := newInstance(t, "A", exe, envv), newInstance(t, "B", exe, envv)
 	a.start(t)
