@@ -201,8 +201,11 @@ func Build(ctx context.Context, cfg *config.Config, db *Database, kek []byte, lo
 	}
 	a.Sessions = session.NewStore(db.Client, a.Bus, log, session.Lifetimes{Idle: cfg.SessionIdle, Absolute: cfg.SessionMaxAge}, sopts...)
 	a.onCloseFunc("session cache", a.Sessions.Close)
-	a.Authz = authz.NewResolver(db.Client, a.Bus, log,
-		authz.WithRedis(a.Redis), authz.WithMetrics(a.Metrics), authz.WithDegradedTTL(cfg.DegradedCacheTTL))
+	aopts := []authz.Option{authz.WithRedis(a.Redis), authz.WithMetrics(a.Metrics), authz.WithDegradedTTL(cfg.DegradedCacheTTL)}
+	if cfg.Clock != nil {
+		aopts = append(aopts, authz.WithClock(cfg.Clock))
+	}
+	a.Authz = authz.NewResolver(db.Client, a.Bus, log, aopts...)
 	a.onCloseFunc("permission cache", a.Authz.Close)
 	providers := []llm.Provider{llm.NewEcho()}
 	if cfg.LLMBaseURL != "" {

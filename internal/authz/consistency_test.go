@@ -173,7 +173,7 @@ func instance(tb testing.TB, db *app.Database, redisURL string, opts ...authz.Op
 // apps builds n whole Atrium instances, as app.go wires them, on one
 // database and one Redis; they share the key-encryption key, as the
 // instances of one deployment do.
-func apps(tb testing.TB, db *app.Database, redisURL string, n int) []*app.App {
+func apps(tb testing.TB, db *app.Database, redisURL string, n int, now func() time.Time) []*app.App {
 	tb.Helper()
 	kek := make([]byte, 32)
 	_, _ = rand.Read(kek)
@@ -182,6 +182,7 @@ func apps(tb testing.TB, db *app.Database, redisURL string, n int) []*app.App {
 		cfg, err := config.Load(func(string) string { return "" })
 		require.NoError(tb, err)
 		cfg.DataDir, cfg.RedisURL, cfg.RateLimit = tb.TempDir(), redisURL, ratelimit.Config{}
+		cfg.Clock = now
 		a, err := app.Build(context.Background(), cfg, db, kek, quiet)
 		require.NoError(tb, err)
 		tb.Cleanup(a.Close)
@@ -307,7 +308,7 @@ func TestCrossInstanceRevocation(t *testing.T) {
 
 	t.Run("OKApps", func(t *testing.T) {
 		// Two whole Atrium instances as app.go wires them.
-		as := apps(t, db, url, 2)
+		as := apps(t, db, url, 2, nil)
 		ds := revocationLatencies(t, f, as[0].Authz, as[1].Authz, 50)
 		t.Logf("apps: cross-instance revocation over %d: p50 %v, p99 %v", len(ds), percentile(ds, .5), percentile(ds, .99))
 	})
@@ -322,7 +323,8 @@ func TestCrossInstanceRevocationRedisDown(t *testing.T) {
 	var clock testClock
 	a, _ := instance(t, db, url, authz.WithDegradedTTL(degradedTTL), authz.WithClock(clock.Now))
 	b, busB := instance(t, db, url, authz.WithDegradedTTL(degradedTTL), authz.WithClock(clock.Now))
-	as := apps(t, db, url, 2)
+	var appClock testClock // the apps' sessions and permission caches
+	as := apps(t, db, url, 2, appClock.Now)
 	ea, eb := as[0], as[1]
 
 	tn, u := f.Tenant(), f.User()
@@ -368,7 +370,7 @@ func TestCrossInstanceRevocationRedisDown(t *testing.T) {
 		f.Unassign(ea.Authz, tn, u, role2)
 		require.NoError(t, ea.Sessions.Revoke(ctx, nil, sess.ID, "test"))
 		require.ErrorIs(t, ea.Sessions.Check(ctx, sess.ID, u, tn), session.ErrInactive)
-		time.Sleep(authz.DefaultDegradedTTL + 50*time.Millisecond)
+		appClock.Advance(authz.DefaultDegradedTTL)
 		require.False(t, allows(eb.Authz, tn, u, authz.TenantManage), "app b served a grant older than the degraded TTL")
 		require.ErrorIs(t, eb.Sessions.Check(ctx, sess.ID, u, tn), session.ErrInactive, "app b accepted a session revoked more than the degraded TTL ago")
 	})
