@@ -144,15 +144,15 @@ func Leftovers(ctx context.Context, q querier, dia string, needles []string, all
 			if n == "" {
 				continue
 			}
-			conds = append(conds, fmt.Sprintf("CAST(%s AS TEXT) LIKE ?", quote(c.Name)))
+			conds = append(conds, fmt.Sprintf("CAST(%s AS TEXT) LIKE ?", privacy.QuoteIdent(c.Name)))
 			args = append(args, "%"+n+"%")
 		}
 		if len(conds) == 0 {
 			return nil, nil
 		}
-		stmt := fmt.Sprintf("SELECT count(*) FROM %s WHERE %s", quote(c.Table), strings.Join(conds, " OR "))
+		stmt := fmt.Sprintf("SELECT count(*) FROM %s WHERE %s", privacy.QuoteIdent(c.Table), strings.Join(conds, " OR "))
 		var n int
-		rows, err := q.QueryContext(ctx, rebind(dia, stmt), args...)
+		rows, err := q.QueryContext(ctx, privacy.Rebind(dia, stmt), args...)
 		if err != nil {
 			return nil, fmt.Errorf("gdpr: scan %s.%s: %w", c.Table, c.Name, err)
 		}
@@ -442,25 +442,4 @@ func checkAudit(ctx context.Context, client *ent.Client) GDPRCheck {
 // querier is what raw SQL needs of a *sql.DB, an *ent.Client or an *ent.Tx.
 type querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-}
-
-// quote quotes an SQL identifier.
-func quote(id string) string { return `"` + strings.ReplaceAll(id, `"`, `""`) + `"` }
-
-// rebind turns ? placeholders into $n ones for PostgreSQL.
-func rebind(dia, q string) string {
-	if dia != dialect.Postgres {
-		return q
-	}
-	var b strings.Builder
-	n := 0
-	for _, r := range q {
-		if r == '?' {
-			n++
-			fmt.Fprintf(&b, "$%d", n)
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
 }

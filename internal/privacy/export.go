@@ -184,7 +184,7 @@ func export(ctx context.Context, c *ent.Client, dia string, userID uuid.UUID, no
 		return nil, err
 	}
 	if tableOf(llmUsageTable) != nil {
-		rows, err := selectRows(ctx, c, dia, llmUsageTable, quote("created_by")+" = ?", userID)
+		rows, err := selectRows(ctx, c, dia, llmUsageTable, QuoteIdent("created_by")+" = ?", userID)
 		if err != nil {
 			return nil, err
 		}

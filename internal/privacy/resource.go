@@ -114,8 +114,8 @@ func dialectOf(ctx context.Context, c *ent.Client) (string, error) {
 	return d, err
 }
 
-// rebind turns ? placeholders into $n ones for PostgreSQL.
-func rebind(dia, q string) string {
+// Rebind turns ? placeholders into $n ones for PostgreSQL.
+func Rebind(dia, q string) string {
 	if dia != dialect.Postgres {
 		return q
 	}
@@ -151,10 +151,10 @@ func selectRows(ctx context.Context, q querier, dia, table, where string, args .
 	}
 	cols := make([]string, len(t.Columns))
 	for i, c := range t.Columns {
-		cols[i] = quote(c.Name)
+		cols[i] = QuoteIdent(c.Name)
 	}
-	query := fmt.Sprintf("SELECT %s FROM %s WHERE %s ORDER BY %s", strings.Join(cols, ", "), quote(table), where, quote("id"))
-	rows, err := q.QueryContext(ctx, rebind(dia, query), args...)
+	query := fmt.Sprintf("SELECT %s FROM %s WHERE %s ORDER BY %s", strings.Join(cols, ", "), QuoteIdent(table), where, QuoteIdent("id"))
+	rows, err := q.QueryContext(ctx, Rebind(dia, query), args...)
 	if err != nil {
 		return nil, fmt.Errorf("gdpr: read %s: %w", table, err)
 	}
@@ -211,21 +211,21 @@ func jsonValue(c *schema.Column, v any) any {
 	}
 }
 
-// quote quotes an identifier; both dialects accept double quotes.
-func quote(id string) string { return `"` + strings.ReplaceAll(id, `"`, `""`) + `"` }
+// QuoteIdent quotes an identifier; both dialects accept double quotes.
+func QuoteIdent(id string) string { return `"` + strings.ReplaceAll(id, `"`, `""`) + `"` }
 
 // exportResources returns the person's resources of every kind, across
 // tenants, keyed by kind.
 func exportResources(ctx context.Context, q querier, dia string, userID uuid.UUID) (map[string][]map[string]any, error) {
 	out := map[string][]map[string]any{}
 	for _, k := range resourceKinds {
-		rows, err := selectRows(ctx, q, dia, k.Table, quote("created_by")+" = ?", userID)
+		rows, err := selectRows(ctx, q, dia, k.Table, QuoteIdent("created_by")+" = ?", userID)
 		if err != nil {
 			return nil, err
 		}
 		for _, row := range rows {
 			for _, ch := range k.Children {
-				kids, err := selectRows(ctx, q, dia, ch.Table, quote(ch.FK)+" = ?", row["id"])
+				kids, err := selectRows(ctx, q, dia, ch.Table, QuoteIdent(ch.FK)+" = ?", row["id"])
 				if err != nil {
 					return nil, err
 				}
@@ -241,21 +241,21 @@ func exportResources(ctx context.Context, q querier, dia string, userID uuid.UUI
 // children and the shares of them.
 func deleteResources(ctx context.Context, q querier, dia string, tenantID, userID uuid.UUID) error {
 	for _, k := range resourceKinds {
-		mine := fmt.Sprintf("SELECT %s FROM %s WHERE %s = ? AND %s = ?", quote("id"), quote(k.Table), quote("tenant_id"), quote("created_by"))
+		mine := fmt.Sprintf("SELECT %s FROM %s WHERE %s = ? AND %s = ?", QuoteIdent("id"), QuoteIdent(k.Table), QuoteIdent("tenant_id"), QuoteIdent("created_by"))
 		for _, ch := range k.Children {
-			stmt := fmt.Sprintf("DELETE FROM %s WHERE %s IN (%s)", quote(ch.Table), quote(ch.FK), mine)
-			if _, err := q.ExecContext(ctx, rebind(dia, stmt), tenantID, userID); err != nil {
+			stmt := fmt.Sprintf("DELETE FROM %s WHERE %s IN (%s)", QuoteIdent(ch.Table), QuoteIdent(ch.FK), mine)
+			if _, err := q.ExecContext(ctx, Rebind(dia, stmt), tenantID, userID); err != nil {
 				return fmt.Errorf("gdpr: delete %s of %s: %w", ch.Table, k.Table, err)
 			}
 		}
 		if k.ShareType != "" {
-			stmt := fmt.Sprintf("DELETE FROM %s WHERE %s = ? AND %s IN (%s)", quote(share.Table), quote(share.FieldResourceType), quote(share.FieldResourceID), mine)
-			if _, err := q.ExecContext(ctx, rebind(dia, stmt), string(k.ShareType), tenantID, userID); err != nil {
+			stmt := fmt.Sprintf("DELETE FROM %s WHERE %s = ? AND %s IN (%s)", QuoteIdent(share.Table), QuoteIdent(share.FieldResourceType), QuoteIdent(share.FieldResourceID), mine)
+			if _, err := q.ExecContext(ctx, Rebind(dia, stmt), string(k.ShareType), tenantID, userID); err != nil {
 				return fmt.Errorf("gdpr: delete shares of %s: %w", k.Table, err)
 			}
 		}
-		stmt := fmt.Sprintf("DELETE FROM %s WHERE %s = ? AND %s = ?", quote(k.Table), quote("tenant_id"), quote("created_by"))
-		if _, err := q.ExecContext(ctx, rebind(dia, stmt), tenantID, userID); err != nil {
+		stmt := fmt.Sprintf("DELETE FROM %s WHERE %s = ? AND %s = ?", QuoteIdent(k.Table), QuoteIdent("tenant_id"), QuoteIdent("created_by"))
+		if _, err := q.ExecContext(ctx, Rebind(dia, stmt), tenantID, userID); err != nil {
 			return fmt.Errorf("gdpr: delete %s: %w", k.Table, err)
 		}
 	}
@@ -268,8 +268,8 @@ func resourceTenants(ctx context.Context, q querier, dia string, userID uuid.UUI
 	seen := map[uuid.UUID]bool{}
 	var out []uuid.UUID
 	for _, k := range resourceKinds {
-		stmt := fmt.Sprintf("SELECT DISTINCT %s FROM %s WHERE %s = ?", quote("tenant_id"), quote(k.Table), quote("created_by"))
-		rows, err := q.QueryContext(ctx, rebind(dia, stmt), userID)
+		stmt := fmt.Sprintf("SELECT DISTINCT %s FROM %s WHERE %s = ?", QuoteIdent("tenant_id"), QuoteIdent(k.Table), QuoteIdent("created_by"))
+		rows, err := q.QueryContext(ctx, Rebind(dia, stmt), userID)
 		if err != nil {
 			return nil, fmt.Errorf("gdpr: tenants of %s: %w", k.Table, err)
 		}
@@ -301,8 +301,8 @@ func clearAuthorship(ctx context.Context, q querier, dia string, userID uuid.UUI
 			if c.Name != "created_by" && c.Name != "updated_by" {
 				continue
 			}
-			stmt := fmt.Sprintf("UPDATE %s SET %s = ? WHERE %s = ?", quote(t.Name), quote(c.Name), quote(c.Name))
-			if _, err := q.ExecContext(ctx, rebind(dia, stmt), uuid.Nil, userID); err != nil {
+			stmt := fmt.Sprintf("UPDATE %s SET %s = ? WHERE %s = ?", QuoteIdent(t.Name), QuoteIdent(c.Name), QuoteIdent(c.Name))
+			if _, err := q.ExecContext(ctx, Rebind(dia, stmt), uuid.Nil, userID); err != nil {
 				return fmt.Errorf("gdpr: clear %s.%s: %w", t.Name, c.Name, err)
 			}
 		}
