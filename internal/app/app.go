@@ -209,7 +209,11 @@ func Build(ctx context.Context, cfg *config.Config, db *Database, kek []byte, lo
 	a.onCloseFunc("permission cache", a.Authz.Close)
 	providers := []llm.Provider{llm.NewEcho()}
 	if cfg.LLMBaseURL != "" {
-		oa, err := llm.NewOpenAI(llm.OpenAIConfig{BaseURL: cfg.LLMBaseURL, APIKey: cfg.LLMAPIKey, Timeout: cfg.LLMTimeout, Models: cfg.LLMModels})
+		oc := llm.OpenAIConfig{BaseURL: cfg.LLMBaseURL, APIKey: cfg.LLMAPIKey, Timeout: cfg.LLMTimeout, Models: cfg.LLMModels}
+		if after := cfg.AfterFunc; after != nil {
+			oc.AfterFunc = func(d time.Duration, f func()) llm.IdleTimer { return after(d, f) }
+		}
+		oa, err := llm.NewOpenAI(oc)
 		if err != nil {
 			return nil, fmt.Errorf("ATRIUM_LLM_BASE_URL: %w", err)
 		}

@@ -53,6 +53,13 @@ type Config struct {
 	// (sessions, refresh tokens, ceremonies) instead of sleeping. Nil is
 	// time.Now.
 	Clock func() time.Time
+	// AfterFunc is not read from the environment either: it starts the LLM
+	// provider's timeout timers, so tests fire a timeout instead of waiting
+	// for it. Nil is time.AfterFunc.
+	AfterFunc func(d time.Duration, f func()) interface {
+		Reset(d time.Duration) bool
+		Stop() bool
+	}
 }
 
 // IsPostgres reports whether the database is PostgreSQL.

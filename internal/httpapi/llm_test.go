@@ -26,6 +26,10 @@ func completion(model, text string) *api.CompletionRequest {
 func TestLLM(t *testing.T) {
 	t.Parallel()
 	// A provider that fails: 500 for one model, a stall for the other.
+	// The stall ends when the provider gives up, which it does when the
+	// test fires its timeout timer (timers), not after real time.
+	stalled := make(chan struct{}, 1)
+	timers := &manualTimers{}
 	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/v1/chat/completions":
@@ -36,7 +40,9 @@ func TestLLM(t *testing.T) {
 			var body struct{ Model string }
 			_ = jsonDecode(r, &body)
 			if body.Model == "slow" {
-				time.Sleep(2 * time.Second)
+				stalled <- struct{}{}
+				<-r.Context().Done()
+				return
 			}
 			w.WriteHeader(500)
 		default:
@@ -46,7 +52,8 @@ func TestLLM(t *testing.T) {
 	t.Cleanup(upstream.Close)
 	env := apptest.New(t, testkit.SQLite(t), func(c *config.Config) {
 		c.LLMBaseURL, c.LLMAPIKey, c.LLMModels = upstream.URL+"/v1", "sk-test", []string{"broken", "slow"}
-		c.LLMTimeout = 300 * time.Millisecond
+		c.LLMTimeout = time.Minute
+		c.AfterFunc = timers.AfterFunc
 		c.LLMMonthlyTokens = 12
 	})
 	tenant := env.Tenant()
@@ -76,8 +83,14 @@ func TestLLM(t *testing.T) {
 		requireStatus(t, err, 502)
 	})
 	t.Run("ErrProviderTimeout504", func(t *testing.T) {
-		_, err := m.Client.CreateCompletion(ctx, completion("slow", "hi"))
-		requireStatus(t, err, 504)
+		errc := make(chan error, 1)
+		go func() {
+			_, err := m.Client.CreateCompletion(ctx, completion("slow", "hi"))
+			errc <- err
+		}()
+		<-stalled
+		timers.FireAll()
+		requireStatus(t, <-errc, 504)
 	})
 	t.Run("ErrQuota429", func(t *testing.T) {
 		var err error
@@ -93,6 +106,63 @@ func TestLLM(t *testing.T) {
 		_, err := v.Client.CreateCompletion(ctx, completion("echo-1", "hi"))
 		requireStatus(t, err, 403)
 	})
+}
+
+// manualTimers is config.AfterFunc for tests: a timer fires only when the
+// test calls FireAll.
+type manualTimers struct {
+	mu     sync.Mutex
+	timers []*manualTimer
+}
+
+type manualTimer struct {
+	mu     sync.Mutex
+	f      func()
+	active bool
+}
+
+func (m *manualTimers) AfterFunc(_ time.Duration, f func()) interface {
+	Reset(time.Duration) bool
+	Stop() bool
+} {
+	t := &manualTimer{f: f, active: true}
+	m.mu.Lock()
+	m.timers = append(m.timers, t)
+	m.mu.Unlock()
+	return t
+}
+
+// FireAll runs every timer still armed.
+func (m *manualTimers) FireAll() {
+	m.mu.Lock()
+	ts := m.timers
+	m.timers = nil
+	m.mu.Unlock()
+	for _, t := range ts {
+		t.mu.Lock()
+		f, active := t.f, t.active
+		t.active = false
+		t.mu.Unlock()
+		if active {
+			f()
+		}
+	}
+}
+
+func (t *manualTimer) Reset(time.Duration) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	was := t.active
+	t.active = true
+	return was
+}
+
+func (t *manualTimer) Stop() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	was := t.active
+	t.active = false
+	return was
 }
 
 func jsonDecode(r *http.Request, v any) error { return json.NewDecoder(r.Body).Decode(v) }

@@ -45,7 +45,8 @@ type OpenAIConfig struct {
 	Timeout time.Duration
 	// HTTPClient sends the requests; default a new http.Client.
 	HTTPClient *http.Client
-	// AfterFunc starts the stream's idle timer; default time.AfterFunc.
+	// AfterFunc starts the provider's timers (the whole-request timeout of
+	// Complete and Models, the stream's idle timer); default time.AfterFunc.
 	// Tests inject a fake so that a silent upstream is simulated, not waited for.
 	AfterFunc func(d time.Duration, f func()) IdleTimer
 	// Models is an optional allow list: when set, Models returns it without
@@ -132,7 +133,7 @@ func (p *OpenAI) Models(ctx context.Context) ([]Model, error) {
 	if ms := p.staticModels(); ms != nil {
 		return ms, nil
 	}
-	tctx, cancel := context.WithTimeout(ctx, p.timeout)
+	tctx, cancel := p.withTimeout(ctx)
 	defer cancel()
 	resp, err := p.send(ctx, tctx, http.MethodGet, "/models", nil, false)
 	if err != nil {
@@ -167,7 +168,7 @@ func (p *OpenAI) Complete(ctx context.Context, r Request) (*Response, error) {
 	if err := p.check(r); err != nil {
 		return nil, err
 	}
-	tctx, cancel := context.WithTimeout(ctx, p.timeout)
+	tctx, cancel := p.withTimeout(ctx)
 	defer cancel()
 	resp, err := p.send(ctx, tctx, http.MethodPost, "/chat/completions", p.body(r, false), false)
 	if err != nil {
@@ -400,6 +401,17 @@ func (p *OpenAI) body(r Request, stream bool) []byte {
 	}
 	b, _ := json.Marshal(w) // plain strings, ints and floats always marshal
 	return b
+}
+
+// withTimeout is ctx cancelled after p.timeout by the provider's timer
+// (AfterFunc), so a test fires the timeout instead of waiting for it.
+func (p *OpenAI) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
+	tctx, cancel := context.WithCancelCause(ctx)
+	t := p.after(p.timeout, func() { cancel(context.DeadlineExceeded) })
+	return tctx, func() {
+		t.Stop()
+		cancel(context.Canceled)
+	}
 }
 
 // send performs one request under tctx (the caller's ctx with the timeout)

@@ -99,6 +99,17 @@ func sse(w http.ResponseWriter, events ...string) {
 	}
 }
 
+// timeoutTransport fails every request with a net.Error that timed out.
+type timeoutTransport struct{}
+
+func (timeoutTransport) RoundTrip(*http.Request) (*http.Response, error) { return nil, timeoutErr{} }
+
+type timeoutErr struct{}
+
+func (timeoutErr) Error() string   { return "i/o timeout" }
+func (timeoutErr) Timeout() bool   { return true }
+func (timeoutErr) Temporary() bool { return true }
+
 func stall(r *http.Request, stop <-chan struct{}) {
 	select {
 	case <-r.Context().Done():
@@ -200,8 +211,29 @@ func TestOpenAIComplete(t *testing.T) {
 
 	t.Run("ErrTimeout", func(t *testing.T) {
 		t.Parallel()
-		u := newUpstream(t, func(w http.ResponseWriter, r *http.Request, stop <-chan struct{}) { stall(r, stop) })
-		_, err := u.provider(t, func(c *llm.OpenAIConfig) { c.Timeout = 50 * time.Millisecond }).Complete(ctx, chatRequest())
+		// The upstream never answers; the provider's timer fires when the
+		// test advances the clock past the timeout, not after real time.
+		arrived := make(chan struct{}, 1)
+		u := newUpstream(t, func(w http.ResponseWriter, r *http.Request, stop <-chan struct{}) {
+			arrived <- struct{}{}
+			stall(r, stop)
+		})
+		clock := newFakeTimers()
+		p := u.provider(t, func(c *llm.OpenAIConfig) { c.Timeout = time.Minute; c.AfterFunc = clock.AfterFunc })
+		errc := make(chan error, 1)
+		go func() {
+			_, err := p.Complete(ctx, chatRequest())
+			errc <- err
+		}()
+		<-arrived
+		clock.Advance(time.Minute - time.Nanosecond)
+		select {
+		case err := <-errc:
+			t.Fatalf("returned before the timeout: %v", err)
+		default:
+		}
+		clock.Advance(time.Nanosecond)
+		err := <-errc
 		require.ErrorIs(t, err, llm.ErrTimeout)
 		require.NotErrorIs(t, err, llm.ErrUpstream)
 		requireSafe(t, err)
@@ -210,7 +242,9 @@ func TestOpenAIComplete(t *testing.T) {
 	t.Run("ErrTimeoutCallerDeadline", func(t *testing.T) {
 		t.Parallel()
 		u := newUpstream(t, func(w http.ResponseWriter, r *http.Request, stop <-chan struct{}) { stall(r, stop) })
-		dctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+		// A deadline already past: the caller's own deadline is reported
+		// as a timeout, without waiting for one.
+		dctx, cancel := context.WithDeadline(ctx, time.Now().Add(-time.Second))
 		defer cancel()
 		_, err := u.provider(t).Complete(dctx, chatRequest())
 		require.ErrorIs(t, err, llm.ErrTimeout)
@@ -218,9 +252,11 @@ func TestOpenAIComplete(t *testing.T) {
 
 	t.Run("ErrTimeoutHTTPClient", func(t *testing.T) {
 		t.Parallel()
+		// A transport that times out (as http.Client.Timeout or a dial
+		// timeout does) is a timeout, not an unreachable provider.
 		u := newUpstream(t, func(w http.ResponseWriter, r *http.Request, stop <-chan struct{}) { stall(r, stop) })
 		_, err := u.provider(t, func(c *llm.OpenAIConfig) {
-			c.HTTPClient = &http.Client{Timeout: 50 * time.Millisecond}
+			c.HTTPClient = &http.Client{Transport: timeoutTransport{}}
 		}).Complete(ctx, chatRequest())
 		require.ErrorIs(t, err, llm.ErrTimeout)
 	})
