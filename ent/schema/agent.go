@@ -17,10 +17,10 @@ func (Agent) Mixin() []ent.Mixin { return []ent.Mixin{BaseMixin{}, TenantMixin{}
 // Fields of Agent.
 func (Agent) Fields() []ent.Field {
 	return []ent.Field{
-		field.String("name").NotEmpty().MaxLen(200),
-		field.String("description").MaxLen(2000).Default(""),
+		field.String("name").NotEmpty().MaxRuneLen(200),
+		field.String("description").MaxRuneLen(2000).Default(""),
 		field.Text("instructions").Default(""),
-		field.String("model").NotEmpty().MaxLen(200),
+		field.String("model").NotEmpty().MaxRuneLen(200),
 		field.Float("temperature").Optional().Nillable().Min(0).Max(2),
 		field.Int("max_tokens").Optional().Nillable().Positive(),
 		// document_ids are documents of the tenant the agent uses as context;

@@ -17,7 +17,7 @@ type AuditAnchor struct{ ent.Schema }
 // Fields of AuditAnchor.
 func (AuditAnchor) Fields() []ent.Field {
 	return []ent.Field{
-		field.String("id").NotEmpty().MaxLen(36).Immutable().Comment("the chain"),
+		field.String("id").NotEmpty().MaxRuneLen(36).Immutable().Comment("the chain"),
 		field.Int64("seq").Positive(),
 		field.Bytes("hash").MaxLen(32).NotEmpty(),
 		field.Time("pruned_at").Default(time.Now),

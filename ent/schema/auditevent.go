@@ -22,19 +22,19 @@ func (AuditEvent) Fields() []ent.Field {
 		field.Time("occurred_at").Default(time.Now).Immutable(),
 		// tenant_id is empty for events outside any tenant (e.g. a failed login).
 		field.UUID(policy.FieldTenantID, uuid.UUID{}).Optional().Nillable().Immutable(),
-		field.String("action").NotEmpty().MaxLen(100).Immutable(),
+		field.String("action").NotEmpty().MaxRuneLen(100).Immutable(),
 		field.Enum("outcome").Values("success", "failure", "denied").Default("success").Immutable(),
 		field.UUID("actor", uuid.UUID{}).Optional().Nillable().Immutable(),
 		field.UUID("session_id", uuid.UUID{}).Optional().Nillable().Immutable(),
-		field.String("resource_type").MaxLen(64).Default("").Immutable(),
+		field.String("resource_type").MaxRuneLen(64).Default("").Immutable(),
 		field.UUID("resource_id", uuid.UUID{}).Optional().Nillable().Immutable(),
-		field.String("request_id").MaxLen(64).Default("").Immutable(),
+		field.String("request_id").MaxRuneLen(64).Default("").Immutable(),
 		// details holds IDs and codes only (reason codes, changed field names).
 		field.JSON("details", map[string]string{}).Optional().Immutable(),
 		// chain is the hash chain the event belongs to: its tenant's id, or
 		// "global" for events outside any tenant. seq numbers the chain from
 		// 1; hash = SHA-256(prev_hash || canonical encoding of the event).
-		field.String("chain").NotEmpty().MaxLen(36).Immutable(),
+		field.String("chain").NotEmpty().MaxRuneLen(36).Immutable(),
 		field.Int64("seq").Positive().Immutable(),
 		field.Bytes("prev_hash").MaxLen(32).Optional().Immutable(),
 		field.Bytes("hash").MaxLen(32).NotEmpty().Immutable(),

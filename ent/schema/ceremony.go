@@ -19,7 +19,7 @@ func (Ceremony) Fields() []ent.Field {
 	return []ent.Field{
 		// id is the SHA-256 (hex) of the ceremony id the client holds: a
 		// database read gives no usable ceremony id.
-		field.String("id").MinLen(64).MaxLen(64).NotEmpty().Immutable(),
+		field.String("id").MinLen(64).MaxRuneLen(64).NotEmpty().Immutable(),
 		// data is the ceremony's state: the challenge and who it is for.
 		field.Bytes("data").Immutable(),
 		field.Time("expires_at").Immutable(),

@@ -17,7 +17,7 @@ func (Conversation) Mixin() []ent.Mixin { return []ent.Mixin{BaseMixin{}, Tenant
 // Fields of Conversation.
 func (Conversation) Fields() []ent.Field {
 	return []ent.Field{
-		field.String("title").MaxLen(200).Default(""),
+		field.String("title").MaxRuneLen(200).Default(""),
 		field.Enum("status").Values("active", "archived").Default("active"),
 		field.JSON("metadata", map[string]string{}).Optional(),
 		// agent_id is the agent that answers in this conversation, if any.

@@ -27,8 +27,8 @@ func (Credential) Fields() []ent.Field {
 		field.Bytes("credential_id").NotEmpty().MaxLen(1023).Unique().Immutable(),
 		// public_key is the COSE-encoded credential public key.
 		field.Bytes("public_key").NotEmpty().Immutable(),
-		field.String("attestation_type").MaxLen(64).Default("").Immutable(),
-		field.String("attestation_format").MaxLen(64).Default("").Immutable(),
+		field.String("attestation_type").MaxRuneLen(64).Default("").Immutable(),
+		field.String("attestation_format").MaxRuneLen(64).Default("").Immutable(),
 		field.Bytes("aaguid").MaxLen(16).Optional().Immutable(),
 		field.Int64("sign_count").Default(0).NonNegative(),
 		field.Bool("clone_warning").Default(false),
@@ -37,9 +37,9 @@ func (Credential) Fields() []ent.Field {
 		field.Bool("backup_eligible").Default(false).Immutable(),
 		field.Bool("backup_state").Default(false),
 		field.Strings("transports").Optional(),
-		field.String("attachment").MaxLen(32).Default(""),
+		field.String("attachment").MaxRuneLen(32).Default(""),
 		// name is the label the user gave the device.
-		field.String("name").MaxLen(100).Default(""),
+		field.String("name").MaxRuneLen(100).Default(""),
 		field.Time("last_used_at").Optional().Nillable(),
 		// reenrolled_by is the member who issued the re-enrollment invitation
 		// this device was enrolled with, and reenrolled_at when it was used:

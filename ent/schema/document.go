@@ -16,7 +16,7 @@ func (Document) Mixin() []ent.Mixin { return []ent.Mixin{BaseMixin{}, TenantMixi
 // Fields of Document.
 func (Document) Fields() []ent.Field {
 	return []ent.Field{
-		field.String("title").NotEmpty().MaxLen(300),
+		field.String("title").NotEmpty().MaxRuneLen(300),
 		field.Text("content"),
 		field.Enum("content_type").NamedValues("Plain", "text/plain", "Markdown", "text/markdown").Default("text/markdown"),
 		field.Strings("tags").Optional(),

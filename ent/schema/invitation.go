@@ -27,7 +27,7 @@ func (Invitation) Fields() []ent.Field {
 		field.UUID("role_id", uuid.UUID{}).Optional().Nillable().Immutable(),
 		// email is kept only until the invitation is used, revoked or
 		// pruned; the enrolled user carries it from then on.
-		field.String("email").MaxLen(320).Optional().Nillable(),
+		field.String("email").MaxRuneLen(320).Optional().Nillable(),
 		field.Time("expires_at").Immutable(),
 		field.Time("used_at").Optional().Nillable(),
 		field.UUID("used_by", uuid.UUID{}).Optional().Nillable(),

@@ -24,8 +24,8 @@ func (KnowledgeGraph) Mixin() []ent.Mixin { return []ent.Mixin{BaseMixin{}, Tena
 // Fields of KnowledgeGraph.
 func (KnowledgeGraph) Fields() []ent.Field {
 	return []ent.Field{
-		field.String("name").NotEmpty().MaxLen(200),
-		field.String("description").MaxLen(2000).Default(""),
+		field.String("name").NotEmpty().MaxRuneLen(200),
+		field.String("description").MaxRuneLen(2000).Default(""),
 		field.JSON("document_ids", []uuid.UUID{}).Optional(),
 	}
 }
@@ -53,8 +53,8 @@ func (KGNode) Mixin() []ent.Mixin { return []ent.Mixin{BaseMixin{}, TenantMixin{
 func (KGNode) Fields() []ent.Field {
 	return []ent.Field{
 		field.UUID("graph_id", uuid.UUID{}).Immutable(),
-		field.String("type").NotEmpty().MaxLen(100),
-		field.String("label").NotEmpty().MaxLen(500),
+		field.String("type").NotEmpty().MaxRuneLen(100),
+		field.String("label").NotEmpty().MaxRuneLen(500),
 		field.JSON("properties", map[string]string{}).Optional(),
 		field.UUID("document_id", uuid.UUID{}).Optional().Nillable(),
 	}
@@ -87,7 +87,7 @@ func (KGEdge) Fields() []ent.Field {
 		field.UUID("graph_id", uuid.UUID{}).Immutable(),
 		field.UUID("source_id", uuid.UUID{}).Immutable(),
 		field.UUID("target_id", uuid.UUID{}).Immutable(),
-		field.String("type").NotEmpty().MaxLen(100),
+		field.String("type").NotEmpty().MaxRuneLen(100),
 		field.JSON("properties", map[string]string{}).Optional(),
 	}
 }

@@ -17,8 +17,8 @@ func (LLMUsage) Mixin() []ent.Mixin { return []ent.Mixin{BaseMixin{}, TenantMixi
 // Fields of LLMUsage.
 func (LLMUsage) Fields() []ent.Field {
 	return []ent.Field{
-		field.String("model").NotEmpty().MaxLen(200).Immutable(),
-		field.String("provider").MaxLen(100).Default("").Immutable(),
+		field.String("model").NotEmpty().MaxRuneLen(200).Immutable(),
+		field.String("provider").MaxRuneLen(100).Default("").Immutable(),
 		field.Enum("kind").Values("completion", "reply").Immutable(),
 		field.UUID("conversation_id", uuid.UUID{}).Optional().Nillable().Immutable(),
 		field.Int("prompt_tokens").NonNegative().Immutable(),

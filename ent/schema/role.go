@@ -23,8 +23,8 @@ func (Role) Mixin() []ent.Mixin { return []ent.Mixin{BaseMixin{}} }
 func (Role) Fields() []ent.Field {
 	return []ent.Field{
 		field.UUID(policy.FieldTenantID, uuid.UUID{}).Optional().Nillable().Immutable(),
-		field.String("name").NotEmpty().MaxLen(100),
-		field.String("description").MaxLen(1000).Default(""),
+		field.String("name").NotEmpty().MaxRuneLen(100),
+		field.String("description").MaxRuneLen(1000).Default(""),
 		field.Bool("system").Default(false).Immutable(),
 		// permissions are grants: catalog names or wildcards ("conversation.*", "*").
 		field.Strings("permissions"),

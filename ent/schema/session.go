@@ -30,7 +30,7 @@ func (Session) Fields() []ent.Field {
 		field.Time("idle_expires_at"),
 		field.Time("expires_at").Immutable(),
 		field.Time("revoked_at").Optional().Nillable(),
-		field.String("revoked_reason").MaxLen(64).Optional(),
+		field.String("revoked_reason").MaxRuneLen(64).Optional(),
 	}
 }
 

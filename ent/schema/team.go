@@ -20,8 +20,8 @@ func (Team) Mixin() []ent.Mixin { return []ent.Mixin{BaseMixin{}, TenantMixin{}}
 // Fields of Team.
 func (Team) Fields() []ent.Field {
 	return []ent.Field{
-		field.String("name").NotEmpty().MaxLen(100),
-		field.String("description").MaxLen(1000).Default(""),
+		field.String("name").NotEmpty().MaxRuneLen(100),
+		field.String("description").MaxRuneLen(1000).Default(""),
 	}
 }
 

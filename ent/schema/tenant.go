@@ -17,8 +17,8 @@ func (Tenant) Mixin() []ent.Mixin { return []ent.Mixin{BaseMixin{}} }
 // Fields of Tenant.
 func (Tenant) Fields() []ent.Field {
 	return []ent.Field{
-		field.String("name").NotEmpty().MaxLen(200),
-		field.String("slug").NotEmpty().MaxLen(63).Unique(),
+		field.String("name").NotEmpty().MaxRuneLen(200),
+		field.String("slug").NotEmpty().MaxRuneLen(63).Unique(),
 		field.Enum("status").Values("active", "suspended").Default("active"),
 		// erasure_policy decides what happens to an erased member's
 		// resources: deleted with them, or handed to the tenant (kept, with

@@ -19,11 +19,11 @@ func (User) Mixin() []ent.Mixin { return []ent.Mixin{BaseMixin{}} }
 // Fields of User.
 func (User) Fields() []ent.Field {
 	return []ent.Field{
-		field.String("display_name").MaxLen(200).Default(""),
-		field.String("email").MaxLen(320).Optional().Nillable().Unique(),
+		field.String("display_name").MaxRuneLen(200).Default(""),
+		field.String("email").MaxRuneLen(320).Optional().Nillable().Unique(),
 		// external_id keeps the identifier a user had in a system Atrium adopted
 		// (the legacy old_users id).
-		field.String("external_id").MaxLen(200).Optional().Nillable().Unique(),
+		field.String("external_id").MaxRuneLen(200).Optional().Nillable().Unique(),
 		field.Enum("status").Values("active", "disabled", "erased").Default("active"),
 		field.UUID("last_tenant_id", uuid.UUID{}).Optional().Nillable(),
 	}

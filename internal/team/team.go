@@ -180,12 +180,12 @@ func (s *Service) AddMember(ctx context.Context, id, userID uuid.UUID) error {
 		if err != nil {
 			return audit.Event{}, err
 		}
-		ok, err := tx.Membership.Query().Where(membership.UserID(userID)).Exist(ctx)
+		ok, err := tx.Membership.Query().Where(membership.UserID(userID), membership.StatusEQ(membership.StatusActive)).Exist(ctx)
 		if err != nil {
 			return audit.Event{}, err
 		}
 		if !ok {
-			return audit.Event{}, fault.New(fault.NotFound, "member not found")
+			return audit.Event{}, fault.New(fault.NotFound, "no active member with this id")
 		}
 		exists, err := tx.TeamMember.Query().Where(teammember.TeamID(id), teammember.UserID(userID)).Exist(ctx)
 		if err != nil {
