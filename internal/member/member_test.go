@@ -57,13 +57,6 @@ func (e *env) add(roles ...uuid.UUID) uuid.UUID {
 	return u.ID
 }
 
-func requireCode(t *testing.T, err error, code fault.Code) {
-	t.Helper()
-	fe := fault.As(err)
-	require.NotNil(t, fe, "err: %v", err)
-	require.Equal(t, code, fe.Code, "err: %v", err)
-}
-
 func TestLastAdmin(t *testing.T) {
 	t.Parallel()
 	t.Run("ErrSuspendLastAdmin", func(t *testing.T) {
@@ -71,7 +64,7 @@ func TestLastAdmin(t *testing.T) {
 		e := setup(t)
 		admin := e.add(authz.RoleAdminID)
 		_, err := e.svc.SetStatus(e.ctx, admin, membership.StatusSuspended)
-		requireCode(t, err, fault.Conflict)
+		testkit.RequireCode(t, err, fault.Conflict)
 		m, err := e.svc.Get(e.ctx, admin)
 		require.NoError(t, err)
 		require.Equal(t, membership.StatusActive, m.Membership.Status)
@@ -81,7 +74,7 @@ func TestLastAdmin(t *testing.T) {
 		e := setup(t)
 		admin := e.add(authz.RoleAdminID)
 		e.add(authz.RoleMemberID)
-		requireCode(t, e.svc.Remove(e.ctx, admin), fault.Conflict)
+		testkit.RequireCode(t, e.svc.Remove(e.ctx, admin), fault.Conflict)
 		_, err := e.svc.Get(e.ctx, admin)
 		require.NoError(t, err, "the refused removal left the member in place")
 	})
@@ -90,7 +83,7 @@ func TestLastAdmin(t *testing.T) {
 		e := setup(t)
 		admin := e.add(authz.RoleAdminID)
 		_, err := e.svc.SetRoles(e.ctx, admin, []uuid.UUID{authz.RoleMemberID})
-		requireCode(t, err, fault.Conflict)
+		testkit.RequireCode(t, err, fault.Conflict)
 		m, err := e.svc.Get(e.ctx, admin)
 		require.NoError(t, err)
 		require.Equal(t, []uuid.UUID{authz.RoleAdminID}, m.RoleIDs)
@@ -101,7 +94,7 @@ func TestLastAdmin(t *testing.T) {
 		a, b := e.add(authz.RoleAdminID), e.add(authz.RoleAdminID)
 		_, err := e.svc.SetStatus(e.ctx, b, membership.StatusSuspended)
 		require.NoError(t, err)
-		requireCode(t, e.svc.Remove(e.ctx, a), fault.Conflict)
+		testkit.RequireCode(t, e.svc.Remove(e.ctx, a), fault.Conflict)
 	})
 	t.Run("OKAnotherAdminRemains", func(t *testing.T) {
 		t.Parallel()
@@ -115,7 +108,7 @@ func TestLastAdmin(t *testing.T) {
 		require.Equal(t, membership.StatusActive, m.Membership.Status)
 		require.NoError(t, e.svc.Remove(e.ctx, b))
 		_, err = e.svc.Get(e.ctx, b)
-		requireCode(t, err, fault.NotFound)
+		testkit.RequireCode(t, err, fault.NotFound)
 	})
 }
 
@@ -126,13 +119,13 @@ func TestSetStatus(t *testing.T) {
 		e := setup(t)
 		u := e.add(authz.RoleMemberID)
 		_, err := e.svc.SetStatus(e.ctx, u, membership.Status("deleted"))
-		requireCode(t, err, fault.Invalid)
+		testkit.RequireCode(t, err, fault.Invalid)
 	})
 	t.Run("ErrNotFound", func(t *testing.T) {
 		t.Parallel()
 		e := setup(t)
 		e.add(authz.RoleAdminID)
 		_, err := e.svc.SetStatus(e.ctx, uuid.New(), membership.StatusSuspended)
-		requireCode(t, err, fault.NotFound)
+		testkit.RequireCode(t, err, fault.NotFound)
 	})
 }

@@ -94,13 +94,6 @@ func (e *env) actions(resource uuid.UUID) []string {
 	return out
 }
 
-func requireCode(t *testing.T, err error, code fault.Code) {
-	t.Helper()
-	fe := fault.As(err)
-	require.NotNil(t, fe, "err: %v", err)
-	require.Equal(t, code, fe.Code, "err: %v", err)
-}
-
 func TestTeam(t *testing.T) {
 	t.Parallel()
 
@@ -125,7 +118,7 @@ func TestTeam(t *testing.T) {
 		require.NoError(t, e.svc.RemoveMember(e.ctx, id, u))
 		require.NoError(t, e.svc.Delete(e.ctx, id))
 		_, err = e.svc.Get(e.ctx, id)
-		requireCode(t, err, fault.NotFound)
+		testkit.RequireCode(t, err, fault.NotFound)
 		require.Equal(t, []string{team.ActionCreated, team.ActionUpdated, team.ActionMemberAdded, team.ActionMemberAdded,
 			team.ActionMemberRemoved, team.ActionDeleted}, e.actions(id))
 	})
@@ -135,13 +128,13 @@ func TestTeam(t *testing.T) {
 		e := setup(t)
 		for _, in := range []team.Input{{Name: ""}, {Name: strings.Repeat("x", 101)}, {Name: "ok", Description: strings.Repeat("d", 1001)}} {
 			_, err := e.svc.Create(e.ctx, in)
-			requireCode(t, err, fault.Invalid)
+			testkit.RequireCode(t, err, fault.Invalid)
 		}
 		tm, err := e.svc.Create(e.ctx, team.Input{Name: strings.Repeat("é", 100)})
 		require.NoError(t, err, "100 characters, not bytes")
 		empty := ""
 		_, err = e.svc.Update(e.ctx, tm.Team.ID, team.Update{Name: &empty})
-		requireCode(t, err, fault.Invalid)
+		testkit.RequireCode(t, err, fault.Invalid)
 		got, err := e.svc.Get(e.ctx, tm.Team.ID)
 		require.NoError(t, err)
 		require.Equal(t, strings.Repeat("é", 100), got.Team.Name, "a refused update changed nothing")
@@ -153,8 +146,8 @@ func TestTeam(t *testing.T) {
 		other := e.member(tenant(t, e.client), membership.StatusActive)
 		tm, err := e.svc.Create(e.ctx, team.Input{Name: "A"})
 		require.NoError(t, err)
-		requireCode(t, e.svc.AddMember(e.ctx, tm.Team.ID, other), fault.NotFound)
-		requireCode(t, e.svc.AddMember(e.ctx, tm.Team.ID, uuid.New()), fault.NotFound)
+		testkit.RequireCode(t, e.svc.AddMember(e.ctx, tm.Team.ID, other), fault.NotFound)
+		testkit.RequireCode(t, e.svc.AddMember(e.ctx, tm.Team.ID, uuid.New()), fault.NotFound)
 		got, err := e.svc.Get(e.ctx, tm.Team.ID)
 		require.NoError(t, err)
 		require.Empty(t, got.MemberIDs)
@@ -166,7 +159,7 @@ func TestTeam(t *testing.T) {
 		s := e.member(e.tenant, membership.StatusSuspended)
 		tm, err := e.svc.Create(e.ctx, team.Input{Name: "A"})
 		require.NoError(t, err)
-		requireCode(t, e.svc.AddMember(e.ctx, tm.Team.ID, s), fault.NotFound)
+		testkit.RequireCode(t, e.svc.AddMember(e.ctx, tm.Team.ID, s), fault.NotFound)
 	})
 
 	t.Run("ErrTeamOfAnotherTenant", func(t *testing.T) {
@@ -178,12 +171,12 @@ func TestTeam(t *testing.T) {
 		require.NoError(t, err)
 		u := e.member(e.tenant, membership.StatusActive)
 		_, err = e.svc.Get(e.ctx, theirs.Team.ID)
-		requireCode(t, err, fault.NotFound)
-		requireCode(t, e.svc.AddMember(e.ctx, theirs.Team.ID, u), fault.NotFound)
-		requireCode(t, e.svc.Delete(e.ctx, theirs.Team.ID), fault.NotFound)
+		testkit.RequireCode(t, err, fault.NotFound)
+		testkit.RequireCode(t, e.svc.AddMember(e.ctx, theirs.Team.ID, u), fault.NotFound)
+		testkit.RequireCode(t, e.svc.Delete(e.ctx, theirs.Team.ID), fault.NotFound)
 		name := "Mine now"
 		_, err = e.svc.Update(e.ctx, theirs.Team.ID, team.Update{Name: &name})
-		requireCode(t, err, fault.NotFound)
+		testkit.RequireCode(t, err, fault.NotFound)
 		list, err := e.svc.List(e.ctx, "", 50)
 		require.NoError(t, err)
 		require.Empty(t, list.Items)
@@ -198,7 +191,7 @@ func TestTeam(t *testing.T) {
 		u := e.member(e.tenant, membership.StatusActive)
 		tm, err := e.svc.Create(e.ctx, team.Input{Name: "A"})
 		require.NoError(t, err)
-		requireCode(t, e.svc.RemoveMember(e.ctx, tm.Team.ID, u), fault.NotFound)
+		testkit.RequireCode(t, e.svc.RemoveMember(e.ctx, tm.Team.ID, u), fault.NotFound)
 	})
 
 	t.Run("OKMembershipReachesPermissions", func(t *testing.T) {
