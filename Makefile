@@ -41,7 +41,7 @@ migrate-diff: ## Write the next migration from the ent schema: make migrate-diff
 	$(GO) run ./cmd/atrium migrate diff --dialect $(DIALECT) $(NAME)
 
 .PHONY: migrate-check
-migrate-check: ## Fail if the ent schema has changes without a migration, or atlas.sum is stale
+migrate-check: ## Fail if the ent schema has changes without a migration, atlas.sum is stale, or migration lint fails
 	$(GO) run ./cmd/atrium migrate check --dialect $(DIALECT)
 
 .PHONY: lint

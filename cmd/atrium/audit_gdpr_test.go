@@ -31,7 +31,7 @@ func gdprDB(t *testing.T) *sql.DB {
 	_, err = migrate.Apply(ctx, db.DB, dialect.SQLite)
 	require.NoError(t, err)
 	var out, errb bytes.Buffer
-	require.Equal(t, exitOK, run(ctx, []string{"tenant", "create", "--name", "Acme", "--admin-email", "ada@example.com"}, &out, &errb), errb.String())
+	require.Equal(t, exitOK, run(ctx, []string{"tenant", "create", "--name", "Acme", "--admin-email", "ada@example.com", "--init"}, &out, &errb), errb.String())
 	return db.DB
 }
 

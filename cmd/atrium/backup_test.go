@@ -28,7 +28,7 @@ func TestBackupRestoreDrill(t *testing.T) {
 		code := run(ctx, args, &out, &errb)
 		return code, out.String() + errb.String()
 	}
-	code, msg := do("tenant", "create", "--name", "Before")
+	code, msg := do("tenant", "create", "--name", "Before", "--init")
 	require.Equal(t, exitOK, code, msg)
 	backup := filepath.Join(t.TempDir(), "atrium-backup.db")
 

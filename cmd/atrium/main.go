@@ -37,7 +37,7 @@ func commands() []command {
 		{"serve", "run the HTTP server", runServe},
 		{"migrate", "apply, inspect and diff database migrations", runMigrate},
 		{"keys", "list and rotate token signing keys", runKeys},
-		{"tenant", "create a tenant and its first admin's enrollment link", runTenant},
+		{"tenant", "create a tenant; new admin (invite) and recovery (reenroll) links", runTenant},
 		{"audit", "verify and prune the audit trail; check security and GDPR", runAudit},
 		{"dev", "development helpers: a legacy (pre-auth) database fixture", runDev},
 		{"version", "print version, commit, build date and Go version (also --version)", runVersion},

@@ -85,7 +85,8 @@ func migrateSubcommands() []subcommand {
 			return runMigrateValidate(ctx, newMigrateFlagSet("validate", "", stderr), args, stdout, stderr)
 		}},
 		{"diff", "NAME [--dialect D] [--dev-url URL]", "write the next migration file(s) from the ent schema", runMigrateDiff},
-		{"check", "[--dialect D] [--dev-url URL]", "fail if atlas.sum is stale or a diff would write anything", runMigrateCheck},
+		{"check", "[--dialect D] [--dev-url URL]", "fail if atlas.sum is stale, a diff would write anything,\nor lint fails (see lint)", runMigrateCheck},
+		{"lint", "[--dialect D] [--dev-url URL] [-v]", "the lint policy of atlas.hcl (atlas's destructive and\ndata-dependent checks) on every file; -v lists the\nfindings silenced by an allowed atlas:nolint", runMigrateLint},
 		{"new", "NAME [--dialect D] [--system-roles]", "add a hand-written (data) migration file and rehash", runMigrateNew},
 		{"hash", "[--dialect D]", "rehash atlas.sum after editing a file by hand", runMigrateHash},
 	}
@@ -182,6 +183,37 @@ func runMigrateCheck(ctx context.Context, args []string, stdout, stderr io.Write
 			return err
 		}
 		fmt.Fprintf(stdout, "%s: migrations in sync with the ent schema\n", d)
+		if _, err := migrate.Lint(ctx, d, *devURL); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%s: lint passed\n", d)
+		return nil
+	})
+}
+
+// runMigrateLint: atrium migrate lint [--dialect D] [--dev-url URL] [-v]
+func runMigrateLint(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newMigrateFlagSet("lint", "", stderr)
+	dia := fs.String("dialect", "all", "postgres, sqlite or all")
+	devURL := fs.String("dev-url", "", "PostgreSQL dev database, dropped and recreated (default "+migrate.DefaultPostgresDevURL+")")
+	verbose := fs.Bool("v", false, "also list the findings an allowed atlas:nolint silences")
+	dias, code, ok := dialectFlags(fs, args, 0, stderr, dia)
+	if !ok {
+		return code
+	}
+	return forEach(dias, stderr, func(d string) error {
+		diags, err := migrate.Lint(ctx, d, *devURL)
+		if *verbose {
+			for _, x := range diags {
+				if x.Silenced {
+					fmt.Fprintln(stdout, x)
+				}
+			}
+		}
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%s: lint passed\n", d)
 		return nil
 	})
 }

@@ -14,6 +14,7 @@ import (
 	entsession "atrium/ent/session"
 	"atrium/internal/app"
 	"atrium/internal/audit"
+	"atrium/internal/fault"
 	"atrium/internal/session"
 	"atrium/internal/viewer"
 )
@@ -72,7 +73,7 @@ func runSessions(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	return withApp(ctx, stderr, "atrium sessions revoke", func(a *app.App) int {
 		n, err := revokeAllSessions(ctx, a.DB.Client, a.Sessions, a.Audit, tenantID, *reason)
 		if err != nil {
-			fmt.Fprintln(stderr, "atrium sessions revoke:", err)
+			fmt.Fprintln(stderr, "atrium sessions revoke:", userMessage(err))
 			return exitFail
 		}
 		scope := "every tenant"
@@ -93,9 +94,9 @@ func revokeAllSessions(ctx context.Context, client *ent.Client, store *session.S
 		sys := viewer.SystemForTenant(ctx, tenantID, viewer.ReasonSessionRevoke)
 		if _, err := client.Tenant.Get(sys, tenantID); err != nil {
 			if ent.IsNotFound(err) {
-				return 0, fmt.Errorf("no tenant %s", tenantID)
+				return 0, fault.New(fault.NotFound, "no tenant %s", tenantID)
 			}
-			return 0, err
+			return 0, fault.FromEnt(err, "tenant")
 		}
 		ps = append(ps, entsession.TenantID(tenantID))
 	}

@@ -120,6 +120,11 @@ func TestSessionsCommand(t *testing.T) {
 	t.Setenv("ATRIUM_DATABASE_URL", "")
 	t.Setenv("ATRIUM_LOG_LEVEL", "error")
 	ctx := context.Background()
+	t.Run("ErrNoDatabase", func(t *testing.T) {
+		var out, errb bytes.Buffer
+		require.Equal(t, exitConfig, run(ctx, []string{"sessions", "revoke", "--all"}, &out, &errb))
+		require.Contains(t, errb.String(), "no database at")
+	})
 	t.Run("ErrNoAll", func(t *testing.T) {
 		var out, errb bytes.Buffer
 		require.Equal(t, exitConfig, run(ctx, []string{"sessions", "revoke"}, &out, &errb))
@@ -129,8 +134,18 @@ func TestSessionsCommand(t *testing.T) {
 		var out, errb bytes.Buffer
 		require.Equal(t, exitConfig, run(ctx, []string{"sessions", "revoke", "--all", "--tenant", "acme"}, &out, &errb))
 	})
+	t.Run("ErrUnknownTenant", func(t *testing.T) {
+		var out, errb bytes.Buffer
+		require.Equal(t, exitOK, run(ctx, []string{"tenant", "create", "--name", "Other", "--init"}, &out, &errb), errb.String())
+		errb.Reset()
+		id := uuid.New().String()
+		require.Equal(t, exitFail, run(ctx, []string{"sessions", "revoke", "--all", "--tenant", id}, &out, &errb))
+		require.Contains(t, errb.String(), "atrium sessions revoke: no tenant "+id+"\n")
+	})
 	t.Run("OK", func(t *testing.T) {
 		var out, errb bytes.Buffer
+		require.Equal(t, exitOK, run(ctx, []string{"tenant", "create", "--name", "Acme", "--init"}, &out, &errb), errb.String())
+		out.Reset()
 		require.Equal(t, exitOK, run(ctx, []string{"sessions", "revoke", "--all"}, &out, &errb), errb.String())
 		require.Contains(t, out.String(), "revoked 0 session(s) of every tenant")
 	})

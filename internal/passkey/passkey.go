@@ -146,6 +146,7 @@ var errCeremony = fault.New(fault.Unauthenticated, "the ceremony is unknown, exp
 func (s *Service) take(ctx context.Context, id string, kind ceremonyKind) (*ceremony, error) {
 	data, err := s.store.Take(ctx, id)
 	if errors.Is(err, ErrNoCeremony) {
+		s.logCeremonyRefused(ctx, kind, "ceremony_unknown")
 		return nil, errCeremony
 	}
 	if err != nil {
@@ -153,9 +154,11 @@ func (s *Service) take(ctx context.Context, id string, kind ceremonyKind) (*cere
 	}
 	var c ceremony
 	if err := json.Unmarshal(data, &c); err != nil || c.Kind != kind {
+		s.logCeremonyRefused(ctx, kind, "ceremony_kind_mismatch")
 		return nil, errCeremony
 	}
 	if !c.Session.Expires.IsZero() && !s.now().Before(c.Session.Expires) {
+		s.logCeremonyRefused(ctx, kind, "ceremony_expired")
 		return nil, errCeremony
 	}
 	return &c, nil
@@ -304,12 +307,13 @@ func (s *Service) Register(ctx context.Context, in RegisterInput) (*RegisterResu
 	}
 	v := viewer.FromContext(ctx)
 	if c.SessionID != uuid.Nil && (v == nil || v.SessionID != c.SessionID) {
+		s.logCeremonyRefused(ctx, kindRegister, "ceremony_other_session")
 		return nil, errCeremony
 	}
 	actx := viewer.NewContext(ctx, &viewer.Viewer{UserID: c.UserID, TenantID: c.TenantID, SessionID: c.SessionID})
 	fail := func(reason string, err error) error {
 		s.audit.Log(actx, audit.Event{Action: ActionRegisterFailed, Outcome: audit.Failure, Details: map[string]string{"reason": reason}})
-		s.log.InfoContext(ctx, "device registration refused", "reason", reason, "user_id", c.UserID, "err", err)
+		s.logRefusal(ctx, "register", reason, err, in.Credential, "user_id", c.UserID)
 		return fault.Wrap(err, fault.Unauthenticated, "the device's response could not be verified")
 	}
 	parsed, err := protocol.ParseCredentialCreationResponseBytes(in.Credential)
@@ -453,7 +457,7 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (*account.Tokens, er
 	var row *ent.Credential
 	fail := func(reason string, err error) error {
 		s.auditLoginRefusal(ctx, row, reason)
-		s.log.InfoContext(ctx, "sign-in refused", "reason", reason, "err", err)
+		s.logRefusal(ctx, "login", reason, err, in.Credential)
 		return fault.Wrap(err, fault.Unauthenticated, errLogin.Message)
 	}
 	parsed, err := protocol.ParseCredentialRequestResponseBytes(in.Credential)

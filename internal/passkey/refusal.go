@@ -2,7 +2,11 @@ package passkey
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
+	"strings"
 
+	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -97,4 +101,131 @@ func (s *Service) invitationRefusedAtFinish(ctx context.Context, id uuid.UUID) {
 		return
 	}
 	s.auditInvitationRefusal(ctx, inv, "finish")
+}
+
+// Every refused WebAuthn ceremony is logged at warn level with why, so that
+// an operator can tell a misconfiguration from an attack without a debugger:
+// the API says only "could not be verified" (it must not help an attacker),
+// and a bare 401 in the access log says nothing. The line carries the
+// ceremony, the audit reason code, the check that failed and, for the checks
+// configuration decides, what was expected and what was received:
+//
+//   - origin_mismatch: the page's origin (clientDataJSON.origin) is not
+//     ATRIUM_PUBLIC_URL's nor one of ATRIUM_WEBAUTHN_ORIGINS — typically
+//     the browser opened another host or port than the public URL;
+//   - rp_id_mismatch: the authenticator signed for another RP ID than the
+//     public URL's host;
+//   - challenge_mismatch, ceremony_type_mismatch, cross_origin,
+//     top_origin_mismatch, user_not_present, user_not_verified,
+//     bad_signature, invalid_attestation, ceremony_expired,
+//     ceremony_unknown, malformed_response, unknown_credential, …
+//
+// No personal data: codes, origins, the RP ID and IDs only (never a display
+// name, an email or the credential itself).
+
+// maxLoggedOrigin bounds the client-supplied origin written to the log.
+const maxLoggedOrigin = 200
+
+// logRefusal logs a refused ceremony ("register" or "login") whose audit
+// reason is reason; err is the verification error, credential the browser's
+// response JSON (for the origin it reports). attrs are extra key-value pairs
+// (IDs only).
+func (s *Service) logRefusal(ctx context.Context, cer, reason string, err error, credential []byte, attrs ...any) {
+	check, detail := refusalCheck(err)
+	if check == "" {
+		check = reason
+	}
+	args := append([]any{"ceremony", cer, "reason", reason, "check", check}, attrs...)
+	msg := "webauthn ceremony refused"
+	switch check {
+	case "origin_mismatch", "top_origin_mismatch":
+		msg += ": origin mismatch"
+		origin, top := clientOrigins(credential)
+		if check == "top_origin_mismatch" {
+			origin = top
+		}
+		args = append(args, "expected_origins", s.cfg.Origins, "received_origin", origin)
+	case "rp_id_mismatch":
+		msg += ": RP ID mismatch"
+		origin, _ := clientOrigins(credential)
+		args = append(args, "expected_rp_id", s.cfg.RPID, "received_origin", origin)
+	}
+	if detail != "" {
+		args = append(args, "detail", detail)
+	}
+	s.log.WarnContext(ctx, msg, args...)
+}
+
+// logCeremonyRefused logs a ceremony refused before verification (unknown,
+// expired, used or another session's).
+func (s *Service) logCeremonyRefused(ctx context.Context, kind ceremonyKind, check string) {
+	s.log.WarnContext(ctx, "webauthn ceremony refused", "ceremony", string(kind), "reason", check, "check", check)
+}
+
+// refusalCheck names the go-webauthn check err failed, and the library's
+// short description of it (never its DevInfo, which can hold challenges).
+func refusalCheck(err error) (check, detail string) {
+	var pe *protocol.Error
+	if !errors.As(err, &pe) {
+		if err != nil {
+			return "", err.Error()
+		}
+		return "", ""
+	}
+	detail = pe.Details
+	switch {
+	case pe.Details == "Error validating origin":
+		return "origin_mismatch", detail
+	case pe.Details == "Error validating top origin" || pe.Details == "Error validating topOrigin":
+		return "top_origin_mismatch", detail
+	case pe.Details == "Error validating cross origin flag":
+		return "cross_origin", detail
+	case pe.Details == "Error validating challenge":
+		return "challenge_mismatch", detail
+	case pe.Details == "Error validating ceremony type":
+		return "ceremony_type_mismatch", detail
+	case strings.HasPrefix(pe.DevInfo, "RP Hash mismatch"):
+		return "rp_id_mismatch", detail
+	case strings.HasPrefix(pe.DevInfo, "User presence required"):
+		return "user_not_present", detail
+	case strings.HasPrefix(pe.DevInfo, "User verification required"):
+		return "user_not_verified", detail
+	case pe.Details == "Session has Expired":
+		return "ceremony_expired", detail
+	case pe.Type == protocol.ErrAssertionSignature.Type:
+		return "bad_signature", detail
+	case pe.Type == protocol.ErrInvalidAttestation.Type || pe.Type == protocol.ErrAttestationFormat.Type:
+		return "invalid_attestation", detail
+	case pe.Type == protocol.ErrBadRequest.Type || pe.Type == protocol.ErrParsingData.Type:
+		return "malformed_response", detail
+	}
+	return pe.Type, detail
+}
+
+// clientOrigins reads the origin and topOrigin the browser reported in a
+// credential response's clientDataJSON, cut to maxLoggedOrigin; "" when the
+// response does not say.
+func clientOrigins(credential []byte) (origin, top string) {
+	var resp struct {
+		Response struct {
+			ClientDataJSON protocol.URLEncodedBase64 `json:"clientDataJSON"`
+		} `json:"response"`
+	}
+	if json.Unmarshal(credential, &resp) != nil {
+		return "", ""
+	}
+	var cd struct {
+		Origin    string `json:"origin"`
+		TopOrigin string `json:"topOrigin"`
+	}
+	if json.Unmarshal(resp.Response.ClientDataJSON, &cd) != nil {
+		return "", ""
+	}
+	cut := func(s string) string {
+		if len(s) > maxLoggedOrigin {
+			return s[:maxLoggedOrigin] + "…"
+		}
+		return s
+	}
+	return cut(cd.Origin), cut(cd.TopOrigin)
 }
