@@ -1,6 +1,7 @@
 package agent_test
 
 import (
+	"context"
 	"strings"
 	"testing"
 
@@ -36,10 +37,10 @@ func ptr[T any](v T) *T { return &v }
 
 func valid() agent.Input { return agent.Input{Name: ptr("Helper"), Model: ptr("echo")} }
 
-// doc is a document owned by a new user of the tenant.
-func (e *env) doc(t *testing.T) *ent.Document {
+// doc is a document owned by the user of ctx.
+func (e *env) doc(t *testing.T, ctx context.Context) *ent.Document {
 	t.Helper()
-	d, err := e.docs.Create(e.As(), document.Input{Title: ptr("d"), Content: ptr("c")})
+	d, err := e.docs.Create(ctx, document.Input{Title: ptr("d"), Content: ptr("c")})
 	require.NoError(t, err)
 	return d
 }
@@ -139,7 +140,7 @@ func TestAgent(t *testing.T) {
 		t.Parallel()
 		e := setup(t)
 		ctx := e.As()
-		theirs, graph := e.doc(t), e.graph(t)
+		theirs, graph := e.doc(t, e.As()), e.graph(t)
 		other := e.NewTenant()
 		foreign, err := e.docs.Create(e.AsUser(other, uuid.New(), nil), document.Input{Title: ptr("f"), Content: ptr("c")})
 		require.NoError(t, err)
@@ -168,9 +169,8 @@ func TestAgent(t *testing.T) {
 		t.Parallel()
 		e := setup(t)
 		ctx := e.As()
-		mine, err := e.docs.Create(ctx, document.Input{Title: ptr("mine"), Content: ptr("c")})
-		require.NoError(t, err)
-		shared, graph := e.doc(t), e.graph(t)
+		mine := e.doc(t, ctx)
+		shared, graph := e.doc(t, e.As()), e.graph(t)
 		reader := e.Share(authz.Document, shared.ID, share.LevelViewer)
 		e.ShareWith(reader, authz.KnowledgeGraph, graph.ID, share.LevelViewer)
 
@@ -195,8 +195,7 @@ func TestAgent(t *testing.T) {
 		t.Parallel()
 		e := setup(t)
 		owner := e.As()
-		mine, err := e.docs.Create(owner, document.Input{Title: ptr("private"), Content: ptr("c")})
-		require.NoError(t, err)
+		mine := e.doc(t, owner)
 		a, err := e.svc.Create(owner, valid())
 		require.NoError(t, err)
 		editor := e.Share(authz.Agent, a.ID, share.LevelEditor)

@@ -58,7 +58,12 @@ func (e *env) edge(g, from, to uuid.UUID) uuid.UUID {
 	return ed.ID
 }
 
-func (e *env) count(q interface{ Count(context.Context) (int, error) }) int {
+// counter is a query that counts.
+type counter interface {
+	Count(context.Context) (int, error)
+}
+
+func (e *env) count(q counter) int {
 	e.t.Helper()
 	n, err := q.Count(e.System())
 	require.NoError(e.t, err)

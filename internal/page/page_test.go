@@ -36,6 +36,14 @@ func (r rows) fetch(after uuid.UUID, n int) ([]uuid.UUID, error) {
 
 func self(id uuid.UUID) uuid.UUID { return id }
 
+// refused is a fetch for a List that must refuse its arguments first.
+func refused(t *testing.T) func(uuid.UUID, int) ([]uuid.UUID, error) {
+	return func(uuid.UUID, int) ([]uuid.UUID, error) {
+		t.Fatal("fetched with refused arguments")
+		return nil, nil
+	}
+}
+
 func TestList(t *testing.T) {
 	t.Parallel()
 
@@ -94,10 +102,7 @@ func TestList(t *testing.T) {
 	t.Run("ErrLimit", func(t *testing.T) {
 		t.Parallel()
 		for _, limit := range []int{-1, page.MaxLimit + 1} {
-			_, err := page.List("", limit, func(uuid.UUID, int) ([]uuid.UUID, error) {
-				t.Fatal("fetched with a refused limit")
-				return nil, nil
-			}, self)
+			_, err := page.List("", limit, refused(t), self)
 			testkit.RequireField(t, err, "limit")
 		}
 	})
@@ -106,10 +111,7 @@ func TestList(t *testing.T) {
 		t.Parallel()
 		short := page.EncodeCursor(uuid.New())[:10]
 		for _, c := range []string{"not a cursor!", "====", short, page.EncodeCursor(uuid.New()) + "AAAA", uuid.NewString()} {
-			_, err := page.List(c, 10, func(uuid.UUID, int) ([]uuid.UUID, error) {
-				t.Fatal("fetched with a refused cursor")
-				return nil, nil
-			}, self)
+			_, err := page.List(c, 10, refused(t), self)
 			testkit.RequireField(t, err, "cursor")
 		}
 	})

@@ -90,9 +90,16 @@ func (r *Resources) ShareWith(ctx context.Context, rt authz.ResourceType, id uui
 // first.
 func (r *Resources) Actions(resource uuid.UUID) []string {
 	r.tb.Helper()
-	evs, err := r.Client.AuditEvent.Query().Where(auditevent.ResourceID(resource)).
-		Order(ent.Asc(auditevent.FieldSeq)).All(r.System())
-	require.NoError(r.tb, err)
+	return AuditActions(r.tb, r.Client, resource)
+}
+
+// AuditActions returns the actions of the audit events about resource, in
+// any tenant, oldest first.
+func AuditActions(tb testing.TB, c *ent.Client, resource uuid.UUID) []string {
+	tb.Helper()
+	evs, err := c.AuditEvent.Query().Where(auditevent.ResourceID(resource)).
+		Order(ent.Asc(auditevent.FieldSeq)).All(viewer.System(context.Background(), viewer.ReasonTest))
+	require.NoError(tb, err)
 	out := make([]string, 0, len(evs))
 	for _, ev := range evs {
 		out = append(out, ev.Action)
