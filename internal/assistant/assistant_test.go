@@ -16,6 +16,8 @@ import (
 	"atrium/internal/testkit"
 )
 
+func TestMain(m *testing.M) { testkit.Main(m) }
+
 // failing is a provider that is down.
 type failing struct{ llm.Echo }
 

@@ -23,6 +23,8 @@ import (
 	"atrium/internal/testkit"
 )
 
+func TestMain(m *testing.M) { testkit.Main(m) }
+
 // replier stands for the model: it records the requests and answers with
 // reply, or fails with err.
 type replier struct {

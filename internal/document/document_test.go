@@ -16,6 +16,8 @@ import (
 	"atrium/internal/testkit"
 )
 
+func TestMain(m *testing.M) { testkit.Main(m) }
+
 // maxContent is the content limit the tests' service has, in bytes.
 const maxContent = 100
 

@@ -20,6 +20,8 @@ import (
 	"atrium/internal/testkit"
 )
 
+func TestMain(m *testing.M) { testkit.Main(m) }
+
 type env struct {
 	*testkit.Resources
 	svc  *knowledge.Service
