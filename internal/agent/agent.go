@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -67,7 +68,7 @@ func validate(in Input, create bool) error {
 	fs = resource.Name(fs, "name", in.Name, 200)
 	fs = resource.Text(fs, "description", in.Description, 2000)
 	fs = resource.Text(fs, "instructions", in.Instructions, MaxInstructions)
-	if in.Model != nil && (*in.Model == "" || len(*in.Model) > 200) {
+	if in.Model != nil && (*in.Model == "" || utf8.RuneCountInString(*in.Model) > 200) {
 		fs = append(fs, fault.FieldError{Field: "model", Message: "1 to 200 characters"})
 	}
 	if in.Temperature != nil && (*in.Temperature < 0 || *in.Temperature > 2) {

@@ -36,6 +36,10 @@ func New(client *ent.Client, registry *llm.Registry, w *audit.Writer, monthlyQuo
 	return &Service{client: client, registry: registry, audit: w, quota: monthlyQuota, now: time.Now}
 }
 
+// SetClock replaces the service's clock (default time.Now), which decides
+// the calendar month a quota counts; tests move it instead of waiting.
+func (s *Service) SetClock(now func() time.Time) { s.now = now }
+
 // Models lists the models every provider serves.
 func (s *Service) Models(ctx context.Context) ([]llm.Model, error) { return s.registry.Models(ctx) }
 
@@ -115,7 +119,8 @@ func (s *Service) callWith(ctx context.Context, r llm.Request, kind string, conv
 		return nil, err
 	}
 	err = s.audit.Change(ctx, func(tx *ent.Tx) (audit.Event, error) {
-		u, err := tx.LLMUsage.Create().SetModel(res.Model).SetProvider(p.Name()).SetKind(llmusage.Kind(kind)).
+		// At the clock the quota counts by.
+		u, err := tx.LLMUsage.Create().SetCreatedAt(s.now()).SetModel(res.Model).SetProvider(p.Name()).SetKind(llmusage.Kind(kind)).
 			SetNillableConversationID(conversationID).
 			SetPromptTokens(res.Usage.PromptTokens).SetCompletionTokens(res.Usage.CompletionTokens).Save(ctx)
 		if err != nil {

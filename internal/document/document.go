@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"entgo.io/ent/dialect"
 	"entgo.io/ent/dialect/sql"
@@ -82,8 +83,8 @@ func (s *Service) validate(in Input, create bool) error {
 			fs = append(fs, fault.FieldError{Field: "tags", Message: fmt.Sprintf("at most %d tags", MaxTags)})
 		}
 		for _, t := range *in.Tags {
-			if t == "" || len(t) > MaxTag {
-				fs = append(fs, fault.FieldError{Field: "tags", Message: fmt.Sprintf("tags are 1 to %d bytes", MaxTag)})
+			if t == "" || utf8.RuneCountInString(t) > MaxTag {
+				fs = append(fs, fault.FieldError{Field: "tags", Message: fmt.Sprintf("tags are 1 to %d characters", MaxTag)})
 				break
 			}
 		}
@@ -119,8 +120,8 @@ type ListInput struct {
 
 // List returns the documents the caller may read, newest first.
 func (s *Service) List(ctx context.Context, in ListInput) (page.Page[*ent.Document], error) {
-	if len(in.Query) > 200 || len(in.Tag) > MaxTag {
-		return page.Page[*ent.Document]{}, fault.Fields(fault.FieldError{Field: "q", Message: "query at most 200 bytes, tag at most 64"})
+	if utf8.RuneCountInString(in.Query) > 200 || utf8.RuneCountInString(in.Tag) > MaxTag {
+		return page.Page[*ent.Document]{}, fault.Fields(fault.FieldError{Field: "q", Message: fmt.Sprintf("query at most 200 characters, tag at most %d", MaxTag)})
 	}
 	var where []func(*sql.Selector)
 	if in.Tag != "" {

@@ -266,7 +266,6 @@ func (s *Service) Neighbourhood(ctx context.Context, graphID, nodeID uuid.UUID, 
 	}
 	seen := map[uuid.UUID]bool{nodeID: true}
 	frontier := []uuid.UUID{nodeID}
-	edges := map[uuid.UUID]*ent.KGEdge{}
 	for range depth {
 		es, err := s.deps.Client.KGEdge.Query().Where(kgedge.GraphID(graphID),
 			kgedge.Or(kgedge.SourceIDIn(frontier...), kgedge.TargetIDIn(frontier...))).Limit(10_000).All(ctx)
@@ -275,7 +274,6 @@ func (s *Service) Neighbourhood(ctx context.Context, graphID, nodeID uuid.UUID, 
 		}
 		var next []uuid.UUID
 		for _, e := range es {
-			edges[e.ID] = e
 			for _, id := range []uuid.UUID{e.SourceID, e.TargetID} {
 				if !seen[id] {
 					seen[id] = true
@@ -296,11 +294,12 @@ func (s *Service) Neighbourhood(ctx context.Context, graphID, nodeID uuid.UUID, 
 	if err != nil {
 		return nil, fault.FromEnt(err, "node")
 	}
-	out := &Neighbourhood{Nodes: nodes}
-	for _, e := range edges {
-		if seen[e.SourceID] && seen[e.TargetID] {
-			out.Edges = append(out.Edges, e)
-		}
+	// Every edge between two of the nodes, also between two found at the
+	// last hop (which the walk did not follow).
+	edges, err := s.deps.Client.KGEdge.Query().Where(kgedge.GraphID(graphID),
+		kgedge.SourceIDIn(ids...), kgedge.TargetIDIn(ids...)).Order(ent.Asc(kgedge.FieldID)).Limit(10_000).All(ctx)
+	if err != nil {
+		return nil, fault.FromEnt(err, "edge")
 	}
-	return out, nil
+	return &Neighbourhood{Nodes: nodes, Edges: edges}, nil
 }
