@@ -96,6 +96,30 @@ func TestConsole(t *testing.T) {
 		require.Contains(t, other.text(t, "error-message"), "invitation")
 		require.Regexp(t, `^Request id: \S+$`, other.text(t, "error-request-id"))
 		require.True(t, other.isHidden(t, "view-console"))
+		// The banner offers the next step, and does not outlive its view.
+		require.Equal(t, "Go to sign in", other.text(t, "error-action"))
+		other.do(t, "take the next step", chromedp.Click(tid("error-action")))
+		other.visible(t, "view-signin")
+		require.True(t, other.isHidden(t, "error"), "the enrollment error is gone with its view")
+		require.NotContains(t, other.eval(t, `location.href`), "enroll")
+
+		// Opened again, the spent link starts from an empty form.
+		other.do(t, "open the used link again", chromedp.Navigate(site.base+"/"), chromedp.Navigate(link))
+		other.visible(t, "view-enroll")
+		require.Equal(t, "", other.eval(t, `document.querySelector('[data-testid="enroll-display-name"]').value`))
+	})
+
+	stepRun(t, "SignInWithoutPasskey", func(t *testing.T) {
+		// A person with no passkey here tries to sign in: the console points
+		// them to their invitation link rather than saying "cancelled".
+		other := b.tab(t, true)
+		other.addAuthenticator(t)
+		other.do(t, "open the console", chromedp.Navigate(site.base+"/"))
+		other.visible(t, "view-signin")
+		other.do(t, "sign in", chromedp.Click(tid("signin-button")))
+		other.visible(t, "error")
+		require.Contains(t, other.text(t, "error-message"), "invitation link")
+		require.NotContains(t, other.text(t, "error-message"), "cancelled or timed out")
 	})
 
 	// The user is also a member of a second workspace.
@@ -116,6 +140,10 @@ func TestConsole(t *testing.T) {
 		tab1.visible(t, "view-console")
 		require.Equal(t, "Ada Lovelace", tab1.text(t, "me-name"))
 		tab1.waitCount(t, "session-item", 1)
+		// This session's "Sign out" is not styled as the red "Revoke" of others.
+		require.Equal(t, "Sign out", tab1.text(t, "session-revoke"))
+		require.Equal(t, "false", tab1.eval(t, `document.querySelector('[data-testid="session-revoke"]').classList.contains("danger")`))
+		require.Equal(t, "This session", tab1.text(t, "session-current"))
 	})
 
 	stepRun(t, "RefreshOn401", func(t *testing.T) {
@@ -180,6 +208,12 @@ func TestConsole(t *testing.T) {
 		tab1.waitCount(t, "device-item", 2)
 		require.Len(t, phone.credentials(t), 1, "the new passkey is on the phone")
 		tab1.waitTexts(t, "device-name", "Phone", "Work laptop")
+		require.Equal(t, "Device added.", tab1.text(t, "status"))
+		// The message goes with the next page (and by itself after a while).
+		tab1.do(t, "open another page", chromedp.Click(tid("nav-documents")))
+		tab1.poll(t, "the status is cleared", `document.querySelector('[data-testid="status"]').hidden`)
+		tab1.do(t, "back to the account", chromedp.Click(tid("nav-account")))
+		tab1.visible(t, "page-account")
 	})
 
 	stepRun(t, "RevokeSession", func(t *testing.T) {

@@ -285,9 +285,9 @@ func (tb *tab) shot(t *testing.T, dir, name string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(tb.ctx, step)
 	defer cancel()
-	jpg, err := chromedp.Run(ctx, chromedp.FullScreenshot(80))
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)) // 100: PNG
 	require.NoError(t, err, "%s: screenshot %s", tb.name, name)
-	require.NoError(t, os.WriteFile(filepath.Join(dir, name+".jpg"), jpg, 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644))
 }
 
 // artifactsDir is where screenshots go: $ATRIUM_ARTIFACTS_DIR/browsertest
