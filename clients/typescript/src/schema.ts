@@ -1290,11 +1290,11 @@ export interface components {
             /** Format: email */
             email?: string;
             /** @default 10080 */
-            expires_in_minutes: number;
+            expires_in_minutes?: number;
         };
         ReenrollmentCreate: {
             /** @default 1440 */
-            expires_in_minutes: number;
+            expires_in_minutes?: number;
         };
         /** @enum {string} */
         InvitationStatus: "pending" | "used" | "expired" | "revoked";
@@ -1800,7 +1800,7 @@ export interface components {
              * @description Ask the conversation's agent for an assistant reply (llm.use is checked). The message and the reply are stored together, or neither on a provider failure (502/504).
              * @default false
              */
-            reply: boolean;
+            reply?: boolean;
         };
         AppendedMessages: {
             message: components["schemas"]["Message"];
