@@ -56,7 +56,7 @@ func TestConsolePages(t *testing.T) {
 	require.NoError(t, err)
 
 	b := newBrowser(t, chrome)
-	admin := &persona{name: "admin", pages: []string{"documents", "members", "invitations", "roles", "teams", "settings", "audit"}}
+	admin := &persona{name: "admin", pages: []string{"conversations", "agents", "documents", "members", "invitations", "roles", "teams", "settings", "audit"}}
 	admin.tab = enrollAs(t, b, inv.EnrollmentURL, "Grace Hopper")
 	admin.tab.waitNav(t, admin.pages...)
 
@@ -75,8 +75,8 @@ func TestConsolePages(t *testing.T) {
 		return link
 	}
 
-	member := &persona{name: "member", pages: []string{"documents", "members", "roles", "teams"}}
-	viewer := &persona{name: "viewer", pages: []string{"documents", "members", "roles", "teams"}}
+	member := &persona{name: "member", pages: []string{"conversations", "agents", "documents", "members", "roles", "teams"}}
+	viewer := &persona{name: "viewer", pages: []string{"conversations", "agents", "documents", "members", "roles", "teams"}}
 	// Not a subtest: the tabs live as long as the whole test.
 	member.tab = enrollAs(t, b, inviteInConsole(t, "member"), "Mary Member")
 	member.tab.waitNav(t, member.pages...)
@@ -160,6 +160,35 @@ func TestConsolePages(t *testing.T) {
 		tb.waitTexts(t, "document-title", "Notes on COBOL")
 	})
 
+	stepRun(t, "MemberConversesLiveAndShares", func(t *testing.T) {
+		tb := member.tab
+		tb.openPage(t, "conversations")
+		tb.do(t, "start a conversation",
+			chromedp.SendKeys(tid("conversation-new-title"), "Bugs"),
+			chromedp.Click(tid("conversation-submit")),
+		)
+		tb.poll(t, "it is open and live", `document.querySelector('[data-testid="conversation-live"]')?.dataset.state === "live"`)
+		tb.do(t, "write a message",
+			chromedp.SendKeys(tid("message-content-input"), "Found a moth in relay 70."),
+			chromedp.Click(tid("message-submit")),
+		)
+		tb.waitTexts(t, "message-content", "Found a moth in relay 70.")
+		// A message written elsewhere (here: straight to the API, not through
+		// this page) arrives over the WebSocket.
+		convID := tb.eval(t, `document.querySelector('[data-testid="conversation-item"]').dataset.conversationId`)
+		status := tb.forceCall(t, "POST", "/api/v1/conversations/"+convID+"/messages", `{"role":"user","content":"First actual case of bug being found."}`)
+		require.Equal(t, http.StatusCreated, status)
+		tb.waitTexts(t, "message-content", "Found a moth in relay 70.", "First actual case of bug being found.")
+
+		// Share it with the viewer, read-only.
+		tb.do(t, "open the sharing dialog", chromedp.Click(css(`[data-testid="conversation-item"] [data-testid="share-open"]`)))
+		tb.visible(t, "share-form")
+		tb.do(t, "share with the viewer", chromedp.Evaluate[chromedp.Void](
+			`(() => { const s = document.querySelector('[data-testid="share-subject"]'); s.value = [...s.options].find(o => o.textContent === "Victor Viewer").value; })()`),
+			chromedp.Click(tid("share-submit")))
+		tb.poll(t, "the share is listed", `[...document.querySelectorAll('[data-testid="share-item"]')].some(li => li.dataset.level === "viewer")`)
+	})
+
 	stepRun(t, "ViewerReadsOnly", func(t *testing.T) {
 		tb := viewer.tab
 		// The suspension ended the viewer's sessions: the console says so, and
@@ -170,6 +199,13 @@ func TestConsolePages(t *testing.T) {
 		tb.do(t, "sign in again", chromedp.Click(tid("signin-button")))
 		tb.visible(t, "view-console")
 		tb.waitNav(t, viewer.pages...)
+		tb.openPage(t, "conversations")
+		tb.waitTexts(t, "conversation-title", "Bugs")
+		require.Equal(t, "0", tb.eval(t, `document.querySelectorAll('[data-testid="conversation-new-card"], [data-testid="share-open"]').length`))
+		tb.do(t, "open the shared conversation", chromedp.Click(tid("conversation-open")))
+		tb.waitTexts(t, "message-content", "Found a moth in relay 70.", "First actual case of bug being found.")
+		require.Equal(t, "0", tb.eval(t, `document.querySelectorAll('[data-testid="message-form"]').length`), "a viewer cannot write")
+
 		tb.openPage(t, "documents")
 		tb.poll(t, "the list has loaded", `document.querySelectorAll('[data-testid="document-item"], [data-testid="documents-empty"]').length > 0`)
 		require.Equal(t, "0", tb.eval(t, `document.querySelectorAll('[data-testid="document-new-card"], [data-testid="document-delete"]').length`),
@@ -194,6 +230,8 @@ func TestConsolePages(t *testing.T) {
 			{viewer, "POST", "/api/v1/documents", `{"title":"x","content":"y"}`},
 			{viewer, "POST", "/api/v1/teams", `{"name":"x"}`},
 			{viewer, "GET", "/api/v1/tenant", ``},
+			{viewer, "POST", "/api/v1/conversations", `{"title":"x"}`},
+			{viewer, "POST", "/api/v1/agents", `{"name":"x","model":"m"}`},
 		} {
 			status := c.who.tab.forceCall(t, c.method, c.path, c.body)
 			require.Equal(t, http.StatusForbidden, status, "%s %s %s", c.who.name, c.method, c.path)

@@ -813,8 +813,14 @@ var ceremony = "";
 function setCeremony(c) {
   ceremony = c;
 }
+var viewHook = () => {
+};
+function onViewChange(fn) {
+  viewHook = fn;
+}
 function showView(name) {
   clearMessages();
+  viewHook();
   for (const el of document.querySelectorAll("[data-view]")) el.hidden = el.dataset.view !== name;
   $("bar-actions").hidden = name !== "console";
 }
@@ -901,11 +907,358 @@ function onSubmit(form, fn) {
   });
 }
 
-// src/pages.ts
+// src/workspace.ts
+var sharePerm = {
+  conversations: "conversation.share",
+  agents: "agent.share",
+  documents: "document.share",
+  "knowledge-graphs": "knowledge.share"
+};
 function card(title, testid, ...children) {
   return h("section", { class: "card", testid }, h("h2", { text: title }), ...children);
 }
 function heading(root, title, intro) {
+  root.append(h("h1", { text: title, attrs: { tabindex: "-1" } }), h("p", { class: "meta", text: intro }));
+}
+async function listShares(kind, id) {
+  switch (kind) {
+    case "conversations":
+      return (await atrium.call((c) => c.GET("/conversations/{conversationId}/shares", { params: { path: { conversationId: id } } }))).items;
+    case "agents":
+      return (await atrium.call((c) => c.GET("/agents/{agentId}/shares", { params: { path: { agentId: id } } }))).items;
+    case "documents":
+      return (await atrium.call((c) => c.GET("/documents/{documentId}/shares", { params: { path: { documentId: id } } }))).items;
+    case "knowledge-graphs":
+      return (await atrium.call((c) => c.GET("/knowledge-graphs/{graphId}/shares", { params: { path: { graphId: id } } }))).items;
+  }
+}
+async function addShare(kind, id, body) {
+  switch (kind) {
+    case "conversations":
+      return atrium.call((c) => c.POST("/conversations/{conversationId}/shares", { params: { path: { conversationId: id } }, body }));
+    case "agents":
+      return atrium.call((c) => c.POST("/agents/{agentId}/shares", { params: { path: { agentId: id } }, body }));
+    case "documents":
+      return atrium.call((c) => c.POST("/documents/{documentId}/shares", { params: { path: { documentId: id } }, body }));
+    case "knowledge-graphs":
+      return atrium.call((c) => c.POST("/knowledge-graphs/{graphId}/shares", { params: { path: { graphId: id } }, body }));
+  }
+}
+async function revokeShare(kind, id, shareId) {
+  switch (kind) {
+    case "conversations":
+      return atrium.call(
+        (c) => c.DELETE("/conversations/{conversationId}/shares/{shareId}", { params: { path: { conversationId: id, shareId } } })
+      );
+    case "agents":
+      return atrium.call((c) => c.DELETE("/agents/{agentId}/shares/{shareId}", { params: { path: { agentId: id, shareId } } }));
+    case "documents":
+      return atrium.call((c) => c.DELETE("/documents/{documentId}/shares/{shareId}", { params: { path: { documentId: id, shareId } } }));
+    case "knowledge-graphs":
+      return atrium.call((c) => c.DELETE("/knowledge-graphs/{graphId}/shares/{shareId}", { params: { path: { graphId: id, shareId } } }));
+  }
+}
+function shareButton(kind, id, name) {
+  if (!can(sharePerm[kind])) return null;
+  const panel = h("div", { class: "inline", testid: "share-dialog", hidden: true, attrs: { role: "group", "aria-label": `Sharing of ${name}` } });
+  const open = h("button", { type: "button", class: "small", testid: "share-open", text: "Share" });
+  open.addEventListener(
+    "click",
+    () => void busy(open, async () => {
+      if (!panel.hidden) {
+        panel.hidden = true;
+        return;
+      }
+      await renderShares(panel, kind, id, name);
+      panel.hidden = false;
+    })
+  );
+  return h("div", { class: "share" }, open, panel);
+}
+async function renderShares(panel, kind, id, name) {
+  const [shares, members, teams] = await Promise.all([
+    listShares(kind, id),
+    can("member.read") ? atrium.call((c) => c.GET("/members", { params: { query: { limit: 100 } } })).then((p) => p.items) : [],
+    can("team.read") ? atrium.call((c) => c.GET("/teams", { params: { query: { limit: 100 } } })).then((p) => p.items) : []
+  ]);
+  const label = (s) => s.subject_type === "team" ? `Team ${teams.find((t) => t.id === s.subject_id)?.name || s.subject_id.slice(0, 8)}` : members.find((m) => m.user_id === s.subject_id)?.display_name || s.subject_id.slice(0, 8);
+  const who = select("share-subject", [
+    ...members.map((m) => [`user:${m.user_id}`, m.display_name]),
+    ...teams.map((t) => [`team:${t.id}`, `Team ${t.name}`])
+  ]);
+  const level = select("share-level", [["viewer", "Viewer (read)"], ["editor", "Editor (change)"], ["owner", "Owner (share, delete)"]], "viewer");
+  const form = h("form", { testid: "share-form", attrs: { novalidate: "" } });
+  form.append(field("With", who), field("Access", level), h("button", { type: "submit", class: "small", testid: "share-submit", text: "Share" }));
+  onSubmit(form, async () => {
+    const [type, subject] = who.value.split(":");
+    if (!subject) throw new Error("Choose someone to share with.");
+    await addShare(kind, id, {
+      subject_type: type,
+      subject_id: subject,
+      level: level.value
+    });
+    await renderShares(panel, kind, id, name);
+    notify(`${name} shared.`);
+  });
+  panel.replaceChildren(
+    h("p", { text: `Who has access to ${name}` }),
+    h(
+      "ul",
+      { class: "list", testid: "share-list" },
+      ...shares.map(
+        (s) => h(
+          "li",
+          { class: "item", testid: "share-item", data: { subject: s.subject_id, level: s.level } },
+          h("span", { text: `${label(s)} · ${s.level}` }),
+          h(
+            "div",
+            { class: "row" },
+            (() => {
+              const b = h("button", { type: "button", class: "small danger", testid: "share-revoke", text: "Revoke" });
+              b.addEventListener(
+                "click",
+                () => void busy(b, async () => {
+                  await revokeShare(kind, id, s.id);
+                  await renderShares(panel, kind, id, name);
+                  notify("Share revoked.");
+                })
+              );
+              return b;
+            })()
+          )
+        )
+      ),
+      shares.length ? null : h("li", { class: "item meta", text: "Not shared with anyone yet." })
+    ),
+    form
+  );
+}
+var socket = null;
+function closeLive() {
+  socket?.close(1e3, "leaving");
+  socket = null;
+}
+async function renderConversations(root) {
+  closeLive();
+  heading(root, "Conversations", "Conversations you can read; messages arrive live.");
+  const agents = can("agent.read") ? (await atrium.call((c) => c.GET("/agents", { params: { query: { limit: 100 } } }))).items : [];
+  const list = h("ul", { class: "list", testid: "conversations-list" });
+  const thread = h("div", { testid: "conversation-view", hidden: true });
+  const load = async () => {
+    const page = await atrium.call((c) => c.GET("/conversations", { params: { query: { limit: 50 } } }));
+    list.replaceChildren(
+      ...page.items.map((cv) => {
+        const open = h("button", { type: "button", class: "small", testid: "conversation-open", text: "Open" });
+        open.addEventListener("click", () => void busy(open, () => openConversation(thread, cv, agents)));
+        return h(
+          "li",
+          { class: "item", testid: "conversation-item", data: { conversationId: cv.id } },
+          h(
+            "div",
+            { class: "item-main" },
+            h("strong", { testid: "conversation-title", text: cv.title || "Untitled" }),
+            h("span", {
+              class: "meta",
+              text: [cv.agent_id ? `agent ${agents.find((a) => a.id === cv.agent_id)?.name || ""}` : "", cv.status, `updated ${when(cv.updated_at)}`].filter(Boolean).join(" · ")
+            })
+          ),
+          h("div", { class: "row" }, open, shareButton("conversations", cv.id, cv.title || "this conversation"))
+        );
+      })
+    );
+    if (!page.items.length) list.append(h("li", { class: "item meta", testid: "conversations-empty", text: "No conversations yet." }));
+  };
+  root.append(card("Conversations", "conversations-card", list), thread);
+  if (can("conversation.create")) {
+    const title = h("input", { testid: "conversation-new-title", attrs: { maxlength: "200" } });
+    const agent = select("conversation-new-agent", [["", "No agent"], ...agents.map((a) => [a.id, a.name])]);
+    const form = h("form", { testid: "conversation-form", attrs: { novalidate: "" } });
+    form.append(field("Title", title), ...agents.length ? [field("Agent", agent)] : [], h("button", { type: "submit", class: "primary", testid: "conversation-submit", text: "Start conversation" }));
+    onSubmit(form, async () => {
+      const cv = await atrium.call(
+        (c) => c.POST("/conversations", { body: { title: title.value.trim() || void 0, agent_id: agent.value || void 0 } })
+      );
+      form.reset();
+      await load();
+      await openConversation(thread, cv, agents);
+      notify("Conversation started.");
+    });
+    root.append(card("New conversation", "conversation-new-card", form));
+  }
+  await load();
+}
+async function openConversation(thread, cv, agents) {
+  closeLive();
+  const messages = h("ol", { class: "messages", testid: "messages-list", attrs: { "aria-live": "polite" } });
+  const live = h("p", { class: "meta", testid: "conversation-live", data: { state: "connecting" }, text: "Connecting…" });
+  const seen = /* @__PURE__ */ new Set();
+  const add = (m) => {
+    if (seen.has(m.id)) return;
+    seen.add(m.id);
+    messages.querySelector('[data-testid="message-streaming"]')?.remove();
+    messages.append(
+      h(
+        "li",
+        { class: `message ${m.role}`, testid: "message-item", data: { messageId: m.id, role: m.role } },
+        h("span", { class: "meta", text: `${m.role} · ${when(m.created_at)}` }),
+        h("p", { testid: "message-content", text: m.content })
+      )
+    );
+  };
+  const page = await atrium.call(
+    (c) => c.GET("/conversations/{conversationId}/messages", { params: { path: { conversationId: cv.id }, query: { limit: 100 } } })
+  );
+  page.items.forEach(add);
+  const content = h("textarea", { testid: "message-content-input", attrs: { rows: "3", maxlength: "32000" } });
+  const ask = h("input", { type: "checkbox", testid: "message-reply" });
+  const form = h("form", { testid: "message-form", attrs: { novalidate: "" } });
+  const agent = agents.find((a) => a.id === cv.agent_id);
+  form.append(
+    field("Message", content),
+    ...agent && can("llm.use") ? [h("label", { class: "check" }, ask, `Ask ${agent.name} to reply`)] : [],
+    h("button", { type: "submit", class: "primary", testid: "message-submit", text: "Send" })
+  );
+  onSubmit(form, async () => {
+    const text = content.value.trim();
+    if (!text) throw new Error("Write a message.");
+    const res = await atrium.call(
+      (c) => c.POST("/conversations/{conversationId}/messages", {
+        params: { path: { conversationId: cv.id } },
+        body: { role: "user", content: text, reply: ask.checked || void 0 }
+      })
+    );
+    add(res.message);
+    if (res.reply) add(res.reply);
+    form.reset();
+  });
+  thread.replaceChildren(
+    card(
+      cv.title || "Untitled",
+      "conversation-card",
+      live,
+      messages,
+      can("message.create") ? form : h("p", { class: "meta", text: "You can read this conversation." })
+    )
+  );
+  thread.hidden = false;
+  connectLive(cv.id, live, add, messages);
+}
+function connectLive(conversationId, live, add, messages) {
+  const t = atrium.tokens();
+  if (!t) return;
+  const url = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/api/v1/ws`;
+  const ws = new WebSocket(url, ["atrium.v1", `bearer.${t.access_token}`]);
+  socket = ws;
+  const state = (s, text) => {
+    live.dataset.state = s;
+    live.textContent = text;
+  };
+  ws.addEventListener("open", () => ws.send(JSON.stringify({ type: "subscribe", conversation_id: conversationId })));
+  ws.addEventListener("message", (ev) => {
+    let e;
+    try {
+      e = JSON.parse(String(ev.data));
+    } catch {
+      return;
+    }
+    if (e.conversation_id && e.conversation_id !== conversationId) return;
+    switch (e.type) {
+      case "subscribed":
+      case "resumed":
+        state("live", "Live: new messages appear as they are written.");
+        break;
+      case "message.created":
+        add(e.data);
+        break;
+      case "assistant.token": {
+        let s = messages.querySelector('[data-testid="message-streaming"]');
+        if (!s) {
+          s = h("li", { class: "message assistant", testid: "message-streaming" }, h("span", { class: "meta", text: "assistant · writing…" }), h("p"));
+          messages.append(s);
+        }
+        const d = e.data || {};
+        s.querySelector("p").textContent += String(d.token ?? d.text ?? d.delta ?? "");
+        break;
+      }
+      case "assistant.done":
+        break;
+      // the reply arrives as message.created
+      case "unsubscribed":
+        state("closed", "No longer live: your access to this conversation ended.");
+        break;
+      case "error":
+        state("error", `Live updates paused: ${String(e.data?.message || e.data?.code || "error")}`);
+        break;
+    }
+  });
+  ws.addEventListener("close", (ev) => {
+    if (socket === ws) {
+      socket = null;
+      if (ev.code !== 1e3) state("closed", "Disconnected: reopen the conversation to see new messages.");
+    }
+  });
+  ws.addEventListener("error", () => console.error(`atrium console: ${describe(new Error("WebSocket error"))}`));
+}
+async function renderAgents(root) {
+  heading(root, "Agents", "An agent answers in conversations: its instructions, model and context documents.");
+  const list = h("ul", { class: "list", testid: "agents-list" });
+  const load = async () => {
+    const page = await atrium.call((c) => c.GET("/agents", { params: { query: { limit: 100 } } }));
+    list.replaceChildren(
+      ...page.items.map(
+        (a) => h(
+          "li",
+          { class: "item", testid: "agent-item", data: { agentId: a.id } },
+          h(
+            "div",
+            { class: "item-main" },
+            h("strong", { testid: "agent-name", text: a.name }),
+            h("span", { class: "meta", text: [a.model, a.description, `${a.document_ids.length} documents`].filter(Boolean).join(" · ") }),
+            a.instructions ? h("span", { class: "excerpt", text: a.instructions.slice(0, 200) }) : null
+          ),
+          h("div", { class: "row" }, shareButton("agents", a.id, a.name))
+        )
+      )
+    );
+    if (!page.items.length) list.append(h("li", { class: "item meta", testid: "agents-empty", text: "No agents yet." }));
+  };
+  root.append(card("Agents", "agents-card", list));
+  if (can("agent.create")) {
+    let models = [];
+    if (can("llm.use")) {
+      try {
+        models = (await atrium.call((c) => c.GET("/llm/models"))).items.map((m) => [m.id, `${m.id} (${m.provider})`]);
+      } catch (e) {
+        showError(e);
+      }
+    }
+    const name = h("input", { testid: "agent-new-name", attrs: { maxlength: "100" } });
+    const model = models.length ? select("agent-new-model", models) : h("input", { testid: "agent-new-model" });
+    const instructions = h("textarea", { testid: "agent-new-instructions", attrs: { rows: "4" } });
+    const form = h("form", { testid: "agent-form", attrs: { novalidate: "" } });
+    form.append(field("Name", name), field("Model", model), field("Instructions", instructions), h("button", { type: "submit", class: "primary", testid: "agent-submit", text: "Create agent" }));
+    onSubmit(form, async () => {
+      if (!name.value.trim()) throw new Error("Enter a name.");
+      if (!model.value.trim()) throw new Error("Choose a model.");
+      await atrium.call((c) => c.POST("/agents", { body: { name: name.value.trim(), model: model.value.trim(), instructions: instructions.value } }));
+      form.reset();
+      await load();
+      notify("Agent created.");
+    });
+    root.append(card("New agent", "agent-new-card", form));
+  }
+  await load();
+}
+var workspacePages = [
+  { id: "conversations", title: "Conversations", group: "workspace", allowed: (c) => c("conversation.read"), render: renderConversations },
+  { id: "agents", title: "Agents", group: "workspace", allowed: (c) => c("agent.read"), render: renderAgents }
+];
+
+// src/pages.ts
+function card2(title, testid, ...children) {
+  return h("section", { class: "card", testid }, h("h2", { text: title }), ...children);
+}
+function heading2(root, title, intro) {
   root.append(h("h1", { text: title, attrs: { tabindex: "-1" } }), h("p", { class: "meta", text: intro }));
 }
 function button(label, testid, fn, cls = "small") {
@@ -947,7 +1300,7 @@ function roleName(roles, id) {
   return roles.find((r) => r.id === id)?.name || id.slice(0, 8);
 }
 async function renderMembers(root, me2) {
-  heading(root, "Members", "Who belongs to this workspace, and with which roles.");
+  heading2(root, "Members", "Who belongs to this workspace, and with which roles.");
   const [members, roles] = await Promise.all([listMembers(), listRoles()]);
   const manage = can("member.manage");
   const list = h("ul", { class: "list", testid: "members-list" });
@@ -1027,10 +1380,10 @@ async function renderMembers(root, me2) {
     }
     list.append(li);
   }
-  root.append(card(`${members.length} member${members.length === 1 ? "" : "s"}`, "members-card", list));
+  root.append(card2(`${members.length} member${members.length === 1 ? "" : "s"}`, "members-card", list));
 }
 async function renderInvitations(root) {
-  heading(root, "Invitations", "An invitation link lets one person create a passkey and join this workspace.");
+  heading2(root, "Invitations", "An invitation link lets one person create a passkey and join this workspace.");
   const roles = await listRoles();
   const roleSel = select("invite-role", roles.length ? roles.map((r) => [r.id, r.name]) : [["", "member"]], roles.find((r) => r.name === "member")?.id);
   const email = h("input", { type: "email", testid: "invite-email", attrs: { autocomplete: "off", placeholder: "Optional" } });
@@ -1074,7 +1427,7 @@ async function renderInvitations(root) {
     result.hidden = false;
     await loadInvitations(list, roles);
   });
-  root.append(card("Invite someone", "invite-card", form, result), card("Invitations", "invitations-card", list));
+  root.append(card2("Invite someone", "invite-card", form, result), card2("Invitations", "invitations-card", list));
   await loadInvitations(list, roles);
 }
 async function loadInvitations(list, roles) {
@@ -1108,7 +1461,7 @@ async function loadInvitations(list, roles) {
   );
 }
 async function renderRoles(root) {
-  heading(root, "Roles", "A role is a set of permissions. admin, member and viewer are built in; custom roles are this workspace's own.");
+  heading2(root, "Roles", "A role is a set of permissions. admin, member and viewer are built in; custom roles are this workspace's own.");
   const roles = await listRoles();
   const list = h("ul", { class: "list", testid: "roles-list" });
   for (const r of roles) {
@@ -1137,7 +1490,7 @@ async function renderRoles(root) {
       )
     );
   }
-  root.append(card("Roles", "roles-card", list));
+  root.append(card2("Roles", "roles-card", list));
   if (!can("role.manage")) return;
   const catalog = await atrium.call((c) => c.GET("/permissions"));
   const name = h("input", { testid: "role-new-name", attrs: { maxlength: "100", autocomplete: "off" } });
@@ -1185,10 +1538,10 @@ async function renderRoles(root) {
     await renderRoles(root);
     notify("Role created.");
   });
-  root.append(card("New custom role", "role-new-card", form));
+  root.append(card2("New custom role", "role-new-card", form));
 }
 async function renderTeams(root) {
-  heading(root, "Teams", "Teams group members, so that resources can be shared with all of them at once.");
+  heading2(root, "Teams", "Teams group members, so that resources can be shared with all of them at once.");
   const [teams, members] = await Promise.all([
     allPages((cursor) => atrium.call((c) => c.GET("/teams", { params: { query: { cursor, limit: 100 } } }))),
     can("member.read") ? listMembers() : Promise.resolve([])
@@ -1242,7 +1595,7 @@ async function renderTeams(root) {
     }
     list.append(li);
   }
-  root.append(card("Teams", "teams-card", list));
+  root.append(card2("Teams", "teams-card", list));
   if (!manage) return;
   const name = h("input", { testid: "team-new-name", attrs: { maxlength: "100", autocomplete: "off" } });
   const desc = h("input", { testid: "team-new-description", attrs: { maxlength: "500", autocomplete: "off" } });
@@ -1254,10 +1607,10 @@ async function renderTeams(root) {
     await redraw();
     notify("Team created.");
   });
-  root.append(card("New team", "team-new-card", form));
+  root.append(card2("New team", "team-new-card", form));
 }
 async function renderSettings(root) {
-  heading(root, "Workspace settings", "The workspace's name, what happens to an erased member's resources, and its LLM quota.");
+  heading2(root, "Workspace settings", "The workspace's name, what happens to an erased member's resources, and its LLM quota.");
   const s = await atrium.call((c) => c.GET("/tenant"));
   const name = h("input", { testid: "settings-name", value: s.name, attrs: { maxlength: "200" } });
   const policy = select(
@@ -1299,10 +1652,10 @@ async function renderSettings(root) {
     await renderSettings(root);
     notify("Settings saved.");
   });
-  root.append(card("Settings", "settings-card", form));
+  root.append(card2("Settings", "settings-card", form));
 }
 async function renderAudit(root) {
-  heading(
+  heading2(
     root,
     "Audit trail",
     "Every security-relevant action, newest first. Each event is a link in a hash chain: the export carries chain, seq and hash, and `atrium audit verify` checks them."
@@ -1385,11 +1738,11 @@ async function renderAudit(root) {
     )
   );
   onSubmit(form, () => load(true));
-  root.append(card("Filters", "audit-filters-card", form), card("Events", "audit-card", status, list, more));
+  root.append(card2("Filters", "audit-filters-card", form), card2("Events", "audit-card", status, list, more));
   await load(true);
 }
 async function renderDocuments(root) {
-  heading(root, "Documents", "Text and Markdown documents of this workspace that you can read.");
+  heading2(root, "Documents", "Text and Markdown documents of this workspace that you can read.");
   const q = h("input", { type: "search", testid: "documents-search", attrs: { placeholder: "Search title or content" } });
   const list = h("ul", { class: "list", testid: "documents-list" });
   const load = async () => {
@@ -1406,15 +1759,16 @@ async function renderDocuments(root) {
             h("span", { class: "meta", text: [d.content_type, d.tags.join(", "), `updated ${when(d.updated_at)}`].filter(Boolean).join(" · ") }),
             h("span", { class: "excerpt", text: d.content.slice(0, 200) })
           ),
-          can("document.delete") ? h(
+          h(
             "div",
             { class: "row" },
-            confirmButton("Delete", "document-delete", `Delete ${d.title}?`, async () => {
+            shareButton("documents", d.id, d.title),
+            can("document.delete") ? confirmButton("Delete", "document-delete", `Delete ${d.title}?`, async () => {
               await atrium.call((c) => c.DELETE("/documents/{documentId}", { params: { path: { documentId: d.id } } }));
               await load();
               notify("Document deleted.");
-            })
-          ) : null
+            }) : null
+          )
         )
       )
     );
@@ -1423,7 +1777,7 @@ async function renderDocuments(root) {
   const search = h("form", { testid: "documents-search-form", attrs: { novalidate: "" } });
   search.append(field("Search", q), h("button", { type: "submit", class: "small", text: "Search" }));
   onSubmit(search, load);
-  root.append(card("Documents", "documents-card", search, list));
+  root.append(card2("Documents", "documents-card", search, list));
   if (can("document.create")) {
     const title = h("input", { testid: "document-new-title", attrs: { maxlength: "200" } });
     const content = h("textarea", { testid: "document-new-content", attrs: { rows: "6" } });
@@ -1453,11 +1807,12 @@ async function renderDocuments(root) {
       await load();
       notify("Document created.");
     });
-    root.append(card("New document", "document-new-card", form));
+    root.append(card2("New document", "document-new-card", form));
   }
   await load();
 }
 var pages = [
+  ...workspacePages,
   { id: "documents", title: "Documents", group: "workspace", allowed: (c) => c("document.read"), render: renderDocuments },
   { id: "members", title: "Members", group: "admin", allowed: (c) => c("member.read"), render: renderMembers },
   { id: "invitations", title: "Invitations", group: "admin", allowed: (c) => c("member.manage"), render: renderInvitations },
@@ -1469,6 +1824,7 @@ var pages = [
 
 // src/main.ts
 var INVITE_KEY = "atrium.invitation";
+onViewChange(closeLive);
 onSessionEnded(() => {
   showView("signin");
   notify("Your session has ended. Sign in again.");
@@ -1635,6 +1991,7 @@ async function go(id) {
 }
 async function openPage(id, focus) {
   currentPage = id;
+  closeLive();
   for (const b of document.querySelectorAll('[data-testid="nav"] .tab')) {
     if (b.dataset.page === id) b.setAttribute("aria-current", "page");
     else b.removeAttribute("aria-current");

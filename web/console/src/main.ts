@@ -7,9 +7,12 @@ import { ApiError, SessionEndedError, type Schemas } from "../../../clients/type
 import { $, h, when } from "./dom";
 import { pages, type Page } from "./pages";
 import { atrium, can, me, onSessionEnded, setMe } from "./state";
-import { busy, clearMessages, notify, onSubmit, setCeremony, showError, showView } from "./ui";
+import { closeLive } from "./workspace";
+import { busy, clearMessages, notify, onSubmit, onViewChange, setCeremony, showError, showView } from "./ui";
 
 const INVITE_KEY = "atrium.invitation";
+
+onViewChange(closeLive);
 
 onSessionEnded(() => {
   showView("signin");
@@ -212,6 +215,7 @@ async function go(id: string) {
 
 async function openPage(id: string, focus: boolean) {
   currentPage = id;
+  closeLive();
   for (const b of document.querySelectorAll<HTMLElement>('[data-testid="nav"] .tab')) {
     if (b.dataset.page === id) b.setAttribute("aria-current", "page");
     else b.removeAttribute("aria-current");

@@ -6,6 +6,7 @@ import type { Schemas } from "../../../clients/typescript/src/index";
 import { field, h, select, uid, when } from "./dom";
 import { atrium, can } from "./state";
 import { busy, notify, onSubmit } from "./ui";
+import { shareButton, workspacePages } from "./workspace";
 
 export interface Page {
   id: string;
@@ -572,17 +573,18 @@ async function renderDocuments(root: HTMLElement) {
             h("span", { class: "meta", text: [d.content_type, d.tags.join(", "), `updated ${when(d.updated_at)}`].filter(Boolean).join(" · ") }),
             h("span", { class: "excerpt", text: d.content.slice(0, 200) }),
           ),
-          can("document.delete")
-            ? h(
-                "div",
-                { class: "row" },
-                confirmButton("Delete", "document-delete", `Delete ${d.title}?`, async () => {
+          h(
+            "div",
+            { class: "row" },
+            shareButton("documents", d.id, d.title),
+            can("document.delete")
+              ? confirmButton("Delete", "document-delete", `Delete ${d.title}?`, async () => {
                   await atrium.call((c) => c.DELETE("/documents/{documentId}", { params: { path: { documentId: d.id } } }));
                   await load();
                   notify("Document deleted.");
-                }),
-              )
-            : null,
+                })
+              : null,
+          ),
         ),
       ),
     );
@@ -627,6 +629,7 @@ async function renderDocuments(root: HTMLElement) {
 }
 
 export const pages: Page[] = [
+  ...workspacePages,
   { id: "documents", title: "Documents", group: "workspace", allowed: (c) => c("document.read"), render: renderDocuments },
   { id: "members", title: "Members", group: "admin", allowed: (c) => c("member.read"), render: renderMembers },
   { id: "invitations", title: "Invitations", group: "admin", allowed: (c) => c("member.manage"), render: renderInvitations },

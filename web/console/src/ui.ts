@@ -13,8 +13,15 @@ export function setCeremony(c: Ceremony) {
 }
 
 /** showView shows one of the top-level views; a view change clears the messages of the last one. */
+let viewHook: () => void = () => {};
+/** onViewChange sets what runs on every view change (closing the live connection). */
+export function onViewChange(fn: () => void) {
+  viewHook = fn;
+}
+
 export function showView(name: string) {
   clearMessages();
+  viewHook();
   for (const el of document.querySelectorAll<HTMLElement>("[data-view]")) el.hidden = el.dataset.view !== name;
   $("bar-actions").hidden = name !== "console";
 }
