@@ -56,7 +56,7 @@ func TestConsolePages(t *testing.T) {
 	require.NoError(t, err)
 
 	b := newBrowser(t, chrome)
-	admin := &persona{name: "admin", pages: []string{"conversations", "agents", "documents", "members", "invitations", "roles", "teams", "settings", "audit"}}
+	admin := &persona{name: "admin", pages: []string{"conversations", "agents", "graphs", "documents", "members", "invitations", "roles", "teams", "settings", "audit"}}
 	admin.tab = enrollAs(t, b, inv.EnrollmentURL, "Grace Hopper")
 	admin.tab.waitNav(t, admin.pages...)
 
@@ -75,8 +75,8 @@ func TestConsolePages(t *testing.T) {
 		return link
 	}
 
-	member := &persona{name: "member", pages: []string{"conversations", "agents", "documents", "members", "roles", "teams"}}
-	viewer := &persona{name: "viewer", pages: []string{"conversations", "agents", "documents", "members", "roles", "teams"}}
+	member := &persona{name: "member", pages: []string{"conversations", "agents", "graphs", "documents", "members", "roles", "teams"}}
+	viewer := &persona{name: "viewer", pages: []string{"conversations", "agents", "graphs", "documents", "members", "roles", "teams"}}
 	// Not a subtest: the tabs live as long as the whole test.
 	member.tab = enrollAs(t, b, inviteInConsole(t, "member"), "Mary Member")
 	member.tab.waitNav(t, member.pages...)
@@ -187,6 +187,33 @@ func TestConsolePages(t *testing.T) {
 			`(() => { const s = document.querySelector('[data-testid="share-subject"]'); s.value = [...s.options].find(o => o.textContent === "Victor Viewer").value; })()`),
 			chromedp.Click(tid("share-submit")))
 		tb.poll(t, "the share is listed", `[...document.querySelectorAll('[data-testid="share-item"]')].some(li => li.dataset.level === "viewer")`)
+	})
+
+	stepRun(t, "MemberBuildsGraph", func(t *testing.T) {
+		tb := member.tab
+		tb.openPage(t, "graphs")
+		tb.do(t, "create a graph",
+			chromedp.SendKeys(tid("graph-new-name"), "People"),
+			chromedp.Click(tid("graph-submit")),
+		)
+		tb.waitTexts(t, "graph-name", "People")
+		tb.do(t, "open it", chromedp.Click(tid("graph-open")))
+		for _, n := range []string{"Grace", "Howard"} {
+			tb.do(t, "add node "+n,
+				chromedp.SendKeys(tid("node-new-label"), n),
+				chromedp.SendKeys(tid("node-new-type"), "person"),
+				chromedp.Click(tid("node-submit")),
+			)
+		}
+		tb.waitTexts(t, "node-label", "Grace", "Howard")
+		tb.do(t, "link them", chromedp.Evaluate[chromedp.Void](
+			`(() => { const t = document.querySelector('[data-testid="edge-target"]'); t.value = [...t.options].find(o => o.textContent === "Howard").value; })()`),
+			chromedp.SendKeys(tid("edge-new-type"), "worked with"),
+			chromedp.Click(tid("edge-submit")),
+		)
+		tb.waitTexts(t, "edge-text", "Grace —worked with→ Howard")
+		tb.do(t, "neighbourhood of Grace", chromedp.Click(tid("node-neighbourhood")))
+		tb.poll(t, "the neighbourhood is shown", `document.querySelector('[data-testid="status"]').textContent.startsWith("2 nodes and 1 edges")`)
 	})
 
 	stepRun(t, "ViewerReadsOnly", func(t *testing.T) {

@@ -149,6 +149,18 @@ async function renderMembers(root: HTMLElement, me: Schemas["Me"]) {
             await redraw();
             notify(`${m.display_name} removed.`);
           }),
+          confirmButton(
+            "Erase",
+            "member-erase",
+            `Erase ${m.display_name}'s account and personal data? This cannot be undone (only for someone who belongs to no other workspace).`,
+            async () => {
+              await atrium.call((c) =>
+                c.POST("/members/{userId}/erasure", { params: { path: { userId: m.user_id } }, body: { confirm: "ERASE" } }),
+              );
+              await redraw();
+              notify(`${m.display_name} erased.`);
+            },
+          ),
         ),
         picker,
       );

@@ -385,7 +385,133 @@ async function renderAgents(root: HTMLElement) {
   await load();
 }
 
+// ----------------------------------------------------- knowledge graphs ----
+
+async function renderGraphs(root: HTMLElement) {
+  heading(
+    root,
+    "Knowledge graphs",
+    "Nodes and the edges between them. The API has no node listing: a graph shows the nodes added here and those reached through a neighbourhood.",
+  );
+  const list = h("ul", { class: "list", testid: "graphs-list" });
+  const view = h("div", { testid: "graph-view", hidden: true });
+  const load = async () => {
+    const page = await atrium.call((c) => c.GET("/knowledge-graphs", { params: { query: { limit: 100 } } }));
+    list.replaceChildren(
+      ...page.items.map((g) => {
+        const open = h("button", { type: "button", class: "small", testid: "graph-open", text: "Open" });
+        open.addEventListener("click", () => {
+          openGraph(view, g);
+        });
+        return h(
+          "li",
+          { class: "item", testid: "graph-item", data: { graphId: g.id } },
+          h("div", { class: "item-main" }, h("strong", { testid: "graph-name", text: g.name }), h("span", { class: "meta", text: g.description })),
+          h("div", { class: "row" }, open, shareButton("knowledge-graphs", g.id, g.name)),
+        );
+      }),
+    );
+    if (!page.items.length) list.append(h("li", { class: "item meta", testid: "graphs-empty", text: "No knowledge graphs yet." }));
+  };
+  root.append(card("Knowledge graphs", "graphs-card", list), view);
+  if (can("knowledge.create")) {
+    const name = h("input", { testid: "graph-new-name", attrs: { maxlength: "200" } });
+    const desc = h("input", { testid: "graph-new-description", attrs: { maxlength: "500" } });
+    const form = h("form", { testid: "graph-form", attrs: { novalidate: "" } });
+    form.append(field("Name", name), field("Description", desc), h("button", { type: "submit", class: "primary", testid: "graph-submit", text: "Create graph" }));
+    onSubmit(form, async () => {
+      if (!name.value.trim()) throw new Error("Enter a name.");
+      await atrium.call((c) => c.POST("/knowledge-graphs", { body: { name: name.value.trim(), description: desc.value.trim() || undefined } }));
+      form.reset();
+      await load();
+      notify("Knowledge graph created.");
+    });
+    root.append(card("New knowledge graph", "graph-new-card", form));
+  }
+  await load();
+}
+
+function openGraph(view: HTMLElement, g: Schemas["KnowledgeGraph"]) {
+  const nodes = new Map<string, Schemas["KGNode"]>();
+  const edges = new Map<string, Schemas["KGEdge"]>();
+  const nodeList = h("ul", { class: "list", testid: "graph-nodes" });
+  const edgeList = h("ul", { class: "list", testid: "graph-edges" });
+  const src = select("edge-source", []);
+  const dst = select("edge-target", []);
+  const label = (id: string) => nodes.get(id)?.label || id.slice(0, 8);
+  const draw = () => {
+    nodeList.replaceChildren(
+      ...[...nodes.values()].map((n) => {
+        const nb = h("button", { type: "button", class: "small", testid: "node-neighbourhood", text: "Neighbourhood" });
+        nb.addEventListener("click", () =>
+          void busy(nb, async () => {
+            const res = await atrium.call((c) =>
+              c.GET("/knowledge-graphs/{graphId}/nodes/{nodeId}/neighbourhood", { params: { path: { graphId: g.id, nodeId: n.id }, query: { depth: 1 } } }),
+            );
+            res.nodes.forEach((x) => nodes.set(x.id, x));
+            res.edges.forEach((x) => edges.set(x.id, x));
+            draw();
+            notify(`${res.nodes.length} nodes and ${res.edges.length} edges around ${n.label}.`);
+          }),
+        );
+        return h(
+          "li",
+          { class: "item", testid: "node-item", data: { nodeId: n.id } },
+          h("div", { class: "item-main" }, h("strong", { testid: "node-label", text: n.label }), h("span", { class: "meta", text: n.type })),
+          h("div", { class: "row" }, nb),
+        );
+      }),
+    );
+    edgeList.replaceChildren(
+      ...[...edges.values()].map((e) =>
+        h("li", { class: "item", testid: "edge-item" }, h("span", { testid: "edge-text", text: `${label(e.source_id)} —${e.type}→ ${label(e.target_id)}` })),
+      ),
+    );
+    for (const sel of [src, dst]) {
+      const v = sel.value;
+      sel.replaceChildren(...[...nodes.values()].map((n) => h("option", { value: n.id, text: n.label })));
+      if (v) sel.value = v;
+    }
+  };
+  const parts: Node[] = [h("p", { class: "meta", text: "Nodes" }), nodeList, h("p", { class: "meta", text: "Edges" }), edgeList];
+  if (can("knowledge.update")) {
+    const type = h("input", { testid: "node-new-type", attrs: { placeholder: "e.g. person" } });
+    const lbl = h("input", { testid: "node-new-label" });
+    const nf = h("form", { testid: "node-form", attrs: { novalidate: "" } });
+    nf.append(field("Node label", lbl), field("Type", type), h("button", { type: "submit", class: "small", testid: "node-submit", text: "Add node" }));
+    onSubmit(nf, async () => {
+      if (!lbl.value.trim() || !type.value.trim()) throw new Error("Enter a label and a type.");
+      const n = await atrium.call((c) =>
+        c.POST("/knowledge-graphs/{graphId}/nodes", { params: { path: { graphId: g.id } }, body: { label: lbl.value.trim(), type: type.value.trim() } }),
+      );
+      nodes.set(n.id, n);
+      nf.reset();
+      draw();
+    });
+    const etype = h("input", { testid: "edge-new-type", attrs: { placeholder: "e.g. knows" } });
+    const ef = h("form", { testid: "edge-form", attrs: { novalidate: "" } });
+    ef.append(field("From", src), field("Relation", etype), field("To", dst), h("button", { type: "submit", class: "small", testid: "edge-submit", text: "Add edge" }));
+    onSubmit(ef, async () => {
+      if (!src.value || !dst.value || !etype.value.trim()) throw new Error("Choose two nodes and a relation.");
+      const e = await atrium.call((c) =>
+        c.POST("/knowledge-graphs/{graphId}/edges", {
+          params: { path: { graphId: g.id } },
+          body: { source_id: src.value, target_id: dst.value, type: etype.value.trim() },
+        }),
+      );
+      edges.set(e.id, e);
+      ef.reset();
+      draw();
+    });
+    parts.push(nf, ef);
+  }
+  view.replaceChildren(card(g.name, "graph-card", ...parts));
+  view.hidden = false;
+  draw();
+}
+
 export const workspacePages = [
   { id: "conversations", title: "Conversations", group: "workspace" as const, allowed: (c: (p: string) => boolean) => c("conversation.read"), render: renderConversations },
   { id: "agents", title: "Agents", group: "workspace" as const, allowed: (c: (p: string) => boolean) => c("agent.read"), render: renderAgents },
+  { id: "graphs", title: "Knowledge", group: "workspace" as const, allowed: (c: (p: string) => boolean) => c("knowledge.read"), render: renderGraphs },
 ];
