@@ -198,12 +198,13 @@ func TestConsolePages(t *testing.T) {
 		)
 		tb.waitTexts(t, "graph-name", "People")
 		tb.do(t, "open it", chromedp.Click(tid("graph-open")))
-		for _, n := range []string{"Grace", "Howard"} {
+		for i, n := range []string{"Grace", "Howard"} {
 			tb.do(t, "add node "+n,
 				chromedp.SendKeys(tid("node-new-label"), n),
 				chromedp.SendKeys(tid("node-new-type"), "person"),
 				chromedp.Click(tid("node-submit")),
 			)
+			tb.waitCount(t, "node-item", i+1) // the form resets when the node is added: wait before typing again
 		}
 		tb.waitTexts(t, "node-label", "Grace", "Howard")
 		tb.do(t, "link them", chromedp.Evaluate[chromedp.Void](
