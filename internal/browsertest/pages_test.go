@@ -187,6 +187,7 @@ func TestConsolePages(t *testing.T) {
 			`(() => { const s = document.querySelector('[data-testid="share-subject"]'); s.value = [...s.options].find(o => o.textContent === "Victor Viewer").value; })()`),
 			chromedp.Click(tid("share-submit")))
 		tb.poll(t, "the share is listed", `[...document.querySelectorAll('[data-testid="share-item"]')].some(li => li.dataset.level === "viewer")`)
+		tb.shot(t, shots, "member-phone-conversation-live-and-sharing")
 	})
 
 	stepRun(t, "MemberBuildsGraph", func(t *testing.T) {
@@ -215,6 +216,7 @@ func TestConsolePages(t *testing.T) {
 		tb.waitTexts(t, "edge-text", "Grace —worked with→ Howard")
 		tb.do(t, "neighbourhood of Grace", chromedp.Click(tid("node-neighbourhood")))
 		tb.poll(t, "the neighbourhood is shown", `document.querySelector('[data-testid="status"]').textContent.startsWith("2 nodes and 1 edges")`)
+		tb.shot(t, shots, "member-phone-graph")
 	})
 
 	stepRun(t, "ViewerReadsOnly", func(t *testing.T) {
