@@ -35,6 +35,16 @@ check-generated: generate ## Fail if generated code or go.mod/go.sum (go mod tid
 	@git diff --exit-code --stat -- ent gen go.mod go.sum || { echo "generated code or go.mod/go.sum out of date: run 'make generate' (go generate + go mod tidy) and commit"; exit 1; }
 	@test -z "$$(git status --porcelain -- ent gen)" || { git status --porcelain -- ent gen; echo "untracked generated files: run 'make generate' and commit"; exit 1; }
 
+.PHONY: clients
+clients: ## Regenerate the TypeScript client (clients/typescript) from openapi.yaml and rebuild the console bundle (web/static/app.js) from web/console; needs npm
+	cd clients/typescript && npm ci --no-audit --no-fund && npm run generate && npm run build && npm test
+	cd web/console && npm ci --no-audit --no-fund && npm run check && npm run build
+
+.PHONY: check-clients
+check-clients: clients ## Fail if the TypeScript client or the console bundle differ from what is committed
+	@git diff --exit-code --stat -- clients web/static web/console || { echo "TypeScript client or console bundle out of date: run 'make clients' and commit"; exit 1; }
+	@test -z "$$(git status --porcelain -- clients web/static web/console)" || { git status --porcelain -- clients web/static web/console; echo "untracked client or console files: run 'make clients' and commit"; exit 1; }
+
 .PHONY: migrate-diff
 migrate-diff: ## Write the next migration from the ent schema: make migrate-diff NAME=add_things
 	@test -n "$(NAME)" || { echo "usage: make migrate-diff NAME=short_name"; exit 2; }

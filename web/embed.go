@@ -1,6 +1,7 @@
-// Package web serves the web console: a small static single-page app (plain
-// ES modules, no build step) embedded in the binary. It signs users in with
-// passkeys and manages their devices and sessions through /api/v1.
+// Package web serves the web console: a static single-page app embedded in
+// the binary. Its TypeScript source is web/console, built by esbuild into the
+// committed static/app.js (make clients), so serving it needs only Go. It signs
+// users in with passkeys and works with /api/v1 through clients/typescript.
 package web
 
 import (

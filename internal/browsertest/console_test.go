@@ -96,6 +96,30 @@ func TestConsole(t *testing.T) {
 		require.Contains(t, other.text(t, "error-message"), "invitation")
 		require.Regexp(t, `^Request id: \S+$`, other.text(t, "error-request-id"))
 		require.True(t, other.isHidden(t, "view-console"))
+		// The banner offers the next step, and does not outlive its view.
+		require.Equal(t, "Go to sign in", other.text(t, "error-action"))
+		other.do(t, "take the next step", chromedp.Click(tid("error-action")))
+		other.visible(t, "view-signin")
+		require.True(t, other.isHidden(t, "error"), "the enrollment error is gone with its view")
+		require.NotContains(t, other.eval(t, `location.href`), "enroll")
+
+		// Opened again, the spent link starts from an empty form.
+		other.do(t, "open the used link again", chromedp.Navigate(site.base+"/"), chromedp.Navigate(link))
+		other.visible(t, "view-enroll")
+		require.Equal(t, "", other.eval(t, `document.querySelector('[data-testid="enroll-display-name"]').value`))
+	})
+
+	stepRun(t, "SignInWithoutPasskey", func(t *testing.T) {
+		// A person with no passkey here tries to sign in: the console points
+		// them to their invitation link rather than saying "cancelled".
+		other := b.tab(t, true)
+		other.addAuthenticator(t)
+		other.do(t, "open the console", chromedp.Navigate(site.base+"/"))
+		other.visible(t, "view-signin")
+		other.do(t, "sign in", chromedp.Click(tid("signin-button")))
+		other.visible(t, "error")
+		require.Contains(t, other.text(t, "error-message"), "invitation link")
+		require.NotContains(t, other.text(t, "error-message"), "cancelled or timed out")
 	})
 
 	// The user is also a member of a second workspace.
@@ -116,6 +140,10 @@ func TestConsole(t *testing.T) {
 		tab1.visible(t, "view-console")
 		require.Equal(t, "Ada Lovelace", tab1.text(t, "me-name"))
 		tab1.waitCount(t, "session-item", 1)
+		// This session's "Sign out" is not styled as the red "Revoke" of others.
+		require.Equal(t, "Sign out", tab1.text(t, "session-revoke"))
+		require.Equal(t, "false", tab1.eval(t, `document.querySelector('[data-testid="session-revoke"]').classList.contains("danger")`))
+		require.Equal(t, "This session", tab1.text(t, "session-current"))
 	})
 
 	stepRun(t, "RefreshOn401", func(t *testing.T) {
@@ -180,6 +208,12 @@ func TestConsole(t *testing.T) {
 		tab1.waitCount(t, "device-item", 2)
 		require.Len(t, phone.credentials(t), 1, "the new passkey is on the phone")
 		tab1.waitTexts(t, "device-name", "Phone", "Work laptop")
+		require.Equal(t, "Device added.", tab1.text(t, "status"))
+		// The message goes with the next page (and by itself after a while).
+		tab1.do(t, "open another page", chromedp.Click(tid("nav-documents")))
+		tab1.poll(t, "the status is cleared", `document.querySelector('[data-testid="status"]').hidden`)
+		tab1.do(t, "back to the account", chromedp.Click(tid("nav-account")))
+		tab1.visible(t, "page-account")
 	})
 
 	stepRun(t, "RevokeSession", func(t *testing.T) {
@@ -392,6 +426,8 @@ func chromiumPath(t *testing.T) string {
 type browser struct {
 	root context.Context
 	logs *logBuf
+	mu   sync.Mutex
+	tabs []*tab
 }
 
 // newBrowser starts a headless Chromium with a fresh profile; it stops with
@@ -454,6 +490,10 @@ func (b *browser) tab(t *testing.T, isolated bool) *tab {
 	tabSeq.n++
 	name := fmt.Sprintf("tab%d", tabSeq.n)
 	tabSeq.Unlock()
+	tb := &tab{name: name, ctx: ctx, b: b}
+	// Cleanups run last-in first-out: this one, before the tab closes, waits
+	// until every message the tab logged so far has been received.
+	t.Cleanup(func() { tb.flush(t) })
 	require.NoError(t, chromedp.Do(ctx, chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2))))
 	go func() {
 		for m, err := range chromedp.Console(ctx) {
@@ -462,12 +502,42 @@ func (b *browser) tab(t *testing.T, isolated bool) *tab {
 			}
 			line := fmt.Sprintf("%s %s: %s (%s:%d)", name, m.Type, m.Text, m.URL, m.Line)
 			b.logs.add(line, m.IsException() || strings.Contains(m.Text, "Content Security Policy") ||
-				strings.Contains(m.Text, "Trusted"))
+				strings.Contains(m.Text, "Trusted") || strings.Contains(m.Text, "JSHandle@"))
 		}
 	}()
 	_, err := chromedp.Call(ctx, webauthn.Enable, webauthn.EnableParams{})
 	require.NoError(t, err, "WebAuthn.enable")
-	return &tab{name: name, ctx: ctx, b: b}
+	b.mu.Lock()
+	b.tabs = append(b.tabs, tb)
+	b.mu.Unlock()
+	return tb
+}
+
+var flushSeq struct {
+	sync.Mutex
+	n int
+}
+
+// flush logs a marker in the tab and waits until it arrives: DevTools
+// delivers a tab's console messages in order, so every earlier one has too.
+// A tab already closed has nothing more to deliver.
+func (tb *tab) flush(t *testing.T) {
+	t.Helper()
+	if tb.ctx.Err() != nil {
+		return
+	}
+	flushSeq.Lock()
+	flushSeq.n++
+	marker := fmt.Sprintf("browsertest-flush-%d", flushSeq.n)
+	flushSeq.Unlock()
+	ctx, cancel := context.WithTimeout(tb.ctx, step)
+	defer cancel()
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`console.debug(%q)`, marker))); err != nil {
+		return // the tab closed meanwhile
+	}
+	if !tb.b.logs.waitFor(marker, step) {
+		t.Errorf("%s: the console's messages did not arrive", tb.name)
+	}
 }
 
 func (tb *tab) do(t *testing.T, what string, steps ...chromedp.Action[chromedp.Void]) {
@@ -498,7 +568,9 @@ func (tb *tab) visible(t *testing.T, testID string) {
 
 func (tb *tab) poll(t *testing.T, what, expr string) {
 	t.Helper()
-	tb.do(t, what, chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingTimeout(step-time.Second)))
+	// A page that redraws may briefly lack an element: that is "not yet", not an error.
+	safe := fmt.Sprintf(`(() => { try { return (%s); } catch { return false; } })()`, expr)
+	tb.do(t, what, chromedp.Poll[chromedp.Void](safe, chromedp.WithPollingTimeout(step-time.Second)))
 }
 
 // waitCount waits until exactly n elements have the test id (a test id may be
@@ -657,7 +729,8 @@ func css(sel string) chromedp.CSS { return chromedp.CSS(sel) }
 type logBuf struct {
 	mu       sync.Mutex
 	lines    []string
-	problems []string // uncaught exceptions, CSP and Trusted Types violations
+	problems []string      // uncaught exceptions, CSP and Trusted Types violations
+	changed  chan struct{} // closed (and replaced) when a line arrives
 }
 
 func (l *logBuf) add(s string, problem bool) {
@@ -667,14 +740,48 @@ func (l *logBuf) add(s string, problem bool) {
 	if problem {
 		l.problems = append(l.problems, s)
 	}
+	if l.changed != nil {
+		close(l.changed)
+	}
+	l.changed = make(chan struct{})
+}
+
+// waitFor waits until a line containing s has arrived, or d has passed.
+func (l *logBuf) waitFor(s string, d time.Duration) bool {
+	deadline := time.NewTimer(d)
+	defer deadline.Stop()
+	for {
+		l.mu.Lock()
+		for _, line := range l.lines {
+			if strings.Contains(line, s) {
+				l.mu.Unlock()
+				return true
+			}
+		}
+		if l.changed == nil {
+			l.changed = make(chan struct{})
+		}
+		ch := l.changed
+		l.mu.Unlock()
+		select {
+		case <-ch:
+		case <-deadline.C:
+			return false
+		}
+	}
 }
 
 // requireClean fails the test if a page threw an uncaught exception or broke
 // the Content-Security-Policy. Console messages arrive asynchronously, so it
-// gives them a moment.
+// first flushes every open tab's messages.
 func (b *browser) requireClean(t *testing.T) {
 	t.Helper()
-	time.Sleep(200 * time.Millisecond)
+	b.mu.Lock()
+	tabs := append([]*tab(nil), b.tabs...)
+	b.mu.Unlock()
+	for _, tb := range tabs {
+		tb.flush(t)
+	}
 	b.logs.mu.Lock()
 	defer b.logs.mu.Unlock()
 	require.Empty(t, b.logs.problems, "the console logged exceptions or policy violations")
