@@ -35,6 +35,15 @@ check-generated: generate ## Fail if generated code or go.mod/go.sum (go mod tid
 	@git diff --exit-code --stat -- ent gen go.mod go.sum || { echo "generated code or go.mod/go.sum out of date: run 'make generate' (go generate + go mod tidy) and commit"; exit 1; }
 	@test -z "$$(git status --porcelain -- ent gen)" || { git status --porcelain -- ent gen; echo "untracked generated files: run 'make generate' and commit"; exit 1; }
 
+.PHONY: apidocs
+apidocs: ## Rebuild the API reference bundle served at /docs (web/apidocs/dist) from its pinned npm packages
+	cd web/apidocs && npm ci --ignore-scripts && node build.mjs
+
+.PHONY: check-apidocs
+check-apidocs: apidocs ## Fail if web/apidocs/dist differs from what its sources build (needs npm and the npm registry)
+	@git diff --exit-code --stat -- web/apidocs || { echo "web/apidocs/dist is out of date: run 'make apidocs' and commit"; exit 1; }
+	@test -z "$$(git status --porcelain -- web/apidocs)" || { git status --porcelain -- web/apidocs; echo "untracked files in web/apidocs: run 'make apidocs' and commit"; exit 1; }
+
 .PHONY: migrate-diff
 migrate-diff: ## Write the next migration from the ent schema: make migrate-diff NAME=add_things
 	@test -n "$(NAME)" || { echo "usage: make migrate-diff NAME=short_name"; exit 2; }

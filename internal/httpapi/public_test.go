@@ -24,7 +24,7 @@ func TestPublicRoutes(t *testing.T) {
 	t.Parallel()
 	env := apptest.New(t, testkit.SQLite(t))
 	samples := map[string][]string{
-		"GET /.well-known/jwks.json": {"/.well-known/jwks.json"},
+		"GET /.well-known/jwks.json":                                             {"/.well-known/jwks.json"},
 		"GET / and its static files (the web console, web.Patterns)":             {"/", "/app.js"},
 		"GET /openapi.json and GET /openapi.yaml (the contract, ContractRoutes)": {"/openapi.json", "/openapi.yaml"},
 		"GET /docs and its files (the API reference, web.DocsPatterns)":          {"/docs", "/docs/", "/docs/swagger-ui-bundle.js", "/docs/policy.js"},
