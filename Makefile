@@ -45,6 +45,15 @@ check-clients: clients ## Fail if the TypeScript client or the console bundle di
 	@git diff --exit-code --stat -- clients web/static web/console || { echo "TypeScript client or console bundle out of date: run 'make clients' and commit"; exit 1; }
 	@test -z "$$(git status --porcelain -- clients web/static web/console)" || { git status --porcelain -- clients web/static web/console; echo "untracked client or console files: run 'make clients' and commit"; exit 1; }
 
+.PHONY: apidocs
+apidocs: ## Rebuild the API reference bundle served at /docs (web/apidocs/dist) from its pinned npm packages
+	cd web/apidocs && npm ci --ignore-scripts && node build.mjs
+
+.PHONY: check-apidocs
+check-apidocs: apidocs ## Fail if web/apidocs/dist differs from what its sources build (needs npm and the npm registry)
+	@git diff --exit-code --stat -- web/apidocs || { echo "web/apidocs/dist is out of date: run 'make apidocs' and commit"; exit 1; }
+	@test -z "$$(git status --porcelain -- web/apidocs)" || { git status --porcelain -- web/apidocs; echo "untracked files in web/apidocs: run 'make apidocs' and commit"; exit 1; }
+
 .PHONY: migrate-diff
 migrate-diff: ## Write the next migration from the ent schema: make migrate-diff NAME=add_things
 	@test -n "$(NAME)" || { echo "usage: make migrate-diff NAME=short_name"; exit 2; }

@@ -29,6 +29,22 @@ func trimTrailingSlashes(u *url.URL) {
 
 // Invoker invokes operations described by OpenAPI v3 specification.
 type Invoker interface {
+	// AcceptInvitation invokes acceptInvitation operation.
+	//
+	// A person already signed in (to any tenant) who holds an enrollment invitation to another tenant
+	// joins it with their existing identity and passkeys: the membership is created with the invitation's
+	// role, audited as `member.joined` in the inviting tenant's chain, and the invitation is spent (a
+	// second use is refused). The session stays in its tenant; switch with `POST /auth/token/exchange`.
+	//
+	// An invitation addressed to an email address is accepted only by the user with that address (compared
+	// case-insensitively); otherwise 403. An invitation without an email is a bearer capability: any
+	// signed-in user holding the token may accept it (the same as enrolling a new device with it). 404 for
+	// a token that is unknown, used, revoked or expired; 409 when already a member of the tenant (active
+	// or suspended: an invitation never lifts a suspension); 400 for a re-enrollment invitation (enroll a
+	// device with it instead).
+	//
+	// POST /me/invitations/accept
+	AcceptInvitation(ctx context.Context, request *InvitationAccept) (*InvitationAccepted, error)
 	// AddKnowledgeEdge invokes addKnowledgeEdge operation.
 	//
 	// Add an edge between two nodes of the graph.
@@ -414,6 +430,11 @@ type Invoker interface {
 	// `PublicKeyCredential.parseCreationOptionsFromJSON` and a ceremony id to send back with the result.
 	// The ceremony is single-use and expires after 5 minutes.
 	//
+	// An enrollment invitation presented with a bearer token is refused (409): a signed-in person joins
+	// the invitation's tenant with `POST /me/invitations/accept` and keeps their identity and passkeys,
+	// instead of a second identity being created. A re-enrollment invitation works signed in only for the
+	// member it names.
+	//
 	// POST /auth/device/register/options
 	RegisterDeviceOptions(ctx context.Context, request *RegisterOptionsRequest) (*CeremonyOptions, error)
 	// RemoveKnowledgeEdge invokes removeKnowledgeEdge operation.
@@ -609,6 +630,132 @@ func (c *Client) requestURL(ctx context.Context) *url.URL {
 		return c.serverURL
 	}
 	return u
+}
+
+// AcceptInvitation invokes acceptInvitation operation.
+//
+// A person already signed in (to any tenant) who holds an enrollment invitation to another tenant
+// joins it with their existing identity and passkeys: the membership is created with the invitation's
+// role, audited as `member.joined` in the inviting tenant's chain, and the invitation is spent (a
+// second use is refused). The session stays in its tenant; switch with `POST /auth/token/exchange`.
+//
+// An invitation addressed to an email address is accepted only by the user with that address (compared
+// case-insensitively); otherwise 403. An invitation without an email is a bearer capability: any
+// signed-in user holding the token may accept it (the same as enrolling a new device with it). 404 for
+// a token that is unknown, used, revoked or expired; 409 when already a member of the tenant (active
+// or suspended: an invitation never lifts a suspension); 400 for a re-enrollment invitation (enroll a
+// device with it instead).
+//
+// POST /me/invitations/accept
+func (c *Client) AcceptInvitation(ctx context.Context, request *InvitationAccept) (*InvitationAccepted, error) {
+	res, err := c.sendAcceptInvitation(ctx, request)
+	return res, err
+}
+
+func (c *Client) sendAcceptInvitation(ctx context.Context, request *InvitationAccept) (res *InvitationAccepted, err error) {
+	otelAttrs := []attribute.KeyValue{
+		otelogen.OperationID("acceptInvitation"),
+		semconv.HTTPRequestMethodKey.String("POST"),
+		semconv.URLTemplateKey.String("/me/invitations/accept"),
+	}
+	otelAttrs = append(otelAttrs, c.cfg.Attributes...)
+
+	// Run stopwatch.
+	startTime := time.Now()
+	defer func() {
+		// Use floating point division here for higher precision (instead of Millisecond method).
+		elapsedDuration := time.Since(startTime)
+		c.duration.Record(ctx, float64(elapsedDuration)/float64(time.Millisecond), metric.WithAttributes(otelAttrs...))
+	}()
+
+	// Increment request counter.
+	c.requests.Add(ctx, 1, metric.WithAttributes(otelAttrs...))
+
+	// Start a span for this request.
+	ctx, span := c.cfg.Tracer.Start(ctx, AcceptInvitationOperation,
+		trace.WithAttributes(otelAttrs...),
+		clientSpanKind,
+	)
+	// Track stage for error reporting.
+	var stage string
+	defer func() {
+		if err != nil {
+			span.RecordError(err)
+			span.SetStatus(codes.Error, stage)
+			c.errors.Add(ctx, 1, metric.WithAttributes(otelAttrs...))
+		}
+		span.End()
+	}()
+
+	stage = "BuildURL"
+	u := uri.Clone(c.requestURL(ctx))
+	var pathParts [1]string
+	pathParts[0] = "/me/invitations/accept"
+	uri.AddPathParts(u, pathParts[:]...)
+
+	stage = "EncodeRequest"
+	r, err := ht.NewRequest(ctx, "POST", u)
+	if err != nil {
+		return res, errors.Wrap(err, "create request")
+	}
+	if err := encodeAcceptInvitationRequest(request, r); err != nil {
+		return res, errors.Wrap(err, "encode request")
+	}
+
+	{
+		type bitset = [1]uint8
+		var satisfied bitset
+		{
+			stage = "Security:BearerAuth"
+			switch err := c.securityBearerAuth(ctx, AcceptInvitationOperation, r); {
+			case err == nil: // if NO error
+				satisfied[0] |= 1 << 0
+			case errors.Is(err, ogenerrors.ErrSkipClientSecurity):
+				// Skip this security.
+			default:
+				return res, errors.Wrap(err, "security \"BearerAuth\"")
+			}
+		}
+
+		if ok := func() bool {
+		nextRequirement:
+			for _, requirement := range []bitset{
+				{0b00000001},
+			} {
+				for i, mask := range requirement {
+					if satisfied[i]&mask != mask {
+						continue nextRequirement
+					}
+				}
+				return true
+			}
+			return false
+		}(); !ok {
+			return res, ogenerrors.ErrSecurityRequirementIsNotSatisfied
+		}
+	}
+
+	stage = "SendRequest"
+	resp, err := c.cfg.Client.Do(r)
+	if err != nil {
+		return res, errors.Wrap(err, "do request")
+	}
+	body := resp.Body
+	defer func() {
+		// Drain the body to EOF before closing, so the underlying
+		// connection can be reused by the Transport regardless of the
+		// response status code. See https://github.com/ogen-go/ogen/issues/1670.
+		_, _ = io.Copy(io.Discard, body)
+		_ = body.Close()
+	}()
+
+	stage = "DecodeResponse"
+	result, err := decodeAcceptInvitationResponse(resp)
+	if err != nil {
+		return res, errors.Wrap(err, "decode response")
+	}
+
+	return result, nil
 }
 
 // AddKnowledgeEdge invokes addKnowledgeEdge operation.
@@ -8496,6 +8643,11 @@ func (c *Client) sendRegisterDevice(ctx context.Context, request *RegisterReques
 // bearer token (a signed-in user adding another device). Returns WebAuthn creation options for
 // `PublicKeyCredential.parseCreationOptionsFromJSON` and a ceremony id to send back with the result.
 // The ceremony is single-use and expires after 5 minutes.
+//
+// An enrollment invitation presented with a bearer token is refused (409): a signed-in person joins
+// the invitation's tenant with `POST /me/invitations/accept` and keeps their identity and passkeys,
+// instead of a second identity being created. A re-enrollment invitation works signed in only for the
+// member it names.
 //
 // POST /auth/device/register/options
 func (c *Client) RegisterDeviceOptions(ctx context.Context, request *RegisterOptionsRequest) (*CeremonyOptions, error) {

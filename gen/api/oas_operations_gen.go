@@ -6,6 +6,7 @@ package api
 type OperationName = string
 
 const (
+	AcceptInvitationOperation          OperationName = "AcceptInvitation"
 	AddKnowledgeEdgeOperation          OperationName = "AddKnowledgeEdge"
 	AddKnowledgeNodeOperation          OperationName = "AddKnowledgeNode"
 	AddTeamMemberOperation             OperationName = "AddTeamMember"

@@ -2275,6 +2275,49 @@ func (s *Invitation) SetCreatedAt(val time.Time) {
 	s.CreatedAt = val
 }
 
+// Ref: #/components/schemas/InvitationAccept
+type InvitationAccept struct {
+	// The invitation token (the `invitation` parameter of the enrollment link).
+	Invitation string `json:"invitation"`
+}
+
+// GetInvitation returns the value of Invitation.
+func (s *InvitationAccept) GetInvitation() string {
+	return s.Invitation
+}
+
+// SetInvitation sets the value of Invitation.
+func (s *InvitationAccept) SetInvitation(val string) {
+	s.Invitation = val
+}
+
+// Ref: #/components/schemas/InvitationAccepted
+type InvitationAccepted struct {
+	Tenant MyTenant `json:"tenant"`
+	// The role the invitation gave.
+	RoleID uuid.UUID `json:"role_id"`
+}
+
+// GetTenant returns the value of Tenant.
+func (s *InvitationAccepted) GetTenant() MyTenant {
+	return s.Tenant
+}
+
+// GetRoleID returns the value of RoleID.
+func (s *InvitationAccepted) GetRoleID() uuid.UUID {
+	return s.RoleID
+}
+
+// SetTenant sets the value of Tenant.
+func (s *InvitationAccepted) SetTenant(val MyTenant) {
+	s.Tenant = val
+}
+
+// SetRoleID sets the value of RoleID.
+func (s *InvitationAccepted) SetRoleID(val uuid.UUID) {
+	s.RoleID = val
+}
+
 // Ref: #/components/schemas/InvitationCreate
 type InvitationCreate struct {
 	// Role of the new member; default member.

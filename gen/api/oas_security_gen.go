@@ -35,6 +35,9 @@ func findAuthorization(h http.Header, prefix string) (string, bool) {
 
 // operationRolesBearerAuth is a private map storing roles per operation.
 var operationRolesBearerAuth = map[string][]string{
+	AcceptInvitationOperation: []string{
+		"account.manage",
+	},
 	AddKnowledgeEdgeOperation: []string{
 		"knowledge.update",
 	},

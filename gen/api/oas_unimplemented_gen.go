@@ -13,6 +13,25 @@ type UnimplementedHandler struct{}
 
 var _ Handler = UnimplementedHandler{}
 
+// AcceptInvitation implements acceptInvitation operation.
+//
+// A person already signed in (to any tenant) who holds an enrollment invitation to another tenant
+// joins it with their existing identity and passkeys: the membership is created with the invitation's
+// role, audited as `member.joined` in the inviting tenant's chain, and the invitation is spent (a
+// second use is refused). The session stays in its tenant; switch with `POST /auth/token/exchange`.
+//
+// An invitation addressed to an email address is accepted only by the user with that address (compared
+// case-insensitively); otherwise 403. An invitation without an email is a bearer capability: any
+// signed-in user holding the token may accept it (the same as enrolling a new device with it). 404 for
+// a token that is unknown, used, revoked or expired; 409 when already a member of the tenant (active
+// or suspended: an invitation never lifts a suspension); 400 for a re-enrollment invitation (enroll a
+// device with it instead).
+//
+// POST /me/invitations/accept
+func (UnimplementedHandler) AcceptInvitation(ctx context.Context, req *InvitationAccept) (r *InvitationAccepted, _ error) {
+	return r, ht.ErrNotImplemented
+}
+
 // AddKnowledgeEdge implements addKnowledgeEdge operation.
 //
 // Add an edge between two nodes of the graph.
@@ -577,6 +596,11 @@ func (UnimplementedHandler) RegisterDevice(ctx context.Context, req *RegisterReq
 // bearer token (a signed-in user adding another device). Returns WebAuthn creation options for
 // `PublicKeyCredential.parseCreationOptionsFromJSON` and a ceremony id to send back with the result.
 // The ceremony is single-use and expires after 5 minutes.
+//
+// An enrollment invitation presented with a bearer token is refused (409): a signed-in person joins
+// the invitation's tenant with `POST /me/invitations/accept` and keeps their identity and passkeys,
+// instead of a second identity being created. A re-enrollment invitation works signed in only for the
+// member it names.
 //
 // POST /auth/device/register/options
 func (UnimplementedHandler) RegisterDeviceOptions(ctx context.Context, req *RegisterOptionsRequest) (r *CeremonyOptions, _ error) {

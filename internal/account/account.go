@@ -62,6 +62,14 @@ func New(client *ent.Client, tokens *token.Service, sessions *session.Store, az 
 		refreshTTL: life.Absolute, now: time.Now}
 }
 
+// InvalidatePermissionsOnCommit drops the cached permissions of user in
+// tenant on every instance once tx commits: a membership created outside
+// internal/member (an accepted invitation) must not meet a cached "not a
+// member" answer.
+func (s *Service) InvalidatePermissionsOnCommit(ctx context.Context, tx *ent.Tx, tenantID, userID uuid.UUID) {
+	s.authz.InvalidateOnCommit(ctx, tx, tenantID, userID)
+}
+
 // SetClock replaces the service's clock; tests use it to age sessions and
 // refresh tokens.
 func (s *Service) SetClock(now func() time.Time) { s.now = now }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
@@ -17,6 +18,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/sync/errgroup"
 
+	"atrium"
 	"atrium/ent"
 
 	"atrium/internal/account"
@@ -262,6 +264,15 @@ func Build(ctx context.Context, cfg *config.Config, db *Database, kek []byte, lo
 	for _, p := range web.Patterns() {
 		console[p] = web.Handler()
 	}
+	// The API reference and the contract it renders (public; see httpapi.PublicRoutes).
+	for _, p := range web.DocsPatterns() {
+		console[p] = web.DocsHandler()
+	}
+	contract, err := httpapi.ContractRoutes(atrium.OpenAPISpec)
+	if err != nil {
+		return nil, err
+	}
+	maps.Copy(console, contract)
 	a.Security = httpapi.NewSecurityHandler(accessVerifier{a.Tokens}, a.Sessions, a.Authz, a.Audit, log)
 	a.Realtime = realtime.NewHub(rtAuth{a.Security}, rtAuthz{a.Access}, a.Bus, log,
 		realtime.WithOrigins(publicOrigin(cfg.PublicURL)))

@@ -30,6 +30,7 @@ var AuditActions = map[api.OperationName][]string{
 	api.CreateInvitationOperation:          {passkey.ActionInvitationCreated},
 	api.CreateReenrollmentOperation:        {passkey.ActionInvitationCreated},
 	api.RevokeInvitationOperation:          {passkey.ActionInvitationRevoked},
+	api.AcceptInvitationOperation:          {passkey.ActionMemberJoined, passkey.ActionInvitationUsed, passkey.ActionInvitationRejected},
 	api.CreateRoleOperation:                {authz.ActionRoleCreated},
 	api.UpdateRoleOperation:                {authz.ActionRoleUpdated},
 	api.DeleteRoleOperation:                {authz.ActionRoleDeleted},

@@ -25,6 +25,7 @@ type Passkeys interface {
 	Reenroll(ctx context.Context, userID uuid.UUID, expiresIn time.Duration) (*passkey.Invited, error)
 	Invitations(ctx context.Context, cursor string, limit int) (page.Page[*ent.Invitation], error)
 	RevokeInvitation(ctx context.Context, id uuid.UUID) error
+	Accept(ctx context.Context, raw string) (*passkey.Accepted, error)
 }
 
 // Accounts is what the handler needs of the account service.
@@ -172,6 +173,17 @@ func (h *Handler) ListMyTenants(ctx context.Context) (*api.ListMyTenantsOK, erro
 		out.Items = append(out.Items, api.MyTenant{TenantID: t.Tenant.ID, Name: t.Tenant.Name, Slug: t.Tenant.Slug, Active: t.Active})
 	}
 	return out, nil
+}
+
+// AcceptInvitation implements acceptInvitation.
+// POST /me/invitations/accept
+func (h *Handler) AcceptInvitation(ctx context.Context, req *api.InvitationAccept) (*api.InvitationAccepted, error) {
+	a, err := h.passkeys.Accept(ctx, req.Invitation)
+	if err != nil {
+		return nil, err
+	}
+	return &api.InvitationAccepted{RoleID: a.RoleID,
+		Tenant: api.MyTenant{TenantID: a.Tenant.ID, Name: a.Tenant.Name, Slug: a.Tenant.Slug, Active: false}}, nil
 }
 
 // ListMyDevices implements listMyDevices.

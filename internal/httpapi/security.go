@@ -30,6 +30,8 @@ var PublicOperations = []api.OperationName{
 var PublicRoutes = []string{
 	"GET /.well-known/jwks.json",
 	"GET / and its static files (the web console, web.Patterns)",
+	"GET /openapi.json and GET /openapi.yaml (the contract, ContractRoutes)",
+	"GET /docs and its files (the API reference, web.DocsPatterns)",
 }
 
 // Principal is who a verified access token names.

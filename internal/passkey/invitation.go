@@ -53,23 +53,23 @@ func (s *Service) EnrollmentURL(token string) string {
 }
 
 // pendingInvitation finds the unused, unrevoked, unexpired invitation with
-// this token.
-func (s *Service) pendingInvitation(ctx context.Context, raw string) (*ent.Invitation, error) {
+// this token. stage names the step for the audit of a refusal.
+func (s *Service) pendingInvitation(ctx context.Context, raw, stage string) (*ent.Invitation, error) {
 	if !strings.HasPrefix(raw, invitationPrefix) || len(raw) > 100 {
-		s.auditInvitationRefusal(ctx, nil, "options")
+		s.auditInvitationRefusal(ctx, nil, stage)
 		return nil, errInvitation
 	}
 	inv, err := s.client.Invitation.Query().Where(invitation.TokenHash(hashInvitation(raw))).
 		Only(viewer.System(ctx, viewer.ReasonInvitation))
 	switch {
 	case ent.IsNotFound(err):
-		s.auditInvitationRefusal(ctx, nil, "options")
+		s.auditInvitationRefusal(ctx, nil, stage)
 		return nil, errInvitation
 	case err != nil:
 		return nil, fault.FromEnt(err, "invitation")
 	case InvitationStatus(inv, s.now()) != "pending":
 		// Used, revoked or expired: its tenant's admins see the attempt.
-		s.auditInvitationRefusal(ctx, inv, "options")
+		s.auditInvitationRefusal(ctx, inv, stage)
 		return nil, errInvitation
 	}
 	return inv, nil

@@ -214,6 +214,27 @@ type RegisterOptionsInput struct {
 
 var errInvitation = fault.New(fault.Unauthenticated, "the invitation is invalid, used, revoked or expired")
 
+var errSignedInEnroll = fault.New(fault.Conflict, "you are signed in: join the invitation's tenant with "+
+	"POST /api/v1/me/invitations/accept to keep your identity and passkeys, or sign out to enroll a new person")
+
+// signedInWithInvitation refuses an invitation presented by a signed-in
+// person, unless it re-enrolls that very person. Enrolling would create a
+// second identity beside theirs, in the invitation's tenant only: the
+// person would see a 201 and yet not find the tenant in their own list.
+// Joining with the identity they have is an explicit step (Accept).
+func signedInWithInvitation(v *viewer.Viewer, inv *ent.Invitation) error {
+	if v == nil || v.IsSystem() {
+		return nil
+	}
+	if inv.Purpose == invitation.PurposeReenroll {
+		if inv.UserID != nil && *inv.UserID == v.UserID {
+			return nil
+		}
+		return fault.New(fault.Conflict, "this re-enrollment invitation is for another person: sign out first")
+	}
+	return errSignedInEnroll
+}
+
 // RegisterOptions begins enrolling a device with an invitation, or for the
 // signed-in viewer.
 func (s *Service) RegisterOptions(ctx context.Context, in RegisterOptionsInput) (*Options, error) {
@@ -226,8 +247,11 @@ func (s *Service) RegisterOptions(ctx context.Context, in RegisterOptionsInput) 
 		if err := s.limiter.Check(ctx, "invitation", in.Invitation); err != nil {
 			return nil, err
 		}
-		inv, err := s.pendingInvitation(ctx, in.Invitation)
+		inv, err := s.pendingInvitation(ctx, in.Invitation, "options")
 		if err != nil {
+			return nil, err
+		}
+		if err := signedInWithInvitation(v, inv); err != nil {
 			return nil, err
 		}
 		c.InvitationID, c.TenantID = inv.ID, inv.TenantID
@@ -309,6 +333,11 @@ func (s *Service) Register(ctx context.Context, in RegisterInput) (*RegisterResu
 	if c.SessionID != uuid.Nil && (v == nil || v.SessionID != c.SessionID) {
 		s.logCeremonyRefused(ctx, kindRegister, "ceremony_other_session")
 		return nil, errCeremony
+	}
+	if c.NewUser && v != nil && !v.IsSystem() {
+		// Options taken without a token, finished with one: the same refusal
+		// as at options (see signedInWithInvitation).
+		return nil, errSignedInEnroll
 	}
 	actx := viewer.NewContext(ctx, &viewer.Viewer{UserID: c.UserID, TenantID: c.TenantID, SessionID: c.SessionID})
 	fail := func(reason string, err error) error {
