@@ -61,6 +61,12 @@ export interface paths {
          *     `PublicKeyCredential.parseCreationOptionsFromJSON` and a ceremony id
          *     to send back with the result. The ceremony is single-use and expires
          *     after 5 minutes.
+         *
+         *     An enrollment invitation presented with a bearer token is refused
+         *     (409): a signed-in person joins the invitation's tenant with
+         *     `POST /me/invitations/accept` and keeps their identity and passkeys,
+         *     instead of a second identity being created. A re-enrollment
+         *     invitation works signed in only for the member it names.
          */
         post: operations["registerDeviceOptions"];
         delete?: never;
@@ -245,6 +251,40 @@ export interface paths {
         get: operations["listMyTenants"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/me/invitations/accept": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Join another tenant with an invitation, as the signed-in user
+         * @description A person already signed in (to any tenant) who holds an enrollment
+         *     invitation to another tenant joins it with their existing identity
+         *     and passkeys: the membership is created with the invitation's role,
+         *     audited as `member.joined` in the inviting tenant's chain, and the
+         *     invitation is spent (a second use is refused). The session stays in
+         *     its tenant; switch with `POST /auth/token/exchange`.
+         *
+         *     An invitation addressed to an email address is accepted only by the
+         *     user with that address (compared case-insensitively); otherwise 403.
+         *     An invitation without an email is a bearer capability: any signed-in
+         *     user holding the token may accept it (the same as enrolling a new
+         *     device with it). 404 for a token that is unknown, used, revoked or
+         *     expired; 409 when already a member of the tenant (active or
+         *     suspended: an invitation never lifts a suspension); 400 for a
+         *     re-enrollment invitation (enroll a device with it instead).
+         */
+        post: operations["acceptInvitation"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1233,6 +1273,18 @@ export interface components {
             /** @description The session's active tenant. */
             active: boolean;
         };
+        InvitationAccept: {
+            /** @description The invitation token (the `invitation` parameter of the enrollment link). */
+            invitation: string;
+        };
+        InvitationAccepted: {
+            tenant: components["schemas"]["MyTenant"];
+            /**
+             * Format: uuid
+             * @description The role the invitation gave.
+             */
+            role_id: string;
+        };
         Device: {
             /** Format: uuid */
             id: string;
@@ -2132,6 +2184,31 @@ export interface operations {
                     "application/json": {
                         items: components["schemas"]["MyTenant"][];
                     };
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    acceptInvitation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["InvitationAccept"];
+            };
+        };
+        responses: {
+            /** @description Joined; the tenant now appears in `GET /me/tenants`. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvitationAccepted"];
                 };
             };
             default: components["responses"]["Error"];
