@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"atrium/internal/ratelimit"
 )
 
@@ -53,6 +55,10 @@ type Config struct {
 	// (sessions, refresh tokens, ceremonies) instead of sleeping. Nil is
 	// time.Now.
 	Clock func() time.Time
+	// TracerProvider is not read from the environment either: nil builds the
+	// one the standard OTEL_* variables ask for (internal/telemetry); tests
+	// set one that records in memory.
+	TracerProvider trace.TracerProvider
 }
 
 // IsPostgres reports whether the database is PostgreSQL.

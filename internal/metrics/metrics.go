@@ -5,6 +5,7 @@ package metrics
 
 import (
 	"net/http"
+	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -20,6 +21,11 @@ type Metrics struct {
 	cacheRequests *prometheus.CounterVec
 	invalidations *prometheus.CounterVec
 	degraded      *prometheus.GaugeVec
+
+	httpOnce, llmOnce, auditOnce sync.Once
+	http                         *HTTP
+	llm                          *LLM
+	audit                        *prometheus.CounterVec
 }
 
 // New returns a registry holding the Go runtime and process collectors and
