@@ -282,7 +282,7 @@ func Build(ctx context.Context, cfg *config.Config, db *Database, kek []byte, lo
 	if a.Passkeys, err = passkey.New(pkCfg, ceremonies, db.Client, a.Accounts, a.Audit, limits, log); err != nil {
 		return nil, err
 	}
-	a.Metrics.Registry().MustRegister(a.Passkeys.Refusals())
+	a.Metrics.Register(a.Passkeys.Refusals())
 	if cfg.Clock != nil {
 		a.Accounts.SetClock(cfg.Clock)
 		a.Passkeys.SetClock(cfg.Clock)

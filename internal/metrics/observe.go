@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"database/sql"
+	"regexp"
 	"strconv"
 	"time"
 
@@ -40,7 +41,7 @@ func (m *Metrics) HTTP() *HTTP {
 				Help: "HTTP requests being answered (WebSocket connections included).",
 			}),
 		}
-		m.reg.MustRegister(m.http.requests, m.http.duration, m.http.inFlight)
+		m.Register(m.http.requests, m.http.duration, m.http.inFlight)
 	})
 	return m.http
 }
@@ -67,12 +68,12 @@ func StatusClass(status int) string {
 // DBPool exports db's pool statistics as go_sql_* with db_name="atrium"
 // (open, in use, idle, max open connections, waits and their time, closes).
 func (m *Metrics) DBPool(db *sql.DB) {
-	m.reg.MustRegister(collectors.NewDBStatsCollector(db, "atrium"))
+	m.Register(collectors.NewDBStatsCollector(db, "atrium"))
 }
 
 // GaugeFunc registers a gauge read when scraped (atrium_<name>).
 func (m *Metrics) GaugeFunc(name, help string, f func() float64) {
-	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "atrium", Name: name, Help: help}, f))
+	m.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "atrium", Name: name, Help: help}, f))
 }
 
 // LLM holds the collectors of language-model calls, by provider (echo,
@@ -104,7 +105,7 @@ func (m *Metrics) LLM() *LLM {
 				Help: "Tokens the providers reported, by provider and kind (prompt, completion).",
 			}, []string{"provider", "kind"}),
 		}
-		m.reg.MustRegister(m.llm.requests, m.llm.duration, m.llm.tokens)
+		m.Register(m.llm.requests, m.llm.duration, m.llm.tokens)
 	})
 	return m.llm
 }
@@ -129,7 +130,43 @@ func (m *Metrics) AuditAppends() *prometheus.CounterVec {
 			Namespace: "atrium", Subsystem: "audit", Name: "appends_total",
 			Help: "Audit events appended to their tenant's hash chain (result=ok), or that failed to (result=error).",
 		}, []string{"result"})
-		m.reg.MustRegister(m.audit)
+		m.Register(m.audit)
 	})
 	return m.audit
+}
+
+// Register adds collectors to the registry; Names lists what they describe.
+func (m *Metrics) Register(cs ...prometheus.Collector) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.reg.MustRegister(cs...)
+	m.collectors = append(m.collectors, cs...)
+}
+
+var fqName = regexp.MustCompile(`fqName: "([^"]+)"`)
+
+// Names lists the metric names the registered collectors describe (a
+// histogram by its base name), whether or not they have been observed yet,
+// for the test that every metric the alert rules and the dashboard name
+// exists.
+func (m *Metrics) Names() []string {
+	m.mu.Lock()
+	cs := append([]prometheus.Collector(nil), m.collectors...)
+	m.mu.Unlock()
+	ch := make(chan *prometheus.Desc)
+	go func() {
+		for _, c := range cs {
+			c.Describe(ch)
+		}
+		close(ch)
+	}()
+	seen := map[string]bool{}
+	var out []string
+	for d := range ch {
+		if sm := fqName.FindStringSubmatch(d.String()); sm != nil && !seen[sm[1]] {
+			seen[sm[1]] = true
+			out = append(out, sm[1])
+		}
+	}
+	return out
 }

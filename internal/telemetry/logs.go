@@ -41,11 +41,8 @@ func PgxTracer() *tracelog.TraceLog {
 
 func logPgx(ctx context.Context, level tracelog.LogLevel, msg string, data map[string]any) {
 	lvl := slog.LevelDebug
-	switch {
-	case msg == "Connect" && level <= tracelog.LogLevelWarn:
+	if msg == "Connect" && level <= tracelog.LogLevelWarn {
 		lvl = slog.LevelWarn
-	case level >= tracelog.LogLevelInfo:
-		lvl = slog.LevelDebug
 	}
 	log := slog.Default()
 	if !log.Enabled(ctx, lvl) {
