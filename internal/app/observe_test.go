@@ -135,3 +135,35 @@ func TestPprofOnlyOnTheMetricsListener(t *testing.T) {
 		require.True(t, strings.Contains(string(b), want), "%s: %.200s", path, b)
 	}
 }
+
+// BenchmarkObservedRequest measures GET /api/v1/health through the whole
+// handler (request id, server span, route lookup, metrics, access log),
+// without tracing and with a sampling SDK provider (spans made, not
+// exported).
+func BenchmarkObservedRequest(b *testing.B) {
+	for _, traced := range []bool{false, true} {
+		name := "untraced"
+		if traced {
+			name = "traced"
+		}
+		b.Run(name, func(b *testing.B) {
+			cfg, err := config.Load(func(string) string { return "" })
+			require.NoError(b, err)
+			cfg.DataDir = filepath.Join(b.TempDir(), "data")
+			if traced {
+				cfg.TracerProvider = sdktrace.NewTracerProvider()
+			}
+			a, err := app.New(context.Background(), cfg, quiet())
+			require.NoError(b, err)
+			defer a.Close()
+			b.ReportAllocs()
+			for b.Loop() {
+				rec := httptest.NewRecorder()
+				a.Handler.ServeHTTP(rec, httptest.NewRequest("GET", "/api/v1/health", nil))
+				if rec.Code != 200 {
+					b.Fatal(rec.Code)
+				}
+			}
+		})
+	}
+}
