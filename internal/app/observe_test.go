@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/uuid"
@@ -166,4 +168,50 @@ func BenchmarkObservedRequest(b *testing.B) {
 			}
 		})
 	}
+}
+
+// TestAccessLogNamesTheTrace: the app's log records made while serving a
+// request carry its trace id (here the one a client's traceparent names).
+func TestAccessLogNamesTheTrace(t *testing.T) {
+	t.Parallel()
+	var buf syncBuffer
+	cfg, err := config.Load(func(string) string { return "" })
+	require.NoError(t, err)
+	cfg.DataDir = filepath.Join(t.TempDir(), "data")
+	a, err := app.New(context.Background(), cfg, slog.New(slog.NewJSONHandler(&buf, nil)))
+	require.NoError(t, err)
+	defer a.Close()
+	req := httptest.NewRequest("GET", "/api/v1/no-such-thing", nil)
+	req.Header.Set("Traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+	rec := httptest.NewRecorder()
+	a.Handler.ServeHTTP(rec, req)
+	require.Equal(t, 404, rec.Code)
+	require.Contains(t, rec.Body.String(), `"trace_id":"4bf92f3577b34da6a3ce929d0e0e4736"`)
+	found := false
+	for _, line := range strings.Split(buf.String(), "\n") {
+		var r map[string]any
+		if json.Unmarshal([]byte(line), &r) == nil && r["msg"] == "http" {
+			require.Equal(t, "4bf92f3577b34da6a3ce929d0e0e4736", r["trace_id"], line)
+			require.NotEmpty(t, r["span_id"])
+			found = true
+		}
+	}
+	require.True(t, found, "no access log record in %s", buf.String())
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
