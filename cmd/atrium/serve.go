@@ -10,6 +10,7 @@ import (
 
 	"atrium/internal/app"
 	"atrium/internal/config"
+	"atrium/internal/telemetry"
 )
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -30,6 +31,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return exitConfig
 	}
 	log := newLogger(cfg, stderr)
+	// The standard log package, go-redis and pgx write through it too.
+	telemetry.UseLogger(log)
 	a, err := app.New(ctx, cfg, log)
 	if err != nil {
 		log.Error("cannot start", "err", err)

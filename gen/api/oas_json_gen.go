@@ -10672,6 +10672,12 @@ func (s *Problem) encodeFields(e *jx.Encoder) {
 		}
 	}
 	{
+		if s.TraceID.Set {
+			e.FieldStart("trace_id")
+			s.TraceID.Encode(e)
+		}
+	}
+	{
 		if s.Errors != nil {
 			e.FieldStart("errors")
 			e.ArrStart()
@@ -10683,13 +10689,14 @@ func (s *Problem) encodeFields(e *jx.Encoder) {
 	}
 }
 
-var jsonFieldsNameOfProblem = [6]string{
+var jsonFieldsNameOfProblem = [7]string{
 	0: "type",
 	1: "title",
 	2: "status",
 	3: "detail",
 	4: "request_id",
-	5: "errors",
+	5: "trace_id",
+	6: "errors",
 }
 
 // Decode decodes Problem from json.
@@ -10756,6 +10763,16 @@ func (s *Problem) Decode(d *jx.Decoder) error {
 				return nil
 			}(); err != nil {
 				return errors.Wrap(err, "decode field \"request_id\"")
+			}
+		case "trace_id":
+			if err := func() error {
+				s.TraceID.Reset()
+				if err := s.TraceID.Decode(d); err != nil {
+					return err
+				}
+				return nil
+			}(); err != nil {
+				return errors.Wrap(err, "decode field \"trace_id\"")
 			}
 		case "errors":
 			if err := func() error {

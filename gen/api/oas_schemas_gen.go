@@ -4511,12 +4511,15 @@ func (s *PermissionCatalogGroupsItemPermissionsItem) SetDescription(val string) 
 // Ref: #/components/schemas/Problem
 type Problem struct {
 	// A URI reference naming the problem type.
-	Type      string       `json:"type"`
-	Title     string       `json:"title"`
-	Status    int          `json:"status"`
-	Detail    OptString    `json:"detail"`
-	RequestID OptString    `json:"request_id"`
-	Errors    []FieldError `json:"errors"`
+	Type      string    `json:"type"`
+	Title     string    `json:"title"`
+	Status    int       `json:"status"`
+	Detail    OptString `json:"detail"`
+	RequestID OptString `json:"request_id"`
+	// The OpenTelemetry trace id of the request (32 hex digits), when it was traced or arrived with a
+	// `traceparent` header.
+	TraceID OptString    `json:"trace_id"`
+	Errors  []FieldError `json:"errors"`
 }
 
 // GetType returns the value of Type.
@@ -4542,6 +4545,11 @@ func (s *Problem) GetDetail() OptString {
 // GetRequestID returns the value of RequestID.
 func (s *Problem) GetRequestID() OptString {
 	return s.RequestID
+}
+
+// GetTraceID returns the value of TraceID.
+func (s *Problem) GetTraceID() OptString {
+	return s.TraceID
 }
 
 // GetErrors returns the value of Errors.
@@ -4572,6 +4580,11 @@ func (s *Problem) SetDetail(val OptString) {
 // SetRequestID sets the value of RequestID.
 func (s *Problem) SetRequestID(val OptString) {
 	s.RequestID = val
+}
+
+// SetTraceID sets the value of TraceID.
+func (s *Problem) SetTraceID(val OptString) {
+	s.TraceID = val
 }
 
 // SetErrors sets the value of Errors.

@@ -11,11 +11,14 @@ import (
 	"maps"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"net/url"
+	"os"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/sync/errgroup"
 
 	"atrium"
@@ -43,6 +46,7 @@ import (
 	"atrium/internal/realtime"
 	"atrium/internal/session"
 	"atrium/internal/team"
+	"atrium/internal/telemetry"
 	"atrium/internal/tenancy"
 	"atrium/internal/token"
 	"atrium/internal/viewer"
@@ -68,6 +72,7 @@ type App struct {
 	Passkeys      *passkey.Service
 	RateLimiter   ratelimit.Limiter
 	Metrics       *metrics.Metrics
+	Tracing       trace.TracerProvider
 	Assistant     *assistant.Service
 	Realtime      *realtime.Hub
 	Security      *httpapi.SecurityHandler
@@ -150,12 +155,26 @@ func prepareSchema(ctx context.Context, cfg *config.Config, db *Database, log *s
 // loop (Run does); on error it releases everything it built, in reverse
 // order. The database stays the caller's.
 func Build(ctx context.Context, cfg *config.Config, db *Database, kek []byte, log *slog.Logger) (_ *App, err error) {
+	log = telemetry.Logger(log) // trace_id and span_id in every record made inside a trace
 	a := &App{Config: cfg, Log: log, DB: db, Metrics: metrics.New()}
 	defer func() {
 		if err != nil {
 			a.Close()
 		}
 	}()
+	a.Tracing = cfg.TracerProvider
+	if a.Tracing == nil {
+		tp, shutdown, err := telemetry.NewTracerProvider(ctx, telemetry.Version())
+		if err != nil {
+			return nil, err
+		}
+		a.Tracing = tp
+		a.onClose("tracing", shutdown) // flushes the spans still queued
+		if telemetry.Enabled(os.Getenv) {
+			log.Info("exporting traces over OTLP")
+		}
+	}
+	a.Metrics.DBPool(db.DB)
 	if cfg.RedisURL != "" {
 		opts, err := redis.ParseURL(cfg.RedisURL)
 		if err != nil {
@@ -178,6 +197,9 @@ func Build(ctx context.Context, cfg *config.Config, db *Database, kek []byte, lo
 	} else {
 		a.Bus = cache.NewLocalBus()
 	}
+	a.Metrics.GaugeFunc("cache_bus_healthy",
+		"1 while the cache invalidation bus works (always 1 without Redis); 0 while Redis fails and the caches run degraded.",
+		func() float64 { return b2f(a.Bus.Healthy()) })
 
 	topts := token.Options{
 		Issuer: cfg.Issuer, Audience: cfg.Audience, TTL: cfg.AccessTokenTTL, Logger: log,
@@ -197,6 +219,15 @@ func Build(ctx context.Context, cfg *config.Config, db *Database, kek []byte, lo
 	a.loops = append(a.loops, func(ctx context.Context) error { return ring.Run(ctx, time.Minute) })
 
 	a.Audit = audit.NewWriter(db.Client, db.Dialect, log)
+	appends := a.Metrics.AuditAppends()
+	appendOK, appendErr := appends.WithLabelValues("ok"), appends.WithLabelValues("error")
+	a.Audit.OnAppend(func(err error) {
+		if err != nil {
+			appendErr.Inc()
+		} else {
+			appendOK.Inc()
+		}
+	})
 	sopts := []session.Option{session.WithMetrics(a.Metrics), session.WithDegradedTTL(cfg.DegradedCacheTTL)}
 	if cfg.Clock != nil {
 		sopts = append(sopts, session.WithClock(cfg.Clock))
@@ -220,6 +251,12 @@ func Build(ctx context.Context, cfg *config.Config, db *Database, kek []byte, lo
 			return nil, fmt.Errorf("ATRIUM_LLM_BASE_URL: %w", err)
 		}
 		providers = append(providers, oa)
+	}
+	llmm := a.Metrics.LLM()
+	for i, p := range providers {
+		providers[i] = llm.Observe(p, func(provider, result string, d time.Duration, u llm.Usage) {
+			llmm.Observe(provider, result, d, u.PromptTokens, u.CompletionTokens)
+		})
 	}
 	registry := llm.NewRegistry(providers...)
 	if err := registry.Refresh(ctx); err != nil {
@@ -251,7 +288,7 @@ func Build(ctx context.Context, cfg *config.Config, db *Database, kek []byte, lo
 	if a.Passkeys, err = passkey.New(pkCfg, ceremonies, db.Client, a.Accounts, a.Audit, limits, log); err != nil {
 		return nil, err
 	}
-	a.Metrics.Registry().MustRegister(a.Passkeys.Refusals())
+	a.Metrics.Register(a.Passkeys.Refusals())
 	if cfg.Clock != nil {
 		a.Accounts.SetClock(cfg.Clock)
 		a.Passkeys.SetClock(cfg.Clock)
@@ -277,6 +314,10 @@ func Build(ctx context.Context, cfg *config.Config, db *Database, kek []byte, lo
 	a.Realtime = realtime.NewHub(rtAuth{a.Security}, rtAuthz{a.Access}, a.Bus, log,
 		realtime.WithOrigins(publicOrigin(cfg.PublicURL)))
 	a.onClose("real-time hub", a.Realtime.Close)
+	a.Metrics.GaugeFunc("websocket_connections", "Open real-time (WebSocket) connections on this instance.",
+		func() float64 { c, _ := a.Realtime.Stats(); return float64(c) })
+	a.Metrics.GaugeFunc("websocket_subscriptions", "Conversation subscriptions of the open real-time connections on this instance.",
+		func() float64 { _, s := a.Realtime.Stats(); return float64(s) })
 	a.Conversations.SetEvents(rtEvents{a.Realtime, log})
 	console["GET /api/v1/ws"] = a.Realtime.Handler()
 	h, err := httpapi.NewServer(httpapi.Config{
@@ -302,6 +343,8 @@ func Build(ctx context.Context, cfg *config.Config, db *Database, kek []byte, lo
 		Limits:         limits,
 		TrustedProxies: cfg.TrustedProxies,
 		Log:            log,
+		Metrics:        a.Metrics.HTTP(),
+		TracerProvider: a.Tracing,
 	})
 	if err != nil {
 		return nil, err
@@ -354,6 +397,29 @@ func (r rtEvents) AssistantToken(ctx context.Context, tenantID, conversationID u
 	if err != nil {
 		r.log.WarnContext(ctx, "real-time event not published", "err", err)
 	}
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// InternalHandler is what the metrics listener (ATRIUM_METRICS_ADDR)
+// serves: the Prometheus metrics at /metrics and the Go profiler at
+// /debug/pprof/. Neither is ever on the API listener's routes (pprof not
+// even with ATRIUM_METRICS_ON_API): keep this listener on a private
+// address.
+func (a *App) InternalHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", a.Metrics.Handler())
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
 }
 
 func publicOrigin(publicURL string) string {
@@ -481,9 +547,8 @@ func (a *App) Run(ctx context.Context, ln net.Listener) error {
 	}
 	g.Go(serve(srv, ln))
 	if mln != nil {
-		mux := http.NewServeMux()
-		mux.Handle("GET /metrics", a.Metrics.Handler())
-		msrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		msrv := &http.Server{Handler: a.InternalHandler(), ReadHeaderTimeout: 10 * time.Second,
+			ErrorLog: slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn)}
 		servers = append(servers, msrv)
 		g.Go(serve(msrv, mln))
 		a.Log.Info("metrics listening", "addr", mln.Addr().String())

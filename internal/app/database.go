@@ -8,13 +8,15 @@ import (
 
 	"entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
-	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
-	_ "modernc.org/sqlite"             // registers the "sqlite" database/sql driver
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib" // also registers the "pgx" database/sql driver
+	_ "modernc.org/sqlite"           // registers the "sqlite" database/sql driver
 
 	"atrium/ent"
 	_ "atrium/ent/runtime" // ent privacy policies and hooks; without it ent fails closed
 	"atrium/internal/config"
 	"atrium/internal/rls"
+	"atrium/internal/telemetry"
 )
 
 // Database is an open database: the ent client and the raw handle migrations use.
@@ -31,10 +33,13 @@ func (d *Database) Close() error { return d.Client.Close() }
 // is set, else the embedded SQLite file in the data dir.
 func OpenDatabase(ctx context.Context, cfg *config.Config) (*Database, error) {
 	if cfg.IsPostgres() {
-		db, err := sql.Open("pgx", cfg.DatabaseURL)
+		cc, err := pgx.ParseConfig(cfg.DatabaseURL)
 		if err != nil {
 			return nil, fmt.Errorf("open postgres: %w", err)
 		}
+		// pgx logs (failed connections and statements) through slog.
+		cc.Tracer = telemetry.PgxTracer()
+		db := stdlib.OpenDB(*cc)
 		return OpenPostgres(ctx, db, PoolOptionsFrom(cfg))
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
@@ -65,7 +70,8 @@ func OpenPostgres(ctx context.Context, db *sql.DB, o PoolOptions) (*Database, er
 		db.Close()
 		return nil, fmt.Errorf("connect to %s: %w", dialect.Postgres, err)
 	}
-	drv := newLimitedDriver(rls.New(db), o.MaxConns, o.AcquireTimeout)
+	// Spans outermost: a statement's span includes its wait for a slot.
+	drv := telemetry.TraceDriver(newLimitedDriver(rls.New(db), o.MaxConns, o.AcquireTimeout))
 	return &Database{Client: ent.NewClient(ent.Driver(drv)), DB: db, Dialect: dialect.Postgres}, nil
 }
 
@@ -77,13 +83,14 @@ func wrap(ctx context.Context, db *sql.DB, dia string) (*Database, error) {
 	return &Database{Client: NewClient(db, dia), DB: db, Dialect: dia}, nil
 }
 
-// NewClient returns the ent client the server uses over db. On PostgreSQL
+// NewClient returns the ent client the server uses over db, its statements
+// and transactions traced (internal/telemetry). On PostgreSQL
 // every statement goes through internal/rls: it runs as the role rls.Role
 // with the viewer's tenant set for the row-level security policies. DB (the
 // raw handle) stays the connecting role's, for migrations.
 func NewClient(db *sql.DB, dia string) *ent.Client {
 	if dia == dialect.Postgres {
-		return ent.NewClient(ent.Driver(rls.New(db)))
+		return ent.NewClient(ent.Driver(telemetry.TraceDriver(rls.New(db))))
 	}
-	return ent.NewClient(ent.Driver(entsql.OpenDB(dia, db)))
+	return ent.NewClient(ent.Driver(telemetry.TraceDriver(entsql.OpenDB(dia, db))))
 }

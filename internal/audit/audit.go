@@ -45,11 +45,17 @@ type Event struct {
 
 // Writer writes audit events.
 type Writer struct {
-	client  *ent.Client
-	dialect string
-	log     *slog.Logger
-	refs    sync.Map // user id -> pseudonym, for refs known to be committed
+	client   *ent.Client
+	dialect  string
+	log      *slog.Logger
+	refs     sync.Map // user id -> pseudonym, for refs known to be committed
+	onAppend func(error)
 }
+
+// OnAppend makes the writer call fn after each attempt to append an event
+// to its chain (nil error: appended), for the instance's metrics. Call it
+// before the writer is used.
+func (w *Writer) OnAppend(fn func(error)) { w.onAppend = fn }
 
 // pseudonym returns the user's audit pseudonym, creating it in tx if needed.
 func (w *Writer) pseudonym(ctx context.Context, tx *ent.Tx, userID uuid.UUID) (uuid.UUID, error) {
@@ -121,6 +127,14 @@ func (w *Writer) Log(ctx context.Context, e Event) {
 // appendEvent appends e to its chain inside tx: it locks the chain, reads the
 // last link and writes the event with the next sequence number and hash.
 func (w *Writer) appendEvent(ctx context.Context, tx *ent.Tx, e Event) error {
+	err := w.appendLink(ctx, tx, e)
+	if w.onAppend != nil {
+		w.onAppend(err)
+	}
+	return err
+}
+
+func (w *Writer) appendLink(ctx context.Context, tx *ent.Tx, e Event) error {
 	v := viewer.FromContext(ctx)
 	if e.Outcome == "" {
 		e.Outcome = Success

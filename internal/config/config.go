@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"atrium/internal/ratelimit"
 )
 
@@ -60,6 +62,10 @@ type Config struct {
 		Reset(d time.Duration) bool
 		Stop() bool
 	}
+	// TracerProvider is not read from the environment either: nil builds the
+	// one the standard OTEL_* variables ask for (internal/telemetry); tests
+	// set one that records in memory.
+	TracerProvider trace.TracerProvider
 }
 
 // IsPostgres reports whether the database is PostgreSQL.

@@ -248,7 +248,7 @@ var Vars = []Var{
 		parse: num(func(c *Config) *int { return &c.LLMMonthlyTokens })},
 	{Name: "ATRIUM_DEGRADED_CACHE_TTL", Default: "2s", Help: "while Redis is unreachable, the longest a cached permission or session answer is used (see [authorization-caching.md](authorization-caching.md))",
 		parse: dur(func(c *Config) *time.Duration { return &c.DegradedCacheTTL })},
-	{Name: "ATRIUM_METRICS_ADDR", Help: "separate listener for Prometheus metrics at `/metrics`, e.g. `127.0.0.1:9090` (empty = none)",
+	{Name: "ATRIUM_METRICS_ADDR", Help: "separate, private listener for Prometheus metrics at `/metrics` and the Go profiler at `/debug/pprof/`, e.g. `127.0.0.1:9090` (empty = none); see [monitoring.md](monitoring.md)",
 		parse: listenAddr(func(c *Config) *string { return &c.MetricsAddr })},
 	{Name: "ATRIUM_METRICS_ON_API", Default: "false", Help: "also serve `/metrics` on the API listener (only behind a proxy that hides it)",
 		parse: boolean(func(c *Config) *bool { return &c.MetricsOnAPI })},

@@ -17,6 +17,7 @@ import (
 	"atrium/internal/fault"
 	"atrium/internal/llm"
 	"atrium/internal/requestid"
+	"atrium/internal/telemetry"
 )
 
 // statusOf is the one map from error codes to HTTP statuses.
@@ -80,6 +81,9 @@ func Problem(ctx context.Context, log *slog.Logger, err error) *api.ErrorStatusC
 	}
 	if rid != "" {
 		p.RequestID = api.NewOptString(rid)
+	}
+	if tid := telemetry.TraceID(ctx); tid != "" {
+		p.TraceID = api.NewOptString(tid)
 	}
 	for _, f := range fe.Fields {
 		p.Errors = append(p.Errors, api.FieldError{Field: f.Field, Message: f.Message})
@@ -198,11 +202,12 @@ type problemBody struct {
 	Status    int                `json:"status"`
 	Detail    string             `json:"detail,omitempty"`
 	RequestID string             `json:"request_id,omitempty"`
+	TraceID   string             `json:"trace_id,omitempty"`
 	Errors    []fault.FieldError `json:"errors,omitempty"`
 }
 
 func problemJSON(p api.Problem) problemBody {
-	b := problemBody{Type: p.Type, Title: p.Title, Status: p.Status, Detail: p.Detail.Or(""), RequestID: p.RequestID.Or("")}
+	b := problemBody{Type: p.Type, Title: p.Title, Status: p.Status, Detail: p.Detail.Or(""), RequestID: p.RequestID.Or(""), TraceID: p.TraceID.Or("")}
 	for _, e := range p.Errors {
 		b.Errors = append(b.Errors, fault.FieldError{Field: e.Field, Message: e.Message})
 	}

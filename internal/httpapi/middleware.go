@@ -8,8 +8,16 @@ import (
 	"strconv"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+	"go.opentelemetry.io/otel/trace"
+
 	"atrium/internal/fault"
+	"atrium/internal/metrics"
 	"atrium/internal/requestid"
+	"atrium/internal/telemetry"
 )
 
 // respMeta lets the error mapper, which only returns a body, ask the response
@@ -55,17 +63,45 @@ func (r *recorder) Write(b []byte) (int, error) {
 // Unwrap lets http.ResponseController reach the underlying writer.
 func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
-// withRequest is the outermost middleware: request id, recovery, body limit,
-// security headers and the access log (IDs and numbers only, no personal data).
-func withRequest(log *slog.Logger, maxBody int64, next http.Handler) http.Handler {
+// observer is what withRequest measures with: the server span's tracer, the
+// request metrics (nil: none) and the route of a request (its operation
+// name for the metrics, its pattern for the span).
+type observer struct {
+	tracer  trace.Tracer
+	metrics *metrics.HTTP
+	route   func(*http.Request) (operation, pattern string)
+}
+
+// withRequest is the outermost middleware: the server span (continuing a
+// trace the client's traceparent names), request metrics, request id,
+// recovery, body limit, security headers and the access log (IDs and
+// numbers only, no personal data).
+func withRequest(log *slog.Logger, maxBody int64, o observer, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rid := r.Header.Get("X-Request-Id")
 		if !requestid.Valid(rid) {
 			rid = requestid.New()
 		}
+		op, pattern := o.route(r)
+		name := r.Method
+		if pattern != "" {
+			name += " " + pattern
+		}
+		ctx := telemetry.Propagator.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
+		ctx, span := o.tracer.Start(ctx, name, trace.WithSpanKind(trace.SpanKindServer),
+			trace.WithAttributes(
+				semconv.HTTPRequestMethodKey.String(r.Method),
+				semconv.HTTPRoute(pattern),
+				attribute.String("atrium.operation", op),
+				attribute.String("atrium.request_id", rid),
+			))
+		var done func(string, int, time.Duration)
+		if o.metrics != nil {
+			done = o.metrics.Start()
+		}
 		meta := &respMeta{}
-		ctx := requestid.NewContext(r.Context(), rid)
+		ctx = requestid.NewContext(ctx, rid)
 		ctx = context.WithValue(ctx, metaKey{}, meta)
 		r = r.WithContext(ctx)
 		rec := &recorder{ResponseWriter: w, meta: meta}
@@ -86,6 +122,18 @@ func withRequest(log *slog.Logger, maxBody int64, next http.Handler) http.Handle
 				if rec.status == 0 {
 					writeProblem(rec, r, log, fault.New(fault.Internal, "internal error"))
 				}
+			}
+			status := rec.status
+			if status == 0 {
+				status = http.StatusOK // nothing written: net/http answers 200
+			}
+			span.SetAttributes(semconv.HTTPResponseStatusCode(status))
+			if status >= 500 {
+				span.SetStatus(codes.Error, http.StatusText(status))
+			}
+			span.End()
+			if done != nil {
+				done(op, status, time.Since(start))
 			}
 			log.LogAttrs(ctx, slog.LevelInfo, "http",
 				slog.String("request_id", rid),

@@ -10,7 +10,12 @@ import (
 	"github.com/ogen-go/ogen/middleware"
 
 	"atrium/gen/api"
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
+	"go.opentelemetry.io/otel/trace"
+	tracenoop "go.opentelemetry.io/otel/trace/noop"
+
 	"atrium/internal/fault"
+	"atrium/internal/metrics"
 	"atrium/internal/ratelimit"
 )
 
@@ -25,6 +30,12 @@ type Config struct {
 	// Limits throttles the public auth operations per client address.
 	Limits         IPLimiter
 	TrustedProxies []netip.Prefix
+	// Metrics counts and times requests by operation (nil: not measured).
+	Metrics *metrics.HTTP
+	// TracerProvider makes the server span of each request, the operation
+	// span ogen makes inside it and, through the context, the database
+	// spans (nil: no traces).
+	TracerProvider trace.TracerProvider
 }
 
 // IPLimiter throttles an operation per client address (taken from the
@@ -57,7 +68,14 @@ func rateLimit(l IPLimiter) middleware.Middleware {
 // public routes beside it, all behind the request middleware.
 func NewServer(cfg Config) (http.Handler, error) {
 	log := cfg.Log
-	opts := []api.ServerOption{api.WithPathPrefix("/api/v1")}
+	tp := cfg.TracerProvider
+	if tp == nil {
+		tp = tracenoop.NewTracerProvider()
+	}
+	opts := []api.ServerOption{api.WithPathPrefix("/api/v1"), api.WithTracerProvider(tp),
+		// Request metrics are withRequest's (Prometheus, below); ogen's own
+		// OpenTelemetry instruments would only duplicate them.
+		api.WithMeterProvider(metricnoop.NewMeterProvider())}
 	if cfg.Limits != nil {
 		opts = append(opts, api.WithMiddleware(rateLimit(cfg.Limits)))
 	}
@@ -92,5 +110,42 @@ func NewServer(cfg Config) (http.Handler, error) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("Atrium is running. API: /api/v1, keys: /.well-known/jwks.json\n"))
 	})
-	return withRequest(log, cfg.MaxBodyBytes, withTextCheck(log, ratelimit.ClientIPMiddleware(cfg.TrustedProxies)(mux))), nil
+	o := observer{tracer: tp.Tracer("atrium/http"), metrics: cfg.Metrics, route: router(mux, apiServer)}
+	return withRequest(log, cfg.MaxBodyBytes, o, withTextCheck(log, ratelimit.ClientIPMiddleware(cfg.TrustedProxies)(mux))), nil
+}
+
+// router names the route of a request, with few enough values to label
+// metrics: the OpenAPI operation name and path template of an API call, or a
+// fixed name for the routes beside the API ("unmatched" for none).
+func router(mux *http.ServeMux, apiServer *api.Server) func(*http.Request) (string, string) {
+	return func(r *http.Request) (string, string) {
+		_, pattern := mux.Handler(r)
+		switch {
+		case pattern == "/api/v1/":
+			if rt, ok := apiServer.FindPath(r.Method, r.URL); ok {
+				return rt.Name(), "/api/v1" + rt.PathPattern()
+			}
+			return "unmatched", ""
+		case pattern == "/":
+			if r.URL.Path == "/" {
+				return "root", "/"
+			}
+			return "unmatched", ""
+		case pattern == "":
+			return "unmatched", ""
+		}
+		_, path, _ := strings.Cut(pattern, " ")
+		if path == "" {
+			path = pattern
+		}
+		switch path {
+		case "/.well-known/jwks.json":
+			return "jwks", path
+		case "/metrics":
+			return "metrics", path
+		case "/api/v1/ws":
+			return "websocket", path
+		}
+		return "console", path
+	}
 }

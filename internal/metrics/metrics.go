@@ -5,6 +5,7 @@ package metrics
 
 import (
 	"net/http"
+	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -20,6 +21,13 @@ type Metrics struct {
 	cacheRequests *prometheus.CounterVec
 	invalidations *prometheus.CounterVec
 	degraded      *prometheus.GaugeVec
+
+	mu                           sync.Mutex
+	collectors                   []prometheus.Collector
+	httpOnce, llmOnce, auditOnce sync.Once
+	http                         *HTTP
+	llm                          *LLM
+	audit                        *prometheus.CounterVec
 }
 
 // New returns a registry holding the Go runtime and process collectors and
@@ -46,12 +54,12 @@ func New() *Metrics {
 			Help: "1 while a cache runs without a healthy invalidation bus (short in-process TTL, no Redis level).",
 		}, []string{"cache"}),
 	}
-	m.reg.MustRegister(
+	m.Register(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.checkSeconds, m.cacheRequests, m.invalidations, m.degraded,
 	)
-	m.reg.MustRegister(systemViewerCounters()...)
+	m.Register(systemViewerCounters()...)
 	return m
 }
 
@@ -70,7 +78,8 @@ func systemViewerCounters() []prometheus.Collector {
 	return out
 }
 
-// Registry is where other parts of the instance register their collectors.
+// Registry is the instance's registry. Register collectors with Register,
+// so that Names knows them.
 func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
 
 // Handler serves the registry in the Prometheus exposition format. Mount it

@@ -39,3 +39,24 @@ func TestNilMetricsWork(t *testing.T) {
 	var m *metrics.Metrics
 	require.NotPanics(t, func() { m.Cache("session").L1Miss.Inc() })
 }
+
+// TestNames: Names lists every registered metric, observed or not.
+func TestNames(t *testing.T) {
+	t.Parallel()
+	m := metrics.New()
+	m.HTTP()
+	m.LLM()
+	names := m.Names()
+	for _, want := range []string{"atrium_http_requests_total", "atrium_http_request_duration_seconds",
+		"atrium_llm_tokens_total", "atrium_cache_degraded", "go_goroutines"} {
+		require.Contains(t, names, want)
+	}
+	require.NotContains(t, names, "atrium_audit_appends_total", "not registered before first use")
+}
+
+func TestStatusClass(t *testing.T) {
+	t.Parallel()
+	for code, want := range map[int]string{200: "2xx", 101: "1xx", 404: "4xx", 503: "5xx", 0: "unknown", 600: "unknown"} {
+		require.Equal(t, want, metrics.StatusClass(code), code)
+	}
+}
