@@ -1189,6 +1189,8 @@ export interface components {
             status: number;
             detail?: string;
             request_id?: string;
+            /** @description The OpenTelemetry trace id of the request (32 hex digits), when it was traced or arrived with a `traceparent` header. */
+            trace_id?: string;
             errors?: components["schemas"]["FieldError"][];
         };
         FieldError: {
