@@ -73,10 +73,12 @@ func BenchmarkFanOut(b *testing.B) {
 }
 
 // BenchmarkIdleConnections holds 5,000 idle authenticated connections, each
-// subscribed to one conversation, and reports the Go heap and total memory
-// the process took per connection. Client and server share the process, so
-// the figure is an upper bound for the server alone. Budget: 5,000
-// connections within 512 MB RSS.
+// subscribed to one conversation, and reports per connection the Go heap in
+// use, the goroutine stacks, the total memory the runtime took from the OS,
+// and the goroutines. Client and server share the process, so the memory
+// figures are upper bounds for the server alone (a client connection holds
+// its own buffers but no goroutine). Budget: 10,000 connections within
+// 512 MB RSS.
 func BenchmarkIdleConnections(b *testing.B) {
 	const conns = 5000
 	tb := setup(b)
@@ -86,6 +88,7 @@ func BenchmarkIdleConnections(b *testing.B) {
 	runtime.GC()
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
+	g0 := runtime.NumGoroutine()
 	for range b.N {
 		for range conns {
 			u := tb.user(tenant)
@@ -99,7 +102,9 @@ func BenchmarkIdleConnections(b *testing.B) {
 	runtime.ReadMemStats(&after)
 	n := float64(conns * b.N)
 	b.ReportMetric(float64(after.HeapInuse-before.HeapInuse)/n/1024, "heap-KiB/conn")
+	b.ReportMetric(float64(after.StackInuse-before.StackInuse)/n/1024, "stack-KiB/conn")
 	b.ReportMetric(float64(after.Sys-before.Sys)/n/1024, "sys-KiB/conn")
+	b.ReportMetric(float64(runtime.NumGoroutine()-g0)/n, "goroutines/conn")
 	c, _ := h.Stats()
 	b.ReportMetric(float64(c), "connections")
 	require.NoError(b, h.Close(context.Background()))
