@@ -65,6 +65,9 @@ func (c *conn) start() {
 	h := c.hub
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.closed { // Hub.Close came first
+		return
+	}
 	c.pingT = h.opts.clock.AfterFunc(h.opts.pingEvery, c.ping)
 	c.recheckT = h.opts.clock.AfterFunc(c.nextRecheck(), c.safetyRecheck)
 	if !c.principal.ExpiresAt.IsZero() {
@@ -139,7 +142,9 @@ func (c *conn) writeLoop() {
 		c.queue[0] = nil
 		c.queue = c.queue[1:]
 		c.wmu.Unlock()
-		ctx, cancel := context.WithTimeout(c.ctx, c.hub.opts.writeTimeout)
+		// Not c.ctx: cancelling a write drops the socket without a close
+		// frame; close() closes the socket, which ends the write.
+		ctx, cancel := context.WithTimeout(context.Background(), c.hub.opts.writeTimeout)
 		err := c.ws.Write(ctx, websocket.MessageText, b)
 		cancel()
 		if err != nil {
@@ -195,7 +200,7 @@ func (c *conn) ping() {
 	}
 	defer c.wg.Done()
 	h := c.hub
-	ctx, cancel := context.WithCancel(c.ctx)
+	ctx, cancel := context.WithCancel(context.Background()) // not c.ctx: see writeLoop
 	t := h.opts.clock.AfterFunc(h.opts.pingTimeout, cancel)
 	err := c.ws.Ping(ctx)
 	t.Stop()
