@@ -129,17 +129,21 @@ func (r *Resolver) resources(ctx context.Context, tenant uuid.UUID, rt ResourceT
 ) (map[uuid.UUID]*facts, error) {
 	out := make(map[uuid.UUID]*facts, len(ids))
 	var miss []uuid.UUID
+	hits := 0
 	for _, id := range ids {
 		if _, dup := out[id]; dup {
 			continue
 		}
 		if f, ok := r.res.GetIfPresent(rkey{tenant, rt, id}); ok && !r.noCache {
-			r.rm.L1Hit.Inc()
+			hits++
 			out[id] = f
 			continue
 		}
 		out[id] = nil
 		miss = append(miss, id)
+	}
+	if hits > 0 {
+		r.rm.L1Hit.Add(float64(hits))
 	}
 	if len(miss) == 0 {
 		return out, nil

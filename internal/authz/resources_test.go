@@ -21,9 +21,14 @@ import (
 )
 
 // accessOn is one instance's resource rule over conversations, cached in
-// r; lookups counts its owner queries (one per cache miss batch).
+// r (nil: not cached); lookups counts its owner queries (one per cache
+// miss batch).
 func accessOn(db *app.Database, r *authz.Resolver, lookups *atomic.Int64, gate func()) *authz.Access {
-	a := authz.NewAccess(db.Client, authz.WithCache(r))
+	var opts []authz.AccessOption
+	if r != nil {
+		opts = append(opts, authz.WithCache(r))
+	}
+	a := authz.NewAccess(db.Client, opts...)
 	a.Register(authz.Conversation, authz.ConversationManage, func(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]uuid.UUID, error) {
 		lookups.Add(1)
 		if gate != nil {
