@@ -3,7 +3,9 @@ package realtime_test
 import (
 	"context"
 	"encoding/json"
+	"os"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"sync"
@@ -104,6 +106,13 @@ func BenchmarkIdleConnections(b *testing.B) {
 	runtime.ReadMemStats(&after)
 	open, _ := h.Stats()
 	require.Equal(b, conns*b.N, open, "connections were closed during the run")
+	if path := os.Getenv("ATRIUM_BENCH_HEAP_PROFILE"); path != "" {
+		// What the held connections keep: go tool pprof -sample_index=inuse_space
+		f, err := os.Create(path)
+		require.NoError(b, err)
+		require.NoError(b, pprof.WriteHeapProfile(f))
+		require.NoError(b, f.Close())
+	}
 	n := float64(open)
 	b.ReportMetric(float64(after.HeapInuse-before.HeapInuse)/n/1024, "heap-KiB/conn")
 	b.ReportMetric(float64(after.StackInuse-before.StackInuse)/n/1024, "stack-KiB/conn")
