@@ -213,3 +213,30 @@ func TestResourceCacheRace(t *testing.T) {
 	require.Equal(t, authz.Change{Kind: authz.ChangePermissions, Tenant: tn, User: owner}, changes[len(changes)-1])
 }
 
+
+// TestResourceCacheApps: the same through two whole apps (app.Build) on one
+// PostgreSQL and one Redis: a share revoked on A stops access on B.
+func TestResourceCacheApps(t *testing.T) {
+	t.Parallel()
+	db := testkit.Postgres(t)
+	f := fixtures{t, db.Client}
+	as := apps(t, db, testkit.RedisURL(t), 2, nil)
+	a, b := as[0], as[1]
+	tn, owner, reader := f.Tenant(), f.User(), f.User()
+	f.Member(tn, owner)
+	f.Member(tn, reader)
+	conv := f.Conversation(tn, owner)
+	asOwner, asReader := member(tn, owner), member(tn, reader)
+
+	require.Equal(t, authz.None, level(t, b.Access, asReader, conv).Level)
+	sh, err := a.Shares.Share(asOwner, authz.Conversation, conv, authz.ShareInput{
+		SubjectType: share.SubjectTypeUser, SubjectID: reader, Level: share.LevelViewer})
+	require.NoError(t, err)
+	_, ok := waitFor(time.Second, func() bool { return level(t, b.Access, asReader, conv).Level == authz.Viewer })
+	require.True(t, ok, "B never saw the share")
+
+	require.NoError(t, a.Shares.Revoke(asOwner, authz.Conversation, conv, sh.ID))
+	require.Equal(t, authz.None, level(t, a.Access, asReader, conv).Level, "A still allowed")
+	_, ok = waitFor(time.Second, func() bool { return level(t, b.Access, asReader, conv).Level == authz.None })
+	require.True(t, ok, "B still allowed a second after the revocation")
+}
