@@ -213,7 +213,6 @@ func TestResourceCacheRace(t *testing.T) {
 	require.Equal(t, authz.Change{Kind: authz.ChangePermissions, Tenant: tn, User: owner}, changes[len(changes)-1])
 }
 
-
 // TestResourceCacheApps: the same through two whole apps (app.Build) on one
 // PostgreSQL and one Redis: a share revoked on A stops access on B.
 func TestResourceCacheApps(t *testing.T) {
