@@ -265,7 +265,7 @@ func Build(ctx context.Context, cfg *config.Config, db *Database, kek []byte, lo
 		log.Warn("language model provider did not list its models", "err", err)
 	}
 	a.Assistant = assistant.New(db.Client, registry, a.Audit, cfg.LLMMonthlyTokens)
-	a.Access = authz.NewAccess(db.Client)
+	a.Access = authz.NewAccess(db.Client, authz.WithCache(a.Authz))
 	a.Shares = authz.NewShares(db.Client, a.Access, a.Audit)
 	a.Conversations = conversation.NewService(db.Client, a.Audit, a.Access, a.Assistant)
 	a.Accounts = account.New(db.Client, a.Tokens, a.Sessions, a.Authz, a.Audit, log, session.Lifetimes{Idle: cfg.SessionIdle, Absolute: cfg.SessionMaxAge})
@@ -318,6 +318,7 @@ func Build(ctx context.Context, cfg *config.Config, db *Database, kek []byte, lo
 		func() float64 { c, _ := a.Realtime.Stats(); return float64(c) })
 	a.Metrics.GaugeFunc("websocket_subscriptions", "Conversation subscriptions of the open real-time connections on this instance.",
 		func() float64 { _, s := a.Realtime.Stats(); return float64(s) })
+	watchRevocations(a.Realtime, a.Authz, a.Sessions)
 	a.Conversations.SetEvents(rtEvents{a.Realtime, log})
 	console["GET /api/v1/ws"] = a.Realtime.Handler()
 	h, err := httpapi.NewServer(httpapi.Config{
@@ -363,7 +364,30 @@ func (r rtAuth) Authenticate(ctx context.Context, token string) (context.Context
 		// Could not decide (a dependency down), which is not a bad token.
 		err = fmt.Errorf("%w: %w", realtime.ErrUnavailable, err)
 	}
-	return ctx, realtime.Principal{UserID: p.UserID, TenantID: p.TenantID, SessionID: p.SessionID}, err
+	return ctx, realtime.Principal{UserID: p.UserID, TenantID: p.TenantID, SessionID: p.SessionID, ExpiresAt: p.ExpiresAt}, err
+}
+
+// watchRevocations makes the hub recheck, at once, the connections a
+// session revocation, a permission change or a change of a conversation's
+// shares affects (docs/realtime.md, Revocation). The caches call these after
+// they dropped the changed answer, on every instance.
+func watchRevocations(hub *realtime.Hub, perms *authz.Resolver, sessions *session.Store) {
+	sessions.OnRevoke(func(sid uuid.UUID) { hub.Recheck(realtime.Change{Session: sid}) })
+	perms.OnChange(func(c authz.Change) {
+		switch c.Kind {
+		case authz.ChangePermissions:
+			hub.Recheck(realtime.Change{Tenant: c.Tenant, User: c.User})
+		case authz.ChangeResource:
+			switch {
+			case c.ResourceID == uuid.Nil:
+				hub.Recheck(realtime.Change{Tenant: c.Tenant})
+			case c.ResourceType == authz.Conversation:
+				hub.Recheck(realtime.Change{Tenant: c.Tenant, Conversation: c.ResourceID})
+			}
+		default:
+			hub.Recheck(realtime.Change{})
+		}
+	})
 }
 
 type rtAuthz struct{ access *authz.Access }
@@ -441,7 +465,7 @@ func (v accessVerifier) VerifyAccess(ctx context.Context, raw string) (httpapi.P
 	if err != nil {
 		return httpapi.Principal{}, fault.Classify(err)
 	}
-	return httpapi.Principal{UserID: c.Subject, TenantID: c.TenantID, SessionID: c.SessionID}, nil
+	return httpapi.Principal{UserID: c.Subject, TenantID: c.TenantID, SessionID: c.SessionID, ExpiresAt: c.ExpiresAt}, nil
 }
 
 func (a *App) readiness(ctx context.Context) map[string]error {

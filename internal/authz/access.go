@@ -3,6 +3,7 @@ package authz
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"entgo.io/ent/dialect/sql"
 	"github.com/google/uuid"
@@ -75,12 +76,15 @@ type OwnerLookup func(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]uuid.
 // Access applies the resource rule: the operation's permission gates the
 // call; the resource must then be owned by the viewer (its creator), shared
 // with them directly or through a team, or the viewer must hold the
-// resource type's tenant-wide manage permission. Shares are always read from
-// the database, so revoking one takes effect on the next request; the
-// viewer's teams come with their cached permission set.
+// resource type's tenant-wide manage permission. The viewer's teams come
+// with their cached permission set. With WithCache, each resource's owner
+// and shares are cached too (Resolver.InvalidateResource drops them on
+// every instance when a share, or the resource, changes); without it they
+// are read from the database on every call.
 type Access struct {
 	client *ent.Client
 	kinds  map[ResourceType]registered
+	cache  *Resolver // nil: no cache
 }
 
 // registered is what Access knows of a resource type.
@@ -89,10 +93,23 @@ type registered struct {
 	owners OwnerLookup
 }
 
+// AccessOption configures an Access.
+type AccessOption func(*Access)
+
+// WithCache keeps resources' owners and shares in r's resource cache
+// (bounded, invalidated on the bus like permissions). Shares and resource
+// deletions made through Access invalidate it; other writers of the shares
+// table or of a resource's creator call r.InvalidateResourceOnCommit.
+func WithCache(r *Resolver) AccessOption { return func(a *Access) { a.cache = r } }
+
 // NewAccess returns an Access; resource services register their types
 // (internal/resource does it for them).
-func NewAccess(client *ent.Client) *Access {
-	return &Access{client: client, kinds: map[ResourceType]registered{}}
+func NewAccess(client *ent.Client, opts ...AccessOption) *Access {
+	a := &Access{client: client, kinds: map[ResourceType]registered{}}
+	for _, o := range opts {
+		o(a)
+	}
+	return a
 }
 
 // Register adds a resource type: manage is its tenant-wide permission (sees
@@ -118,40 +135,80 @@ func (a *Access) Decide(ctx context.Context, rt ResourceType, ids []uuid.UUID) (
 	if !ok {
 		return nil, fault.New(fault.Invalid, "resource type %s cannot be checked", rt)
 	}
-	owners, err := kind.owners(ctx, ids)
+	load := func(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]*facts, error) {
+		return a.load(ctx, rt, kind, ids)
+	}
+	var fs map[uuid.UUID]*facts
+	var err error
+	if a.cache != nil {
+		fs, err = a.cache.resources(ctx, v.TenantID, rt, ids, load)
+	} else {
+		fs, err = load(ctx, ids)
+	}
 	if err != nil {
 		return nil, err
 	}
 	out := make(map[uuid.UUID]Decision, len(ids))
 	manage := kind.manage != "" && v.Allows(kind.manage)
-	var rest []uuid.UUID
-	for id, creator := range owners {
+	teams := teamsOf(v)
+	for id, f := range fs {
 		switch {
-		case creator == v.UserID:
+		case f == nil || !f.exists:
+		case f.creator == v.UserID:
 			out[id] = Decision{Owner, ReasonOwner}
 		case manage:
 			out[id] = Decision{Owner, ReasonManage}
 		default:
-			rest = append(rest, id)
+			var d Decision
+			for _, g := range f.shares {
+				var reason string
+				switch {
+				case !g.team && g.subject == v.UserID:
+					reason = ReasonSharedUser
+				case g.team && slices.Contains(teams, g.subject):
+					reason = ReasonSharedTeam
+				default:
+					continue
+				}
+				if g.level > d.Level {
+					d = Decision{g.level, reason}
+				}
+			}
+			if d.Level > None {
+				out[id] = d
+			}
 		}
 	}
-	if len(rest) == 0 {
+	return out, nil
+}
+
+// load reads the facts of ids from the database, in the tenant of ctx's
+// viewer: one owner query and one share query. Ids the tenant does not hold
+// are left out.
+func (a *Access) load(ctx context.Context, rt ResourceType, kind registered, ids []uuid.UUID) (map[uuid.UUID]*facts, error) {
+	owners, err := kind.owners(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[uuid.UUID]*facts, len(owners))
+	if len(owners) == 0 {
 		return out, nil
 	}
+	held := make([]uuid.UUID, 0, len(owners))
+	for id, creator := range owners {
+		out[id] = &facts{exists: true, creator: creator}
+		held = append(held, id)
+	}
 	shares, err := a.client.Share.Query().
-		Where(share.ResourceTypeEQ(rt), share.ResourceIDIn(rest...), subjectIs(v.UserID, teamsOf(v))).
+		Where(share.ResourceTypeEQ(rt), share.ResourceIDIn(held...)).
+		Select(share.FieldResourceID, share.FieldSubjectType, share.FieldSubjectID, share.FieldLevel).
 		All(ctx)
 	if err != nil {
 		return nil, fault.FromEnt(err, "share")
 	}
 	for _, s := range shares {
-		l := LevelOf(s.Level)
-		reason := ReasonSharedUser
-		if s.SubjectType == share.SubjectTypeTeam {
-			reason = ReasonSharedTeam
-		}
-		if cur := out[s.ResourceID]; l > cur.Level {
-			out[s.ResourceID] = Decision{l, reason}
+		if f := out[s.ResourceID]; f != nil {
+			f.shares = append(f.shares, grant{subject: s.SubjectID, team: s.SubjectType == share.SubjectTypeTeam, level: LevelOf(s.Level)})
 		}
 	}
 	return out, nil
@@ -225,10 +282,27 @@ func (l Level) String() string {
 }
 
 // DeleteShares removes every share of a resource, inside tx (with the
-// resource itself).
-func DeleteShares(ctx context.Context, tx *ent.Tx, rt ResourceType, id uuid.UUID) error {
-	_, err := tx.Share.Delete().Where(share.ResourceTypeEQ(rt), share.ResourceID(id)).Exec(ctx)
-	return err
+// resource itself), and drops the resource's cached facts on every instance
+// once tx commits.
+func (a *Access) DeleteShares(ctx context.Context, tx *ent.Tx, rt ResourceType, id uuid.UUID) error {
+	if _, err := tx.Share.Delete().Where(share.ResourceTypeEQ(rt), share.ResourceID(id)).Exec(ctx); err != nil {
+		return err
+	}
+	a.invalidateOnCommit(ctx, tx, rt, id)
+	return nil
+}
+
+// invalidateOnCommit drops the cached facts of (rt, id) of the viewer's
+// tenant once tx commits.
+func (a *Access) invalidateOnCommit(ctx context.Context, tx *ent.Tx, rt ResourceType, id uuid.UUID) {
+	if a.cache == nil {
+		return
+	}
+	tenant := uuid.Nil // unknown: drop every tenant's
+	if v := viewer.FromContext(ctx); v != nil {
+		tenant = v.TenantID
+	}
+	a.cache.InvalidateResourceOnCommit(ctx, tx, tenant, rt, id)
 }
 
 // Readable keeps the ids the viewer may read, in order: resources an agent

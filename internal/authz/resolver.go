@@ -65,6 +65,13 @@ type Resolver struct {
 	// one is not stored, so a revoked grant is never cached after its
 	// invalidation.
 	gen atomic.Uint64
+
+	// res caches resource facts (owner, shares) for Access; resGen is its
+	// generation counter, like gen.
+	res       *otter.Cache[rkey, *facts]
+	resGen    atomic.Uint64
+	rm        *metrics.Cache
+	listeners listeners
 }
 
 // Option configures a Resolver.
@@ -80,7 +87,9 @@ func WithRedis(rdb redis.UniversalClient) Option {
 }
 
 // WithMetrics reports hits, misses, invalidations and check latency to m.
-func WithMetrics(m *metrics.Metrics) Option { return func(r *Resolver) { r.m = m.Cache("authz") } }
+func WithMetrics(m *metrics.Metrics) Option {
+	return func(r *Resolver) { r.m, r.rm = m.Cache("authz"), m.Cache("authz_resource") }
+}
 
 // WithDegradedTTL bounds the age of an answer while the bus is unhealthy
 // (default DefaultDegradedTTL): no grant older than this is served then.
@@ -119,6 +128,7 @@ func NewResolver(client *ent.Client, bus cache.Bus, log *slog.Logger, opts ...Op
 	}
 	if r.m == nil {
 		r.m = (*metrics.Metrics)(nil).Cache("authz")
+		r.rm = (*metrics.Metrics)(nil).Cache("authz_resource")
 	}
 	r.l1 = otter.Must(&otter.Options[key, *entry]{
 		MaximumSize: 100_000,
@@ -131,7 +141,9 @@ func NewResolver(client *ent.Client, bus cache.Bus, log *slog.Logger, opts ...Op
 		}),
 		Clock: l1Clock,
 	})
+	r.res = newResourceCache(r, l1Clock)
 	bus.Subscribe(invalidateTopic, r.onInvalidate)
+	bus.Subscribe(resourceTopic, r.onResource)
 	bus.OnReset(r.onReset)
 	if r.l2 != nil && bus.Healthy() {
 		if err := r.l2.refreshEpoch(context.Background()); err != nil {
@@ -147,6 +159,8 @@ func NewResolver(client *ent.Client, bus cache.Bus, log *slog.Logger, opts ...Op
 func (r *Resolver) Close() {
 	r.l1.InvalidateAll()
 	r.l1.StopAllGoroutines()
+	r.res.InvalidateAll()
+	r.res.StopAllGoroutines()
 }
 
 // Degraded reports whether the resolver runs without a healthy invalidation
@@ -282,11 +296,13 @@ func (r *Resolver) load(ctx context.Context, tenantID, userID uuid.UUID) ([]stri
 func (r *Resolver) Invalidate(ctx context.Context, tenantID, userID uuid.UUID) {
 	r.m.InvalidatedLocal.Inc()
 	r.drop(tenantID, userID)
+	c := Change{Kind: ChangePermissions, Tenant: tenantID, User: userID}
 	if !r.bus.Healthy() {
 		// Redis is failing: do not make the request wait for it. Every
 		// instance keeps entries DegradedTTL only meanwhile, and the bus
 		// resynchronises all of them (L2 included) once it is back.
 		r.bus.Lost()
+		r.listeners.notify(c)
 		return
 	}
 	// The Redis version moves before the announcement: an instance that
@@ -299,6 +315,7 @@ func (r *Resolver) Invalidate(ctx context.Context, tenantID, userID uuid.UUID) {
 	}
 	if err := r.bus.Publish(ctx, invalidateTopic, tenantID.String()+"/"+userID.String()); err != nil {
 		r.log.WarnContext(ctx, "authz: invalidation not published; the bus will resynchronise", "err", err)
+		r.listeners.notify(c)
 	}
 }
 
@@ -316,6 +333,7 @@ func (r *Resolver) onInvalidate(msg string) {
 		}
 	}
 	r.drop(t, u)
+	r.listeners.notify(Change{Kind: ChangePermissions, Tenant: t, User: u})
 }
 
 // drop removes entries from L1; uuid.Nil widens to the tenant or everything.
@@ -349,7 +367,10 @@ func (r *Resolver) onReset(ctx context.Context, why cache.Reset) error {
 	r.m.InvalidatedReset.Inc()
 	r.gen.Add(1)
 	r.l1.InvalidateAll()
+	r.rm.InvalidatedReset.Inc()
+	r.dropResource(uuid.Nil, "", uuid.Nil)
 	r.setDegradedGauge()
+	r.listeners.notify(Change{Kind: ChangeAll})
 	return err
 }
 

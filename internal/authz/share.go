@@ -87,6 +87,7 @@ func (s *Shares) Share(ctx context.Context, rt ResourceType, id uuid.UUID, in Sh
 		if err != nil {
 			return audit.Event{}, err
 		}
+		s.access.invalidateOnCommit(ctx, tx, rt, id)
 		return audit.Event{Action: ActionShared, ResourceType: string(rt), ResourceID: id,
 			Details: map[string]string{"share_id": out.ID.String(), "subject_type": string(in.SubjectType),
 				"subject_id": in.SubjectID.String(), "level": string(in.Level)}}, nil
@@ -98,7 +99,8 @@ func (s *Shares) Share(ctx context.Context, rt ResourceType, id uuid.UUID, in Sh
 }
 
 // Revoke removes a share; the viewer must own the resource. The next request
-// of the former grantee is refused (shares are never cached).
+// of the former grantee is refused: the resource's cached shares are dropped
+// on every instance when the removal commits.
 func (s *Shares) Revoke(ctx context.Context, rt ResourceType, resourceID, shareID uuid.UUID) error {
 	if err := s.access.Require(ctx, rt, resourceID, Owner); err != nil {
 		return err
@@ -111,6 +113,7 @@ func (s *Shares) Revoke(ctx context.Context, rt ResourceType, resourceID, shareI
 		if n == 0 {
 			return audit.Event{}, fault.New(fault.NotFound, "share not found")
 		}
+		s.access.invalidateOnCommit(ctx, tx, rt, resourceID)
 		return audit.Event{Action: ActionShareRevoked, ResourceType: string(rt), ResourceID: resourceID,
 			Details: map[string]string{"share_id": shareID.String()}}, nil
 	})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"slices"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -34,9 +35,11 @@ var PublicRoutes = []string{
 	"GET /docs and its files (the API reference, web.DocsPatterns)",
 }
 
-// Principal is who a verified access token names.
+// Principal is who a verified access token names, and when the token
+// expires (the real-time hub closes a connection then).
 type Principal struct {
 	UserID, TenantID, SessionID uuid.UUID
+	ExpiresAt                   time.Time
 }
 
 // TokenVerifier verifies access tokens. A token that is not valid is a

@@ -89,6 +89,24 @@ func TestRealtime(t *testing.T) {
 			require.NoError(t, bu.a.Client.RevokeConversationShare(ctx, api.RevokeConversationShareParams{ConversationId: bu.convA.ID, ShareId: s.ID}))
 			next(t, c, "unsubscribed")
 		})
+		// Revocations reach open connections through the caches'
+		// invalidations, at once (the safety recheck is 30–60 s away).
+		t.Run("OK/LogoutClosesConnection", func(t *testing.T) {
+			m := bu.env.Member(bu.tenantA, authz.RoleMemberID)
+			c := dialWS(t, bu, m.Token)
+			send(t, c, map[string]string{"type": "ping"})
+			next(t, c, "pong")
+			require.NoError(t, m.Client.Logout(ctx))
+			requireClosed(t, c, 4401)
+		})
+		t.Run("OK/RemovedMemberClosesConnection", func(t *testing.T) {
+			m := bu.env.Member(bu.tenantA, authz.RoleMemberID)
+			c := dialWS(t, bu, m.Token)
+			send(t, c, map[string]string{"type": "ping"})
+			next(t, c, "pong")
+			require.NoError(t, bu.a.Client.RemoveMember(ctx, api.RemoveMemberParams{UserId: m.UserID}))
+			requireClosed(t, c, 4401)
+		})
 		t.Run("ErrTokenInURL", func(t *testing.T) {
 			res, err := bu.env.Server.Client().Get(bu.env.Server.URL + "/api/v1/ws?access_token=" + bu.a.Token)
 			require.NoError(t, err)
@@ -129,6 +147,20 @@ func TestRealtimeAssistantStream(t *testing.T) {
 		}
 		require.Contains(t, streamed.String(), "stream these words please")
 	})
+}
+
+// requireClosed reads c until the server closes it with code.
+func requireClosed(t *testing.T, c *websocket.Conn, code websocket.StatusCode) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	for {
+		_, _, err := c.Read(ctx)
+		if err != nil {
+			require.Equal(t, code, websocket.CloseStatus(err), "%v", err)
+			return
+		}
+	}
 }
 
 func next2(t *testing.T, c *websocket.Conn) wsEvent {

@@ -234,6 +234,10 @@ func (g *GDPR) erase(ctx context.Context, tx *ent.Tx, dia string, userID uuid.UU
 	if _, err := tx.Share.Delete().Where(share.SubjectTypeEQ(share.SubjectTypeUser), share.SubjectID(userID)).Exec(sys); err != nil {
 		return nil, fmt.Errorf("delete shares: %w", err)
 	}
+	// Shares to them and, below, what they made (deleted or handed to the
+	// tenant) change resource owners and shares in any tenant: drop every
+	// instance's cached resource facts (an erasure is rare).
+	g.resolver.InvalidateResourceOnCommit(ctx, tx, uuid.Nil, "", uuid.Nil)
 	if _, err := tx.Membership.Delete().Where(membership.UserID(userID)).Exec(sys); err != nil {
 		return nil, fmt.Errorf("delete memberships: %w", err)
 	}

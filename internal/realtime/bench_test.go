@@ -3,7 +3,9 @@ package realtime_test
 import (
 	"context"
 	"encoding/json"
+	"os"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"sync"
@@ -73,19 +75,24 @@ func BenchmarkFanOut(b *testing.B) {
 }
 
 // BenchmarkIdleConnections holds 5,000 idle authenticated connections, each
-// subscribed to one conversation, and reports the Go heap and total memory
-// the process took per connection. Client and server share the process, so
-// the figure is an upper bound for the server alone. Budget: 5,000
-// connections within 512 MB RSS.
+// subscribed to one conversation, and reports per connection the Go heap in
+// use, the goroutine stacks, the total memory the runtime took from the OS,
+// and the goroutines. Client and server share the process, so the memory
+// figures are upper bounds for the server alone (a client connection holds
+// its own buffers but no goroutine). Budget: 10,000 connections within
+// 512 MB RSS.
 func BenchmarkIdleConnections(b *testing.B) {
 	const conns = 5000
 	tb := setup(b)
-	h := realtime.NewHub(tb.auth, tb.authz, tb.bus, nil)
+	// The clients do not read, so they would not answer pings: no ping
+	// within the run.
+	h := realtime.NewHub(tb.auth, tb.authz, tb.bus, nil, realtime.WithPingInterval(time.Hour))
 	srv := httptestServer(b, h)
 	tenant := uuid.New()
 	runtime.GC()
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
+	g0 := runtime.NumGoroutine()
 	for range b.N {
 		for range conns {
 			u := tb.user(tenant)
@@ -97,10 +104,20 @@ func BenchmarkIdleConnections(b *testing.B) {
 	}
 	runtime.GC()
 	runtime.ReadMemStats(&after)
-	n := float64(conns * b.N)
+	open, _ := h.Stats()
+	require.Equal(b, conns*b.N, open, "connections were closed during the run")
+	if path := os.Getenv("ATRIUM_BENCH_HEAP_PROFILE"); path != "" {
+		// What the held connections keep: go tool pprof -sample_index=inuse_space
+		f, err := os.Create(path)
+		require.NoError(b, err)
+		require.NoError(b, pprof.WriteHeapProfile(f))
+		require.NoError(b, f.Close())
+	}
+	n := float64(open)
 	b.ReportMetric(float64(after.HeapInuse-before.HeapInuse)/n/1024, "heap-KiB/conn")
+	b.ReportMetric(float64(after.StackInuse-before.StackInuse)/n/1024, "stack-KiB/conn")
 	b.ReportMetric(float64(after.Sys-before.Sys)/n/1024, "sys-KiB/conn")
-	c, _ := h.Stats()
-	b.ReportMetric(float64(c), "connections")
+	b.ReportMetric(float64(runtime.NumGoroutine()-g0)/n, "goroutines/conn")
+	b.ReportMetric(n, "connections")
 	require.NoError(b, h.Close(context.Background()))
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"math/rand/v2"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -31,25 +33,124 @@ type conn struct {
 	ws        *websocket.Conn
 	token     string
 	principal Principal
-	send      chan []byte
 	ctx       context.Context
 	cancel    context.CancelFunc
 	paused    atomic.Bool    // the last recheck could not be decided
-	wg        sync.WaitGroup // the connection's goroutines, close's included
+	wg        sync.WaitGroup // work on the connection (timers, writer, close)
 
 	mu     sync.Mutex // guards the fields below; taken after hub.mu
 	vctx   context.Context
-	subs   map[uuid.UUID]struct{}
+	subs   []uuid.UUID // a few at most: a slice is smaller than a map
 	closed bool
+	// Recheck scheduling (Hub.schedule): what is pending, and whether c is
+	// queued or being rechecked.
+	scheduled bool
+	pendFull  bool
+	pendConvs []uuid.UUID
+	recheckT  Timer // the next safety (or retry) recheck
+	pingT     Timer
+	expiryT   Timer
+	// unverifiedSince is when rechecks started failing undecided; only the
+	// worker rechecking c touches it.
+	unverifiedSince time.Time
+
+	wmu     sync.Mutex // guards the send queue; taken after hub.mu and mu
+	queue   [][]byte   // nil while idle
+	writing bool       // a writer goroutine is draining queue
+	wclosed bool
 }
 
-// enqueue never blocks; false means the queue is full.
+// start arms the connection's timers: ping, safety recheck, token expiry.
+func (c *conn) start() {
+	h := c.hub
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed { // Hub.Close came first
+		return
+	}
+	c.pingT = h.opts.clock.AfterFunc(h.opts.pingEvery, c.ping)
+	c.recheckT = h.opts.clock.AfterFunc(c.nextRecheck(), c.safetyRecheck)
+	if !c.principal.ExpiresAt.IsZero() {
+		c.expiryT = h.opts.clock.AfterFunc(c.principal.ExpiresAt.Sub(h.opts.clock.Now()), func() {
+			c.close(StatusUnauthenticated, "token expired")
+		})
+	}
+}
+
+// nextRecheck is the wait until the next safety recheck: uniform in ⅔–4⁄3
+// of the interval (so connections made together do not recheck together),
+// or the short interval while the bus may be losing invalidations.
+func (c *conn) nextRecheck() time.Duration {
+	o := c.hub.opts
+	if !c.hub.healthy() {
+		return o.fastRecheck
+	}
+	return o.recheck*2/3 + rand.N(o.recheck*2/3+1)
+}
+
+func (c *conn) safetyRecheck() { c.hub.schedule(c, true, uuid.Nil) }
+
+// rearm sets the next safety recheck d from now.
+func (c *conn) rearm(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return
+	}
+	if c.recheckT != nil {
+		c.recheckT.Stop()
+	}
+	c.recheckT = c.hub.opts.clock.AfterFunc(d, c.safetyRecheck)
+}
+
+// enqueue never blocks; false means the queue is full. A writer goroutine
+// runs only while there is something to write.
 func (c *conn) enqueue(frame []byte) bool {
-	select {
-	case c.send <- frame:
+	c.wmu.Lock()
+	if c.wclosed {
+		c.wmu.Unlock()
 		return true
-	default:
+	}
+	if len(c.queue) >= c.hub.opts.queue {
+		c.wmu.Unlock()
 		return false
+	}
+	c.queue = append(c.queue, frame)
+	start := !c.writing
+	if start {
+		c.writing = true
+		c.wg.Add(1) // under wmu while !wclosed: before serve's Wait
+	}
+	c.wmu.Unlock()
+	if start {
+		go c.writeLoop()
+	}
+	return true
+}
+
+func (c *conn) writeLoop() {
+	defer c.wg.Done()
+	for {
+		c.wmu.Lock()
+		if len(c.queue) == 0 || c.wclosed {
+			c.writing = false
+			c.queue = nil
+			c.wmu.Unlock()
+			return
+		}
+		b := c.queue[0]
+		c.queue[0] = nil
+		c.queue = c.queue[1:]
+		c.wmu.Unlock()
+		// Not c.ctx: cancelling a write drops the socket without a close
+		// frame; close() closes the socket, which ends the write.
+		ctx, cancel := context.WithTimeout(context.Background(), c.hub.opts.writeTimeout)
+		err := c.ws.Write(ctx, websocket.MessageText, b)
+		cancel()
+		if err != nil {
+			c.close(websocket.StatusPolicyViolation, "write failed")
+			return
+		}
 	}
 }
 
@@ -62,14 +163,57 @@ func (c *conn) close(code websocket.StatusCode, reason string) {
 		return
 	}
 	c.closed = true
+	for _, t := range []Timer{c.pingT, c.recheckT, c.expiryT} {
+		if t != nil {
+			t.Stop()
+		}
+	}
 	c.wg.Add(1) // under mu: before serve's Wait, which follows readLoop's close
 	c.mu.Unlock()
+	c.wmu.Lock()
+	c.wclosed, c.queue = true, nil
+	c.wmu.Unlock()
 	c.hub.remove(c)
 	c.cancel()
 	go func() {
 		defer c.wg.Done()
 		_ = c.ws.Close(code, reason)
 	}()
+}
+
+// busy counts work on c while it is open; false means c is closed.
+func (c *conn) busy() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return false
+	}
+	c.wg.Add(1)
+	return true
+}
+
+// ping runs on the ping timer: a ping unanswered within the timeout closes
+// the connection, else the next one is armed.
+func (c *conn) ping() {
+	if !c.busy() {
+		return
+	}
+	defer c.wg.Done()
+	h := c.hub
+	ctx, cancel := context.WithCancel(context.Background()) // not c.ctx: see writeLoop
+	t := h.opts.clock.AfterFunc(h.opts.pingTimeout, cancel)
+	err := c.ws.Ping(ctx)
+	t.Stop()
+	cancel()
+	if err != nil {
+		c.close(websocket.StatusPolicyViolation, "ping timeout")
+		return
+	}
+	c.mu.Lock()
+	if !c.closed {
+		c.pingT = h.opts.clock.AfterFunc(h.opts.pingEvery, c.ping)
+	}
+	c.mu.Unlock()
 }
 
 func (c *conn) viewer() context.Context {
@@ -149,72 +293,38 @@ func (c *conn) handleSubscribe(m clientMsg) {
 	c.sendEvent(Event{Type: TypeSubscribed, TenantID: c.principal.TenantID, ConversationID: conv})
 }
 
-func (c *conn) writeLoop() {
-	for {
-		select {
-		case <-c.ctx.Done():
-			return
-		case b := <-c.send:
-			ctx, cancel := context.WithTimeout(context.Background(), c.hub.opts.writeTimeout)
-			err := c.ws.Write(ctx, websocket.MessageText, b)
-			cancel()
-			if err != nil {
-				c.close(websocket.StatusPolicyViolation, "write failed")
-				return
-			}
-		}
-	}
-}
-
-func (c *conn) pingLoop() {
-	t := time.NewTicker(c.hub.opts.pingEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-c.ctx.Done():
-			return
-		case <-t.C:
-			ctx, cancel := context.WithTimeout(context.Background(), c.hub.opts.pingTimeout)
-			err := c.ws.Ping(ctx)
-			cancel()
-			if err != nil {
-				c.close(websocket.StatusPolicyViolation, "ping timeout")
-				return
-			}
-		}
-	}
-}
-
-// recheckLoop makes revocations take effect: a session that no longer
+// recheck makes revocations take effect: a session that no longer
 // authenticates closes the connection, a conversation that is no longer
-// readable loses its subscription. A recheck that cannot be decided (a
-// dependency down) pauses the connection's events, failing closed without
-// a reconnect storm; it is closed if that lasts longer than the grace.
-func (c *conn) recheckLoop() {
-	t := time.NewTicker(c.hub.opts.recheck)
-	defer t.Stop()
-	var unverifiedSince time.Time
-	for {
-		select {
-		case <-c.ctx.Done():
-			return
-		case <-t.C:
-		}
-		vctx, p, err := c.hub.auth.Authenticate(c.ctx, c.token)
+// readable loses its subscription. full re-runs Authenticate and checks
+// every subscription; otherwise only convs are checked. A recheck that
+// cannot be decided (a dependency down) pauses the connection's events,
+// failing closed without a reconnect storm, and is retried soon; the
+// connection is closed if that lasts longer than the grace. Only one worker
+// rechecks c at a time (Hub.schedule).
+func (c *conn) recheck(full bool, convs []uuid.UUID) {
+	h := c.hub
+	if !c.busy() {
+		return
+	}
+	defer c.wg.Done()
+	if full {
+		vctx, p, err := h.auth.Authenticate(c.ctx, c.token)
 		if c.ctx.Err() != nil {
 			return
 		}
 		if errors.Is(err, ErrUnavailable) {
-			if unverifiedSince.IsZero() {
-				unverifiedSince = time.Now()
+			now := h.opts.clock.Now()
+			if c.unverifiedSince.IsZero() {
+				c.unverifiedSince = now
 				c.paused.Store(true)
 				c.sendError(uuid.Nil, "unavailable", "events are paused: authentication is temporarily unavailable")
 			}
-			if time.Since(unverifiedSince) >= c.hub.opts.grace {
+			if now.Sub(c.unverifiedSince) >= h.opts.grace {
 				c.close(websocket.StatusTryAgainLater, "authentication unavailable")
 				return
 			}
-			continue
+			c.rearm(h.opts.fastRecheck)
+			return
 		}
 		if err != nil || p.UserID != c.principal.UserID || p.TenantID != c.principal.TenantID {
 			c.close(StatusUnauthenticated, "session revoked")
@@ -222,24 +332,26 @@ func (c *conn) recheckLoop() {
 		}
 		c.mu.Lock()
 		c.vctx = vctx
-		convs := make([]uuid.UUID, 0, len(c.subs))
-		for conv := range c.subs {
-			convs = append(convs, conv)
-		}
+		convs = slices.Clone(c.subs)
 		c.mu.Unlock()
-		for _, conv := range convs {
-			if err := c.hub.authz.CanRead(vctx, conv); err == nil || c.ctx.Err() != nil {
-				continue
-			}
-			if c.hub.unsubscribe(c, conv) {
-				c.sendEvent(Event{Type: TypeUnsubscribed, TenantID: c.principal.TenantID, ConversationID: conv,
-					Data: json.RawMessage(`{"reason":"revoked"}`)})
-			}
+	}
+	vctx := c.viewer()
+	for _, conv := range convs {
+		if err := h.authz.CanRead(vctx, conv); err == nil || c.ctx.Err() != nil {
+			continue
 		}
-		if !unverifiedSince.IsZero() { // verified again, subscriptions rechecked
-			unverifiedSince = time.Time{}
-			c.paused.Store(false)
-			c.sendEvent(Event{Type: TypeResumed, TenantID: c.principal.TenantID})
+		if h.unsubscribe(c, conv) {
+			c.sendEvent(Event{Type: TypeUnsubscribed, TenantID: c.principal.TenantID, ConversationID: conv,
+				Data: json.RawMessage(`{"reason":"revoked"}`)})
 		}
 	}
+	if !full {
+		return
+	}
+	if !c.unverifiedSince.IsZero() { // verified again, subscriptions rechecked
+		c.unverifiedSince = time.Time{}
+		c.paused.Store(false)
+		c.sendEvent(Event{Type: TypeResumed, TenantID: c.principal.TenantID})
+	}
+	c.rearm(c.nextRecheck())
 }

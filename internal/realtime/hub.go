@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -22,8 +23,12 @@ import (
 	"github.com/google/uuid"
 )
 
-// Principal is who a connection acts for.
-type Principal struct{ UserID, TenantID, SessionID uuid.UUID }
+// Principal is who a connection acts for. ExpiresAt is when its access
+// token expires (zero: never); the connection is closed with 4401 then.
+type Principal struct {
+	UserID, TenantID, SessionID uuid.UUID
+	ExpiresAt                   time.Time
+}
 
 // Authenticator checks an access token. The returned context carries the
 // viewer and is what later Authorizer calls receive. An error wrapping
@@ -34,18 +39,36 @@ type Authenticator interface {
 }
 
 // Authorizer decides whether the viewer in ctx may read a conversation; nil
-// means allowed. It is called on subscribe and again on every recheck, so it
-// should be cached.
+// means allowed. It is called on subscribe and again on every recheck (see
+// Hub.Recheck), so it should be cached.
 type Authorizer interface {
 	CanRead(ctx context.Context, conversationID uuid.UUID) error
 }
 
 // Bus broadcasts messages to every instance, including the sender;
-// atrium/internal/cache.Bus satisfies it.
+// atrium/internal/cache.Bus satisfies it. A bus that also has
+// Healthy() bool (cache.Bus does) makes the hub recheck often while it is
+// unhealthy, because invalidations may then be lost.
 type Bus interface {
 	Publish(ctx context.Context, topic, msg string) error
 	Subscribe(topic string, fn func(msg string))
 }
+
+// Clock is the time source of the hub's timers (WithClock); tests move a
+// fake one on instead of waiting.
+type Clock interface {
+	Now() time.Time
+	// AfterFunc calls f in its own goroutine after d.
+	AfterFunc(d time.Duration, f func()) Timer
+}
+
+// Timer is a timer made by a Clock.
+type Timer interface{ Stop() bool }
+
+type realClock struct{}
+
+func (realClock) Now() time.Time                            { return time.Now() }
+func (realClock) AfterFunc(d time.Duration, f func()) Timer { return time.AfterFunc(d, f) }
 
 // ErrUnavailable marks an authentication that could not be decided. On a
 // recheck it pauses the connection's events instead of closing it, for up
@@ -97,6 +120,9 @@ type options struct {
 	pingEvery    time.Duration
 	pingTimeout  time.Duration
 	recheck      time.Duration
+	fastRecheck  time.Duration
+	workers      int
+	clock        Clock
 	grace        time.Duration
 	authTimeout  time.Duration
 	writeTimeout time.Duration
@@ -114,10 +140,28 @@ func WithPingInterval(d time.Duration) Option { return func(o *options) { o.ping
 // connection is closed (default 10 s).
 func WithPingTimeout(d time.Duration) Option { return func(o *options) { o.pingTimeout = d } }
 
-// WithRecheck sets how often each connection re-runs Authenticate and, for
-// every subscription, CanRead (default 500 ms, so a revocation takes effect
-// within 1 s).
+// WithRecheck sets the safety recheck: how often, on average, each
+// connection re-runs Authenticate and, for every subscription, CanRead when
+// nothing told the hub to (default 45 s; each wait is drawn uniformly from
+// ⅔ to 4⁄3 of it, so 30–60 s). Revocations do not wait for it: Recheck
+// acts at once.
 func WithRecheck(every time.Duration) Option { return func(o *options) { o.recheck = every } }
+
+// WithDegradedRecheck sets how often connections are rechecked while the bus
+// is unhealthy (invalidations may be lost) and while a connection's recheck
+// cannot be decided (default 1 s).
+func WithDegradedRecheck(every time.Duration) Option {
+	return func(o *options) { o.fastRecheck = every }
+}
+
+// WithRecheckWorkers bounds how many rechecks run at once (default 4): a
+// change that affects every connection is worked through, not started all
+// at once.
+func WithRecheckWorkers(n int) Option { return func(o *options) { o.workers = n } }
+
+// WithClock sets the clock of the hub's timers (pings, rechecks, token
+// expiry, the authentication timeout).
+func WithClock(c Clock) Option { return func(o *options) { o.clock = c } }
 
 // WithRecheckGrace sets how long a connection whose recheck cannot be
 // decided (ErrUnavailable) stays open, its events paused, before it is
@@ -144,6 +188,8 @@ func WithOrigins(origins ...string) Option {
 
 type subKey struct{ tenant, conv uuid.UUID }
 
+type userKey struct{ tenant, user uuid.UUID }
+
 // Hub accepts WebSocket connections and delivers events to them.
 type Hub struct {
 	auth  Authenticator
@@ -157,10 +203,23 @@ type Hub struct {
 	// wg counts running handlers (serve); each waits for its connection's
 	// goroutines before it returns. Add happens under mu while !closed, so
 	// Close's Wait never races an Add.
-	wg    sync.WaitGroup
-	conns map[*conn]struct{}
-	subs  map[subKey]map[*conn]struct{}
-	nsubs int
+	wg        sync.WaitGroup
+	conns     map[*conn]struct{}
+	subs      map[subKey]map[*conn]struct{}
+	bySession map[uuid.UUID]map[*conn]struct{}
+	byUser    map[userKey]map[*conn]struct{}
+	nsubs     int
+
+	healthy func() bool
+
+	// The recheck queue: connections with a pending recheck, worked
+	// through by at most opts.workers goroutines that exist only while
+	// there is work.
+	qmu      sync.Mutex
+	queue    []*conn
+	running  int
+	qclosed  bool
+	workerWG sync.WaitGroup
 }
 
 // NewHub returns a hub subscribed to the bus topic "realtime".
@@ -168,7 +227,10 @@ func NewHub(auth Authenticator, authz Authorizer, bus Bus, log *slog.Logger, opt
 	o := options{
 		pingEvery:    30 * time.Second,
 		pingTimeout:  10 * time.Second,
-		recheck:      500 * time.Millisecond,
+		recheck:      45 * time.Second,
+		fastRecheck:  time.Second,
+		workers:      4,
+		clock:        realClock{},
 		grace:        10 * time.Second,
 		authTimeout:  5 * time.Second,
 		writeTimeout: 10 * time.Second,
@@ -183,9 +245,133 @@ func NewHub(auth Authenticator, authz Authorizer, bus Bus, log *slog.Logger, opt
 		log = slog.New(slog.DiscardHandler)
 	}
 	h := &Hub{auth: auth, authz: authz, bus: bus, log: log, opts: o,
-		conns: map[*conn]struct{}{}, subs: map[subKey]map[*conn]struct{}{}}
+		conns: map[*conn]struct{}{}, subs: map[subKey]map[*conn]struct{}{},
+		bySession: map[uuid.UUID]map[*conn]struct{}{}, byUser: map[userKey]map[*conn]struct{}{},
+		healthy: func() bool { return true }}
+	if hb, ok := bus.(interface{ Healthy() bool }); ok {
+		h.healthy = hb.Healthy
+	}
 	bus.Subscribe(BusTopic, h.deliver)
 	return h
+}
+
+// Change names the connections whose authentication or authorization may
+// have changed: Recheck rechecks them at once. Zero fields widen:
+//
+//   - Session set: the connections of that session (revoked, expired);
+//   - Conversation set (with Tenant): the subscriptions to it (a share
+//     removed, the conversation deleted) — only those are rechecked;
+//   - User set (with Tenant): that member's connections (permissions, teams,
+//     membership);
+//   - only Tenant set: every connection of the tenant;
+//   - nothing set: every connection (caches were reset, messages may have
+//     been lost).
+type Change struct {
+	Tenant, User, Session, Conversation uuid.UUID
+}
+
+// Recheck schedules a recheck of the connections c affects and returns at
+// once; it never waits for a client or a check. A full recheck re-runs
+// Authenticate (4401 if it fails) and CanRead for every subscription
+// (unsubscribed/revoked for those that fail); a conversation's recheck runs
+// CanRead for that subscription only. Call it after the caches the checks
+// read have dropped the changed answer.
+func (h *Hub) Recheck(c Change) {
+	h.mu.RLock()
+	var full, one []*conn
+	switch {
+	case c.Session != uuid.Nil:
+		full = keys(h.bySession[c.Session])
+	case c.Conversation != uuid.Nil && c.Tenant != uuid.Nil:
+		one = keys(h.subs[subKey{c.Tenant, c.Conversation}])
+	case c.User != uuid.Nil && c.Tenant != uuid.Nil:
+		full = keys(h.byUser[userKey{c.Tenant, c.User}])
+	default:
+		for cn := range h.conns {
+			if c.Tenant == uuid.Nil || cn.principal.TenantID == c.Tenant {
+				full = append(full, cn)
+			}
+		}
+	}
+	h.mu.RUnlock()
+	for _, cn := range full {
+		h.schedule(cn, true, uuid.Nil)
+	}
+	for _, cn := range one {
+		h.schedule(cn, false, c.Conversation)
+	}
+}
+
+func keys(m map[*conn]struct{}) []*conn {
+	out := make([]*conn, 0, len(m))
+	for c := range m {
+		out = append(out, c)
+	}
+	return out
+}
+
+// schedule records a pending recheck of c (full, or of conv) and queues c
+// unless it is queued or being rechecked already (that worker picks the new
+// work up before it lets c go).
+func (h *Hub) schedule(c *conn, full bool, conv uuid.UUID) {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	if full {
+		c.pendFull = true
+	} else if !slices.Contains(c.pendConvs, conv) {
+		c.pendConvs = append(c.pendConvs, conv)
+	}
+	if c.scheduled {
+		c.mu.Unlock()
+		return
+	}
+	c.scheduled = true
+	c.mu.Unlock()
+
+	h.qmu.Lock()
+	defer h.qmu.Unlock()
+	if h.qclosed {
+		return
+	}
+	h.queue = append(h.queue, c)
+	if h.running < h.opts.workers {
+		h.running++
+		h.workerWG.Add(1)
+		go h.work()
+	}
+}
+
+// work rechecks queued connections until the queue is empty.
+func (h *Hub) work() {
+	defer h.workerWG.Done()
+	for {
+		h.qmu.Lock()
+		if len(h.queue) == 0 || h.qclosed {
+			h.running--
+			h.queue = nil
+			h.qmu.Unlock()
+			return
+		}
+		c := h.queue[0]
+		h.queue[0] = nil
+		h.queue = h.queue[1:]
+		h.qmu.Unlock()
+		for {
+			c.mu.Lock()
+			full, convs := c.pendFull, c.pendConvs
+			c.pendFull, c.pendConvs = false, nil
+			if (!full && len(convs) == 0) || c.closed {
+				c.scheduled = false
+				c.mu.Unlock()
+				break
+			}
+			c.mu.Unlock()
+			c.recheck(full, convs)
+		}
+	}
 }
 
 // Publish sends e to every instance; each delivers it to its connections of
@@ -240,17 +426,18 @@ func (h *Hub) deliver(msg string) {
 func (h *Hub) Close(ctx context.Context) error {
 	h.mu.Lock()
 	h.closed = true
-	conns := make([]*conn, 0, len(h.conns))
-	for c := range h.conns {
-		conns = append(conns, c)
-	}
+	conns := keys(h.conns)
 	h.mu.Unlock()
 	for _, c := range conns {
 		c.close(websocket.StatusGoingAway, "server shutting down")
 	}
+	h.qmu.Lock()
+	h.qclosed = true
+	h.qmu.Unlock()
 	done := make(chan struct{})
 	go func() {
 		h.wg.Wait()
+		h.workerWG.Wait()
 		close(done)
 	}()
 	select {
@@ -291,12 +478,21 @@ func (h *Hub) serve(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "shutting down", http.StatusServiceUnavailable)
 		return
 	}
-	defer h.wg.Done()
+	handedOver := false
+	defer func() {
+		if !handedOver {
+			h.wg.Done()
+		}
+	}()
 
 	// The connection outlives nothing but itself: keep the request's values
 	// (request ID, logger) without its cancellation.
 	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
-	defer cancel()
+	defer func() {
+		if !handedOver {
+			cancel()
+		}
+	}()
 
 	// A token in the subprotocol header is checked before the upgrade.
 	token, hasToken := headerToken(r)
@@ -330,9 +526,7 @@ func (h *Hub) serve(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
-	c := &conn{hub: h, ws: ws, token: token, principal: p, vctx: vctx,
-		send: make(chan []byte, h.opts.queue), subs: map[uuid.UUID]struct{}{},
-		ctx: ctx, cancel: cancel}
+	c := &conn{hub: h, ws: ws, token: token, principal: p, vctx: vctx, ctx: ctx, cancel: cancel}
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
@@ -340,21 +534,43 @@ func (h *Hub) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.conns[c] = struct{}{}
+	add(h.bySession, p.SessionID, c)
+	add(h.byUser, userKey{p.TenantID, p.UserID}, c)
 	h.mu.Unlock()
 
-	c.wg.Add(3)
-	go func() { defer c.wg.Done(); c.writeLoop() }()
-	go func() { defer c.wg.Done(); c.pingLoop() }()
-	go func() { defer c.wg.Done(); c.recheckLoop() }()
-	c.readLoop()
-	c.wg.Wait() // readLoop closed c: the loops and the socket's close end
+	c.start()
+	// The handler returns and frees what serving the HTTP request held (its
+	// goroutine's stack, the request and response); the connection lives on
+	// in one goroutine of its own, blocked in a read while idle. Timers
+	// (pings, rechecks, token expiry) and an on-demand writer do the rest.
+	handedOver = true
+	go func() {
+		defer h.wg.Done()
+		defer cancel()
+		c.readLoop()
+		c.wg.Wait() // readLoop closed c: the timers' work and the socket's close end
+	}()
+}
+
+func add[K comparable](m map[K]map[*conn]struct{}, k K, c *conn) {
+	if m[k] == nil {
+		m[k] = map[*conn]struct{}{}
+	}
+	m[k][c] = struct{}{}
+}
+
+func del[K comparable](m map[K]map[*conn]struct{}, k K, c *conn) {
+	delete(m[k], c)
+	if len(m[k]) == 0 {
+		delete(m, k)
+	}
 }
 
 // firstMessageAuth waits for {"type":"auth","token":"…"}.
 func (h *Hub) firstMessageAuth(ctx context.Context, ws *websocket.Conn) (string, context.Context, Principal, error) {
 	// A cancelled read context would drop the TCP connection without a close
 	// frame; a timer closes it properly instead.
-	t := time.AfterFunc(h.opts.authTimeout, func() { _ = ws.Close(StatusUnauthenticated, "authentication timeout") })
+	t := h.opts.clock.AfterFunc(h.opts.authTimeout, func() { _ = ws.Close(StatusUnauthenticated, "authentication timeout") })
 	defer t.Stop()
 	typ, b, err := ws.Read(context.Background())
 	if err != nil {
@@ -411,18 +627,14 @@ func (h *Hub) subscribe(c *conn, conv uuid.UUID) (ok, already bool) {
 	if c.closed {
 		return false, false
 	}
-	if _, dup := c.subs[conv]; dup {
+	if slices.Contains(c.subs, conv) {
 		return true, true
 	}
 	if len(c.subs) >= h.opts.maxSubs {
 		return false, false
 	}
-	c.subs[conv] = struct{}{}
-	k := subKey{c.principal.TenantID, conv}
-	if h.subs[k] == nil {
-		h.subs[k] = map[*conn]struct{}{}
-	}
-	h.subs[k][c] = struct{}{}
+	c.subs = append(c.subs, conv)
+	add(h.subs, subKey{c.principal.TenantID, conv}, c)
 	h.nsubs++
 	return true, false
 }
@@ -433,21 +645,14 @@ func (h *Hub) unsubscribe(c *conn, conv uuid.UUID) bool {
 	defer h.mu.Unlock()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if _, ok := c.subs[conv]; !ok {
+	i := slices.Index(c.subs, conv)
+	if i < 0 {
 		return false
 	}
-	delete(c.subs, conv)
-	h.unindex(c, conv)
-	return true
-}
-
-func (h *Hub) unindex(c *conn, conv uuid.UUID) {
-	k := subKey{c.principal.TenantID, conv}
-	delete(h.subs[k], c)
-	if len(h.subs[k]) == 0 {
-		delete(h.subs, k)
-	}
+	c.subs = slices.Delete(c.subs, i, i+1)
+	del(h.subs, subKey{c.principal.TenantID, conv}, c)
 	h.nsubs--
+	return true
 }
 
 func (h *Hub) remove(c *conn) {
@@ -455,9 +660,12 @@ func (h *Hub) remove(c *conn) {
 	defer h.mu.Unlock()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for conv := range c.subs {
-		h.unindex(c, conv)
+	for _, conv := range c.subs {
+		del(h.subs, subKey{c.principal.TenantID, conv}, c)
+		h.nsubs--
 	}
-	c.subs = map[uuid.UUID]struct{}{}
+	c.subs = nil
 	delete(h.conns, c)
+	del(h.bySession, c.principal.SessionID, c)
+	del(h.byUser, userKey{c.principal.TenantID, c.principal.UserID}, c)
 }

@@ -21,6 +21,68 @@ import (
 	"atrium/internal/realtime"
 )
 
+// fakeClock is a realtime.Clock moved on by Advance; due timers run in
+// their own goroutines, as time.AfterFunc's do.
+type fakeClock struct {
+	mu     sync.Mutex
+	now    time.Time
+	timers []*fakeTimer
+}
+
+type fakeTimer struct {
+	c       *fakeClock
+	at      time.Time
+	f       func()
+	stopped bool
+}
+
+func newFakeClock() *fakeClock { return &fakeClock{now: time.Unix(1_800_000_000, 0)} }
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) AfterFunc(d time.Duration, f func()) realtime.Timer {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t := &fakeTimer{c: c, at: c.now.Add(d), f: f}
+	c.timers = append(c.timers, t)
+	return t
+}
+
+func (t *fakeTimer) Stop() bool {
+	t.c.mu.Lock()
+	defer t.c.mu.Unlock()
+	was := !t.stopped
+	t.stopped = true
+	return was
+}
+
+// Advance moves the clock on by d and fires the timers due.
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	var due []*fakeTimer
+	keep := c.timers[:0]
+	for _, t := range c.timers {
+		switch {
+		case t.stopped:
+		case !t.at.After(c.now):
+			t.stopped = true
+			due = append(due, t)
+		default:
+			keep = append(keep, t)
+		}
+	}
+	c.timers = keep
+	c.mu.Unlock()
+	for _, t := range due {
+		go t.f()
+	}
+}
+
 // fakeAuth knows tokens by name; a revoked token stops authenticating.
 type fakeAuth struct {
 	mu      sync.Mutex
@@ -29,11 +91,14 @@ type fakeAuth struct {
 	down    bool // every check is undecidable (a dependency is down)
 	// undecided counts the checks answered while down.
 	undecided atomic.Int64
+	// calls counts every check (a database query in Atrium on a miss).
+	calls atomic.Int64
 }
 
 type principalKey struct{}
 
 func (a *fakeAuth) Authenticate(ctx context.Context, token string) (context.Context, realtime.Principal, error) {
+	a.calls.Add(1)
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.down {
@@ -63,9 +128,11 @@ func (a *fakeAuth) revoke(token string) {
 type fakeAuthz struct {
 	mu     sync.Mutex
 	grants map[uuid.UUID]map[uuid.UUID]bool // user -> conversation
+	calls  atomic.Int64
 }
 
 func (z *fakeAuthz) CanRead(ctx context.Context, conv uuid.UUID) error {
+	z.calls.Add(1)
 	p := ctx.Value(principalKey{}).(realtime.Principal)
 	z.mu.Lock()
 	defer z.mu.Unlock()
@@ -93,6 +160,7 @@ type testBundle struct {
 	auth  *fakeAuth
 	authz *fakeAuthz
 	bus   *cache.LocalBus
+	clock *fakeClock
 }
 
 func setup(t testing.TB) *testBundle {
@@ -101,8 +169,12 @@ func setup(t testing.TB) *testBundle {
 		auth:  &fakeAuth{tokens: map[string]realtime.Principal{}, revoked: map[string]bool{}},
 		authz: &fakeAuthz{grants: map[uuid.UUID]map[uuid.UUID]bool{}},
 		bus:   cache.NewLocalBus(),
+		clock: newFakeClock(),
 	}
 }
+
+// checks is how many checks (Authenticate and CanRead) were made.
+func (b *testBundle) checks() int64 { return b.auth.calls.Load() + b.authz.calls.Load() }
 
 func (b *testBundle) user(tenant uuid.UUID) user {
 	u := user{token: uuid.NewString(), p: realtime.Principal{UserID: uuid.New(), TenantID: tenant, SessionID: uuid.New()}}
@@ -112,10 +184,10 @@ func (b *testBundle) user(tenant uuid.UUID) user {
 	return u
 }
 
-// server starts a hub on the bundle's bus.
+// server starts a hub on the bundle's bus and clock.
 func (b *testBundle) server(t *testing.T, opts ...realtime.Option) (*realtime.Hub, *httptest.Server) {
 	t.Helper()
-	h := realtime.NewHub(b.auth, b.authz, b.bus, nil, opts...)
+	h := realtime.NewHub(b.auth, b.authz, b.bus, nil, append([]realtime.Option{realtime.WithClock(b.clock)}, opts...)...)
 	return h, httptestServer(t, h)
 }
 
@@ -341,12 +413,27 @@ func TestHandshake(t *testing.T) {
 	t.Run("ErrAuthTimeout", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t)
-		_, srv := b.server(t, realtime.WithAuthTimeout(100*time.Millisecond))
+		h, srv := b.server(t, realtime.WithAuthTimeout(5*time.Second))
 		c, _, err := websocket.Dial(t.Context(), wsURL(srv), nil)
 		require.NoError(t, err)
 		defer c.CloseNow()
-		_, err = read(t, c, 2*time.Second)
-		require.Equal(t, realtime.StatusUnauthenticated, websocket.CloseStatus(err))
+		done := make(chan error, 1)
+		go func() { _, err := read(t, c, 10*time.Second); done <- err }()
+		// The timer is armed once the server has accepted: move the clock
+		// until it fires.
+		var rerr error
+		require.Eventually(t, func() bool {
+			b.clock.Advance(5 * time.Second)
+			select {
+			case rerr = <-done:
+				return true
+			default:
+				return false
+			}
+		}, 5*time.Second, 5*time.Millisecond)
+		require.Equal(t, realtime.StatusUnauthenticated, websocket.CloseStatus(rerr))
+		n, _ := h.Stats()
+		require.Zero(t, n)
 	})
 
 	t.Run("ErrOrigin", func(t *testing.T) {
@@ -375,6 +462,31 @@ func TestHandshake(t *testing.T) {
 	})
 }
 
+// settle waits until the hub has no recheck left to do: every check it
+// started has returned. It compares check counts, not time.
+func (b *testBundle) settle(t *testing.T) {
+	t.Helper()
+	last := int64(-1)
+	require.Eventually(t, func() bool {
+		n := b.checks()
+		ok := n == last
+		last = n
+		return ok
+	}, 5*time.Second, 20*time.Millisecond)
+}
+
+// expectChecks waits until exactly want checks were made, and no more come.
+func (b *testBundle) expectChecks(t *testing.T, want int64, msg string) {
+	t.Helper()
+	require.Eventually(t, func() bool { return b.checks() >= want }, 5*time.Second, 5*time.Millisecond, msg)
+	b.settle(t)
+	require.Equal(t, want, b.checks(), msg)
+}
+
+// TestRevocation: revocations are pushed to the hub (Hub.Recheck, called by
+// the caches after they dropped the changed answer) and take effect at
+// once, without waiting for any timer; connections that nothing changed
+// make no check at all while idle.
 func TestRevocation(t *testing.T) {
 	t.Parallel()
 
@@ -382,21 +494,29 @@ func TestRevocation(t *testing.T) {
 		t.Parallel()
 		b := setup(t)
 		h, srv := b.server(t)
-		tenant, conv := uuid.New(), uuid.New()
-		u := b.user(tenant)
+		tenant, conv, other := uuid.New(), uuid.New(), uuid.New()
+		u, bystander := b.user(tenant), b.user(tenant)
 		b.authz.set(u.p.UserID, conv, true)
+		b.authz.set(u.p.UserID, other, true)
+		b.authz.set(bystander.p.UserID, other, true)
 		c := mustDial(t, srv, u.token)
 		mustSubscribe(t, c, conv)
+		mustSubscribe(t, c, other)
+		cb := mustDial(t, srv, bystander.token)
+		mustSubscribe(t, cb, other)
 
 		b.authz.set(u.p.UserID, conv, false)
-		e, err := read(t, c, time.Second)
-		require.NoError(t, err, "no unsubscribed event within 1 s")
+		before := b.checks()
+		h.Recheck(realtime.Change{Tenant: tenant, Conversation: conv})
+		e := mustRead(t, c)
 		require.Equal(t, realtime.TypeUnsubscribed, e.Type)
+		require.Equal(t, conv, e.ConversationID)
 		require.JSONEq(t, `{"reason":"revoked"}`, string(e.Data))
+		b.expectChecks(t, before+1, "only the changed subscription is rechecked")
 
 		conns, subs := h.Stats()
-		require.Equal(t, 1, conns, "the connection stays open")
-		require.Zero(t, subs)
+		require.Equal(t, 2, conns, "the connection stays open")
+		require.Equal(t, 2, subs)
 		require.NoError(t, h.Publish(t.Context(), created(tenant, conv, "after")))
 		send(t, c, map[string]string{"type": "ping"})
 		require.Equal(t, realtime.TypePong, mustRead(t, c).Type, "only the pong, not the event")
@@ -408,14 +528,138 @@ func TestRevocation(t *testing.T) {
 		h, srv := b.server(t)
 		conv := uuid.New()
 		u := b.user(uuid.New())
+		other := b.user(u.p.TenantID)
+		b.authz.set(u.p.UserID, conv, true)
+		c := mustDial(t, srv, u.token)
+		mustSubscribe(t, c, conv)
+		co := mustDial(t, srv, other.token)
+
+		b.auth.revoke(u.token)
+		h.Recheck(realtime.Change{Session: u.p.SessionID})
+		_, err := read(t, c, 2*time.Second)
+		require.Equal(t, realtime.StatusUnauthenticated, websocket.CloseStatus(err), "not closed: %v", err)
+		require.Eventually(t, func() bool { n, _ := h.Stats(); return n == 1 }, 2*time.Second, 5*time.Millisecond)
+		send(t, co, map[string]string{"type": "ping"})
+		require.Equal(t, realtime.TypePong, mustRead(t, co).Type, "another session's connection stays")
+	})
+
+	t.Run("User", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		h, srv := b.server(t)
+		tenant, conv := uuid.New(), uuid.New()
+		u := b.user(tenant)
 		b.authz.set(u.p.UserID, conv, true)
 		c := mustDial(t, srv, u.token)
 		mustSubscribe(t, c, conv)
 
+		// A permission change (member lost message.read, or was removed
+		// from the team the conversation is shared with).
+		b.authz.set(u.p.UserID, conv, false)
+		h.Recheck(realtime.Change{Tenant: tenant, User: u.p.UserID})
+		e := mustRead(t, c)
+		require.Equal(t, realtime.TypeUnsubscribed, e.Type)
+
+		// Member removed: authentication fails, the connection closes.
 		b.auth.revoke(u.token)
-		_, err := read(t, c, time.Second)
-		require.Equal(t, realtime.StatusUnauthenticated, websocket.CloseStatus(err), "not closed within 1 s: %v", err)
-		require.Eventually(t, func() bool { n, _ := h.Stats(); return n == 0 }, time.Second, 10*time.Millisecond)
+		h.Recheck(realtime.Change{Tenant: tenant, User: u.p.UserID})
+		_, err := read(t, c, 2*time.Second)
+		require.Equal(t, realtime.StatusUnauthenticated, websocket.CloseStatus(err), "%v", err)
+	})
+
+	t.Run("ErrOtherTenantUntouched", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		h, srv := b.server(t)
+		conv := uuid.New()
+		u := b.user(uuid.New())
+		b.authz.set(u.p.UserID, conv, true)
+		c := mustDial(t, srv, u.token)
+		mustSubscribe(t, c, conv)
+		b.settle(t)
+		before := b.checks()
+		h.Recheck(realtime.Change{Tenant: uuid.New(), Conversation: conv})
+		h.Recheck(realtime.Change{Tenant: uuid.New(), User: u.p.UserID})
+		h.Recheck(realtime.Change{Tenant: uuid.New()})
+		h.Recheck(realtime.Change{Session: uuid.New()})
+		send(t, c, map[string]string{"type": "ping"})
+		require.Equal(t, realtime.TypePong, mustRead(t, c).Type)
+		b.settle(t)
+		require.Equal(t, before, b.checks(), "a change elsewhere rechecked this connection")
+	})
+
+	t.Run("IdleMakesNoChecks", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		_, srv := b.server(t, realtime.WithRecheck(45*time.Second))
+		tenant := uuid.New()
+		var cs []*websocket.Conn
+		for range 20 {
+			u := b.user(tenant)
+			conv := uuid.New()
+			b.authz.set(u.p.UserID, conv, true)
+			c := mustDial(t, srv, u.token)
+			mustSubscribe(t, c, conv)
+			cs = append(cs, c)
+		}
+		b.settle(t)
+		before := b.checks()
+		// Up to the shortest safety wait (⅔ of 45 s): nothing is checked.
+		for range 29 {
+			b.clock.Advance(time.Second)
+		}
+		for _, c := range cs {
+			send(t, c, map[string]string{"type": "ping"})
+			require.Equal(t, realtime.TypePong, mustRead(t, c).Type)
+		}
+		b.settle(t)
+		require.Equal(t, before, b.checks(), "idle connections made checks")
+
+		// By the longest (4⁄3 of 45 s) every connection has been checked once.
+		b.clock.Advance(31 * time.Second)
+		b.expectChecks(t, before+2*20, "one Authenticate and one CanRead per connection")
+	})
+
+	t.Run("SafetyRecheck", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		h, srv := b.server(t, realtime.WithRecheck(30*time.Second))
+		conv := uuid.New()
+		u := b.user(uuid.New())
+		b.authz.set(u.p.UserID, conv, true)
+		c := mustDial(t, srv, u.token)
+		mustSubscribe(t, c, conv)
+
+		// A revocation nobody announced (a lost message) is caught by the
+		// safety recheck, at the latest 4⁄3 of the interval later.
+		b.auth.revoke(u.token)
+		b.clock.Advance(40 * time.Second)
+		_, err := read(t, c, 2*time.Second)
+		require.Equal(t, realtime.StatusUnauthenticated, websocket.CloseStatus(err), "%v", err)
+		require.Eventually(t, func() bool { n, _ := h.Stats(); return n == 0 }, 2*time.Second, 5*time.Millisecond)
+	})
+
+	t.Run("TokenExpiry", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		h, srv := b.server(t, realtime.WithRecheck(time.Hour))
+		u := b.user(uuid.New())
+		u.p.ExpiresAt = b.clock.Now().Add(10 * time.Minute)
+		b.auth.mu.Lock()
+		b.auth.tokens[u.token] = u.p
+		b.auth.mu.Unlock()
+		c := mustDial(t, srv, u.token)
+		b.settle(t)
+		before := b.checks()
+
+		b.clock.Advance(10*time.Minute - time.Second)
+		send(t, c, map[string]string{"type": "ping"})
+		require.Equal(t, realtime.TypePong, mustRead(t, c).Type, "closed before the token expired")
+		b.clock.Advance(time.Second)
+		_, err := read(t, c, 2*time.Second)
+		require.Equal(t, realtime.StatusUnauthenticated, websocket.CloseStatus(err), "%v", err)
+		require.Eventually(t, func() bool { n, _ := h.Stats(); return n == 0 }, 2*time.Second, 5*time.Millisecond)
+		require.Equal(t, before, b.checks(), "expiry needs no check")
 	})
 }
 
@@ -484,11 +728,26 @@ func TestCrossInstance(t *testing.T) {
 func TestHeartbeat(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	h, srv := b.server(t, realtime.WithPingInterval(50*time.Millisecond), realtime.WithPingTimeout(100*time.Millisecond))
+	h, srv := b.server(t, realtime.WithPingInterval(30*time.Second), realtime.WithPingTimeout(10*time.Second))
 	u := b.user(uuid.New())
+	live := mustDial(t, srv, u.token)
+	// live reads, so its client answers pings.
+	go func() {
+		for {
+			if _, _, err := live.Read(context.Background()); err != nil {
+				return
+			}
+		}
+	}()
 	c := mustDial(t, srv, u.token)
 	_ = c // not reading: pongs are never sent, so the server gives up
-	require.Eventually(t, func() bool { n, _ := h.Stats(); return n == 0 }, 2*time.Second, 10*time.Millisecond)
+	// The ping and then its timeout are armed as the clock moves: move it
+	// until the silent connection is gone.
+	require.Eventually(t, func() bool {
+		b.clock.Advance(10 * time.Second)
+		n, _ := h.Stats()
+		return n == 1
+	}, 5*time.Second, 10*time.Millisecond)
 }
 
 // TestClose: Close says "going away" to every connection and returns once
@@ -529,14 +788,15 @@ func TestClose(t *testing.T) {
 
 // TestRecheckUnavailable: when a recheck cannot be decided, the connection
 // stays open with its events paused (fail closed, no reconnect storm), says
-// so, and resumes once checks work again; past the grace it is closed with
-// 1013 (try again later). A real revocation still closes within 1 s.
+// so, is retried every degraded-recheck interval and resumes once checks
+// work again; past the grace it is closed with 1013 (try again later). A
+// revocation made meanwhile takes effect on the first decided recheck.
 func TestRecheckUnavailable(t *testing.T) {
 	t.Parallel()
 	t.Run("OK/PausedThenResumed", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t)
-		h, srv := b.server(t, realtime.WithRecheck(50*time.Millisecond), realtime.WithRecheckGrace(time.Minute))
+		h, srv := b.server(t, realtime.WithRecheckGrace(time.Minute))
 		tenant, conv := uuid.New(), uuid.New()
 		u := b.user(tenant)
 		b.authz.set(u.p.UserID, conv, true)
@@ -544,16 +804,20 @@ func TestRecheckUnavailable(t *testing.T) {
 		mustSubscribe(t, c, conv)
 
 		b.auth.setDown(true)
+		h.Recheck(realtime.Change{})
 		e := mustRead(t, c)
 		require.Equal(t, realtime.TypeError, e.Type)
 		require.Contains(t, string(e.Data), `"unavailable"`)
 		require.NoError(t, h.Publish(t.Context(), created(tenant, conv, "while paused")))
 		// Several rechecks, still undecided: wait for them, not for time.
 		seen := b.auth.undecided.Load()
-		require.Eventually(t, func() bool { return b.auth.undecided.Load() >= seen+3 }, 5*time.Second, time.Millisecond,
-			"the connection stopped rechecking while paused")
+		require.Eventually(t, func() bool {
+			b.clock.Advance(time.Second) // the degraded-recheck interval
+			return b.auth.undecided.Load() >= seen+3
+		}, 5*time.Second, 5*time.Millisecond, "the connection stopped rechecking while paused")
 
 		b.auth.setDown(false)
+		b.clock.Advance(time.Second)
 		require.Equal(t, realtime.TypeResumed, mustRead(t, c).Type, "the paused event was not delivered")
 		require.NoError(t, h.Publish(t.Context(), created(tenant, conv, "after")))
 		e = mustRead(t, c)
@@ -563,26 +827,40 @@ func TestRecheckUnavailable(t *testing.T) {
 	t.Run("ErrGraceExceeded", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t)
-		h, srv := b.server(t, realtime.WithRecheck(50*time.Millisecond), realtime.WithRecheckGrace(200*time.Millisecond))
+		h, srv := b.server(t, realtime.WithRecheckGrace(10*time.Second))
 		u := b.user(uuid.New())
 		c := mustDial(t, srv, u.token)
 		b.auth.setDown(true)
+		h.Recheck(realtime.Change{})
 		require.Equal(t, realtime.TypeError, mustRead(t, c).Type)
-		_, err := read(t, c, 2*time.Second)
+		done := make(chan error, 1)
+		go func() { _, err := read(t, c, 10*time.Second); done <- err }()
+		var err error
+		require.Eventually(t, func() bool {
+			b.clock.Advance(time.Second)
+			select {
+			case err = <-done:
+				return true
+			default:
+				return false
+			}
+		}, 5*time.Second, 5*time.Millisecond)
 		require.Equal(t, websocket.StatusTryAgainLater, websocket.CloseStatus(err), "%v", err)
 		require.Eventually(t, func() bool { n, _ := h.Stats(); return n == 0 }, time.Second, 10*time.Millisecond)
 	})
 	t.Run("ErrRevokedAfterOutage", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t)
-		_, srv := b.server(t, realtime.WithRecheck(50*time.Millisecond), realtime.WithRecheckGrace(time.Minute))
+		h, srv := b.server(t, realtime.WithRecheckGrace(time.Minute))
 		u := b.user(uuid.New())
 		c := mustDial(t, srv, u.token)
 		b.auth.setDown(true)
+		h.Recheck(realtime.Change{})
 		require.Equal(t, realtime.TypeError, mustRead(t, c).Type)
 		b.auth.revoke(u.token)
 		b.auth.setDown(false)
-		_, err := read(t, c, time.Second)
+		b.clock.Advance(time.Second) // the retry
+		_, err := read(t, c, 2*time.Second)
 		require.Equal(t, realtime.StatusUnauthenticated, websocket.CloseStatus(err), "%v", err)
 	})
 }

@@ -215,7 +215,7 @@ func (k *Kind[T]) Delete(ctx context.Context, id uuid.UUID) error {
 				return audit.Event{}, err
 			}
 		}
-		if err := authz.DeleteShares(ctx, tx, k.spec.Type, id); err != nil {
+		if err := k.deps.Access.DeleteShares(ctx, tx, k.spec.Type, id); err != nil {
 			return audit.Event{}, err
 		}
 		if err := k.del(ctx, tx.Client(), id); err != nil {

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -62,6 +63,9 @@ type Store struct {
 
 	degradedTTL time.Duration
 	customClock bool
+
+	onRevokeMu sync.RWMutex
+	onRevoke   []func(sid uuid.UUID)
 }
 
 // Option configures a Store.
@@ -107,16 +111,20 @@ func NewStore(client *ent.Client, bus cache.Bus, log *slog.Logger, life Lifetime
 	bus.Subscribe(revokeTopic, func(msg string) {
 		s.m.InvalidatedBus.Inc()
 		s.gen.Add(1)
-		if id, err := uuid.Parse(msg); err == nil {
+		id, err := uuid.Parse(msg)
+		if err == nil {
 			s.cache.Invalidate(id)
 		} else {
+			id = uuid.Nil
 			s.cache.InvalidateAll()
 		}
+		s.notify(id)
 	})
 	bus.OnReset(func(context.Context, cache.Reset) error {
 		s.m.InvalidatedReset.Inc()
 		s.gen.Add(1)
 		s.cache.InvalidateAll()
+		s.notify(uuid.Nil)
 		if bus.Healthy() {
 			s.m.Degraded.Set(0)
 		} else {
@@ -263,13 +271,37 @@ func (s *Store) RevokeWhere(ctx context.Context, tx *ent.Tx, reason string, ps .
 	return ids, nil
 }
 
+// OnRevoke calls fn after this instance dropped a session from its cache
+// (revoked or changed here or on another instance; uuid.Nil: every session,
+// after a cache reset), so a check made in or after fn reads it afresh. fn
+// must not block. The real-time hub uses it to recheck that session's
+// connections at once.
+func (s *Store) OnRevoke(fn func(sid uuid.UUID)) {
+	s.onRevokeMu.Lock()
+	s.onRevoke = append(s.onRevoke, fn)
+	s.onRevokeMu.Unlock()
+}
+
+func (s *Store) notify(sid uuid.UUID) {
+	s.onRevokeMu.RLock()
+	fns := s.onRevoke
+	s.onRevokeMu.RUnlock()
+	for _, fn := range fns {
+		fn(sid)
+	}
+}
+
 // Forget drops sid from every instance's cache; call it after a commit that
 // changed the session.
 func (s *Store) Forget(ctx context.Context, sid uuid.UUID) {
 	s.m.InvalidatedLocal.Inc()
 	s.gen.Add(1)
 	s.cache.Invalidate(sid)
-	if err := s.bus.Publish(ctx, revokeTopic, sid.String()); errors.Is(err, cache.ErrUnhealthy) {
+	err := s.bus.Publish(ctx, revokeTopic, sid.String())
+	if err != nil {
+		s.notify(sid) // nobody heard it: at least this instance acts
+	}
+	if errors.Is(err, cache.ErrUnhealthy) {
 		// Expected while Redis is down: every instance keeps sessions for
 		// the degraded TTL only, and resynchronises when Redis is back.
 		s.log.DebugContext(ctx, "session revocation not published: bus degraded", "session_id", sid)

@@ -165,6 +165,8 @@ func (s *Service) Delete(ctx context.Context, id uuid.UUID) error {
 		if _, err := tx.Share.Delete().Where(share.SubjectTypeEQ(share.SubjectTypeTeam), share.SubjectID(id)).Exec(ctx); err != nil {
 			return audit.Event{}, err
 		}
+		// The tenant's cached shares may name the team.
+		s.resolver.InvalidateResourceOnCommit(ctx, tx, t.TenantID, "", uuid.Nil)
 		if err := tx.Team.DeleteOne(t).Exec(ctx); err != nil {
 			return audit.Event{}, err
 		}
