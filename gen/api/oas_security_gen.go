@@ -14,7 +14,8 @@ import (
 // SecurityHandler is handler for security parameters.
 type SecurityHandler interface {
 	// HandleBearerAuth handles bearerAuth security.
-	// RS256 access token from /auth/device/login or /auth/token/exchange.
+	// RS256 access token from /auth/device/login or /auth/token/exchange, or a service account's from
+	// /auth/token.
 	HandleBearerAuth(ctx context.Context, operationName OperationName, t BearerAuth) (context.Context, error)
 }
 
@@ -40,6 +41,9 @@ var operationRolesBearerAuth = map[string][]string{
 	},
 	AddKnowledgeNodeOperation: []string{
 		"knowledge.update",
+	},
+	AddServiceAccountKeyOperation: []string{
+		"service_account.manage",
 	},
 	AddTeamMemberOperation: []string{
 		"team.manage",
@@ -74,6 +78,9 @@ var operationRolesBearerAuth = map[string][]string{
 	CreateRoleOperation: []string{
 		"role.manage",
 	},
+	CreateServiceAccountOperation: []string{
+		"service_account.manage",
+	},
 	CreateTeamOperation: []string{
 		"team.manage",
 	},
@@ -91,6 +98,9 @@ var operationRolesBearerAuth = map[string][]string{
 	},
 	DeleteRoleOperation: []string{
 		"role.manage",
+	},
+	DeleteServiceAccountOperation: []string{
+		"service_account.manage",
 	},
 	DeleteTeamOperation: []string{
 		"team.manage",
@@ -130,6 +140,9 @@ var operationRolesBearerAuth = map[string][]string{
 	},
 	GetRoleOperation: []string{
 		"role.read",
+	},
+	GetServiceAccountOperation: []string{
+		"service_account.manage",
 	},
 	GetTeamOperation: []string{
 		"team.read",
@@ -191,6 +204,9 @@ var operationRolesBearerAuth = map[string][]string{
 	ListRolesOperation: []string{
 		"role.read",
 	},
+	ListServiceAccountsOperation: []string{
+		"service_account.manage",
+	},
 	ListTeamsOperation: []string{
 		"team.read",
 	},
@@ -239,8 +255,14 @@ var operationRolesBearerAuth = map[string][]string{
 	RevokeMySessionOperation: []string{
 		"account.manage",
 	},
+	RevokeServiceAccountKeyOperation: []string{
+		"service_account.manage",
+	},
 	SetMemberRolesOperation: []string{
 		"member.manage",
+	},
+	SetServiceAccountRolesOperation: []string{
+		"service_account.manage",
 	},
 	ShareAgentOperation: []string{
 		"agent.share",
@@ -271,6 +293,9 @@ var operationRolesBearerAuth = map[string][]string{
 	},
 	UpdateRoleOperation: []string{
 		"role.manage",
+	},
+	UpdateServiceAccountOperation: []string{
+		"service_account.manage",
 	},
 	UpdateTeamOperation: []string{
 		"team.manage",
@@ -321,7 +346,8 @@ func (s *Server) securityBearerAuth(ctx context.Context, operationName Operation
 // SecuritySource is provider of security values (tokens, passwords, etc.).
 type SecuritySource interface {
 	// BearerAuth provides bearerAuth security value.
-	// RS256 access token from /auth/device/login or /auth/token/exchange.
+	// RS256 access token from /auth/device/login or /auth/token/exchange, or a service account's from
+	// /auth/token.
 	BearerAuth(ctx context.Context, operationName OperationName) (BearerAuth, error)
 }
 

@@ -233,6 +233,8 @@ func (s *Service) RegisterOptions(ctx context.Context, in RegisterOptionsInput) 
 		} else {
 			c.UserID, c.NewUser = uuid.Must(uuid.NewV7()), true
 		}
+	case v.IsServiceAccount():
+		return nil, fault.New(fault.Forbidden, "service accounts have no devices")
 	case v != nil:
 		if err := s.limiter.Check(ctx, "user", v.UserID.String()); err != nil {
 			return nil, err
