@@ -32,7 +32,7 @@ type Claims struct {
 	SessionID uuid.UUID // sid: the session, checked for revocation per request (users only)
 	// ClientID (client_id, RFC 9068) is set only on a service account's
 	// token: it equals Subject, and such a token has no session.
-	ClientID uuid.UUID
+	ClientID  uuid.UUID
 	ID        string    // jti
 	AMR       []string  // amr: how the user authenticated, e.g. ["hwk", "user"]
 	IssuedAt  time.Time // iat
