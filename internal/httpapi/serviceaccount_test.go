@@ -32,7 +32,7 @@ type saKey struct {
 	kid    string
 }
 
-func newSAKey(t *testing.T, alg string) *saKey {
+func newSAKey(t testing.TB, alg string) *saKey {
 	t.Helper()
 	var priv crypto.Signer
 	var method jwt.SigningMethod
@@ -55,7 +55,7 @@ func newSAKey(t *testing.T, alg string) *saKey {
 }
 
 // sign makes an assertion for account id, edited by edit.
-func (k *saKey) sign(t *testing.T, id uuid.UUID, aud string, now time.Time, edit func(h, c map[string]any)) string {
+func (k *saKey) sign(t testing.TB, id uuid.UUID, aud string, now time.Time, edit func(h, c map[string]any)) string {
 	t.Helper()
 	c := map[string]any{"iss": id.String(), "sub": id.String(), "aud": aud, "iat": now.Unix(),
 		"exp": now.Add(2 * time.Minute).Unix(), "jti": uuid.NewString()}
