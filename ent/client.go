@@ -29,6 +29,9 @@ import (
 	"atrium/ent/message"
 	"atrium/ent/refreshtoken"
 	"atrium/ent/role"
+	"atrium/ent/serviceaccount"
+	"atrium/ent/serviceaccountassertion"
+	"atrium/ent/serviceaccountkey"
 	"atrium/ent/session"
 	"atrium/ent/share"
 	"atrium/ent/signingkey"
@@ -87,6 +90,12 @@ type Client struct {
 	RefreshToken *RefreshTokenClient
 	// Role is the client for interacting with the Role builders.
 	Role *RoleClient
+	// ServiceAccount is the client for interacting with the ServiceAccount builders.
+	ServiceAccount *ServiceAccountClient
+	// ServiceAccountAssertion is the client for interacting with the ServiceAccountAssertion builders.
+	ServiceAccountAssertion *ServiceAccountAssertionClient
+	// ServiceAccountKey is the client for interacting with the ServiceAccountKey builders.
+	ServiceAccountKey *ServiceAccountKeyClient
 	// Session is the client for interacting with the Session builders.
 	Session *SessionClient
 	// Share is the client for interacting with the Share builders.
@@ -130,6 +139,9 @@ func (c *Client) init() {
 	c.Message = NewMessageClient(c.config)
 	c.RefreshToken = NewRefreshTokenClient(c.config)
 	c.Role = NewRoleClient(c.config)
+	c.ServiceAccount = NewServiceAccountClient(c.config)
+	c.ServiceAccountAssertion = NewServiceAccountAssertionClient(c.config)
+	c.ServiceAccountKey = NewServiceAccountKeyClient(c.config)
 	c.Session = NewSessionClient(c.config)
 	c.Share = NewShareClient(c.config)
 	c.SigningKey = NewSigningKeyClient(c.config)
@@ -227,33 +239,36 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 	cfg := c.config
 	cfg.driver = tx
 	return &Tx{
-		ctx:            ctx,
-		config:         cfg,
-		ActorRef:       NewActorRefClient(cfg),
-		Agent:          NewAgentClient(cfg),
-		AuditAnchor:    NewAuditAnchorClient(cfg),
-		AuditEvent:     NewAuditEventClient(cfg),
-		Ceremony:       NewCeremonyClient(cfg),
-		Conversation:   NewConversationClient(cfg),
-		Credential:     NewCredentialClient(cfg),
-		Document:       NewDocumentClient(cfg),
-		Invitation:     NewInvitationClient(cfg),
-		KGEdge:         NewKGEdgeClient(cfg),
-		KGNode:         NewKGNodeClient(cfg),
-		KnowledgeGraph: NewKnowledgeGraphClient(cfg),
-		LLMUsage:       NewLLMUsageClient(cfg),
-		MemberRole:     NewMemberRoleClient(cfg),
-		Membership:     NewMembershipClient(cfg),
-		Message:        NewMessageClient(cfg),
-		RefreshToken:   NewRefreshTokenClient(cfg),
-		Role:           NewRoleClient(cfg),
-		Session:        NewSessionClient(cfg),
-		Share:          NewShareClient(cfg),
-		SigningKey:     NewSigningKeyClient(cfg),
-		Team:           NewTeamClient(cfg),
-		TeamMember:     NewTeamMemberClient(cfg),
-		Tenant:         NewTenantClient(cfg),
-		User:           NewUserClient(cfg),
+		ctx:                     ctx,
+		config:                  cfg,
+		ActorRef:                NewActorRefClient(cfg),
+		Agent:                   NewAgentClient(cfg),
+		AuditAnchor:             NewAuditAnchorClient(cfg),
+		AuditEvent:              NewAuditEventClient(cfg),
+		Ceremony:                NewCeremonyClient(cfg),
+		Conversation:            NewConversationClient(cfg),
+		Credential:              NewCredentialClient(cfg),
+		Document:                NewDocumentClient(cfg),
+		Invitation:              NewInvitationClient(cfg),
+		KGEdge:                  NewKGEdgeClient(cfg),
+		KGNode:                  NewKGNodeClient(cfg),
+		KnowledgeGraph:          NewKnowledgeGraphClient(cfg),
+		LLMUsage:                NewLLMUsageClient(cfg),
+		MemberRole:              NewMemberRoleClient(cfg),
+		Membership:              NewMembershipClient(cfg),
+		Message:                 NewMessageClient(cfg),
+		RefreshToken:            NewRefreshTokenClient(cfg),
+		Role:                    NewRoleClient(cfg),
+		ServiceAccount:          NewServiceAccountClient(cfg),
+		ServiceAccountAssertion: NewServiceAccountAssertionClient(cfg),
+		ServiceAccountKey:       NewServiceAccountKeyClient(cfg),
+		Session:                 NewSessionClient(cfg),
+		Share:                   NewShareClient(cfg),
+		SigningKey:              NewSigningKeyClient(cfg),
+		Team:                    NewTeamClient(cfg),
+		TeamMember:              NewTeamMemberClient(cfg),
+		Tenant:                  NewTenantClient(cfg),
+		User:                    NewUserClient(cfg),
 	}, nil
 }
 
@@ -271,33 +286,36 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 	cfg := c.config
 	cfg.driver = &txDriver{tx: tx, drv: c.driver}
 	return &Tx{
-		ctx:            ctx,
-		config:         cfg,
-		ActorRef:       NewActorRefClient(cfg),
-		Agent:          NewAgentClient(cfg),
-		AuditAnchor:    NewAuditAnchorClient(cfg),
-		AuditEvent:     NewAuditEventClient(cfg),
-		Ceremony:       NewCeremonyClient(cfg),
-		Conversation:   NewConversationClient(cfg),
-		Credential:     NewCredentialClient(cfg),
-		Document:       NewDocumentClient(cfg),
-		Invitation:     NewInvitationClient(cfg),
-		KGEdge:         NewKGEdgeClient(cfg),
-		KGNode:         NewKGNodeClient(cfg),
-		KnowledgeGraph: NewKnowledgeGraphClient(cfg),
-		LLMUsage:       NewLLMUsageClient(cfg),
-		MemberRole:     NewMemberRoleClient(cfg),
-		Membership:     NewMembershipClient(cfg),
-		Message:        NewMessageClient(cfg),
-		RefreshToken:   NewRefreshTokenClient(cfg),
-		Role:           NewRoleClient(cfg),
-		Session:        NewSessionClient(cfg),
-		Share:          NewShareClient(cfg),
-		SigningKey:     NewSigningKeyClient(cfg),
-		Team:           NewTeamClient(cfg),
-		TeamMember:     NewTeamMemberClient(cfg),
-		Tenant:         NewTenantClient(cfg),
-		User:           NewUserClient(cfg),
+		ctx:                     ctx,
+		config:                  cfg,
+		ActorRef:                NewActorRefClient(cfg),
+		Agent:                   NewAgentClient(cfg),
+		AuditAnchor:             NewAuditAnchorClient(cfg),
+		AuditEvent:              NewAuditEventClient(cfg),
+		Ceremony:                NewCeremonyClient(cfg),
+		Conversation:            NewConversationClient(cfg),
+		Credential:              NewCredentialClient(cfg),
+		Document:                NewDocumentClient(cfg),
+		Invitation:              NewInvitationClient(cfg),
+		KGEdge:                  NewKGEdgeClient(cfg),
+		KGNode:                  NewKGNodeClient(cfg),
+		KnowledgeGraph:          NewKnowledgeGraphClient(cfg),
+		LLMUsage:                NewLLMUsageClient(cfg),
+		MemberRole:              NewMemberRoleClient(cfg),
+		Membership:              NewMembershipClient(cfg),
+		Message:                 NewMessageClient(cfg),
+		RefreshToken:            NewRefreshTokenClient(cfg),
+		Role:                    NewRoleClient(cfg),
+		ServiceAccount:          NewServiceAccountClient(cfg),
+		ServiceAccountAssertion: NewServiceAccountAssertionClient(cfg),
+		ServiceAccountKey:       NewServiceAccountKeyClient(cfg),
+		Session:                 NewSessionClient(cfg),
+		Share:                   NewShareClient(cfg),
+		SigningKey:              NewSigningKeyClient(cfg),
+		Team:                    NewTeamClient(cfg),
+		TeamMember:              NewTeamMemberClient(cfg),
+		Tenant:                  NewTenantClient(cfg),
+		User:                    NewUserClient(cfg),
 	}, nil
 }
 
@@ -330,7 +348,8 @@ func (c *Client) Use(hooks ...Hook) {
 		c.ActorRef, c.Agent, c.AuditAnchor, c.AuditEvent, c.Ceremony, c.Conversation,
 		c.Credential, c.Document, c.Invitation, c.KGEdge, c.KGNode, c.KnowledgeGraph,
 		c.LLMUsage, c.MemberRole, c.Membership, c.Message, c.RefreshToken, c.Role,
-		c.Session, c.Share, c.SigningKey, c.Team, c.TeamMember, c.Tenant, c.User,
+		c.ServiceAccount, c.ServiceAccountAssertion, c.ServiceAccountKey, c.Session,
+		c.Share, c.SigningKey, c.Team, c.TeamMember, c.Tenant, c.User,
 	} {
 		n.Use(hooks...)
 	}
@@ -343,7 +362,8 @@ func (c *Client) Intercept(interceptors ...Interceptor) {
 		c.ActorRef, c.Agent, c.AuditAnchor, c.AuditEvent, c.Ceremony, c.Conversation,
 		c.Credential, c.Document, c.Invitation, c.KGEdge, c.KGNode, c.KnowledgeGraph,
 		c.LLMUsage, c.MemberRole, c.Membership, c.Message, c.RefreshToken, c.Role,
-		c.Session, c.Share, c.SigningKey, c.Team, c.TeamMember, c.Tenant, c.User,
+		c.ServiceAccount, c.ServiceAccountAssertion, c.ServiceAccountKey, c.Session,
+		c.Share, c.SigningKey, c.Team, c.TeamMember, c.Tenant, c.User,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -388,6 +408,12 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.RefreshToken.mutate(ctx, m)
 	case *RoleMutation:
 		return c.Role.mutate(ctx, m)
+	case *ServiceAccountMutation:
+		return c.ServiceAccount.mutate(ctx, m)
+	case *ServiceAccountAssertionMutation:
+		return c.ServiceAccountAssertion.mutate(ctx, m)
+	case *ServiceAccountKeyMutation:
+		return c.ServiceAccountKey.mutate(ctx, m)
 	case *SessionMutation:
 		return c.Session.mutate(ctx, m)
 	case *ShareMutation:
@@ -3187,6 +3213,472 @@ func (c *RoleClient) mutate(ctx context.Context, m *RoleMutation) (Value, error)
 	}
 }
 
+// ServiceAccountClient is a client for the ServiceAccount schema.
+type ServiceAccountClient struct {
+	config
+}
+
+// NewServiceAccountClient returns a client for the ServiceAccount from the given config.
+func NewServiceAccountClient(c config) *ServiceAccountClient {
+	return &ServiceAccountClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `serviceaccount.Hooks(f(g(h())))`.
+func (c *ServiceAccountClient) Use(hooks ...Hook) {
+	c.hooks.ServiceAccount = append(c.hooks.ServiceAccount, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `serviceaccount.Intercept(f(g(h())))`.
+func (c *ServiceAccountClient) Intercept(interceptors ...Interceptor) {
+	c.inters.ServiceAccount = append(c.inters.ServiceAccount, interceptors...)
+}
+
+// Create returns a builder for creating a ServiceAccount entity.
+func (c *ServiceAccountClient) Create() *ServiceAccountCreate {
+	mutation := newServiceAccountMutation(c.config, OpCreate)
+	return &ServiceAccountCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of ServiceAccount entities.
+func (c *ServiceAccountClient) CreateBulk(builders ...*ServiceAccountCreate) *ServiceAccountCreateBulk {
+	return &ServiceAccountCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *ServiceAccountClient) MapCreateBulk(slice any, setFunc func(*ServiceAccountCreate, int)) *ServiceAccountCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &ServiceAccountCreateBulk{err: fmt.Errorf("calling to ServiceAccountClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*ServiceAccountCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &ServiceAccountCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for ServiceAccount.
+func (c *ServiceAccountClient) Update() *ServiceAccountUpdate {
+	mutation := newServiceAccountMutation(c.config, OpUpdate)
+	return &ServiceAccountUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *ServiceAccountClient) UpdateOne(_m *ServiceAccount) *ServiceAccountUpdateOne {
+	mutation := newServiceAccountMutation(c.config, OpUpdateOne, withServiceAccount(_m))
+	return &ServiceAccountUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *ServiceAccountClient) UpdateOneID(id uuid.UUID) *ServiceAccountUpdateOne {
+	mutation := newServiceAccountMutation(c.config, OpUpdateOne, withServiceAccountID(id))
+	return &ServiceAccountUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for ServiceAccount.
+func (c *ServiceAccountClient) Delete() *ServiceAccountDelete {
+	mutation := newServiceAccountMutation(c.config, OpDelete)
+	return &ServiceAccountDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *ServiceAccountClient) DeleteOne(_m *ServiceAccount) *ServiceAccountDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *ServiceAccountClient) DeleteOneID(id uuid.UUID) *ServiceAccountDeleteOne {
+	builder := c.Delete().Where(serviceaccount.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &ServiceAccountDeleteOne{builder}
+}
+
+// Query returns a query builder for ServiceAccount.
+func (c *ServiceAccountClient) Query() *ServiceAccountQuery {
+	return &ServiceAccountQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeServiceAccount},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a ServiceAccount entity by its id.
+func (c *ServiceAccountClient) Get(ctx context.Context, id uuid.UUID) (*ServiceAccount, error) {
+	return c.Query().Where(serviceaccount.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *ServiceAccountClient) GetX(ctx context.Context, id uuid.UUID) *ServiceAccount {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryTenant queries the tenant edge of a ServiceAccount.
+func (c *ServiceAccountClient) QueryTenant(_m *ServiceAccount) *TenantQuery {
+	query := (&TenantClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(serviceaccount.Table, serviceaccount.FieldID, id),
+			sqlgraph.To(tenant.Table, tenant.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, serviceaccount.TenantTable, serviceaccount.TenantColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryKeys queries the keys edge of a ServiceAccount.
+func (c *ServiceAccountClient) QueryKeys(_m *ServiceAccount) *ServiceAccountKeyQuery {
+	query := (&ServiceAccountKeyClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(serviceaccount.Table, serviceaccount.FieldID, id),
+			sqlgraph.To(serviceaccountkey.Table, serviceaccountkey.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, true, serviceaccount.KeysTable, serviceaccount.KeysColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *ServiceAccountClient) Hooks() []Hook {
+	hooks := c.hooks.ServiceAccount
+	return append(hooks[:len(hooks):len(hooks)], serviceaccount.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *ServiceAccountClient) Interceptors() []Interceptor {
+	return c.inters.ServiceAccount
+}
+
+func (c *ServiceAccountClient) mutate(ctx context.Context, m *ServiceAccountMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&ServiceAccountCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&ServiceAccountUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&ServiceAccountUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&ServiceAccountDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown ServiceAccount mutation op: %q", m.Op())
+	}
+}
+
+// ServiceAccountAssertionClient is a client for the ServiceAccountAssertion schema.
+type ServiceAccountAssertionClient struct {
+	config
+}
+
+// NewServiceAccountAssertionClient returns a client for the ServiceAccountAssertion from the given config.
+func NewServiceAccountAssertionClient(c config) *ServiceAccountAssertionClient {
+	return &ServiceAccountAssertionClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `serviceaccountassertion.Hooks(f(g(h())))`.
+func (c *ServiceAccountAssertionClient) Use(hooks ...Hook) {
+	c.hooks.ServiceAccountAssertion = append(c.hooks.ServiceAccountAssertion, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `serviceaccountassertion.Intercept(f(g(h())))`.
+func (c *ServiceAccountAssertionClient) Intercept(interceptors ...Interceptor) {
+	c.inters.ServiceAccountAssertion = append(c.inters.ServiceAccountAssertion, interceptors...)
+}
+
+// Create returns a builder for creating a ServiceAccountAssertion entity.
+func (c *ServiceAccountAssertionClient) Create() *ServiceAccountAssertionCreate {
+	mutation := newServiceAccountAssertionMutation(c.config, OpCreate)
+	return &ServiceAccountAssertionCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of ServiceAccountAssertion entities.
+func (c *ServiceAccountAssertionClient) CreateBulk(builders ...*ServiceAccountAssertionCreate) *ServiceAccountAssertionCreateBulk {
+	return &ServiceAccountAssertionCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *ServiceAccountAssertionClient) MapCreateBulk(slice any, setFunc func(*ServiceAccountAssertionCreate, int)) *ServiceAccountAssertionCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &ServiceAccountAssertionCreateBulk{err: fmt.Errorf("calling to ServiceAccountAssertionClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*ServiceAccountAssertionCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &ServiceAccountAssertionCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for ServiceAccountAssertion.
+func (c *ServiceAccountAssertionClient) Update() *ServiceAccountAssertionUpdate {
+	mutation := newServiceAccountAssertionMutation(c.config, OpUpdate)
+	return &ServiceAccountAssertionUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *ServiceAccountAssertionClient) UpdateOne(_m *ServiceAccountAssertion) *ServiceAccountAssertionUpdateOne {
+	mutation := newServiceAccountAssertionMutation(c.config, OpUpdateOne, withServiceAccountAssertion(_m))
+	return &ServiceAccountAssertionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *ServiceAccountAssertionClient) UpdateOneID(id string) *ServiceAccountAssertionUpdateOne {
+	mutation := newServiceAccountAssertionMutation(c.config, OpUpdateOne, withServiceAccountAssertionID(id))
+	return &ServiceAccountAssertionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for ServiceAccountAssertion.
+func (c *ServiceAccountAssertionClient) Delete() *ServiceAccountAssertionDelete {
+	mutation := newServiceAccountAssertionMutation(c.config, OpDelete)
+	return &ServiceAccountAssertionDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *ServiceAccountAssertionClient) DeleteOne(_m *ServiceAccountAssertion) *ServiceAccountAssertionDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *ServiceAccountAssertionClient) DeleteOneID(id string) *ServiceAccountAssertionDeleteOne {
+	builder := c.Delete().Where(serviceaccountassertion.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &ServiceAccountAssertionDeleteOne{builder}
+}
+
+// Query returns a query builder for ServiceAccountAssertion.
+func (c *ServiceAccountAssertionClient) Query() *ServiceAccountAssertionQuery {
+	return &ServiceAccountAssertionQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeServiceAccountAssertion},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a ServiceAccountAssertion entity by its id.
+func (c *ServiceAccountAssertionClient) Get(ctx context.Context, id string) (*ServiceAccountAssertion, error) {
+	return c.Query().Where(serviceaccountassertion.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *ServiceAccountAssertionClient) GetX(ctx context.Context, id string) *ServiceAccountAssertion {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *ServiceAccountAssertionClient) Hooks() []Hook {
+	hooks := c.hooks.ServiceAccountAssertion
+	return append(hooks[:len(hooks):len(hooks)], serviceaccountassertion.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *ServiceAccountAssertionClient) Interceptors() []Interceptor {
+	return c.inters.ServiceAccountAssertion
+}
+
+func (c *ServiceAccountAssertionClient) mutate(ctx context.Context, m *ServiceAccountAssertionMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&ServiceAccountAssertionCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&ServiceAccountAssertionUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&ServiceAccountAssertionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&ServiceAccountAssertionDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown ServiceAccountAssertion mutation op: %q", m.Op())
+	}
+}
+
+// ServiceAccountKeyClient is a client for the ServiceAccountKey schema.
+type ServiceAccountKeyClient struct {
+	config
+}
+
+// NewServiceAccountKeyClient returns a client for the ServiceAccountKey from the given config.
+func NewServiceAccountKeyClient(c config) *ServiceAccountKeyClient {
+	return &ServiceAccountKeyClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `serviceaccountkey.Hooks(f(g(h())))`.
+func (c *ServiceAccountKeyClient) Use(hooks ...Hook) {
+	c.hooks.ServiceAccountKey = append(c.hooks.ServiceAccountKey, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `serviceaccountkey.Intercept(f(g(h())))`.
+func (c *ServiceAccountKeyClient) Intercept(interceptors ...Interceptor) {
+	c.inters.ServiceAccountKey = append(c.inters.ServiceAccountKey, interceptors...)
+}
+
+// Create returns a builder for creating a ServiceAccountKey entity.
+func (c *ServiceAccountKeyClient) Create() *ServiceAccountKeyCreate {
+	mutation := newServiceAccountKeyMutation(c.config, OpCreate)
+	return &ServiceAccountKeyCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of ServiceAccountKey entities.
+func (c *ServiceAccountKeyClient) CreateBulk(builders ...*ServiceAccountKeyCreate) *ServiceAccountKeyCreateBulk {
+	return &ServiceAccountKeyCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *ServiceAccountKeyClient) MapCreateBulk(slice any, setFunc func(*ServiceAccountKeyCreate, int)) *ServiceAccountKeyCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &ServiceAccountKeyCreateBulk{err: fmt.Errorf("calling to ServiceAccountKeyClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*ServiceAccountKeyCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &ServiceAccountKeyCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for ServiceAccountKey.
+func (c *ServiceAccountKeyClient) Update() *ServiceAccountKeyUpdate {
+	mutation := newServiceAccountKeyMutation(c.config, OpUpdate)
+	return &ServiceAccountKeyUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *ServiceAccountKeyClient) UpdateOne(_m *ServiceAccountKey) *ServiceAccountKeyUpdateOne {
+	mutation := newServiceAccountKeyMutation(c.config, OpUpdateOne, withServiceAccountKey(_m))
+	return &ServiceAccountKeyUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *ServiceAccountKeyClient) UpdateOneID(id uuid.UUID) *ServiceAccountKeyUpdateOne {
+	mutation := newServiceAccountKeyMutation(c.config, OpUpdateOne, withServiceAccountKeyID(id))
+	return &ServiceAccountKeyUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for ServiceAccountKey.
+func (c *ServiceAccountKeyClient) Delete() *ServiceAccountKeyDelete {
+	mutation := newServiceAccountKeyMutation(c.config, OpDelete)
+	return &ServiceAccountKeyDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *ServiceAccountKeyClient) DeleteOne(_m *ServiceAccountKey) *ServiceAccountKeyDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *ServiceAccountKeyClient) DeleteOneID(id uuid.UUID) *ServiceAccountKeyDeleteOne {
+	builder := c.Delete().Where(serviceaccountkey.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &ServiceAccountKeyDeleteOne{builder}
+}
+
+// Query returns a query builder for ServiceAccountKey.
+func (c *ServiceAccountKeyClient) Query() *ServiceAccountKeyQuery {
+	return &ServiceAccountKeyQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeServiceAccountKey},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a ServiceAccountKey entity by its id.
+func (c *ServiceAccountKeyClient) Get(ctx context.Context, id uuid.UUID) (*ServiceAccountKey, error) {
+	return c.Query().Where(serviceaccountkey.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *ServiceAccountKeyClient) GetX(ctx context.Context, id uuid.UUID) *ServiceAccountKey {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryTenant queries the tenant edge of a ServiceAccountKey.
+func (c *ServiceAccountKeyClient) QueryTenant(_m *ServiceAccountKey) *TenantQuery {
+	query := (&TenantClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(serviceaccountkey.Table, serviceaccountkey.FieldID, id),
+			sqlgraph.To(tenant.Table, tenant.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, serviceaccountkey.TenantTable, serviceaccountkey.TenantColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryServiceAccount queries the service_account edge of a ServiceAccountKey.
+func (c *ServiceAccountKeyClient) QueryServiceAccount(_m *ServiceAccountKey) *ServiceAccountQuery {
+	query := (&ServiceAccountClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(serviceaccountkey.Table, serviceaccountkey.FieldID, id),
+			sqlgraph.To(serviceaccount.Table, serviceaccount.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, serviceaccountkey.ServiceAccountTable, serviceaccountkey.ServiceAccountColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *ServiceAccountKeyClient) Hooks() []Hook {
+	hooks := c.hooks.ServiceAccountKey
+	return append(hooks[:len(hooks):len(hooks)], serviceaccountkey.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *ServiceAccountKeyClient) Interceptors() []Interceptor {
+	return c.inters.ServiceAccountKey
+}
+
+func (c *ServiceAccountKeyClient) mutate(ctx context.Context, m *ServiceAccountKeyMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&ServiceAccountKeyCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&ServiceAccountKeyUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&ServiceAccountKeyUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&ServiceAccountKeyDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown ServiceAccountKey mutation op: %q", m.Op())
+	}
+}
+
 // SessionClient is a client for the Session schema.
 type SessionClient struct {
 	config
@@ -4290,13 +4782,15 @@ type (
 	hooks struct {
 		ActorRef, Agent, AuditAnchor, AuditEvent, Ceremony, Conversation, Credential,
 		Document, Invitation, KGEdge, KGNode, KnowledgeGraph, LLMUsage, MemberRole,
-		Membership, Message, RefreshToken, Role, Session, Share, SigningKey, Team,
+		Membership, Message, RefreshToken, Role, ServiceAccount,
+		ServiceAccountAssertion, ServiceAccountKey, Session, Share, SigningKey, Team,
 		TeamMember, Tenant, User []ent.Hook
 	}
 	inters struct {
 		ActorRef, Agent, AuditAnchor, AuditEvent, Ceremony, Conversation, Credential,
 		Document, Invitation, KGEdge, KGNode, KnowledgeGraph, LLMUsage, MemberRole,
-		Membership, Message, RefreshToken, Role, Session, Share, SigningKey, Team,
+		Membership, Message, RefreshToken, Role, ServiceAccount,
+		ServiceAccountAssertion, ServiceAccountKey, Session, Share, SigningKey, Team,
 		TeamMember, Tenant, User []ent.Interceptor
 	}
 )

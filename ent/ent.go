@@ -21,6 +21,9 @@ import (
 	"atrium/ent/message"
 	"atrium/ent/refreshtoken"
 	"atrium/ent/role"
+	"atrium/ent/serviceaccount"
+	"atrium/ent/serviceaccountassertion"
+	"atrium/ent/serviceaccountkey"
 	"atrium/ent/session"
 	"atrium/ent/share"
 	"atrium/ent/signingkey"
@@ -97,31 +100,34 @@ var (
 func checkColumn(t, c string) error {
 	initCheck.Do(func() {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
-			actorref.Table:       actorref.ValidColumn,
-			agent.Table:          agent.ValidColumn,
-			auditanchor.Table:    auditanchor.ValidColumn,
-			auditevent.Table:     auditevent.ValidColumn,
-			ceremony.Table:       ceremony.ValidColumn,
-			conversation.Table:   conversation.ValidColumn,
-			credential.Table:     credential.ValidColumn,
-			document.Table:       document.ValidColumn,
-			invitation.Table:     invitation.ValidColumn,
-			kgedge.Table:         kgedge.ValidColumn,
-			kgnode.Table:         kgnode.ValidColumn,
-			knowledgegraph.Table: knowledgegraph.ValidColumn,
-			llmusage.Table:       llmusage.ValidColumn,
-			memberrole.Table:     memberrole.ValidColumn,
-			membership.Table:     membership.ValidColumn,
-			message.Table:        message.ValidColumn,
-			refreshtoken.Table:   refreshtoken.ValidColumn,
-			role.Table:           role.ValidColumn,
-			session.Table:        session.ValidColumn,
-			share.Table:          share.ValidColumn,
-			signingkey.Table:     signingkey.ValidColumn,
-			team.Table:           team.ValidColumn,
-			teammember.Table:     teammember.ValidColumn,
-			tenant.Table:         tenant.ValidColumn,
-			user.Table:           user.ValidColumn,
+			actorref.Table:                actorref.ValidColumn,
+			agent.Table:                   agent.ValidColumn,
+			auditanchor.Table:             auditanchor.ValidColumn,
+			auditevent.Table:              auditevent.ValidColumn,
+			ceremony.Table:                ceremony.ValidColumn,
+			conversation.Table:            conversation.ValidColumn,
+			credential.Table:              credential.ValidColumn,
+			document.Table:                document.ValidColumn,
+			invitation.Table:              invitation.ValidColumn,
+			kgedge.Table:                  kgedge.ValidColumn,
+			kgnode.Table:                  kgnode.ValidColumn,
+			knowledgegraph.Table:          knowledgegraph.ValidColumn,
+			llmusage.Table:                llmusage.ValidColumn,
+			memberrole.Table:              memberrole.ValidColumn,
+			membership.Table:              membership.ValidColumn,
+			message.Table:                 message.ValidColumn,
+			refreshtoken.Table:            refreshtoken.ValidColumn,
+			role.Table:                    role.ValidColumn,
+			serviceaccount.Table:          serviceaccount.ValidColumn,
+			serviceaccountassertion.Table: serviceaccountassertion.ValidColumn,
+			serviceaccountkey.Table:       serviceaccountkey.ValidColumn,
+			session.Table:                 session.ValidColumn,
+			share.Table:                   share.ValidColumn,
+			signingkey.Table:              signingkey.ValidColumn,
+			team.Table:                    team.ValidColumn,
+			teammember.Table:              teammember.ValidColumn,
+			tenant.Table:                  tenant.ValidColumn,
+			user.Table:                    user.ValidColumn,
 		})
 	})
 	return columnCheck(t, c)

@@ -22,6 +22,9 @@ import (
 	"atrium/ent/predicate"
 	"atrium/ent/refreshtoken"
 	"atrium/ent/role"
+	"atrium/ent/serviceaccount"
+	"atrium/ent/serviceaccountassertion"
+	"atrium/ent/serviceaccountkey"
 	"atrium/ent/session"
 	"atrium/ent/share"
 	"atrium/ent/signingkey"
@@ -38,7 +41,7 @@ import (
 
 // schemaGraph holds a representation of ent/schema at runtime.
 var schemaGraph = func() *sqlgraph.Schema {
-	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 25)}
+	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 28)}
 	graph.Nodes[0] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   actorref.Table,
@@ -437,6 +440,68 @@ var schemaGraph = func() *sqlgraph.Schema {
 	}
 	graph.Nodes[18] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
+			Table:   serviceaccount.Table,
+			Columns: serviceaccount.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeUUID,
+				Column: serviceaccount.FieldID,
+			},
+		},
+		Type: "ServiceAccount",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			serviceaccount.FieldCreatedAt:      {Type: field.TypeTime, Column: serviceaccount.FieldCreatedAt},
+			serviceaccount.FieldUpdatedAt:      {Type: field.TypeTime, Column: serviceaccount.FieldUpdatedAt},
+			serviceaccount.FieldTenantID:       {Type: field.TypeUUID, Column: serviceaccount.FieldTenantID},
+			serviceaccount.FieldCreatedBy:      {Type: field.TypeUUID, Column: serviceaccount.FieldCreatedBy},
+			serviceaccount.FieldUpdatedBy:      {Type: field.TypeUUID, Column: serviceaccount.FieldUpdatedBy},
+			serviceaccount.FieldName:           {Type: field.TypeString, Column: serviceaccount.FieldName},
+			serviceaccount.FieldDescription:    {Type: field.TypeString, Column: serviceaccount.FieldDescription},
+			serviceaccount.FieldRoleIds:        {Type: field.TypeJSON, Column: serviceaccount.FieldRoleIds},
+			serviceaccount.FieldAdministration: {Type: field.TypeBool, Column: serviceaccount.FieldAdministration},
+			serviceaccount.FieldDisabledAt:     {Type: field.TypeTime, Column: serviceaccount.FieldDisabledAt},
+		},
+	}
+	graph.Nodes[19] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   serviceaccountassertion.Table,
+			Columns: serviceaccountassertion.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeString,
+				Column: serviceaccountassertion.FieldID,
+			},
+		},
+		Type: "ServiceAccountAssertion",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			serviceaccountassertion.FieldExpiresAt: {Type: field.TypeTime, Column: serviceaccountassertion.FieldExpiresAt},
+		},
+	}
+	graph.Nodes[20] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   serviceaccountkey.Table,
+			Columns: serviceaccountkey.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeUUID,
+				Column: serviceaccountkey.FieldID,
+			},
+		},
+		Type: "ServiceAccountKey",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			serviceaccountkey.FieldCreatedAt:        {Type: field.TypeTime, Column: serviceaccountkey.FieldCreatedAt},
+			serviceaccountkey.FieldUpdatedAt:        {Type: field.TypeTime, Column: serviceaccountkey.FieldUpdatedAt},
+			serviceaccountkey.FieldTenantID:         {Type: field.TypeUUID, Column: serviceaccountkey.FieldTenantID},
+			serviceaccountkey.FieldCreatedBy:        {Type: field.TypeUUID, Column: serviceaccountkey.FieldCreatedBy},
+			serviceaccountkey.FieldUpdatedBy:        {Type: field.TypeUUID, Column: serviceaccountkey.FieldUpdatedBy},
+			serviceaccountkey.FieldServiceAccountID: {Type: field.TypeUUID, Column: serviceaccountkey.FieldServiceAccountID},
+			serviceaccountkey.FieldKid:              {Type: field.TypeString, Column: serviceaccountkey.FieldKid},
+			serviceaccountkey.FieldAlg:              {Type: field.TypeEnum, Column: serviceaccountkey.FieldAlg},
+			serviceaccountkey.FieldPublicKey:        {Type: field.TypeString, Column: serviceaccountkey.FieldPublicKey},
+			serviceaccountkey.FieldExpiresAt:        {Type: field.TypeTime, Column: serviceaccountkey.FieldExpiresAt},
+			serviceaccountkey.FieldRevokedAt:        {Type: field.TypeTime, Column: serviceaccountkey.FieldRevokedAt},
+			serviceaccountkey.FieldLastUsedAt:       {Type: field.TypeTime, Column: serviceaccountkey.FieldLastUsedAt},
+		},
+	}
+	graph.Nodes[21] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
 			Table:   session.Table,
 			Columns: session.Columns,
 			ID: &sqlgraph.FieldSpec{
@@ -459,7 +524,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			session.FieldRevokedReason: {Type: field.TypeString, Column: session.FieldRevokedReason},
 		},
 	}
-	graph.Nodes[19] = &sqlgraph.Node{
+	graph.Nodes[22] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   share.Table,
 			Columns: share.Columns,
@@ -482,7 +547,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			share.FieldLevel:        {Type: field.TypeEnum, Column: share.FieldLevel},
 		},
 	}
-	graph.Nodes[20] = &sqlgraph.Node{
+	graph.Nodes[23] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   signingkey.Table,
 			Columns: signingkey.Columns,
@@ -505,7 +570,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			signingkey.FieldVerifyUntil:   {Type: field.TypeTime, Column: signingkey.FieldVerifyUntil},
 		},
 	}
-	graph.Nodes[21] = &sqlgraph.Node{
+	graph.Nodes[24] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   team.Table,
 			Columns: team.Columns,
@@ -525,7 +590,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			team.FieldDescription: {Type: field.TypeString, Column: team.FieldDescription},
 		},
 	}
-	graph.Nodes[22] = &sqlgraph.Node{
+	graph.Nodes[25] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   teammember.Table,
 			Columns: teammember.Columns,
@@ -545,7 +610,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			teammember.FieldUserID:    {Type: field.TypeUUID, Column: teammember.FieldUserID},
 		},
 	}
-	graph.Nodes[23] = &sqlgraph.Node{
+	graph.Nodes[26] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   tenant.Table,
 			Columns: tenant.Columns,
@@ -565,7 +630,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			tenant.FieldLlmMonthlyTokens: {Type: field.TypeInt64, Column: tenant.FieldLlmMonthlyTokens},
 		},
 	}
-	graph.Nodes[24] = &sqlgraph.Node{
+	graph.Nodes[27] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   user.Table,
 			Columns: user.Columns,
@@ -860,6 +925,54 @@ var schemaGraph = func() *sqlgraph.Schema {
 		},
 		"Role",
 		"MemberRole",
+	)
+	graph.MustAddE(
+		"tenant",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   serviceaccount.TenantTable,
+			Columns: []string{serviceaccount.TenantColumn},
+			Bidi:    false,
+		},
+		"ServiceAccount",
+		"Tenant",
+	)
+	graph.MustAddE(
+		"keys",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: true,
+			Table:   serviceaccount.KeysTable,
+			Columns: []string{serviceaccount.KeysColumn},
+			Bidi:    false,
+		},
+		"ServiceAccount",
+		"ServiceAccountKey",
+	)
+	graph.MustAddE(
+		"tenant",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   serviceaccountkey.TenantTable,
+			Columns: []string{serviceaccountkey.TenantColumn},
+			Bidi:    false,
+		},
+		"ServiceAccountKey",
+		"Tenant",
+	)
+	graph.MustAddE(
+		"service_account",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   serviceaccountkey.ServiceAccountTable,
+			Columns: []string{serviceaccountkey.ServiceAccountColumn},
+			Bidi:    false,
+		},
+		"ServiceAccountKey",
+		"ServiceAccount",
 	)
 	graph.MustAddE(
 		"user",
@@ -2843,6 +2956,297 @@ func (f *RoleFilter) WhereHasMemberRolesWith(preds ...predicate.MemberRole) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *ServiceAccountQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the ServiceAccountQuery builder.
+func (_q *ServiceAccountQuery) Filter() *ServiceAccountFilter {
+	return &ServiceAccountFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *ServiceAccountMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the ServiceAccountMutation builder.
+func (m *ServiceAccountMutation) Filter() *ServiceAccountFilter {
+	return &ServiceAccountFilter{config: m.config, predicateAdder: m}
+}
+
+// ServiceAccountFilter provides a generic filtering capability at runtime for ServiceAccountQuery.
+type ServiceAccountFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *ServiceAccountFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[18].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql [16]byte predicate on the id field.
+func (f *ServiceAccountFilter) WhereID(p entql.ValueP) {
+	f.Where(p.Field(serviceaccount.FieldID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *ServiceAccountFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(serviceaccount.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *ServiceAccountFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(serviceaccount.FieldUpdatedAt))
+}
+
+// WhereTenantID applies the entql [16]byte predicate on the tenant_id field.
+func (f *ServiceAccountFilter) WhereTenantID(p entql.ValueP) {
+	f.Where(p.Field(serviceaccount.FieldTenantID))
+}
+
+// WhereCreatedBy applies the entql [16]byte predicate on the created_by field.
+func (f *ServiceAccountFilter) WhereCreatedBy(p entql.ValueP) {
+	f.Where(p.Field(serviceaccount.FieldCreatedBy))
+}
+
+// WhereUpdatedBy applies the entql [16]byte predicate on the updated_by field.
+func (f *ServiceAccountFilter) WhereUpdatedBy(p entql.ValueP) {
+	f.Where(p.Field(serviceaccount.FieldUpdatedBy))
+}
+
+// WhereName applies the entql string predicate on the name field.
+func (f *ServiceAccountFilter) WhereName(p entql.StringP) {
+	f.Where(p.Field(serviceaccount.FieldName))
+}
+
+// WhereDescription applies the entql string predicate on the description field.
+func (f *ServiceAccountFilter) WhereDescription(p entql.StringP) {
+	f.Where(p.Field(serviceaccount.FieldDescription))
+}
+
+// WhereRoleIds applies the entql json.RawMessage predicate on the role_ids field.
+func (f *ServiceAccountFilter) WhereRoleIds(p entql.BytesP) {
+	f.Where(p.Field(serviceaccount.FieldRoleIds))
+}
+
+// WhereAdministration applies the entql bool predicate on the administration field.
+func (f *ServiceAccountFilter) WhereAdministration(p entql.BoolP) {
+	f.Where(p.Field(serviceaccount.FieldAdministration))
+}
+
+// WhereDisabledAt applies the entql time.Time predicate on the disabled_at field.
+func (f *ServiceAccountFilter) WhereDisabledAt(p entql.TimeP) {
+	f.Where(p.Field(serviceaccount.FieldDisabledAt))
+}
+
+// WhereHasTenant applies a predicate to check if query has an edge tenant.
+func (f *ServiceAccountFilter) WhereHasTenant() {
+	f.Where(entql.HasEdge("tenant"))
+}
+
+// WhereHasTenantWith applies a predicate to check if query has an edge tenant with a given conditions (other predicates).
+func (f *ServiceAccountFilter) WhereHasTenantWith(preds ...predicate.Tenant) {
+	f.Where(entql.HasEdgeWith("tenant", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasKeys applies a predicate to check if query has an edge keys.
+func (f *ServiceAccountFilter) WhereHasKeys() {
+	f.Where(entql.HasEdge("keys"))
+}
+
+// WhereHasKeysWith applies a predicate to check if query has an edge keys with a given conditions (other predicates).
+func (f *ServiceAccountFilter) WhereHasKeysWith(preds ...predicate.ServiceAccountKey) {
+	f.Where(entql.HasEdgeWith("keys", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
+func (_q *ServiceAccountAssertionQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the ServiceAccountAssertionQuery builder.
+func (_q *ServiceAccountAssertionQuery) Filter() *ServiceAccountAssertionFilter {
+	return &ServiceAccountAssertionFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *ServiceAccountAssertionMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the ServiceAccountAssertionMutation builder.
+func (m *ServiceAccountAssertionMutation) Filter() *ServiceAccountAssertionFilter {
+	return &ServiceAccountAssertionFilter{config: m.config, predicateAdder: m}
+}
+
+// ServiceAccountAssertionFilter provides a generic filtering capability at runtime for ServiceAccountAssertionQuery.
+type ServiceAccountAssertionFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *ServiceAccountAssertionFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[19].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql string predicate on the id field.
+func (f *ServiceAccountAssertionFilter) WhereID(p entql.StringP) {
+	f.Where(p.Field(serviceaccountassertion.FieldID))
+}
+
+// WhereExpiresAt applies the entql time.Time predicate on the expires_at field.
+func (f *ServiceAccountAssertionFilter) WhereExpiresAt(p entql.TimeP) {
+	f.Where(p.Field(serviceaccountassertion.FieldExpiresAt))
+}
+
+// addPredicate implements the predicateAdder interface.
+func (_q *ServiceAccountKeyQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the ServiceAccountKeyQuery builder.
+func (_q *ServiceAccountKeyQuery) Filter() *ServiceAccountKeyFilter {
+	return &ServiceAccountKeyFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *ServiceAccountKeyMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the ServiceAccountKeyMutation builder.
+func (m *ServiceAccountKeyMutation) Filter() *ServiceAccountKeyFilter {
+	return &ServiceAccountKeyFilter{config: m.config, predicateAdder: m}
+}
+
+// ServiceAccountKeyFilter provides a generic filtering capability at runtime for ServiceAccountKeyQuery.
+type ServiceAccountKeyFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *ServiceAccountKeyFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[20].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql [16]byte predicate on the id field.
+func (f *ServiceAccountKeyFilter) WhereID(p entql.ValueP) {
+	f.Where(p.Field(serviceaccountkey.FieldID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *ServiceAccountKeyFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(serviceaccountkey.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *ServiceAccountKeyFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(serviceaccountkey.FieldUpdatedAt))
+}
+
+// WhereTenantID applies the entql [16]byte predicate on the tenant_id field.
+func (f *ServiceAccountKeyFilter) WhereTenantID(p entql.ValueP) {
+	f.Where(p.Field(serviceaccountkey.FieldTenantID))
+}
+
+// WhereCreatedBy applies the entql [16]byte predicate on the created_by field.
+func (f *ServiceAccountKeyFilter) WhereCreatedBy(p entql.ValueP) {
+	f.Where(p.Field(serviceaccountkey.FieldCreatedBy))
+}
+
+// WhereUpdatedBy applies the entql [16]byte predicate on the updated_by field.
+func (f *ServiceAccountKeyFilter) WhereUpdatedBy(p entql.ValueP) {
+	f.Where(p.Field(serviceaccountkey.FieldUpdatedBy))
+}
+
+// WhereServiceAccountID applies the entql [16]byte predicate on the service_account_id field.
+func (f *ServiceAccountKeyFilter) WhereServiceAccountID(p entql.ValueP) {
+	f.Where(p.Field(serviceaccountkey.FieldServiceAccountID))
+}
+
+// WhereKid applies the entql string predicate on the kid field.
+func (f *ServiceAccountKeyFilter) WhereKid(p entql.StringP) {
+	f.Where(p.Field(serviceaccountkey.FieldKid))
+}
+
+// WhereAlg applies the entql string predicate on the alg field.
+func (f *ServiceAccountKeyFilter) WhereAlg(p entql.StringP) {
+	f.Where(p.Field(serviceaccountkey.FieldAlg))
+}
+
+// WherePublicKey applies the entql string predicate on the public_key field.
+func (f *ServiceAccountKeyFilter) WherePublicKey(p entql.StringP) {
+	f.Where(p.Field(serviceaccountkey.FieldPublicKey))
+}
+
+// WhereExpiresAt applies the entql time.Time predicate on the expires_at field.
+func (f *ServiceAccountKeyFilter) WhereExpiresAt(p entql.TimeP) {
+	f.Where(p.Field(serviceaccountkey.FieldExpiresAt))
+}
+
+// WhereRevokedAt applies the entql time.Time predicate on the revoked_at field.
+func (f *ServiceAccountKeyFilter) WhereRevokedAt(p entql.TimeP) {
+	f.Where(p.Field(serviceaccountkey.FieldRevokedAt))
+}
+
+// WhereLastUsedAt applies the entql time.Time predicate on the last_used_at field.
+func (f *ServiceAccountKeyFilter) WhereLastUsedAt(p entql.TimeP) {
+	f.Where(p.Field(serviceaccountkey.FieldLastUsedAt))
+}
+
+// WhereHasTenant applies a predicate to check if query has an edge tenant.
+func (f *ServiceAccountKeyFilter) WhereHasTenant() {
+	f.Where(entql.HasEdge("tenant"))
+}
+
+// WhereHasTenantWith applies a predicate to check if query has an edge tenant with a given conditions (other predicates).
+func (f *ServiceAccountKeyFilter) WhereHasTenantWith(preds ...predicate.Tenant) {
+	f.Where(entql.HasEdgeWith("tenant", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasServiceAccount applies a predicate to check if query has an edge service_account.
+func (f *ServiceAccountKeyFilter) WhereHasServiceAccount() {
+	f.Where(entql.HasEdge("service_account"))
+}
+
+// WhereHasServiceAccountWith applies a predicate to check if query has an edge service_account with a given conditions (other predicates).
+func (f *ServiceAccountKeyFilter) WhereHasServiceAccountWith(preds ...predicate.ServiceAccount) {
+	f.Where(entql.HasEdgeWith("service_account", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *SessionQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -2871,7 +3275,7 @@ type SessionFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SessionFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[18].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[21].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2980,7 +3384,7 @@ type ShareFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ShareFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[19].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[22].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3084,7 +3488,7 @@ type SigningKeyFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *SigningKeyFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[20].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[23].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3174,7 +3578,7 @@ type TeamFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *TeamFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[21].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[24].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3277,7 +3681,7 @@ type TeamMemberFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *TeamMemberFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[22].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[25].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3394,7 +3798,7 @@ type TenantFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *TenantFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[23].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[26].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3483,7 +3887,7 @@ type UserFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *UserFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[24].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[27].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})

@@ -22,6 +22,9 @@ import (
 	"atrium/ent/predicate"
 	"atrium/ent/refreshtoken"
 	"atrium/ent/role"
+	"atrium/ent/serviceaccount"
+	"atrium/ent/serviceaccountassertion"
+	"atrium/ent/serviceaccountkey"
 	"atrium/ent/session"
 	"atrium/ent/share"
 	"atrium/ent/signingkey"
@@ -49,31 +52,34 @@ const (
 	OpUpdateOne = ent.OpUpdateOne
 
 	// Node types.
-	TypeActorRef       = "ActorRef"
-	TypeAgent          = "Agent"
-	TypeAuditAnchor    = "AuditAnchor"
-	TypeAuditEvent     = "AuditEvent"
-	TypeCeremony       = "Ceremony"
-	TypeConversation   = "Conversation"
-	TypeCredential     = "Credential"
-	TypeDocument       = "Document"
-	TypeInvitation     = "Invitation"
-	TypeKGEdge         = "KGEdge"
-	TypeKGNode         = "KGNode"
-	TypeKnowledgeGraph = "KnowledgeGraph"
-	TypeLLMUsage       = "LLMUsage"
-	TypeMemberRole     = "MemberRole"
-	TypeMembership     = "Membership"
-	TypeMessage        = "Message"
-	TypeRefreshToken   = "RefreshToken"
-	TypeRole           = "Role"
-	TypeSession        = "Session"
-	TypeShare          = "Share"
-	TypeSigningKey     = "SigningKey"
-	TypeTeam           = "Team"
-	TypeTeamMember     = "TeamMember"
-	TypeTenant         = "Tenant"
-	TypeUser           = "User"
+	TypeActorRef                = "ActorRef"
+	TypeAgent                   = "Agent"
+	TypeAuditAnchor             = "AuditAnchor"
+	TypeAuditEvent              = "AuditEvent"
+	TypeCeremony                = "Ceremony"
+	TypeConversation            = "Conversation"
+	TypeCredential              = "Credential"
+	TypeDocument                = "Document"
+	TypeInvitation              = "Invitation"
+	TypeKGEdge                  = "KGEdge"
+	TypeKGNode                  = "KGNode"
+	TypeKnowledgeGraph          = "KnowledgeGraph"
+	TypeLLMUsage                = "LLMUsage"
+	TypeMemberRole              = "MemberRole"
+	TypeMembership              = "Membership"
+	TypeMessage                 = "Message"
+	TypeRefreshToken            = "RefreshToken"
+	TypeRole                    = "Role"
+	TypeServiceAccount          = "ServiceAccount"
+	TypeServiceAccountAssertion = "ServiceAccountAssertion"
+	TypeServiceAccountKey       = "ServiceAccountKey"
+	TypeSession                 = "Session"
+	TypeShare                   = "Share"
+	TypeSigningKey              = "SigningKey"
+	TypeTeam                    = "Team"
+	TypeTeamMember              = "TeamMember"
+	TypeTenant                  = "Tenant"
+	TypeUser                    = "User"
 )
 
 // ActorRefMutation represents an operation that mutates the ActorRef nodes in the graph.
@@ -16181,6 +16187,2419 @@ func (m *RoleMutation) ResetEdge(name string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown Role edge %s", name)
+}
+
+// ServiceAccountMutation represents an operation that mutates the ServiceAccount nodes in the graph.
+type ServiceAccountMutation struct {
+	config
+	op             Op
+	typ            string
+	id             *uuid.UUID
+	created_at     *time.Time
+	updated_at     *time.Time
+	created_by     *uuid.UUID
+	updated_by     *uuid.UUID
+	name           *string
+	description    *string
+	role_ids       *[]uuid.UUID
+	appendrole_ids []uuid.UUID
+	administration *bool
+	disabled_at    *time.Time
+	clearedFields  map[string]struct{}
+	tenant         *uuid.UUID
+	clearedtenant  bool
+	keys           map[uuid.UUID]struct{}
+	removedkeys    map[uuid.UUID]struct{}
+	clearedkeys    bool
+	done           bool
+	oldValue       func(context.Context) (*ServiceAccount, error)
+	predicates     []predicate.ServiceAccount
+}
+
+var _ ent.Mutation = (*ServiceAccountMutation)(nil)
+
+// serviceaccountOption allows management of the mutation configuration using functional options.
+type serviceaccountOption func(*ServiceAccountMutation)
+
+// newServiceAccountMutation creates new mutation for the ServiceAccount entity.
+func newServiceAccountMutation(c config, op Op, opts ...serviceaccountOption) *ServiceAccountMutation {
+	m := &ServiceAccountMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeServiceAccount,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withServiceAccountID sets the ID field of the mutation.
+func withServiceAccountID(id uuid.UUID) serviceaccountOption {
+	return func(m *ServiceAccountMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *ServiceAccount
+		)
+		m.oldValue = func(ctx context.Context) (*ServiceAccount, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().ServiceAccount.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withServiceAccount sets the old ServiceAccount of the mutation.
+func withServiceAccount(node *ServiceAccount) serviceaccountOption {
+	return func(m *ServiceAccountMutation) {
+		m.oldValue = func(context.Context) (*ServiceAccount, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m ServiceAccountMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m ServiceAccountMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of ServiceAccount entities.
+func (m *ServiceAccountMutation) SetID(id uuid.UUID) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *ServiceAccountMutation) ID() (id uuid.UUID, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *ServiceAccountMutation) IDs(ctx context.Context) ([]uuid.UUID, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []uuid.UUID{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().ServiceAccount.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *ServiceAccountMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *ServiceAccountMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the ServiceAccount entity.
+// If the ServiceAccount object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ServiceAccountMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *ServiceAccountMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *ServiceAccountMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *ServiceAccountMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the ServiceAccount entity.
+// If the ServiceAccount object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ServiceAccountMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *ServiceAccountMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetTenantID sets the "tenant_id" field.
+func (m *ServiceAccountMutation) SetTenantID(u uuid.UUID) {
+	m.tenant = &u
+}
+
+// TenantID returns the value of the "tenant_id" field in the mutation.
+func (m *ServiceAccountMutation) TenantID() (r uuid.UUID, exists bool) {
+	v := m.tenant
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTenantID returns the old "tenant_id" field's value of the ServiceAccount entity.
+// If the ServiceAccount object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ServiceAccountMutation) OldTenantID(ctx context.Context) (v uuid.UUID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTenantID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTenantID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTenantID: %w", err)
+	}
+	return oldValue.TenantID, nil
+}
+
+// ResetTenantID resets all changes to the "tenant_id" field.
+func (m *ServiceAccountMutation) ResetTenantID() {
+	m.tenant = nil
+}
+
+// SetCreatedBy sets the "created_by" field.
+func (m *ServiceAccountMutation) SetCreatedBy(u uuid.UUID) {
+	m.created_by = &u
+}
+
+// CreatedBy returns the value of the "created_by" field in the mutation.
+func (m *ServiceAccountMutation) CreatedBy() (r uuid.UUID, exists bool) {
+	v := m.created_by
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedBy returns the old "created_by" field's value of the ServiceAccount entity.
+// If the ServiceAccount object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ServiceAccountMutation) OldCreatedBy(ctx context.Context) (v uuid.UUID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedBy is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedBy requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedBy: %w", err)
+	}
+	return oldValue.CreatedBy, nil
+}
+
+// ResetCreatedBy resets all changes to the "created_by" field.
+func (m *ServiceAccountMutation) ResetCreatedBy() {
+	m.created_by = nil
+}
+
+// SetUpdatedBy sets the "updated_by" field.
+func (m *ServiceAccountMutation) SetUpdatedBy(u uuid.UUID) {
+	m.updated_by = &u
+}
+
+// UpdatedBy returns the value of the "updated_by" field in the mutation.
+func (m *ServiceAccountMutation) UpdatedBy() (r uuid.UUID, exists bool) {
+	v := m.updated_by
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedBy returns the old "updated_by" field's value of the ServiceAccount entity.
+// If the ServiceAccount object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ServiceAccountMutation) OldUpdatedBy(ctx context.Context) (v uuid.UUID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedBy is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedBy requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedBy: %w", err)
+	}
+	return oldValue.UpdatedBy, nil
+}
+
+// ResetUpdatedBy resets all changes to the "updated_by" field.
+func (m *ServiceAccountMutation) ResetUpdatedBy() {
+	m.updated_by = nil
+}
+
+// SetName sets the "name" field.
+func (m *ServiceAccountMutation) SetName(s string) {
+	m.name = &s
+}
+
+// Name returns the value of the "name" field in the mutation.
+func (m *ServiceAccountMutation) Name() (r string, exists bool) {
+	v := m.name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldName returns the old "name" field's value of the ServiceAccount entity.
+// If the ServiceAccount object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ServiceAccountMutation) OldName(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldName: %w", err)
+	}
+	return oldValue.Name, nil
+}
+
+// ResetName resets all changes to the "name" field.
+func (m *ServiceAccountMutation) ResetName() {
+	m.name = nil
+}
+
+// SetDescription sets the "description" field.
+func (m *ServiceAccountMutation) SetDescription(s string) {
+	m.description = &s
+}
+
+// Description returns the value of the "description" field in the mutation.
+func (m *ServiceAccountMutation) Description() (r string, exists bool) {
+	v := m.description
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDescription returns the old "description" field's value of the ServiceAccount entity.
+// If the ServiceAccount object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ServiceAccountMutation) OldDescription(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDescription is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDescription requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDescription: %w", err)
+	}
+	return oldValue.Description, nil
+}
+
+// ResetDescription resets all changes to the "description" field.
+func (m *ServiceAccountMutation) ResetDescription() {
+	m.description = nil
+}
+
+// SetRoleIds sets the "role_ids" field.
+func (m *ServiceAccountMutation) SetRoleIds(u []uuid.UUID) {
+	m.role_ids = &u
+	m.appendrole_ids = nil
+}
+
+// RoleIds returns the value of the "role_ids" field in the mutation.
+func (m *ServiceAccountMutation) RoleIds() (r []uuid.UUID, exists bool) {
+	v := m.role_ids
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRoleIds returns the old "role_ids" field's value of the ServiceAccount entity.
+// If the ServiceAccount object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ServiceAccountMutation) OldRoleIds(ctx context.Context) (v []uuid.UUID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRoleIds is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRoleIds requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRoleIds: %w", err)
+	}
+	return oldValue.RoleIds, nil
+}
+
+// AppendRoleIds adds u to the "role_ids" field.
+func (m *ServiceAccountMutation) AppendRoleIds(u []uuid.UUID) {
+	m.appendrole_ids = append(m.appendrole_ids, u...)
+}
+
+// AppendedRoleIds returns the list of values that were appended to the "role_ids" field in this mutation.
+func (m *ServiceAccountMutation) AppendedRoleIds() ([]uuid.UUID, bool) {
+	if len(m.appendrole_ids) == 0 {
+		return nil, false
+	}
+	return m.appendrole_ids, true
+}
+
+// ResetRoleIds resets all changes to the "role_ids" field.
+func (m *ServiceAccountMutation) ResetRoleIds() {
+	m.role_ids = nil
+	m.appendrole_ids = nil
+}
+
+// SetAdministration sets the "administration" field.
+func (m *ServiceAccountMutation) SetAdministration(b bool) {
+	m.administration = &b
+}
+
+// Administration returns the value of the "administration" field in the mutation.
+func (m *ServiceAccountMutation) Administration() (r bool, exists bool) {
+	v := m.administration
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAdministration returns the old "administration" field's value of the ServiceAccount entity.
+// If the ServiceAccount object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ServiceAccountMutation) OldAdministration(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAdministration is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAdministration requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAdministration: %w", err)
+	}
+	return oldValue.Administration, nil
+}
+
+// ResetAdministration resets all changes to the "administration" field.
+func (m *ServiceAccountMutation) ResetAdministration() {
+	m.administration = nil
+}
+
+// SetDisabledAt sets the "disabled_at" field.
+func (m *ServiceAccountMutation) SetDisabledAt(t time.Time) {
+	m.disabled_at = &t
+}
+
+// DisabledAt returns the value of the "disabled_at" field in the mutation.
+func (m *ServiceAccountMutation) DisabledAt() (r time.Time, exists bool) {
+	v := m.disabled_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDisabledAt returns the old "disabled_at" field's value of the ServiceAccount entity.
+// If the ServiceAccount object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ServiceAccountMutation) OldDisabledAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDisabledAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDisabledAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDisabledAt: %w", err)
+	}
+	return oldValue.DisabledAt, nil
+}
+
+// ClearDisabledAt clears the value of the "disabled_at" field.
+func (m *ServiceAccountMutation) ClearDisabledAt() {
+	m.disabled_at = nil
+	m.clearedFields[serviceaccount.FieldDisabledAt] = struct{}{}
+}
+
+// DisabledAtCleared returns if the "disabled_at" field was cleared in this mutation.
+func (m *ServiceAccountMutation) DisabledAtCleared() bool {
+	_, ok := m.clearedFields[serviceaccount.FieldDisabledAt]
+	return ok
+}
+
+// ResetDisabledAt resets all changes to the "disabled_at" field.
+func (m *ServiceAccountMutation) ResetDisabledAt() {
+	m.disabled_at = nil
+	delete(m.clearedFields, serviceaccount.FieldDisabledAt)
+}
+
+// ClearTenant clears the "tenant" edge to the Tenant entity.
+func (m *ServiceAccountMutation) ClearTenant() {
+	m.clearedtenant = true
+	m.clearedFields[serviceaccount.FieldTenantID] = struct{}{}
+}
+
+// TenantCleared reports if the "tenant" edge to the Tenant entity was cleared.
+func (m *ServiceAccountMutation) TenantCleared() bool {
+	return m.clearedtenant
+}
+
+// TenantIDs returns the "tenant" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// TenantID instead. It exists only for internal usage by the builders.
+func (m *ServiceAccountMutation) TenantIDs() (ids []uuid.UUID) {
+	if id := m.tenant; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetTenant resets all changes to the "tenant" edge.
+func (m *ServiceAccountMutation) ResetTenant() {
+	m.tenant = nil
+	m.clearedtenant = false
+}
+
+// AddKeyIDs adds the "keys" edge to the ServiceAccountKey entity by ids.
+func (m *ServiceAccountMutation) AddKeyIDs(ids ...uuid.UUID) {
+	if m.keys == nil {
+		m.keys = make(map[uuid.UUID]struct{})
+	}
+	for i := range ids {
+		m.keys[ids[i]] = struct{}{}
+	}
+}
+
+// ClearKeys clears the "keys" edge to the ServiceAccountKey entity.
+func (m *ServiceAccountMutation) ClearKeys() {
+	m.clearedkeys = true
+}
+
+// KeysCleared reports if the "keys" edge to the ServiceAccountKey entity was cleared.
+func (m *ServiceAccountMutation) KeysCleared() bool {
+	return m.clearedkeys
+}
+
+// RemoveKeyIDs removes the "keys" edge to the ServiceAccountKey entity by IDs.
+func (m *ServiceAccountMutation) RemoveKeyIDs(ids ...uuid.UUID) {
+	if m.removedkeys == nil {
+		m.removedkeys = make(map[uuid.UUID]struct{})
+	}
+	for i := range ids {
+		delete(m.keys, ids[i])
+		m.removedkeys[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedKeys returns the removed IDs of the "keys" edge to the ServiceAccountKey entity.
+func (m *ServiceAccountMutation) RemovedKeysIDs() (ids []uuid.UUID) {
+	for id := range m.removedkeys {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// KeysIDs returns the "keys" edge IDs in the mutation.
+func (m *ServiceAccountMutation) KeysIDs() (ids []uuid.UUID) {
+	for id := range m.keys {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetKeys resets all changes to the "keys" edge.
+func (m *ServiceAccountMutation) ResetKeys() {
+	m.keys = nil
+	m.clearedkeys = false
+	m.removedkeys = nil
+}
+
+// Where appends a list predicates to the ServiceAccountMutation builder.
+func (m *ServiceAccountMutation) Where(ps ...predicate.ServiceAccount) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the ServiceAccountMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *ServiceAccountMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.ServiceAccount, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *ServiceAccountMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *ServiceAccountMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (ServiceAccount).
+func (m *ServiceAccountMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *ServiceAccountMutation) Fields() []string {
+	fields := make([]string, 0, 10)
+	if m.created_at != nil {
+		fields = append(fields, serviceaccount.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, serviceaccount.FieldUpdatedAt)
+	}
+	if m.tenant != nil {
+		fields = append(fields, serviceaccount.FieldTenantID)
+	}
+	if m.created_by != nil {
+		fields = append(fields, serviceaccount.FieldCreatedBy)
+	}
+	if m.updated_by != nil {
+		fields = append(fields, serviceaccount.FieldUpdatedBy)
+	}
+	if m.name != nil {
+		fields = append(fields, serviceaccount.FieldName)
+	}
+	if m.description != nil {
+		fields = append(fields, serviceaccount.FieldDescription)
+	}
+	if m.role_ids != nil {
+		fields = append(fields, serviceaccount.FieldRoleIds)
+	}
+	if m.administration != nil {
+		fields = append(fields, serviceaccount.FieldAdministration)
+	}
+	if m.disabled_at != nil {
+		fields = append(fields, serviceaccount.FieldDisabledAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *ServiceAccountMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case serviceaccount.FieldCreatedAt:
+		return m.CreatedAt()
+	case serviceaccount.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case serviceaccount.FieldTenantID:
+		return m.TenantID()
+	case serviceaccount.FieldCreatedBy:
+		return m.CreatedBy()
+	case serviceaccount.FieldUpdatedBy:
+		return m.UpdatedBy()
+	case serviceaccount.FieldName:
+		return m.Name()
+	case serviceaccount.FieldDescription:
+		return m.Description()
+	case serviceaccount.FieldRoleIds:
+		return m.RoleIds()
+	case serviceaccount.FieldAdministration:
+		return m.Administration()
+	case serviceaccount.FieldDisabledAt:
+		return m.DisabledAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *ServiceAccountMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case serviceaccount.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case serviceaccount.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case serviceaccount.FieldTenantID:
+		return m.OldTenantID(ctx)
+	case serviceaccount.FieldCreatedBy:
+		return m.OldCreatedBy(ctx)
+	case serviceaccount.FieldUpdatedBy:
+		return m.OldUpdatedBy(ctx)
+	case serviceaccount.FieldName:
+		return m.OldName(ctx)
+	case serviceaccount.FieldDescription:
+		return m.OldDescription(ctx)
+	case serviceaccount.FieldRoleIds:
+		return m.OldRoleIds(ctx)
+	case serviceaccount.FieldAdministration:
+		return m.OldAdministration(ctx)
+	case serviceaccount.FieldDisabledAt:
+		return m.OldDisabledAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown ServiceAccount field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *ServiceAccountMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case serviceaccount.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case serviceaccount.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case serviceaccount.FieldTenantID:
+		v, ok := value.(uuid.UUID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTenantID(v)
+		return nil
+	case serviceaccount.FieldCreatedBy:
+		v, ok := value.(uuid.UUID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedBy(v)
+		return nil
+	case serviceaccount.FieldUpdatedBy:
+		v, ok := value.(uuid.UUID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedBy(v)
+		return nil
+	case serviceaccount.FieldName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetName(v)
+		return nil
+	case serviceaccount.FieldDescription:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDescription(v)
+		return nil
+	case serviceaccount.FieldRoleIds:
+		v, ok := value.([]uuid.UUID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRoleIds(v)
+		return nil
+	case serviceaccount.FieldAdministration:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAdministration(v)
+		return nil
+	case serviceaccount.FieldDisabledAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDisabledAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown ServiceAccount field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *ServiceAccountMutation) AddedFields() []string {
+	return nil
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *ServiceAccountMutation) AddedField(name string) (ent.Value, bool) {
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *ServiceAccountMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown ServiceAccount numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *ServiceAccountMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(serviceaccount.FieldDisabledAt) {
+		fields = append(fields, serviceaccount.FieldDisabledAt)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *ServiceAccountMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *ServiceAccountMutation) ClearField(name string) error {
+	switch name {
+	case serviceaccount.FieldDisabledAt:
+		m.ClearDisabledAt()
+		return nil
+	}
+	return fmt.Errorf("unknown ServiceAccount nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *ServiceAccountMutation) ResetField(name string) error {
+	switch name {
+	case serviceaccount.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case serviceaccount.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case serviceaccount.FieldTenantID:
+		m.ResetTenantID()
+		return nil
+	case serviceaccount.FieldCreatedBy:
+		m.ResetCreatedBy()
+		return nil
+	case serviceaccount.FieldUpdatedBy:
+		m.ResetUpdatedBy()
+		return nil
+	case serviceaccount.FieldName:
+		m.ResetName()
+		return nil
+	case serviceaccount.FieldDescription:
+		m.ResetDescription()
+		return nil
+	case serviceaccount.FieldRoleIds:
+		m.ResetRoleIds()
+		return nil
+	case serviceaccount.FieldAdministration:
+		m.ResetAdministration()
+		return nil
+	case serviceaccount.FieldDisabledAt:
+		m.ResetDisabledAt()
+		return nil
+	}
+	return fmt.Errorf("unknown ServiceAccount field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *ServiceAccountMutation) AddedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.tenant != nil {
+		edges = append(edges, serviceaccount.EdgeTenant)
+	}
+	if m.keys != nil {
+		edges = append(edges, serviceaccount.EdgeKeys)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *ServiceAccountMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case serviceaccount.EdgeTenant:
+		if id := m.tenant; id != nil {
+			return []ent.Value{*id}
+		}
+	case serviceaccount.EdgeKeys:
+		ids := make([]ent.Value, 0, len(m.keys))
+		for id := range m.keys {
+			ids = append(ids, id)
+		}
+		return ids
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *ServiceAccountMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.removedkeys != nil {
+		edges = append(edges, serviceaccount.EdgeKeys)
+	}
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *ServiceAccountMutation) RemovedIDs(name string) []ent.Value {
+	switch name {
+	case serviceaccount.EdgeKeys:
+		ids := make([]ent.Value, 0, len(m.removedkeys))
+		for id := range m.removedkeys {
+			ids = append(ids, id)
+		}
+		return ids
+	}
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *ServiceAccountMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.clearedtenant {
+		edges = append(edges, serviceaccount.EdgeTenant)
+	}
+	if m.clearedkeys {
+		edges = append(edges, serviceaccount.EdgeKeys)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *ServiceAccountMutation) EdgeCleared(name string) bool {
+	switch name {
+	case serviceaccount.EdgeTenant:
+		return m.clearedtenant
+	case serviceaccount.EdgeKeys:
+		return m.clearedkeys
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *ServiceAccountMutation) ClearEdge(name string) error {
+	switch name {
+	case serviceaccount.EdgeTenant:
+		m.ClearTenant()
+		return nil
+	}
+	return fmt.Errorf("unknown ServiceAccount unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *ServiceAccountMutation) ResetEdge(name string) error {
+	switch name {
+	case serviceaccount.EdgeTenant:
+		m.ResetTenant()
+		return nil
+	case serviceaccount.EdgeKeys:
+		m.ResetKeys()
+		return nil
+	}
+	return fmt.Errorf("unknown ServiceAccount edge %s", name)
+}
+
+// ServiceAccountAssertionMutation represents an operation that mutates the ServiceAccountAssertion nodes in the graph.
+type ServiceAccountAssertionMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *string
+	expires_at    *time.Time
+	clearedFields map[string]struct{}
+	done          bool
+	oldValue      func(context.Context) (*ServiceAccountAssertion, error)
+	predicates    []predicate.ServiceAccountAssertion
+}
+
+var _ ent.Mutation = (*ServiceAccountAssertionMutation)(nil)
+
+// serviceaccountassertionOption allows management of the mutation configuration using functional options.
+type serviceaccountassertionOption func(*ServiceAccountAssertionMutation)
+
+// newServiceAccountAssertionMutation creates new mutation for the ServiceAccountAssertion entity.
+func newServiceAccountAssertionMutation(c config, op Op, opts ...serviceaccountassertionOption) *ServiceAccountAssertionMutation {
+	m := &ServiceAccountAssertionMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeServiceAccountAssertion,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withServiceAccountAssertionID sets the ID field of the mutation.
+func withServiceAccountAssertionID(id string) serviceaccountassertionOption {
+	return func(m *ServiceAccountAssertionMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *ServiceAccountAssertion
+		)
+		m.oldValue = func(ctx context.Context) (*ServiceAccountAssertion, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().ServiceAccountAssertion.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withServiceAccountAssertion sets the old ServiceAccountAssertion of the mutation.
+func withServiceAccountAssertion(node *ServiceAccountAssertion) serviceaccountassertionOption {
+	return func(m *ServiceAccountAssertionMutation) {
+		m.oldValue = func(context.Context) (*ServiceAccountAssertion, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m ServiceAccountAssertionMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m ServiceAccountAssertionMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of ServiceAccountAssertion entities.
+func (m *ServiceAccountAssertionMutation) SetID(id string) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *ServiceAccountAssertionMutation) ID() (id string, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *ServiceAccountAssertionMutation) IDs(ctx context.Context) ([]string, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []string{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().ServiceAccountAssertion.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetExpiresAt sets the "expires_at" field.
+func (m *ServiceAccountAssertionMutation) SetExpiresAt(t time.Time) {
+	m.expires_at = &t
+}
+
+// ExpiresAt returns the value of the "expires_at" field in the mutation.
+func (m *ServiceAccountAssertionMutation) ExpiresAt() (r time.Time, exists bool) {
+	v := m.expires_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldExpiresAt returns the old "expires_at" field's value of the ServiceAccountAssertion entity.
+// If the ServiceAccountAssertion object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ServiceAccountAssertionMutation) OldExpiresAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldExpiresAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldExpiresAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldExpiresAt: %w", err)
+	}
+	return oldValue.ExpiresAt, nil
+}
+
+// ResetExpiresAt resets all changes to the "expires_at" field.
+func (m *ServiceAccountAssertionMutation) ResetExpiresAt() {
+	m.expires_at = nil
+}
+
+// Where appends a list predicates to the ServiceAccountAssertionMutation builder.
+func (m *ServiceAccountAssertionMutation) Where(ps ...predicate.ServiceAccountAssertion) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the ServiceAccountAssertionMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *ServiceAccountAssertionMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.ServiceAccountAssertion, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *ServiceAccountAssertionMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *ServiceAccountAssertionMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (ServiceAccountAssertion).
+func (m *ServiceAccountAssertionMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *ServiceAccountAssertionMutation) Fields() []string {
+	fields := make([]string, 0, 1)
+	if m.expires_at != nil {
+		fields = append(fields, serviceaccountassertion.FieldExpiresAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *ServiceAccountAssertionMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case serviceaccountassertion.FieldExpiresAt:
+		return m.ExpiresAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *ServiceAccountAssertionMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case serviceaccountassertion.FieldExpiresAt:
+		return m.OldExpiresAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown ServiceAccountAssertion field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *ServiceAccountAssertionMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case serviceaccountassertion.FieldExpiresAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetExpiresAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown ServiceAccountAssertion field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *ServiceAccountAssertionMutation) AddedFields() []string {
+	return nil
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *ServiceAccountAssertionMutation) AddedField(name string) (ent.Value, bool) {
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *ServiceAccountAssertionMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown ServiceAccountAssertion numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *ServiceAccountAssertionMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *ServiceAccountAssertionMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *ServiceAccountAssertionMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown ServiceAccountAssertion nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *ServiceAccountAssertionMutation) ResetField(name string) error {
+	switch name {
+	case serviceaccountassertion.FieldExpiresAt:
+		m.ResetExpiresAt()
+		return nil
+	}
+	return fmt.Errorf("unknown ServiceAccountAssertion field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *ServiceAccountAssertionMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *ServiceAccountAssertionMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *ServiceAccountAssertionMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *ServiceAccountAssertionMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *ServiceAccountAssertionMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *ServiceAccountAssertionMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *ServiceAccountAssertionMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown ServiceAccountAssertion unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *ServiceAccountAssertionMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown ServiceAccountAssertion edge %s", name)
+}
+
+// ServiceAccountKeyMutation represents an operation that mutates the ServiceAccountKey nodes in the graph.
+type ServiceAccountKeyMutation struct {
+	config
+	op                     Op
+	typ                    string
+	id                     *uuid.UUID
+	created_at             *time.Time
+	updated_at             *time.Time
+	created_by             *uuid.UUID
+	updated_by             *uuid.UUID
+	kid                    *string
+	alg                    *serviceaccountkey.Alg
+	public_key             *string
+	expires_at             *time.Time
+	revoked_at             *time.Time
+	last_used_at           *time.Time
+	clearedFields          map[string]struct{}
+	tenant                 *uuid.UUID
+	clearedtenant          bool
+	service_account        *uuid.UUID
+	clearedservice_account bool
+	done                   bool
+	oldValue               func(context.Context) (*ServiceAccountKey, error)
+	predicates             []predicate.ServiceAccountKey
+}
+
+var _ ent.Mutation = (*ServiceAccountKeyMutation)(nil)
+
+// serviceaccountkeyOption allows management of the mutation configuration using functional options.
+type serviceaccountkeyOption func(*ServiceAccountKeyMutation)
+
+// newServiceAccountKeyMutation creates new mutation for the ServiceAccountKey entity.
+func newServiceAccountKeyMutation(c config, op Op, opts ...serviceaccountkeyOption) *ServiceAccountKeyMutation {
+	m := &ServiceAccountKeyMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeServiceAccountKey,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withServiceAccountKeyID sets the ID field of the mutation.
+func withServiceAccountKeyID(id uuid.UUID) serviceaccountkeyOption {
+	return func(m *ServiceAccountKeyMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *ServiceAccountKey
+		)
+		m.oldValue = func(ctx context.Context) (*ServiceAccountKey, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().ServiceAccountKey.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withServiceAccountKey sets the old ServiceAccountKey of the mutation.
+func withServiceAccountKey(node *ServiceAccountKey) serviceaccountkeyOption {
+	return func(m *ServiceAccountKeyMutation) {
+		m.oldValue = func(context.Context) (*ServiceAccountKey, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m ServiceAccountKeyMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m ServiceAccountKeyMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of ServiceAccountKey entities.
+func (m *ServiceAccountKeyMutation) SetID(id uuid.UUID) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *ServiceAccountKeyMutation) ID() (id uuid.UUID, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *ServiceAccountKeyMutation) IDs(ctx context.Context) ([]uuid.UUID, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []uuid.UUID{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().ServiceAccountKey.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *ServiceAccountKeyMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *ServiceAccountKeyMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the ServiceAccountKey entity.
+// If the ServiceAccountKey object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ServiceAccountKeyMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *ServiceAccountKeyMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *ServiceAccountKeyMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *ServiceAccountKeyMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the ServiceAccountKey entity.
+// If the ServiceAccountKey object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ServiceAccountKeyMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *ServiceAccountKeyMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetTenantID sets the "tenant_id" field.
+func (m *ServiceAccountKeyMutation) SetTenantID(u uuid.UUID) {
+	m.tenant = &u
+}
+
+// TenantID returns the value of the "tenant_id" field in the mutation.
+func (m *ServiceAccountKeyMutation) TenantID() (r uuid.UUID, exists bool) {
+	v := m.tenant
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTenantID returns the old "tenant_id" field's value of the ServiceAccountKey entity.
+// If the ServiceAccountKey object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ServiceAccountKeyMutation) OldTenantID(ctx context.Context) (v uuid.UUID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTenantID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTenantID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTenantID: %w", err)
+	}
+	return oldValue.TenantID, nil
+}
+
+// ResetTenantID resets all changes to the "tenant_id" field.
+func (m *ServiceAccountKeyMutation) ResetTenantID() {
+	m.tenant = nil
+}
+
+// SetCreatedBy sets the "created_by" field.
+func (m *ServiceAccountKeyMutation) SetCreatedBy(u uuid.UUID) {
+	m.created_by = &u
+}
+
+// CreatedBy returns the value of the "created_by" field in the mutation.
+func (m *ServiceAccountKeyMutation) CreatedBy() (r uuid.UUID, exists bool) {
+	v := m.created_by
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedBy returns the old "created_by" field's value of the ServiceAccountKey entity.
+// If the ServiceAccountKey object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ServiceAccountKeyMutation) OldCreatedBy(ctx context.Context) (v uuid.UUID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedBy is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedBy requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedBy: %w", err)
+	}
+	return oldValue.CreatedBy, nil
+}
+
+// ResetCreatedBy resets all changes to the "created_by" field.
+func (m *ServiceAccountKeyMutation) ResetCreatedBy() {
+	m.created_by = nil
+}
+
+// SetUpdatedBy sets the "updated_by" field.
+func (m *ServiceAccountKeyMutation) SetUpdatedBy(u uuid.UUID) {
+	m.updated_by = &u
+}
+
+// UpdatedBy returns the value of the "updated_by" field in the mutation.
+func (m *ServiceAccountKeyMutation) UpdatedBy() (r uuid.UUID, exists bool) {
+	v := m.updated_by
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedBy returns the old "updated_by" field's value of the ServiceAccountKey entity.
+// If the ServiceAccountKey object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ServiceAccountKeyMutation) OldUpdatedBy(ctx context.Context) (v uuid.UUID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedBy is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedBy requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedBy: %w", err)
+	}
+	return oldValue.UpdatedBy, nil
+}
+
+// ResetUpdatedBy resets all changes to the "updated_by" field.
+func (m *ServiceAccountKeyMutation) ResetUpdatedBy() {
+	m.updated_by = nil
+}
+
+// SetServiceAccountID sets the "service_account_id" field.
+func (m *ServiceAccountKeyMutation) SetServiceAccountID(u uuid.UUID) {
+	m.service_account = &u
+}
+
+// ServiceAccountID returns the value of the "service_account_id" field in the mutation.
+func (m *ServiceAccountKeyMutation) ServiceAccountID() (r uuid.UUID, exists bool) {
+	v := m.service_account
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldServiceAccountID returns the old "service_account_id" field's value of the ServiceAccountKey entity.
+// If the ServiceAccountKey object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ServiceAccountKeyMutation) OldServiceAccountID(ctx context.Context) (v uuid.UUID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldServiceAccountID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldServiceAccountID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldServiceAccountID: %w", err)
+	}
+	return oldValue.ServiceAccountID, nil
+}
+
+// ResetServiceAccountID resets all changes to the "service_account_id" field.
+func (m *ServiceAccountKeyMutation) ResetServiceAccountID() {
+	m.service_account = nil
+}
+
+// SetKid sets the "kid" field.
+func (m *ServiceAccountKeyMutation) SetKid(s string) {
+	m.kid = &s
+}
+
+// Kid returns the value of the "kid" field in the mutation.
+func (m *ServiceAccountKeyMutation) Kid() (r string, exists bool) {
+	v := m.kid
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldKid returns the old "kid" field's value of the ServiceAccountKey entity.
+// If the ServiceAccountKey object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ServiceAccountKeyMutation) OldKid(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldKid is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldKid requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldKid: %w", err)
+	}
+	return oldValue.Kid, nil
+}
+
+// ResetKid resets all changes to the "kid" field.
+func (m *ServiceAccountKeyMutation) ResetKid() {
+	m.kid = nil
+}
+
+// SetAlg sets the "alg" field.
+func (m *ServiceAccountKeyMutation) SetAlg(s serviceaccountkey.Alg) {
+	m.alg = &s
+}
+
+// Alg returns the value of the "alg" field in the mutation.
+func (m *ServiceAccountKeyMutation) Alg() (r serviceaccountkey.Alg, exists bool) {
+	v := m.alg
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAlg returns the old "alg" field's value of the ServiceAccountKey entity.
+// If the ServiceAccountKey object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ServiceAccountKeyMutation) OldAlg(ctx context.Context) (v serviceaccountkey.Alg, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAlg is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAlg requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAlg: %w", err)
+	}
+	return oldValue.Alg, nil
+}
+
+// ResetAlg resets all changes to the "alg" field.
+func (m *ServiceAccountKeyMutation) ResetAlg() {
+	m.alg = nil
+}
+
+// SetPublicKey sets the "public_key" field.
+func (m *ServiceAccountKeyMutation) SetPublicKey(s string) {
+	m.public_key = &s
+}
+
+// PublicKey returns the value of the "public_key" field in the mutation.
+func (m *ServiceAccountKeyMutation) PublicKey() (r string, exists bool) {
+	v := m.public_key
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPublicKey returns the old "public_key" field's value of the ServiceAccountKey entity.
+// If the ServiceAccountKey object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ServiceAccountKeyMutation) OldPublicKey(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPublicKey is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPublicKey requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPublicKey: %w", err)
+	}
+	return oldValue.PublicKey, nil
+}
+
+// ResetPublicKey resets all changes to the "public_key" field.
+func (m *ServiceAccountKeyMutation) ResetPublicKey() {
+	m.public_key = nil
+}
+
+// SetExpiresAt sets the "expires_at" field.
+func (m *ServiceAccountKeyMutation) SetExpiresAt(t time.Time) {
+	m.expires_at = &t
+}
+
+// ExpiresAt returns the value of the "expires_at" field in the mutation.
+func (m *ServiceAccountKeyMutation) ExpiresAt() (r time.Time, exists bool) {
+	v := m.expires_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldExpiresAt returns the old "expires_at" field's value of the ServiceAccountKey entity.
+// If the ServiceAccountKey object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ServiceAccountKeyMutation) OldExpiresAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldExpiresAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldExpiresAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldExpiresAt: %w", err)
+	}
+	return oldValue.ExpiresAt, nil
+}
+
+// ClearExpiresAt clears the value of the "expires_at" field.
+func (m *ServiceAccountKeyMutation) ClearExpiresAt() {
+	m.expires_at = nil
+	m.clearedFields[serviceaccountkey.FieldExpiresAt] = struct{}{}
+}
+
+// ExpiresAtCleared returns if the "expires_at" field was cleared in this mutation.
+func (m *ServiceAccountKeyMutation) ExpiresAtCleared() bool {
+	_, ok := m.clearedFields[serviceaccountkey.FieldExpiresAt]
+	return ok
+}
+
+// ResetExpiresAt resets all changes to the "expires_at" field.
+func (m *ServiceAccountKeyMutation) ResetExpiresAt() {
+	m.expires_at = nil
+	delete(m.clearedFields, serviceaccountkey.FieldExpiresAt)
+}
+
+// SetRevokedAt sets the "revoked_at" field.
+func (m *ServiceAccountKeyMutation) SetRevokedAt(t time.Time) {
+	m.revoked_at = &t
+}
+
+// RevokedAt returns the value of the "revoked_at" field in the mutation.
+func (m *ServiceAccountKeyMutation) RevokedAt() (r time.Time, exists bool) {
+	v := m.revoked_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRevokedAt returns the old "revoked_at" field's value of the ServiceAccountKey entity.
+// If the ServiceAccountKey object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ServiceAccountKeyMutation) OldRevokedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRevokedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRevokedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRevokedAt: %w", err)
+	}
+	return oldValue.RevokedAt, nil
+}
+
+// ClearRevokedAt clears the value of the "revoked_at" field.
+func (m *ServiceAccountKeyMutation) ClearRevokedAt() {
+	m.revoked_at = nil
+	m.clearedFields[serviceaccountkey.FieldRevokedAt] = struct{}{}
+}
+
+// RevokedAtCleared returns if the "revoked_at" field was cleared in this mutation.
+func (m *ServiceAccountKeyMutation) RevokedAtCleared() bool {
+	_, ok := m.clearedFields[serviceaccountkey.FieldRevokedAt]
+	return ok
+}
+
+// ResetRevokedAt resets all changes to the "revoked_at" field.
+func (m *ServiceAccountKeyMutation) ResetRevokedAt() {
+	m.revoked_at = nil
+	delete(m.clearedFields, serviceaccountkey.FieldRevokedAt)
+}
+
+// SetLastUsedAt sets the "last_used_at" field.
+func (m *ServiceAccountKeyMutation) SetLastUsedAt(t time.Time) {
+	m.last_used_at = &t
+}
+
+// LastUsedAt returns the value of the "last_used_at" field in the mutation.
+func (m *ServiceAccountKeyMutation) LastUsedAt() (r time.Time, exists bool) {
+	v := m.last_used_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLastUsedAt returns the old "last_used_at" field's value of the ServiceAccountKey entity.
+// If the ServiceAccountKey object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ServiceAccountKeyMutation) OldLastUsedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLastUsedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLastUsedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLastUsedAt: %w", err)
+	}
+	return oldValue.LastUsedAt, nil
+}
+
+// ClearLastUsedAt clears the value of the "last_used_at" field.
+func (m *ServiceAccountKeyMutation) ClearLastUsedAt() {
+	m.last_used_at = nil
+	m.clearedFields[serviceaccountkey.FieldLastUsedAt] = struct{}{}
+}
+
+// LastUsedAtCleared returns if the "last_used_at" field was cleared in this mutation.
+func (m *ServiceAccountKeyMutation) LastUsedAtCleared() bool {
+	_, ok := m.clearedFields[serviceaccountkey.FieldLastUsedAt]
+	return ok
+}
+
+// ResetLastUsedAt resets all changes to the "last_used_at" field.
+func (m *ServiceAccountKeyMutation) ResetLastUsedAt() {
+	m.last_used_at = nil
+	delete(m.clearedFields, serviceaccountkey.FieldLastUsedAt)
+}
+
+// ClearTenant clears the "tenant" edge to the Tenant entity.
+func (m *ServiceAccountKeyMutation) ClearTenant() {
+	m.clearedtenant = true
+	m.clearedFields[serviceaccountkey.FieldTenantID] = struct{}{}
+}
+
+// TenantCleared reports if the "tenant" edge to the Tenant entity was cleared.
+func (m *ServiceAccountKeyMutation) TenantCleared() bool {
+	return m.clearedtenant
+}
+
+// TenantIDs returns the "tenant" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// TenantID instead. It exists only for internal usage by the builders.
+func (m *ServiceAccountKeyMutation) TenantIDs() (ids []uuid.UUID) {
+	if id := m.tenant; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetTenant resets all changes to the "tenant" edge.
+func (m *ServiceAccountKeyMutation) ResetTenant() {
+	m.tenant = nil
+	m.clearedtenant = false
+}
+
+// ClearServiceAccount clears the "service_account" edge to the ServiceAccount entity.
+func (m *ServiceAccountKeyMutation) ClearServiceAccount() {
+	m.clearedservice_account = true
+	m.clearedFields[serviceaccountkey.FieldServiceAccountID] = struct{}{}
+}
+
+// ServiceAccountCleared reports if the "service_account" edge to the ServiceAccount entity was cleared.
+func (m *ServiceAccountKeyMutation) ServiceAccountCleared() bool {
+	return m.clearedservice_account
+}
+
+// ServiceAccountIDs returns the "service_account" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// ServiceAccountID instead. It exists only for internal usage by the builders.
+func (m *ServiceAccountKeyMutation) ServiceAccountIDs() (ids []uuid.UUID) {
+	if id := m.service_account; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetServiceAccount resets all changes to the "service_account" edge.
+func (m *ServiceAccountKeyMutation) ResetServiceAccount() {
+	m.service_account = nil
+	m.clearedservice_account = false
+}
+
+// Where appends a list predicates to the ServiceAccountKeyMutation builder.
+func (m *ServiceAccountKeyMutation) Where(ps ...predicate.ServiceAccountKey) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the ServiceAccountKeyMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *ServiceAccountKeyMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.ServiceAccountKey, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *ServiceAccountKeyMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *ServiceAccountKeyMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (ServiceAccountKey).
+func (m *ServiceAccountKeyMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *ServiceAccountKeyMutation) Fields() []string {
+	fields := make([]string, 0, 12)
+	if m.created_at != nil {
+		fields = append(fields, serviceaccountkey.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, serviceaccountkey.FieldUpdatedAt)
+	}
+	if m.tenant != nil {
+		fields = append(fields, serviceaccountkey.FieldTenantID)
+	}
+	if m.created_by != nil {
+		fields = append(fields, serviceaccountkey.FieldCreatedBy)
+	}
+	if m.updated_by != nil {
+		fields = append(fields, serviceaccountkey.FieldUpdatedBy)
+	}
+	if m.service_account != nil {
+		fields = append(fields, serviceaccountkey.FieldServiceAccountID)
+	}
+	if m.kid != nil {
+		fields = append(fields, serviceaccountkey.FieldKid)
+	}
+	if m.alg != nil {
+		fields = append(fields, serviceaccountkey.FieldAlg)
+	}
+	if m.public_key != nil {
+		fields = append(fields, serviceaccountkey.FieldPublicKey)
+	}
+	if m.expires_at != nil {
+		fields = append(fields, serviceaccountkey.FieldExpiresAt)
+	}
+	if m.revoked_at != nil {
+		fields = append(fields, serviceaccountkey.FieldRevokedAt)
+	}
+	if m.last_used_at != nil {
+		fields = append(fields, serviceaccountkey.FieldLastUsedAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *ServiceAccountKeyMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case serviceaccountkey.FieldCreatedAt:
+		return m.CreatedAt()
+	case serviceaccountkey.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case serviceaccountkey.FieldTenantID:
+		return m.TenantID()
+	case serviceaccountkey.FieldCreatedBy:
+		return m.CreatedBy()
+	case serviceaccountkey.FieldUpdatedBy:
+		return m.UpdatedBy()
+	case serviceaccountkey.FieldServiceAccountID:
+		return m.ServiceAccountID()
+	case serviceaccountkey.FieldKid:
+		return m.Kid()
+	case serviceaccountkey.FieldAlg:
+		return m.Alg()
+	case serviceaccountkey.FieldPublicKey:
+		return m.PublicKey()
+	case serviceaccountkey.FieldExpiresAt:
+		return m.ExpiresAt()
+	case serviceaccountkey.FieldRevokedAt:
+		return m.RevokedAt()
+	case serviceaccountkey.FieldLastUsedAt:
+		return m.LastUsedAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *ServiceAccountKeyMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case serviceaccountkey.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case serviceaccountkey.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case serviceaccountkey.FieldTenantID:
+		return m.OldTenantID(ctx)
+	case serviceaccountkey.FieldCreatedBy:
+		return m.OldCreatedBy(ctx)
+	case serviceaccountkey.FieldUpdatedBy:
+		return m.OldUpdatedBy(ctx)
+	case serviceaccountkey.FieldServiceAccountID:
+		return m.OldServiceAccountID(ctx)
+	case serviceaccountkey.FieldKid:
+		return m.OldKid(ctx)
+	case serviceaccountkey.FieldAlg:
+		return m.OldAlg(ctx)
+	case serviceaccountkey.FieldPublicKey:
+		return m.OldPublicKey(ctx)
+	case serviceaccountkey.FieldExpiresAt:
+		return m.OldExpiresAt(ctx)
+	case serviceaccountkey.FieldRevokedAt:
+		return m.OldRevokedAt(ctx)
+	case serviceaccountkey.FieldLastUsedAt:
+		return m.OldLastUsedAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown ServiceAccountKey field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *ServiceAccountKeyMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case serviceaccountkey.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case serviceaccountkey.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case serviceaccountkey.FieldTenantID:
+		v, ok := value.(uuid.UUID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTenantID(v)
+		return nil
+	case serviceaccountkey.FieldCreatedBy:
+		v, ok := value.(uuid.UUID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedBy(v)
+		return nil
+	case serviceaccountkey.FieldUpdatedBy:
+		v, ok := value.(uuid.UUID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedBy(v)
+		return nil
+	case serviceaccountkey.FieldServiceAccountID:
+		v, ok := value.(uuid.UUID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetServiceAccountID(v)
+		return nil
+	case serviceaccountkey.FieldKid:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetKid(v)
+		return nil
+	case serviceaccountkey.FieldAlg:
+		v, ok := value.(serviceaccountkey.Alg)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAlg(v)
+		return nil
+	case serviceaccountkey.FieldPublicKey:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPublicKey(v)
+		return nil
+	case serviceaccountkey.FieldExpiresAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetExpiresAt(v)
+		return nil
+	case serviceaccountkey.FieldRevokedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRevokedAt(v)
+		return nil
+	case serviceaccountkey.FieldLastUsedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLastUsedAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown ServiceAccountKey field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *ServiceAccountKeyMutation) AddedFields() []string {
+	return nil
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *ServiceAccountKeyMutation) AddedField(name string) (ent.Value, bool) {
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *ServiceAccountKeyMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown ServiceAccountKey numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *ServiceAccountKeyMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(serviceaccountkey.FieldExpiresAt) {
+		fields = append(fields, serviceaccountkey.FieldExpiresAt)
+	}
+	if m.FieldCleared(serviceaccountkey.FieldRevokedAt) {
+		fields = append(fields, serviceaccountkey.FieldRevokedAt)
+	}
+	if m.FieldCleared(serviceaccountkey.FieldLastUsedAt) {
+		fields = append(fields, serviceaccountkey.FieldLastUsedAt)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *ServiceAccountKeyMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *ServiceAccountKeyMutation) ClearField(name string) error {
+	switch name {
+	case serviceaccountkey.FieldExpiresAt:
+		m.ClearExpiresAt()
+		return nil
+	case serviceaccountkey.FieldRevokedAt:
+		m.ClearRevokedAt()
+		return nil
+	case serviceaccountkey.FieldLastUsedAt:
+		m.ClearLastUsedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown ServiceAccountKey nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *ServiceAccountKeyMutation) ResetField(name string) error {
+	switch name {
+	case serviceaccountkey.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case serviceaccountkey.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case serviceaccountkey.FieldTenantID:
+		m.ResetTenantID()
+		return nil
+	case serviceaccountkey.FieldCreatedBy:
+		m.ResetCreatedBy()
+		return nil
+	case serviceaccountkey.FieldUpdatedBy:
+		m.ResetUpdatedBy()
+		return nil
+	case serviceaccountkey.FieldServiceAccountID:
+		m.ResetServiceAccountID()
+		return nil
+	case serviceaccountkey.FieldKid:
+		m.ResetKid()
+		return nil
+	case serviceaccountkey.FieldAlg:
+		m.ResetAlg()
+		return nil
+	case serviceaccountkey.FieldPublicKey:
+		m.ResetPublicKey()
+		return nil
+	case serviceaccountkey.FieldExpiresAt:
+		m.ResetExpiresAt()
+		return nil
+	case serviceaccountkey.FieldRevokedAt:
+		m.ResetRevokedAt()
+		return nil
+	case serviceaccountkey.FieldLastUsedAt:
+		m.ResetLastUsedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown ServiceAccountKey field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *ServiceAccountKeyMutation) AddedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.tenant != nil {
+		edges = append(edges, serviceaccountkey.EdgeTenant)
+	}
+	if m.service_account != nil {
+		edges = append(edges, serviceaccountkey.EdgeServiceAccount)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *ServiceAccountKeyMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case serviceaccountkey.EdgeTenant:
+		if id := m.tenant; id != nil {
+			return []ent.Value{*id}
+		}
+	case serviceaccountkey.EdgeServiceAccount:
+		if id := m.service_account; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *ServiceAccountKeyMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 2)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *ServiceAccountKeyMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *ServiceAccountKeyMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.clearedtenant {
+		edges = append(edges, serviceaccountkey.EdgeTenant)
+	}
+	if m.clearedservice_account {
+		edges = append(edges, serviceaccountkey.EdgeServiceAccount)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *ServiceAccountKeyMutation) EdgeCleared(name string) bool {
+	switch name {
+	case serviceaccountkey.EdgeTenant:
+		return m.clearedtenant
+	case serviceaccountkey.EdgeServiceAccount:
+		return m.clearedservice_account
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *ServiceAccountKeyMutation) ClearEdge(name string) error {
+	switch name {
+	case serviceaccountkey.EdgeTenant:
+		m.ClearTenant()
+		return nil
+	case serviceaccountkey.EdgeServiceAccount:
+		m.ClearServiceAccount()
+		return nil
+	}
+	return fmt.Errorf("unknown ServiceAccountKey unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *ServiceAccountKeyMutation) ResetEdge(name string) error {
+	switch name {
+	case serviceaccountkey.EdgeTenant:
+		m.ResetTenant()
+		return nil
+	case serviceaccountkey.EdgeServiceAccount:
+		m.ResetServiceAccount()
+		return nil
+	}
+	return fmt.Errorf("unknown ServiceAccountKey edge %s", name)
 }
 
 // SessionMutation represents an operation that mutates the Session nodes in the graph.

@@ -50,6 +50,12 @@ type Tx struct {
 	RefreshToken *RefreshTokenClient
 	// Role is the client for interacting with the Role builders.
 	Role *RoleClient
+	// ServiceAccount is the client for interacting with the ServiceAccount builders.
+	ServiceAccount *ServiceAccountClient
+	// ServiceAccountAssertion is the client for interacting with the ServiceAccountAssertion builders.
+	ServiceAccountAssertion *ServiceAccountAssertionClient
+	// ServiceAccountKey is the client for interacting with the ServiceAccountKey builders.
+	ServiceAccountKey *ServiceAccountKeyClient
 	// Session is the client for interacting with the Session builders.
 	Session *SessionClient
 	// Share is the client for interacting with the Share builders.
@@ -213,6 +219,9 @@ func (tx *Tx) init() {
 	tx.Message = NewMessageClient(tx.config)
 	tx.RefreshToken = NewRefreshTokenClient(tx.config)
 	tx.Role = NewRoleClient(tx.config)
+	tx.ServiceAccount = NewServiceAccountClient(tx.config)
+	tx.ServiceAccountAssertion = NewServiceAccountAssertionClient(tx.config)
+	tx.ServiceAccountKey = NewServiceAccountKeyClient(tx.config)
 	tx.Session = NewSessionClient(tx.config)
 	tx.Share = NewShareClient(tx.config)
 	tx.SigningKey = NewSigningKeyClient(tx.config)

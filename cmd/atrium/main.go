@@ -45,6 +45,7 @@ func commands() []command {
 		{"backup", "write a consistent copy of the SQLite database (PostgreSQL: pg_dump)", runBackup},
 		{"restore", "replace the SQLite database with a backup", runRestore},
 		{"sessions", "revoke every session (of a tenant), on every instance", runSessions},
+		{"service-account", "create service accounts, register and revoke their keys, disable them", runServiceAccount},
 	}
 }
 

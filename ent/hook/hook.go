@@ -224,6 +224,42 @@ func (f RoleFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error)
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.RoleMutation", m)
 }
 
+// The ServiceAccountFunc type is an adapter to allow the use of ordinary
+// function as ServiceAccount mutator.
+type ServiceAccountFunc func(context.Context, *ent.ServiceAccountMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f ServiceAccountFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.ServiceAccountMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.ServiceAccountMutation", m)
+}
+
+// The ServiceAccountAssertionFunc type is an adapter to allow the use of ordinary
+// function as ServiceAccountAssertion mutator.
+type ServiceAccountAssertionFunc func(context.Context, *ent.ServiceAccountAssertionMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f ServiceAccountAssertionFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.ServiceAccountAssertionMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.ServiceAccountAssertionMutation", m)
+}
+
+// The ServiceAccountKeyFunc type is an adapter to allow the use of ordinary
+// function as ServiceAccountKey mutator.
+type ServiceAccountKeyFunc func(context.Context, *ent.ServiceAccountKeyMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f ServiceAccountKeyFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.ServiceAccountKeyMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.ServiceAccountKeyMutation", m)
+}
+
 // The SessionFunc type is an adapter to allow the use of ordinary
 // function as Session mutator.
 type SessionFunc func(context.Context, *ent.SessionMutation) (ent.Value, error)

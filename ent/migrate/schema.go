@@ -712,6 +712,112 @@ var (
 			},
 		},
 	}
+	// ServiceAccountsColumns holds the columns for the "service_accounts" table.
+	ServiceAccountsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeUUID},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "created_by", Type: field.TypeUUID},
+		{Name: "updated_by", Type: field.TypeUUID},
+		{Name: "name", Type: field.TypeString, Size: 100},
+		{Name: "description", Type: field.TypeString, Size: 1000, Default: ""},
+		{Name: "role_ids", Type: field.TypeJSON},
+		{Name: "administration", Type: field.TypeBool, Default: false},
+		{Name: "disabled_at", Type: field.TypeTime, Nullable: true},
+		{Name: "tenant_id", Type: field.TypeUUID},
+	}
+	// ServiceAccountsTable holds the schema information for the "service_accounts" table.
+	ServiceAccountsTable = &schema.Table{
+		Name:       "service_accounts",
+		Columns:    ServiceAccountsColumns,
+		PrimaryKey: []*schema.Column{ServiceAccountsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "service_accounts_tenants_tenant",
+				Columns:    []*schema.Column{ServiceAccountsColumns[10]},
+				RefColumns: []*schema.Column{TenantsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "serviceaccount_tenant_id",
+				Unique:  false,
+				Columns: []*schema.Column{ServiceAccountsColumns[10]},
+			},
+			{
+				Name:    "serviceaccount_tenant_id_name",
+				Unique:  true,
+				Columns: []*schema.Column{ServiceAccountsColumns[10], ServiceAccountsColumns[5]},
+			},
+		},
+	}
+	// ServiceAccountAssertionsColumns holds the columns for the "service_account_assertions" table.
+	ServiceAccountAssertionsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 64},
+		{Name: "expires_at", Type: field.TypeTime},
+	}
+	// ServiceAccountAssertionsTable holds the schema information for the "service_account_assertions" table.
+	ServiceAccountAssertionsTable = &schema.Table{
+		Name:       "service_account_assertions",
+		Columns:    ServiceAccountAssertionsColumns,
+		PrimaryKey: []*schema.Column{ServiceAccountAssertionsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "serviceaccountassertion_expires_at",
+				Unique:  false,
+				Columns: []*schema.Column{ServiceAccountAssertionsColumns[1]},
+			},
+		},
+	}
+	// ServiceAccountKeysColumns holds the columns for the "service_account_keys" table.
+	ServiceAccountKeysColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeUUID},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "created_by", Type: field.TypeUUID},
+		{Name: "updated_by", Type: field.TypeUUID},
+		{Name: "kid", Type: field.TypeString, Size: 64},
+		{Name: "alg", Type: field.TypeEnum, Enums: []string{"RS256", "ES256", "EdDSA"}},
+		{Name: "public_key", Type: field.TypeString, Size: 4096},
+		{Name: "expires_at", Type: field.TypeTime, Nullable: true},
+		{Name: "revoked_at", Type: field.TypeTime, Nullable: true},
+		{Name: "last_used_at", Type: field.TypeTime, Nullable: true},
+		{Name: "tenant_id", Type: field.TypeUUID},
+		{Name: "service_account_id", Type: field.TypeUUID},
+	}
+	// ServiceAccountKeysTable holds the schema information for the "service_account_keys" table.
+	ServiceAccountKeysTable = &schema.Table{
+		Name:       "service_account_keys",
+		Columns:    ServiceAccountKeysColumns,
+		PrimaryKey: []*schema.Column{ServiceAccountKeysColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "service_account_keys_tenants_tenant",
+				Columns:    []*schema.Column{ServiceAccountKeysColumns[11]},
+				RefColumns: []*schema.Column{TenantsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+			{
+				Symbol:     "service_account_keys_service_accounts_service_account",
+				Columns:    []*schema.Column{ServiceAccountKeysColumns[12]},
+				RefColumns: []*schema.Column{ServiceAccountsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "serviceaccountkey_tenant_id",
+				Unique:  false,
+				Columns: []*schema.Column{ServiceAccountKeysColumns[11]},
+			},
+			{
+				Name:    "serviceaccountkey_service_account_id_kid",
+				Unique:  true,
+				Columns: []*schema.Column{ServiceAccountKeysColumns[12], ServiceAccountKeysColumns[5]},
+			},
+		},
+	}
 	// SessionsColumns holds the columns for the "sessions" table.
 	SessionsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeUUID},
@@ -963,6 +1069,9 @@ var (
 		MessagesTable,
 		RefreshTokensTable,
 		RolesTable,
+		ServiceAccountsTable,
+		ServiceAccountAssertionsTable,
+		ServiceAccountKeysTable,
 		SessionsTable,
 		SharesTable,
 		SigningKeysTable,
@@ -993,6 +1102,9 @@ func init() {
 	MessagesTable.ForeignKeys[0].RefTable = TenantsTable
 	MessagesTable.ForeignKeys[1].RefTable = ConversationsTable
 	RefreshTokensTable.ForeignKeys[0].RefTable = SessionsTable
+	ServiceAccountsTable.ForeignKeys[0].RefTable = TenantsTable
+	ServiceAccountKeysTable.ForeignKeys[0].RefTable = TenantsTable
+	ServiceAccountKeysTable.ForeignKeys[1].RefTable = ServiceAccountsTable
 	SessionsTable.ForeignKeys[0].RefTable = UsersTable
 	SharesTable.ForeignKeys[0].RefTable = TenantsTable
 	TeamsTable.ForeignKeys[0].RefTable = TenantsTable

@@ -60,6 +60,15 @@ type RefreshToken func(*sql.Selector)
 // Role is the predicate function for role builders.
 type Role func(*sql.Selector)
 
+// ServiceAccount is the predicate function for serviceaccount builders.
+type ServiceAccount func(*sql.Selector)
+
+// ServiceAccountAssertion is the predicate function for serviceaccountassertion builders.
+type ServiceAccountAssertion func(*sql.Selector)
+
+// ServiceAccountKey is the predicate function for serviceaccountkey builders.
+type ServiceAccountKey func(*sql.Selector)
+
 // Session is the predicate function for session builders.
 type Session func(*sql.Selector)
 

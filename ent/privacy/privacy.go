@@ -543,6 +543,78 @@ func (f RoleMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) 
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.RoleMutation", m)
 }
 
+// The ServiceAccountQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type ServiceAccountQueryRuleFunc func(context.Context, *ent.ServiceAccountQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f ServiceAccountQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.ServiceAccountQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.ServiceAccountQuery", q)
+}
+
+// The ServiceAccountMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type ServiceAccountMutationRuleFunc func(context.Context, *ent.ServiceAccountMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f ServiceAccountMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.ServiceAccountMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.ServiceAccountMutation", m)
+}
+
+// The ServiceAccountAssertionQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type ServiceAccountAssertionQueryRuleFunc func(context.Context, *ent.ServiceAccountAssertionQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f ServiceAccountAssertionQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.ServiceAccountAssertionQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.ServiceAccountAssertionQuery", q)
+}
+
+// The ServiceAccountAssertionMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type ServiceAccountAssertionMutationRuleFunc func(context.Context, *ent.ServiceAccountAssertionMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f ServiceAccountAssertionMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.ServiceAccountAssertionMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.ServiceAccountAssertionMutation", m)
+}
+
+// The ServiceAccountKeyQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type ServiceAccountKeyQueryRuleFunc func(context.Context, *ent.ServiceAccountKeyQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f ServiceAccountKeyQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.ServiceAccountKeyQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.ServiceAccountKeyQuery", q)
+}
+
+// The ServiceAccountKeyMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type ServiceAccountKeyMutationRuleFunc func(context.Context, *ent.ServiceAccountKeyMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f ServiceAccountKeyMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.ServiceAccountKeyMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.ServiceAccountKeyMutation", m)
+}
+
 // The SessionQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type SessionQueryRuleFunc func(context.Context, *ent.SessionQuery) error
@@ -782,6 +854,12 @@ func queryFilter(q ent.Query) (Filter, error) {
 		return q.Filter(), nil
 	case *ent.RoleQuery:
 		return q.Filter(), nil
+	case *ent.ServiceAccountQuery:
+		return q.Filter(), nil
+	case *ent.ServiceAccountAssertionQuery:
+		return q.Filter(), nil
+	case *ent.ServiceAccountKeyQuery:
+		return q.Filter(), nil
 	case *ent.SessionQuery:
 		return q.Filter(), nil
 	case *ent.ShareQuery:
@@ -838,6 +916,12 @@ func mutationFilter(m ent.Mutation) (Filter, error) {
 	case *ent.RefreshTokenMutation:
 		return m.Filter(), nil
 	case *ent.RoleMutation:
+		return m.Filter(), nil
+	case *ent.ServiceAccountMutation:
+		return m.Filter(), nil
+	case *ent.ServiceAccountAssertionMutation:
+		return m.Filter(), nil
+	case *ent.ServiceAccountKeyMutation:
 		return m.Filter(), nil
 	case *ent.SessionMutation:
 		return m.Filter(), nil

@@ -22,6 +22,9 @@ import (
 	"atrium/ent/refreshtoken"
 	"atrium/ent/role"
 	"atrium/ent/schema"
+	"atrium/ent/serviceaccount"
+	"atrium/ent/serviceaccountassertion"
+	"atrium/ent/serviceaccountkey"
 	"atrium/ent/session"
 	"atrium/ent/share"
 	"atrium/ent/signingkey"
@@ -973,6 +976,160 @@ func init() {
 	roleDescID := roleMixinFields0[0].Descriptor()
 	// role.DefaultID holds the default value on creation for the id field.
 	role.DefaultID = roleDescID.Default.(func() uuid.UUID)
+	serviceaccountMixin := schema.ServiceAccount{}.Mixin()
+	serviceaccount.Policy = privacy.NewPolicies(serviceaccountMixin[1], schema.ServiceAccount{})
+	serviceaccount.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := serviceaccount.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	serviceaccountMixinFields0 := serviceaccountMixin[0].Fields()
+	_ = serviceaccountMixinFields0
+	serviceaccountFields := schema.ServiceAccount{}.Fields()
+	_ = serviceaccountFields
+	// serviceaccountDescCreatedAt is the schema descriptor for created_at field.
+	serviceaccountDescCreatedAt := serviceaccountMixinFields0[1].Descriptor()
+	// serviceaccount.DefaultCreatedAt holds the default value on creation for the created_at field.
+	serviceaccount.DefaultCreatedAt = serviceaccountDescCreatedAt.Default.(func() time.Time)
+	// serviceaccountDescUpdatedAt is the schema descriptor for updated_at field.
+	serviceaccountDescUpdatedAt := serviceaccountMixinFields0[2].Descriptor()
+	// serviceaccount.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	serviceaccount.DefaultUpdatedAt = serviceaccountDescUpdatedAt.Default.(func() time.Time)
+	// serviceaccount.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	serviceaccount.UpdateDefaultUpdatedAt = serviceaccountDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// serviceaccountDescName is the schema descriptor for name field.
+	serviceaccountDescName := serviceaccountFields[0].Descriptor()
+	// serviceaccount.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	serviceaccount.NameValidator = func() func(string) error {
+		validators := serviceaccountDescName.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(name string) error {
+			for _, fn := range fns {
+				if err := fn(name); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// serviceaccountDescDescription is the schema descriptor for description field.
+	serviceaccountDescDescription := serviceaccountFields[1].Descriptor()
+	// serviceaccount.DefaultDescription holds the default value on creation for the description field.
+	serviceaccount.DefaultDescription = serviceaccountDescDescription.Default.(string)
+	// serviceaccount.DescriptionValidator is a validator for the "description" field. It is called by the builders before save.
+	serviceaccount.DescriptionValidator = serviceaccountDescDescription.Validators[0].(func(string) error)
+	// serviceaccountDescRoleIds is the schema descriptor for role_ids field.
+	serviceaccountDescRoleIds := serviceaccountFields[2].Descriptor()
+	// serviceaccount.DefaultRoleIds holds the default value on creation for the role_ids field.
+	serviceaccount.DefaultRoleIds = serviceaccountDescRoleIds.Default.([]uuid.UUID)
+	// serviceaccountDescAdministration is the schema descriptor for administration field.
+	serviceaccountDescAdministration := serviceaccountFields[3].Descriptor()
+	// serviceaccount.DefaultAdministration holds the default value on creation for the administration field.
+	serviceaccount.DefaultAdministration = serviceaccountDescAdministration.Default.(bool)
+	// serviceaccountDescID is the schema descriptor for id field.
+	serviceaccountDescID := serviceaccountMixinFields0[0].Descriptor()
+	// serviceaccount.DefaultID holds the default value on creation for the id field.
+	serviceaccount.DefaultID = serviceaccountDescID.Default.(func() uuid.UUID)
+	serviceaccountassertion.Policy = privacy.NewPolicies(schema.ServiceAccountAssertion{})
+	serviceaccountassertion.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := serviceaccountassertion.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	serviceaccountassertionFields := schema.ServiceAccountAssertion{}.Fields()
+	_ = serviceaccountassertionFields
+	// serviceaccountassertionDescID is the schema descriptor for id field.
+	serviceaccountassertionDescID := serviceaccountassertionFields[0].Descriptor()
+	// serviceaccountassertion.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	serviceaccountassertion.IDValidator = func() func(string) error {
+		validators := serviceaccountassertionDescID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+			validators[2].(func(string) error),
+		}
+		return func(id string) error {
+			for _, fn := range fns {
+				if err := fn(id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	serviceaccountkeyMixin := schema.ServiceAccountKey{}.Mixin()
+	serviceaccountkey.Policy = privacy.NewPolicies(serviceaccountkeyMixin[1], schema.ServiceAccountKey{})
+	serviceaccountkey.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := serviceaccountkey.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	serviceaccountkeyMixinFields0 := serviceaccountkeyMixin[0].Fields()
+	_ = serviceaccountkeyMixinFields0
+	serviceaccountkeyFields := schema.ServiceAccountKey{}.Fields()
+	_ = serviceaccountkeyFields
+	// serviceaccountkeyDescCreatedAt is the schema descriptor for created_at field.
+	serviceaccountkeyDescCreatedAt := serviceaccountkeyMixinFields0[1].Descriptor()
+	// serviceaccountkey.DefaultCreatedAt holds the default value on creation for the created_at field.
+	serviceaccountkey.DefaultCreatedAt = serviceaccountkeyDescCreatedAt.Default.(func() time.Time)
+	// serviceaccountkeyDescUpdatedAt is the schema descriptor for updated_at field.
+	serviceaccountkeyDescUpdatedAt := serviceaccountkeyMixinFields0[2].Descriptor()
+	// serviceaccountkey.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	serviceaccountkey.DefaultUpdatedAt = serviceaccountkeyDescUpdatedAt.Default.(func() time.Time)
+	// serviceaccountkey.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	serviceaccountkey.UpdateDefaultUpdatedAt = serviceaccountkeyDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// serviceaccountkeyDescKid is the schema descriptor for kid field.
+	serviceaccountkeyDescKid := serviceaccountkeyFields[1].Descriptor()
+	// serviceaccountkey.KidValidator is a validator for the "kid" field. It is called by the builders before save.
+	serviceaccountkey.KidValidator = func() func(string) error {
+		validators := serviceaccountkeyDescKid.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(kid string) error {
+			for _, fn := range fns {
+				if err := fn(kid); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// serviceaccountkeyDescPublicKey is the schema descriptor for public_key field.
+	serviceaccountkeyDescPublicKey := serviceaccountkeyFields[3].Descriptor()
+	// serviceaccountkey.PublicKeyValidator is a validator for the "public_key" field. It is called by the builders before save.
+	serviceaccountkey.PublicKeyValidator = func() func(string) error {
+		validators := serviceaccountkeyDescPublicKey.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(public_key string) error {
+			for _, fn := range fns {
+				if err := fn(public_key); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// serviceaccountkeyDescID is the schema descriptor for id field.
+	serviceaccountkeyDescID := serviceaccountkeyMixinFields0[0].Descriptor()
+	// serviceaccountkey.DefaultID holds the default value on creation for the id field.
+	serviceaccountkey.DefaultID = serviceaccountkeyDescID.Default.(func() uuid.UUID)
 	sessionMixin := schema.Session{}.Mixin()
 	session.Policy = privacy.NewPolicies(schema.Session{})
 	session.Hooks[0] = func(next ent.Mutator) ent.Mutator {

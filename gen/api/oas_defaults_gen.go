@@ -25,3 +25,19 @@ func (s *ReenrollmentCreate) setDefaults() {
 		s.ExpiresInMinutes.SetTo(val)
 	}
 }
+
+// setDefaults set default value of fields.
+func (s *ServiceAccountCreate) setDefaults() {
+	{
+		val := bool(false)
+		s.Administration.SetTo(val)
+	}
+}
+
+// setDefaults set default value of fields.
+func (s *ServiceAccountRoles) setDefaults() {
+	{
+		val := bool(false)
+		s.Administration.SetTo(val)
+	}
+}

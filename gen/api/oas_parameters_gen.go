@@ -146,6 +146,71 @@ func decodeAddKnowledgeNodeParams(args [1]string, argsEscaped bool, r *http.Requ
 	return params, nil
 }
 
+// AddServiceAccountKeyParams is parameters of addServiceAccountKey operation.
+type AddServiceAccountKeyParams struct {
+	ServiceAccountId uuid.UUID
+}
+
+func unpackAddServiceAccountKeyParams(packed middleware.Parameters) (params AddServiceAccountKeyParams) {
+	{
+		key := middleware.ParameterKey{
+			Name: "serviceAccountId",
+			In:   "path",
+		}
+		params.ServiceAccountId = packed[key].(uuid.UUID)
+	}
+	return params
+}
+
+func decodeAddServiceAccountKeyParams(args [1]string, argsEscaped bool, r *http.Request) (params AddServiceAccountKeyParams, _ error) {
+	// Decode path: serviceAccountId.
+	if err := func() error {
+		param := args[0]
+		if argsEscaped {
+			unescaped, err := url.PathUnescape(args[0])
+			if err != nil {
+				return errors.Wrap(err, "unescape path")
+			}
+			param = unescaped
+		}
+		if len(param) > 0 {
+			d := uri.NewPathDecoder(uri.PathDecoderConfig{
+				Param:   "serviceAccountId",
+				Value:   param,
+				Style:   uri.PathStyleSimple,
+				Explode: false,
+			})
+
+			if err := func() error {
+				val, err := d.DecodeValue()
+				if err != nil {
+					return err
+				}
+
+				c, err := conv.ToUUID(val)
+				if err != nil {
+					return err
+				}
+
+				params.ServiceAccountId = c
+				return nil
+			}(); err != nil {
+				return err
+			}
+		} else {
+			return validate.ErrFieldRequired
+		}
+		return nil
+	}(); err != nil {
+		return params, &ogenerrors.DecodeParamError{
+			Name: "serviceAccountId",
+			In:   "path",
+			Err:  err,
+		}
+	}
+	return params, nil
+}
+
 // AddTeamMemberParams is parameters of addTeamMember operation.
 type AddTeamMemberParams struct {
 	TeamId uuid.UUID
@@ -765,6 +830,71 @@ func decodeDeleteRoleParams(args [1]string, argsEscaped bool, r *http.Request) (
 	}(); err != nil {
 		return params, &ogenerrors.DecodeParamError{
 			Name: "roleId",
+			In:   "path",
+			Err:  err,
+		}
+	}
+	return params, nil
+}
+
+// DeleteServiceAccountParams is parameters of deleteServiceAccount operation.
+type DeleteServiceAccountParams struct {
+	ServiceAccountId uuid.UUID
+}
+
+func unpackDeleteServiceAccountParams(packed middleware.Parameters) (params DeleteServiceAccountParams) {
+	{
+		key := middleware.ParameterKey{
+			Name: "serviceAccountId",
+			In:   "path",
+		}
+		params.ServiceAccountId = packed[key].(uuid.UUID)
+	}
+	return params
+}
+
+func decodeDeleteServiceAccountParams(args [1]string, argsEscaped bool, r *http.Request) (params DeleteServiceAccountParams, _ error) {
+	// Decode path: serviceAccountId.
+	if err := func() error {
+		param := args[0]
+		if argsEscaped {
+			unescaped, err := url.PathUnescape(args[0])
+			if err != nil {
+				return errors.Wrap(err, "unescape path")
+			}
+			param = unescaped
+		}
+		if len(param) > 0 {
+			d := uri.NewPathDecoder(uri.PathDecoderConfig{
+				Param:   "serviceAccountId",
+				Value:   param,
+				Style:   uri.PathStyleSimple,
+				Explode: false,
+			})
+
+			if err := func() error {
+				val, err := d.DecodeValue()
+				if err != nil {
+					return err
+				}
+
+				c, err := conv.ToUUID(val)
+				if err != nil {
+					return err
+				}
+
+				params.ServiceAccountId = c
+				return nil
+			}(); err != nil {
+				return err
+			}
+		} else {
+			return validate.ErrFieldRequired
+		}
+		return nil
+	}(); err != nil {
+		return params, &ogenerrors.DecodeParamError{
+			Name: "serviceAccountId",
 			In:   "path",
 			Err:  err,
 		}
@@ -1990,6 +2120,71 @@ func decodeGetRoleParams(args [1]string, argsEscaped bool, r *http.Request) (par
 	}(); err != nil {
 		return params, &ogenerrors.DecodeParamError{
 			Name: "roleId",
+			In:   "path",
+			Err:  err,
+		}
+	}
+	return params, nil
+}
+
+// GetServiceAccountParams is parameters of getServiceAccount operation.
+type GetServiceAccountParams struct {
+	ServiceAccountId uuid.UUID
+}
+
+func unpackGetServiceAccountParams(packed middleware.Parameters) (params GetServiceAccountParams) {
+	{
+		key := middleware.ParameterKey{
+			Name: "serviceAccountId",
+			In:   "path",
+		}
+		params.ServiceAccountId = packed[key].(uuid.UUID)
+	}
+	return params
+}
+
+func decodeGetServiceAccountParams(args [1]string, argsEscaped bool, r *http.Request) (params GetServiceAccountParams, _ error) {
+	// Decode path: serviceAccountId.
+	if err := func() error {
+		param := args[0]
+		if argsEscaped {
+			unescaped, err := url.PathUnescape(args[0])
+			if err != nil {
+				return errors.Wrap(err, "unescape path")
+			}
+			param = unescaped
+		}
+		if len(param) > 0 {
+			d := uri.NewPathDecoder(uri.PathDecoderConfig{
+				Param:   "serviceAccountId",
+				Value:   param,
+				Style:   uri.PathStyleSimple,
+				Explode: false,
+			})
+
+			if err := func() error {
+				val, err := d.DecodeValue()
+				if err != nil {
+					return err
+				}
+
+				c, err := conv.ToUUID(val)
+				if err != nil {
+					return err
+				}
+
+				params.ServiceAccountId = c
+				return nil
+			}(); err != nil {
+				return err
+			}
+		} else {
+			return validate.ErrFieldRequired
+		}
+		return nil
+	}(); err != nil {
+		return params, &ogenerrors.DecodeParamError{
+			Name: "serviceAccountId",
 			In:   "path",
 			Err:  err,
 		}
@@ -4409,6 +4604,179 @@ func decodeListMessagesParams(args [1]string, argsEscaped bool, r *http.Request)
 	return params, nil
 }
 
+// ListServiceAccountsParams is parameters of listServiceAccounts operation.
+type ListServiceAccountsParams struct {
+	// Opaque cursor from a previous page's next_cursor.
+	Cursor OptString `json:",omitempty,omitzero"`
+	Limit  OptInt    `json:",omitempty,omitzero"`
+}
+
+func unpackListServiceAccountsParams(packed middleware.Parameters) (params ListServiceAccountsParams) {
+	{
+		key := middleware.ParameterKey{
+			Name: "cursor",
+			In:   "query",
+		}
+		if v, ok := packed[key]; ok {
+			params.Cursor = v.(OptString)
+		}
+	}
+	{
+		key := middleware.ParameterKey{
+			Name: "limit",
+			In:   "query",
+		}
+		if v, ok := packed[key]; ok {
+			params.Limit = v.(OptInt)
+		}
+	}
+	return params
+}
+
+func decodeListServiceAccountsParams(args [0]string, argsEscaped bool, r *http.Request) (params ListServiceAccountsParams, _ error) {
+	q := uri.NewQueryDecoder(r.URL.Query())
+	// Decode query: cursor.
+	if err := func() error {
+		cfg := uri.QueryParameterDecodingConfig{
+			Name:    "cursor",
+			Style:   uri.QueryStyleForm,
+			Explode: true,
+		}
+
+		if err := q.HasParam(cfg); err == nil {
+			if err := q.DecodeParam(cfg, func(d uri.Decoder) error {
+				var paramsDotCursorVal string
+				if err := func() error {
+					val, err := d.DecodeValue()
+					if err != nil {
+						return err
+					}
+
+					c, err := conv.ToString(val)
+					if err != nil {
+						return err
+					}
+
+					paramsDotCursorVal = c
+					return nil
+				}(); err != nil {
+					return err
+				}
+				params.Cursor.SetTo(paramsDotCursorVal)
+				return nil
+			}); err != nil {
+				return err
+			}
+			if err := func() error {
+				if value, ok := params.Cursor.Get(); ok {
+					if err := func() error {
+						if err := (validate.String{
+							MinLength:     0,
+							MinLengthSet:  false,
+							MaxLength:     200,
+							MaxLengthSet:  true,
+							Email:         false,
+							Hostname:      false,
+							Regex:         nil,
+							MinNumeric:    0,
+							MinNumericSet: false,
+							MaxNumeric:    0,
+							MaxNumericSet: false,
+						}).Validate(string(value)); err != nil {
+							return errors.Wrap(err, "string")
+						}
+						return nil
+					}(); err != nil {
+						return err
+					}
+				}
+				return nil
+			}(); err != nil {
+				return err
+			}
+		}
+		return nil
+	}(); err != nil {
+		return params, &ogenerrors.DecodeParamError{
+			Name: "cursor",
+			In:   "query",
+			Err:  err,
+		}
+	}
+	// Set default value for query: limit.
+	{
+		val := int(50)
+		params.Limit.SetTo(val)
+	}
+	// Decode query: limit.
+	if err := func() error {
+		cfg := uri.QueryParameterDecodingConfig{
+			Name:    "limit",
+			Style:   uri.QueryStyleForm,
+			Explode: true,
+		}
+
+		if err := q.HasParam(cfg); err == nil {
+			if err := q.DecodeParam(cfg, func(d uri.Decoder) error {
+				var paramsDotLimitVal int
+				if err := func() error {
+					val, err := d.DecodeValue()
+					if err != nil {
+						return err
+					}
+
+					c, err := conv.ToInt(val)
+					if err != nil {
+						return err
+					}
+
+					paramsDotLimitVal = c
+					return nil
+				}(); err != nil {
+					return err
+				}
+				params.Limit.SetTo(paramsDotLimitVal)
+				return nil
+			}); err != nil {
+				return err
+			}
+			if err := func() error {
+				if value, ok := params.Limit.Get(); ok {
+					if err := func() error {
+						if err := (validate.Int{
+							MinSet:        true,
+							Min:           1,
+							MaxSet:        true,
+							Max:           100,
+							MinExclusive:  false,
+							MaxExclusive:  false,
+							MultipleOfSet: false,
+							MultipleOf:    0,
+							Pattern:       nil,
+						}).Validate(int64(value)); err != nil {
+							return errors.Wrap(err, "int")
+						}
+						return nil
+					}(); err != nil {
+						return err
+					}
+				}
+				return nil
+			}(); err != nil {
+				return err
+			}
+		}
+		return nil
+	}(); err != nil {
+		return params, &ogenerrors.DecodeParamError{
+			Name: "limit",
+			In:   "query",
+			Err:  err,
+		}
+	}
+	return params, nil
+}
+
 // ListTeamsParams is parameters of listTeams operation.
 type ListTeamsParams struct {
 	// Opaque cursor from a previous page's next_cursor.
@@ -5790,6 +6158,124 @@ func decodeRevokeMySessionParams(args [1]string, argsEscaped bool, r *http.Reque
 	return params, nil
 }
 
+// RevokeServiceAccountKeyParams is parameters of revokeServiceAccountKey operation.
+type RevokeServiceAccountKeyParams struct {
+	ServiceAccountId uuid.UUID
+	KeyId            uuid.UUID
+}
+
+func unpackRevokeServiceAccountKeyParams(packed middleware.Parameters) (params RevokeServiceAccountKeyParams) {
+	{
+		key := middleware.ParameterKey{
+			Name: "serviceAccountId",
+			In:   "path",
+		}
+		params.ServiceAccountId = packed[key].(uuid.UUID)
+	}
+	{
+		key := middleware.ParameterKey{
+			Name: "keyId",
+			In:   "path",
+		}
+		params.KeyId = packed[key].(uuid.UUID)
+	}
+	return params
+}
+
+func decodeRevokeServiceAccountKeyParams(args [2]string, argsEscaped bool, r *http.Request) (params RevokeServiceAccountKeyParams, _ error) {
+	// Decode path: serviceAccountId.
+	if err := func() error {
+		param := args[0]
+		if argsEscaped {
+			unescaped, err := url.PathUnescape(args[0])
+			if err != nil {
+				return errors.Wrap(err, "unescape path")
+			}
+			param = unescaped
+		}
+		if len(param) > 0 {
+			d := uri.NewPathDecoder(uri.PathDecoderConfig{
+				Param:   "serviceAccountId",
+				Value:   param,
+				Style:   uri.PathStyleSimple,
+				Explode: false,
+			})
+
+			if err := func() error {
+				val, err := d.DecodeValue()
+				if err != nil {
+					return err
+				}
+
+				c, err := conv.ToUUID(val)
+				if err != nil {
+					return err
+				}
+
+				params.ServiceAccountId = c
+				return nil
+			}(); err != nil {
+				return err
+			}
+		} else {
+			return validate.ErrFieldRequired
+		}
+		return nil
+	}(); err != nil {
+		return params, &ogenerrors.DecodeParamError{
+			Name: "serviceAccountId",
+			In:   "path",
+			Err:  err,
+		}
+	}
+	// Decode path: keyId.
+	if err := func() error {
+		param := args[1]
+		if argsEscaped {
+			unescaped, err := url.PathUnescape(args[1])
+			if err != nil {
+				return errors.Wrap(err, "unescape path")
+			}
+			param = unescaped
+		}
+		if len(param) > 0 {
+			d := uri.NewPathDecoder(uri.PathDecoderConfig{
+				Param:   "keyId",
+				Value:   param,
+				Style:   uri.PathStyleSimple,
+				Explode: false,
+			})
+
+			if err := func() error {
+				val, err := d.DecodeValue()
+				if err != nil {
+					return err
+				}
+
+				c, err := conv.ToUUID(val)
+				if err != nil {
+					return err
+				}
+
+				params.KeyId = c
+				return nil
+			}(); err != nil {
+				return err
+			}
+		} else {
+			return validate.ErrFieldRequired
+		}
+		return nil
+	}(); err != nil {
+		return params, &ogenerrors.DecodeParamError{
+			Name: "keyId",
+			In:   "path",
+			Err:  err,
+		}
+	}
+	return params, nil
+}
+
 // SetMemberRolesParams is parameters of setMemberRoles operation.
 type SetMemberRolesParams struct {
 	UserId uuid.UUID
@@ -5848,6 +6334,71 @@ func decodeSetMemberRolesParams(args [1]string, argsEscaped bool, r *http.Reques
 	}(); err != nil {
 		return params, &ogenerrors.DecodeParamError{
 			Name: "userId",
+			In:   "path",
+			Err:  err,
+		}
+	}
+	return params, nil
+}
+
+// SetServiceAccountRolesParams is parameters of setServiceAccountRoles operation.
+type SetServiceAccountRolesParams struct {
+	ServiceAccountId uuid.UUID
+}
+
+func unpackSetServiceAccountRolesParams(packed middleware.Parameters) (params SetServiceAccountRolesParams) {
+	{
+		key := middleware.ParameterKey{
+			Name: "serviceAccountId",
+			In:   "path",
+		}
+		params.ServiceAccountId = packed[key].(uuid.UUID)
+	}
+	return params
+}
+
+func decodeSetServiceAccountRolesParams(args [1]string, argsEscaped bool, r *http.Request) (params SetServiceAccountRolesParams, _ error) {
+	// Decode path: serviceAccountId.
+	if err := func() error {
+		param := args[0]
+		if argsEscaped {
+			unescaped, err := url.PathUnescape(args[0])
+			if err != nil {
+				return errors.Wrap(err, "unescape path")
+			}
+			param = unescaped
+		}
+		if len(param) > 0 {
+			d := uri.NewPathDecoder(uri.PathDecoderConfig{
+				Param:   "serviceAccountId",
+				Value:   param,
+				Style:   uri.PathStyleSimple,
+				Explode: false,
+			})
+
+			if err := func() error {
+				val, err := d.DecodeValue()
+				if err != nil {
+					return err
+				}
+
+				c, err := conv.ToUUID(val)
+				if err != nil {
+					return err
+				}
+
+				params.ServiceAccountId = c
+				return nil
+			}(); err != nil {
+				return err
+			}
+		} else {
+			return validate.ErrFieldRequired
+		}
+		return nil
+	}(); err != nil {
+		return params, &ogenerrors.DecodeParamError{
+			Name: "serviceAccountId",
 			In:   "path",
 			Err:  err,
 		}
@@ -6498,6 +7049,71 @@ func decodeUpdateRoleParams(args [1]string, argsEscaped bool, r *http.Request) (
 	}(); err != nil {
 		return params, &ogenerrors.DecodeParamError{
 			Name: "roleId",
+			In:   "path",
+			Err:  err,
+		}
+	}
+	return params, nil
+}
+
+// UpdateServiceAccountParams is parameters of updateServiceAccount operation.
+type UpdateServiceAccountParams struct {
+	ServiceAccountId uuid.UUID
+}
+
+func unpackUpdateServiceAccountParams(packed middleware.Parameters) (params UpdateServiceAccountParams) {
+	{
+		key := middleware.ParameterKey{
+			Name: "serviceAccountId",
+			In:   "path",
+		}
+		params.ServiceAccountId = packed[key].(uuid.UUID)
+	}
+	return params
+}
+
+func decodeUpdateServiceAccountParams(args [1]string, argsEscaped bool, r *http.Request) (params UpdateServiceAccountParams, _ error) {
+	// Decode path: serviceAccountId.
+	if err := func() error {
+		param := args[0]
+		if argsEscaped {
+			unescaped, err := url.PathUnescape(args[0])
+			if err != nil {
+				return errors.Wrap(err, "unescape path")
+			}
+			param = unescaped
+		}
+		if len(param) > 0 {
+			d := uri.NewPathDecoder(uri.PathDecoderConfig{
+				Param:   "serviceAccountId",
+				Value:   param,
+				Style:   uri.PathStyleSimple,
+				Explode: false,
+			})
+
+			if err := func() error {
+				val, err := d.DecodeValue()
+				if err != nil {
+					return err
+				}
+
+				c, err := conv.ToUUID(val)
+				if err != nil {
+					return err
+				}
+
+				params.ServiceAccountId = c
+				return nil
+			}(); err != nil {
+				return err
+			}
+		} else {
+			return validate.ErrFieldRequired
+		}
+		return nil
+	}(); err != nil {
+		return params, &ogenerrors.DecodeParamError{
+			Name: "serviceAccountId",
 			In:   "path",
 			Err:  err,
 		}

@@ -1368,6 +1368,9 @@ type DeleteKnowledgeGraphNoContent struct{}
 // DeleteRoleNoContent is response for DeleteRole operation.
 type DeleteRoleNoContent struct{}
 
+// DeleteServiceAccountNoContent is response for DeleteServiceAccount operation.
+type DeleteServiceAccountNoContent struct{}
+
 // DeleteTeamNoContent is response for DeleteTeam operation.
 type DeleteTeamNoContent struct{}
 
@@ -4800,6 +4803,9 @@ type RevokeKnowledgeGraphShareNoContent struct{}
 // RevokeMySessionNoContent is response for RevokeMySession operation.
 type RevokeMySessionNoContent struct{}
 
+// RevokeServiceAccountKeyNoContent is response for RevokeServiceAccountKey operation.
+type RevokeServiceAccountKeyNoContent struct{}
+
 // Ref: #/components/schemas/Role
 type Role struct {
 	ID          uuid.UUID `json:"id"`
@@ -4969,6 +4975,686 @@ func (s *RoleUpdate) SetDescription(val OptString) {
 // SetPermissions sets the value of Permissions.
 func (s *RoleUpdate) SetPermissions(val []string) {
 	s.Permissions = val
+}
+
+// Ref: #/components/schemas/ServiceAccount
+type ServiceAccount struct {
+	// Also the iss, sub and client_id of its assertions.
+	ID          uuid.UUID   `json:"id"`
+	TenantID    uuid.UUID   `json:"tenant_id"`
+	Name        string      `json:"name"`
+	Description string      `json:"description"`
+	RoleIds     []uuid.UUID `json:"role_ids"`
+	// Administrative permissions its roles carry are granted (else withheld).
+	Administration bool `json:"administration"`
+	// Its effective permissions.
+	Permissions []string            `json:"permissions"`
+	Keys        []ServiceAccountKey `json:"keys"`
+	Disabled    bool                `json:"disabled"`
+	DisabledAt  OptDateTime         `json:"disabled_at"`
+	CreatedAt   time.Time           `json:"created_at"`
+	CreatedBy   uuid.UUID           `json:"created_by"`
+}
+
+// GetID returns the value of ID.
+func (s *ServiceAccount) GetID() uuid.UUID {
+	return s.ID
+}
+
+// GetTenantID returns the value of TenantID.
+func (s *ServiceAccount) GetTenantID() uuid.UUID {
+	return s.TenantID
+}
+
+// GetName returns the value of Name.
+func (s *ServiceAccount) GetName() string {
+	return s.Name
+}
+
+// GetDescription returns the value of Description.
+func (s *ServiceAccount) GetDescription() string {
+	return s.Description
+}
+
+// GetRoleIds returns the value of RoleIds.
+func (s *ServiceAccount) GetRoleIds() []uuid.UUID {
+	return s.RoleIds
+}
+
+// GetAdministration returns the value of Administration.
+func (s *ServiceAccount) GetAdministration() bool {
+	return s.Administration
+}
+
+// GetPermissions returns the value of Permissions.
+func (s *ServiceAccount) GetPermissions() []string {
+	return s.Permissions
+}
+
+// GetKeys returns the value of Keys.
+func (s *ServiceAccount) GetKeys() []ServiceAccountKey {
+	return s.Keys
+}
+
+// GetDisabled returns the value of Disabled.
+func (s *ServiceAccount) GetDisabled() bool {
+	return s.Disabled
+}
+
+// GetDisabledAt returns the value of DisabledAt.
+func (s *ServiceAccount) GetDisabledAt() OptDateTime {
+	return s.DisabledAt
+}
+
+// GetCreatedAt returns the value of CreatedAt.
+func (s *ServiceAccount) GetCreatedAt() time.Time {
+	return s.CreatedAt
+}
+
+// GetCreatedBy returns the value of CreatedBy.
+func (s *ServiceAccount) GetCreatedBy() uuid.UUID {
+	return s.CreatedBy
+}
+
+// SetID sets the value of ID.
+func (s *ServiceAccount) SetID(val uuid.UUID) {
+	s.ID = val
+}
+
+// SetTenantID sets the value of TenantID.
+func (s *ServiceAccount) SetTenantID(val uuid.UUID) {
+	s.TenantID = val
+}
+
+// SetName sets the value of Name.
+func (s *ServiceAccount) SetName(val string) {
+	s.Name = val
+}
+
+// SetDescription sets the value of Description.
+func (s *ServiceAccount) SetDescription(val string) {
+	s.Description = val
+}
+
+// SetRoleIds sets the value of RoleIds.
+func (s *ServiceAccount) SetRoleIds(val []uuid.UUID) {
+	s.RoleIds = val
+}
+
+// SetAdministration sets the value of Administration.
+func (s *ServiceAccount) SetAdministration(val bool) {
+	s.Administration = val
+}
+
+// SetPermissions sets the value of Permissions.
+func (s *ServiceAccount) SetPermissions(val []string) {
+	s.Permissions = val
+}
+
+// SetKeys sets the value of Keys.
+func (s *ServiceAccount) SetKeys(val []ServiceAccountKey) {
+	s.Keys = val
+}
+
+// SetDisabled sets the value of Disabled.
+func (s *ServiceAccount) SetDisabled(val bool) {
+	s.Disabled = val
+}
+
+// SetDisabledAt sets the value of DisabledAt.
+func (s *ServiceAccount) SetDisabledAt(val OptDateTime) {
+	s.DisabledAt = val
+}
+
+// SetCreatedAt sets the value of CreatedAt.
+func (s *ServiceAccount) SetCreatedAt(val time.Time) {
+	s.CreatedAt = val
+}
+
+// SetCreatedBy sets the value of CreatedBy.
+func (s *ServiceAccount) SetCreatedBy(val uuid.UUID) {
+	s.CreatedBy = val
+}
+
+// Ref: #/components/schemas/ServiceAccountCreate
+type ServiceAccountCreate struct {
+	Name           string      `json:"name"`
+	Description    OptString   `json:"description"`
+	RoleIds        []uuid.UUID `json:"role_ids"`
+	Administration OptBool     `json:"administration"`
+}
+
+// GetName returns the value of Name.
+func (s *ServiceAccountCreate) GetName() string {
+	return s.Name
+}
+
+// GetDescription returns the value of Description.
+func (s *ServiceAccountCreate) GetDescription() OptString {
+	return s.Description
+}
+
+// GetRoleIds returns the value of RoleIds.
+func (s *ServiceAccountCreate) GetRoleIds() []uuid.UUID {
+	return s.RoleIds
+}
+
+// GetAdministration returns the value of Administration.
+func (s *ServiceAccountCreate) GetAdministration() OptBool {
+	return s.Administration
+}
+
+// SetName sets the value of Name.
+func (s *ServiceAccountCreate) SetName(val string) {
+	s.Name = val
+}
+
+// SetDescription sets the value of Description.
+func (s *ServiceAccountCreate) SetDescription(val OptString) {
+	s.Description = val
+}
+
+// SetRoleIds sets the value of RoleIds.
+func (s *ServiceAccountCreate) SetRoleIds(val []uuid.UUID) {
+	s.RoleIds = val
+}
+
+// SetAdministration sets the value of Administration.
+func (s *ServiceAccountCreate) SetAdministration(val OptBool) {
+	s.Administration = val
+}
+
+// Ref: #/components/schemas/ServiceAccountKey
+type ServiceAccountKey struct {
+	ID uuid.UUID `json:"id"`
+	// The JWT header kid of assertions signed with this key: base64url SHA-256 of its DER
+	// SubjectPublicKeyInfo.
+	Kid string               `json:"kid"`
+	Alg ServiceAccountKeyAlg `json:"alg"`
+	// PEM SubjectPublicKeyInfo.
+	PublicKey  string      `json:"public_key"`
+	CreatedAt  time.Time   `json:"created_at"`
+	CreatedBy  uuid.UUID   `json:"created_by"`
+	ExpiresAt  OptDateTime `json:"expires_at"`
+	RevokedAt  OptDateTime `json:"revoked_at"`
+	LastUsedAt OptDateTime `json:"last_used_at"`
+	// Neither revoked nor expired.
+	Active bool `json:"active"`
+}
+
+// GetID returns the value of ID.
+func (s *ServiceAccountKey) GetID() uuid.UUID {
+	return s.ID
+}
+
+// GetKid returns the value of Kid.
+func (s *ServiceAccountKey) GetKid() string {
+	return s.Kid
+}
+
+// GetAlg returns the value of Alg.
+func (s *ServiceAccountKey) GetAlg() ServiceAccountKeyAlg {
+	return s.Alg
+}
+
+// GetPublicKey returns the value of PublicKey.
+func (s *ServiceAccountKey) GetPublicKey() string {
+	return s.PublicKey
+}
+
+// GetCreatedAt returns the value of CreatedAt.
+func (s *ServiceAccountKey) GetCreatedAt() time.Time {
+	return s.CreatedAt
+}
+
+// GetCreatedBy returns the value of CreatedBy.
+func (s *ServiceAccountKey) GetCreatedBy() uuid.UUID {
+	return s.CreatedBy
+}
+
+// GetExpiresAt returns the value of ExpiresAt.
+func (s *ServiceAccountKey) GetExpiresAt() OptDateTime {
+	return s.ExpiresAt
+}
+
+// GetRevokedAt returns the value of RevokedAt.
+func (s *ServiceAccountKey) GetRevokedAt() OptDateTime {
+	return s.RevokedAt
+}
+
+// GetLastUsedAt returns the value of LastUsedAt.
+func (s *ServiceAccountKey) GetLastUsedAt() OptDateTime {
+	return s.LastUsedAt
+}
+
+// GetActive returns the value of Active.
+func (s *ServiceAccountKey) GetActive() bool {
+	return s.Active
+}
+
+// SetID sets the value of ID.
+func (s *ServiceAccountKey) SetID(val uuid.UUID) {
+	s.ID = val
+}
+
+// SetKid sets the value of Kid.
+func (s *ServiceAccountKey) SetKid(val string) {
+	s.Kid = val
+}
+
+// SetAlg sets the value of Alg.
+func (s *ServiceAccountKey) SetAlg(val ServiceAccountKeyAlg) {
+	s.Alg = val
+}
+
+// SetPublicKey sets the value of PublicKey.
+func (s *ServiceAccountKey) SetPublicKey(val string) {
+	s.PublicKey = val
+}
+
+// SetCreatedAt sets the value of CreatedAt.
+func (s *ServiceAccountKey) SetCreatedAt(val time.Time) {
+	s.CreatedAt = val
+}
+
+// SetCreatedBy sets the value of CreatedBy.
+func (s *ServiceAccountKey) SetCreatedBy(val uuid.UUID) {
+	s.CreatedBy = val
+}
+
+// SetExpiresAt sets the value of ExpiresAt.
+func (s *ServiceAccountKey) SetExpiresAt(val OptDateTime) {
+	s.ExpiresAt = val
+}
+
+// SetRevokedAt sets the value of RevokedAt.
+func (s *ServiceAccountKey) SetRevokedAt(val OptDateTime) {
+	s.RevokedAt = val
+}
+
+// SetLastUsedAt sets the value of LastUsedAt.
+func (s *ServiceAccountKey) SetLastUsedAt(val OptDateTime) {
+	s.LastUsedAt = val
+}
+
+// SetActive sets the value of Active.
+func (s *ServiceAccountKey) SetActive(val bool) {
+	s.Active = val
+}
+
+type ServiceAccountKeyAlg string
+
+const (
+	ServiceAccountKeyAlgRS256 ServiceAccountKeyAlg = "RS256"
+	ServiceAccountKeyAlgES256 ServiceAccountKeyAlg = "ES256"
+	ServiceAccountKeyAlgEdDSA ServiceAccountKeyAlg = "EdDSA"
+)
+
+// AllValues returns all ServiceAccountKeyAlg values.
+func (ServiceAccountKeyAlg) AllValues() []ServiceAccountKeyAlg {
+	return []ServiceAccountKeyAlg{
+		ServiceAccountKeyAlgRS256,
+		ServiceAccountKeyAlgES256,
+		ServiceAccountKeyAlgEdDSA,
+	}
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (s ServiceAccountKeyAlg) MarshalText() ([]byte, error) {
+	switch s {
+	case ServiceAccountKeyAlgRS256:
+		return []byte(s), nil
+	case ServiceAccountKeyAlgES256:
+		return []byte(s), nil
+	case ServiceAccountKeyAlgEdDSA:
+		return []byte(s), nil
+	default:
+		return nil, errors.Errorf("invalid value: %q", s)
+	}
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (s *ServiceAccountKeyAlg) UnmarshalText(data []byte) error {
+	switch ServiceAccountKeyAlg(data) {
+	case ServiceAccountKeyAlgRS256:
+		*s = ServiceAccountKeyAlgRS256
+		return nil
+	case ServiceAccountKeyAlgES256:
+		*s = ServiceAccountKeyAlgES256
+		return nil
+	case ServiceAccountKeyAlgEdDSA:
+		*s = ServiceAccountKeyAlgEdDSA
+		return nil
+	default:
+		return errors.Errorf("invalid value: %q", data)
+	}
+}
+
+// Ref: #/components/schemas/ServiceAccountKeyCreate
+type ServiceAccountKeyCreate struct {
+	// PEM "PUBLIC KEY" (SubjectPublicKeyInfo): RSA 2048-8192 bits, ECDSA P-256 or Ed25519. Never the
+	// private key.
+	PublicKey string      `json:"public_key"`
+	ExpiresAt OptDateTime `json:"expires_at"`
+}
+
+// GetPublicKey returns the value of PublicKey.
+func (s *ServiceAccountKeyCreate) GetPublicKey() string {
+	return s.PublicKey
+}
+
+// GetExpiresAt returns the value of ExpiresAt.
+func (s *ServiceAccountKeyCreate) GetExpiresAt() OptDateTime {
+	return s.ExpiresAt
+}
+
+// SetPublicKey sets the value of PublicKey.
+func (s *ServiceAccountKeyCreate) SetPublicKey(val string) {
+	s.PublicKey = val
+}
+
+// SetExpiresAt sets the value of ExpiresAt.
+func (s *ServiceAccountKeyCreate) SetExpiresAt(val OptDateTime) {
+	s.ExpiresAt = val
+}
+
+// Ref: #/components/schemas/ServiceAccountPage
+type ServiceAccountPage struct {
+	Items      []ServiceAccount `json:"items"`
+	NextCursor OptString        `json:"next_cursor"`
+}
+
+// GetItems returns the value of Items.
+func (s *ServiceAccountPage) GetItems() []ServiceAccount {
+	return s.Items
+}
+
+// GetNextCursor returns the value of NextCursor.
+func (s *ServiceAccountPage) GetNextCursor() OptString {
+	return s.NextCursor
+}
+
+// SetItems sets the value of Items.
+func (s *ServiceAccountPage) SetItems(val []ServiceAccount) {
+	s.Items = val
+}
+
+// SetNextCursor sets the value of NextCursor.
+func (s *ServiceAccountPage) SetNextCursor(val OptString) {
+	s.NextCursor = val
+}
+
+// Ref: #/components/schemas/ServiceAccountRoles
+type ServiceAccountRoles struct {
+	RoleIds        []uuid.UUID `json:"role_ids"`
+	Administration OptBool     `json:"administration"`
+}
+
+// GetRoleIds returns the value of RoleIds.
+func (s *ServiceAccountRoles) GetRoleIds() []uuid.UUID {
+	return s.RoleIds
+}
+
+// GetAdministration returns the value of Administration.
+func (s *ServiceAccountRoles) GetAdministration() OptBool {
+	return s.Administration
+}
+
+// SetRoleIds sets the value of RoleIds.
+func (s *ServiceAccountRoles) SetRoleIds(val []uuid.UUID) {
+	s.RoleIds = val
+}
+
+// SetAdministration sets the value of Administration.
+func (s *ServiceAccountRoles) SetAdministration(val OptBool) {
+	s.Administration = val
+}
+
+// Ref: #/components/schemas/ServiceAccountTokenRequest
+type ServiceAccountTokenRequest struct {
+	GrantType ServiceAccountTokenRequestGrantType `json:"grant_type"`
+	// The signed JWT (grant_type jwt-bearer).
+	Assertion OptString `json:"assertion"`
+	// Urn:ietf:params:oauth:client-assertion-type:jwt-bearer (grant_type client_credentials).
+	ClientAssertionType OptString `json:"client_assertion_type"`
+	// The signed JWT (grant_type client_credentials).
+	ClientAssertion OptString `json:"client_assertion"`
+	// Optional; if given, the service account id the assertion names.
+	ClientID OptString `json:"client_id"`
+	// Ignored: the token carries the account's roles.
+	Scope OptString `json:"scope"`
+}
+
+// GetGrantType returns the value of GrantType.
+func (s *ServiceAccountTokenRequest) GetGrantType() ServiceAccountTokenRequestGrantType {
+	return s.GrantType
+}
+
+// GetAssertion returns the value of Assertion.
+func (s *ServiceAccountTokenRequest) GetAssertion() OptString {
+	return s.Assertion
+}
+
+// GetClientAssertionType returns the value of ClientAssertionType.
+func (s *ServiceAccountTokenRequest) GetClientAssertionType() OptString {
+	return s.ClientAssertionType
+}
+
+// GetClientAssertion returns the value of ClientAssertion.
+func (s *ServiceAccountTokenRequest) GetClientAssertion() OptString {
+	return s.ClientAssertion
+}
+
+// GetClientID returns the value of ClientID.
+func (s *ServiceAccountTokenRequest) GetClientID() OptString {
+	return s.ClientID
+}
+
+// GetScope returns the value of Scope.
+func (s *ServiceAccountTokenRequest) GetScope() OptString {
+	return s.Scope
+}
+
+// SetGrantType sets the value of GrantType.
+func (s *ServiceAccountTokenRequest) SetGrantType(val ServiceAccountTokenRequestGrantType) {
+	s.GrantType = val
+}
+
+// SetAssertion sets the value of Assertion.
+func (s *ServiceAccountTokenRequest) SetAssertion(val OptString) {
+	s.Assertion = val
+}
+
+// SetClientAssertionType sets the value of ClientAssertionType.
+func (s *ServiceAccountTokenRequest) SetClientAssertionType(val OptString) {
+	s.ClientAssertionType = val
+}
+
+// SetClientAssertion sets the value of ClientAssertion.
+func (s *ServiceAccountTokenRequest) SetClientAssertion(val OptString) {
+	s.ClientAssertion = val
+}
+
+// SetClientID sets the value of ClientID.
+func (s *ServiceAccountTokenRequest) SetClientID(val OptString) {
+	s.ClientID = val
+}
+
+// SetScope sets the value of Scope.
+func (s *ServiceAccountTokenRequest) SetScope(val OptString) {
+	s.Scope = val
+}
+
+type ServiceAccountTokenRequestGrantType string
+
+const (
+	ServiceAccountTokenRequestGrantTypeUrnIetfParamsOAuthGrantTypeJwtBearer ServiceAccountTokenRequestGrantType = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+	ServiceAccountTokenRequestGrantTypeClientCredentials                    ServiceAccountTokenRequestGrantType = "client_credentials"
+)
+
+// AllValues returns all ServiceAccountTokenRequestGrantType values.
+func (ServiceAccountTokenRequestGrantType) AllValues() []ServiceAccountTokenRequestGrantType {
+	return []ServiceAccountTokenRequestGrantType{
+		ServiceAccountTokenRequestGrantTypeUrnIetfParamsOAuthGrantTypeJwtBearer,
+		ServiceAccountTokenRequestGrantTypeClientCredentials,
+	}
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (s ServiceAccountTokenRequestGrantType) MarshalText() ([]byte, error) {
+	switch s {
+	case ServiceAccountTokenRequestGrantTypeUrnIetfParamsOAuthGrantTypeJwtBearer:
+		return []byte(s), nil
+	case ServiceAccountTokenRequestGrantTypeClientCredentials:
+		return []byte(s), nil
+	default:
+		return nil, errors.Errorf("invalid value: %q", s)
+	}
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (s *ServiceAccountTokenRequestGrantType) UnmarshalText(data []byte) error {
+	switch ServiceAccountTokenRequestGrantType(data) {
+	case ServiceAccountTokenRequestGrantTypeUrnIetfParamsOAuthGrantTypeJwtBearer:
+		*s = ServiceAccountTokenRequestGrantTypeUrnIetfParamsOAuthGrantTypeJwtBearer
+		return nil
+	case ServiceAccountTokenRequestGrantTypeClientCredentials:
+		*s = ServiceAccountTokenRequestGrantTypeClientCredentials
+		return nil
+	default:
+		return errors.Errorf("invalid value: %q", data)
+	}
+}
+
+// Ref: #/components/schemas/ServiceAccountTokenResponse
+type ServiceAccountTokenResponse struct {
+	AccessToken string                               `json:"access_token"`
+	TokenType   ServiceAccountTokenResponseTokenType `json:"token_type"`
+	// Seconds until the access token expires.
+	ExpiresIn        int       `json:"expires_in"`
+	ServiceAccountID uuid.UUID `json:"service_account_id"`
+	TenantID         uuid.UUID `json:"tenant_id"`
+}
+
+// GetAccessToken returns the value of AccessToken.
+func (s *ServiceAccountTokenResponse) GetAccessToken() string {
+	return s.AccessToken
+}
+
+// GetTokenType returns the value of TokenType.
+func (s *ServiceAccountTokenResponse) GetTokenType() ServiceAccountTokenResponseTokenType {
+	return s.TokenType
+}
+
+// GetExpiresIn returns the value of ExpiresIn.
+func (s *ServiceAccountTokenResponse) GetExpiresIn() int {
+	return s.ExpiresIn
+}
+
+// GetServiceAccountID returns the value of ServiceAccountID.
+func (s *ServiceAccountTokenResponse) GetServiceAccountID() uuid.UUID {
+	return s.ServiceAccountID
+}
+
+// GetTenantID returns the value of TenantID.
+func (s *ServiceAccountTokenResponse) GetTenantID() uuid.UUID {
+	return s.TenantID
+}
+
+// SetAccessToken sets the value of AccessToken.
+func (s *ServiceAccountTokenResponse) SetAccessToken(val string) {
+	s.AccessToken = val
+}
+
+// SetTokenType sets the value of TokenType.
+func (s *ServiceAccountTokenResponse) SetTokenType(val ServiceAccountTokenResponseTokenType) {
+	s.TokenType = val
+}
+
+// SetExpiresIn sets the value of ExpiresIn.
+func (s *ServiceAccountTokenResponse) SetExpiresIn(val int) {
+	s.ExpiresIn = val
+}
+
+// SetServiceAccountID sets the value of ServiceAccountID.
+func (s *ServiceAccountTokenResponse) SetServiceAccountID(val uuid.UUID) {
+	s.ServiceAccountID = val
+}
+
+// SetTenantID sets the value of TenantID.
+func (s *ServiceAccountTokenResponse) SetTenantID(val uuid.UUID) {
+	s.TenantID = val
+}
+
+type ServiceAccountTokenResponseTokenType string
+
+const (
+	ServiceAccountTokenResponseTokenTypeBearer ServiceAccountTokenResponseTokenType = "Bearer"
+)
+
+// AllValues returns all ServiceAccountTokenResponseTokenType values.
+func (ServiceAccountTokenResponseTokenType) AllValues() []ServiceAccountTokenResponseTokenType {
+	return []ServiceAccountTokenResponseTokenType{
+		ServiceAccountTokenResponseTokenTypeBearer,
+	}
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (s ServiceAccountTokenResponseTokenType) MarshalText() ([]byte, error) {
+	switch s {
+	case ServiceAccountTokenResponseTokenTypeBearer:
+		return []byte(s), nil
+	default:
+		return nil, errors.Errorf("invalid value: %q", s)
+	}
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (s *ServiceAccountTokenResponseTokenType) UnmarshalText(data []byte) error {
+	switch ServiceAccountTokenResponseTokenType(data) {
+	case ServiceAccountTokenResponseTokenTypeBearer:
+		*s = ServiceAccountTokenResponseTokenTypeBearer
+		return nil
+	default:
+		return errors.Errorf("invalid value: %q", data)
+	}
+}
+
+// Ref: #/components/schemas/ServiceAccountUpdate
+type ServiceAccountUpdate struct {
+	Name        OptString `json:"name"`
+	Description OptString `json:"description"`
+	Disabled    OptBool   `json:"disabled"`
+}
+
+// GetName returns the value of Name.
+func (s *ServiceAccountUpdate) GetName() OptString {
+	return s.Name
+}
+
+// GetDescription returns the value of Description.
+func (s *ServiceAccountUpdate) GetDescription() OptString {
+	return s.Description
+}
+
+// GetDisabled returns the value of Disabled.
+func (s *ServiceAccountUpdate) GetDisabled() OptBool {
+	return s.Disabled
+}
+
+// SetName sets the value of Name.
+func (s *ServiceAccountUpdate) SetName(val OptString) {
+	s.Name = val
+}
+
+// SetDescription sets the value of Description.
+func (s *ServiceAccountUpdate) SetDescription(val OptString) {
+	s.Description = val
+}
+
+// SetDisabled sets the value of Disabled.
+func (s *ServiceAccountUpdate) SetDisabled(val OptBool) {
+	s.Disabled = val
 }
 
 // Ref: #/components/schemas/Session

@@ -14,7 +14,8 @@ import (
 // SecurityHandler is handler for security parameters.
 type SecurityHandler interface {
 	// HandleBearerAuth handles bearerAuth security.
-	// RS256 access token from /auth/device/login or /auth/token/exchange.
+	// RS256 access token from /auth/device/login or /auth/token/exchange, or a service account's from
+	// /auth/token.
 	HandleBearerAuth(ctx context.Context, operationName OperationName, t BearerAuth) (context.Context, error)
 }
 
@@ -43,6 +44,9 @@ var operationRolesBearerAuth = map[string][]string{
 	},
 	AddKnowledgeNodeOperation: []string{
 		"knowledge.update",
+	},
+	AddServiceAccountKeyOperation: []string{
+		"service_account.manage",
 	},
 	AddTeamMemberOperation: []string{
 		"team.manage",
@@ -77,6 +81,9 @@ var operationRolesBearerAuth = map[string][]string{
 	CreateRoleOperation: []string{
 		"role.manage",
 	},
+	CreateServiceAccountOperation: []string{
+		"service_account.manage",
+	},
 	CreateTeamOperation: []string{
 		"team.manage",
 	},
@@ -94,6 +101,9 @@ var operationRolesBearerAuth = map[string][]string{
 	},
 	DeleteRoleOperation: []string{
 		"role.manage",
+	},
+	DeleteServiceAccountOperation: []string{
+		"service_account.manage",
 	},
 	DeleteTeamOperation: []string{
 		"team.manage",
@@ -133,6 +143,9 @@ var operationRolesBearerAuth = map[string][]string{
 	},
 	GetRoleOperation: []string{
 		"role.read",
+	},
+	GetServiceAccountOperation: []string{
+		"service_account.manage",
 	},
 	GetTeamOperation: []string{
 		"team.read",
@@ -194,6 +207,9 @@ var operationRolesBearerAuth = map[string][]string{
 	ListRolesOperation: []string{
 		"role.read",
 	},
+	ListServiceAccountsOperation: []string{
+		"service_account.manage",
+	},
 	ListTeamsOperation: []string{
 		"team.read",
 	},
@@ -242,8 +258,14 @@ var operationRolesBearerAuth = map[string][]string{
 	RevokeMySessionOperation: []string{
 		"account.manage",
 	},
+	RevokeServiceAccountKeyOperation: []string{
+		"service_account.manage",
+	},
 	SetMemberRolesOperation: []string{
 		"member.manage",
+	},
+	SetServiceAccountRolesOperation: []string{
+		"service_account.manage",
 	},
 	ShareAgentOperation: []string{
 		"agent.share",
@@ -274,6 +296,9 @@ var operationRolesBearerAuth = map[string][]string{
 	},
 	UpdateRoleOperation: []string{
 		"role.manage",
+	},
+	UpdateServiceAccountOperation: []string{
+		"service_account.manage",
 	},
 	UpdateTeamOperation: []string{
 		"team.manage",
@@ -324,7 +349,8 @@ func (s *Server) securityBearerAuth(ctx context.Context, operationName Operation
 // SecuritySource is provider of security values (tokens, passwords, etc.).
 type SecuritySource interface {
 	// BearerAuth provides bearerAuth security value.
-	// RS256 access token from /auth/device/login or /auth/token/exchange.
+	// RS256 access token from /auth/device/login or /auth/token/exchange, or a service account's from
+	// /auth/token.
 	BearerAuth(ctx context.Context, operationName OperationName) (BearerAuth, error)
 }
 

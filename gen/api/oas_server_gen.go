@@ -36,6 +36,13 @@ type Handler interface {
 	//
 	// POST /knowledge-graphs/{graphId}/nodes
 	AddKnowledgeNode(ctx context.Context, req *KGNodeCreate, params AddKnowledgeNodeParams) (*KGNode, error)
+	// AddServiceAccountKey implements addServiceAccountKey operation.
+	//
+	// Whoever holds the private key acts as the account, so the caller must hold every permission it
+	// holds. At most 5 active keys.
+	//
+	// POST /service-accounts/{serviceAccountId}/keys
+	AddServiceAccountKey(ctx context.Context, req *ServiceAccountKeyCreate, params AddServiceAccountKeyParams) (*ServiceAccountKey, error)
 	// AddTeamMember implements addTeamMember operation.
 	//
 	// Add a member to a team.
@@ -108,6 +115,14 @@ type Handler interface {
 	//
 	// POST /roles
 	CreateRole(ctx context.Context, req *RoleCreate) (*Role, error)
+	// CreateServiceAccount implements createServiceAccount operation.
+	//
+	// The roles must carry nothing the caller lacks (delegation rule). Administrative permissions
+	// (member.manage, role.manage, service_account.manage, tenant.manage) are withheld unless
+	// `administration` is true.
+	//
+	// POST /service-accounts
+	CreateServiceAccount(ctx context.Context, req *ServiceAccountCreate) (*ServiceAccount, error)
 	// CreateTeam implements createTeam operation.
 	//
 	// Create a team.
@@ -144,6 +159,12 @@ type Handler interface {
 	//
 	// DELETE /roles/{roleId}
 	DeleteRole(ctx context.Context, params DeleteRoleParams) error
+	// DeleteServiceAccount implements deleteServiceAccount operation.
+	//
+	// Delete a service account and its keys.
+	//
+	// DELETE /service-accounts/{serviceAccountId}
+	DeleteServiceAccount(ctx context.Context, params DeleteServiceAccountParams) error
 	// DeleteTeam implements deleteTeam operation.
 	//
 	// Delete a team and the shares made to it.
@@ -250,6 +271,12 @@ type Handler interface {
 	//
 	// GET /roles/{roleId}
 	GetRole(ctx context.Context, params GetRoleParams) (*Role, error)
+	// GetServiceAccount implements getServiceAccount operation.
+	//
+	// Get a service account with its keys and permissions.
+	//
+	// GET /service-accounts/{serviceAccountId}
+	GetServiceAccount(ctx context.Context, params GetServiceAccountParams) (*ServiceAccount, error)
 	// GetTeam implements getTeam operation.
 	//
 	// Get a team with its members.
@@ -370,6 +397,12 @@ type Handler interface {
 	//
 	// GET /roles
 	ListRoles(ctx context.Context) (*RoleList, error)
+	// ListServiceAccounts implements listServiceAccounts operation.
+	//
+	// List the tenant's service accounts.
+	//
+	// GET /service-accounts
+	ListServiceAccounts(ctx context.Context, params ListServiceAccountsParams) (*ServiceAccountPage, error)
 	// ListTeams implements listTeams operation.
 	//
 	// Teams of the tenant.
@@ -489,12 +522,40 @@ type Handler interface {
 	//
 	// DELETE /me/sessions/{sessionId}
 	RevokeMySession(ctx context.Context, params RevokeMySessionParams) error
+	// RevokeServiceAccountKey implements revokeServiceAccountKey operation.
+	//
+	// Revoke a key of a service account.
+	//
+	// DELETE /service-accounts/{serviceAccountId}/keys/{keyId}
+	RevokeServiceAccountKey(ctx context.Context, params RevokeServiceAccountKeyParams) error
+	// ServiceAccountToken implements serviceAccountToken operation.
+	//
+	// The service signs a JWT with one of its registered private keys: header `alg` (RS256, ES256 or
+	// EdDSA, the key's own) and `kid` (the key's kid); claims `iss` = `sub` = the service account id,
+	// `aud` = this endpoint's URL (`<public URL>/api/v1/auth/token`), `iat`, `exp` at most 5 minutes after
+	// `iat`, and a `jti` never used before. Send it as
+	// `grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer` with `assertion` (RFC 7523 section 2.1, the
+	// recommended form), or as `grant_type=client_credentials` with
+	// `client_assertion_type=urn:ietf:params:oauth:client-assertion-type:jwt-bearer` and
+	// `client_assertion` (section 2.2, "private_key_jwt"). The answer is a short-lived bearer access token
+	// for the API; there is no refresh token: sign a new assertion. Every issue and every refusal of a
+	// known account is audited.
+	//
+	// POST /auth/token
+	ServiceAccountToken(ctx context.Context, req *ServiceAccountTokenRequest) (*ServiceAccountTokenResponse, error)
 	// SetMemberRoles implements setMemberRoles operation.
 	//
 	// Replace a member's roles.
 	//
 	// PUT /members/{userId}/roles
 	SetMemberRoles(ctx context.Context, req *MemberRoles, params SetMemberRolesParams) (*Member, error)
+	// SetServiceAccountRoles implements setServiceAccountRoles operation.
+	//
+	// The caller must hold every permission the account holds now and every permission the new roles give
+	// it.
+	//
+	// PUT /service-accounts/{serviceAccountId}/roles
+	SetServiceAccountRoles(ctx context.Context, req *ServiceAccountRoles, params SetServiceAccountRolesParams) (*ServiceAccount, error)
 	// ShareAgent implements shareAgent operation.
 	//
 	// Needs owner access to the agent.
@@ -555,6 +616,12 @@ type Handler interface {
 	//
 	// PATCH /roles/{roleId}
 	UpdateRole(ctx context.Context, req *RoleUpdate, params UpdateRoleParams) (*Role, error)
+	// UpdateServiceAccount implements updateServiceAccount operation.
+	//
+	// Disabling stops its tokens on their next request. Re-enabling needs every permission it holds.
+	//
+	// PATCH /service-accounts/{serviceAccountId}
+	UpdateServiceAccount(ctx context.Context, req *ServiceAccountUpdate, params UpdateServiceAccountParams) (*ServiceAccount, error)
 	// UpdateTeam implements updateTeam operation.
 	//
 	// Rename or describe a team.

@@ -50,6 +50,16 @@ func (UnimplementedHandler) AddKnowledgeNode(ctx context.Context, req *KGNodeCre
 	return r, ht.ErrNotImplemented
 }
 
+// AddServiceAccountKey implements addServiceAccountKey operation.
+//
+// Whoever holds the private key acts as the account, so the caller must hold every permission it
+// holds. At most 5 active keys.
+//
+// POST /service-accounts/{serviceAccountId}/keys
+func (UnimplementedHandler) AddServiceAccountKey(ctx context.Context, req *ServiceAccountKeyCreate, params AddServiceAccountKeyParams) (r *ServiceAccountKey, _ error) {
+	return r, ht.ErrNotImplemented
+}
+
 // AddTeamMember implements addTeamMember operation.
 //
 // Add a member to a team.
@@ -155,6 +165,17 @@ func (UnimplementedHandler) CreateRole(ctx context.Context, req *RoleCreate) (r 
 	return r, ht.ErrNotImplemented
 }
 
+// CreateServiceAccount implements createServiceAccount operation.
+//
+// The roles must carry nothing the caller lacks (delegation rule). Administrative permissions
+// (member.manage, role.manage, service_account.manage, tenant.manage) are withheld unless
+// `administration` is true.
+//
+// POST /service-accounts
+func (UnimplementedHandler) CreateServiceAccount(ctx context.Context, req *ServiceAccountCreate) (r *ServiceAccount, _ error) {
+	return r, ht.ErrNotImplemented
+}
+
 // CreateTeam implements createTeam operation.
 //
 // Create a team.
@@ -206,6 +227,15 @@ func (UnimplementedHandler) DeleteKnowledgeGraph(ctx context.Context, params Del
 //
 // DELETE /roles/{roleId}
 func (UnimplementedHandler) DeleteRole(ctx context.Context, params DeleteRoleParams) error {
+	return ht.ErrNotImplemented
+}
+
+// DeleteServiceAccount implements deleteServiceAccount operation.
+//
+// Delete a service account and its keys.
+//
+// DELETE /service-accounts/{serviceAccountId}
+func (UnimplementedHandler) DeleteServiceAccount(ctx context.Context, params DeleteServiceAccountParams) error {
 	return ht.ErrNotImplemented
 }
 
@@ -360,6 +390,15 @@ func (UnimplementedHandler) GetReady(ctx context.Context) (r *Health, _ error) {
 //
 // GET /roles/{roleId}
 func (UnimplementedHandler) GetRole(ctx context.Context, params GetRoleParams) (r *Role, _ error) {
+	return r, ht.ErrNotImplemented
+}
+
+// GetServiceAccount implements getServiceAccount operation.
+//
+// Get a service account with its keys and permissions.
+//
+// GET /service-accounts/{serviceAccountId}
+func (UnimplementedHandler) GetServiceAccount(ctx context.Context, params GetServiceAccountParams) (r *ServiceAccount, _ error) {
 	return r, ht.ErrNotImplemented
 }
 
@@ -543,6 +582,15 @@ func (UnimplementedHandler) ListRoles(ctx context.Context) (r *RoleList, _ error
 	return r, ht.ErrNotImplemented
 }
 
+// ListServiceAccounts implements listServiceAccounts operation.
+//
+// List the tenant's service accounts.
+//
+// GET /service-accounts
+func (UnimplementedHandler) ListServiceAccounts(ctx context.Context, params ListServiceAccountsParams) (r *ServiceAccountPage, _ error) {
+	return r, ht.ErrNotImplemented
+}
+
 // ListTeams implements listTeams operation.
 //
 // Teams of the tenant.
@@ -716,12 +764,49 @@ func (UnimplementedHandler) RevokeMySession(ctx context.Context, params RevokeMy
 	return ht.ErrNotImplemented
 }
 
+// RevokeServiceAccountKey implements revokeServiceAccountKey operation.
+//
+// Revoke a key of a service account.
+//
+// DELETE /service-accounts/{serviceAccountId}/keys/{keyId}
+func (UnimplementedHandler) RevokeServiceAccountKey(ctx context.Context, params RevokeServiceAccountKeyParams) error {
+	return ht.ErrNotImplemented
+}
+
+// ServiceAccountToken implements serviceAccountToken operation.
+//
+// The service signs a JWT with one of its registered private keys: header `alg` (RS256, ES256 or
+// EdDSA, the key's own) and `kid` (the key's kid); claims `iss` = `sub` = the service account id,
+// `aud` = this endpoint's URL (`<public URL>/api/v1/auth/token`), `iat`, `exp` at most 5 minutes after
+// `iat`, and a `jti` never used before. Send it as
+// `grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer` with `assertion` (RFC 7523 section 2.1, the
+// recommended form), or as `grant_type=client_credentials` with
+// `client_assertion_type=urn:ietf:params:oauth:client-assertion-type:jwt-bearer` and
+// `client_assertion` (section 2.2, "private_key_jwt"). The answer is a short-lived bearer access token
+// for the API; there is no refresh token: sign a new assertion. Every issue and every refusal of a
+// known account is audited.
+//
+// POST /auth/token
+func (UnimplementedHandler) ServiceAccountToken(ctx context.Context, req *ServiceAccountTokenRequest) (r *ServiceAccountTokenResponse, _ error) {
+	return r, ht.ErrNotImplemented
+}
+
 // SetMemberRoles implements setMemberRoles operation.
 //
 // Replace a member's roles.
 //
 // PUT /members/{userId}/roles
 func (UnimplementedHandler) SetMemberRoles(ctx context.Context, req *MemberRoles, params SetMemberRolesParams) (r *Member, _ error) {
+	return r, ht.ErrNotImplemented
+}
+
+// SetServiceAccountRoles implements setServiceAccountRoles operation.
+//
+// The caller must hold every permission the account holds now and every permission the new roles give
+// it.
+//
+// PUT /service-accounts/{serviceAccountId}/roles
+func (UnimplementedHandler) SetServiceAccountRoles(ctx context.Context, req *ServiceAccountRoles, params SetServiceAccountRolesParams) (r *ServiceAccount, _ error) {
 	return r, ht.ErrNotImplemented
 }
 
@@ -812,6 +897,15 @@ func (UnimplementedHandler) UpdateMember(ctx context.Context, req *MemberUpdate,
 //
 // PATCH /roles/{roleId}
 func (UnimplementedHandler) UpdateRole(ctx context.Context, req *RoleUpdate, params UpdateRoleParams) (r *Role, _ error) {
+	return r, ht.ErrNotImplemented
+}
+
+// UpdateServiceAccount implements updateServiceAccount operation.
+//
+// Disabling stops its tokens on their next request. Re-enabling needs every permission it holds.
+//
+// PATCH /service-accounts/{serviceAccountId}
+func (UnimplementedHandler) UpdateServiceAccount(ctx context.Context, req *ServiceAccountUpdate, params UpdateServiceAccountParams) (r *ServiceAccount, _ error) {
 	return r, ht.ErrNotImplemented
 }
 

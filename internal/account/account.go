@@ -227,6 +227,9 @@ func (s *Service) Exchange(ctx context.Context, subjectToken string, tenantID uu
 	if err != nil {
 		return nil, fault.Wrap(err, fault.Unauthenticated, "the subject token is not valid")
 	}
+	if c.ClientID != uuid.Nil { // a service account's token: no session, no other tenant
+		return nil, fault.New(fault.Unauthenticated, "the subject token is not valid")
+	}
 	if err := s.sessions.Check(ctx, c.SessionID, c.Subject, c.TenantID); err != nil {
 		return nil, err
 	}

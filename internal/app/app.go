@@ -14,6 +14,7 @@ import (
 	"net/http/pprof"
 	"net/url"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -44,6 +45,7 @@ import (
 	"atrium/internal/privacy"
 	"atrium/internal/ratelimit"
 	"atrium/internal/realtime"
+	"atrium/internal/serviceaccount"
 	"atrium/internal/session"
 	"atrium/internal/team"
 	"atrium/internal/telemetry"
@@ -55,28 +57,30 @@ import (
 
 // App is a wired Atrium instance.
 type App struct {
-	Config        *config.Config
-	Log           *slog.Logger
-	DB            *Database
-	Redis         redis.UniversalClient // nil without ATRIUM_REDIS_URL
-	Bus           cache.Bus
-	Keys          *token.KeyRing
-	Tokens        *token.Service
-	Sessions      *session.Store
-	Authz         *authz.Resolver
-	Audit         *audit.Writer
-	Access        *authz.Access
-	Shares        *authz.Shares
-	Conversations *conversation.Service
-	Accounts      *account.Service
-	Passkeys      *passkey.Service
-	RateLimiter   ratelimit.Limiter
-	Metrics       *metrics.Metrics
-	Tracing       trace.TracerProvider
-	Assistant     *assistant.Service
-	Realtime      *realtime.Hub
-	Security      *httpapi.SecurityHandler
-	Handler       http.Handler
+	Config *config.Config
+	Log    *slog.Logger
+	DB     *Database
+	Redis  redis.UniversalClient // nil without ATRIUM_REDIS_URL
+	Bus    cache.Bus
+	Keys   *token.KeyRing
+	Tokens *token.Service
+	// ServiceAccounts: tenants' non-human identities (RFC 7523 assertions).
+	ServiceAccounts *serviceaccount.Service
+	Sessions        *session.Store
+	Authz           *authz.Resolver
+	Audit           *audit.Writer
+	Access          *authz.Access
+	Shares          *authz.Shares
+	Conversations   *conversation.Service
+	Accounts        *account.Service
+	Passkeys        *passkey.Service
+	RateLimiter     ratelimit.Limiter
+	Metrics         *metrics.Metrics
+	Tracing         trace.TracerProvider
+	Assistant       *assistant.Service
+	Realtime        *realtime.Hub
+	Security        *httpapi.SecurityHandler
+	Handler         http.Handler
 
 	closers []closer
 	loops   []func(context.Context) error // run by Run, stopped when it ends
@@ -310,7 +314,10 @@ func Build(ctx context.Context, cfg *config.Config, db *Database, kek []byte, lo
 		return nil, err
 	}
 	maps.Copy(console, contract)
-	a.Security = httpapi.NewSecurityHandler(accessVerifier{a.Tokens}, a.Sessions, a.Authz, a.Audit, log)
+	a.ServiceAccounts = serviceaccount.New(db.Client, a.Audit, a.Tokens, serviceaccount.Config{
+		TokenEndpoint: strings.TrimRight(cfg.PublicURL, "/") + "/api/v1/auth/token", Now: cfg.Clock, Log: log})
+	a.Security = httpapi.NewSecurityHandler(accessVerifier{a.Tokens}, a.Sessions, a.Authz, a.Audit, log).
+		WithServiceAccounts(a.ServiceAccounts)
 	a.Realtime = realtime.NewHub(rtAuth{a.Security}, rtAuthz{a.Access}, a.Bus, log,
 		realtime.WithOrigins(publicOrigin(cfg.PublicURL)))
 	a.onClose("real-time hub", a.Realtime.Close)
@@ -328,14 +335,15 @@ func Build(ctx context.Context, cfg *config.Config, db *Database, kek []byte, lo
 			Members: member.New(db.Client, a.Authz, a.Sessions, a.Audit),
 			Teams:   team.New(db.Client, a.Authz, a.Audit),
 			Shares:  a.Shares, Checker: a.Access,
-			Privacy:   privacy.NewGDPR(db.Client, a.Sessions, a.Authz, a.Audit, log),
-			Audit:     audit.NewReader(db.Client),
-			Agents:    agent.NewService(db.Client, a.Audit, a.Access),
-			Assistant: a.Assistant,
-			Knowledge: knowledge.NewService(db.Client, a.Audit, a.Access),
-			Tenancy:   tenancy.New(db.Client, a.Audit, int64(cfg.LLMMonthlyTokens)),
-			Documents: document.NewService(db.Client, db.Dialect, a.Audit, a.Access, cfg.DocumentMaxBytes),
-			Ready:     a.readiness,
+			Privacy:         privacy.NewGDPR(db.Client, a.Sessions, a.Authz, a.Audit, log),
+			Audit:           audit.NewReader(db.Client),
+			Agents:          agent.NewService(db.Client, a.Audit, a.Access),
+			Assistant:       a.Assistant,
+			Knowledge:       knowledge.NewService(db.Client, a.Audit, a.Access),
+			Tenancy:         tenancy.New(db.Client, a.Audit, int64(cfg.LLMMonthlyTokens)),
+			Documents:       document.NewService(db.Client, db.Dialect, a.Audit, a.Access, cfg.DocumentMaxBytes),
+			Ready:           a.readiness,
+			ServiceAccounts: a.ServiceAccounts,
 		}, log),
 		Security:       a.Security,
 		JWKS:           ring.Handler(),
@@ -465,7 +473,8 @@ func (v accessVerifier) VerifyAccess(ctx context.Context, raw string) (httpapi.P
 	if err != nil {
 		return httpapi.Principal{}, fault.Classify(err)
 	}
-	return httpapi.Principal{UserID: c.Subject, TenantID: c.TenantID, SessionID: c.SessionID, ExpiresAt: c.ExpiresAt}, nil
+	return httpapi.Principal{UserID: c.Subject, TenantID: c.TenantID, SessionID: c.SessionID, ExpiresAt: c.ExpiresAt,
+		ServiceAccount: c.ClientID != uuid.Nil}, nil
 }
 
 func (a *App) readiness(ctx context.Context) map[string]error {

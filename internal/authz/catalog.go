@@ -51,7 +51,15 @@ const (
 	AuditRead          Permission = "audit.read"
 	TenantManage       Permission = "tenant.manage"
 	AccountManage      Permission = "account.manage"
+	// ServiceAccountManage: service accounts, their roles and keys.
+	ServiceAccountManage Permission = "service_account.manage"
 )
+
+// Administrative permissions change who holds what, or the tenant itself. A
+// service account holds them only when they were granted to it explicitly
+// (by someone who holds them); a role that carries them, "*" included, does
+// not give them to it otherwise.
+var Administrative = []Permission{MemberManage, RoleManage, ServiceAccountManage, TenantManage}
 
 // Implicit permissions are held by every active member whatever their roles:
 // managing one's own devices, sessions and sign-out must not depend on a
@@ -102,6 +110,7 @@ var Catalog = []Definition{
 	{AuditRead, "Read the audit trail"},
 	{TenantManage, "Manage tenant settings"},
 	{AccountManage, "Manage your own devices and sessions (held by every member)"},
+	{ServiceAccountManage, "Create, change and delete service accounts, their roles and keys"},
 }
 
 // Known reports whether p is a catalog permission (not a wildcard).

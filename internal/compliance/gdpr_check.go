@@ -59,6 +59,7 @@ var AllowedPersonalColumns = map[string]bool{
 	"credentials.name":      true, // the label a person gave their device
 	"agents.name":           true, // an assistant's name
 	"knowledge_graphs.name": true, // a graph's title
+	"service_accounts.name": true, // a backend service's name, not a person's
 }
 
 // personalWords are column-name words that suggest personal data.

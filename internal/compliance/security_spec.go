@@ -14,9 +14,11 @@ import (
 )
 
 // PasskeyOperations are the only operations under /auth/ that may be called
-// without a token: the passkey ceremonies and the token exchange (which
-// itself needs a refresh or access token in its body).
-var PasskeyOperations = []string{"registerDeviceOptions", "registerDevice", "loginOptions", "login", "exchangeToken"}
+// without a token: the passkey ceremonies, the token exchange (which itself
+// needs a refresh or access token in its body) and the service accounts'
+// token endpoint (which needs a JWT assertion signed by a registered key:
+// proof of a private key, never a shared secret).
+var PasskeyOperations = []string{"registerDeviceOptions", "registerDevice", "loginOptions", "login", "exchangeToken", "serviceAccountToken"}
 
 // credentialFields are name fragments no request field may carry: a
 // password-like input would be a second way to sign in.

@@ -11,6 +11,7 @@ import (
 	"atrium/internal/knowledge"
 	"atrium/internal/member"
 	"atrium/internal/passkey"
+	"atrium/internal/serviceaccount"
 	"atrium/internal/team"
 	"atrium/internal/tenancy"
 )
@@ -71,6 +72,14 @@ var AuditActions = map[api.OperationName][]string{
 	api.RevokeDocumentShareOperation:       {authz.ActionShareRevoked},
 	api.EraseMeOperation:                   {ActionErased},
 	api.EraseMemberOperation:               {ActionErased},
+	// service accounts
+	api.ServiceAccountTokenOperation:     {serviceaccount.ActionTokenIssued, serviceaccount.ActionTokenRefused},
+	api.CreateServiceAccountOperation:    {serviceaccount.ActionCreated},
+	api.UpdateServiceAccountOperation:    {serviceaccount.ActionUpdated},
+	api.DeleteServiceAccountOperation:    {serviceaccount.ActionDeleted},
+	api.SetServiceAccountRolesOperation:  {serviceaccount.ActionRolesChanged},
+	api.AddServiceAccountKeyOperation:    {serviceaccount.ActionKeyAdded},
+	api.RevokeServiceAccountKeyOperation: {serviceaccount.ActionKeyRevoked},
 }
 
 // ActionErased is written by GDPR erasure (internal/privacy).

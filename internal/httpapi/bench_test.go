@@ -4,12 +4,14 @@ import (
 	"context"
 	"testing"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
 	"atrium/gen/api"
 	"atrium/internal/apptest"
 	"atrium/internal/authz"
 	"atrium/internal/testkit"
+	"atrium/internal/token"
 )
 
 // BenchmarkBearerCheckWarm measures the whole bearer check (token, session,
@@ -60,4 +62,54 @@ func BenchmarkAuthzCheckBatch(b *testing.B) {
 		}
 	})
 	b.ReportMetric(float64(100*b.N)/b.Elapsed().Seconds(), "checks/s")
+}
+
+// BenchmarkBearerCheckServiceAccount is BenchmarkBearerCheckWarm for a
+// service account's token: no session, but the account and its roles are
+// read from the database on every request (so disabling it applies at once).
+func BenchmarkBearerCheckServiceAccount(b *testing.B) {
+	env := apptest.New(b, testkit.SQLite(b))
+	tenant := env.Tenant()
+	admin := env.Member(tenant.ID, authz.RoleAdminID)
+	ctx := context.Background()
+	sa, err := admin.Client.CreateServiceAccount(ctx, &api.ServiceAccountCreate{Name: "bench", RoleIds: []uuid.UUID{authz.RoleMemberID}})
+	require.NoError(b, err)
+	tok := env.Issue(token.Claims{Subject: sa.ID, TenantID: tenant.ID, ClientID: sa.ID})
+	sec := env.App.Security
+	t := api.BearerAuth{Token: tok, Roles: []string{authz.ConversationRead}}
+	_, err = sec.HandleBearerAuth(ctx, api.ListConversationsOperation, t)
+	require.NoError(b, err)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := sec.HandleBearerAuth(ctx, api.ListConversationsOperation, t); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkServiceAccountToken measures one assertion exchange through HTTP
+// (parse, key lookup, ES256 verify, jti insert, audit event, token issue).
+func BenchmarkServiceAccountToken(b *testing.B) {
+	env := apptest.New(b, testkit.SQLite(b))
+	tenant := env.Tenant()
+	admin := env.Member(tenant.ID, authz.RoleAdminID)
+	ctx := context.Background()
+	sa, err := admin.Client.CreateServiceAccount(ctx, &api.ServiceAccountCreate{Name: "bench"})
+	require.NoError(b, err)
+	k := newSAKey(b, "ES256")
+	reg, err := admin.Client.AddServiceAccountKey(ctx, &api.ServiceAccountKeyCreate{PublicKey: k.pem},
+		api.AddServiceAccountKeyParams{ServiceAccountId: sa.ID})
+	require.NoError(b, err)
+	k.kid = reg.Kid
+	anon, aud := env.Client(""), env.App.ServiceAccounts.TokenEndpoint()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		a := k.sign(b, sa.ID, aud, env.Now(), nil)
+		if _, err := anon.ServiceAccountToken(ctx, &api.ServiceAccountTokenRequest{
+			GrantType: api.ServiceAccountTokenRequestGrantTypeUrnIetfParamsOAuthGrantTypeJwtBearer, Assertion: api.NewOptString(a)}); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

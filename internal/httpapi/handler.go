@@ -59,28 +59,31 @@ type Services struct {
 	Assistant     Assistant
 	Knowledge     Knowledge
 	Tenancy       Tenancy
-	Ready         ReadinessFunc
+	// ServiceAccounts may be nil: its operations then answer 404.
+	ServiceAccounts ServiceAccounts
+	Ready           ReadinessFunc
 }
 
 // Handler implements api.Handler.
 type Handler struct {
-	conversations Conversations
-	passkeys      Passkeys
-	accounts      Accounts
-	roles         Roles
-	members       Members
-	teams         Teams
-	shares        Shares
-	checker       Checker
-	privacy       Privacy
-	audit         AuditTrail
-	documents     Documents
-	agents        Agents
-	assistant     Assistant
-	knowledge     Knowledge
-	tenancy       Tenancy
-	ready         ReadinessFunc
-	log           *slog.Logger
+	conversations   Conversations
+	passkeys        Passkeys
+	accounts        Accounts
+	roles           Roles
+	members         Members
+	teams           Teams
+	shares          Shares
+	checker         Checker
+	privacy         Privacy
+	audit           AuditTrail
+	documents       Documents
+	agents          Agents
+	assistant       Assistant
+	knowledge       Knowledge
+	tenancy         Tenancy
+	serviceAccounts ServiceAccounts
+	ready           ReadinessFunc
+	log             *slog.Logger
 }
 
 var _ api.Handler = (*Handler)(nil)
@@ -89,7 +92,7 @@ var _ api.Handler = (*Handler)(nil)
 func NewHandler(s Services, log *slog.Logger) *Handler {
 	return &Handler{conversations: s.Conversations, passkeys: s.Passkeys, accounts: s.Accounts,
 		roles: s.Roles, members: s.Members, teams: s.Teams, shares: s.Shares, checker: s.Checker, privacy: s.Privacy, audit: s.Audit, documents: s.Documents, agents: s.Agents, assistant: s.Assistant, knowledge: s.Knowledge,
-		tenancy: s.Tenancy, ready: s.Ready, log: log}
+		tenancy: s.Tenancy, serviceAccounts: s.ServiceAccounts, ready: s.Ready, log: log}
 }
 
 // NewError implements api.Handler: every error of every operation, security

@@ -25,6 +25,7 @@ var PublicOperations = []api.OperationName{
 	api.LoginOptionsOperation,
 	api.LoginOperation,
 	api.ExchangeTokenOperation,
+	api.ServiceAccountTokenOperation, // a signed JWT assertion (RFC 7523) is the credential
 }
 
 // PublicRoutes are the public routes served beside the generated API.
@@ -35,11 +36,19 @@ var PublicRoutes = []string{
 	"GET /docs and its files (the API reference, web.DocsPatterns)",
 }
 
-// Principal is who a verified access token names, and when the token
+// Principal is who a verified access token names: a user in a session, or a
+// service account (UserID is then its id, SessionID nil), and when the token
 // expires (the real-time hub closes a connection then).
 type Principal struct {
 	UserID, TenantID, SessionID uuid.UUID
 	ExpiresAt                   time.Time
+	ServiceAccount              bool
+}
+
+// ServiceAccountResolver returns a service account's effective permissions,
+// or an Unauthenticated error when it is disabled or gone.
+type ServiceAccountResolver interface {
+	Permissions(ctx context.Context, tenantID, id uuid.UUID) (*authz.Set, error)
 }
 
 // TokenVerifier verifies access tokens. A token that is not valid is a
@@ -70,6 +79,7 @@ type SecurityHandler struct {
 	tokens   TokenVerifier
 	sessions SessionChecker
 	perms    PermissionResolver
+	accounts ServiceAccountResolver
 	audit    Auditor
 	log      *slog.Logger
 }
@@ -79,6 +89,13 @@ var _ api.SecurityHandler = (*SecurityHandler)(nil)
 // NewSecurityHandler returns a SecurityHandler.
 func NewSecurityHandler(t TokenVerifier, s SessionChecker, p PermissionResolver, a Auditor, log *slog.Logger) *SecurityHandler {
 	return &SecurityHandler{tokens: t, sessions: s, perms: p, audit: a, log: log}
+}
+
+// WithServiceAccounts makes s accept service accounts' access tokens,
+// resolving their permissions with r; without it they are refused.
+func (s *SecurityHandler) WithServiceAccounts(r ServiceAccountResolver) *SecurityHandler {
+	s.accounts = r
+	return s
 }
 
 // ActionPermissionDenied is audited when a member lacks an operation's permission.
@@ -119,6 +136,18 @@ func (s *SecurityHandler) Authenticate(ctx context.Context, token string) (conte
 	p, err := s.tokens.VerifyAccess(ctx, token)
 	if err != nil {
 		return ctx, Principal{}, decided(err)
+	}
+	if p.ServiceAccount {
+		// No session: the account itself is checked on every request.
+		if s.accounts == nil {
+			return ctx, Principal{}, fault.New(fault.Unauthenticated, "the access token is not valid")
+		}
+		perms, err := s.accounts.Permissions(ctx, p.TenantID, p.UserID)
+		if err != nil {
+			return ctx, Principal{}, decided(err)
+		}
+		v := &viewer.Viewer{UserID: p.UserID, TenantID: p.TenantID, Perms: perms, ServiceAccount: true}
+		return viewer.NewContext(ctx, v), p, nil
 	}
 	if err := s.sessions.Check(ctx, p.SessionID, p.UserID, p.TenantID); err != nil {
 		return ctx, Principal{}, decided(err)

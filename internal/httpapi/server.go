@@ -51,6 +51,7 @@ var throttled = map[api.OperationName]bool{
 	api.RegisterDeviceOptionsOperation: true,
 	api.RegisterDeviceOperation:        true,
 	api.ExchangeTokenOperation:         true,
+	api.ServiceAccountTokenOperation:   true,
 }
 
 func rateLimit(l IPLimiter) middleware.Middleware {

@@ -243,6 +243,8 @@ func (s *Service) RegisterOptions(ctx context.Context, in RegisterOptionsInput) 
 	}
 	c := ceremony{Kind: kindRegister, DisplayName: in.DisplayName}
 	switch v := viewer.FromContext(ctx); {
+	case v.IsServiceAccount(): // with or without an invitation: no devices, no redemption
+		return nil, fault.New(fault.Forbidden, "service accounts cannot enroll devices or redeem invitations")
 	case in.Invitation != "":
 		if err := s.limiter.Check(ctx, "invitation", in.Invitation); err != nil {
 			return nil, err

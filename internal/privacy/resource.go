@@ -74,7 +74,8 @@ var resourceKinds = []resourceKind{
 // export lists what concerns the person in its own category (memberships,
 // shares). Every table with created_by is either here or a resource kind;
 // a test keeps it so.
-var organisationTables = []string{"memberships", "member_roles", "teams", "team_members", "shares", "invitations", "roles", llmUsageTable}
+var organisationTables = []string{"memberships", "member_roles", "teams", "team_members", "shares", "invitations", "roles", llmUsageTable,
+	"service_accounts", "service_account_keys"}
 
 // llmUsageTable records the tokens of each LLM call, by caller (created_by).
 // Its rows are the tenant's accounting: export lists them under llm_usage;

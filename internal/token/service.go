@@ -27,9 +27,12 @@ const MaxTokenBytes = 8 << 10
 type Claims struct {
 	Issuer    string    // iss
 	Audience  string    // aud (the configured audience the token carries)
-	Subject   uuid.UUID // sub: the user
+	Subject   uuid.UUID // sub: the user, or the service account
 	TenantID  uuid.UUID // tid: the tenant the token acts in
-	SessionID uuid.UUID // sid: the session, checked for revocation per request
+	SessionID uuid.UUID // sid: the session, checked for revocation per request (users only)
+	// ClientID (client_id, RFC 9068) is set only on a service account's
+	// token: it equals Subject, and such a token has no session.
+	ClientID  uuid.UUID
 	ID        string    // jti
 	AMR       []string  // amr: how the user authenticated, e.g. ["hwk", "user"]
 	IssuedAt  time.Time // iat
@@ -117,17 +120,28 @@ type wireClaims struct {
 	Iat int64    `json:"iat"`
 	Jti string   `json:"jti"`
 	Tid string   `json:"tid"`
-	Sid string   `json:"sid"`
+	Sid string   `json:"sid,omitempty"`
+	Cid string   `json:"client_id,omitempty"`
 	AMR []string `json:"amr,omitempty"`
 }
 
 // Issue signs an access token for c with the active key. Subject, TenantID
-// and SessionID are required; iss, aud, iat, nbf and jti are filled in, and
+// and SessionID are required — or, for a service account, Subject, TenantID
+// and ClientID equal to Subject, without a session; iss, aud, iat, nbf and jti are filled in, and
 // exp is now + TTL unless c.ExpiresAt is set earlier (say, the session ends
 // sooner).
 func (s *Service) Issue(ctx context.Context, c Claims) (string, error) {
-	if c.Subject == uuid.Nil || c.TenantID == uuid.Nil || c.SessionID == uuid.Nil {
-		return "", errors.New("token: issue: subject, tenant and session are required")
+	if c.Subject == uuid.Nil || c.TenantID == uuid.Nil {
+		return "", errors.New("token: issue: subject and tenant are required")
+	}
+	var sid, cid string
+	switch {
+	case c.ClientID == uuid.Nil && c.SessionID != uuid.Nil:
+		sid = c.SessionID.String()
+	case c.ClientID != uuid.Nil && c.ClientID == c.Subject && c.SessionID == uuid.Nil:
+		cid = c.ClientID.String()
+	default:
+		return "", errors.New("token: issue: a session (user) or a client id equal to the subject (service account), not both")
 	}
 	k := s.ring.signer()
 	if k == nil || k.signer == nil {
@@ -148,7 +162,7 @@ func (s *Service) Issue(ctx context.Context, c Claims) (string, error) {
 	payload, err := json.Marshal(wireClaims{
 		Iss: s.opts.Issuer, Sub: c.Subject.String(), Aud: s.opts.Audience,
 		Exp: exp.Unix(), Nbf: now.Unix(), Iat: now.Unix(), Jti: jti,
-		Tid: c.TenantID.String(), Sid: c.SessionID.String(), AMR: c.AMR,
+		Tid: c.TenantID.String(), Sid: sid, Cid: cid, AMR: c.AMR,
 	})
 	if err != nil {
 		return "", fmt.Errorf("token: issue: %w", err)
@@ -209,6 +223,7 @@ type parsedClaims struct {
 	jwt.RegisteredClaims
 	Tid string   `json:"tid"`
 	Sid string   `json:"sid"`
+	Cid string   `json:"client_id"`
 	AMR []string `json:"amr"`
 }
 
@@ -261,7 +276,13 @@ func (s *Service) claims(pc *parsedClaims) (Claims, error) {
 	var ok1, ok2, ok3 bool
 	c.Subject, ok1 = parseUUID(pc.Subject)
 	c.TenantID, ok2 = parseUUID(pc.Tid)
-	c.SessionID, ok3 = parseUUID(pc.Sid)
+	if pc.Cid == "" {
+		c.SessionID, ok3 = parseUUID(pc.Sid) // a user's token: its session
+	} else {
+		// A service account's token: client_id is the subject, no session.
+		c.ClientID, ok3 = parseUUID(pc.Cid)
+		ok3 = ok3 && pc.Sid == "" && c.ClientID == c.Subject
+	}
 	if !ok1 || !ok2 || !ok3 {
 		return c, ErrClaims
 	}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 )
 
@@ -53,6 +54,25 @@ func TestIssueVerify(t *testing.T) {
 			require.Same(t, got, again, "second verification comes from the cache")
 		})
 	}
+	t.Run("ServiceAccount", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		c := b.claims()
+		c.SessionID, c.ClientID = uuid.Nil, c.Subject
+		tok, err := b.svc.Issue(context.Background(), c)
+		require.NoError(t, err)
+		got, err := b.svc.Verify(context.Background(), tok)
+		require.NoError(t, err)
+		require.Equal(t, c.Subject, got.ClientID)
+		require.Equal(t, uuid.Nil, got.SessionID)
+
+		c.SessionID = uuid.Must(uuid.NewV7())
+		_, err = b.svc.Issue(context.Background(), c)
+		require.Error(t, err, "a session and a client id: refused")
+		c.SessionID, c.ClientID = uuid.Nil, uuid.Must(uuid.NewV7())
+		_, err = b.svc.Issue(context.Background(), c)
+		require.Error(t, err, "a client id other than the subject: refused")
+	})
 	t.Run("ShorterExpiry", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t)
@@ -134,6 +154,9 @@ func TestVerifyRejects(t *testing.T) {
 		{"ErrBadSubject", with(func(h, p map[string]any) { p["sub"] = "admin" }), ErrClaims},
 		{"ErrNilSession", with(func(h, p map[string]any) { p["sid"] = "00000000-0000-0000-0000-000000000000" }), ErrClaims},
 		{"ErrMissingJTI", with(func(h, p map[string]any) { delete(p, "jti") }), ErrClaims},
+		{"ErrClientIDAndSession", with(func(h, p map[string]any) { p["client_id"] = p["sub"] }), ErrClaims},
+		{"ErrClientIDNotSubject", with(func(h, p map[string]any) { delete(p, "sid"); p["client_id"] = "0190d7a0-0000-7000-8000-000000000001" }), ErrClaims},
+		{"ErrNoSessionNoClient", with(func(h, p map[string]any) { delete(p, "sid") }), ErrClaims},
 		{"ErrLifetimeTooLong", with(func(h, p map[string]any) { p["exp"] = now + 86400 }), ErrClaims},
 		{"ErrUnknownKid", with(func(h, p map[string]any) { h["kid"] = "no-such-key" }), ErrUnknownKey},
 		{"ErrMissingKid", with(func(h, p map[string]any) { delete(h, "kid") }), ErrUnknownKey},

@@ -29,6 +29,10 @@ type Viewer struct {
 	TenantID  uuid.UUID
 	SessionID uuid.UUID
 	Perms     Permissions
+	// ServiceAccount is set when UserID is a service account of TenantID
+	// (a token from its JWT assertion), not a person: it has no session,
+	// devices or memberships.
+	ServiceAccount bool
 
 	system bool
 	self   bool
@@ -41,6 +45,9 @@ func (v *Viewer) IsSystem() bool { return v != nil && v.system }
 // IsSelf reports whether the viewer is a user acting on their own rows only
 // (see ForUser): no tenant, no permissions, no bypass.
 func (v *Viewer) IsSelf() bool { return v != nil && v.self }
+
+// IsServiceAccount reports whether the viewer is a tenant's service account.
+func (v *Viewer) IsServiceAccount() bool { return v != nil && v.ServiceAccount }
 
 // Reason is why a system viewer was created; ReasonNone for other viewers.
 func (v *Viewer) Reason() Reason {
@@ -134,7 +141,8 @@ const (
 	// users (sign-out everywhere, member removal, erasure).
 	ReasonSessionRevoke
 	// ReasonToken: refresh tokens and signing keys, which belong to no tenant
-	// and are found by their hash before the caller is known.
+	// and are found by their hash before the caller is known, and service
+	// accounts' keys and assertions, found before the caller is known.
 	ReasonToken
 	// ReasonPermissions: the effective permissions of a member are resolved
 	// before the viewer that carries them exists.
