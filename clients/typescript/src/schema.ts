@@ -1171,6 +1171,147 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/auth/token": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Exchange a service account's signed JWT assertion for an access token (RFC 7523)
+         * @description The service signs a JWT with one of its registered private keys:
+         *     header `alg` (RS256, ES256 or EdDSA, the key's own) and `kid` (the
+         *     key's kid); claims `iss` = `sub` = the service account id, `aud` =
+         *     this endpoint's URL (`<public URL>/api/v1/auth/token`), `iat`, `exp`
+         *     at most 5 minutes after `iat`, and a `jti` never used before. Send it
+         *     as `grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer` with
+         *     `assertion` (RFC 7523 section 2.1, the recommended form), or as
+         *     `grant_type=client_credentials` with
+         *     `client_assertion_type=urn:ietf:params:oauth:client-assertion-type:jwt-bearer`
+         *     and `client_assertion` (section 2.2, "private_key_jwt"). The answer is
+         *     a short-lived bearer access token for the API; there is no refresh
+         *     token: sign a new assertion. Every issue and every refusal of a known
+         *     account is audited.
+         */
+        post: operations["serviceAccountToken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/service-accounts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List the tenant's service accounts */
+        get: operations["listServiceAccounts"];
+        put?: never;
+        /**
+         * Create a service account
+         * @description The roles must carry nothing the caller lacks (delegation rule). Administrative permissions (member.manage, role.manage, service_account.manage, tenant.manage) are withheld unless `administration` is true.
+         */
+        post: operations["createServiceAccount"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/service-accounts/{serviceAccountId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                serviceAccountId: string;
+            };
+            cookie?: never;
+        };
+        /** Get a service account with its keys and permissions */
+        get: operations["getServiceAccount"];
+        put?: never;
+        post?: never;
+        /** Delete a service account and its keys */
+        delete: operations["deleteServiceAccount"];
+        options?: never;
+        head?: never;
+        /**
+         * Rename, describe, disable or re-enable a service account
+         * @description Disabling stops its tokens on their next request. Re-enabling needs every permission it holds.
+         */
+        patch: operations["updateServiceAccount"];
+        trace?: never;
+    };
+    "/service-accounts/{serviceAccountId}/roles": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                serviceAccountId: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Replace the roles of a service account
+         * @description The caller must hold every permission the account holds now and every permission the new roles give it.
+         */
+        put: operations["setServiceAccountRoles"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/service-accounts/{serviceAccountId}/keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                serviceAccountId: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Register a public key of a service account (rotation - add the new key, then revoke the old)
+         * @description Whoever holds the private key acts as the account, so the caller must hold every permission it holds. At most 5 active keys.
+         */
+        post: operations["addServiceAccountKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/service-accounts/{serviceAccountId}/keys/{keyId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                serviceAccountId: string;
+                keyId: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Revoke a key of a service account */
+        delete: operations["revokeServiceAccountKey"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1863,6 +2004,104 @@ export interface components {
         MessagePage: {
             items: components["schemas"]["Message"][];
             next_cursor?: string;
+        };
+        ServiceAccountTokenRequest: {
+            /** @enum {string} */
+            grant_type: "urn:ietf:params:oauth:grant-type:jwt-bearer" | "client_credentials";
+            /** @description The signed JWT (grant_type jwt-bearer). */
+            assertion?: string;
+            /** @description urn:ietf:params:oauth:client-assertion-type:jwt-bearer (grant_type client_credentials). */
+            client_assertion_type?: string;
+            /** @description The signed JWT (grant_type client_credentials). */
+            client_assertion?: string;
+            /** @description Optional; if given, the service account id the assertion names. */
+            client_id?: string;
+            /** @description Ignored: the token carries the account's roles. */
+            scope?: string;
+        };
+        ServiceAccountTokenResponse: {
+            access_token: string;
+            /** @enum {string} */
+            token_type: "Bearer";
+            /** @description Seconds until the access token expires. */
+            expires_in: number;
+            /** Format: uuid */
+            service_account_id: string;
+            /** Format: uuid */
+            tenant_id: string;
+        };
+        ServiceAccountKey: {
+            /** Format: uuid */
+            id: string;
+            /** @description The JWT header kid of assertions signed with this key: base64url SHA-256 of its DER SubjectPublicKeyInfo. */
+            kid: string;
+            /** @enum {string} */
+            alg: "RS256" | "ES256" | "EdDSA";
+            /** @description PEM SubjectPublicKeyInfo. */
+            public_key: string;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: uuid */
+            created_by: string;
+            /** Format: date-time */
+            expires_at?: string;
+            /** Format: date-time */
+            revoked_at?: string;
+            /** Format: date-time */
+            last_used_at?: string;
+            /** @description Neither revoked nor expired. */
+            active: boolean;
+        };
+        ServiceAccount: {
+            /**
+             * Format: uuid
+             * @description Also the iss, sub and client_id of its assertions.
+             */
+            id: string;
+            /** Format: uuid */
+            tenant_id: string;
+            name: string;
+            description: string;
+            role_ids: string[];
+            /** @description Administrative permissions its roles carry are granted (else withheld). */
+            administration: boolean;
+            /** @description Its effective permissions. */
+            permissions: string[];
+            keys: components["schemas"]["ServiceAccountKey"][];
+            disabled: boolean;
+            /** Format: date-time */
+            disabled_at?: string;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: uuid */
+            created_by: string;
+        };
+        ServiceAccountPage: {
+            items: components["schemas"]["ServiceAccount"][];
+            next_cursor?: string;
+        };
+        ServiceAccountCreate: {
+            name: string;
+            description?: string;
+            role_ids?: string[];
+            /** @default false */
+            administration?: boolean;
+        };
+        ServiceAccountUpdate: {
+            name?: string;
+            description?: string;
+            disabled?: boolean;
+        };
+        ServiceAccountRoles: {
+            role_ids: string[];
+            /** @default false */
+            administration?: boolean;
+        };
+        ServiceAccountKeyCreate: {
+            /** @description PEM "PUBLIC KEY" (SubjectPublicKeyInfo): RSA 2048-8192 bits, ECDSA P-256 or Ed25519. Never the private key. */
+            public_key: string;
+            /** Format: date-time */
+            expires_at?: string;
         };
     };
     responses: {
@@ -3992,6 +4231,228 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["AppendedMessages"];
                 };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    serviceAccountToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/x-www-form-urlencoded": components["schemas"]["ServiceAccountTokenRequest"];
+            };
+        };
+        responses: {
+            /** @description An access token of the service account. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceAccountTokenResponse"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    listServiceAccounts: {
+        parameters: {
+            query?: {
+                /** @description Opaque cursor from a previous page's next_cursor. */
+                cursor?: components["parameters"]["Cursor"];
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceAccountPage"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    createServiceAccount: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ServiceAccountCreate"];
+            };
+        };
+        responses: {
+            /** @description Created. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceAccount"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    getServiceAccount: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                serviceAccountId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceAccount"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    deleteServiceAccount: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                serviceAccountId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted; its tokens stop working on their next request. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    updateServiceAccount: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                serviceAccountId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ServiceAccountUpdate"];
+            };
+        };
+        responses: {
+            /** @description OK. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceAccount"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    setServiceAccountRoles: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                serviceAccountId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ServiceAccountRoles"];
+            };
+        };
+        responses: {
+            /** @description OK. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceAccount"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    addServiceAccountKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                serviceAccountId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ServiceAccountKeyCreate"];
+            };
+        };
+        responses: {
+            /** @description Registered. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceAccountKey"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    revokeServiceAccountKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                serviceAccountId: string;
+                keyId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Revoked; assertions it signs are refused. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             default: components["responses"]["Error"];
         };
