@@ -29,7 +29,7 @@ func TestServiceAccountCLI(t *testing.T) {
 		return code, out.String(), errb.String()
 	}
 	var out, errb bytes.Buffer
-	require.Equal(t, exitOK, run(ctx, []string{"tenant", "create", "--name", "Svc Corp"}, &out, &errb), errb.String())
+	require.Equal(t, exitOK, run(ctx, []string{"tenant", "create", "--init", "--name", "Svc Corp"}, &out, &errb), errb.String())
 
 	code, stdout, stderr := sa("create", "--tenant", "svc-corp", "--name", "billing", "--role", "member")
 	require.Equal(t, exitOK, code, stderr)
