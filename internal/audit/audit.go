@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"strings"
 	"sync"
 	"time"
 
@@ -231,12 +232,16 @@ func (w *Writer) lockChain(ctx context.Context, tx *ent.Tx, chain string) error 
 	if w.dialect != dialect.Postgres {
 		return nil
 	}
-	rows, err := tx.QueryContext(ctx, "SELECT pg_advisory_xact_lock(hashtextextended($1, 7413))", "audit:"+chain)
-	if err != nil {
-		return err
-	}
-	return rows.Close()
+	// Without arguments, so that internal/rls sends the system viewer's
+	// settings and the lock in one round trip. The chain is a tenant's UUID
+	// or "global"; quoted all the same.
+	_, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(hashtextextended("+quoteLiteral("audit:"+chain)+", 7413))")
+	return err
 }
+
+// quoteLiteral is s as an SQL string literal (standard_conforming_strings,
+// PostgreSQL's default since 9.1).
+func quoteLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
 // Change runs fn in a transaction and records the event it returns in the
 // same transaction: the change and its audit event commit together or not at
