@@ -73,6 +73,10 @@ load: ## Load a running server over HTTP: make load SCENARIO=check100 ARGS='-inv
 	@test -n "$(SCENARIO)" || { echo "usage: make load SCENARIO=read|list|write|check1|check100|login|refresh|sessions|ws ARGS='-invite LINK ...'"; exit 2; }
 	$(GO) run ./cmd/atriumload -scenario $(SCENARIO) $(ARGS)
 
+.PHONY: load-all
+load-all: ## Every row of issue #12 in one run on one seeded server: make load-all ARGS='-url ... -origin ... -atrium-bin bin/atrium' (docs/performance.md)
+	$(GO) run ./cmd/atriumload -scenario all -tenants 2 -users 500 -seed-c 16 $(ARGS)
+
 .PHONY: bench
 bench: ## Run the Go benchmarks (token, bearer check, permissions)
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/...

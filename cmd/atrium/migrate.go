@@ -129,6 +129,9 @@ func runMigrateApply(ctx context.Context, args []string, stdout, stderr io.Write
 		}
 		fmt.Fprintf(stdout, "%s %d files (%d statements) on %s in %s; version %s -> %s\n",
 			verb, len(rep.Applied), rep.Statements, rep.Dialect, rep.Duration.Round(1e6), orNone(rep.From), orNone(rep.To))
+		if rep.Analyzed > 0 {
+			fmt.Fprintf(stdout, "analysed %d tables\n", rep.Analyzed)
+		}
 		return exitOK
 	})
 }

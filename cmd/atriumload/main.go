@@ -26,7 +26,9 @@ import (
 
 const usage = `Usage: atriumload -scenario NAME (-invite TOKEN_OR_LINK[,...] | -atrium-bin PATH) [flags]
 
-Scenarios: read, list, write, check1, check100, login, refresh, sessions, ws.
+Scenarios: read, list, write, check1, check100, login, refresh, sessions, ws,
+and all: every row of issue #12's table in one run on one seeded server
+(docs/performance.md), ending with a summary table.
 
 The server must run with its auth rate limits off for the run (seeding and
 the login/refresh scenarios sign in far faster than people do):
@@ -71,9 +73,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	o := Options{}
 	var invites string
 	var asJSON bool
+	so := SuiteOptions{}
 	fs.StringVar(&o.URL, "url", "http://127.0.0.1:8080", "the server (loopback only)")
 	fs.StringVar(&o.Origin, "origin", "http://localhost:8080", "the server's ATRIUM_PUBLIC_URL (WebAuthn origin and RP ID)")
-	fs.StringVar(&o.Scenario, "scenario", "", "read, list, write, check1, check100, login, refresh, sessions or ws")
+	fs.StringVar(&o.Scenario, "scenario", "", "read, list, write, check1, check100, login, refresh, sessions, ws, or all (every row of issue #12)")
 	fs.IntVar(&o.Concurrency, "c", 16, "closed loop: concurrent workers; open loop: most requests in flight")
 	fs.Float64Var(&o.Rate, "rate", 0, "open loop at this many requests per second (0 = closed loop)")
 	fs.DurationVar(&o.Warmup, "warmup", 2*time.Second, "unmeasured warm-up")
@@ -92,6 +95,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&o.RoundTimeout, "round-timeout", 10*time.Second, "ws: how long to wait for every subscriber to get one message")
 	fs.IntVar(&o.ServerPID, "server-pid", 0, "the server's process (default: the process listening on -url's port)")
 	fs.BoolVar(&asJSON, "json", false, "print the report as JSON")
+	fs.BoolVar(&so.WS10k, "ws10k", false, "all: include the 10,000 idle WebSockets row (connecting them takes minutes)")
+	fs.Int64Var(&so.Sessions, "sessions", 100_000, "all: sessions to create in the sessions row (0 skips the row)")
+	fs.DurationVar(&so.SessionTime, "sessions-time", 5*time.Minute, "all: bound on the sessions row")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -103,6 +109,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	o.Log = func(f string, a ...any) { log.Info(fmt.Sprintf(f, a...)) }
+	if o.Scenario == "all" {
+		return runAll(ctx, o, so, asJSON, stdout, stderr)
+	}
 	rep, err := Load(ctx, o)
 	if err != nil {
 		fmt.Fprintf(stderr, "atriumload: %v\n", err)
@@ -273,4 +282,39 @@ func machine() string {
 		load = strings.Join(strings.Fields(string(b))[:3], " ")
 	}
 	return fmt.Sprintf("%s, %d CPU (%s), %s, load average %s", host, runtime.NumCPU(), model, runtime.Version(), load)
+}
+
+// runAll seeds once and runs every row of the suite.
+func runAll(ctx context.Context, o Options, so SuiteOptions, asJSON bool, stdout, stderr io.Writer) int {
+	steps := Suite(so)
+	for _, st := range steps {
+		o.Concurrency = max(o.Concurrency, st.C) // sizes the HTTP client's connections
+	}
+	if n := o.Layout.Users * max(o.Tenants, len(o.Invitations)); n < o.Concurrency {
+		o.Log("%d users for %d concurrent sign-ins: the login rows run at most %d at once (use -tenants 2 -users 500)", n, o.Concurrency, n)
+	}
+	b, err := Prepare(ctx, o)
+	if err != nil {
+		fmt.Fprintf(stderr, "atriumload: %v\n", err)
+		return 1
+	}
+	results := b.RunSuite(ctx, steps, so)
+	code := 0
+	for _, r := range results {
+		if !r.Pass {
+			code = 3
+		}
+		if r.Report != nil && !asJSON {
+			r.Report.WriteText(stderr) // the detail of each row; the summary goes to stdout
+			fmt.Fprintln(stderr)
+		}
+	}
+	if asJSON {
+		e := json.NewEncoder(stdout)
+		e.SetIndent("", "  ")
+		_ = e.Encode(map[string]any{"machine": machine(), "seed": b.seed, "steps": results})
+	} else {
+		WriteSuite(stdout, machine(), b.seed, results)
+	}
+	return code
 }

@@ -89,3 +89,36 @@ func TestLoadRefusesOtherHosts(t *testing.T) {
 		MaxRequests: 1, Invitations: []string{"x"}, Layout: Layout{Users: 1, ConvsPerUser: 1}})
 	require.ErrorIs(t, err, errNotLoopback)
 }
+
+// TestSuite runs every row of the suite, scaled down to a few workers and
+// connections, on one seeded server, and prints the summary: each row must
+// run without error and appear in the table with its verdict.
+func TestSuite(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	so := SuiteOptions{WS10k: true, Sessions: 10, SessionTime: time.Second}
+	steps := Suite(so)
+	require.Len(t, steps, 10) // the nine rows of issue #12, logins twice (closed and open loop)
+	for i := range steps {
+		steps[i].C = min(steps[i].C, 4)
+		steps[i].WSConns = min(steps[i].WSConns, 6)
+		steps[i].Rounds = min(steps[i].Rounds, 2)
+		steps[i].Rate = min(steps[i].Rate, 100)
+	}
+	results := b.RunSuite(t.Context(), steps, so)
+	require.Len(t, results, len(steps))
+	var out strings.Builder
+	WriteSuite(&out, machine(), b.seed, results)
+	t.Log("\n" + out.String())
+	for _, r := range results {
+		require.Empty(t, r.Error, r.Step.Row)
+		require.NotNil(t, r.Report, r.Step.Row)
+		require.Zero(t, r.Report.ErrorCount, "%s: %v", r.Step.Row, r.Report.Errors)
+		require.NotEmpty(t, r.Measured, r.Step.Row)
+		require.Contains(t, out.String(), r.Step.Row)
+	}
+	// Judged against the issue's targets: six connections are not 10,000.
+	require.False(t, results[1].Pass, results[1].Measured)
+	require.Contains(t, out.String(), "rows meet their target")
+	require.Equal(t, 10, int(results[len(results)-1].Report.Extra["sessions_created"].(int64)))
+}

@@ -82,6 +82,8 @@ type Tokens struct {
 	UserID    uuid.UUID
 	TenantID  uuid.UUID
 	SessionID uuid.UUID
+
+	amr []string // of the session, for the access token Sign issues
 }
 
 // OpenInput opens a session.
@@ -99,8 +101,10 @@ func (s *Service) EndSessions(ctx context.Context, tx *ent.Tx, userID uuid.UUID,
 	return len(ids), err
 }
 
-// Open opens a session inside tx, mints its first refresh token and issues an
-// access token. The caller commits tx.
+// Open opens a session inside tx and mints its first refresh token. The
+// caller commits tx and then calls Sign for the access token: RS256 signing
+// takes most of a millisecond of CPU, and signing after the commit keeps the
+// pooled connection (and the tenant's audit-chain lock) free meanwhile.
 func (s *Service) Open(ctx context.Context, tx *ent.Tx, in OpenInput) (*Tokens, error) {
 	sess, err := s.sessions.Create(ctx, tx, session.CreateInput{
 		UserID: in.UserID, TenantID: in.TenantID, CredentialID: in.CredentialID, AMR: in.AMR,
@@ -115,7 +119,18 @@ func (s *Service) Open(ctx context.Context, tx *ent.Tx, in OpenInput) (*Tokens, 
 	if err := tx.User.UpdateOneID(in.UserID).SetLastTenantID(in.TenantID).Exec(viewer.ForUser(ctx, in.UserID)); err != nil {
 		return nil, fmt.Errorf("last tenant: %w", err)
 	}
-	return s.issue(ctx, in.UserID, in.TenantID, sess.ID, in.AMR, raw)
+	return &Tokens{Refresh: raw, UserID: in.UserID, TenantID: in.TenantID, SessionID: sess.ID, amr: in.AMR}, nil
+}
+
+// Sign issues the access token of tokens opened by Open, once their
+// transaction has committed.
+func (s *Service) Sign(ctx context.Context, t *Tokens) error {
+	signed, err := s.issue(ctx, t.UserID, t.TenantID, t.SessionID, t.amr, t.Refresh)
+	if err != nil {
+		return err
+	}
+	t.Access, t.ExpiresIn = signed.Access, signed.ExpiresIn
+	return nil
 }
 
 func (s *Service) issue(ctx context.Context, userID, tenantID, sessionID uuid.UUID, amr []string, refresh string) (*Tokens, error) {

@@ -6,9 +6,11 @@ package audit
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"maps"
+	"strings"
 	"sync"
 	"time"
 
@@ -50,6 +52,7 @@ type Writer struct {
 	log      *slog.Logger
 	refs     sync.Map // user id -> pseudonym, for refs known to be committed
 	onAppend func(error)
+	heads    sync.Map // chain -> head: the last link this writer appended (PostgreSQL)
 }
 
 // OnAppend makes the writer call fn after each attempt to append an event
@@ -193,6 +196,15 @@ func (w *Writer) appendLink(ctx context.Context, tx *ent.Tx, e Event) error {
 	if err := w.lockChain(sys, tx, rec.Chain); err != nil {
 		return fmt.Errorf("audit %s: lock chain: %w", e.Action, err)
 	}
+	var session uuid.UUID
+	if v != nil {
+		session = v.SessionID
+	}
+	if ok, err := w.appendAfterHead(sys, tx, &rec, e, session); err != nil {
+		return fmt.Errorf("audit %s: %w", e.Action, err)
+	} else if ok {
+		return nil
+	}
 	last, err := tx.AuditEvent.Query().Where(auditevent.Chain(rec.Chain)).
 		Order(ent.Desc(auditevent.FieldSeq)).Select(auditevent.FieldSeq, auditevent.FieldHash).First(sys)
 	switch {
@@ -235,7 +247,81 @@ func (w *Writer) appendLink(ctx context.Context, tx *ent.Tx, e Event) error {
 	if _, err := b.Save(sys); err != nil {
 		return fmt.Errorf("audit %s: %w", e.Action, err)
 	}
+	w.rememberHead(rec.Chain, rec.Seq, hash[:])
 	return nil
+}
+
+// head is the last link this writer appended to a chain (perhaps not
+// committed, perhaps rolled back, perhaps followed by another instance's).
+type head struct {
+	seq  int64
+	hash []byte
+}
+
+func (w *Writer) rememberHead(chain string, seq int64, hash []byte) {
+	if w.dialect == dialect.Postgres {
+		w.heads.Store(chain, head{seq: seq, hash: hash})
+	}
+}
+
+// guardedInsert appends the event after the link the writer remembers, in
+// one statement that inserts only if that link is the chain's last: the
+// predecessor exists with that hash, and no event holds the next sequence
+// number yet. Run under the chain's lock, its snapshot (taken after the lock
+// was granted) sees every committed link.
+const guardedInsert = `INSERT INTO audit_events (id, occurred_at, tenant_id, action, outcome, actor, session_id,
+	resource_type, resource_id, request_id, details, chain, seq, prev_hash, hash)
+SELECT $1::uuid, $2::timestamptz, $3::uuid, $4::varchar, $5::varchar, $6::uuid, $7::uuid, $8::varchar, $9::uuid,
+	$10::varchar, $11::jsonb, $12::varchar, $13::bigint, $14::bytea, $15::bytea
+WHERE EXISTS (SELECT 1 FROM audit_events WHERE chain = $12::varchar AND seq = $13::bigint - 1 AND hash = $14::bytea)
+ON CONFLICT (chain, seq) DO NOTHING`
+
+// appendAfterHead is the fast path of appendEvent on PostgreSQL: with the
+// chain's last link remembered from this writer's previous append, the
+// event is written without reading the chain first, which takes a round
+// trip out of the section that holds the chain's lock until commit. It
+// reports false (nothing written) when the writer remembers no link, or the
+// chain moved on (another instance appended, or the remembered append rolled
+// back); appendEvent then reads the last link as before.
+func (w *Writer) appendAfterHead(ctx context.Context, tx *ent.Tx, rec *Canonical, e Event, session uuid.UUID) (bool, error) {
+	if w.dialect != dialect.Postgres {
+		return false, nil
+	}
+	v, ok := w.heads.Load(rec.Chain)
+	if !ok {
+		return false, nil
+	}
+	h := v.(head)
+	rec.Seq, rec.PrevHash = h.seq+1, h.hash
+	hash := rec.Hash()
+	var details any
+	if rec.Details != nil {
+		b, err := json.Marshal(rec.Details)
+		if err != nil {
+			return false, err
+		}
+		details = string(b)
+	}
+	nullable := func(id uuid.UUID) any {
+		if id == uuid.Nil {
+			return nil
+		}
+		return id
+	}
+	res, err := tx.ExecContext(ctx, guardedInsert, uuid.MustParse(rec.ID), rec.OccurredAt, nullable(e.TenantID),
+		rec.Action, string(e.Outcome), nullable(e.Actor), nullable(session), rec.ResourceType, nullable(e.ResourceID),
+		rec.RequestID, details, rec.Chain, rec.Seq, rec.PrevHash, hash[:])
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	if err != nil || n != 1 {
+		w.heads.Delete(rec.Chain)
+		rec.Seq, rec.PrevHash = 0, nil
+		return false, err
+	}
+	w.rememberHead(rec.Chain, rec.Seq, hash[:])
+	return true, nil
 }
 
 // lockChain serializes writers of one chain until tx ends. On PostgreSQL it
@@ -245,12 +331,16 @@ func (w *Writer) lockChain(ctx context.Context, tx *ent.Tx, chain string) error 
 	if w.dialect != dialect.Postgres {
 		return nil
 	}
-	rows, err := tx.QueryContext(ctx, "SELECT pg_advisory_xact_lock(hashtextextended($1, 7413))", "audit:"+chain)
-	if err != nil {
-		return err
-	}
-	return rows.Close()
+	// Without arguments, so that internal/rls sends the system viewer's
+	// settings and the lock in one round trip. The chain is a tenant's UUID
+	// or "global"; quoted all the same.
+	_, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(hashtextextended("+quoteLiteral("audit:"+chain)+", 7413))")
+	return err
 }
+
+// quoteLiteral is s as an SQL string literal (standard_conforming_strings,
+// PostgreSQL's default since 9.1).
+func quoteLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
 // Change runs fn in a transaction and records the event it returns in the
 // same transaction: the change and its audit event commit together or not at

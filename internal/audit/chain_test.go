@@ -118,6 +118,50 @@ func TestChain(t *testing.T) {
 				require.Equal(t, 16, rep.Events, "no event lost")
 				require.Empty(t, rep.Problems)
 			})
+			t.Run("OK/TwoInstancesOneChain", func(t *testing.T) {
+				// Two writers (two server instances) append to one chain, in
+				// turns and at once: each one's memory of the last link goes
+				// stale, and the chain must stay whole.
+				w1 := audit.NewWriter(db.Client, db.Dialect, quiet())
+				w2 := audit.NewWriter(db.Client, db.Dialect, quiet())
+				tenant := uuid.Must(uuid.NewV7())
+				ctx := viewer.NewContext(context.Background(), &viewer.Viewer{UserID: uuid.Must(uuid.NewV7()),
+					TenantID: tenant, SessionID: uuid.Must(uuid.NewV7())})
+				ev := audit.Event{Action: "test.two", ResourceType: "conversation", ResourceID: uuid.Must(uuid.NewV7()),
+					Details: map[string]string{"b": "2", "a": "1"}}
+				for _, w := range []*audit.Writer{w1, w1, w2, w1, w2, w2, w1} {
+					w.Log(ctx, ev)
+				}
+				var wg sync.WaitGroup
+				for i := range 12 {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						[]*audit.Writer{w1, w2}[i%2].Log(ctx, ev)
+					}()
+				}
+				wg.Wait()
+				rep := verify(t, db, tenant.String())
+				require.Equal(t, 19, rep.Events, "no event lost")
+				require.Empty(t, rep.Problems)
+			})
+			t.Run("OK/RolledBackAppend", func(t *testing.T) {
+				// The writer remembers a link that never committed.
+				w := audit.NewWriter(db.Client, db.Dialect, quiet())
+				tenant := uuid.Must(uuid.NewV7())
+				ctx := viewer.NewContext(context.Background(), &viewer.Viewer{UserID: uuid.Must(uuid.NewV7()), TenantID: tenant})
+				w.Log(ctx, audit.Event{Action: "test.first"})
+				err := w.Change(ctx, func(tx *ent.Tx) (audit.Event, error) { return audit.Event{Action: "test.lost"}, nil })
+				require.NoError(t, err)
+				tx, err := db.Client.Tx(ctx)
+				require.NoError(t, err)
+				require.NoError(t, w.Record(ctx, tx, audit.Event{Action: "test.rolled_back"}))
+				require.NoError(t, tx.Rollback())
+				w.Log(ctx, audit.Event{Action: "test.after"})
+				rep := verify(t, db, tenant.String())
+				require.Equal(t, 3, rep.Events)
+				require.Empty(t, rep.Problems)
+			})
 		})
 	}
 }

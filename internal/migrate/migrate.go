@@ -117,6 +117,7 @@ type Report struct {
 	Baseline   string        // version marked as baseline, if any
 	Applied    []string      // names of the files applied (or planned in a dry run)
 	Statements int           // statements executed (or planned)
+	Analyzed   int           // tables analysed after the files were applied (PostgreSQL)
 	Duration   time.Duration // wall time, lock wait included
 	DryRun     bool
 }
@@ -226,8 +227,52 @@ func Apply(ctx context.Context, db *sql.DB, dia string, opts ...Option) (Report,
 		rep.Statements += n
 		rep.To = f.Version()
 	}
+	if len(rep.Applied) > 0 && dia == dialect.Postgres {
+		n, err := analyze(ctx, db)
+		if err != nil {
+			rep.Duration = time.Since(start)
+			return rep, fmt.Errorf("migrate: analyze: %w", err)
+		}
+		rep.Analyzed = n
+	}
 	rep.Duration = time.Since(start)
 	return rep, nil
+}
+
+// analyze refreshes the planner statistics of every table in the current
+// schema after a migration changed them. A new or rewritten table, a new
+// column or index has no statistics until autovacuum gets to it, and until
+// then PostgreSQL plans with guesses: issue #12 measured the owner lookup of
+// POST /authz/check at 7,000 checks/s before and 87,000 after ANALYZE (it
+// picked the (tenant_id, id) index and read the whole tenant). ANALYZE
+// samples (30,000 rows per table by default), so it is quick on a large
+// database too, and it takes no lock that blocks reads or writes.
+func analyze(ctx context.Context, db *sql.DB) (int, error) {
+	rows, err := db.QueryContext(ctx, `SELECT format('%I.%I', schemaname, tablename) FROM pg_tables
+		WHERE schemaname = current_schema() ORDER BY tablename`)
+	if err != nil {
+		return 0, err
+	}
+	var tables []string
+	for rows.Next() {
+		var t string
+		if err := rows.Scan(&t); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		tables = append(tables, t)
+	}
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return 0, err
+	}
+	if len(tables) == 0 {
+		return 0, nil
+	}
+	// The names come from the catalog, quoted by format's %I.
+	if _, err := db.ExecContext(ctx, "ANALYZE "+strings.Join(tables, ", ")); err != nil {
+		return 0, err
+	}
+	return len(tables), nil
 }
 
 // lock takes Apply's lock: the CLI's advisory lock on PostgreSQL, a flock

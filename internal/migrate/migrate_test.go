@@ -83,6 +83,16 @@ func TestApply(t *testing.T) {
 			require.Len(t, rep.Applied, len(files))
 			require.Equal(t, "", rep.From)
 			require.Equal(t, last, rep.To)
+			if e.dialect == dialect.Postgres {
+				// Planner statistics are fresh: every table was analysed.
+				require.Positive(t, rep.Analyzed)
+				var never int
+				require.NoError(t, e.db.QueryRowContext(ctx, `SELECT count(*) FROM pg_stat_user_tables
+					WHERE schemaname = current_schema() AND last_analyze IS NULL`).Scan(&never))
+				require.Zero(t, never, "tables never analysed after apply")
+			} else {
+				require.Zero(t, rep.Analyzed)
+			}
 
 			st, err := migrate.Status(ctx, e.db, e.dialect)
 			require.NoError(t, err)
@@ -94,6 +104,7 @@ func TestApply(t *testing.T) {
 			rep, err := migrate.Apply(ctx, e.db, e.dialect)
 			require.NoError(t, err)
 			require.Empty(t, rep.Applied)
+			require.Zero(t, rep.Analyzed, "nothing changed, nothing analysed")
 			require.Equal(t, last, rep.From)
 			n, err := migrate.Pending(ctx, e.db, e.dialect)
 			require.NoError(t, err)

@@ -420,6 +420,11 @@ func (s *Service) Register(ctx context.Context, in RegisterInput) (*RegisterResu
 		}
 		return nil, fault.FromEnt(err, "invitation")
 	}
+	if res.Tokens != nil {
+		if err := s.accounts.Sign(ctx, res.Tokens); err != nil {
+			return nil, err
+		}
+	}
 	return res, nil
 }
 
@@ -571,6 +576,10 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (*account.Tokens, er
 	}
 	if err != nil {
 		return nil, fault.FromEnt(err, "session")
+	}
+	// Signed after the commit: no pooled connection waits on RSA.
+	if err := s.accounts.Sign(ctx, tokens); err != nil {
+		return nil, err
 	}
 	return tokens, nil
 }

@@ -18,10 +18,20 @@
 // no row: a query that forgets the tenant returns nothing, never everything.
 //
 // Statements outside a transaction are wrapped in one (BEGIN, settings,
-// statement, COMMIT). Inside a transaction the settings are made at BEGIN and
-// made again before any statement whose viewer differs from the last one's,
-// so a system write inside a member's transaction (the audit writer) runs as
-// the system and the member's next statement as the member again.
+// statement, COMMIT). Inside a transaction the settings are made before the
+// first statement and made again before any statement whose viewer differs
+// from the last one's, so a system write inside a member's transaction (the
+// audit writer) runs as the system and the member's next statement as the
+// member again.
+//
+// Round trips: BEGIN is not sent on its own but with the first statement's
+// settings, as one simple-protocol message ("BEGIN; SELECT set_config(...)");
+// a change of settings before a raw statement without arguments (the audit
+// chain's advisory lock) goes in the same message as that statement. So a
+// statement outside a transaction costs three round trips (BEGIN and
+// settings, the statement, COMMIT) instead of four, and a transaction one
+// less than before plus one per raw statement that changes the viewer. A
+// transaction that runs no statement sends nothing.
 //
 // The ent privacy rules (internal/policy) stay the first wall; this one holds
 // if a rule is missing or wrong. SQLite has no row-level security and keeps
@@ -31,12 +41,17 @@ package rls
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"strings"
+	"sync"
+	"time"
 
 	"entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 
 	"atrium/internal/viewer"
 )
@@ -47,9 +62,31 @@ import (
 // that runs it).
 const Role = "atrium_app"
 
-// setStmt makes the settings of one scope, transaction-local.
-const setStmt = `SELECT set_config('role', $1, true), set_config('app.tenant_id', $2, true), ` +
-	`set_config('app.user_id', $3, true), set_config('app.self_id', $4, true), set_config('app.system', $5, true)`
+// setSQL is the statement that makes the settings of scope s,
+// transaction-local, as one simple-protocol statement with literal values
+// (an argument would force the extended protocol, which carries one
+// statement per message): the role is a constant, the ids are UUIDs and the
+// system flag is "on" or empty, so no value needs escaping.
+func setSQL(s scope) string {
+	a := s.args()
+	var b strings.Builder
+	b.Grow(200)
+	b.WriteString("SELECT ")
+	for i, name := range settingNames {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("set_config('")
+		b.WriteString(name)
+		b.WriteString("', '")
+		b.WriteString(a[i].(string))
+		b.WriteString("', true)")
+	}
+	return b.String()
+}
+
+// settingNames are the settings of a scope, in the order of scope.args.
+var settingNames = [...]string{"role", "app.tenant_id", "app.user_id", "app.self_id", "app.system"}
 
 // scope is what the policies see; comparable, so a transaction knows when
 // the viewer changed.
@@ -86,17 +123,6 @@ func (s scope) args() []any {
 	return []any{Role, str(s.tenant), str(s.user), str(s.self), sys}
 }
 
-type execer interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-}
-
-func apply(ctx context.Context, ex execer, s scope) error {
-	if _, err := ex.ExecContext(ctx, setStmt, s.args()...); err != nil {
-		return fmt.Errorf("rls: set scope: %w", err)
-	}
-	return nil
-}
-
 // Driver is an ent dialect.Driver over a PostgreSQL pool that applies the
 // viewer's scope to every statement.
 type Driver struct {
@@ -124,11 +150,11 @@ func (d *Driver) Exec(ctx context.Context, query string, args, v any) (err error
 	if err != nil {
 		return err
 	}
-	if err := (entsql.Conn{ExecQuerier: tx.tx}).Exec(ctx, query, args, v); err != nil {
-		_ = tx.tx.Rollback()
+	if err := tx.Exec(ctx, query, args, v); err != nil {
+		_ = tx.Rollback()
 		return err
 	}
-	return tx.tx.Commit()
+	return tx.Commit()
 }
 
 // Query implements dialect.ExecQuerier: the statement runs in its own
@@ -139,23 +165,23 @@ func (d *Driver) Query(ctx context.Context, query string, args, v any) error {
 	if err != nil {
 		return err
 	}
-	if err := (entsql.Conn{ExecQuerier: tx.tx}).Query(ctx, query, args, v); err != nil {
-		_ = tx.tx.Rollback()
+	if err := tx.Query(ctx, query, args, v); err != nil {
+		_ = tx.Rollback()
 		return err
 	}
 	rows, ok := v.(*entsql.Rows)
 	if !ok {
-		_ = tx.tx.Rollback()
+		_ = tx.Rollback()
 		return fmt.Errorf("rls: query result %T", v)
 	}
-	rows.ColumnScanner = &txRows{ColumnScanner: rows.ColumnScanner, tx: tx.tx}
+	rows.ColumnScanner = &txRows{ColumnScanner: rows.ColumnScanner, tx: tx}
 	return nil
 }
 
 // txRows ends the statement's transaction when the rows are closed.
 type txRows struct {
 	entsql.ColumnScanner
-	tx   *sql.Tx
+	tx   *Tx
 	done bool
 }
 
@@ -179,12 +205,12 @@ func (d *Driver) ExecContext(ctx context.Context, query string, args ...any) (sq
 	if err != nil {
 		return nil, err
 	}
-	res, err := tx.tx.ExecContext(ctx, query, args...)
+	res, err := tx.ExecContext(ctx, query, args...)
 	if err != nil {
-		_ = tx.tx.Rollback()
+		_ = tx.Rollback()
 		return nil, err
 	}
-	return res, tx.tx.Commit()
+	return res, tx.Commit()
 }
 
 // ErrQueryOutsideTx is returned by Driver.QueryContext: *sql.Rows cannot
@@ -205,75 +231,217 @@ func (d *Driver) BeginTx(ctx context.Context, opts *sql.TxOptions) (dialect.Tx, 
 	return d.begin(ctx, opts)
 }
 
+// begin takes a connection for a transaction. Nothing is sent yet: BEGIN goes
+// with the settings of the first statement's scope, in one round trip.
 func (d *Driver) begin(ctx context.Context, opts *sql.TxOptions) (*Tx, error) {
-	sqlTx, err := d.db.BeginTx(ctx, opts)
+	beginSQL, err := beginStmt(opts)
 	if err != nil {
 		return nil, err
 	}
-	s := scopeOf(ctx)
-	if err := apply(ctx, sqlTx, s); err != nil {
-		_ = sqlTx.Rollback()
+	conn, err := d.db.Conn(ctx)
+	if err != nil {
 		return nil, err
 	}
-	return &Tx{tx: sqlTx, cur: s}, nil
+	return &Tx{conn: conn, ctx: ctx, beginSQL: beginSQL}, nil
+}
+
+// beginStmt is the BEGIN of opts.
+func beginStmt(opts *sql.TxOptions) (string, error) {
+	if opts == nil {
+		return "BEGIN", nil
+	}
+	var b string
+	switch opts.Isolation {
+	case sql.LevelDefault:
+		b = "BEGIN"
+	case sql.LevelReadCommitted:
+		b = "BEGIN ISOLATION LEVEL READ COMMITTED"
+	case sql.LevelRepeatableRead, sql.LevelSnapshot:
+		b = "BEGIN ISOLATION LEVEL REPEATABLE READ"
+	case sql.LevelSerializable:
+		b = "BEGIN ISOLATION LEVEL SERIALIZABLE"
+	default:
+		return "", fmt.Errorf("rls: unsupported isolation level %v", opts.Isolation)
+	}
+	if opts.ReadOnly {
+		b += " READ ONLY"
+	}
+	return b, nil
 }
 
 // Tx is a transaction whose statements each run with the scope of their own
-// context.
+// context. It holds one pooled connection (database/sql's Conn) from begin
+// to its end and speaks BEGIN, COMMIT and ROLLBACK itself, so that BEGIN and
+// the first settings, and a change of settings and a statement without
+// arguments, each take one round trip instead of two.
 type Tx struct {
-	tx  *sql.Tx
-	cur scope
+	conn     *sql.Conn
+	ctx      context.Context // of begin: its end rolls the transaction back, as with sql.Tx
+	beginSQL string
+
+	mu      sync.Mutex
+	started bool // BEGIN sent
+	done    bool
+	cur     scope
 }
 
 var _ dialect.Tx = (*Tx)(nil)
 
-// ensure makes the settings of ctx's scope if they differ from the last ones.
-func (t *Tx) ensure(ctx context.Context) error {
-	s := scopeOf(ctx)
-	if s == t.cur {
-		return nil
+// ensure makes the settings of ctx's scope if they differ from the last ones
+// (and sends BEGIN with them before the first statement). With a statement
+// without arguments (raw != ""), that statement goes in the same round trip
+// and ensure reports it ran (sent) with its result.
+func (t *Tx) ensure(ctx context.Context, raw string) (res sql.Result, sent bool, err error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.done {
+		return nil, false, sql.ErrTxDone
 	}
-	if err := apply(ctx, t.tx, s); err != nil {
-		return err
+	s := scopeOf(ctx)
+	if t.started && s == t.cur {
+		return nil, false, nil
+	}
+	q := setSQL(s)
+	if !t.started {
+		q = t.beginSQL + "; " + q
+	}
+	if raw != "" {
+		q += "; " + raw
+	}
+	res, err = t.conn.ExecContext(ctx, q)
+	if !t.started {
+		// Whatever happened, the connection may be inside a transaction
+		// now: Rollback must end it.
+		t.started = true
+	}
+	if err != nil {
+		t.cur = scope{tenant: uuid.Max} // unknown: set again before the next statement
+		return nil, false, fmt.Errorf("rls: set scope: %w", err)
 	}
 	t.cur = s
-	return nil
+	return res, raw != "", nil
 }
 
 // Exec implements dialect.ExecQuerier.
 func (t *Tx) Exec(ctx context.Context, query string, args, v any) error {
-	if err := t.ensure(ctx); err != nil {
+	if _, _, err := t.ensure(ctx, ""); err != nil {
 		return err
 	}
-	return (entsql.Conn{ExecQuerier: t.tx}).Exec(ctx, query, args, v)
+	return (entsql.Conn{ExecQuerier: t.conn}).Exec(ctx, query, args, v)
 }
 
 // Query implements dialect.ExecQuerier.
 func (t *Tx) Query(ctx context.Context, query string, args, v any) error {
-	if err := t.ensure(ctx); err != nil {
+	if _, _, err := t.ensure(ctx, ""); err != nil {
 		return err
 	}
-	return (entsql.Conn{ExecQuerier: t.tx}).Query(ctx, query, args, v)
+	return (entsql.Conn{ExecQuerier: t.conn}).Query(ctx, query, args, v)
 }
 
-// ExecContext runs a raw statement (ent's sql/execquery feature).
+// ExecContext runs a raw statement (ent's sql/execquery feature). A
+// statement without arguments that needs new settings goes with them in one
+// round trip (its result then counts the rows of that last statement only
+// if the driver reports it so; callers of such statements, like the audit
+// chain's lock, do not read it).
 func (t *Tx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	if err := t.ensure(ctx); err != nil {
-		return nil, err
+	raw := ""
+	if len(args) == 0 {
+		raw = query
 	}
-	return t.tx.ExecContext(ctx, query, args...)
+	res, sent, err := t.ensure(ctx, raw)
+	if err != nil || sent {
+		return res, err
+	}
+	return t.conn.ExecContext(ctx, query, args...)
 }
 
 // QueryContext runs a raw query (ent's sql/execquery feature).
 func (t *Tx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	if err := t.ensure(ctx); err != nil {
+	if _, _, err := t.ensure(ctx, ""); err != nil {
 		return nil, err
 	}
-	return t.tx.QueryContext(ctx, query, args...)
+	return t.conn.QueryContext(ctx, query, args...)
 }
 
+// ErrCommitRolledBack is Commit's error when PostgreSQL answered COMMIT with
+// ROLLBACK: a statement of the transaction had failed.
+var ErrCommitRolledBack = errors.New("rls: commit unexpectedly resulted in rollback")
+
 // Commit implements dialect.Tx.
-func (t *Tx) Commit() error { return t.tx.Commit() }
+func (t *Tx) Commit() error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.done {
+		return sql.ErrTxDone
+	}
+	t.done = true
+	if !t.started {
+		return t.release()
+	}
+	if err := t.ctx.Err(); err != nil {
+		_ = t.end(context.WithoutCancel(t.ctx), "ROLLBACK")
+		_ = t.release()
+		return err
+	}
+	err := t.end(t.ctx, "COMMIT")
+	return errors.Join(err, t.release())
+}
 
 // Rollback implements dialect.Tx.
-func (t *Tx) Rollback() error { return t.tx.Rollback() }
+func (t *Tx) Rollback() error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.done {
+		return sql.ErrTxDone
+	}
+	t.done = true
+	if !t.started {
+		return t.release()
+	}
+	// The request may be over (its context cancelled): end the transaction
+	// anyway, within a bound.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(t.ctx), 5*time.Second)
+	defer cancel()
+	err := t.end(ctx, "ROLLBACK")
+	return errors.Join(err, t.release())
+}
+
+// end sends COMMIT or ROLLBACK and checks that the connection is out of the
+// transaction; a connection that is not is closed instead of going back to
+// the pool (pgx's stdlib driver would also refuse it on its next use).
+func (t *Tx) end(ctx context.Context, stmt string) error {
+	var out error
+	err := t.conn.Raw(func(dc any) error {
+		pc, ok := dc.(interface{ Conn() *pgx.Conn })
+		if !ok {
+			out = fmt.Errorf("rls: driver connection %T is not pgx's", dc)
+			return driver.ErrBadConn
+		}
+		tag, err := pc.Conn().Exec(ctx, stmt)
+		switch {
+		case err != nil:
+			out = err
+		case stmt == "COMMIT" && tag.String() == "ROLLBACK":
+			out = ErrCommitRolledBack
+		}
+		if pc.Conn().PgConn().TxStatus() != 'I' {
+			return driver.ErrBadConn // closes the connection
+		}
+		return nil
+	})
+	if out != nil {
+		return out
+	}
+	if errors.Is(err, driver.ErrBadConn) {
+		return nil // the transaction ended with the connection
+	}
+	return err
+}
+
+// release gives the connection back to the pool (or nothing, when end closed it).
+func (t *Tx) release() error {
+	if err := t.conn.Close(); err != nil && !errors.Is(err, sql.ErrConnDone) {
+		return err
+	}
+	return nil
+}
