@@ -115,6 +115,7 @@ func (e *env) open(u, tn uuid.UUID, cred *uuid.UUID) *account.Tokens {
 	toks, err := e.svc.Open(ctx, tx, account.OpenInput{UserID: u, TenantID: tn, CredentialID: cred, AMR: []string{"hwk"}})
 	require.NoError(e.t, err)
 	require.NoError(e.t, tx.Commit())
+	require.NoError(e.t, e.svc.Sign(ctx, toks), "the access token is signed after the commit")
 	return toks
 }
 
