@@ -264,7 +264,16 @@ func (a *Access) Visible(ctx context.Context, rt ResourceType) func(*sql.Selecto
 			sql.EQ(t.C(share.FieldResourceType), rt),
 		))
 		subjectIs(v.UserID, teams)(sub)
-		s.Where(sql.Or(sql.EQ(s.C("created_by"), v.UserID), sql.In(s.C("id"), sub)))
+		// id IN (own UNION ALL shared), not created_by = me OR id IN
+		// (shared): an OR with a subquery cannot use an index for the
+		// owner's rows, so PostgreSQL read and discarded the whole tenant;
+		// each branch of the union uses its own index (docs/performance.md).
+		r := sql.Table(s.TableName())
+		own := sql.Select(r.C("id")).From(r).Where(sql.And(
+			sql.EQ(r.C("tenant_id"), v.TenantID),
+			sql.EQ(r.C("created_by"), v.UserID),
+		))
+		s.Where(sql.In(s.C("id"), own.UnionAll(sub)))
 	}
 }
 
