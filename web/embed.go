@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"path"
 	"sort"
-	"strconv"
 	"strings"
 )
 
@@ -86,37 +85,7 @@ func Patterns() []string {
 // Content-Security-Policy; files are revalidated on each load (Cache-Control:
 // no-cache with an ETag), because their names carry no content hash.
 func Handler() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := w.Header()
-		h.Set("Content-Security-Policy", ContentSecurityPolicy)
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("X-Frame-Options", "DENY")
-		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("Cross-Origin-Opener-Policy", "same-origin")
-		f, ok := files[r.URL.Path]
-		if !ok {
-			h.Set("Cache-Control", "no-store")
-			http.Error(w, "404 page not found", http.StatusNotFound)
-			return
-		}
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			h.Set("Allow", "GET, HEAD")
-			http.Error(w, "405 method not allowed", http.StatusMethodNotAllowed)
-			return
-		}
-		h.Set("Cache-Control", "no-cache")
-		h.Set("ETag", f.etag)
-		if match := r.Header.Get("If-None-Match"); match != "" && etagMatch(match, f.etag) {
-			w.WriteHeader(http.StatusNotModified)
-			return
-		}
-		h.Set("Content-Type", f.contentType)
-		h.Set("Content-Length", strconv.Itoa(len(f.body)))
-		w.WriteHeader(http.StatusOK)
-		if r.Method == http.MethodGet {
-			_, _ = w.Write(f.body)
-		}
-	})
+	return serveFiles(files, ContentSecurityPolicy)
 }
 
 func etagMatch(header, etag string) bool {
