@@ -2284,8 +2284,32 @@ function takeInvitation() {
 }
 function showEnroll() {
   showView("enroll");
-  $("enroll-form").reset();
-  $("enroll-display-name").focus();
+  const form = $("enroll-form");
+  form.reset();
+  const signedIn = atrium.tokens() !== null;
+  form.hidden = signedIn;
+  $("enroll-signin-hint").hidden = signedIn;
+  $("enroll-join").hidden = !signedIn;
+  if (signedIn) $("enroll-join-button").focus();
+  else $("enroll-display-name").focus();
+}
+async function joinTenant() {
+  const invitation = sessionStorage.getItem(INVITE_KEY);
+  if (!invitation) {
+    showError(new Error("This invitation link has already been used. Ask for a new one."));
+    return;
+  }
+  let joined;
+  try {
+    joined = await atrium.call((c) => c.POST("/me/invitations/accept", { body: { invitation } }));
+  } catch (e) {
+    if (e instanceof ApiError && e.status !== 0 && e.status < 500) sessionStorage.removeItem(INVITE_KEY);
+    throw e;
+  }
+  sessionStorage.removeItem(INVITE_KEY);
+  history.replaceState(null, "", "/");
+  await switchTenant(joined.tenant.tenant_id);
+  notify(`You joined ${joined.tenant.name}.`);
 }
 function wire() {
   $("error-dismiss").addEventListener("click", () => $("error").hidden = true);
@@ -2293,6 +2317,14 @@ function wire() {
   const enrollForm = $("enroll-form");
   onSubmit(enrollForm, () => enroll(enrollForm));
   $("enroll-signin").addEventListener("click", () => leaveEnroll());
+  $("enroll-join-button").addEventListener("click", (ev) => busy(ev.currentTarget, joinTenant));
+  $("enroll-join-signout").addEventListener(
+    "click",
+    (ev) => busy(ev.currentTarget, async () => {
+      await signOut();
+      if (sessionStorage.getItem(INVITE_KEY)) showEnroll();
+    })
+  );
   const addForm = $("add-device-form");
   onSubmit(addForm, () => addDevice(addForm));
   $("signout-button").addEventListener("click", (ev) => busy(ev.currentTarget, signOut));

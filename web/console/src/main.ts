@@ -390,8 +390,37 @@ function takeInvitation(): boolean {
 
 function showEnroll() {
   showView("enroll");
-  $<HTMLFormElement>("enroll-form").reset(); // a new invitation starts from an empty form
-  $("enroll-display-name").focus();
+  const form = $<HTMLFormElement>("enroll-form");
+  form.reset(); // a new invitation starts from an empty form
+  // Signed in already: the invitation is accepted by this account
+  // (POST /me/invitations/accept), never enrolled as a second person.
+  const signedIn = atrium.tokens() !== null;
+  form.hidden = signedIn;
+  $("enroll-signin-hint").hidden = signedIn;
+  $("enroll-join").hidden = !signedIn;
+  if (signedIn) $("enroll-join-button").focus();
+  else $("enroll-display-name").focus();
+}
+
+// joinTenant accepts the invitation in this tab for the signed-in account,
+// then switches to the workspace it joined.
+async function joinTenant() {
+  const invitation = sessionStorage.getItem(INVITE_KEY);
+  if (!invitation) {
+    showError(new Error("This invitation link has already been used. Ask for a new one."));
+    return;
+  }
+  let joined;
+  try {
+    joined = await atrium.call((c) => c.POST("/me/invitations/accept", { body: { invitation } }));
+  } catch (e) {
+    if (e instanceof ApiError && e.status !== 0 && e.status < 500) sessionStorage.removeItem(INVITE_KEY);
+    throw e;
+  }
+  sessionStorage.removeItem(INVITE_KEY);
+  history.replaceState(null, "", "/");
+  await switchTenant(joined.tenant.tenant_id);
+  notify(`You joined ${joined.tenant.name}.`);
 }
 
 function wire() {
@@ -400,6 +429,13 @@ function wire() {
   const enrollForm = $<HTMLFormElement>("enroll-form");
   onSubmit(enrollForm, () => enroll(enrollForm));
   $("enroll-signin").addEventListener("click", () => leaveEnroll());
+  $("enroll-join-button").addEventListener("click", (ev) => busy(ev.currentTarget as HTMLButtonElement, joinTenant));
+  $("enroll-join-signout").addEventListener("click", (ev) =>
+    busy(ev.currentTarget as HTMLButtonElement, async () => {
+      await signOut();
+      if (sessionStorage.getItem(INVITE_KEY)) showEnroll(); // the invitation is still in this tab
+    }),
+  );
   const addForm = $<HTMLFormElement>("add-device-form");
   onSubmit(addForm, () => addDevice(addForm));
   $("signout-button").addEventListener("click", (ev) => busy(ev.currentTarget as HTMLButtonElement, signOut));
