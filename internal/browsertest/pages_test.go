@@ -2,6 +2,11 @@ package browsertest_test
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
 	"fmt"
 	"net/http"
 	"os"
@@ -56,7 +61,7 @@ func TestConsolePages(t *testing.T) {
 	require.NoError(t, err)
 
 	b := newBrowser(t, chrome)
-	admin := &persona{name: "admin", pages: []string{"conversations", "agents", "graphs", "documents", "members", "invitations", "roles", "teams", "settings", "audit"}}
+	admin := &persona{name: "admin", pages: []string{"conversations", "agents", "graphs", "documents", "members", "invitations", "roles", "teams", "service-accounts", "settings", "audit"}}
 	admin.tab = enrollAs(t, b, inv.EnrollmentURL, "Grace Hopper")
 	admin.tab.waitNav(t, admin.pages...)
 
@@ -100,6 +105,29 @@ func TestConsolePages(t *testing.T) {
 		tb.poll(t, "the viewer is suspended", row+`?.dataset.status === "suspended"`)
 		tb.do(t, "reactivate the viewer", chromedp.Evaluate[chromedp.Void](row+`.querySelector('[data-testid="member-reactivate"]').click()`))
 		tb.poll(t, "the viewer is active", row+`?.dataset.status === "active"`)
+		require.True(t, tb.isHidden(t, "error"))
+	})
+
+	stepRun(t, "AdminManagesServiceAccounts", func(t *testing.T) {
+		tb := admin.tab
+		tb.openPage(t, "service-accounts")
+		tb.do(t, "create a service account",
+			chromedp.SendKeys(tid("service-account-new-name"), "nightly-report"),
+			chromedp.Click(tid("service-account-submit")),
+		)
+		tb.waitCount(t, "service-account-item", 1)
+		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		require.NoError(t, err)
+		der, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
+		require.NoError(t, err)
+		pemText := string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
+		tb.do(t, "add its public key",
+			chromedp.SetValue(tid("service-account-key-pem"), pemText),
+			chromedp.Click(css(`[data-testid="service-account-key-form"] button[type="submit"]`)),
+		)
+		tb.poll(t, "the key is active", `document.querySelector('[data-testid="service-account-key"]')?.dataset.status === "active"`)
+		tb.do(t, "disable the account", chromedp.Click(tid("service-account-toggle")))
+		tb.poll(t, "the account is disabled", `document.querySelector('[data-testid="service-account-item"]')?.dataset.disabled === "true"`)
 		require.True(t, tb.isHidden(t, "error"))
 	})
 
@@ -257,6 +285,8 @@ func TestConsolePages(t *testing.T) {
 			{member, "POST", "/api/v1/invitations", `{}`},
 			{member, "GET", "/api/v1/audit-events", ``},
 			{member, "PATCH", "/api/v1/tenant", `{"name":"Taken"}`},
+			{member, "POST", "/api/v1/service-accounts", `{"name":"x"}`},
+			{viewer, "GET", "/api/v1/service-accounts", ``},
 			{viewer, "POST", "/api/v1/documents", `{"title":"x","content":"y"}`},
 			{viewer, "POST", "/api/v1/teams", `{"name":"x"}`},
 			{viewer, "GET", "/api/v1/tenant", ``},

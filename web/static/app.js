@@ -1744,6 +1744,108 @@ async function renderTeams(root) {
   });
   root.append(card2("New team", "team-new-card", form));
 }
+async function renderServiceAccounts(root) {
+  heading2(
+    root,
+    "Service accounts",
+    "Identities for backend services: roles like a member, and public keys only. A service signs a short assertion with its private key and exchanges it at /auth/token (docs/api.md)."
+  );
+  const [accounts, roles] = await Promise.all([
+    allPages(
+      (cursor) => atrium.call((c) => c.GET("/service-accounts", { params: { query: { cursor, limit: 100 } } }))
+    ),
+    listRoles()
+  ]);
+  const redraw = async () => {
+    root.replaceChildren();
+    await renderServiceAccounts(root);
+  };
+  const list = h("ul", { class: "list", testid: "service-accounts-list" });
+  for (const a of accounts) {
+    const keys = h("ul", { class: "list", testid: "service-account-keys" });
+    for (const k of a.keys || []) {
+      const status = k.revoked_at ? "revoked" : k.active ? "active" : "expired";
+      keys.append(
+        h(
+          "li",
+          { class: "item", testid: "service-account-key", data: { kid: k.kid, status } },
+          h(
+            "div",
+            { class: "item-main" },
+            h("code", { text: k.kid }),
+            h("span", { class: "meta", text: `${k.alg} · ${status}${k.last_used_at ? ` · last used ${when(k.last_used_at)}` : ""}` })
+          ),
+          !k.revoked_at ? confirmButton("Revoke key", "service-account-key-revoke", `Revoke key ${k.kid}? Services using it stop at once.`, async () => {
+            await atrium.call(
+              (c) => c.DELETE("/service-accounts/{serviceAccountId}/keys/{keyId}", { params: { path: { serviceAccountId: a.id, keyId: k.id } } })
+            );
+            await redraw();
+            notify("Key revoked.");
+          }) : null
+        )
+      );
+    }
+    const pem = h("textarea", { testid: "service-account-key-pem", attrs: { rows: "4", placeholder: "-----BEGIN PUBLIC KEY-----" } });
+    const addKey = h("form", { testid: "service-account-key-form", attrs: { novalidate: "" } });
+    addKey.append(field("Public key (PEM)", pem), h("button", { type: "submit", class: "small", text: "Add key" }));
+    onSubmit(addKey, async () => {
+      if (!pem.value.trim()) throw new Error("Paste a public key (PEM).");
+      await atrium.call(
+        (c) => c.POST("/service-accounts/{serviceAccountId}/keys", { params: { path: { serviceAccountId: a.id } }, body: { public_key: pem.value.trim() } })
+      );
+      await redraw();
+      notify("Key added.");
+    });
+    list.append(
+      h(
+        "li",
+        { class: "item", testid: "service-account-item", data: { serviceAccountId: a.id, disabled: String(!!a.disabled) } },
+        h(
+          "div",
+          { class: "item-main" },
+          h("strong", { testid: "service-account-name", text: a.name }),
+          h("span", { class: "meta", text: `id ${a.id}` }),
+          h("span", { class: "meta", text: `roles: ${a.role_ids.map((id) => roleName(roles, id)).join(", ") || "none"}${a.disabled ? " · disabled" : ""}` })
+        ),
+        keys,
+        addKey,
+        h(
+          "div",
+          { class: "row" },
+          button(a.disabled ? "Enable" : "Disable", "service-account-toggle", async () => {
+            await atrium.call(
+              (c) => c.PATCH("/service-accounts/{serviceAccountId}", { params: { path: { serviceAccountId: a.id } }, body: { disabled: !a.disabled } })
+            );
+            await redraw();
+            notify(a.disabled ? "Service account enabled." : "Service account disabled.");
+          }),
+          confirmButton("Delete", "service-account-delete", `Delete ${a.name} and its keys?`, async () => {
+            await atrium.call((c) => c.DELETE("/service-accounts/{serviceAccountId}", { params: { path: { serviceAccountId: a.id } } }));
+            await redraw();
+            notify("Service account deleted.");
+          })
+        )
+      )
+    );
+  }
+  if (!accounts.length) list.append(h("li", { class: "item meta", testid: "service-accounts-empty", text: "No service accounts." }));
+  root.append(card2("Service accounts", "service-accounts-card", list));
+  const name = h("input", { testid: "service-account-new-name", attrs: { maxlength: "100", autocomplete: "off" } });
+  const role = select(
+    "service-account-new-role",
+    roles.map((r) => [r.id, r.name]),
+    roles.find((r) => r.name === "member")?.id
+  );
+  const form = h("form", { testid: "service-account-form", attrs: { novalidate: "" } });
+  form.append(field("Name", name), field("Role", role), h("button", { type: "submit", class: "primary", testid: "service-account-submit", text: "Create service account" }));
+  onSubmit(form, async () => {
+    if (!name.value.trim()) throw new Error("Enter a name.");
+    await atrium.call((c) => c.POST("/service-accounts", { body: { name: name.value.trim(), role_ids: role.value ? [role.value] : [] } }));
+    await redraw();
+    notify("Service account created. Add its public key to let it sign in.");
+  });
+  root.append(card2("New service account", "service-account-new-card", form));
+}
 async function renderSettings(root) {
   heading2(root, "Workspace settings", "The workspace's name, what happens to an erased member's resources, and its LLM quota.");
   const s = await atrium.call((c) => c.GET("/tenant"));
@@ -1953,6 +2055,7 @@ var pages = [
   { id: "invitations", title: "Invitations", group: "admin", allowed: (c) => c("member.manage"), render: renderInvitations },
   { id: "roles", title: "Roles", group: "admin", allowed: (c) => c("role.read"), render: renderRoles },
   { id: "teams", title: "Teams", group: "admin", allowed: (c) => c("team.read"), render: renderTeams },
+  { id: "service-accounts", title: "Service accounts", group: "admin", allowed: (c) => c("service_account.manage"), render: renderServiceAccounts },
   { id: "settings", title: "Settings", group: "admin", allowed: (c) => c("tenant.manage"), render: renderSettings },
   { id: "audit", title: "Audit", group: "admin", allowed: (c) => c("audit.read"), render: renderAudit }
 ];
