@@ -1,15 +1,10 @@
 package web
 
 import (
-	"crypto/sha256"
 	"embed"
-	"encoding/base64"
-	"io/fs"
 	"net/http"
-	"path"
 	"sort"
 	"strconv"
-	"strings"
 )
 
 // The API reference at /docs: swagger-ui-dist with DOMPurify, built from
@@ -27,41 +22,12 @@ var apidocs embed.FS
 // "dompurify#swagger-ui"). Script sinks stay closed (no policy creates
 // scripts or script URLs), and everything else — same origin only, no inline
 // script or style, no data: images, no framing — is the console's.
-const DocsContentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; " +
-	"connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; " +
-	"frame-ancestors 'none'; require-trusted-types-for 'script'; trusted-types default dompurify#atrium dompurify#swagger-ui"
-
-var docsContentTypes = map[string]string{
-	".jpg": "image/jpeg",
-	".txt": "text/plain; charset=utf-8",
-}
+const DocsContentSecurityPolicy = basePolicy + "trusted-types default dompurify#atrium dompurify#swagger-ui"
 
 // docsFiles maps a URL path ("/docs/init.js") to its content; "/docs" and
 // "/docs/" are index.html.
 var docsFiles = func() map[string]file {
-	out := map[string]file{}
-	err := fs.WalkDir(apidocs, "apidocs/dist", func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := apidocs.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		ct, ok := contentTypes[path.Ext(p)]
-		if !ok {
-			if ct, ok = docsContentTypes[path.Ext(p)]; !ok {
-				ct = "application/octet-stream"
-			}
-		}
-		sum := sha256.Sum256(b)
-		out["/docs"+strings.TrimPrefix(p, "apidocs/dist")] = file{body: b, contentType: ct,
-			etag: `"` + base64.RawURLEncoding.EncodeToString(sum[:12]) + `"`}
-		return nil
-	})
-	if err != nil {
-		panic("web: reading the embedded API reference: " + err.Error())
-	}
+	out := readFiles(apidocs, "apidocs/dist", "/docs")
 	index, ok := out["/docs/index.html"]
 	if !ok {
 		panic("web: the embedded API reference has no index.html (build web/apidocs)")

@@ -21,9 +21,13 @@ var static embed.FS
 // ContentSecurityPolicy is sent with every file. Everything comes from this
 // origin; no inline script or style, no plugins, no framing, and DOM sinks
 // such as innerHTML are closed by Trusted Types (the console never uses them).
-const ContentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; " +
+const ContentSecurityPolicy = basePolicy + "trusted-types 'none'"
+
+// basePolicy is every directive but the Trusted Types policy names, shared
+// by the console and the API reference (DocsContentSecurityPolicy).
+const basePolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; " +
 	"connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; " +
-	"frame-ancestors 'none'; require-trusted-types-for 'script'; trusted-types 'none'"
+	"frame-ancestors 'none'; require-trusted-types-for 'script'; "
 
 var contentTypes = map[string]string{
 	".html": "text/html; charset=utf-8",
@@ -32,6 +36,8 @@ var contentTypes = map[string]string{
 	".svg":  "image/svg+xml",
 	".png":  "image/png",
 	".json": "application/json",
+	".jpg":  "image/jpeg",
+	".txt":  "text/plain; charset=utf-8",
 }
 
 type file struct {
@@ -42,12 +48,21 @@ type file struct {
 
 // files maps a URL path ("/app.js") to its content; "/" is index.html.
 var files = func() map[string]file {
+	out := readFiles(static, "static", "")
+	out["/"] = out["/index.html"]
+	return out
+}()
+
+// readFiles maps every file under dir of fsys to its URL path (prefix + its
+// path below dir), content type and ETag. The files are part of the binary,
+// so an error is a build fault and panics.
+func readFiles(fsys embed.FS, dir, prefix string) map[string]file {
 	out := map[string]file{}
-	err := fs.WalkDir(static, "static", func(p string, d fs.DirEntry, err error) error {
+	err := fs.WalkDir(fsys, dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
 		}
-		b, err := static.ReadFile(p)
+		b, err := fsys.ReadFile(p)
 		if err != nil {
 			return err
 		}
@@ -56,16 +71,15 @@ var files = func() map[string]file {
 			ct = "application/octet-stream"
 		}
 		sum := sha256.Sum256(b)
-		out[strings.TrimPrefix(p, "static")] = file{body: b, contentType: ct,
+		out[prefix+strings.TrimPrefix(p, dir)] = file{body: b, contentType: ct,
 			etag: `"` + base64.RawURLEncoding.EncodeToString(sum[:12]) + `"`}
 		return nil
 	})
 	if err != nil {
-		panic("web: reading embedded files: " + err.Error())
+		panic("web: reading embedded files under " + dir + ": " + err.Error())
 	}
-	out["/"] = out["/index.html"]
 	return out
-}()
+}
 
 // Patterns are the http.ServeMux patterns the console needs: the page at
 // "/" and each embedded file at its own path (GET patterns also match HEAD).

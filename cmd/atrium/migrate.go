@@ -186,11 +186,7 @@ func runMigrateCheck(ctx context.Context, args []string, stdout, stderr io.Write
 			return err
 		}
 		fmt.Fprintf(stdout, "%s: migrations in sync with the ent schema\n", d)
-		if _, err := migrate.Lint(ctx, d, *devURL); err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "%s: lint passed\n", d)
-		return nil
+		return lintDialect(ctx, d, *devURL, false, stdout)
 	})
 }
 
@@ -204,21 +200,25 @@ func runMigrateLint(ctx context.Context, args []string, stdout, stderr io.Writer
 	if !ok {
 		return code
 	}
-	return forEach(dias, stderr, func(d string) error {
-		diags, err := migrate.Lint(ctx, d, *devURL)
-		if *verbose {
-			for _, x := range diags {
-				if x.Silenced {
-					fmt.Fprintln(stdout, x)
-				}
+	return forEach(dias, stderr, func(d string) error { return lintDialect(ctx, d, *devURL, *verbose, stdout) })
+}
+
+// lintDialect lints d's migration directory; verbose also lists the findings
+// an allowed atlas:nolint silences.
+func lintDialect(ctx context.Context, d, devURL string, verbose bool, stdout io.Writer) error {
+	diags, err := migrate.Lint(ctx, d, devURL)
+	if verbose {
+		for _, x := range diags {
+			if x.Silenced {
+				fmt.Fprintln(stdout, x)
 			}
 		}
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "%s: lint passed\n", d)
-		return nil
-	})
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s: lint passed\n", d)
+	return nil
 }
 
 func runMigrateDiff(ctx context.Context, args []string, stdout, stderr io.Writer) int {

@@ -11,7 +11,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"atrium/ent"
-	"atrium/ent/auditevent"
 	"atrium/ent/membership"
 	"atrium/ent/share"
 	"atrium/internal/audit"
@@ -82,18 +81,6 @@ func (e *env) teamsOf(u uuid.UUID) []uuid.UUID {
 	return set.Teams()
 }
 
-func (e *env) actions(resource uuid.UUID) []string {
-	e.t.Helper()
-	evs, err := e.client.AuditEvent.Query().Where(auditevent.ResourceID(resource)).
-		Order(ent.Asc(auditevent.FieldSeq)).All(e.ctx)
-	require.NoError(e.t, err)
-	out := make([]string, 0, len(evs))
-	for _, ev := range evs {
-		out = append(out, ev.Action)
-	}
-	return out
-}
-
 func TestTeam(t *testing.T) {
 	t.Parallel()
 
@@ -120,7 +107,7 @@ func TestTeam(t *testing.T) {
 		_, err = e.svc.Get(e.ctx, id)
 		testkit.RequireCode(t, err, fault.NotFound)
 		require.Equal(t, []string{team.ActionCreated, team.ActionUpdated, team.ActionMemberAdded, team.ActionMemberAdded,
-			team.ActionMemberRemoved, team.ActionDeleted}, e.actions(id))
+			team.ActionMemberRemoved, team.ActionDeleted}, testkit.AuditActions(t, e.client, id))
 	})
 
 	t.Run("ErrInvalidInput", func(t *testing.T) {
