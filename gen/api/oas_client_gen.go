@@ -656,6 +656,15 @@ type Invoker interface {
 	//
 	// PATCH /tenant
 	UpdateTenantSettings(ctx context.Context, request *TenantSettingsUpdate) (*TenantSettings, error)
+	// VerifyAuditChain invokes verifyAuditChain operation.
+	//
+	// Checks the calling tenant's hash chain with the code of `atrium audit verify`: each event's hash
+	// must match its content and its predecessor's hash, and sequence numbers must run without gaps. It
+	// reads the chain in pages and stops at the first break. The answer names no event content.
+	// Rate-limited per tenant (the `user` scope's limit; 429 with Retry-After).
+	//
+	// GET /audit-events/verify
+	VerifyAuditChain(ctx context.Context) (*AuditChainVerification, error)
 }
 
 // Client implements OAS client.
@@ -13461,6 +13470,122 @@ func (c *Client) sendUpdateTenantSettings(ctx context.Context, request *TenantSe
 
 	stage = "DecodeResponse"
 	result, err := decodeUpdateTenantSettingsResponse(resp)
+	if err != nil {
+		return res, errors.Wrap(err, "decode response")
+	}
+
+	return result, nil
+}
+
+// VerifyAuditChain invokes verifyAuditChain operation.
+//
+// Checks the calling tenant's hash chain with the code of `atrium audit verify`: each event's hash
+// must match its content and its predecessor's hash, and sequence numbers must run without gaps. It
+// reads the chain in pages and stops at the first break. The answer names no event content.
+// Rate-limited per tenant (the `user` scope's limit; 429 with Retry-After).
+//
+// GET /audit-events/verify
+func (c *Client) VerifyAuditChain(ctx context.Context) (*AuditChainVerification, error) {
+	res, err := c.sendVerifyAuditChain(ctx)
+	return res, err
+}
+
+func (c *Client) sendVerifyAuditChain(ctx context.Context) (res *AuditChainVerification, err error) {
+	otelAttrs := []attribute.KeyValue{
+		otelogen.OperationID("verifyAuditChain"),
+		semconv.HTTPRequestMethodKey.String("GET"),
+		semconv.URLTemplateKey.String("/audit-events/verify"),
+	}
+	otelAttrs = append(otelAttrs, c.cfg.Attributes...)
+
+	// Run stopwatch.
+	startTime := time.Now()
+	defer func() {
+		// Use floating point division here for higher precision (instead of Millisecond method).
+		elapsedDuration := time.Since(startTime)
+		c.duration.Record(ctx, float64(elapsedDuration)/float64(time.Millisecond), metric.WithAttributes(otelAttrs...))
+	}()
+
+	// Increment request counter.
+	c.requests.Add(ctx, 1, metric.WithAttributes(otelAttrs...))
+
+	// Start a span for this request.
+	ctx, span := c.cfg.Tracer.Start(ctx, VerifyAuditChainOperation,
+		trace.WithAttributes(otelAttrs...),
+		clientSpanKind,
+	)
+	// Track stage for error reporting.
+	var stage string
+	defer func() {
+		if err != nil {
+			span.RecordError(err)
+			span.SetStatus(codes.Error, stage)
+			c.errors.Add(ctx, 1, metric.WithAttributes(otelAttrs...))
+		}
+		span.End()
+	}()
+
+	stage = "BuildURL"
+	u := uri.Clone(c.requestURL(ctx))
+	var pathParts [1]string
+	pathParts[0] = "/audit-events/verify"
+	uri.AddPathParts(u, pathParts[:]...)
+
+	stage = "EncodeRequest"
+	r, err := ht.NewRequest(ctx, "GET", u)
+	if err != nil {
+		return res, errors.Wrap(err, "create request")
+	}
+
+	{
+		type bitset = [1]uint8
+		var satisfied bitset
+		{
+			stage = "Security:BearerAuth"
+			switch err := c.securityBearerAuth(ctx, VerifyAuditChainOperation, r); {
+			case err == nil: // if NO error
+				satisfied[0] |= 1 << 0
+			case errors.Is(err, ogenerrors.ErrSkipClientSecurity):
+				// Skip this security.
+			default:
+				return res, errors.Wrap(err, "security \"BearerAuth\"")
+			}
+		}
+
+		if ok := func() bool {
+		nextRequirement:
+			for _, requirement := range []bitset{
+				{0b00000001},
+			} {
+				for i, mask := range requirement {
+					if satisfied[i]&mask != mask {
+						continue nextRequirement
+					}
+				}
+				return true
+			}
+			return false
+		}(); !ok {
+			return res, ogenerrors.ErrSecurityRequirementIsNotSatisfied
+		}
+	}
+
+	stage = "SendRequest"
+	resp, err := c.cfg.Client.Do(r)
+	if err != nil {
+		return res, errors.Wrap(err, "do request")
+	}
+	body := resp.Body
+	defer func() {
+		// Drain the body to EOF before closing, so the underlying
+		// connection can be reused by the Transport regardless of the
+		// response status code. See https://github.com/ogen-go/ogen/issues/1670.
+		_, _ = io.Copy(io.Discard, body)
+		_ = body.Close()
+	}()
+
+	stage = "DecodeResponse"
+	result, err := decodeVerifyAuditChainResponse(resp)
 	if err != nil {
 		return res, errors.Wrap(err, "decode response")
 	}

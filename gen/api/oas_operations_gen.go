@@ -102,4 +102,5 @@ const (
 	UpdateServiceAccountOperation      OperationName = "UpdateServiceAccount"
 	UpdateTeamOperation                OperationName = "UpdateTeam"
 	UpdateTenantSettingsOperation      OperationName = "UpdateTenantSettings"
+	VerifyAuditChainOperation          OperationName = "VerifyAuditChain"
 )

@@ -413,6 +413,131 @@ func (s *AppendedMessages) SetReply(val OptMessage) {
 	s.Reply = val
 }
 
+// Ref: #/components/schemas/AuditChainVerification
+type AuditChainVerification struct {
+	// True when every event checked is intact and in place.
+	Verified bool `json:"verified"`
+	// Events checked: the whole chain when verified, up to and including the break otherwise.
+	Events int64 `json:"events"`
+	// Events written before the chain existed (no hash); counted, not checked.
+	Unchained int64 `json:"unchained"`
+	// The sequence number of the last event checked (0: no events).
+	HeadSeq int64 `json:"head_seq"`
+	// The first sequence number that does not verify (absent when verified).
+	BrokenSeq OptInt64 `json:"broken_seq"`
+	// Why broken_seq does not verify: its content changed, it is gone, or it moved (absent when verified).
+	Reason OptAuditChainVerificationReason `json:"reason"`
+}
+
+// GetVerified returns the value of Verified.
+func (s *AuditChainVerification) GetVerified() bool {
+	return s.Verified
+}
+
+// GetEvents returns the value of Events.
+func (s *AuditChainVerification) GetEvents() int64 {
+	return s.Events
+}
+
+// GetUnchained returns the value of Unchained.
+func (s *AuditChainVerification) GetUnchained() int64 {
+	return s.Unchained
+}
+
+// GetHeadSeq returns the value of HeadSeq.
+func (s *AuditChainVerification) GetHeadSeq() int64 {
+	return s.HeadSeq
+}
+
+// GetBrokenSeq returns the value of BrokenSeq.
+func (s *AuditChainVerification) GetBrokenSeq() OptInt64 {
+	return s.BrokenSeq
+}
+
+// GetReason returns the value of Reason.
+func (s *AuditChainVerification) GetReason() OptAuditChainVerificationReason {
+	return s.Reason
+}
+
+// SetVerified sets the value of Verified.
+func (s *AuditChainVerification) SetVerified(val bool) {
+	s.Verified = val
+}
+
+// SetEvents sets the value of Events.
+func (s *AuditChainVerification) SetEvents(val int64) {
+	s.Events = val
+}
+
+// SetUnchained sets the value of Unchained.
+func (s *AuditChainVerification) SetUnchained(val int64) {
+	s.Unchained = val
+}
+
+// SetHeadSeq sets the value of HeadSeq.
+func (s *AuditChainVerification) SetHeadSeq(val int64) {
+	s.HeadSeq = val
+}
+
+// SetBrokenSeq sets the value of BrokenSeq.
+func (s *AuditChainVerification) SetBrokenSeq(val OptInt64) {
+	s.BrokenSeq = val
+}
+
+// SetReason sets the value of Reason.
+func (s *AuditChainVerification) SetReason(val OptAuditChainVerificationReason) {
+	s.Reason = val
+}
+
+// Why broken_seq does not verify: its content changed, it is gone, or it moved (absent when verified).
+type AuditChainVerificationReason string
+
+const (
+	AuditChainVerificationReasonEdited    AuditChainVerificationReason = "edited"
+	AuditChainVerificationReasonMissing   AuditChainVerificationReason = "missing"
+	AuditChainVerificationReasonReordered AuditChainVerificationReason = "reordered"
+)
+
+// AllValues returns all AuditChainVerificationReason values.
+func (AuditChainVerificationReason) AllValues() []AuditChainVerificationReason {
+	return []AuditChainVerificationReason{
+		AuditChainVerificationReasonEdited,
+		AuditChainVerificationReasonMissing,
+		AuditChainVerificationReasonReordered,
+	}
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (s AuditChainVerificationReason) MarshalText() ([]byte, error) {
+	switch s {
+	case AuditChainVerificationReasonEdited:
+		return []byte(s), nil
+	case AuditChainVerificationReasonMissing:
+		return []byte(s), nil
+	case AuditChainVerificationReasonReordered:
+		return []byte(s), nil
+	default:
+		return nil, errors.Errorf("invalid value: %q", s)
+	}
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (s *AuditChainVerificationReason) UnmarshalText(data []byte) error {
+	switch AuditChainVerificationReason(data) {
+	case AuditChainVerificationReasonEdited:
+		*s = AuditChainVerificationReasonEdited
+		return nil
+	case AuditChainVerificationReasonMissing:
+		*s = AuditChainVerificationReasonMissing
+		return nil
+	case AuditChainVerificationReasonReordered:
+		*s = AuditChainVerificationReasonReordered
+		return nil
+	default:
+		return errors.Errorf("invalid value: %q", data)
+	}
+}
+
 // Ref: #/components/schemas/AuditEvent
 type AuditEvent struct {
 	ID         uuid.UUID         `json:"id"`
@@ -3616,6 +3741,52 @@ func (s *MyTenant) SetSlug(val string) {
 // SetActive sets the value of Active.
 func (s *MyTenant) SetActive(val bool) {
 	s.Active = val
+}
+
+// NewOptAuditChainVerificationReason returns new OptAuditChainVerificationReason with value set to v.
+func NewOptAuditChainVerificationReason(v AuditChainVerificationReason) OptAuditChainVerificationReason {
+	return OptAuditChainVerificationReason{
+		Value: v,
+		Set:   true,
+	}
+}
+
+// OptAuditChainVerificationReason is optional AuditChainVerificationReason.
+type OptAuditChainVerificationReason struct {
+	Value AuditChainVerificationReason
+	Set   bool
+}
+
+// IsSet returns true if OptAuditChainVerificationReason was set.
+func (o OptAuditChainVerificationReason) IsSet() bool { return o.Set }
+
+// Reset unsets value.
+func (o *OptAuditChainVerificationReason) Reset() {
+	var v AuditChainVerificationReason
+	o.Value = v
+	o.Set = false
+}
+
+// SetTo sets value to v.
+func (o *OptAuditChainVerificationReason) SetTo(v AuditChainVerificationReason) {
+	o.Set = true
+	o.Value = v
+}
+
+// Get returns value and boolean that denotes whether value was set.
+func (o OptAuditChainVerificationReason) Get() (v AuditChainVerificationReason, ok bool) {
+	if !o.Set {
+		return v, false
+	}
+	return o.Value, true
+}
+
+// Or returns value if set, or given parameter if does not.
+func (o OptAuditChainVerificationReason) Or(d AuditChainVerificationReason) AuditChainVerificationReason {
+	if v, ok := o.Get(); ok {
+		return v
+	}
+	return d
 }
 
 // NewOptAuditEventDetails returns new OptAuditEventDetails with value set to v.

@@ -306,6 +306,9 @@ var operationRolesBearerAuth = map[string][]string{
 	UpdateTenantSettingsOperation: []string{
 		"tenant.manage",
 	},
+	VerifyAuditChainOperation: []string{
+		"audit.read",
+	},
 }
 
 // GetRolesForBearerAuth returns the required roles for the given operation.

@@ -635,6 +635,15 @@ type Handler interface {
 	//
 	// PATCH /tenant
 	UpdateTenantSettings(ctx context.Context, req *TenantSettingsUpdate) (*TenantSettings, error)
+	// VerifyAuditChain implements verifyAuditChain operation.
+	//
+	// Checks the calling tenant's hash chain with the code of `atrium audit verify`: each event's hash
+	// must match its content and its predecessor's hash, and sequence numbers must run without gaps. It
+	// reads the chain in pages and stops at the first break. The answer names no event content.
+	// Rate-limited per tenant (the `user` scope's limit; 429 with Retry-After).
+	//
+	// GET /audit-events/verify
+	VerifyAuditChain(ctx context.Context) (*AuditChainVerification, error)
 	// NewError creates *ErrorStatusCode from error returned by handler.
 	//
 	// Used for common default response.

@@ -928,6 +928,18 @@ func (UnimplementedHandler) UpdateTenantSettings(ctx context.Context, req *Tenan
 	return r, ht.ErrNotImplemented
 }
 
+// VerifyAuditChain implements verifyAuditChain operation.
+//
+// Checks the calling tenant's hash chain with the code of `atrium audit verify`: each event's hash
+// must match its content and its predecessor's hash, and sequence numbers must run without gaps. It
+// reads the chain in pages and stops at the first break. The answer names no event content.
+// Rate-limited per tenant (the `user` scope's limit; 429 with Retry-After).
+//
+// GET /audit-events/verify
+func (UnimplementedHandler) VerifyAuditChain(ctx context.Context) (r *AuditChainVerification, _ error) {
+	return r, ht.ErrNotImplemented
+}
+
 // NewError creates *ErrorStatusCode from error returned by handler.
 //
 // Used for common default response.

@@ -336,7 +336,7 @@ func Build(ctx context.Context, cfg *config.Config, db *Database, kek []byte, lo
 			Teams:   team.New(db.Client, a.Authz, a.Audit),
 			Shares:  a.Shares, Checker: a.Access,
 			Privacy:         privacy.NewGDPR(db.Client, a.Sessions, a.Authz, a.Audit, log),
-			Audit:           audit.NewReader(db.Client),
+			Audit:           audit.NewReader(db.Client).WithVerifyLimit(limits),
 			Agents:          agent.NewService(db.Client, a.Audit, a.Access),
 			Assistant:       a.Assistant,
 			Knowledge:       knowledge.NewService(db.Client, a.Audit, a.Access),

@@ -15,6 +15,7 @@ import (
 	_ "atrium/ent/runtime"
 	"atrium/internal/app"
 	"atrium/internal/audit"
+	"atrium/internal/fault"
 	"atrium/internal/testkit"
 	"atrium/internal/viewer"
 )
@@ -145,6 +146,44 @@ func TestChain(t *testing.T) {
 				require.Equal(t, 19, rep.Events, "no event lost")
 				require.Empty(t, rep.Problems)
 			})
+			t.Run("OK/ReaderVerifyStopsAtFirstBreak", func(t *testing.T) {
+				chain := fill(t, db, 5)
+				tctx := viewer.NewContext(context.Background(), &viewer.Viewer{UserID: uuid.Must(uuid.NewV7()), TenantID: uuid.MustParse(chain)})
+				lim := &fakeLimiter{}
+				r := audit.NewReader(db.Client).WithVerifyLimit(lim)
+				rep, err := r.Verify(tctx)
+				require.NoError(t, err)
+				require.Equal(t, audit.ChainReport{Chain: chain, Events: 5, Head: 5}, rep)
+				require.Equal(t, []string{"user|audit-verify:" + chain}, lim.keys, "counted per tenant")
+
+				ev := events(chain)[2]
+				exec("UPDATE audit_events SET action = ? WHERE id = ?", "test.forged", ev.ID)
+				exec("UPDATE audit_events SET action = ? WHERE id = ?", "test.forged", events(chain)[3].ID)
+				rep, err = r.Verify(tctx)
+				require.NoError(t, err)
+				require.Equal(t, audit.ChainReport{Chain: chain, Events: 3, Head: 3,
+					Problems: []audit.Problem{{Chain: chain, Seq: 3, ID: ev.ID.String(), Kind: "edited"}}}, rep)
+			})
+			t.Run("ErrReaderVerifyLimited", func(t *testing.T) {
+				chain := fill(t, db, 1)
+				tctx := viewer.NewContext(context.Background(), &viewer.Viewer{UserID: uuid.Must(uuid.NewV7()), TenantID: uuid.MustParse(chain)})
+				limited := &fault.Error{Code: fault.RateLimited, Message: "too many requests; retry later"}
+				_, err := audit.NewReader(db.Client).WithVerifyLimit(&fakeLimiter{err: limited}).Verify(tctx)
+				require.ErrorIs(t, err, limited)
+			})
+			t.Run("ErrReaderVerifyCancelled", func(t *testing.T) {
+				chain := fill(t, db, 1)
+				tctx, cancel := context.WithCancel(viewer.NewContext(context.Background(),
+					&viewer.Viewer{UserID: uuid.Must(uuid.NewV7()), TenantID: uuid.MustParse(chain)}))
+				cancel()
+				_, err := audit.NewReader(db.Client).Verify(tctx)
+				require.Error(t, err)
+				require.Equal(t, fault.Unavailable, fault.As(err).Code)
+			})
+			t.Run("ErrReaderVerifyNoTenant", func(t *testing.T) {
+				_, err := audit.NewReader(db.Client).Verify(context.Background())
+				require.Equal(t, fault.Forbidden, fault.As(err).Code)
+			})
 			t.Run("OK/RolledBackAppend", func(t *testing.T) {
 				// The writer remembers a link that never committed.
 				w := audit.NewWriter(db.Client, db.Dialect, quiet())
@@ -164,6 +203,16 @@ func TestChain(t *testing.T) {
 			})
 		})
 	}
+}
+
+type fakeLimiter struct {
+	keys []string
+	err  error
+}
+
+func (f *fakeLimiter) Check(_ context.Context, scope, key string) error {
+	f.keys = append(f.keys, scope+"|"+key)
+	return f.err
 }
 
 // rebind turns ? placeholders into $1, $2, … for PostgreSQL.

@@ -15,6 +15,7 @@ import (
 	"atrium/ent/predicate"
 	"atrium/internal/fault"
 	"atrium/internal/page"
+	"atrium/internal/ratelimit"
 	"atrium/internal/viewer"
 )
 
@@ -29,10 +30,42 @@ type Filter struct {
 }
 
 // Reader queries the viewer's tenant's audit trail.
-type Reader struct{ client *ent.Client }
+type Reader struct {
+	client *ent.Client
+	limits Limiter
+}
+
+// Limiter counts requests against a rate limit (ratelimit.Policy).
+type Limiter interface {
+	Check(ctx context.Context, scope, key string) error
+}
 
 // NewReader returns a Reader.
 func NewReader(client *ent.Client) *Reader { return &Reader{client: client} }
+
+// WithVerifyLimit makes Verify count each call against limits' user scope,
+// keyed by the tenant: a verification reads the whole chain, so a tenant's
+// admins together get the allowance of one person, however many there are.
+func (r *Reader) WithVerifyLimit(limits Limiter) *Reader {
+	r.limits = limits
+	return r
+}
+
+// Verify checks the viewer's tenant's chain with the code of `atrium audit
+// verify`, reading only the tenant's rows, and stops at the first problem.
+func (r *Reader) Verify(ctx context.Context) (ChainReport, error) {
+	v := viewer.FromContext(ctx)
+	if v == nil || v.TenantID == uuid.Nil {
+		return ChainReport{}, fault.New(fault.Forbidden, "no tenant")
+	}
+	if r.limits != nil {
+		if err := r.limits.Check(ctx, ratelimit.ScopeUser, "audit-verify:"+v.TenantID.String()); err != nil {
+			return ChainReport{}, err
+		}
+	}
+	rep, err := verifyChain(ctx, r.client, v.TenantID.String(), 1)
+	return rep, fault.FromEnt(err, "audit event")
+}
 
 // where turns f into predicates; ok is false when nothing can match.
 func (r *Reader) where(ctx context.Context, f Filter) (ps []predicate.AuditEvent, ok bool) {

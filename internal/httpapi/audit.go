@@ -17,6 +17,7 @@ import (
 type AuditTrail interface {
 	List(ctx context.Context, f audit.Filter, cursor string, limit int) (page.Page[*ent.AuditEvent], error)
 	Export(ctx context.Context, f audit.Filter, w io.Writer) error
+	Verify(ctx context.Context) (audit.ChainReport, error)
 }
 
 func auditFilter(actor, resourceID api.OptUUID, action, resourceType api.OptString, outcome api.OptAuditOutcome, since, until api.OptDateTime) audit.Filter {
@@ -73,6 +74,23 @@ func (h *Handler) ExportAuditEvents(ctx context.Context, p api.ExportAuditEvents
 		pw.CloseWithError(err)
 	}()
 	return api.ExportAuditEventsOK{Data: pr}, nil
+}
+
+// VerifyAuditChain implements verifyAuditChain.
+// GET /audit-events/verify
+func (h *Handler) VerifyAuditChain(ctx context.Context) (*api.AuditChainVerification, error) {
+	rep, err := h.audit.Verify(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := &api.AuditChainVerification{Verified: len(rep.Problems) == 0, Events: int64(rep.Events),
+		Unchained: int64(rep.Unchained), HeadSeq: rep.Head}
+	if len(rep.Problems) > 0 {
+		p := rep.Problems[0]
+		out.BrokenSeq = api.NewOptInt64(p.Seq)
+		out.Reason = api.NewOptAuditChainVerificationReason(api.AuditChainVerificationReason(p.Kind))
+	}
+	return out, nil
 }
 
 func toAuditEvent(e *ent.AuditEvent) api.AuditEvent {

@@ -6,11 +6,14 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
+	"atrium/ent/auditevent"
 	"atrium/gen/api"
 	"atrium/internal/audit"
 	"atrium/internal/authz"
+	"atrium/internal/viewer"
 )
 
 func TestAuditEvents(t *testing.T) {
@@ -75,6 +78,56 @@ func TestAuditEvents(t *testing.T) {
 			for _, r := range reps {
 				require.Empty(t, r.Problems, "chain %s", r.Chain)
 			}
+		})
+		t.Run("OK/VerifyChain", func(t *testing.T) {
+			got, err := admin.VerifyAuditChain(ctx)
+			require.NoError(t, err)
+			reps, err := audit.Verify(ctx, bu.env.App.DB.Client, bu.tenantA.String())
+			require.NoError(t, err)
+			require.True(t, got.Verified)
+			require.Equal(t, int64(reps[0].Events), got.Events, "the same verifier as the CLI")
+			require.Equal(t, reps[0].Head, got.HeadSeq)
+			require.GreaterOrEqual(t, got.Events, int64(2))
+			require.False(t, got.BrokenSeq.Set)
+			require.False(t, got.Reason.Set)
+		})
+		t.Run("ErrVerifyNoPermission", func(t *testing.T) {
+			for _, role := range []uuid.UUID{authz.RoleMemberID, authz.RoleViewerID} {
+				m := bu.env.Member(bu.tenantA, role)
+				_, err := m.Client.VerifyAuditChain(ctx)
+				requireStatus(t, err, 403)
+			}
+		})
+		// Last: it breaks tenant B's chain.
+		t.Run("ErrTampered/OtherTenantNeverRead", func(t *testing.T) {
+			_, err := bu.b.Client.CreateConversation(ctx, &api.ConversationCreate{Title: api.NewOptString("B's")})
+			require.NoError(t, err)
+			db := bu.env.App.DB
+			sys := viewer.System(ctx, viewer.ReasonTest)
+			ev, err := db.Client.AuditEvent.Query().Where(auditevent.Chain(bu.tenantB.String()),
+				auditevent.Action("conversation.created")).Only(sys)
+			require.NoError(t, err)
+			q := "UPDATE audit_events SET action = ? WHERE id = ?"
+			if db.Dialect == "postgres" {
+				q = "UPDATE audit_events SET action = $1 WHERE id = $2"
+			}
+			_, err = db.DB.ExecContext(ctx, q, "conversation.forged", ev.ID)
+			require.NoError(t, err)
+
+			got, err := bu.b.Client.VerifyAuditChain(ctx)
+			require.NoError(t, err)
+			require.False(t, got.Verified)
+			require.Equal(t, ev.Seq, got.BrokenSeq.Value)
+			require.Equal(t, api.AuditChainVerificationReasonEdited, got.Reason.Value)
+			require.Equal(t, ev.Seq, got.HeadSeq, "it stops at the break")
+
+			// A's verification reads only A's rows: B's break is not A's.
+			mine, err := admin.VerifyAuditChain(ctx)
+			require.NoError(t, err)
+			require.True(t, mine.Verified)
+			reps, err := audit.Verify(ctx, db.Client, bu.tenantA.String())
+			require.NoError(t, err)
+			require.Equal(t, int64(reps[0].Events), mine.Events)
 		})
 	})
 }

@@ -725,6 +725,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/audit-events/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Verify the tenant's audit hash chain
+         * @description Checks the calling tenant's hash chain with the code of `atrium audit verify`: each event's hash must match its content and its predecessor's hash, and sequence numbers must run without gaps. It reads the chain in pages and stops at the first break. The answer names no event content. Rate-limited per tenant (the `user` scope's limit; 429 with Retry-After).
+         */
+        get: operations["verifyAuditChain"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/agents": {
         parameters: {
             query?: never;
@@ -1839,6 +1859,35 @@ export interface components {
                 prompt_tokens: number;
                 completion_tokens: number;
             };
+        };
+        AuditChainVerification: {
+            /** @description true when every event checked is intact and in place. */
+            verified: boolean;
+            /**
+             * Format: int64
+             * @description Events checked: the whole chain when verified, up to and including the break otherwise.
+             */
+            events: number;
+            /**
+             * Format: int64
+             * @description Events written before the chain existed (no hash); counted, not checked.
+             */
+            unchained: number;
+            /**
+             * Format: int64
+             * @description The sequence number of the last event checked (0: no events).
+             */
+            head_seq: number;
+            /**
+             * Format: int64
+             * @description The first sequence number that does not verify (absent when verified).
+             */
+            broken_seq?: number;
+            /**
+             * @description Why broken_seq does not verify: its content changed, it is gone, or it moved (absent when verified).
+             * @enum {string}
+             */
+            reason?: "edited" | "missing" | "reordered";
         };
         Agent: {
             /** Format: uuid */
@@ -3300,6 +3349,27 @@ export interface operations {
                 };
                 content: {
                     "application/x-ndjson": string;
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    verifyAuditChain: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The result of the verification. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditChainVerification"];
                 };
             };
             default: components["responses"]["Error"];
