@@ -1202,38 +1202,76 @@ function connectLive(conversationId, live, add, messages) {
 async function renderAgents(root) {
   heading(root, "Agents", "An agent answers in conversations: its instructions, model and context documents.");
   const list = h("ul", { class: "list", testid: "agents-list" });
+  let models = [];
+  if ((can("agent.create") || can("agent.update")) && can("llm.use")) {
+    try {
+      models = (await atrium.call((c) => c.GET("/llm/models"))).items.map((m) => [m.id, `${m.id} (${m.provider})`]);
+    } catch (e) {
+      showError(e);
+    }
+  }
+  const modelControl = (testid, value = "") => {
+    if (!models.length) return h("input", { testid, value, attrs: { maxlength: "200" } });
+    const options = value && !models.some(([id]) => id === value) ? [[value, value], ...models] : models;
+    return select(testid, options, value);
+  };
   const load = async () => {
     const page = await atrium.call((c) => c.GET("/agents", { params: { query: { limit: 100 } } }));
+    let editable = /* @__PURE__ */ new Set();
+    if (can("agent.update") && page.items.length) {
+      const res = await atrium.call(
+        (c) => c.POST("/authz/check", {
+          body: { checks: page.items.map((a) => ({ permission: "agent.update", resource_type: "agent", resource_id: a.id })) }
+        })
+      );
+      editable = new Set(page.items.filter((_, i) => res.results[i]?.allowed).map((a) => a.id));
+    }
     list.replaceChildren(
-      ...page.items.map(
-        (a) => h(
+      ...page.items.map((a) => {
+        const li = h(
           "li",
           { class: "item", testid: "agent-item", data: { agentId: a.id } },
           h(
             "div",
             { class: "item-main" },
             h("strong", { testid: "agent-name", text: a.name }),
-            h("span", { class: "meta", text: [a.model, a.description, `${a.document_ids.length} documents`].filter(Boolean).join(" · ") }),
-            a.instructions ? h("span", { class: "excerpt", text: a.instructions.slice(0, 200) }) : null
-          ),
-          h("div", { class: "row" }, shareButton("agents", a.id, a.name))
-        )
-      )
+            h("span", {
+              class: "meta",
+              testid: "agent-meta",
+              text: [a.model, a.description, `${a.document_ids.length} documents`, `${a.knowledge_graph_ids.length} graphs`].filter(Boolean).join(" · ")
+            }),
+            a.instructions ? h("span", { class: "excerpt", testid: "agent-instructions", text: a.instructions.slice(0, 200) }) : null
+          )
+        );
+        const row = h("div", { class: "row" }, shareButton("agents", a.id, a.name));
+        li.append(row);
+        if (editable.has(a.id)) {
+          const slot = h("div", { class: "inline", testid: "agent-edit-slot", hidden: true });
+          const edit = h("button", { type: "button", class: "small", testid: "agent-edit", text: "Edit" });
+          edit.addEventListener(
+            "click",
+            () => void busy(edit, async () => {
+              if (!slot.hidden) {
+                slot.hidden = true;
+                slot.replaceChildren();
+                return;
+              }
+              slot.replaceChildren(await agentEditForm(a, modelControl, load));
+              slot.hidden = false;
+            })
+          );
+          row.prepend(edit);
+          li.append(slot);
+        }
+        return li;
+      })
     );
     if (!page.items.length) list.append(h("li", { class: "item meta", testid: "agents-empty", text: "No agents yet." }));
   };
   root.append(card("Agents", "agents-card", list));
   if (can("agent.create")) {
-    let models = [];
-    if (can("llm.use")) {
-      try {
-        models = (await atrium.call((c) => c.GET("/llm/models"))).items.map((m) => [m.id, `${m.id} (${m.provider})`]);
-      } catch (e) {
-        showError(e);
-      }
-    }
-    const name = h("input", { testid: "agent-new-name", attrs: { maxlength: "100" } });
-    const model = models.length ? select("agent-new-model", models) : h("input", { testid: "agent-new-model" });
+    const name = h("input", { testid: "agent-new-name", attrs: { maxlength: "200" } });
+    const model = modelControl("agent-new-model");
     const instructions = h("textarea", { testid: "agent-new-instructions", attrs: { rows: "4" } });
     const form = h("form", { testid: "agent-form", attrs: { novalidate: "" } });
     form.append(field("Name", name), field("Model", model), field("Instructions", instructions), h("button", { type: "submit", class: "primary", testid: "agent-submit", text: "Create agent" }));
@@ -1248,6 +1286,61 @@ async function renderAgents(root) {
     root.append(card("New agent", "agent-new-card", form));
   }
   await load();
+}
+async function agentEditForm(a, modelControl, reload) {
+  const [docs, graphs] = await Promise.all([
+    can("document.read") ? atrium.call((c) => c.GET("/documents", { params: { query: { limit: 100 } } })).then((p) => p.items) : Promise.resolve([]),
+    can("knowledge.read") ? atrium.call((c) => c.GET("/knowledge-graphs", { params: { query: { limit: 100 } } })).then((p) => p.items) : Promise.resolve([])
+  ]);
+  const name = h("input", { testid: "agent-edit-name", value: a.name, attrs: { maxlength: "200" } });
+  const desc = h("input", { testid: "agent-edit-description", value: a.description, attrs: { maxlength: "2000" } });
+  const model = modelControl("agent-edit-model", a.model);
+  const instructions = h("textarea", { testid: "agent-edit-instructions", value: a.instructions, attrs: { rows: "6", maxlength: "32000" } });
+  const checks = (legend, testid, items, chosen) => {
+    const fs = h("fieldset", { class: "group", testid }, h("legend", { text: legend }));
+    for (const it of items) {
+      const id = uid("ctx");
+      fs.append(h("label", { class: "check", for: id }, h("input", { type: "checkbox", id, value: it.id, checked: chosen.includes(it.id) }), it.label));
+    }
+    if (!items.length) fs.append(h("p", { class: "meta", text: "None you can read." }));
+    return fs;
+  };
+  const docBox = checks("Context documents", "agent-edit-documents", docs.map((d) => ({ id: d.id, label: d.title })), a.document_ids);
+  const graphBox = checks("Knowledge graphs", "agent-edit-graphs", graphs.map((g) => ({ id: g.id, label: g.name })), a.knowledge_graph_ids);
+  const keep = (current, shown, box) => [
+    ...current.filter((id) => !shown.some((s) => s.id === id)),
+    ...[...box.querySelectorAll("input:checked")].map((i) => i.value)
+  ];
+  const form = h("form", { testid: "agent-edit-form", attrs: { novalidate: "" } });
+  form.append(
+    field("Name", name),
+    field("Description", desc),
+    field("Model", model),
+    field("Instructions", instructions),
+    docBox,
+    graphBox,
+    h("div", { class: "row" }, h("button", { type: "submit", class: "small primary-inline", testid: "agent-edit-save", text: "Save agent" }))
+  );
+  onSubmit(form, async () => {
+    if (!name.value.trim()) throw new Error("Enter a name.");
+    if (!model.value.trim()) throw new Error("Choose a model.");
+    await atrium.call(
+      (c) => c.PATCH("/agents/{agentId}", {
+        params: { path: { agentId: a.id } },
+        body: {
+          name: name.value.trim(),
+          description: desc.value.trim(),
+          model: model.value.trim(),
+          instructions: instructions.value,
+          document_ids: keep(a.document_ids, docs, docBox),
+          knowledge_graph_ids: keep(a.knowledge_graph_ids, graphs, graphBox)
+        }
+      })
+    );
+    await reload();
+    notify(`Agent ${name.value.trim()} saved.`);
+  });
+  return form;
 }
 async function renderGraphs(root) {
   heading(
@@ -1595,43 +1688,9 @@ async function loadInvitations(list, roles) {
     )
   );
 }
-async function renderRoles(root) {
-  heading2(root, "Roles", "A role is a set of permissions. admin, member and viewer are built in; custom roles are this workspace's own.");
-  const roles = await listRoles();
-  const list = h("ul", { class: "list", testid: "roles-list" });
-  for (const r of roles) {
-    list.append(
-      h(
-        "li",
-        { class: "item", testid: "role-item", data: { roleId: r.id, system: String(r.system) } },
-        h(
-          "div",
-          { class: "item-main" },
-          h("strong", { testid: "role-name", text: r.name + (r.system ? " (built in)" : "") }),
-          h("span", { class: "meta", text: r.description }),
-          h("span", { class: "meta perms", testid: "role-permissions", text: r.permissions.join(", ") }),
-          h("span", { class: "meta", text: `${r.members} member${r.members === 1 ? "" : "s"}` })
-        ),
-        !r.system && can("role.manage") ? h(
-          "div",
-          { class: "row" },
-          confirmButton("Delete", "role-delete", `Delete the role ${r.name}?`, async () => {
-            await atrium.call((c) => c.DELETE("/roles/{roleId}", { params: { path: { roleId: r.id } } }));
-            root.replaceChildren();
-            await renderRoles(root);
-            notify(`Role ${r.name} deleted.`);
-          })
-        ) : null
-      )
-    );
-  }
-  root.append(card2("Roles", "roles-card", list));
-  if (!can("role.manage")) return;
-  const catalog = await atrium.call((c) => c.GET("/permissions"));
-  const name = h("input", { testid: "role-new-name", attrs: { maxlength: "100", autocomplete: "off" } });
-  const desc = h("input", { testid: "role-new-description", attrs: { maxlength: "500", autocomplete: "off" } });
-  const picker = h("div", { class: "picker", testid: "permission-picker" });
-  picker.append(
+function permissionPicker(catalog, selected, prefix) {
+  const el = h("div", { class: "picker", testid: `${prefix}picker` });
+  el.append(
     h("p", {
       class: "meta",
       text: "“resource.*” grants every permission on that resource, including ones added later; tick single permissions to grant only those."
@@ -1640,37 +1699,135 @@ async function renderRoles(root) {
   for (const g of catalog.groups) {
     const fs = h("fieldset", { class: "group" }, h("legend", { text: g.resource }));
     const wid = uid("p");
-    const wild = h("input", { type: "checkbox", id: wid, value: `${g.resource}.*`, testid: `perm-${g.resource}.*` });
+    const wildValue = `${g.resource}.*`;
+    const wild = h("input", { type: "checkbox", id: wid, value: wildValue, testid: `${prefix}${wildValue}`, checked: selected.includes(wildValue) });
     fs.append(h("label", { class: "check", for: wid }, wild, `${g.resource}.* (all)`));
     const singles = [];
     for (const p of g.permissions) {
       const id = uid("p");
-      const cb = h("input", { type: "checkbox", id, value: p.name, testid: `perm-${p.name}` });
+      const cb = h("input", { type: "checkbox", id, value: p.name, testid: `${prefix}${p.name}`, checked: selected.includes(p.name) });
       singles.push(cb);
       fs.append(h("label", { class: "check", for: id, title: p.description }, cb, p.name));
     }
-    wild.addEventListener("change", () => {
+    const sync = () => {
       for (const s of singles) {
         s.disabled = wild.checked;
         if (wild.checked) s.checked = false;
       }
-    });
-    picker.append(fs);
+    };
+    wild.addEventListener("change", sync);
+    sync();
+    el.append(fs);
   }
+  const known = new Set(catalog.groups.flatMap((g) => [`${g.resource}.*`, ...g.permissions.map((p) => p.name)]));
+  const others = selected.filter((p) => !known.has(p));
+  if (others.length) {
+    const fs = h("fieldset", { class: "group" }, h("legend", { text: "other" }));
+    for (const p of others) {
+      const id = uid("p");
+      fs.append(h("label", { class: "check", for: id }, h("input", { type: "checkbox", id, value: p, testid: `${prefix}${p}`, checked: true }), p));
+    }
+    el.append(fs);
+  }
+  return { el, values: () => [...el.querySelectorAll("input:checked")].map((i) => i.value) };
+}
+async function renderRoles(root) {
+  heading2(root, "Roles", "A role is a set of permissions. admin, member and viewer are built in; custom roles are this workspace's own.");
+  const manage = can("role.manage");
+  const [roles, catalog] = await Promise.all([listRoles(), manage ? atrium.call((c) => c.GET("/permissions")) : Promise.resolve(null)]);
+  const redraw = async () => {
+    root.replaceChildren();
+    await renderRoles(root);
+  };
+  const list = h("ul", { class: "list", testid: "roles-list" });
+  for (const r of roles) {
+    const li = h(
+      "li",
+      { class: "item", testid: "role-item", data: { roleId: r.id, system: String(r.system) } },
+      h(
+        "div",
+        { class: "item-main" },
+        h("strong", { testid: "role-name", text: r.name + (r.system ? " (built in)" : "") }),
+        h("span", { class: "meta", testid: "role-description", text: r.description }),
+        h("span", { class: "meta perms", testid: "role-permissions", text: r.permissions.join(", ") }),
+        h("span", { class: "meta", text: `${r.members} member${r.members === 1 ? "" : "s"}` })
+      )
+    );
+    if (!r.system && manage && catalog) {
+      const slot = h("div", { class: "inline", testid: "role-edit-slot", hidden: true });
+      const edit = h("button", { type: "button", class: "small", testid: "role-edit", text: "Edit" });
+      edit.addEventListener("click", () => {
+        if (!slot.hidden) {
+          slot.hidden = true;
+          slot.replaceChildren();
+          return;
+        }
+        const name2 = h("input", { testid: "role-edit-name", value: r.name, attrs: { maxlength: "100", autocomplete: "off" } });
+        const desc2 = h("input", { testid: "role-edit-description", value: r.description, attrs: { maxlength: "1000", autocomplete: "off" } });
+        const picker2 = permissionPicker(catalog, r.permissions, "edit-perm-");
+        const form2 = h("form", { testid: "role-edit-form", attrs: { novalidate: "" } });
+        form2.append(
+          field("Name", name2),
+          field("Description", desc2),
+          picker2.el,
+          h(
+            "div",
+            { class: "row" },
+            h("button", { type: "submit", class: "small primary-inline", testid: "role-edit-save", text: "Save role" }),
+            h("button", { type: "button", class: "small", text: "Cancel", on: { click: () => edit.click() } })
+          )
+        );
+        onSubmit(form2, async () => {
+          const permissions = picker2.values();
+          if (!name2.value.trim()) throw new Error("Enter a name.");
+          if (permissions.length === 0) throw new Error("Choose at least one permission.");
+          await atrium.call(
+            (c) => c.PATCH("/roles/{roleId}", {
+              params: { path: { roleId: r.id } },
+              body: { name: name2.value.trim(), description: desc2.value.trim(), permissions }
+            })
+          );
+          await redraw();
+          notify(`Role ${name2.value.trim()} saved.`);
+        });
+        slot.replaceChildren(form2);
+        slot.hidden = false;
+      });
+      li.append(
+        h(
+          "div",
+          { class: "row" },
+          edit,
+          confirmButton("Delete", "role-delete", `Delete the role ${r.name}?`, async () => {
+            await atrium.call((c) => c.DELETE("/roles/{roleId}", { params: { path: { roleId: r.id } } }));
+            await redraw();
+            notify(`Role ${r.name} deleted.`);
+          })
+        ),
+        slot
+      );
+    }
+    list.append(li);
+  }
+  root.append(card2("Roles", "roles-card", list));
+  if (!manage || !catalog) return;
+  const name = h("input", { testid: "role-new-name", attrs: { maxlength: "100", autocomplete: "off" } });
+  const desc = h("input", { testid: "role-new-description", attrs: { maxlength: "1000", autocomplete: "off" } });
+  const picker = permissionPicker(catalog, [], "perm-");
+  picker.el.dataset.testid = "permission-picker";
   const form = h("form", { testid: "role-form", attrs: { novalidate: "" } });
   form.append(
     field("Name", name),
     field("Description", desc),
-    picker,
+    picker.el,
     h("button", { type: "submit", class: "primary", testid: "role-submit", text: "Create role" })
   );
   onSubmit(form, async () => {
-    const permissions = [...picker.querySelectorAll("input:checked")].map((i) => i.value);
+    const permissions = picker.values();
     if (!name.value.trim()) throw new Error("Enter a name.");
     if (permissions.length === 0) throw new Error("Choose at least one permission.");
     await atrium.call((c) => c.POST("/roles", { body: { name: name.value.trim(), description: desc.value.trim(), permissions } }));
-    root.replaceChildren();
-    await renderRoles(root);
+    await redraw();
     notify("Role created.");
   });
   root.append(card2("New custom role", "role-new-card", form));
@@ -1696,17 +1853,34 @@ async function renderTeams(root) {
         "div",
         { class: "item-main" },
         h("strong", { testid: "team-name", text: t.name }),
-        t.description ? h("span", { class: "meta", text: t.description }) : null,
+        t.description ? h("span", { class: "meta", testid: "team-description", text: t.description }) : null,
         h("span", { class: "meta", testid: "team-members", text: t.member_ids.map(nameOf).join(", ") || "No members yet" })
       )
     );
     if (manage) {
+      const name2 = h("input", { testid: "team-edit-name", value: t.name, attrs: { maxlength: "100", autocomplete: "off" } });
+      const desc2 = h("input", { testid: "team-edit-description", value: t.description, attrs: { maxlength: "1000", autocomplete: "off" } });
+      const editForm = h("form", { class: "inline", testid: "team-edit-form", hidden: true, attrs: { novalidate: "" } });
+      editForm.append(
+        field("Name", name2),
+        field("Description", desc2),
+        h("div", { class: "row" }, h("button", { type: "submit", class: "small primary-inline", testid: "team-edit-save", text: "Save team" }))
+      );
+      onSubmit(editForm, async () => {
+        if (!name2.value.trim()) throw new Error("Enter a name.");
+        await atrium.call(
+          (c) => c.PATCH("/teams/{teamId}", { params: { path: { teamId: t.id } }, body: { name: name2.value.trim(), description: desc2.value.trim() } })
+        );
+        await redraw();
+        notify(`Team ${name2.value.trim()} saved.`);
+      });
       const others = members.filter((m) => !t.member_ids.includes(m.user_id));
       const who = select("team-add-who", others.map((m) => [m.user_id, m.display_name]));
       li.append(
         h(
           "div",
           { class: "row" },
+          h("button", { type: "button", class: "small", testid: "team-edit", text: "Edit", on: { click: () => editForm.hidden = !editForm.hidden } }),
           others.length ? who : null,
           others.length ? button("Add", "team-add-member", async () => {
             await atrium.call((c) => c.PUT("/teams/{teamId}/members/{userId}", { params: { path: { teamId: t.id, userId: who.value } } }));
@@ -1725,7 +1899,8 @@ async function renderTeams(root) {
             await redraw();
             notify("Team deleted.");
           })
-        )
+        ),
+        editForm
       );
     }
     list.append(li);
@@ -1895,8 +2070,30 @@ async function renderAudit(root) {
   heading2(
     root,
     "Audit trail",
-    "Every security-relevant action, newest first. Each event is a link in a hash chain: the export carries chain, seq and hash, and `atrium audit verify` checks them."
+    "Every security-relevant action, newest first. Each event is a link in a hash chain: “Verify chain” checks every link on the server (as `atrium audit verify` does), and the export carries chain, seq and hash."
   );
+  const verdict = h("p", { class: "verdict", testid: "audit-verify-status", data: { state: "unknown" }, text: "Not verified yet." });
+  const verify = async () => {
+    const v = await atrium.call((c) => c.GET("/audit-events/verify"));
+    const n = `${v.events.toLocaleString()} event${v.events === 1 ? "" : "s"}`;
+    verdict.dataset.state = v.verified ? "verified" : "broken";
+    verdict.dataset.events = String(v.events);
+    verdict.dataset.head = String(v.head_seq);
+    if (v.verified) {
+      verdict.dataset.broken = "";
+      verdict.textContent = v.events === 0 ? "✓ Verified: the trail is empty." : `✓ Verified: ${n} up to seq ${v.head_seq}, every hash intact.`;
+    } else {
+      const why = { edited: "its content was changed", missing: "it is missing", reordered: "it was moved" }[v.reason || "edited"];
+      verdict.dataset.broken = String(v.broken_seq ?? "");
+      verdict.textContent = `✗ Broken at seq ${v.broken_seq}: ${why}. Checked ${n}. Tell your operator (atrium audit verify names every problem).`;
+    }
+  };
+  const verifyButton = button("Verify chain", "audit-verify", verify);
+  root.append(card2("Chain verification", "audit-verify-card", verdict, h("div", { class: "row" }, verifyButton)));
+  void verify().catch((e) => {
+    verdict.dataset.state = "error";
+    verdict.textContent = `Not verified: ${e instanceof Error ? e.message : String(e)}`;
+  });
   const action = h("input", { testid: "audit-action", attrs: { placeholder: "e.g. auth.login", autocomplete: "off" } });
   const outcome = select("audit-outcome", [["", "Any"], ["success", "success"], ["failure", "failure"], ["denied", "denied"]]);
   const since = h("input", { type: "date", testid: "audit-since" });

@@ -258,46 +258,16 @@ async function loadInvitations(list: HTMLElement, roles: Role[]) {
 
 // --------------------------------------------------------------- roles ----
 
-async function renderRoles(root: HTMLElement) {
-  heading(root, "Roles", "A role is a set of permissions. admin, member and viewer are built in; custom roles are this workspace's own.");
-  const roles = await listRoles();
-  const list = h("ul", { class: "list", testid: "roles-list" });
-  for (const r of roles) {
-    list.append(
-      h(
-        "li",
-        { class: "item", testid: "role-item", data: { roleId: r.id, system: String(r.system) } },
-        h(
-          "div",
-          { class: "item-main" },
-          h("strong", { testid: "role-name", text: r.name + (r.system ? " (built in)" : "") }),
-          h("span", { class: "meta", text: r.description }),
-          h("span", { class: "meta perms", testid: "role-permissions", text: r.permissions.join(", ") }),
-          h("span", { class: "meta", text: `${r.members} member${r.members === 1 ? "" : "s"}` }),
-        ),
-        !r.system && can("role.manage")
-          ? h(
-              "div",
-              { class: "row" },
-              confirmButton("Delete", "role-delete", `Delete the role ${r.name}?`, async () => {
-                await atrium.call((c) => c.DELETE("/roles/{roleId}", { params: { path: { roleId: r.id } } }));
-                root.replaceChildren();
-                await renderRoles(root);
-                notify(`Role ${r.name} deleted.`);
-              }),
-            )
-          : null,
-      ),
-    );
-  }
-  root.append(card("Roles", "roles-card", list));
-  if (!can("role.manage")) return;
+type Catalog = Schemas["PermissionCatalog"];
 
-  const catalog = await atrium.call((c) => c.GET("/permissions"));
-  const name = h("input", { testid: "role-new-name", attrs: { maxlength: "100", autocomplete: "off" } });
-  const desc = h("input", { testid: "role-new-description", attrs: { maxlength: "500", autocomplete: "off" } });
-  const picker = h("div", { class: "picker", testid: "permission-picker" });
-  picker.append(
+/**
+ * permissionPicker is the permission catalog as checkboxes, one per
+ * permission plus "resource.*" per resource, with selected ticked. Checkbox
+ * test ids are prefix + the permission ("perm-audit.read").
+ */
+function permissionPicker(catalog: Catalog, selected: string[], prefix: string): { el: HTMLElement; values: () => string[] } {
+  const el = h("div", { class: "picker", testid: `${prefix}picker` });
+  el.append(
     h("p", {
       class: "meta",
       text: "“resource.*” grants every permission on that resource, including ones added later; tick single permissions to grant only those.",
@@ -306,37 +276,139 @@ async function renderRoles(root: HTMLElement) {
   for (const g of catalog.groups) {
     const fs = h("fieldset", { class: "group" }, h("legend", { text: g.resource }));
     const wid = uid("p");
-    const wild = h("input", { type: "checkbox", id: wid, value: `${g.resource}.*`, testid: `perm-${g.resource}.*` });
+    const wildValue = `${g.resource}.*`;
+    const wild = h("input", { type: "checkbox", id: wid, value: wildValue, testid: `${prefix}${wildValue}`, checked: selected.includes(wildValue) });
     fs.append(h("label", { class: "check", for: wid }, wild, `${g.resource}.* (all)`));
     const singles: HTMLInputElement[] = [];
     for (const p of g.permissions) {
       const id = uid("p");
-      const cb = h("input", { type: "checkbox", id, value: p.name, testid: `perm-${p.name}` });
+      const cb = h("input", { type: "checkbox", id, value: p.name, testid: `${prefix}${p.name}`, checked: selected.includes(p.name) });
       singles.push(cb);
       fs.append(h("label", { class: "check", for: id, title: p.description }, cb, p.name));
     }
-    wild.addEventListener("change", () => {
+    const sync = () => {
       for (const s of singles) {
         s.disabled = wild.checked;
         if (wild.checked) s.checked = false;
       }
-    });
-    picker.append(fs);
+    };
+    wild.addEventListener("change", sync);
+    sync();
+    el.append(fs);
   }
+  // A stored permission the catalog no longer lists stays granted unless unticked.
+  const known = new Set(catalog.groups.flatMap((g) => [`${g.resource}.*`, ...g.permissions.map((p) => p.name)]));
+  const others = selected.filter((p) => !known.has(p));
+  if (others.length) {
+    const fs = h("fieldset", { class: "group" }, h("legend", { text: "other" }));
+    for (const p of others) {
+      const id = uid("p");
+      fs.append(h("label", { class: "check", for: id }, h("input", { type: "checkbox", id, value: p, testid: `${prefix}${p}`, checked: true }), p));
+    }
+    el.append(fs);
+  }
+  return { el, values: () => [...el.querySelectorAll<HTMLInputElement>("input:checked")].map((i) => i.value) };
+}
+
+async function renderRoles(root: HTMLElement) {
+  heading(root, "Roles", "A role is a set of permissions. admin, member and viewer are built in; custom roles are this workspace's own.");
+  const manage = can("role.manage");
+  const [roles, catalog] = await Promise.all([listRoles(), manage ? atrium.call((c) => c.GET("/permissions")) : Promise.resolve(null)]);
+  const redraw = async () => {
+    root.replaceChildren();
+    await renderRoles(root);
+  };
+  const list = h("ul", { class: "list", testid: "roles-list" });
+  for (const r of roles) {
+    const li = h(
+      "li",
+      { class: "item", testid: "role-item", data: { roleId: r.id, system: String(r.system) } },
+      h(
+        "div",
+        { class: "item-main" },
+        h("strong", { testid: "role-name", text: r.name + (r.system ? " (built in)" : "") }),
+        h("span", { class: "meta", testid: "role-description", text: r.description }),
+        h("span", { class: "meta perms", testid: "role-permissions", text: r.permissions.join(", ") }),
+        h("span", { class: "meta", text: `${r.members} member${r.members === 1 ? "" : "s"}` }),
+      ),
+    );
+    if (!r.system && manage && catalog) {
+      // The edit form is built when opened: one picker in the page at a time.
+      const slot = h("div", { class: "inline", testid: "role-edit-slot", hidden: true });
+      const edit = h("button", { type: "button", class: "small", testid: "role-edit", text: "Edit" });
+      edit.addEventListener("click", () => {
+        if (!slot.hidden) {
+          slot.hidden = true;
+          slot.replaceChildren();
+          return;
+        }
+        const name = h("input", { testid: "role-edit-name", value: r.name, attrs: { maxlength: "100", autocomplete: "off" } });
+        const desc = h("input", { testid: "role-edit-description", value: r.description, attrs: { maxlength: "1000", autocomplete: "off" } });
+        const picker = permissionPicker(catalog, r.permissions, "edit-perm-");
+        const form = h("form", { testid: "role-edit-form", attrs: { novalidate: "" } });
+        form.append(
+          field("Name", name),
+          field("Description", desc),
+          picker.el,
+          h(
+            "div",
+            { class: "row" },
+            h("button", { type: "submit", class: "small primary-inline", testid: "role-edit-save", text: "Save role" }),
+            h("button", { type: "button", class: "small", text: "Cancel", on: { click: () => edit.click() } }),
+          ),
+        );
+        onSubmit(form, async () => {
+          const permissions = picker.values();
+          if (!name.value.trim()) throw new Error("Enter a name.");
+          if (permissions.length === 0) throw new Error("Choose at least one permission.");
+          await atrium.call((c) =>
+            c.PATCH("/roles/{roleId}", {
+              params: { path: { roleId: r.id } },
+              body: { name: name.value.trim(), description: desc.value.trim(), permissions },
+            }),
+          );
+          await redraw();
+          notify(`Role ${name.value.trim()} saved.`);
+        });
+        slot.replaceChildren(form);
+        slot.hidden = false;
+      });
+      li.append(
+        h(
+          "div",
+          { class: "row" },
+          edit,
+          confirmButton("Delete", "role-delete", `Delete the role ${r.name}?`, async () => {
+            await atrium.call((c) => c.DELETE("/roles/{roleId}", { params: { path: { roleId: r.id } } }));
+            await redraw();
+            notify(`Role ${r.name} deleted.`);
+          }),
+        ),
+        slot,
+      );
+    }
+    list.append(li);
+  }
+  root.append(card("Roles", "roles-card", list));
+  if (!manage || !catalog) return;
+
+  const name = h("input", { testid: "role-new-name", attrs: { maxlength: "100", autocomplete: "off" } });
+  const desc = h("input", { testid: "role-new-description", attrs: { maxlength: "1000", autocomplete: "off" } });
+  const picker = permissionPicker(catalog, [], "perm-");
+  picker.el.dataset.testid = "permission-picker";
   const form = h("form", { testid: "role-form", attrs: { novalidate: "" } });
   form.append(
     field("Name", name),
     field("Description", desc),
-    picker,
+    picker.el,
     h("button", { type: "submit", class: "primary", testid: "role-submit", text: "Create role" }),
   );
   onSubmit(form, async () => {
-    const permissions = [...picker.querySelectorAll<HTMLInputElement>("input:checked")].map((i) => i.value);
+    const permissions = picker.values();
     if (!name.value.trim()) throw new Error("Enter a name.");
     if (permissions.length === 0) throw new Error("Choose at least one permission.");
     await atrium.call((c) => c.POST("/roles", { body: { name: name.value.trim(), description: desc.value.trim(), permissions } }));
-    root.replaceChildren();
-    await renderRoles(root);
+    await redraw();
     notify("Role created.");
   });
   root.append(card("New custom role", "role-new-card", form));
@@ -365,17 +437,34 @@ async function renderTeams(root: HTMLElement) {
         "div",
         { class: "item-main" },
         h("strong", { testid: "team-name", text: t.name }),
-        t.description ? h("span", { class: "meta", text: t.description }) : null,
+        t.description ? h("span", { class: "meta", testid: "team-description", text: t.description }) : null,
         h("span", { class: "meta", testid: "team-members", text: t.member_ids.map(nameOf).join(", ") || "No members yet" }),
       ),
     );
     if (manage) {
+      const name = h("input", { testid: "team-edit-name", value: t.name, attrs: { maxlength: "100", autocomplete: "off" } });
+      const desc = h("input", { testid: "team-edit-description", value: t.description, attrs: { maxlength: "1000", autocomplete: "off" } });
+      const editForm = h("form", { class: "inline", testid: "team-edit-form", hidden: true, attrs: { novalidate: "" } });
+      editForm.append(
+        field("Name", name),
+        field("Description", desc),
+        h("div", { class: "row" }, h("button", { type: "submit", class: "small primary-inline", testid: "team-edit-save", text: "Save team" })),
+      );
+      onSubmit(editForm, async () => {
+        if (!name.value.trim()) throw new Error("Enter a name.");
+        await atrium.call((c) =>
+          c.PATCH("/teams/{teamId}", { params: { path: { teamId: t.id } }, body: { name: name.value.trim(), description: desc.value.trim() } }),
+        );
+        await redraw();
+        notify(`Team ${name.value.trim()} saved.`);
+      });
       const others = members.filter((m) => !t.member_ids.includes(m.user_id));
       const who = select("team-add-who", others.map((m) => [m.user_id, m.display_name]));
       li.append(
         h(
           "div",
           { class: "row" },
+          h("button", { type: "button", class: "small", testid: "team-edit", text: "Edit", on: { click: () => (editForm.hidden = !editForm.hidden) } }),
           others.length ? who : null,
           others.length
             ? button("Add", "team-add-member", async () => {
@@ -397,6 +486,7 @@ async function renderTeams(root: HTMLElement) {
             notify("Team deleted.");
           }),
         ),
+        editForm,
       );
     }
     list.append(li);
@@ -577,8 +667,31 @@ async function renderAudit(root: HTMLElement) {
   heading(
     root,
     "Audit trail",
-    "Every security-relevant action, newest first. Each event is a link in a hash chain: the export carries chain, seq and hash, and `atrium audit verify` checks them.",
+    "Every security-relevant action, newest first. Each event is a link in a hash chain: “Verify chain” checks every link on the server (as `atrium audit verify` does), and the export carries chain, seq and hash.",
   );
+  const verdict = h("p", { class: "verdict", testid: "audit-verify-status", data: { state: "unknown" }, text: "Not verified yet." });
+  const verify = async () => {
+    const v = await atrium.call((c) => c.GET("/audit-events/verify"));
+    const n = `${v.events.toLocaleString()} event${v.events === 1 ? "" : "s"}`;
+    verdict.dataset.state = v.verified ? "verified" : "broken";
+    verdict.dataset.events = String(v.events);
+    verdict.dataset.head = String(v.head_seq);
+    if (v.verified) {
+      verdict.dataset.broken = "";
+      verdict.textContent = v.events === 0 ? "✓ Verified: the trail is empty." : `✓ Verified: ${n} up to seq ${v.head_seq}, every hash intact.`;
+    } else {
+      const why = { edited: "its content was changed", missing: "it is missing", reordered: "it was moved" }[v.reason || "edited"];
+      verdict.dataset.broken = String(v.broken_seq ?? "");
+      verdict.textContent = `✗ Broken at seq ${v.broken_seq}: ${why}. Checked ${n}. Tell your operator (atrium audit verify names every problem).`;
+    }
+  };
+  const verifyButton = button("Verify chain", "audit-verify", verify);
+  root.append(card("Chain verification", "audit-verify-card", verdict, h("div", { class: "row" }, verifyButton)));
+  // Verified once on opening; a refusal (e.g. 429) is shown in the card, not as the page's error.
+  void verify().catch((e: unknown) => {
+    verdict.dataset.state = "error";
+    verdict.textContent = `Not verified: ${e instanceof Error ? e.message : String(e)}`;
+  });
   const action = h("input", { testid: "audit-action", attrs: { placeholder: "e.g. auth.login", autocomplete: "off" } });
   const outcome = select("audit-outcome", [["", "Any"], ["success", "success"], ["failure", "failure"], ["denied", "denied"]]);
   const since = h("input", { type: "date", testid: "audit-since" });

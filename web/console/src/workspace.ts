@@ -1,7 +1,7 @@
 // Workspace pages: conversations (with live messages over the WebSocket,
 // docs/realtime.md) and agents, each with a sharing dialog.
 import type { Schemas } from "../../../clients/typescript/src/index";
-import { field, h, select, when } from "./dom";
+import { field, h, select, uid, when } from "./dom";
 import { atrium, can } from "./state";
 import { busy, describe, notify, onSubmit, showError } from "./ui";
 
@@ -337,38 +337,77 @@ function connectLive(
 async function renderAgents(root: HTMLElement) {
   heading(root, "Agents", "An agent answers in conversations: its instructions, model and context documents.");
   const list = h("ul", { class: "list", testid: "agents-list" });
+  let models: [string, string][] = [];
+  if ((can("agent.create") || can("agent.update")) && can("llm.use")) {
+    try {
+      models = (await atrium.call((c) => c.GET("/llm/models"))).items.map((m) => [m.id, `${m.id} (${m.provider})`]);
+    } catch (e) {
+      showError(e);
+    }
+  }
+  const modelControl = (testid: string, value = ""): HTMLInputElement | HTMLSelectElement => {
+    if (!models.length) return h("input", { testid, value, attrs: { maxlength: "200" } });
+    const options = value && !models.some(([id]) => id === value) ? [[value, value] as [string, string], ...models] : models;
+    return select(testid, options, value);
+  };
   const load = async () => {
     const page = await atrium.call((c) => c.GET("/agents", { params: { query: { limit: 100 } } }));
+    // Editing needs agent.update and editor access to that agent: ask the
+    // server which ones (POST /authz/check), rather than guess from shares.
+    let editable = new Set<string>();
+    if (can("agent.update") && page.items.length) {
+      const res = await atrium.call((c) =>
+        c.POST("/authz/check", {
+          body: { checks: page.items.map((a) => ({ permission: "agent.update", resource_type: "agent" as const, resource_id: a.id })) },
+        }),
+      );
+      editable = new Set(page.items.filter((_, i) => res.results[i]?.allowed).map((a) => a.id));
+    }
     list.replaceChildren(
-      ...page.items.map((a) =>
-        h(
+      ...page.items.map((a) => {
+        const li = h(
           "li",
           { class: "item", testid: "agent-item", data: { agentId: a.id } },
           h(
             "div",
             { class: "item-main" },
             h("strong", { testid: "agent-name", text: a.name }),
-            h("span", { class: "meta", text: [a.model, a.description, `${a.document_ids.length} documents`].filter(Boolean).join(" · ") }),
-            a.instructions ? h("span", { class: "excerpt", text: a.instructions.slice(0, 200) }) : null,
+            h("span", {
+              class: "meta",
+              testid: "agent-meta",
+              text: [a.model, a.description, `${a.document_ids.length} documents`, `${a.knowledge_graph_ids.length} graphs`].filter(Boolean).join(" · "),
+            }),
+            a.instructions ? h("span", { class: "excerpt", testid: "agent-instructions", text: a.instructions.slice(0, 200) }) : null,
           ),
-          h("div", { class: "row" }, shareButton("agents", a.id, a.name)),
-        ),
-      ),
+        );
+        const row = h("div", { class: "row" }, shareButton("agents", a.id, a.name));
+        li.append(row);
+        if (editable.has(a.id)) {
+          const slot = h("div", { class: "inline", testid: "agent-edit-slot", hidden: true });
+          const edit = h("button", { type: "button", class: "small", testid: "agent-edit", text: "Edit" });
+          edit.addEventListener("click", () =>
+            void busy(edit, async () => {
+              if (!slot.hidden) {
+                slot.hidden = true;
+                slot.replaceChildren();
+                return;
+              }
+              slot.replaceChildren(await agentEditForm(a, modelControl, load));
+              slot.hidden = false;
+            }),
+          );
+          row.prepend(edit);
+          li.append(slot);
+        }
+        return li;
+      }),
     );
     if (!page.items.length) list.append(h("li", { class: "item meta", testid: "agents-empty", text: "No agents yet." }));
   };
   root.append(card("Agents", "agents-card", list));
   if (can("agent.create")) {
-    let models: [string, string][] = [];
-    if (can("llm.use")) {
-      try {
-        models = (await atrium.call((c) => c.GET("/llm/models"))).items.map((m) => [m.id, `${m.id} (${m.provider})`]);
-      } catch (e) {
-        showError(e);
-      }
-    }
-    const name = h("input", { testid: "agent-new-name", attrs: { maxlength: "100" } });
-    const model = models.length ? select("agent-new-model", models) : h("input", { testid: "agent-new-model" });
+    const name = h("input", { testid: "agent-new-name", attrs: { maxlength: "200" } });
+    const model = modelControl("agent-new-model");
     const instructions = h("textarea", { testid: "agent-new-instructions", attrs: { rows: "4" } });
     const form = h("form", { testid: "agent-form", attrs: { novalidate: "" } });
     form.append(field("Name", name), field("Model", model), field("Instructions", instructions), h("button", { type: "submit", class: "primary", testid: "agent-submit", text: "Create agent" }));
@@ -383,6 +422,72 @@ async function renderAgents(root: HTMLElement) {
     root.append(card("New agent", "agent-new-card", form));
   }
   await load();
+}
+
+/**
+ * agentEditForm edits an agent: name, description, model, instructions and
+ * its context (documents and knowledge graphs, from those the editor can
+ * read; context the editor cannot see is kept as it is).
+ */
+async function agentEditForm(
+  a: Schemas["Agent"],
+  modelControl: (testid: string, value?: string) => HTMLInputElement | HTMLSelectElement,
+  reload: () => Promise<void>,
+): Promise<HTMLElement> {
+  const [docs, graphs] = await Promise.all([
+    can("document.read") ? atrium.call((c) => c.GET("/documents", { params: { query: { limit: 100 } } })).then((p) => p.items) : Promise.resolve([]),
+    can("knowledge.read") ? atrium.call((c) => c.GET("/knowledge-graphs", { params: { query: { limit: 100 } } })).then((p) => p.items) : Promise.resolve([]),
+  ]);
+  const name = h("input", { testid: "agent-edit-name", value: a.name, attrs: { maxlength: "200" } });
+  const desc = h("input", { testid: "agent-edit-description", value: a.description, attrs: { maxlength: "2000" } });
+  const model = modelControl("agent-edit-model", a.model);
+  const instructions = h("textarea", { testid: "agent-edit-instructions", value: a.instructions, attrs: { rows: "6", maxlength: "32000" } });
+  const checks = (legend: string, testid: string, items: { id: string; label: string }[], chosen: string[]) => {
+    const fs = h("fieldset", { class: "group", testid }, h("legend", { text: legend }));
+    for (const it of items) {
+      const id = uid("ctx");
+      fs.append(h("label", { class: "check", for: id }, h("input", { type: "checkbox", id, value: it.id, checked: chosen.includes(it.id) }), it.label));
+    }
+    if (!items.length) fs.append(h("p", { class: "meta", text: "None you can read." }));
+    return fs;
+  };
+  const docBox = checks("Context documents", "agent-edit-documents", docs.map((d) => ({ id: d.id, label: d.title })), a.document_ids);
+  const graphBox = checks("Knowledge graphs", "agent-edit-graphs", graphs.map((g) => ({ id: g.id, label: g.name })), a.knowledge_graph_ids);
+  // Context this editor cannot list stays attached: only what they see is theirs to change.
+  const keep = (current: string[], shown: { id: string }[], box: HTMLElement) => [
+    ...current.filter((id) => !shown.some((s) => s.id === id)),
+    ...[...box.querySelectorAll<HTMLInputElement>("input:checked")].map((i) => i.value),
+  ];
+  const form = h("form", { testid: "agent-edit-form", attrs: { novalidate: "" } });
+  form.append(
+    field("Name", name),
+    field("Description", desc),
+    field("Model", model),
+    field("Instructions", instructions),
+    docBox,
+    graphBox,
+    h("div", { class: "row" }, h("button", { type: "submit", class: "small primary-inline", testid: "agent-edit-save", text: "Save agent" })),
+  );
+  onSubmit(form, async () => {
+    if (!name.value.trim()) throw new Error("Enter a name.");
+    if (!model.value.trim()) throw new Error("Choose a model.");
+    await atrium.call((c) =>
+      c.PATCH("/agents/{agentId}", {
+        params: { path: { agentId: a.id } },
+        body: {
+          name: name.value.trim(),
+          description: desc.value.trim(),
+          model: model.value.trim(),
+          instructions: instructions.value,
+          document_ids: keep(a.document_ids, docs, docBox),
+          knowledge_graph_ids: keep(a.knowledge_graph_ids, graphs, graphBox),
+        },
+      }),
+    );
+    await reload();
+    notify(`Agent ${name.value.trim()} saved.`);
+  });
+  return form;
 }
 
 // ----------------------------------------------------- knowledge graphs ----
