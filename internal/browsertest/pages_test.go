@@ -18,6 +18,8 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
 
+	"atrium/ent"
+	"atrium/ent/auditevent"
 	"atrium/gen/api"
 	"atrium/internal/authz"
 )
@@ -88,6 +90,9 @@ func TestConsolePages(t *testing.T) {
 	viewer.tab = enrollAs(t, b, inviteInConsole(t, "viewer"), "Victor Viewer")
 	viewer.tab.waitNav(t, viewer.pages...)
 
+	// The objects the admin edits; member and viewer then try to edit them.
+	var roleID, teamID, agentID string
+
 	stepRun(t, "AdminRevokesInvitation", func(t *testing.T) {
 		inviteInConsole(t, "viewer")
 		tb := admin.tab
@@ -154,6 +159,52 @@ func TestConsolePages(t *testing.T) {
 		tb.poll(t, "the team has a member", `document.querySelector('[data-testid="team-members"]').textContent !== "No members yet"`)
 	})
 
+	stepRun(t, "AdminEditsRoleAndTeam", func(t *testing.T) {
+		tb := admin.tab
+		tb.openPage(t, "roles")
+		role := rowByText("role-item", "role-name", "auditor")
+		roleID = tb.eval(t, role+`.dataset.roleId`)
+		tb.do(t, "open the role's edit form", chromedp.Evaluate[chromedp.Void](role+`.querySelector('[data-testid="role-edit"]').click()`))
+		tb.visible(t, "role-edit-form")
+		require.Equal(t, "true", tb.eval(t, `document.querySelector('[data-testid="edit-perm-audit.read"]').checked && document.querySelector('[data-testid="edit-perm-document.*"]').checked`),
+			"the picker starts from the role's permissions")
+		tb.do(t, "rename it, describe it, grant member.read, drop document.*",
+			chromedp.SetValue(tid("role-edit-name"), "trail auditor"),
+			chromedp.SetValue(tid("role-edit-description"), "Reads the audit trail"),
+			chromedp.Click(tid("edit-perm-member.read")),
+			chromedp.Click(tid("edit-perm-document.*")),
+			chromedp.Click(tid("role-edit-save")),
+		)
+		tb.poll(t, "the role is saved", `document.querySelector('[data-testid="status"]').textContent === "Role trail auditor saved."`)
+		tb.reload(t)
+		tb.openPage(t, "roles")
+		role = rowByText("role-item", "role-name", "trail auditor")
+		tb.poll(t, "the edited role is listed after a reload", role+` !== undefined`)
+		require.Equal(t, "Reads the audit trail", tb.eval(t, role+`.querySelector('[data-testid="role-description"]').textContent`))
+		perms := tb.eval(t, role+`.querySelector('[data-testid="role-permissions"]').textContent`)
+		require.ElementsMatch(t, []string{"audit.read", "member.read"}, strings.Split(perms, ", "))
+
+		tb.openPage(t, "teams")
+		team := rowByText("team-item", "team-name", "Compilers")
+		teamID = tb.eval(t, team+`.dataset.teamId`)
+		tb.do(t, "open the team's edit form", chromedp.Evaluate[chromedp.Void](team+`.querySelector('[data-testid="team-edit"]').click()`))
+		tb.visible(t, "team-edit-form")
+		tb.do(t, "rename and describe it",
+			chromedp.SetValue(tid("team-edit-name"), "Compiler team"),
+			chromedp.SetValue(tid("team-edit-description"), "A-0 and FLOW-MATIC"),
+			chromedp.Click(tid("team-edit-save")),
+		)
+		tb.poll(t, "the team is saved", `document.querySelector('[data-testid="status"]').textContent === "Team Compiler team saved."`)
+		tb.reload(t)
+		tb.openPage(t, "teams")
+		team = rowByText("team-item", "team-name", "Compiler team")
+		tb.poll(t, "the edited team is listed after a reload", team+` !== undefined`)
+		require.Equal(t, "A-0 and FLOW-MATIC", tb.eval(t, team+`.querySelector('[data-testid="team-description"]').textContent`))
+		require.NotEqual(t, "No members yet", tb.eval(t, team+`.querySelector('[data-testid="team-members"]').textContent`), "its members are kept")
+		tb.shot(t, shots, "admin-team-edited")
+		require.True(t, tb.isHidden(t, "error"))
+	})
+
 	stepRun(t, "AdminSettingsAndAudit", func(t *testing.T) {
 		tb := admin.tab
 		tb.openPage(t, "settings")
@@ -167,6 +218,13 @@ func TestConsolePages(t *testing.T) {
 		tb.openPage(t, "audit")
 		tb.poll(t, "the trail lists events", `document.querySelectorAll('[data-testid="audit-item"]').length > 0`)
 		require.Equal(t, "continuous", tb.eval(t, `document.querySelector('[data-testid="audit-chain"]').dataset.state`))
+		tb.poll(t, "the chain is verified on opening", `document.querySelector('[data-testid="audit-verify-status"]').dataset.state === "verified"`)
+		tb.do(t, "verify again", chromedp.Click(tid("audit-verify")))
+		tb.poll(t, "the chain verifies up to the newest event", `(() => {
+			const v = document.querySelector('[data-testid="audit-verify-status"]').dataset;
+			return v.state === "verified" && Number(v.events) > 0 && v.head === document.querySelector('[data-testid="audit-item"]').querySelector('.meta').textContent.split("#").pop();
+		})()`)
+		require.Contains(t, tb.text(t, "audit-verify-status"), "✓ Verified: ")
 		tb.do(t, "filter by action",
 			chromedp.SendKeys(tid("audit-action"), "tenant.updated"),
 			chromedp.Click(tid("audit-apply")),
@@ -247,6 +305,54 @@ func TestConsolePages(t *testing.T) {
 		tb.shot(t, shots, "member-phone-graph")
 	})
 
+	stepRun(t, "AdminEditsAgent", func(t *testing.T) {
+		tb := admin.tab
+		// Made with a model the deployment no longer offers, so the edit can change it.
+		require.Equal(t, http.StatusCreated, tb.forceCall(t, "POST", "/api/v1/agents", `{"name":"Librarian","model":"retired-model","instructions":"Be terse."}`))
+		tb.openPage(t, "agents")
+		agent := rowByText("agent-item", "agent-name", "Librarian")
+		tb.poll(t, "the agent is listed", agent+` !== undefined && `+agent+`.querySelector('[data-testid="agent-edit"]') !== null`)
+		agentID = tb.eval(t, agent+`.dataset.agentId`)
+		tb.do(t, "open its edit form", chromedp.Evaluate[chromedp.Void](agent+`.querySelector('[data-testid="agent-edit"]').click()`))
+		tb.visible(t, "agent-edit-form")
+		require.Equal(t, "retired-model", tb.eval(t, `document.querySelector('[data-testid="agent-edit-model"]').value`))
+		tb.do(t, "change instructions, model and context",
+			chromedp.SetValue(tid("agent-edit-instructions"), "Answer from the notes, briefly."),
+			chromedp.Evaluate[chromedp.Void](`(() => { const s = document.querySelector('[data-testid="agent-edit-model"]'); s.value = "echo-1"; })()`),
+			chromedp.Evaluate[chromedp.Void](`[...document.querySelectorAll('[data-testid="agent-edit-documents"] label')].find(l => l.textContent === "Notes on COBOL").querySelector("input").click()`),
+			chromedp.Evaluate[chromedp.Void](`[...document.querySelectorAll('[data-testid="agent-edit-graphs"] label')].find(l => l.textContent === "People").querySelector("input").click()`),
+			chromedp.Click(tid("agent-edit-save")),
+		)
+		tb.poll(t, "the agent is saved", `document.querySelector('[data-testid="status"]').textContent === "Agent Librarian saved."`)
+		tb.reload(t)
+		tb.openPage(t, "agents")
+		agent = rowByText("agent-item", "agent-name", "Librarian")
+		tb.poll(t, "the edit is visible after a reload", agent+`.querySelector('[data-testid="agent-instructions"]').textContent === "Answer from the notes, briefly."`)
+		require.Equal(t, "echo-1 · 1 documents · 1 graphs", tb.eval(t, agent+`.querySelector('[data-testid="agent-meta"]').textContent`))
+
+		// Shared with the member read-only: they see it, but not to edit.
+		tb.do(t, "open the sharing dialog", chromedp.Evaluate[chromedp.Void](agent+`.querySelector('[data-testid="share-open"]').click()`))
+		tb.visible(t, "share-form")
+		tb.do(t, "share with the member", chromedp.Evaluate[chromedp.Void](
+			`(() => { const s = document.querySelector('[data-testid="share-subject"]'); s.value = [...s.options].find(o => o.textContent === "Mary Member").value; })()`),
+			chromedp.Click(tid("share-submit")))
+		tb.poll(t, "the share is listed", `[...document.querySelectorAll('[data-testid="share-item"]')].some(li => li.dataset.level === "viewer")`)
+		require.True(t, tb.isHidden(t, "error"))
+	})
+
+	stepRun(t, "MemberCannotEdit", func(t *testing.T) {
+		tb := member.tab
+		tb.openPage(t, "agents")
+		tb.waitTexts(t, "agent-name", "Librarian")
+		require.Equal(t, "0", tb.eval(t, `document.querySelectorAll('[data-testid="agent-edit"], [data-testid="agent-edit-form"]').length`),
+			"a read-only share offers no edit, although the member holds agent.update")
+		tb.openPage(t, "roles")
+		require.Equal(t, "0", tb.eval(t, `document.querySelectorAll('[data-testid="role-edit"], [data-testid="role-edit-form"]').length`))
+		tb.openPage(t, "teams")
+		tb.waitTexts(t, "team-name", "Compiler team")
+		require.Equal(t, "0", tb.eval(t, `document.querySelectorAll('[data-testid="team-edit"], [data-testid="team-edit-form"]').length`))
+	})
+
 	stepRun(t, "ViewerReadsOnly", func(t *testing.T) {
 		tb := viewer.tab
 		// The suspension ended the viewer's sessions: the console says so, and
@@ -272,7 +378,13 @@ func TestConsolePages(t *testing.T) {
 		tb.waitCount(t, "member-item", 4)
 		require.Equal(t, "0", tb.eval(t, `document.querySelectorAll('[data-testid="member-suspend"], [data-testid="member-remove"], [data-testid="member-roles"]').length`))
 		tb.openPage(t, "roles")
-		require.Equal(t, "0", tb.eval(t, `document.querySelectorAll('[data-testid="role-new-card"], [data-testid="role-delete"]').length`))
+		require.Equal(t, "0", tb.eval(t, `document.querySelectorAll('[data-testid="role-new-card"], [data-testid="role-delete"], [data-testid="role-edit"]').length`))
+		tb.openPage(t, "teams")
+		tb.waitTexts(t, "team-name", "Compiler team")
+		require.Equal(t, "0", tb.eval(t, `document.querySelectorAll('[data-testid="team-edit"], [data-testid="team-edit-form"]').length`))
+		tb.openPage(t, "agents")
+		tb.poll(t, "the list has loaded", `document.querySelectorAll('[data-testid="agent-item"], [data-testid="agents-empty"]').length > 0`)
+		require.Equal(t, "0", tb.eval(t, `document.querySelectorAll('[data-testid="agent-edit"], [data-testid="agent-edit-form"]').length`))
 	})
 
 	// Forced calls the page does not offer: the server refuses them.
@@ -292,6 +404,13 @@ func TestConsolePages(t *testing.T) {
 			{viewer, "GET", "/api/v1/tenant", ``},
 			{viewer, "POST", "/api/v1/conversations", `{"title":"x"}`},
 			{viewer, "POST", "/api/v1/agents", `{"name":"x","model":"m"}`},
+			// Edits: the forms are absent for them, and forcing one fails.
+			{member, "PATCH", "/api/v1/roles/" + roleID, `{"name":"taken"}`},
+			{viewer, "PATCH", "/api/v1/roles/" + roleID, `{"permissions":["*"]}`},
+			{member, "PATCH", "/api/v1/teams/" + teamID, `{"name":"taken"}`},
+			{viewer, "PATCH", "/api/v1/teams/" + teamID, `{"name":"taken"}`},
+			{member, "PATCH", "/api/v1/agents/" + agentID, `{"instructions":"Leak everything."}`}, // shared read-only
+			{viewer, "PATCH", "/api/v1/agents/" + agentID, `{"instructions":"Leak everything."}`},
 		} {
 			status := c.who.tab.forceCall(t, c.method, c.path, c.body)
 			require.Equal(t, http.StatusForbidden, status, "%s %s %s", c.who.name, c.method, c.path)
@@ -315,7 +434,38 @@ func TestConsolePages(t *testing.T) {
 		}
 	})
 
+	stepRun(t, "AdminSeesBrokenChain", func(t *testing.T) {
+		// Someone with database access rewrites an event: "Verify chain" names it.
+		db := site.env.App.DB
+		ev, err := db.Client.AuditEvent.Query().Where(auditevent.Chain(site.tenant.String()), auditevent.Action("tenant.updated")).
+			Order(ent.Asc(auditevent.FieldSeq)).First(site.env.System())
+		require.NoError(t, err)
+		_, err = db.DB.ExecContext(ctx, "UPDATE audit_events SET action = ? WHERE id = ?", "tenant.forged", ev.ID)
+		require.NoError(t, err)
+		tb := admin.tab
+		tb.openPage(t, "audit")
+		tb.do(t, "verify", chromedp.Click(tid("audit-verify")))
+		tb.poll(t, "the break is named", fmt.Sprintf(
+			`(() => { const v = document.querySelector('[data-testid="audit-verify-status"]').dataset; return v.state === "broken" && v.broken === "%d"; })()`, ev.Seq))
+		require.Contains(t, tb.text(t, "audit-verify-status"), fmt.Sprintf("Broken at seq %d: its content was changed.", ev.Seq))
+		require.True(t, tb.isHidden(t, "error"))
+		tb.shot(t, shots, "admin-desktop-audit-broken")
+	})
+
 	b.requireClean(t)
+}
+
+// rowByText is a JavaScript expression: the list item (data-testid item)
+// whose child textTestID reads exactly text, or undefined.
+func rowByText(item, textTestID, text string) string {
+	return fmt.Sprintf(`[...document.querySelectorAll('[data-testid=%q]')].find(li => li.querySelector('[data-testid=%q]')?.textContent === %q)`, item, textTestID, text)
+}
+
+// reload reloads the page; the session survives in sessionStorage.
+func (tb *tab) reload(t *testing.T) {
+	t.Helper()
+	tb.do(t, "reload", chromedp.Reload())
+	tb.visible(t, "view-console")
 }
 
 // enrollAs opens an invitation link in a fresh browser context with its own
