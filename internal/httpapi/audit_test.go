@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"net/http"
 	"testing"
@@ -11,8 +12,11 @@ import (
 
 	"atrium/ent/auditevent"
 	"atrium/gen/api"
+	"atrium/internal/apptest"
 	"atrium/internal/audit"
 	"atrium/internal/authz"
+	"atrium/internal/ratelimit"
+	"atrium/internal/testkit"
 	"atrium/internal/viewer"
 )
 
@@ -130,4 +134,21 @@ func TestAuditEvents(t *testing.T) {
 			require.Equal(t, int64(reps[0].Events), mine.Events)
 		})
 	})
+}
+
+// TestAuditVerifyRateLimited: verification reads the whole chain, so a
+// tenant's admins share one allowance; beyond it, 429 with Retry-After, and
+// another tenant's allowance is its own.
+func TestAuditVerifyRateLimited(t *testing.T) {
+	t.Parallel()
+	env := apptest.New(t, testkit.SQLite(t), apptest.WithRateLimits(ratelimit.Config{PerUser: ratelimit.PerHour(1, 1)}))
+	ctx := context.Background()
+	ta, tb := env.Tenant(), env.Tenant()
+	a1, a2 := env.Member(ta.ID, authz.RoleAdminID), env.Member(ta.ID, authz.RoleAdminID)
+	_, err := a1.Client.VerifyAuditChain(ctx)
+	require.NoError(t, err)
+	_, err = a2.Client.VerifyAuditChain(ctx)
+	requireStatus(t, err, 429)
+	_, err = env.Member(tb.ID, authz.RoleAdminID).Client.VerifyAuditChain(ctx)
+	require.NoError(t, err, "tenant B's allowance is not A's")
 }
