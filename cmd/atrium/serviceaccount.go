@@ -173,7 +173,7 @@ func runServiceAccount(ctx context.Context, args []string, stdout, stderr io.Wri
 				fmt.Fprintf(stdout, "%-36s  %-24s  %-8s  %d\n", s.ID, s.Name, status, n)
 			}
 		case "add-key":
-			in := serviceaccount.KeyInput{PublicKeyPEM: pemText}
+			in := serviceaccount.KeyInput{PublicKey: pemText}
 			if *expiresIn > 0 {
 				t := time.Now().Add(*expiresIn)
 				in.ExpiresAt = &t

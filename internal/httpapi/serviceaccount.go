@@ -152,7 +152,7 @@ func (h *Handler) SetServiceAccountRoles(ctx context.Context, req *api.ServiceAc
 // AddServiceAccountKey implements addServiceAccountKey.
 // POST /service-accounts/{serviceAccountId}/keys
 func (h *Handler) AddServiceAccountKey(ctx context.Context, req *api.ServiceAccountKeyCreate, p api.AddServiceAccountKeyParams) (*api.ServiceAccountKey, error) {
-	in := serviceaccount.KeyInput{PublicKeyPEM: req.PublicKey}
+	in := serviceaccount.KeyInput{PublicKey: req.PublicKey}
 	if v, ok := req.ExpiresAt.Get(); ok {
 		in.ExpiresAt = &v
 	}

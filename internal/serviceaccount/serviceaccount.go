@@ -393,17 +393,30 @@ func (s *Service) SetRoles(ctx context.Context, id uuid.UUID, roleIDs []uuid.UUI
 
 // KeyInput registers a public key.
 type KeyInput struct {
-	PublicKeyPEM string
-	ExpiresAt    *time.Time
+	// PublicKey is a PEM "PUBLIC KEY" or a public JWK (ParsePublicKey).
+	PublicKey string
+	// Kid is the kid its assertions will name; empty: the JWK's kid if it
+	// has one, else the key's RFC 7638 thumbprint.
+	Kid       string
+	ExpiresAt *time.Time
 }
 
 // AddKey registers a public key for a service account. Whoever holds the
 // matching private key acts as the account, so the caller must hold
 // everything it holds.
 func (s *Service) AddKey(ctx context.Context, id uuid.UUID, in KeyInput) (*ent.ServiceAccountKey, error) {
-	pk, err := ParsePublicKey(in.PublicKeyPEM)
+	pk, err := ParsePublicKey(in.PublicKey)
 	if err != nil {
 		return nil, fault.Fields(fault.FieldError{Field: "public_key", Message: err.Error()})
+	}
+	if in.Kid != "" {
+		if err := checkKid(in.Kid); err != nil {
+			return nil, fault.Fields(fault.FieldError{Field: "kid", Message: err.Error()})
+		}
+		if pk.Kid != pk.Thumbprint && pk.Kid != in.Kid {
+			return nil, fault.Fields(fault.FieldError{Field: "kid", Message: "differs from the JWK's own kid"})
+		}
+		pk.Kid = in.Kid
 	}
 	if in.ExpiresAt != nil && !in.ExpiresAt.After(s.now()) {
 		return nil, fault.Fields(fault.FieldError{Field: "expires_at", Message: "must be in the future"})
@@ -434,12 +447,22 @@ func (s *Service) AddKey(ctx context.Context, id uuid.UUID, in KeyInput) (*ent.S
 			return audit.Event{}, err
 		}
 		return audit.Event{Action: ActionKeyAdded, ResourceType: "service_account", ResourceID: id,
-			Details: map[string]string{"kid": pk.Kid, "alg": pk.Alg}}, nil
+			Details: map[string]string{"kid": pk.Kid, "alg": pk.Alg, "thumbprint": pk.Thumbprint}}, nil
 	})
 	if err != nil {
 		return nil, fault.FromEnt(err, "service account key")
 	}
 	return k, nil
+}
+
+// KeyThumbprint returns the RFC 7638 thumbprint of a registered key (empty
+// if its stored PEM cannot be read, which registration prevents).
+func KeyThumbprint(k *ent.ServiceAccountKey) string {
+	pk, err := ParsePublicKey(k.PublicKey)
+	if err != nil {
+		return ""
+	}
+	return pk.Thumbprint
 }
 
 // RevokeKey revokes a key: assertions it signs are refused from now on
