@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"context"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -13,6 +14,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -112,13 +115,31 @@ func TestServiceAccounts(t *testing.T) {
 			keys[alg] = k
 		}
 		exchange := func(assertion string) (*api.ServiceAccountTokenResponse, error) {
-			return anon.ServiceAccountToken(ctx, &api.ServiceAccountTokenRequest{
-				GrantType: api.ServiceAccountTokenRequestGrantTypeUrnIetfParamsOAuthGrantTypeJwtBearer, Assertion: api.NewOptString(assertion)})
+			return saToken(ctx, anon, &api.ServiceAccountTokenRequest{GrantType: grantJWTBearer, Assertion: api.NewOptString(assertion)})
 		}
+		asClient := func(assertion string) (*api.ServiceAccountTokenResponse, error) {
+			return saToken(ctx, anon, &api.ServiceAccountTokenRequest{GrantType: "client_credentials",
+				ClientAssertionType: api.NewOptString(clientAssertionType), ClientAssertion: api.NewOptString(assertion)})
+		}
+		// refused: the assertion fails in both grants, with the OAuth code
+		// each one calls for (RFC 7523 sections 3.1 and 3.2), says why only
+		// to whoever signed it with the account's key, and is audited.
 		refused := func(t *testing.T, assertion, reason string) {
 			t.Helper()
 			_, err := exchange(assertion)
-			requireStatus(t, err, 401)
+			r := requireOAuth(t, err, "invalid_grant")
+			_, err = asClient(assertion)
+			if reason == "disabled" {
+				requireOAuth(t, err, "unauthorized_client")
+			} else {
+				requireOAuth(t, err, "invalid_client")
+			}
+			switch reason {
+			case "expired", "not_yet_valid", "audience", "lifetime", "replay", "disabled":
+				require.NotEqual(t, "the assertion is not valid", r.body.ErrorDescription.Or(""), "the key's holder learns why")
+			case "signature", "algorithm", "unknown_key", "key_revoked", "key_expired", "unknown_service_account", "client_id":
+				require.Equal(t, "the assertion is not valid", r.body.ErrorDescription.Or(""), "no oracle for someone without the key")
+			}
 			if reason == "" {
 				return
 			}
@@ -144,11 +165,11 @@ func TestServiceAccounts(t *testing.T) {
 				requireStatus(t, err, 404) // not shared with it, not its own
 			}
 			// RFC 7523 section 2.2: client_credentials with a client assertion.
-			res, err := anon.ServiceAccountToken(ctx, &api.ServiceAccountTokenRequest{
-				GrantType:           api.ServiceAccountTokenRequestGrantTypeClientCredentials,
-				ClientAssertionType: api.NewOptString("urn:ietf:params:oauth:client-assertion-type:jwt-bearer"),
+			res, err := saToken(ctx, anon, &api.ServiceAccountTokenRequest{
+				GrantType:           "client_credentials",
+				ClientAssertionType: api.NewOptString(clientAssertionType),
 				ClientAssertion:     api.NewOptString(keys["ES256"].sign(t, sa.ID, aud, env.Now(), nil)),
-				ClientID:            api.NewOptString(sa.ID.String())})
+				ClientID:            api.NewOptString(sa.ID.String()), Scope: api.NewOptString("conversation.read openid")})
 			require.NoError(t, err)
 			require.Equal(t, sa.ID, res.ServiceAccountID)
 
@@ -161,15 +182,46 @@ func TestServiceAccounts(t *testing.T) {
 			require.True(t, got.Keys[0].LastUsedAt.Set)
 		})
 		t.Run("ErrBadRequest", func(t *testing.T) {
-			_, err := anon.ServiceAccountToken(ctx, &api.ServiceAccountTokenRequest{GrantType: api.ServiceAccountTokenRequestGrantTypeClientCredentials,
-				ClientAssertion: api.NewOptString("x")})
-			requireStatus(t, err, 400) // no client_assertion_type
-			_, err = anon.ServiceAccountToken(ctx, &api.ServiceAccountTokenRequest{GrantType: api.ServiceAccountTokenRequestGrantTypeUrnIetfParamsOAuthGrantTypeJwtBearer})
-			requireStatus(t, err, 400)
-			_, err = anon.ServiceAccountToken(ctx, &api.ServiceAccountTokenRequest{
-				GrantType: api.ServiceAccountTokenRequestGrantTypeUrnIetfParamsOAuthGrantTypeJwtBearer,
-				Assertion: api.NewOptString(keys["RS256"].sign(t, sa.ID, aud, env.Now(), nil)), ClientID: api.NewOptString(uuid.NewString())})
-			requireStatus(t, err, 401) // client_id names someone else
+			a := func() string { return keys["RS256"].sign(t, sa.ID, aud, env.Now(), nil) }
+			for name, c := range map[string]struct {
+				req  api.ServiceAccountTokenRequest
+				code string
+			}{
+				"NoAssertion":             {api.ServiceAccountTokenRequest{GrantType: grantJWTBearer}, "invalid_request"},
+				"EmptyAssertion":          {api.ServiceAccountTokenRequest{GrantType: grantJWTBearer, Assertion: api.NewOptString("")}, "invalid_request"},
+				"BearerWithClientAssert":  {api.ServiceAccountTokenRequest{GrantType: grantJWTBearer, Assertion: api.NewOptString(a()), ClientAssertion: api.NewOptString(a())}, "invalid_request"},
+				"NoClientAssertionType":   {api.ServiceAccountTokenRequest{GrantType: "client_credentials", ClientAssertion: api.NewOptString(a())}, "invalid_request"},
+				"NoClientAssertion":       {api.ServiceAccountTokenRequest{GrantType: "client_credentials", ClientAssertionType: api.NewOptString(clientAssertionType)}, "invalid_request"},
+				"NoClientAuthentication":  {api.ServiceAccountTokenRequest{GrantType: "client_credentials"}, "invalid_client"},
+				"OtherClientAuthMethod":   {api.ServiceAccountTokenRequest{GrantType: "client_credentials", ClientAssertionType: api.NewOptString("urn:ietf:params:oauth:client-assertion-type:saml2-bearer"), ClientAssertion: api.NewOptString(a())}, "invalid_client"},
+				"CredentialsWithGrant":    {api.ServiceAccountTokenRequest{GrantType: "client_credentials", ClientAssertionType: api.NewOptString(clientAssertionType), ClientAssertion: api.NewOptString(a()), Assertion: api.NewOptString(a())}, "invalid_request"},
+				"EmptyGrantType":          {api.ServiceAccountTokenRequest{GrantType: "", Assertion: api.NewOptString(a())}, "invalid_request"},
+				"PasswordGrant":           {api.ServiceAccountTokenRequest{GrantType: "password", Assertion: api.NewOptString(a())}, "unsupported_grant_type"},
+				"RefreshGrant":            {api.ServiceAccountTokenRequest{GrantType: "refresh_token", Assertion: api.NewOptString(a())}, "unsupported_grant_type"},
+				"SAMLGrant":               {api.ServiceAccountTokenRequest{GrantType: "urn:ietf:params:oauth:grant-type:saml2-bearer", Assertion: api.NewOptString(a())}, "unsupported_grant_type"},
+				"MalformedScope":          {api.ServiceAccountTokenRequest{GrantType: grantJWTBearer, Assertion: api.NewOptString(a()), Scope: api.NewOptString(`a "quoted" scope`)}, "invalid_scope"},
+				"ScopeWithDoubleSpace":    {api.ServiceAccountTokenRequest{GrantType: grantJWTBearer, Assertion: api.NewOptString(a()), Scope: api.NewOptString("a  b")}, "invalid_scope"},
+				"GarbageAssertion":        {api.ServiceAccountTokenRequest{GrantType: grantJWTBearer, Assertion: api.NewOptString("not.a.jwt")}, "invalid_grant"},
+				"GarbageClientAssertion":  {api.ServiceAccountTokenRequest{GrantType: "client_credentials", ClientAssertionType: api.NewOptString(clientAssertionType), ClientAssertion: api.NewOptString("x")}, "invalid_client"},
+			} {
+				_, err := saToken(ctx, anon, &c.req)
+				requireOAuth(t, err, c.code, name)
+			}
+			// RFC 7521 section 4.2: a client_id must name the assertion's subject.
+			for _, grant := range []string{grantJWTBearer, "client_credentials"} {
+				req := &api.ServiceAccountTokenRequest{GrantType: grant, ClientID: api.NewOptString(uuid.NewString())}
+				if grant == grantJWTBearer {
+					req.Assertion = api.NewOptString(a())
+				} else {
+					req.ClientAssertionType, req.ClientAssertion = api.NewOptString(clientAssertionType), api.NewOptString(a())
+				}
+				_, err := saToken(ctx, anon, req)
+				requireOAuth(t, err, map[string]string{grantJWTBearer: "invalid_grant", "client_credentials": "invalid_client"}[grant])
+			}
+			ev, err := admin.ListAuditEvents(ctx, api.ListAuditEventsParams{Action: api.NewOptString("auth.service_account.token_refused"),
+				ResourceID: api.NewOptUUID(sa.ID), Limit: api.NewOptInt(1)})
+			require.NoError(t, err)
+			require.Equal(t, "client_id", ev.Items[0].Details.Value["reason"], "refused before any token is issued, and audited")
 		})
 		t.Run("ErrForgedSignature", func(t *testing.T) {
 			forger := newSAKey(t, "RS256")
@@ -182,6 +234,22 @@ func TestServiceAccounts(t *testing.T) {
 		})
 		t.Run("ErrExpired", func(t *testing.T) {
 			refused(t, keys["ES256"].sign(t, sa.ID, aud, env.Now().Add(-10*time.Minute), nil), "expired")
+		})
+		t.Run("ErrNotYetValid", func(t *testing.T) {
+			refused(t, keys["ES256"].sign(t, sa.ID, aud, env.Now().Add(10*time.Minute), nil), "not_yet_valid")
+			refused(t, keys["ES256"].sign(t, sa.ID, aud, env.Now(), func(h, c map[string]any) {
+				c["nbf"] = env.Now().Add(3 * time.Minute).Unix()
+			}), "not_yet_valid")
+		})
+		t.Run("ErrUnknownKey", func(t *testing.T) {
+			k := newSAKey(t, "ES256")
+			k.kid = "never-registered"
+			refused(t, k.sign(t, sa.ID, aud, env.Now(), nil), "unknown_key")
+			k.kid = ""
+			refused(t, k.sign(t, sa.ID, aud, env.Now(), nil), "unknown_key")
+			// An account nobody registered: only logged, refused the same way.
+			k.kid = keys["ES256"].kid
+			refused(t, k.sign(t, uuid.New(), aud, env.Now(), nil), "")
 		})
 		t.Run("ErrLifetimeOverFiveMinutes", func(t *testing.T) {
 			refused(t, keys["ES256"].sign(t, sa.ID, aud, env.Now(), func(h, c map[string]any) {
@@ -250,6 +318,12 @@ func TestServiceAccounts(t *testing.T) {
 			_, err = c.ListConversations(ctx, api.ListConversationsParams{})
 			requireStatus(t, err, 401) // its token stops on the next request
 			refused(t, keys["RS256"].sign(t, sa.ID, aud, env.Now(), nil), "disabled")
+			// An assertion the account's key did not sign says nothing of it.
+			forger := newSAKey(t, "RS256")
+			forger.kid = keys["RS256"].kid
+			_, err = asClient(forger.sign(t, sa.ID, aud, env.Now(), nil))
+			r := requireOAuth(t, err, "invalid_client")
+			require.Equal(t, "the assertion is not valid", r.body.ErrorDescription.Or(""))
 			_, err = admin.UpdateServiceAccount(ctx, &api.ServiceAccountUpdate{Disabled: api.NewOptBool(false)},
 				api.UpdateServiceAccountParams{ServiceAccountId: sa.ID})
 			require.NoError(t, err)
@@ -385,12 +459,68 @@ func TestServiceAccounts(t *testing.T) {
 			_, err = env.Client(res.AccessToken).ListConversations(ctx, api.ListConversationsParams{})
 			requireStatus(t, err, 401)
 			_, err = exchange(keys["EdDSA"].sign(t, sa.ID, aud, env.Now(), nil))
-			requireStatus(t, err, 401)
+			requireOAuth(t, err, "invalid_grant")
 			ev, err := admin.ListAuditEvents(ctx, api.ListAuditEventsParams{Action: api.NewOptString("service_account.deleted")})
 			require.NoError(t, err)
 			require.Len(t, ev.Items, 1)
 		})
 	})
+}
+
+// The grant and client assertion types of RFC 7523.
+const (
+	grantJWTBearer      = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+	clientAssertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+)
+
+// tokenRefusal is an OAuth error answer of the token endpoint.
+type tokenRefusal struct {
+	status    int
+	body      api.ServiceAccountTokenError
+	challenge string
+}
+
+func (r *tokenRefusal) Error() string {
+	return fmt.Sprintf("%d %s: %s", r.status, r.body.Error, r.body.ErrorDescription.Or(""))
+}
+
+// saToken calls the token endpoint with the generated client; an OAuth
+// refusal comes back as a *tokenRefusal, a problem as *api.ErrorStatusCode.
+func saToken(ctx context.Context, c *api.Client, req *api.ServiceAccountTokenRequest) (*api.ServiceAccountTokenResponse, error) {
+	res, err := c.ServiceAccountToken(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	switch r := res.(type) {
+	case *api.ServiceAccountTokenResponseHeaders:
+		return &r.Response, nil
+	case *api.ServiceAccountTokenErrorHeaders:
+		return nil, &tokenRefusal{status: 400, body: r.Response}
+	case *api.ServiceAccountTokenUnauthorizedHeaders:
+		return nil, &tokenRefusal{status: 401, body: r.Response, challenge: r.WWWAuthenticate}
+	}
+	return nil, fmt.Errorf("unexpected answer %T", res)
+}
+
+// requireOAuth asserts an OAuth refusal with code: 400, or 401 with a
+// challenge for invalid_client, whose body is also a problem of the API.
+func requireOAuth(t *testing.T, err error, code string, msgAndArgs ...any) *tokenRefusal {
+	t.Helper()
+	var r *tokenRefusal
+	require.ErrorAs(t, err, &r, msgAndArgs...)
+	require.Equal(t, code, string(r.body.Error), msgAndArgs...)
+	status := 400
+	if code == "invalid_client" {
+		status = 401
+		require.Contains(t, r.challenge, `error="invalid_client"`, msgAndArgs...)
+	}
+	require.Equal(t, status, r.status, msgAndArgs...)
+	require.Equal(t, status, r.body.Status, msgAndArgs...)
+	require.Equal(t, "https://atrium.dev/problems/oauth-"+strings.ReplaceAll(code, "_", "-"), r.body.Type, msgAndArgs...)
+	require.NotEmpty(t, r.body.ErrorDescription.Or(""), msgAndArgs...)
+	require.Equal(t, r.body.ErrorDescription, r.body.Detail, msgAndArgs...)
+	require.NotEmpty(t, r.body.RequestID.Or(""), "it carries the request id like every problem")
+	return r
 }
 
 func must[T any](v T, err error) T {

@@ -163,9 +163,10 @@ type assertionClaims struct {
 // account it names. The assertion must be signed (RS256, ES256 or EdDSA,
 // the alg of the key named by its kid header) by an active key of the
 // account; iss and sub are the account's id, aud the token endpoint, exp at
-// most 5 minutes after iat, and jti unused. Refusals of a known account are
+// most 5 minutes after iat, and jti unused; clientID, if not empty, must be
+// the account's id. Refusals of a known account are
 // audited in its tenant's chain; others are only logged.
-func (s *Service) Token(ctx context.Context, assertion string) (*Issued, error) {
+func (s *Service) Token(ctx context.Context, assertion, clientID string) (*Issued, error) {
 	if len(assertion) == 0 || len(assertion) > MaxAssertionBytes {
 		return nil, s.refuse(ctx, nil, "", "malformed", false)
 	}
@@ -199,6 +200,10 @@ func (s *Service) Token(ctx context.Context, assertion string) (*Issued, error) 
 			return nil, err
 		}
 		sa = found
+		if clientID != "" && clientID != claims.Subject {
+			// RFC 7521 section 4.2: a client_id must name the assertion's subject.
+			return nil, refusal("client_id")
+		}
 		kid, _ := t.Header["kid"].(string)
 		if kid == "" || len(kid) > 64 {
 			return nil, refusal("unknown_key")
