@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"math/big"
 	"strings"
 	"testing"
 	"time"
@@ -55,6 +56,33 @@ func newSAKey(t testing.TB, alg string) *saKey {
 	der, err := x509.MarshalPKIXPublicKey(priv.Public())
 	require.NoError(t, err)
 	return &saKey{priv: priv, method: method, pem: string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))}
+}
+
+// jwk is the public JWK of the key, with extra members set (nil: removed).
+func (k *saKey) jwk(t testing.TB, extra map[string]any) string {
+	t.Helper()
+	enc := base64.RawURLEncoding.EncodeToString
+	var m map[string]any
+	switch p := k.priv.Public().(type) {
+	case *rsa.PublicKey:
+		m = map[string]any{"kty": "RSA", "n": enc(p.N.Bytes()), "e": enc(big.NewInt(int64(p.E)).Bytes())}
+	case *ecdsa.PublicKey:
+		b, err := p.Bytes()
+		require.NoError(t, err)
+		m = map[string]any{"kty": "EC", "crv": "P-256", "x": enc(b[1:33]), "y": enc(b[33:])}
+	case ed25519.PublicKey:
+		m = map[string]any{"kty": "OKP", "crv": "Ed25519", "x": enc(p)}
+	}
+	for name, v := range extra {
+		if v == nil {
+			delete(m, name)
+		} else {
+			m[name] = v
+		}
+	}
+	b, err := json.Marshal(m)
+	require.NoError(t, err)
+	return string(b)
 }
 
 // sign makes an assertion for account id, edited by edit.
@@ -187,22 +215,22 @@ func TestServiceAccounts(t *testing.T) {
 				req  api.ServiceAccountTokenRequest
 				code string
 			}{
-				"NoAssertion":             {api.ServiceAccountTokenRequest{GrantType: grantJWTBearer}, "invalid_request"},
-				"EmptyAssertion":          {api.ServiceAccountTokenRequest{GrantType: grantJWTBearer, Assertion: api.NewOptString("")}, "invalid_request"},
-				"BearerWithClientAssert":  {api.ServiceAccountTokenRequest{GrantType: grantJWTBearer, Assertion: api.NewOptString(a()), ClientAssertion: api.NewOptString(a())}, "invalid_request"},
-				"NoClientAssertionType":   {api.ServiceAccountTokenRequest{GrantType: "client_credentials", ClientAssertion: api.NewOptString(a())}, "invalid_request"},
-				"NoClientAssertion":       {api.ServiceAccountTokenRequest{GrantType: "client_credentials", ClientAssertionType: api.NewOptString(clientAssertionType)}, "invalid_request"},
-				"NoClientAuthentication":  {api.ServiceAccountTokenRequest{GrantType: "client_credentials"}, "invalid_client"},
-				"OtherClientAuthMethod":   {api.ServiceAccountTokenRequest{GrantType: "client_credentials", ClientAssertionType: api.NewOptString("urn:ietf:params:oauth:client-assertion-type:saml2-bearer"), ClientAssertion: api.NewOptString(a())}, "invalid_client"},
-				"CredentialsWithGrant":    {api.ServiceAccountTokenRequest{GrantType: "client_credentials", ClientAssertionType: api.NewOptString(clientAssertionType), ClientAssertion: api.NewOptString(a()), Assertion: api.NewOptString(a())}, "invalid_request"},
-				"EmptyGrantType":          {api.ServiceAccountTokenRequest{GrantType: "", Assertion: api.NewOptString(a())}, "invalid_request"},
-				"PasswordGrant":           {api.ServiceAccountTokenRequest{GrantType: "password", Assertion: api.NewOptString(a())}, "unsupported_grant_type"},
-				"RefreshGrant":            {api.ServiceAccountTokenRequest{GrantType: "refresh_token", Assertion: api.NewOptString(a())}, "unsupported_grant_type"},
-				"SAMLGrant":               {api.ServiceAccountTokenRequest{GrantType: "urn:ietf:params:oauth:grant-type:saml2-bearer", Assertion: api.NewOptString(a())}, "unsupported_grant_type"},
-				"MalformedScope":          {api.ServiceAccountTokenRequest{GrantType: grantJWTBearer, Assertion: api.NewOptString(a()), Scope: api.NewOptString(`a "quoted" scope`)}, "invalid_scope"},
-				"ScopeWithDoubleSpace":    {api.ServiceAccountTokenRequest{GrantType: grantJWTBearer, Assertion: api.NewOptString(a()), Scope: api.NewOptString("a  b")}, "invalid_scope"},
-				"GarbageAssertion":        {api.ServiceAccountTokenRequest{GrantType: grantJWTBearer, Assertion: api.NewOptString("not.a.jwt")}, "invalid_grant"},
-				"GarbageClientAssertion":  {api.ServiceAccountTokenRequest{GrantType: "client_credentials", ClientAssertionType: api.NewOptString(clientAssertionType), ClientAssertion: api.NewOptString("x")}, "invalid_client"},
+				"NoAssertion":            {api.ServiceAccountTokenRequest{GrantType: grantJWTBearer}, "invalid_request"},
+				"EmptyAssertion":         {api.ServiceAccountTokenRequest{GrantType: grantJWTBearer, Assertion: api.NewOptString("")}, "invalid_request"},
+				"BearerWithClientAssert": {api.ServiceAccountTokenRequest{GrantType: grantJWTBearer, Assertion: api.NewOptString(a()), ClientAssertion: api.NewOptString(a())}, "invalid_request"},
+				"NoClientAssertionType":  {api.ServiceAccountTokenRequest{GrantType: "client_credentials", ClientAssertion: api.NewOptString(a())}, "invalid_request"},
+				"NoClientAssertion":      {api.ServiceAccountTokenRequest{GrantType: "client_credentials", ClientAssertionType: api.NewOptString(clientAssertionType)}, "invalid_request"},
+				"NoClientAuthentication": {api.ServiceAccountTokenRequest{GrantType: "client_credentials"}, "invalid_client"},
+				"OtherClientAuthMethod":  {api.ServiceAccountTokenRequest{GrantType: "client_credentials", ClientAssertionType: api.NewOptString("urn:ietf:params:oauth:client-assertion-type:saml2-bearer"), ClientAssertion: api.NewOptString(a())}, "invalid_client"},
+				"CredentialsWithGrant":   {api.ServiceAccountTokenRequest{GrantType: "client_credentials", ClientAssertionType: api.NewOptString(clientAssertionType), ClientAssertion: api.NewOptString(a()), Assertion: api.NewOptString(a())}, "invalid_request"},
+				"EmptyGrantType":         {api.ServiceAccountTokenRequest{GrantType: "", Assertion: api.NewOptString(a())}, "invalid_request"},
+				"PasswordGrant":          {api.ServiceAccountTokenRequest{GrantType: "password", Assertion: api.NewOptString(a())}, "unsupported_grant_type"},
+				"RefreshGrant":           {api.ServiceAccountTokenRequest{GrantType: "refresh_token", Assertion: api.NewOptString(a())}, "unsupported_grant_type"},
+				"SAMLGrant":              {api.ServiceAccountTokenRequest{GrantType: "urn:ietf:params:oauth:grant-type:saml2-bearer", Assertion: api.NewOptString(a())}, "unsupported_grant_type"},
+				"MalformedScope":         {api.ServiceAccountTokenRequest{GrantType: grantJWTBearer, Assertion: api.NewOptString(a()), Scope: api.NewOptString(`a "quoted" scope`)}, "invalid_scope"},
+				"ScopeWithDoubleSpace":   {api.ServiceAccountTokenRequest{GrantType: grantJWTBearer, Assertion: api.NewOptString(a()), Scope: api.NewOptString("a  b")}, "invalid_scope"},
+				"GarbageAssertion":       {api.ServiceAccountTokenRequest{GrantType: grantJWTBearer, Assertion: api.NewOptString("not.a.jwt")}, "invalid_grant"},
+				"GarbageClientAssertion": {api.ServiceAccountTokenRequest{GrantType: "client_credentials", ClientAssertionType: api.NewOptString(clientAssertionType), ClientAssertion: api.NewOptString("x")}, "invalid_client"},
 			} {
 				_, err := saToken(ctx, anon, &c.req)
 				requireOAuth(t, err, c.code, name)
@@ -222,6 +250,88 @@ func TestServiceAccounts(t *testing.T) {
 				ResourceID: api.NewOptUUID(sa.ID), Limit: api.NewOptInt(1)})
 			require.NoError(t, err)
 			require.Equal(t, "client_id", ev.Items[0].Details.Value["reason"], "refused before any token is issued, and audited")
+		})
+		t.Run("JWK", func(t *testing.T) {
+			// The same three keys, as JWKs, on two fresh accounts; and as PEM on a third.
+			viaJWK, err := admin.CreateServiceAccount(ctx, &api.ServiceAccountCreate{Name: "jwk-sync", RoleIds: []uuid.UUID{authz.RoleMemberID}})
+			require.NoError(t, err)
+			viaPEM, err := admin.CreateServiceAccount(ctx, &api.ServiceAccountCreate{Name: "pem-sync", RoleIds: []uuid.UUID{authz.RoleMemberID}})
+			require.NoError(t, err)
+			for _, alg := range []string{"RS256", "ES256", "EdDSA"} {
+				k := newSAKey(t, alg)
+				reg, err := admin.AddServiceAccountKey(ctx, &api.ServiceAccountKeyCreate{PublicKey: k.jwk(t, map[string]any{"alg": alg, "use": "sig"})},
+					api.AddServiceAccountKeyParams{ServiceAccountId: viaJWK.ID})
+				require.NoError(t, err, alg)
+				require.Equal(t, alg, string(reg.Alg))
+				require.Equal(t, reg.Thumbprint, reg.Kid, "the default kid is the RFC 7638 thumbprint")
+				require.Contains(t, reg.PublicKey, "BEGIN PUBLIC KEY", "stored and shown as PEM")
+				same, err := admin.AddServiceAccountKey(ctx, &api.ServiceAccountKeyCreate{PublicKey: k.pem},
+					api.AddServiceAccountKeyParams{ServiceAccountId: viaPEM.ID})
+				require.NoError(t, err)
+				require.Equal(t, reg.Thumbprint, same.Thumbprint, "one key, one thumbprint, PEM or JWK")
+				require.Equal(t, reg.Kid, same.Kid)
+				_, err = admin.AddServiceAccountKey(ctx, &api.ServiceAccountKeyCreate{PublicKey: k.pem},
+					api.AddServiceAccountKeyParams{ServiceAccountId: viaJWK.ID})
+				requireStatus(t, err, 409) // the same key twice on one account
+				k.kid = reg.Kid
+				res, err := exchange(k.sign(t, viaJWK.ID, aud, env.Now(), nil))
+				require.NoError(t, err, "a key registered as a JWK signs assertions (%s)", alg)
+				_, err = env.Client(res.AccessToken).ListConversations(ctx, api.ListConversationsParams{})
+				require.NoError(t, err)
+			}
+			// A kid of the service's own: from the JWK, or given beside the key.
+			k := newSAKey(t, "EdDSA")
+			reg, err := admin.AddServiceAccountKey(ctx, &api.ServiceAccountKeyCreate{PublicKey: k.jwk(t, map[string]any{"kid": "billing-2026-12"})},
+				api.AddServiceAccountKeyParams{ServiceAccountId: viaPEM.ID})
+			require.NoError(t, err)
+			require.Equal(t, "billing-2026-12", reg.Kid)
+			require.NotEqual(t, reg.Kid, reg.Thumbprint)
+			k.kid = reg.Kid
+			_, err = exchange(k.sign(t, viaPEM.ID, aud, env.Now(), nil))
+			require.NoError(t, err)
+			k2 := newSAKey(t, "ES256")
+			reg, err = admin.AddServiceAccountKey(ctx, &api.ServiceAccountKeyCreate{PublicKey: k2.pem, Kid: api.NewOptString("ops-key-1")},
+				api.AddServiceAccountKeyParams{ServiceAccountId: viaPEM.ID})
+			require.NoError(t, err)
+			require.Equal(t, "ops-key-1", reg.Kid)
+			got, err := admin.GetServiceAccount(ctx, api.GetServiceAccountParams{ServiceAccountId: viaPEM.ID})
+			require.NoError(t, err)
+			for _, key := range got.Keys {
+				require.Len(t, key.Thumbprint, 43, "every listed key shows its thumbprint")
+			}
+		})
+		t.Run("ErrPrivateOrBadJWK", func(t *testing.T) {
+			other, err := admin.CreateServiceAccount(ctx, &api.ServiceAccountCreate{Name: "jwk-bad"})
+			require.NoError(t, err)
+			rk := newSAKey(t, "RS256")
+			priv := rk.priv.(*rsa.PrivateKey)
+			enc := base64.RawURLEncoding.EncodeToString
+			ek := newSAKey(t, "ES256")
+			small, err := rsa.GenerateKey(rand.Reader, 1024)
+			require.NoError(t, err)
+			for name, in := range map[string]string{
+				"PrivateRSA":   rk.jwk(t, map[string]any{"d": enc(priv.D.Bytes()), "p": enc(priv.Primes[0].Bytes()), "q": enc(priv.Primes[1].Bytes())}),
+				"PrivateEC":    ek.jwk(t, map[string]any{"d": enc(ek.priv.(*ecdsa.PrivateKey).D.Bytes())}),
+				"PrivateOKP":   newSAKey(t, "EdDSA").jwk(t, map[string]any{"d": enc(make([]byte, 32))}),
+				"OnlyQI":       rk.jwk(t, map[string]any{"qi": "AQAB"}),
+				"AlgMismatch":  ek.jwk(t, map[string]any{"alg": "RS256"}),
+				"WeakRSA":      (&saKey{priv: small}).jwk(t, nil),
+				"UnknownKty":   `{"kty":"oct","k":"c2VjcmV0"}`,
+				"UnknownCurve": ek.jwk(t, map[string]any{"crv": "secp256k1"}),
+			} {
+				_, err := admin.AddServiceAccountKey(ctx, &api.ServiceAccountKeyCreate{PublicKey: in},
+					api.AddServiceAccountKeyParams{ServiceAccountId: other.ID})
+				requireStatus(t, err, 400)
+				var se *api.ErrorStatusCode
+				require.ErrorAs(t, err, &se, name)
+				require.Equal(t, "public_key", se.Response.Errors[0].Field, name)
+			}
+			_, err = admin.AddServiceAccountKey(ctx, &api.ServiceAccountKeyCreate{PublicKey: ek.jwk(t, map[string]any{"kid": "a"}), Kid: api.NewOptString("b")},
+				api.AddServiceAccountKeyParams{ServiceAccountId: other.ID})
+			requireStatus(t, err, 400) // two different kids
+			got, err := admin.GetServiceAccount(ctx, api.GetServiceAccountParams{ServiceAccountId: other.ID})
+			require.NoError(t, err)
+			require.Empty(t, got.Keys, "nothing was registered")
 		})
 		t.Run("ErrForgedSignature", func(t *testing.T) {
 			forger := newSAKey(t, "RS256")
