@@ -172,7 +172,6 @@ func (s *Service) Token(ctx context.Context, assertion, clientID string) (*Issue
 	}
 	var sa *ent.ServiceAccount
 	var key *ent.ServiceAccountKey
-	sys := viewer.System(ctx, viewer.ReasonToken)
 	parser := jwt.NewParser(
 		jwt.WithAudience(s.audience),
 		jwt.WithExpirationRequired(),
@@ -191,15 +190,15 @@ func (s *Service) Token(ctx context.Context, assertion, clientID string) (*Issue
 		if err != nil || len(claims.Subject) != 36 || claims.Issuer != claims.Subject {
 			return nil, refusal("claims")
 		}
-		found, err := s.client.ServiceAccount.Query().Where(entsa.ID(id)).Only(sys)
-		if ent.IsNotFound(err) {
+		snap, err := s.snapshotOf(ctx, id)
+		if errors.Is(err, errNoAccount) {
 			return nil, refusal("unknown_service_account")
 		}
 		if err != nil {
 			lookupErr = err
 			return nil, err
 		}
-		sa = found
+		sa = snap.sa
 		if clientID != "" && clientID != claims.Subject {
 			// RFC 7521 section 4.2: a client_id must name the assertion's subject.
 			return nil, refusal("client_id")
@@ -208,31 +207,26 @@ func (s *Service) Token(ctx context.Context, assertion, clientID string) (*Issue
 		if kid == "" || len(kid) > 64 {
 			return nil, refusal("unknown_key")
 		}
-		k, err := s.client.ServiceAccountKey.Query().Where(serviceaccountkey.ServiceAccountID(sa.ID), serviceaccountkey.Kid(kid)).Only(sys)
-		if ent.IsNotFound(err) {
+		k, ok := snap.keys[kid]
+		if !ok {
 			return nil, refusal("unknown_key")
 		}
-		if err != nil {
-			lookupErr = err
-			return nil, err
-		}
-		key = k
+		key = k.row
 		switch {
-		case k.RevokedAt != nil:
+		case k.row.RevokedAt != nil:
 			return nil, refusal("key_revoked")
-		case k.ExpiresAt != nil && !k.ExpiresAt.After(s.now()):
+		case k.row.ExpiresAt != nil && !k.row.ExpiresAt.After(s.now()):
 			return nil, refusal("key_expired")
 		}
 		// Strict: the alg must be the key's own. This is what defeats
 		// "none" and HS256 with the public key as the secret.
-		if t.Method == nil || t.Method.Alg() != string(k.Alg) {
+		if t.Method == nil || t.Method.Alg() != string(k.row.Alg) {
 			return nil, refusal("algorithm")
 		}
-		pk, err := ParsePublicKey(k.PublicKey)
-		if err != nil {
+		if k.pub == nil {
 			return nil, refusal("unknown_key")
 		}
-		return pk.Key, nil
+		return k.pub.Key, nil
 	})
 	kid := ""
 	if key != nil {
@@ -260,7 +254,7 @@ func (s *Service) Token(ctx context.Context, assertion, clientID string) (*Issue
 	}
 	tctx := viewer.SystemForTenant(ctx, sa.TenantID, viewer.ReasonToken)
 	now := s.now()
-	replay := false
+	replay, stale := false, false
 	err = s.audit.Change(tctx, func(tx *ent.Tx) (audit.Event, error) {
 		// Remember the jti until the assertion expires; a second use finds it.
 		if _, err := tx.ServiceAccountAssertion.Delete().Where(serviceaccountassertion.ExpiresAtLT(now)).Exec(tctx); err != nil {
@@ -276,14 +270,27 @@ func (s *Service) Token(ctx context.Context, assertion, clientID string) (*Issue
 		if err != nil {
 			return audit.Event{}, err
 		}
-		if err := tx.ServiceAccountKey.UpdateOne(key).SetLastUsedAt(now).Exec(tctx); err != nil {
+		// The account and key were read from the cache, which every
+		// instance drops when they change. This write, which is made anyway,
+		// makes the check exact: it touches the key only if it is still
+		// unrevoked and its account still exists and is enabled.
+		n, err := tx.ServiceAccountKey.Update().Where(serviceaccountkey.ID(key.ID), serviceaccountkey.RevokedAtIsNil(),
+			serviceaccountkey.HasServiceAccountWith(entsa.DisabledAtIsNil())).SetLastUsedAt(now).Save(tctx)
+		if err != nil {
 			return audit.Event{}, err
+		}
+		if n == 0 {
+			stale = true
+			return audit.Event{}, refusal("stale")
 		}
 		return audit.Event{Action: ActionTokenIssued, ResourceType: "service_account", ResourceID: sa.ID,
 			Actor: sa.ID, Details: map[string]string{"kid": key.Kid}}, nil
 	})
 	if replay {
 		return nil, s.refuse(ctx, sa, kid, "replay", true)
+	}
+	if stale {
+		return nil, s.refuseStale(ctx, sa, kid)
 	}
 	if err != nil {
 		return nil, fault.Classify(err)
@@ -310,6 +317,27 @@ func (s *Service) refuse(ctx context.Context, sa *ent.ServiceAccount, kid string
 	s.audit.Log(viewer.SystemForTenant(ctx, sa.TenantID, viewer.ReasonToken), audit.Event{Action: ActionTokenRefused,
 		Outcome: audit.Denied, ResourceType: "service_account", ResourceID: sa.ID, TenantID: sa.TenantID, Actor: sa.ID, Details: d})
 	return &Refusal{Reason: reason, Verified: verified}
+}
+
+// refuseStale refuses an assertion whose account or key changed after the
+// cached copy this instance checked it against (the bus had not told it
+// yet): it drops that copy, reads them again and refuses with the reason
+// they now give.
+func (s *Service) refuseStale(ctx context.Context, sa *ent.ServiceAccount, kid string) error {
+	if s.cache != nil {
+		s.cache.gen.Add(1)
+		s.cache.c.Invalidate(sa.ID)
+	}
+	snap, err := s.snapshotOf(ctx, sa.ID)
+	switch {
+	case errors.Is(err, errNoAccount):
+		return s.refuse(ctx, nil, kid, "unknown_service_account", false)
+	case err != nil:
+		return fault.Classify(err)
+	case snap.sa.DisabledAt != nil:
+		return s.refuse(ctx, snap.sa, kid, "disabled", true)
+	}
+	return s.refuse(ctx, snap.sa, kid, "key_revoked", false)
 }
 
 // reasonOf maps a parser error to a refusal reason.
