@@ -1,7 +1,11 @@
 package httpapi_test
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
 	"mime"
 	"net/http"
 	"net/url"
@@ -9,12 +13,16 @@ import (
 	"testing"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/stretchr/testify/require"
 
 	"atrium/gen/api"
 	"atrium/internal/apptest"
 	"atrium/internal/authz"
+	"atrium/internal/fault"
+	"atrium/internal/httpapi"
 	"atrium/internal/ratelimit"
+	"atrium/internal/serviceaccount"
 	"atrium/internal/testkit"
 )
 
@@ -143,4 +151,54 @@ func mediaType(t *testing.T, res *http.Response) string {
 	mt, _, err := mime.ParseMediaType(res.Header.Get("Content-Type"))
 	require.NoError(t, err)
 	return mt
+}
+
+// stubServiceAccounts answers Token with err; nothing else is called.
+type stubServiceAccounts struct {
+	httpapi.ServiceAccounts
+	err error
+}
+
+func (s stubServiceAccounts) Token(context.Context, string, string) (*serviceaccount.Issued, error) {
+	return nil, s.err
+}
+
+// TestServiceAccountTokenFailures: a refusal is the OAuth error of its
+// grant; a database that is down is a 503 problem (with Retry-After), never
+// an OAuth error that would tell the service its key is wrong.
+func TestServiceAccountTokenFailures(t *testing.T) {
+	t.Parallel()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	down := fault.Classify(fmt.Errorf("load: %w", &pgconn.PgError{Code: "57P01"}))
+	ctx := context.Background()
+	bearer := &api.ServiceAccountTokenRequest{GrantType: grantJWTBearer, Assertion: api.NewOptString("a.b.c")}
+	client := &api.ServiceAccountTokenRequest{GrantType: "client_credentials",
+		ClientAssertionType: api.NewOptString(clientAssertionType), ClientAssertion: api.NewOptString("a.b.c")}
+
+	h := httpapi.NewHandler(httpapi.Services{ServiceAccounts: stubServiceAccounts{err: down}}, log)
+	for _, req := range []*api.ServiceAccountTokenRequest{bearer, client} {
+		res, err := h.ServiceAccountToken(ctx, req)
+		require.Nil(t, res)
+		require.Equal(t, http.StatusServiceUnavailable, h.NewError(ctx, err).StatusCode)
+	}
+	for reason, want := range map[string][2]string{
+		"signature": {"invalid_grant", "invalid_client"},
+		"disabled":  {"invalid_grant", "unauthorized_client"},
+		"replay":    {"invalid_grant", "invalid_client"},
+	} {
+		h := httpapi.NewHandler(httpapi.Services{ServiceAccounts: stubServiceAccounts{
+			err: &serviceaccount.Refusal{Reason: reason, Verified: reason != "signature"}}}, log)
+		for i, req := range []*api.ServiceAccountTokenRequest{bearer, client} {
+			res, err := h.ServiceAccountToken(ctx, req)
+			require.NoError(t, err)
+			var got api.ServiceAccountTokenError
+			switch r := res.(type) {
+			case *api.ServiceAccountTokenErrorHeaders:
+				got = r.Response
+			case *api.ServiceAccountTokenUnauthorizedHeaders:
+				got = r.Response
+			}
+			require.Equal(t, want[i], string(got.Error), reason)
+		}
+	}
 }
