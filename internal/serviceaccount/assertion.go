@@ -190,7 +190,7 @@ func (s *Service) Token(ctx context.Context, assertion, clientID string) (*Issue
 		if err != nil || len(claims.Subject) != 36 || claims.Issuer != claims.Subject {
 			return nil, refusal("claims")
 		}
-		snap, err := s.snapshotOf(ctx, id)
+		snap, err := s.snapshotOf(ctx, id, viewer.ReasonToken)
 		if errors.Is(err, errNoAccount) {
 			return nil, refusal("unknown_service_account")
 		}
@@ -328,7 +328,7 @@ func (s *Service) refuseStale(ctx context.Context, sa *ent.ServiceAccount, kid s
 		s.cache.gen.Add(1)
 		s.cache.c.Invalidate(sa.ID)
 	}
-	snap, err := s.snapshotOf(ctx, sa.ID)
+	snap, err := s.snapshotOf(ctx, sa.ID, viewer.ReasonToken)
 	switch {
 	case errors.Is(err, errNoAccount):
 		return s.refuse(ctx, nil, kid, "unknown_service_account", false)

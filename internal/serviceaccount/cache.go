@@ -107,9 +107,9 @@ func (c otterClock) Tick(time.Duration) <-chan time.Time { return nil }
 var errNoAccount = errors.New("no such service account")
 
 // snapshotOf returns service account id with its keys, from the cache or
-// the database (as the system: the caller is not known yet). A missing
-// account is errNoAccount and is not kept.
-func (s *Service) snapshotOf(ctx context.Context, id uuid.UUID) (*snapshot, error) {
+// the database (as the system for reason: the caller is not known yet). A
+// missing account is errNoAccount and is not kept.
+func (s *Service) snapshotOf(ctx context.Context, id uuid.UUID, reason viewer.Reason) (*snapshot, error) {
 	a := s.cache
 	if a != nil {
 		if e, ok := a.c.GetIfPresent(id); ok {
@@ -122,7 +122,7 @@ func (s *Service) snapshotOf(ctx context.Context, id uuid.UUID) (*snapshot, erro
 		gen, healthy = a.gen.Load(), a.bus.Healthy()
 	}
 	read := s.now()
-	sa, err := s.client.ServiceAccount.Query().Where(entsa.ID(id)).WithKeys().Only(viewer.System(ctx, viewer.ReasonToken))
+	sa, err := s.client.ServiceAccount.Query().Where(entsa.ID(id)).WithKeys().Only(viewer.System(ctx, reason))
 	if ent.IsNotFound(err) {
 		return nil, errNoAccount
 	}

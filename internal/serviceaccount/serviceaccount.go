@@ -515,7 +515,7 @@ var errGone = fault.New(fault.Unauthenticated, "the service account is disabled 
 // it, or changing its roles, applies on the next request after the bus
 // told this instance); its roles' grants are read on every request.
 func (s *Service) Permissions(ctx context.Context, tenantID, id uuid.UUID) (*authz.Set, error) {
-	snap, err := s.snapshotOf(ctx, id)
+	snap, err := s.snapshotOf(ctx, id, viewer.ReasonPermissions)
 	switch {
 	case errors.Is(err, errNoAccount):
 		return nil, errGone
