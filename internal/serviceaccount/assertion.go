@@ -273,8 +273,10 @@ func (s *Service) Token(ctx context.Context, assertion, clientID string) (*Issue
 		// The account and key were read from the cache, which every
 		// instance drops when they change. This write, which is made anyway,
 		// makes the check exact: it touches the key only if it is still
-		// unrevoked and its account still exists and is enabled.
+		// unrevoked and unexpired and its account still exists and is
+		// enabled.
 		n, err := tx.ServiceAccountKey.Update().Where(serviceaccountkey.ID(key.ID), serviceaccountkey.RevokedAtIsNil(),
+			serviceaccountkey.Or(serviceaccountkey.ExpiresAtIsNil(), serviceaccountkey.ExpiresAtGT(now)),
 			serviceaccountkey.HasServiceAccountWith(entsa.DisabledAtIsNil())).SetLastUsedAt(now).Save(tctx)
 		if err != nil {
 			return audit.Event{}, err
@@ -336,6 +338,9 @@ func (s *Service) refuseStale(ctx context.Context, sa *ent.ServiceAccount, kid s
 		return fault.Classify(err)
 	case snap.sa.DisabledAt != nil:
 		return s.refuse(ctx, snap.sa, kid, "disabled", true)
+	}
+	if k, ok := snap.keys[kid]; ok && k.row.RevokedAt == nil && k.row.ExpiresAt != nil {
+		return s.refuse(ctx, snap.sa, kid, "key_expired", false)
 	}
 	return s.refuse(ctx, snap.sa, kid, "key_revoked", false)
 }
