@@ -23,7 +23,7 @@ import (
 const serviceAccountUsage = `Usage:
   atrium service-account create --tenant SLUG --name NAME [--role ROLE]... [--administration]
   atrium service-account list --tenant SLUG
-  atrium service-account add-key --id ID --public-key FILE [--expires-in DURATION]
+  atrium service-account add-key --id ID (--public-key FILE | --jwk FILE) [--kid KID] [--expires-in DURATION]
   atrium service-account revoke-key --id ID --kid KID
   atrium service-account disable --id ID [--enable]
 
@@ -35,6 +35,12 @@ runs, e.g.
 
   openssl ecparam -name prime256v1 -genkey -noout | openssl pkcs8 -topk8 -nocrypt -out sa.key
   openssl ec -in sa.key -pubout -out sa.pub
+
+add-key takes the public key as PEM (--public-key; a file holding a JWK is
+recognised too) or as a JSON Web Key (--jwk: kty RSA, EC P-256 or OKP
+Ed25519). A JWK with private members (d, p, q, dp, dq, qi) is refused. The
+kid the assertions must name is --kid, else the JWK's kid, else the key's
+RFC 7638 thumbprint; both are printed.
 
 ROLE is a role name (admin, member, viewer or one of the tenant's) or id.
 Administrative permissions (member.manage, role.manage,
@@ -59,9 +65,10 @@ func runServiceAccount(ctx context.Context, args []string, stdout, stderr io.Wri
 	fs.Var(&roles, "role", "a role name or id (repeatable)")
 	admin := fs.Bool("administration", false, "grant the administrative permissions its roles carry")
 	id := fs.String("id", "", "the service account id")
-	keyFile := fs.String("public-key", "", "PEM file of the public key (SubjectPublicKeyInfo); - for stdin")
+	keyFile := fs.String("public-key", "", "PEM file of the public key (SubjectPublicKeyInfo; a JWK is recognised too); - for stdin")
+	jwkFile := fs.String("jwk", "", "JSON Web Key file of the public key (RFC 7517); - for stdin")
+	keyKid := fs.String("kid", "", "add-key: the kid its assertions name (default: the JWK's kid, else the thumbprint); revoke-key: the key to revoke")
 	expiresIn := fs.Duration("expires-in", 0, "the key expires after this long (default: never)")
-	kid := fs.String("kid", "", "kid of the key to revoke")
 	enable := fs.Bool("enable", false, "re-enable instead of disable")
 	if code, ok := parseFlags(fs, args[1:], 0); !ok {
 		return code
@@ -84,29 +91,36 @@ func runServiceAccount(ctx context.Context, args []string, stdout, stderr io.Wri
 		if saID, err = uuid.Parse(*id); err != nil {
 			return fail("--id: want the service account's id")
 		}
-		if args[0] == "add-key" && *keyFile == "" {
-			return fail("--public-key is required")
+		if args[0] == "add-key" && (*keyFile == "") == (*jwkFile == "") {
+			return fail("one of --public-key and --jwk is required")
 		}
-		if args[0] == "revoke-key" && *kid == "" {
+		if args[0] == "revoke-key" && *keyKid == "" {
 			return fail("--kid is required")
 		}
 	default:
 		fmt.Fprint(stderr, serviceAccountUsage)
 		return exitConfig
 	}
-	var pemText string
-	if *keyFile != "" {
+	var keyText string
+	path, flagName := *keyFile, "--public-key"
+	if *jwkFile != "" {
+		path, flagName = *jwkFile, "--jwk"
+	}
+	if path != "" {
 		var b []byte
 		var err error
-		if *keyFile == "-" {
+		if path == "-" {
 			b, err = io.ReadAll(io.LimitReader(os.Stdin, 16<<10))
 		} else {
-			b, err = os.ReadFile(*keyFile)
+			b, err = os.ReadFile(path)
 		}
 		if err != nil {
-			return fail("--public-key: %v", err)
+			return fail("%s: %v", flagName, err)
 		}
-		pemText = string(b)
+		keyText = string(b)
+		if *jwkFile != "" && !serviceaccount.IsJWK(keyText) {
+			return fail("--jwk: the file does not hold a JSON object (for PEM, use --public-key)")
+		}
 	}
 	return withApp(ctx, stderr, name, func(a *app.App) int {
 		sys := viewer.System(ctx, viewer.ReasonOperator)
@@ -173,7 +187,7 @@ func runServiceAccount(ctx context.Context, args []string, stdout, stderr io.Wri
 				fmt.Fprintf(stdout, "%-36s  %-24s  %-8s  %d\n", s.ID, s.Name, status, n)
 			}
 		case "add-key":
-			in := serviceaccount.KeyInput{PublicKeyPEM: pemText}
+			in := serviceaccount.KeyInput{PublicKey: keyText, Kid: *keyKid}
 			if *expiresIn > 0 {
 				t := time.Now().Add(*expiresIn)
 				in.ExpiresAt = &t
@@ -183,16 +197,17 @@ func runServiceAccount(ctx context.Context, args []string, stdout, stderr io.Wri
 				return report(err)
 			}
 			fmt.Fprintf(stdout, "Key registered: kid %s (%s). Put this kid in the header of the assertions it signs.\n", k.Kid, k.Alg)
+			fmt.Fprintf(stdout, "thumbprint (RFC 7638): %s\n", serviceaccount.KeyThumbprint(k))
 		case "revoke-key":
-			k, err := a.DB.Client.ServiceAccountKey.Query().Where(serviceaccountkey.ServiceAccountID(saID), serviceaccountkey.Kid(*kid)).Only(tctx)
+			k, err := a.DB.Client.ServiceAccountKey.Query().Where(serviceaccountkey.ServiceAccountID(saID), serviceaccountkey.Kid(*keyKid)).Only(tctx)
 			if err != nil {
-				fmt.Fprintf(stderr, "%s: no key %q on service account %s\n", name, *kid, saID)
+				fmt.Fprintf(stderr, "%s: no key %q on service account %s\n", name, *keyKid, saID)
 				return exitFail
 			}
 			if err := svc.RevokeKey(tctx, saID, k.ID); err != nil {
 				return report(err)
 			}
-			fmt.Fprintf(stdout, "Key %s revoked.\n", *kid)
+			fmt.Fprintf(stdout, "Key %s revoked.\n", *keyKid)
 		case "disable":
 			disabled := !*enable
 			if _, err := svc.Update(tctx, saID, serviceaccount.UpdateInput{Disabled: &disabled}); err != nil {

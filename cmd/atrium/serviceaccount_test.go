@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/pem"
 	"os"
 	"path/filepath"
@@ -58,6 +60,41 @@ func TestServiceAccountCLI(t *testing.T) {
 	_, stdout, _ = sa("list", "--tenant", "svc-corp")
 	require.Regexp(t, id+`\s+billing\s+disabled\s+0`, stdout)
 
+	t.Run("JWK", func(t *testing.T) {
+		pubKey, privKey, err := ed25519.GenerateKey(rand.Reader)
+		require.NoError(t, err)
+		enc := base64.RawURLEncoding.EncodeToString
+		dir := t.TempDir()
+		jwk := filepath.Join(dir, "sa.jwk")
+		require.NoError(t, os.WriteFile(jwk, []byte(`{"kty":"OKP","crv":"Ed25519","alg":"EdDSA","x":"`+enc(pubKey)+`"}`), 0o600))
+		code, stdout, stderr := sa("add-key", "--id", id, "--jwk", jwk)
+		require.Equal(t, exitOK, code, stderr)
+		kid := regexp.MustCompile(`kid (\S+) \(EdDSA\)`).FindStringSubmatch(stdout)[1]
+		require.Contains(t, stdout, "thumbprint (RFC 7638): "+kid, "the default kid is the thumbprint")
+		// The same key as PEM under a kid of the operator's choosing, on another account.
+		code, stdout, stderr = sa("create", "--tenant", "svc-corp", "--name", "billing-2")
+		require.Equal(t, exitOK, code, stderr)
+		id2 := regexp.MustCompile(`id ([0-9a-f-]{36})`).FindStringSubmatch(stdout)[1]
+		der, err := x509.MarshalPKIXPublicKey(pubKey)
+		require.NoError(t, err)
+		pemFile := filepath.Join(dir, "sa.pub")
+		require.NoError(t, os.WriteFile(pemFile, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), 0o600))
+		code, stdout, stderr = sa("add-key", "--id", id2, "--public-key", pemFile, "--kid", "ops-1")
+		require.Equal(t, exitOK, code, stderr)
+		require.Contains(t, stdout, "kid ops-1 (EdDSA)")
+		require.Contains(t, stdout, "thumbprint (RFC 7638): "+kid, "one key, one thumbprint")
+
+		private := filepath.Join(dir, "private.jwk")
+		require.NoError(t, os.WriteFile(private, []byte(`{"kty":"OKP","crv":"Ed25519","x":"`+enc(pubKey)+`","d":"`+enc(privKey.Seed())+`"}`), 0o600))
+		code, _, stderr = sa("add-key", "--id", id2, "--jwk", private)
+		require.Equal(t, exitFail, code, "a private JWK is refused")
+		require.Contains(t, stderr, "private key")
+		code, _, stderr = sa("add-key", "--id", id2, "--jwk", pemFile)
+		require.Equal(t, exitConfig, code)
+		require.Contains(t, stderr, "--jwk")
+		code, _, _ = sa("add-key", "--id", id2, "--jwk", jwk, "--public-key", pemFile)
+		require.Equal(t, exitConfig, code, "one key at a time")
+	})
 	t.Run("ErrUsage", func(t *testing.T) {
 		code, _, stderr := sa("create", "--name", "x")
 		require.Equal(t, exitConfig, code)

@@ -56,7 +56,10 @@ func (ServiceAccountKey) Mixin() []ent.Mixin { return []ent.Mixin{BaseMixin{}, T
 func (ServiceAccountKey) Fields() []ent.Field {
 	return []ent.Field{
 		field.UUID("service_account_id", uuid.UUID{}).Immutable(),
-		// kid is the base64url SHA-256 of the key's DER SubjectPublicKeyInfo.
+		// kid is what assertions signed with the key name: given at
+		// registration, or the JWK's own, or the key's RFC 7638 thumbprint
+		// (keys registered before JWKs were accepted: the base64url SHA-256 of
+		// the DER SubjectPublicKeyInfo).
 		field.String("kid").NotEmpty().MaxLen(64).Immutable(),
 		field.Enum("alg").Values("RS256", "ES256", "EdDSA").Immutable(),
 		// public_key is the PEM "PUBLIC KEY" (SubjectPublicKeyInfo).

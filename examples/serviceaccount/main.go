@@ -109,9 +109,19 @@ func (s *TokenSource) Token(ctx context.Context) (string, error) {
 	}
 	defer res.Body.Close()
 	if res.StatusCode != http.StatusOK {
-		var p struct{ Detail string }
+		// A refusal is an OAuth error (error, error_description) that is
+		// also a problem (detail, request_id); 429 and 503 are problems only.
+		var p struct {
+			Error            string `json:"error"`
+			ErrorDescription string `json:"error_description"`
+			Detail           string `json:"detail"`
+			RequestID        string `json:"request_id"`
+		}
 		_ = json.NewDecoder(res.Body).Decode(&p)
-		return "", fmt.Errorf("token endpoint: %s: %s", res.Status, p.Detail)
+		if p.Error != "" {
+			return "", fmt.Errorf("token endpoint: %s: %s: %s (request %s)", res.Status, p.Error, p.ErrorDescription, p.RequestID)
+		}
+		return "", fmt.Errorf("token endpoint: %s: %s (request %s)", res.Status, p.Detail, p.RequestID)
 	}
 	var out struct {
 		AccessToken string `json:"access_token"`

@@ -66,4 +66,10 @@ func TestExample(t *testing.T) {
 	ev, err := admin.Client.ListAuditEvents(ctx, api.ListAuditEventsParams{Action: api.NewOptString("auth.service_account.token_issued")})
 	require.NoError(t, err)
 	require.Len(t, ev.Items, 2)
+
+	// A refusal reads as the OAuth error it is.
+	bad := &TokenSource{BaseURL: env.Server.URL, ServiceAccountID: sa.ID.String(), KeyID: "not-registered", Key: signer,
+		Audience: env.App.ServiceAccounts.TokenEndpoint(), HTTP: env.Server.Client(), Now: env.Now}
+	_, err = bad.Token(ctx)
+	require.ErrorContains(t, err, "400 Bad Request: invalid_grant: the assertion is not valid")
 }

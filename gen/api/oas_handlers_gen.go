@@ -15916,6 +15916,15 @@ func (s *Server) handleRevokeServiceAccountKeyRequest(args [2]string, argsEscape
 // for the API; there is no refresh token: sign a new assertion. Every issue and every refusal of a
 // known account is audited.
 //
+// Refusals are OAuth error responses (RFC 6749 section 5.2, RFC 7523 section 3.1): `application/json`
+// with `error` and `error_description`, which also carry the problem fields (`type`, `title`,
+// `status`, `detail`, `request_id`, `trace_id`) every other error of the API has. A refused assertion
+// is `invalid_grant` (400) in the jwt-bearer grant and `invalid_client` (401, with `WWW-Authenticate`)
+// in client_credentials; a disabled account in client_credentials is `unauthorized_client`; a
+// malformed form `invalid_request`; another grant type `unsupported_grant_type`; a malformed scope
+// `invalid_scope`. Rate limiting (429) and a dependency down (503) stay problem+json like everywhere
+// else. Every answer has `Cache-Control: no-store` and `Pragma: no-cache`.
+//
 // POST /auth/token
 func (s *Server) handleServiceAccountTokenRequest(args [0]string, argsEscaped bool, w http.ResponseWriter, r *http.Request) {
 	statusWriter := &codeRecorder{ResponseWriter: w}
@@ -16006,7 +16015,7 @@ func (s *Server) handleServiceAccountTokenRequest(args [0]string, argsEscaped bo
 		}
 	}()
 
-	var response *ServiceAccountTokenResponse
+	var response ServiceAccountTokenRes
 	if m := s.cfg.Middleware; m != nil {
 		mreq := middleware.Request{
 			Context:          ctx,
@@ -16022,7 +16031,7 @@ func (s *Server) handleServiceAccountTokenRequest(args [0]string, argsEscaped bo
 		type (
 			Request  = *ServiceAccountTokenRequest
 			Params   = struct{}
-			Response = *ServiceAccountTokenResponse
+			Response = ServiceAccountTokenRes
 		)
 		response, err = middleware.HookMiddleware[
 			Request,

@@ -12664,6 +12664,10 @@ func (s *ServiceAccountKey) encodeFields(e *jx.Encoder) {
 		e.Str(s.Kid)
 	}
 	{
+		e.FieldStart("thumbprint")
+		e.Str(s.Thumbprint)
+	}
+	{
 		e.FieldStart("alg")
 		s.Alg.Encode(e)
 	}
@@ -12703,17 +12707,18 @@ func (s *ServiceAccountKey) encodeFields(e *jx.Encoder) {
 	}
 }
 
-var jsonFieldsNameOfServiceAccountKey = [10]string{
-	0: "id",
-	1: "kid",
-	2: "alg",
-	3: "public_key",
-	4: "created_at",
-	5: "created_by",
-	6: "expires_at",
-	7: "revoked_at",
-	8: "last_used_at",
-	9: "active",
+var jsonFieldsNameOfServiceAccountKey = [11]string{
+	0:  "id",
+	1:  "kid",
+	2:  "thumbprint",
+	3:  "alg",
+	4:  "public_key",
+	5:  "created_at",
+	6:  "created_by",
+	7:  "expires_at",
+	8:  "revoked_at",
+	9:  "last_used_at",
+	10: "active",
 }
 
 // Decode decodes ServiceAccountKey from json.
@@ -12749,8 +12754,20 @@ func (s *ServiceAccountKey) Decode(d *jx.Decoder) error {
 			}(); err != nil {
 				return errors.Wrap(err, "decode field \"kid\"")
 			}
-		case "alg":
+		case "thumbprint":
 			requiredBitSet[0] |= 1 << 2
+			if err := func() error {
+				v, err := d.Str()
+				s.Thumbprint = string(v)
+				if err != nil {
+					return err
+				}
+				return nil
+			}(); err != nil {
+				return errors.Wrap(err, "decode field \"thumbprint\"")
+			}
+		case "alg":
+			requiredBitSet[0] |= 1 << 3
 			if err := func() error {
 				if err := s.Alg.Decode(d); err != nil {
 					return err
@@ -12760,7 +12777,7 @@ func (s *ServiceAccountKey) Decode(d *jx.Decoder) error {
 				return errors.Wrap(err, "decode field \"alg\"")
 			}
 		case "public_key":
-			requiredBitSet[0] |= 1 << 3
+			requiredBitSet[0] |= 1 << 4
 			if err := func() error {
 				v, err := d.Str()
 				s.PublicKey = string(v)
@@ -12772,7 +12789,7 @@ func (s *ServiceAccountKey) Decode(d *jx.Decoder) error {
 				return errors.Wrap(err, "decode field \"public_key\"")
 			}
 		case "created_at":
-			requiredBitSet[0] |= 1 << 4
+			requiredBitSet[0] |= 1 << 5
 			if err := func() error {
 				v, err := json.DecodeDateTime(d)
 				s.CreatedAt = v
@@ -12784,7 +12801,7 @@ func (s *ServiceAccountKey) Decode(d *jx.Decoder) error {
 				return errors.Wrap(err, "decode field \"created_at\"")
 			}
 		case "created_by":
-			requiredBitSet[0] |= 1 << 5
+			requiredBitSet[0] |= 1 << 6
 			if err := func() error {
 				v, err := json.DecodeUUID(d)
 				s.CreatedBy = v
@@ -12826,7 +12843,7 @@ func (s *ServiceAccountKey) Decode(d *jx.Decoder) error {
 				return errors.Wrap(err, "decode field \"last_used_at\"")
 			}
 		case "active":
-			requiredBitSet[1] |= 1 << 1
+			requiredBitSet[1] |= 1 << 2
 			if err := func() error {
 				v, err := d.Bool()
 				s.Active = bool(v)
@@ -12847,8 +12864,8 @@ func (s *ServiceAccountKey) Decode(d *jx.Decoder) error {
 	// Validate required fields.
 	var failures []validate.FieldError
 	for i, mask := range [2]uint8{
-		0b00111111,
-		0b00000010,
+		0b01111111,
+		0b00000100,
 	} {
 		if result := (requiredBitSet[i] & mask) ^ mask; result != 0 {
 			// Mask only required fields and check equality to mask using XOR.
@@ -12950,6 +12967,12 @@ func (s *ServiceAccountKeyCreate) encodeFields(e *jx.Encoder) {
 		e.Str(s.PublicKey)
 	}
 	{
+		if s.Kid.Set {
+			e.FieldStart("kid")
+			s.Kid.Encode(e)
+		}
+	}
+	{
 		if s.ExpiresAt.Set {
 			e.FieldStart("expires_at")
 			s.ExpiresAt.Encode(e, json.EncodeDateTime)
@@ -12957,9 +12980,10 @@ func (s *ServiceAccountKeyCreate) encodeFields(e *jx.Encoder) {
 	}
 }
 
-var jsonFieldsNameOfServiceAccountKeyCreate = [2]string{
+var jsonFieldsNameOfServiceAccountKeyCreate = [3]string{
 	0: "public_key",
-	1: "expires_at",
+	1: "kid",
+	2: "expires_at",
 }
 
 // Decode decodes ServiceAccountKeyCreate from json.
@@ -12982,6 +13006,16 @@ func (s *ServiceAccountKeyCreate) Decode(d *jx.Decoder) error {
 				return nil
 			}(); err != nil {
 				return errors.Wrap(err, "decode field \"public_key\"")
+			}
+		case "kid":
+			if err := func() error {
+				s.Kid.Reset()
+				if err := s.Kid.Decode(d); err != nil {
+					return err
+				}
+				return nil
+			}(); err != nil {
+				return errors.Wrap(err, "decode field \"kid\"")
 			}
 		case "expires_at":
 			if err := func() error {
@@ -13294,6 +13328,296 @@ func (s *ServiceAccountRoles) MarshalJSON() ([]byte, error) {
 
 // UnmarshalJSON implements stdjson.Unmarshaler.
 func (s *ServiceAccountRoles) UnmarshalJSON(data []byte) error {
+	d := jx.DecodeBytes(data)
+	return s.Decode(d)
+}
+
+// Encode implements json.Marshaler.
+func (s *ServiceAccountTokenError) Encode(e *jx.Encoder) {
+	e.ObjStart()
+	s.encodeFields(e)
+	e.ObjEnd()
+}
+
+// encodeFields encodes fields.
+func (s *ServiceAccountTokenError) encodeFields(e *jx.Encoder) {
+	{
+		e.FieldStart("error")
+		s.Error.Encode(e)
+	}
+	{
+		if s.ErrorDescription.Set {
+			e.FieldStart("error_description")
+			s.ErrorDescription.Encode(e)
+		}
+	}
+	{
+		e.FieldStart("type")
+		e.Str(s.Type)
+	}
+	{
+		e.FieldStart("title")
+		e.Str(s.Title)
+	}
+	{
+		e.FieldStart("status")
+		e.Int(s.Status)
+	}
+	{
+		if s.Detail.Set {
+			e.FieldStart("detail")
+			s.Detail.Encode(e)
+		}
+	}
+	{
+		if s.RequestID.Set {
+			e.FieldStart("request_id")
+			s.RequestID.Encode(e)
+		}
+	}
+	{
+		if s.TraceID.Set {
+			e.FieldStart("trace_id")
+			s.TraceID.Encode(e)
+		}
+	}
+	{
+		if s.Errors != nil {
+			e.FieldStart("errors")
+			e.ArrStart()
+			for _, elem := range s.Errors {
+				elem.Encode(e)
+			}
+			e.ArrEnd()
+		}
+	}
+}
+
+var jsonFieldsNameOfServiceAccountTokenError = [9]string{
+	0: "error",
+	1: "error_description",
+	2: "type",
+	3: "title",
+	4: "status",
+	5: "detail",
+	6: "request_id",
+	7: "trace_id",
+	8: "errors",
+}
+
+// Decode decodes ServiceAccountTokenError from json.
+func (s *ServiceAccountTokenError) Decode(d *jx.Decoder) error {
+	if s == nil {
+		return errors.New("invalid: unable to decode ServiceAccountTokenError to nil")
+	}
+	var requiredBitSet [2]uint8
+
+	if err := d.ObjBytes(func(d *jx.Decoder, k []byte) error {
+		switch string(k) {
+		case "error":
+			requiredBitSet[0] |= 1 << 0
+			if err := func() error {
+				if err := s.Error.Decode(d); err != nil {
+					return err
+				}
+				return nil
+			}(); err != nil {
+				return errors.Wrap(err, "decode field \"error\"")
+			}
+		case "error_description":
+			if err := func() error {
+				s.ErrorDescription.Reset()
+				if err := s.ErrorDescription.Decode(d); err != nil {
+					return err
+				}
+				return nil
+			}(); err != nil {
+				return errors.Wrap(err, "decode field \"error_description\"")
+			}
+		case "type":
+			requiredBitSet[0] |= 1 << 2
+			if err := func() error {
+				v, err := d.Str()
+				s.Type = string(v)
+				if err != nil {
+					return err
+				}
+				return nil
+			}(); err != nil {
+				return errors.Wrap(err, "decode field \"type\"")
+			}
+		case "title":
+			requiredBitSet[0] |= 1 << 3
+			if err := func() error {
+				v, err := d.Str()
+				s.Title = string(v)
+				if err != nil {
+					return err
+				}
+				return nil
+			}(); err != nil {
+				return errors.Wrap(err, "decode field \"title\"")
+			}
+		case "status":
+			requiredBitSet[0] |= 1 << 4
+			if err := func() error {
+				v, err := d.Int()
+				s.Status = int(v)
+				if err != nil {
+					return err
+				}
+				return nil
+			}(); err != nil {
+				return errors.Wrap(err, "decode field \"status\"")
+			}
+		case "detail":
+			if err := func() error {
+				s.Detail.Reset()
+				if err := s.Detail.Decode(d); err != nil {
+					return err
+				}
+				return nil
+			}(); err != nil {
+				return errors.Wrap(err, "decode field \"detail\"")
+			}
+		case "request_id":
+			if err := func() error {
+				s.RequestID.Reset()
+				if err := s.RequestID.Decode(d); err != nil {
+					return err
+				}
+				return nil
+			}(); err != nil {
+				return errors.Wrap(err, "decode field \"request_id\"")
+			}
+		case "trace_id":
+			if err := func() error {
+				s.TraceID.Reset()
+				if err := s.TraceID.Decode(d); err != nil {
+					return err
+				}
+				return nil
+			}(); err != nil {
+				return errors.Wrap(err, "decode field \"trace_id\"")
+			}
+		case "errors":
+			if err := func() error {
+				s.Errors = make([]FieldError, 0)
+				if err := d.Arr(func(d *jx.Decoder) error {
+					var elem FieldError
+					if err := elem.Decode(d); err != nil {
+						return err
+					}
+					s.Errors = append(s.Errors, elem)
+					return nil
+				}); err != nil {
+					return err
+				}
+				return nil
+			}(); err != nil {
+				return errors.Wrap(err, "decode field \"errors\"")
+			}
+		default:
+			return d.Skip()
+		}
+		return nil
+	}); err != nil {
+		return errors.Wrap(err, "decode ServiceAccountTokenError")
+	}
+	// Validate required fields.
+	var failures []validate.FieldError
+	for i, mask := range [2]uint8{
+		0b00011101,
+		0b00000000,
+	} {
+		if result := (requiredBitSet[i] & mask) ^ mask; result != 0 {
+			// Mask only required fields and check equality to mask using XOR.
+			//
+			// If XOR result is not zero, result is not equal to expected, so some fields are missed.
+			// Bits of fields which would be set are actually bits of missed fields.
+			missed := bits.OnesCount8(result)
+			for bitN := 0; bitN < missed; bitN++ {
+				bitIdx := bits.TrailingZeros8(result)
+				fieldIdx := i*8 + bitIdx
+				var name string
+				if fieldIdx < len(jsonFieldsNameOfServiceAccountTokenError) {
+					name = jsonFieldsNameOfServiceAccountTokenError[fieldIdx]
+				} else {
+					name = strconv.Itoa(fieldIdx)
+				}
+				failures = append(failures, validate.FieldError{
+					Name:  name,
+					Error: validate.ErrFieldRequired,
+				})
+				// Reset bit.
+				result &^= 1 << bitIdx
+			}
+		}
+	}
+	if len(failures) > 0 {
+		return &validate.Error{Fields: failures}
+	}
+
+	return nil
+}
+
+// MarshalJSON implements stdjson.Marshaler.
+func (s *ServiceAccountTokenError) MarshalJSON() ([]byte, error) {
+	e := jx.Encoder{}
+	s.Encode(&e)
+	return e.Bytes(), nil
+}
+
+// UnmarshalJSON implements stdjson.Unmarshaler.
+func (s *ServiceAccountTokenError) UnmarshalJSON(data []byte) error {
+	d := jx.DecodeBytes(data)
+	return s.Decode(d)
+}
+
+// Encode encodes ServiceAccountTokenErrorError as json.
+func (s ServiceAccountTokenErrorError) Encode(e *jx.Encoder) {
+	e.Str(string(s))
+}
+
+// Decode decodes ServiceAccountTokenErrorError from json.
+func (s *ServiceAccountTokenErrorError) Decode(d *jx.Decoder) error {
+	if s == nil {
+		return errors.New("invalid: unable to decode ServiceAccountTokenErrorError to nil")
+	}
+	v, err := d.StrBytes()
+	if err != nil {
+		return err
+	}
+	// Try to use constant string.
+	switch ServiceAccountTokenErrorError(v) {
+	case ServiceAccountTokenErrorErrorInvalidRequest:
+		*s = ServiceAccountTokenErrorErrorInvalidRequest
+	case ServiceAccountTokenErrorErrorInvalidClient:
+		*s = ServiceAccountTokenErrorErrorInvalidClient
+	case ServiceAccountTokenErrorErrorInvalidGrant:
+		*s = ServiceAccountTokenErrorErrorInvalidGrant
+	case ServiceAccountTokenErrorErrorUnauthorizedClient:
+		*s = ServiceAccountTokenErrorErrorUnauthorizedClient
+	case ServiceAccountTokenErrorErrorUnsupportedGrantType:
+		*s = ServiceAccountTokenErrorErrorUnsupportedGrantType
+	case ServiceAccountTokenErrorErrorInvalidScope:
+		*s = ServiceAccountTokenErrorErrorInvalidScope
+	default:
+		*s = ServiceAccountTokenErrorError(v)
+	}
+
+	return nil
+}
+
+// MarshalJSON implements stdjson.Marshaler.
+func (s ServiceAccountTokenErrorError) MarshalJSON() ([]byte, error) {
+	e := jx.Encoder{}
+	s.Encode(&e)
+	return e.Bytes(), nil
+}
+
+// UnmarshalJSON implements stdjson.Unmarshaler.
+func (s *ServiceAccountTokenErrorError) UnmarshalJSON(data []byte) error {
 	d := jx.DecodeBytes(data)
 	return s.Decode(d)
 }

@@ -2030,14 +2030,26 @@ func (s *Server) decodeServiceAccountTokenRequest(r *http.Request) (
 						return err
 					}
 
-					request.GrantType = ServiceAccountTokenRequestGrantType(c)
+					request.GrantType = c
 					return nil
 				}); err != nil {
 					return req, rawBody, close, errors.Wrap(err, "decode \"grant_type\"")
 				}
 				if err := func() error {
-					if err := request.GrantType.Validate(); err != nil {
-						return err
+					if err := (validate.String{
+						MinLength:     0,
+						MinLengthSet:  false,
+						MaxLength:     200,
+						MaxLengthSet:  true,
+						Email:         false,
+						Hostname:      false,
+						Regex:         nil,
+						MinNumeric:    0,
+						MinNumericSet: false,
+						MaxNumeric:    0,
+						MaxNumericSet: false,
+					}).Validate(string(request.GrantType)); err != nil {
+						return errors.Wrap(err, "string")
 					}
 					return nil
 				}(); err != nil {

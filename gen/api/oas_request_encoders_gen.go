@@ -420,7 +420,7 @@ func encodeServiceAccountTokenRequest(
 			Explode: true,
 		}
 		if err := q.EncodeParam(cfg, func(e uri.Encoder) error {
-			return e.EncodeValue(conv.StringToString(string(request.GrantType)))
+			return e.EncodeValue(conv.StringToString(request.GrantType))
 		}); err != nil {
 			return errors.Wrap(err, "encode query")
 		}

@@ -5338,11 +5338,15 @@ func (s *ServiceAccountCreate) SetAdministration(val OptBool) {
 // Ref: #/components/schemas/ServiceAccountKey
 type ServiceAccountKey struct {
 	ID uuid.UUID `json:"id"`
-	// The JWT header kid of assertions signed with this key: base64url SHA-256 of its DER
-	// SubjectPublicKeyInfo.
-	Kid string               `json:"kid"`
-	Alg ServiceAccountKeyAlg `json:"alg"`
-	// PEM SubjectPublicKeyInfo.
+	// The JWT header kid of assertions signed with this key: the one given at registration, else the JWK's
+	// own kid, else the thumbprint. (Keys registered before JWKs were accepted have the base64url SHA-256
+	// of their DER SubjectPublicKeyInfo.).
+	Kid string `json:"kid"`
+	// The RFC 7638 JWK thumbprint (SHA-256, base64url) of the public key: the same whether it was
+	// registered as PEM or as a JWK.
+	Thumbprint string               `json:"thumbprint"`
+	Alg        ServiceAccountKeyAlg `json:"alg"`
+	// PEM SubjectPublicKeyInfo (a key registered as a JWK is stored and shown as PEM).
 	PublicKey  string      `json:"public_key"`
 	CreatedAt  time.Time   `json:"created_at"`
 	CreatedBy  uuid.UUID   `json:"created_by"`
@@ -5361,6 +5365,11 @@ func (s *ServiceAccountKey) GetID() uuid.UUID {
 // GetKid returns the value of Kid.
 func (s *ServiceAccountKey) GetKid() string {
 	return s.Kid
+}
+
+// GetThumbprint returns the value of Thumbprint.
+func (s *ServiceAccountKey) GetThumbprint() string {
+	return s.Thumbprint
 }
 
 // GetAlg returns the value of Alg.
@@ -5411,6 +5420,11 @@ func (s *ServiceAccountKey) SetID(val uuid.UUID) {
 // SetKid sets the value of Kid.
 func (s *ServiceAccountKey) SetKid(val string) {
 	s.Kid = val
+}
+
+// SetThumbprint sets the value of Thumbprint.
+func (s *ServiceAccountKey) SetThumbprint(val string) {
+	s.Thumbprint = val
 }
 
 // SetAlg sets the value of Alg.
@@ -5503,15 +5517,23 @@ func (s *ServiceAccountKeyAlg) UnmarshalText(data []byte) error {
 
 // Ref: #/components/schemas/ServiceAccountKeyCreate
 type ServiceAccountKeyCreate struct {
-	// PEM "PUBLIC KEY" (SubjectPublicKeyInfo): RSA 2048-8192 bits, ECDSA P-256 or Ed25519. Never the
-	// private key.
-	PublicKey string      `json:"public_key"`
+	// PEM "PUBLIC KEY" (SubjectPublicKeyInfo) or, if it is a JSON object, a public JWK (RFC 7517: kty RSA,
+	// EC with crv P-256, or OKP with crv Ed25519): RSA 2048-8192 bits, ECDSA P-256 or Ed25519. Never the
+	// private key: a JWK with d, p, q, dp, dq or qi is refused (400), as is an alg that is not the key's.
+	PublicKey string `json:"public_key"`
+	// The kid its assertions will name (default: the JWK's kid, else the key's RFC 7638 thumbprint).
+	Kid       OptString   `json:"kid"`
 	ExpiresAt OptDateTime `json:"expires_at"`
 }
 
 // GetPublicKey returns the value of PublicKey.
 func (s *ServiceAccountKeyCreate) GetPublicKey() string {
 	return s.PublicKey
+}
+
+// GetKid returns the value of Kid.
+func (s *ServiceAccountKeyCreate) GetKid() OptString {
+	return s.Kid
 }
 
 // GetExpiresAt returns the value of ExpiresAt.
@@ -5522,6 +5544,11 @@ func (s *ServiceAccountKeyCreate) GetExpiresAt() OptDateTime {
 // SetPublicKey sets the value of PublicKey.
 func (s *ServiceAccountKeyCreate) SetPublicKey(val string) {
 	s.PublicKey = val
+}
+
+// SetKid sets the value of Kid.
+func (s *ServiceAccountKeyCreate) SetKid(val OptString) {
+	s.Kid = val
 }
 
 // SetExpiresAt sets the value of ExpiresAt.
@@ -5581,9 +5608,362 @@ func (s *ServiceAccountRoles) SetAdministration(val OptBool) {
 	s.Administration = val
 }
 
+type ServiceAccountTokenBadRequestCacheControl string
+
+const (
+	ServiceAccountTokenBadRequestCacheControlNoStore ServiceAccountTokenBadRequestCacheControl = "no-store"
+)
+
+// AllValues returns all ServiceAccountTokenBadRequestCacheControl values.
+func (ServiceAccountTokenBadRequestCacheControl) AllValues() []ServiceAccountTokenBadRequestCacheControl {
+	return []ServiceAccountTokenBadRequestCacheControl{
+		ServiceAccountTokenBadRequestCacheControlNoStore,
+	}
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (s ServiceAccountTokenBadRequestCacheControl) MarshalText() ([]byte, error) {
+	switch s {
+	case ServiceAccountTokenBadRequestCacheControlNoStore:
+		return []byte(s), nil
+	default:
+		return nil, errors.Errorf("invalid value: %q", s)
+	}
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (s *ServiceAccountTokenBadRequestCacheControl) UnmarshalText(data []byte) error {
+	switch ServiceAccountTokenBadRequestCacheControl(data) {
+	case ServiceAccountTokenBadRequestCacheControlNoStore:
+		*s = ServiceAccountTokenBadRequestCacheControlNoStore
+		return nil
+	default:
+		return errors.Errorf("invalid value: %q", data)
+	}
+}
+
+type ServiceAccountTokenBadRequestPragma string
+
+const (
+	ServiceAccountTokenBadRequestPragmaNoCache ServiceAccountTokenBadRequestPragma = "no-cache"
+)
+
+// AllValues returns all ServiceAccountTokenBadRequestPragma values.
+func (ServiceAccountTokenBadRequestPragma) AllValues() []ServiceAccountTokenBadRequestPragma {
+	return []ServiceAccountTokenBadRequestPragma{
+		ServiceAccountTokenBadRequestPragmaNoCache,
+	}
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (s ServiceAccountTokenBadRequestPragma) MarshalText() ([]byte, error) {
+	switch s {
+	case ServiceAccountTokenBadRequestPragmaNoCache:
+		return []byte(s), nil
+	default:
+		return nil, errors.Errorf("invalid value: %q", s)
+	}
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (s *ServiceAccountTokenBadRequestPragma) UnmarshalText(data []byte) error {
+	switch ServiceAccountTokenBadRequestPragma(data) {
+	case ServiceAccountTokenBadRequestPragmaNoCache:
+		*s = ServiceAccountTokenBadRequestPragmaNoCache
+		return nil
+	default:
+		return errors.Errorf("invalid value: %q", data)
+	}
+}
+
+// An OAuth error response (RFC 6749 section 5.2) that is also a problem (RFC 9457) of this API.
+// Ref: #/components/schemas/ServiceAccountTokenError
+type ServiceAccountTokenError struct {
+	Error ServiceAccountTokenErrorError `json:"error"`
+	// Safe for the caller; the same as detail.
+	ErrorDescription OptString `json:"error_description"`
+	// A URI naming the error, such as https://atrium.dev/problems/oauth-invalid-grant.
+	Type      string       `json:"type"`
+	Title     string       `json:"title"`
+	Status    int          `json:"status"`
+	Detail    OptString    `json:"detail"`
+	RequestID OptString    `json:"request_id"`
+	TraceID   OptString    `json:"trace_id"`
+	Errors    []FieldError `json:"errors"`
+}
+
+// GetError returns the value of Error.
+func (s *ServiceAccountTokenError) GetError() ServiceAccountTokenErrorError {
+	return s.Error
+}
+
+// GetErrorDescription returns the value of ErrorDescription.
+func (s *ServiceAccountTokenError) GetErrorDescription() OptString {
+	return s.ErrorDescription
+}
+
+// GetType returns the value of Type.
+func (s *ServiceAccountTokenError) GetType() string {
+	return s.Type
+}
+
+// GetTitle returns the value of Title.
+func (s *ServiceAccountTokenError) GetTitle() string {
+	return s.Title
+}
+
+// GetStatus returns the value of Status.
+func (s *ServiceAccountTokenError) GetStatus() int {
+	return s.Status
+}
+
+// GetDetail returns the value of Detail.
+func (s *ServiceAccountTokenError) GetDetail() OptString {
+	return s.Detail
+}
+
+// GetRequestID returns the value of RequestID.
+func (s *ServiceAccountTokenError) GetRequestID() OptString {
+	return s.RequestID
+}
+
+// GetTraceID returns the value of TraceID.
+func (s *ServiceAccountTokenError) GetTraceID() OptString {
+	return s.TraceID
+}
+
+// GetErrors returns the value of Errors.
+func (s *ServiceAccountTokenError) GetErrors() []FieldError {
+	return s.Errors
+}
+
+// SetError sets the value of Error.
+func (s *ServiceAccountTokenError) SetError(val ServiceAccountTokenErrorError) {
+	s.Error = val
+}
+
+// SetErrorDescription sets the value of ErrorDescription.
+func (s *ServiceAccountTokenError) SetErrorDescription(val OptString) {
+	s.ErrorDescription = val
+}
+
+// SetType sets the value of Type.
+func (s *ServiceAccountTokenError) SetType(val string) {
+	s.Type = val
+}
+
+// SetTitle sets the value of Title.
+func (s *ServiceAccountTokenError) SetTitle(val string) {
+	s.Title = val
+}
+
+// SetStatus sets the value of Status.
+func (s *ServiceAccountTokenError) SetStatus(val int) {
+	s.Status = val
+}
+
+// SetDetail sets the value of Detail.
+func (s *ServiceAccountTokenError) SetDetail(val OptString) {
+	s.Detail = val
+}
+
+// SetRequestID sets the value of RequestID.
+func (s *ServiceAccountTokenError) SetRequestID(val OptString) {
+	s.RequestID = val
+}
+
+// SetTraceID sets the value of TraceID.
+func (s *ServiceAccountTokenError) SetTraceID(val OptString) {
+	s.TraceID = val
+}
+
+// SetErrors sets the value of Errors.
+func (s *ServiceAccountTokenError) SetErrors(val []FieldError) {
+	s.Errors = val
+}
+
+type ServiceAccountTokenErrorError string
+
+const (
+	ServiceAccountTokenErrorErrorInvalidRequest       ServiceAccountTokenErrorError = "invalid_request"
+	ServiceAccountTokenErrorErrorInvalidClient        ServiceAccountTokenErrorError = "invalid_client"
+	ServiceAccountTokenErrorErrorInvalidGrant         ServiceAccountTokenErrorError = "invalid_grant"
+	ServiceAccountTokenErrorErrorUnauthorizedClient   ServiceAccountTokenErrorError = "unauthorized_client"
+	ServiceAccountTokenErrorErrorUnsupportedGrantType ServiceAccountTokenErrorError = "unsupported_grant_type"
+	ServiceAccountTokenErrorErrorInvalidScope         ServiceAccountTokenErrorError = "invalid_scope"
+)
+
+// AllValues returns all ServiceAccountTokenErrorError values.
+func (ServiceAccountTokenErrorError) AllValues() []ServiceAccountTokenErrorError {
+	return []ServiceAccountTokenErrorError{
+		ServiceAccountTokenErrorErrorInvalidRequest,
+		ServiceAccountTokenErrorErrorInvalidClient,
+		ServiceAccountTokenErrorErrorInvalidGrant,
+		ServiceAccountTokenErrorErrorUnauthorizedClient,
+		ServiceAccountTokenErrorErrorUnsupportedGrantType,
+		ServiceAccountTokenErrorErrorInvalidScope,
+	}
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (s ServiceAccountTokenErrorError) MarshalText() ([]byte, error) {
+	switch s {
+	case ServiceAccountTokenErrorErrorInvalidRequest:
+		return []byte(s), nil
+	case ServiceAccountTokenErrorErrorInvalidClient:
+		return []byte(s), nil
+	case ServiceAccountTokenErrorErrorInvalidGrant:
+		return []byte(s), nil
+	case ServiceAccountTokenErrorErrorUnauthorizedClient:
+		return []byte(s), nil
+	case ServiceAccountTokenErrorErrorUnsupportedGrantType:
+		return []byte(s), nil
+	case ServiceAccountTokenErrorErrorInvalidScope:
+		return []byte(s), nil
+	default:
+		return nil, errors.Errorf("invalid value: %q", s)
+	}
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (s *ServiceAccountTokenErrorError) UnmarshalText(data []byte) error {
+	switch ServiceAccountTokenErrorError(data) {
+	case ServiceAccountTokenErrorErrorInvalidRequest:
+		*s = ServiceAccountTokenErrorErrorInvalidRequest
+		return nil
+	case ServiceAccountTokenErrorErrorInvalidClient:
+		*s = ServiceAccountTokenErrorErrorInvalidClient
+		return nil
+	case ServiceAccountTokenErrorErrorInvalidGrant:
+		*s = ServiceAccountTokenErrorErrorInvalidGrant
+		return nil
+	case ServiceAccountTokenErrorErrorUnauthorizedClient:
+		*s = ServiceAccountTokenErrorErrorUnauthorizedClient
+		return nil
+	case ServiceAccountTokenErrorErrorUnsupportedGrantType:
+		*s = ServiceAccountTokenErrorErrorUnsupportedGrantType
+		return nil
+	case ServiceAccountTokenErrorErrorInvalidScope:
+		*s = ServiceAccountTokenErrorErrorInvalidScope
+		return nil
+	default:
+		return errors.Errorf("invalid value: %q", data)
+	}
+}
+
+// ServiceAccountTokenErrorHeaders wraps ServiceAccountTokenError with response headers.
+type ServiceAccountTokenErrorHeaders struct {
+	CacheControl ServiceAccountTokenBadRequestCacheControl
+	Pragma       ServiceAccountTokenBadRequestPragma
+	Response     ServiceAccountTokenError
+}
+
+// GetCacheControl returns the value of CacheControl.
+func (s *ServiceAccountTokenErrorHeaders) GetCacheControl() ServiceAccountTokenBadRequestCacheControl {
+	return s.CacheControl
+}
+
+// GetPragma returns the value of Pragma.
+func (s *ServiceAccountTokenErrorHeaders) GetPragma() ServiceAccountTokenBadRequestPragma {
+	return s.Pragma
+}
+
+// GetResponse returns the value of Response.
+func (s *ServiceAccountTokenErrorHeaders) GetResponse() ServiceAccountTokenError {
+	return s.Response
+}
+
+// SetCacheControl sets the value of CacheControl.
+func (s *ServiceAccountTokenErrorHeaders) SetCacheControl(val ServiceAccountTokenBadRequestCacheControl) {
+	s.CacheControl = val
+}
+
+// SetPragma sets the value of Pragma.
+func (s *ServiceAccountTokenErrorHeaders) SetPragma(val ServiceAccountTokenBadRequestPragma) {
+	s.Pragma = val
+}
+
+// SetResponse sets the value of Response.
+func (s *ServiceAccountTokenErrorHeaders) SetResponse(val ServiceAccountTokenError) {
+	s.Response = val
+}
+
+func (*ServiceAccountTokenErrorHeaders) serviceAccountTokenRes() {}
+
+type ServiceAccountTokenOKCacheControl string
+
+const (
+	ServiceAccountTokenOKCacheControlNoStore ServiceAccountTokenOKCacheControl = "no-store"
+)
+
+// AllValues returns all ServiceAccountTokenOKCacheControl values.
+func (ServiceAccountTokenOKCacheControl) AllValues() []ServiceAccountTokenOKCacheControl {
+	return []ServiceAccountTokenOKCacheControl{
+		ServiceAccountTokenOKCacheControlNoStore,
+	}
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (s ServiceAccountTokenOKCacheControl) MarshalText() ([]byte, error) {
+	switch s {
+	case ServiceAccountTokenOKCacheControlNoStore:
+		return []byte(s), nil
+	default:
+		return nil, errors.Errorf("invalid value: %q", s)
+	}
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (s *ServiceAccountTokenOKCacheControl) UnmarshalText(data []byte) error {
+	switch ServiceAccountTokenOKCacheControl(data) {
+	case ServiceAccountTokenOKCacheControlNoStore:
+		*s = ServiceAccountTokenOKCacheControlNoStore
+		return nil
+	default:
+		return errors.Errorf("invalid value: %q", data)
+	}
+}
+
+type ServiceAccountTokenOKPragma string
+
+const (
+	ServiceAccountTokenOKPragmaNoCache ServiceAccountTokenOKPragma = "no-cache"
+)
+
+// AllValues returns all ServiceAccountTokenOKPragma values.
+func (ServiceAccountTokenOKPragma) AllValues() []ServiceAccountTokenOKPragma {
+	return []ServiceAccountTokenOKPragma{
+		ServiceAccountTokenOKPragmaNoCache,
+	}
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (s ServiceAccountTokenOKPragma) MarshalText() ([]byte, error) {
+	switch s {
+	case ServiceAccountTokenOKPragmaNoCache:
+		return []byte(s), nil
+	default:
+		return nil, errors.Errorf("invalid value: %q", s)
+	}
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (s *ServiceAccountTokenOKPragma) UnmarshalText(data []byte) error {
+	switch ServiceAccountTokenOKPragma(data) {
+	case ServiceAccountTokenOKPragmaNoCache:
+		*s = ServiceAccountTokenOKPragmaNoCache
+		return nil
+	default:
+		return errors.Errorf("invalid value: %q", data)
+	}
+}
+
 // Ref: #/components/schemas/ServiceAccountTokenRequest
 type ServiceAccountTokenRequest struct {
-	GrantType ServiceAccountTokenRequestGrantType `json:"grant_type"`
+	// Urn:ietf:params:oauth:grant-type:jwt-bearer or client_credentials; any other is refused with
+	// unsupported_grant_type (so it is not an enum here: the refusal is the OAuth one, not a validation
+	// problem).
+	GrantType string `json:"grant_type"`
 	// The signed JWT (grant_type jwt-bearer).
 	Assertion OptString `json:"assertion"`
 	// Urn:ietf:params:oauth:client-assertion-type:jwt-bearer (grant_type client_credentials).
@@ -5592,12 +5972,13 @@ type ServiceAccountTokenRequest struct {
 	ClientAssertion OptString `json:"client_assertion"`
 	// Optional; if given, the service account id the assertion names.
 	ClientID OptString `json:"client_id"`
-	// Ignored: the token carries the account's roles.
+	// Checked for RFC 6749 syntax (else invalid_scope), otherwise ignored: the token carries the account's
+	// roles.
 	Scope OptString `json:"scope"`
 }
 
 // GetGrantType returns the value of GrantType.
-func (s *ServiceAccountTokenRequest) GetGrantType() ServiceAccountTokenRequestGrantType {
+func (s *ServiceAccountTokenRequest) GetGrantType() string {
 	return s.GrantType
 }
 
@@ -5627,7 +6008,7 @@ func (s *ServiceAccountTokenRequest) GetScope() OptString {
 }
 
 // SetGrantType sets the value of GrantType.
-func (s *ServiceAccountTokenRequest) SetGrantType(val ServiceAccountTokenRequestGrantType) {
+func (s *ServiceAccountTokenRequest) SetGrantType(val string) {
 	s.GrantType = val
 }
 
@@ -5654,47 +6035,6 @@ func (s *ServiceAccountTokenRequest) SetClientID(val OptString) {
 // SetScope sets the value of Scope.
 func (s *ServiceAccountTokenRequest) SetScope(val OptString) {
 	s.Scope = val
-}
-
-type ServiceAccountTokenRequestGrantType string
-
-const (
-	ServiceAccountTokenRequestGrantTypeUrnIetfParamsOAuthGrantTypeJwtBearer ServiceAccountTokenRequestGrantType = "urn:ietf:params:oauth:grant-type:jwt-bearer"
-	ServiceAccountTokenRequestGrantTypeClientCredentials                    ServiceAccountTokenRequestGrantType = "client_credentials"
-)
-
-// AllValues returns all ServiceAccountTokenRequestGrantType values.
-func (ServiceAccountTokenRequestGrantType) AllValues() []ServiceAccountTokenRequestGrantType {
-	return []ServiceAccountTokenRequestGrantType{
-		ServiceAccountTokenRequestGrantTypeUrnIetfParamsOAuthGrantTypeJwtBearer,
-		ServiceAccountTokenRequestGrantTypeClientCredentials,
-	}
-}
-
-// MarshalText implements encoding.TextMarshaler.
-func (s ServiceAccountTokenRequestGrantType) MarshalText() ([]byte, error) {
-	switch s {
-	case ServiceAccountTokenRequestGrantTypeUrnIetfParamsOAuthGrantTypeJwtBearer:
-		return []byte(s), nil
-	case ServiceAccountTokenRequestGrantTypeClientCredentials:
-		return []byte(s), nil
-	default:
-		return nil, errors.Errorf("invalid value: %q", s)
-	}
-}
-
-// UnmarshalText implements encoding.TextUnmarshaler.
-func (s *ServiceAccountTokenRequestGrantType) UnmarshalText(data []byte) error {
-	switch ServiceAccountTokenRequestGrantType(data) {
-	case ServiceAccountTokenRequestGrantTypeUrnIetfParamsOAuthGrantTypeJwtBearer:
-		*s = ServiceAccountTokenRequestGrantTypeUrnIetfParamsOAuthGrantTypeJwtBearer
-		return nil
-	case ServiceAccountTokenRequestGrantTypeClientCredentials:
-		*s = ServiceAccountTokenRequestGrantTypeClientCredentials
-		return nil
-	default:
-		return errors.Errorf("invalid value: %q", data)
-	}
 }
 
 // Ref: #/components/schemas/ServiceAccountTokenResponse
@@ -5757,6 +6097,45 @@ func (s *ServiceAccountTokenResponse) SetTenantID(val uuid.UUID) {
 	s.TenantID = val
 }
 
+// ServiceAccountTokenResponseHeaders wraps ServiceAccountTokenResponse with response headers.
+type ServiceAccountTokenResponseHeaders struct {
+	CacheControl ServiceAccountTokenOKCacheControl
+	Pragma       ServiceAccountTokenOKPragma
+	Response     ServiceAccountTokenResponse
+}
+
+// GetCacheControl returns the value of CacheControl.
+func (s *ServiceAccountTokenResponseHeaders) GetCacheControl() ServiceAccountTokenOKCacheControl {
+	return s.CacheControl
+}
+
+// GetPragma returns the value of Pragma.
+func (s *ServiceAccountTokenResponseHeaders) GetPragma() ServiceAccountTokenOKPragma {
+	return s.Pragma
+}
+
+// GetResponse returns the value of Response.
+func (s *ServiceAccountTokenResponseHeaders) GetResponse() ServiceAccountTokenResponse {
+	return s.Response
+}
+
+// SetCacheControl sets the value of CacheControl.
+func (s *ServiceAccountTokenResponseHeaders) SetCacheControl(val ServiceAccountTokenOKCacheControl) {
+	s.CacheControl = val
+}
+
+// SetPragma sets the value of Pragma.
+func (s *ServiceAccountTokenResponseHeaders) SetPragma(val ServiceAccountTokenOKPragma) {
+	s.Pragma = val
+}
+
+// SetResponse sets the value of Response.
+func (s *ServiceAccountTokenResponseHeaders) SetResponse(val ServiceAccountTokenResponse) {
+	s.Response = val
+}
+
+func (*ServiceAccountTokenResponseHeaders) serviceAccountTokenRes() {}
+
 type ServiceAccountTokenResponseTokenType string
 
 const (
@@ -5785,6 +6164,124 @@ func (s *ServiceAccountTokenResponseTokenType) UnmarshalText(data []byte) error 
 	switch ServiceAccountTokenResponseTokenType(data) {
 	case ServiceAccountTokenResponseTokenTypeBearer:
 		*s = ServiceAccountTokenResponseTokenTypeBearer
+		return nil
+	default:
+		return errors.Errorf("invalid value: %q", data)
+	}
+}
+
+type ServiceAccountTokenUnauthorizedCacheControl string
+
+const (
+	ServiceAccountTokenUnauthorizedCacheControlNoStore ServiceAccountTokenUnauthorizedCacheControl = "no-store"
+)
+
+// AllValues returns all ServiceAccountTokenUnauthorizedCacheControl values.
+func (ServiceAccountTokenUnauthorizedCacheControl) AllValues() []ServiceAccountTokenUnauthorizedCacheControl {
+	return []ServiceAccountTokenUnauthorizedCacheControl{
+		ServiceAccountTokenUnauthorizedCacheControlNoStore,
+	}
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (s ServiceAccountTokenUnauthorizedCacheControl) MarshalText() ([]byte, error) {
+	switch s {
+	case ServiceAccountTokenUnauthorizedCacheControlNoStore:
+		return []byte(s), nil
+	default:
+		return nil, errors.Errorf("invalid value: %q", s)
+	}
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (s *ServiceAccountTokenUnauthorizedCacheControl) UnmarshalText(data []byte) error {
+	switch ServiceAccountTokenUnauthorizedCacheControl(data) {
+	case ServiceAccountTokenUnauthorizedCacheControlNoStore:
+		*s = ServiceAccountTokenUnauthorizedCacheControlNoStore
+		return nil
+	default:
+		return errors.Errorf("invalid value: %q", data)
+	}
+}
+
+// ServiceAccountTokenUnauthorizedHeaders wraps ServiceAccountTokenError with response headers.
+type ServiceAccountTokenUnauthorizedHeaders struct {
+	CacheControl    ServiceAccountTokenUnauthorizedCacheControl
+	Pragma          ServiceAccountTokenUnauthorizedPragma
+	WWWAuthenticate string
+	Response        ServiceAccountTokenError
+}
+
+// GetCacheControl returns the value of CacheControl.
+func (s *ServiceAccountTokenUnauthorizedHeaders) GetCacheControl() ServiceAccountTokenUnauthorizedCacheControl {
+	return s.CacheControl
+}
+
+// GetPragma returns the value of Pragma.
+func (s *ServiceAccountTokenUnauthorizedHeaders) GetPragma() ServiceAccountTokenUnauthorizedPragma {
+	return s.Pragma
+}
+
+// GetWWWAuthenticate returns the value of WWWAuthenticate.
+func (s *ServiceAccountTokenUnauthorizedHeaders) GetWWWAuthenticate() string {
+	return s.WWWAuthenticate
+}
+
+// GetResponse returns the value of Response.
+func (s *ServiceAccountTokenUnauthorizedHeaders) GetResponse() ServiceAccountTokenError {
+	return s.Response
+}
+
+// SetCacheControl sets the value of CacheControl.
+func (s *ServiceAccountTokenUnauthorizedHeaders) SetCacheControl(val ServiceAccountTokenUnauthorizedCacheControl) {
+	s.CacheControl = val
+}
+
+// SetPragma sets the value of Pragma.
+func (s *ServiceAccountTokenUnauthorizedHeaders) SetPragma(val ServiceAccountTokenUnauthorizedPragma) {
+	s.Pragma = val
+}
+
+// SetWWWAuthenticate sets the value of WWWAuthenticate.
+func (s *ServiceAccountTokenUnauthorizedHeaders) SetWWWAuthenticate(val string) {
+	s.WWWAuthenticate = val
+}
+
+// SetResponse sets the value of Response.
+func (s *ServiceAccountTokenUnauthorizedHeaders) SetResponse(val ServiceAccountTokenError) {
+	s.Response = val
+}
+
+func (*ServiceAccountTokenUnauthorizedHeaders) serviceAccountTokenRes() {}
+
+type ServiceAccountTokenUnauthorizedPragma string
+
+const (
+	ServiceAccountTokenUnauthorizedPragmaNoCache ServiceAccountTokenUnauthorizedPragma = "no-cache"
+)
+
+// AllValues returns all ServiceAccountTokenUnauthorizedPragma values.
+func (ServiceAccountTokenUnauthorizedPragma) AllValues() []ServiceAccountTokenUnauthorizedPragma {
+	return []ServiceAccountTokenUnauthorizedPragma{
+		ServiceAccountTokenUnauthorizedPragmaNoCache,
+	}
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (s ServiceAccountTokenUnauthorizedPragma) MarshalText() ([]byte, error) {
+	switch s {
+	case ServiceAccountTokenUnauthorizedPragmaNoCache:
+		return []byte(s), nil
+	default:
+		return nil, errors.Errorf("invalid value: %q", s)
+	}
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (s *ServiceAccountTokenUnauthorizedPragma) UnmarshalText(data []byte) error {
+	switch ServiceAccountTokenUnauthorizedPragma(data) {
+	case ServiceAccountTokenUnauthorizedPragmaNoCache:
+		*s = ServiceAccountTokenUnauthorizedPragmaNoCache
 		return nil
 	default:
 		return errors.Errorf("invalid value: %q", data)

@@ -541,8 +541,17 @@ type Handler interface {
 	// for the API; there is no refresh token: sign a new assertion. Every issue and every refusal of a
 	// known account is audited.
 	//
+	// Refusals are OAuth error responses (RFC 6749 section 5.2, RFC 7523 section 3.1): `application/json`
+	// with `error` and `error_description`, which also carry the problem fields (`type`, `title`,
+	// `status`, `detail`, `request_id`, `trace_id`) every other error of the API has. A refused assertion
+	// is `invalid_grant` (400) in the jwt-bearer grant and `invalid_client` (401, with `WWW-Authenticate`)
+	// in client_credentials; a disabled account in client_credentials is `unauthorized_client`; a
+	// malformed form `invalid_request`; another grant type `unsupported_grant_type`; a malformed scope
+	// `invalid_scope`. Rate limiting (429) and a dependency down (503) stay problem+json like everywhere
+	// else. Every answer has `Cache-Control: no-store` and `Pragma: no-cache`.
+	//
 	// POST /auth/token
-	ServiceAccountToken(ctx context.Context, req *ServiceAccountTokenRequest) (*ServiceAccountTokenResponse, error)
+	ServiceAccountToken(ctx context.Context, req *ServiceAccountTokenRequest) (ServiceAccountTokenRes, error)
 	// SetMemberRoles implements setMemberRoles operation.
 	//
 	// Replace a member's roles.

@@ -315,7 +315,9 @@ func Build(ctx context.Context, cfg *config.Config, db *Database, kek []byte, lo
 	}
 	maps.Copy(console, contract)
 	a.ServiceAccounts = serviceaccount.New(db.Client, a.Audit, a.Tokens, serviceaccount.Config{
-		TokenEndpoint: strings.TrimRight(cfg.PublicURL, "/") + "/api/v1/auth/token", Now: cfg.Clock, Log: log})
+		TokenEndpoint: strings.TrimRight(cfg.PublicURL, "/") + "/api/v1/auth/token", Now: cfg.Clock, Log: log,
+		Bus: a.Bus, DegradedTTL: cfg.DegradedCacheTTL})
+	a.onCloseFunc("service account cache", a.ServiceAccounts.Close)
 	a.Security = httpapi.NewSecurityHandler(accessVerifier{a.Tokens}, a.Sessions, a.Authz, a.Audit, log).
 		WithServiceAccounts(a.ServiceAccounts)
 	a.Realtime = realtime.NewHub(rtAuth{a.Security}, rtAuthz{a.Access}, a.Bus, log,

@@ -246,7 +246,7 @@ var Vars = []Var{
 		parse: dur(func(c *Config) *time.Duration { return &c.LLMTimeout })},
 	{Name: "ATRIUM_LLM_MONTHLY_TOKENS", Default: "0", Help: "tokens per tenant per calendar month (0 = unlimited); then 429. A tenant admin can set the tenant's own with `PATCH /api/v1/tenant`",
 		parse: num(func(c *Config) *int { return &c.LLMMonthlyTokens })},
-	{Name: "ATRIUM_DEGRADED_CACHE_TTL", Default: "2s", Help: "while Redis is unreachable, the longest a cached permission or session answer is used (see [authorization-caching.md](authorization-caching.md))",
+	{Name: "ATRIUM_DEGRADED_CACHE_TTL", Default: "2s", Help: "while Redis is unreachable, the longest a cached permission, session or service account answer is used (see [authorization-caching.md](authorization-caching.md))",
 		parse: dur(func(c *Config) *time.Duration { return &c.DegradedCacheTTL })},
 	{Name: "ATRIUM_METRICS_ADDR", Help: "separate, private listener for Prometheus metrics at `/metrics` and the Go profiler at `/debug/pprof/`, e.g. `127.0.0.1:9090` (empty = none); see [monitoring.md](monitoring.md)",
 		parse: listenAddr(func(c *Config) *string { return &c.MetricsAddr })},

@@ -107,8 +107,8 @@ func BenchmarkServiceAccountToken(b *testing.B) {
 	b.ResetTimer()
 	for b.Loop() {
 		a := k.sign(b, sa.ID, aud, env.Now(), nil)
-		if _, err := anon.ServiceAccountToken(ctx, &api.ServiceAccountTokenRequest{
-			GrantType: api.ServiceAccountTokenRequestGrantTypeUrnIetfParamsOAuthGrantTypeJwtBearer, Assertion: api.NewOptString(a)}); err != nil {
+		if _, err := saToken(ctx, anon, &api.ServiceAccountTokenRequest{
+			GrantType: grantJWTBearer, Assertion: api.NewOptString(a)}); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
 
+	"atrium/gen/api"
 	"atrium/internal/fault"
 	"atrium/internal/metrics"
 	"atrium/internal/requestid"
@@ -110,6 +111,9 @@ func withRequest(log *slog.Logger, maxBody int64, o observer, next http.Handler)
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("Cache-Control", "no-store")
+		if op == string(api.ServiceAccountTokenOperation) || op == string(api.ExchangeTokenOperation) {
+			h.Set("Pragma", "no-cache") // token endpoints, on every answer (RFC 6749 section 5.1)
+		}
 		if r.Body != nil {
 			r.Body = http.MaxBytesReader(rec, r.Body, maxBody)
 		}

@@ -82,7 +82,7 @@ func NewServer(cfg Config) (http.Handler, error) {
 	}
 	apiServer, err := api.NewServer(cfg.Handler, cfg.Security, append(opts,
 		api.WithErrorHandler(func(ctx context.Context, w http.ResponseWriter, r *http.Request, err error) {
-			writeProblem(w, r, log, err)
+			writeDecodeError(w, r, log, err)
 		}),
 		api.WithNotFound(func(w http.ResponseWriter, r *http.Request) {
 			writeProblem(w, r, log, fault.New(fault.NotFound, "no such endpoint"))

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/google/uuid"
@@ -23,56 +24,84 @@ type ServiceAccounts interface {
 	SetRoles(ctx context.Context, id uuid.UUID, roleIDs []uuid.UUID, administration bool) (*serviceaccount.Account, error)
 	AddKey(ctx context.Context, id uuid.UUID, in serviceaccount.KeyInput) (*ent.ServiceAccountKey, error)
 	RevokeKey(ctx context.Context, id, keyID uuid.UUID) error
-	Token(ctx context.Context, assertion string) (*serviceaccount.Issued, error)
+	Token(ctx context.Context, assertion, clientID string) (*serviceaccount.Issued, error)
 }
 
-// clientAssertionType is RFC 7523 section 2.2's client_assertion_type.
-const clientAssertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+// The grant types and the client assertion type of RFC 7523.
+const (
+	grantJWTBearer         = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+	grantClientCredentials = "client_credentials"
+	clientAssertionType    = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+)
 
 // ServiceAccountToken implements serviceAccountToken.
 // POST /auth/token
-func (h *Handler) ServiceAccountToken(ctx context.Context, req *api.ServiceAccountTokenRequest) (*api.ServiceAccountTokenResponse, error) {
+//
+// Its refusals are OAuth error responses (see oauthError); failures that are
+// not the caller's (a dependency down, a rate limit) are problems as on every
+// other operation.
+func (h *Handler) ServiceAccountToken(ctx context.Context, req *api.ServiceAccountTokenRequest) (api.ServiceAccountTokenRes, error) {
 	if h.serviceAccounts == nil {
 		return nil, fault.New(fault.NotFound, "service accounts are not available")
 	}
 	var assertion string
-	var fs []fault.FieldError
+	clientAuth := false // the assertion authenticates the client (section 2.2)
 	switch req.GrantType {
-	case api.ServiceAccountTokenRequestGrantTypeClientCredentials:
-		if req.ClientAssertionType.Or("") != clientAssertionType {
-			fs = append(fs, fault.FieldError{Field: "client_assertion_type", Message: "must be " + clientAssertionType})
-		}
-		a, ok := req.ClientAssertion.Get()
-		if !ok {
-			fs = append(fs, fault.FieldError{Field: "client_assertion", Message: "required for grant_type=client_credentials"})
-		}
-		if req.Assertion.Set {
-			fs = append(fs, fault.FieldError{Field: "assertion", Message: "not with grant_type=client_credentials"})
-		}
-		assertion = a
-	default: // jwt-bearer; ogen has checked the enum
+	case grantJWTBearer:
 		a, ok := req.Assertion.Get()
-		if !ok {
-			fs = append(fs, fault.FieldError{Field: "assertion", Message: "required for the jwt-bearer grant"})
-		}
-		if req.ClientAssertion.Set {
-			fs = append(fs, fault.FieldError{Field: "client_assertion", Message: "not with the jwt-bearer grant"})
+		switch {
+		case !ok || a == "":
+			return oauthError(ctx, oauthInvalidRequest, "assertion is required for the jwt-bearer grant", "assertion"), nil
+		case req.ClientAssertion.Set || req.ClientAssertionType.Set:
+			return oauthError(ctx, oauthInvalidRequest, "the jwt-bearer grant takes assertion, not client_assertion", "client_assertion"), nil
 		}
 		assertion = a
+	case grantClientCredentials:
+		clientAuth = true
+		a, ok := req.ClientAssertion.Get()
+		typ, typOK := req.ClientAssertionType.Get()
+		switch {
+		case req.Assertion.Set:
+			return oauthError(ctx, oauthInvalidRequest, "grant_type=client_credentials takes client_assertion, not assertion", "assertion"), nil
+		case !typOK && !ok:
+			// RFC 6749 section 5.2: no client authentication included.
+			return oauthError(ctx, oauthInvalidClient, "client authentication is required: client_assertion_type="+clientAssertionType+" and client_assertion", ""), nil
+		case typOK && typ != clientAssertionType:
+			return oauthError(ctx, oauthInvalidClient, "the only client authentication is client_assertion_type="+clientAssertionType, "client_assertion_type"), nil
+		case !typOK:
+			return oauthError(ctx, oauthInvalidRequest, "client_assertion_type is required with client_assertion", "client_assertion_type"), nil
+		case !ok || a == "":
+			return oauthError(ctx, oauthInvalidRequest, "client_assertion is required with client_assertion_type", "client_assertion"), nil
+		}
+		assertion = a
+	case "":
+		return oauthError(ctx, oauthInvalidRequest, "grant_type is required", "grant_type"), nil
+	default:
+		return oauthError(ctx, oauthUnsupportedGrantType, "grant_type must be "+grantJWTBearer+" or "+grantClientCredentials, "grant_type"), nil
 	}
-	if err := fault.Fields(fs...); err != nil {
-		return nil, err
+	if sc, ok := req.Scope.Get(); ok && !validScope(sc) {
+		return oauthError(ctx, oauthInvalidScope, "scope must be space-separated scope tokens (RFC 6749 section 3.3)", "scope"), nil
 	}
-	t, err := h.serviceAccounts.Token(ctx, assertion)
-	if err != nil {
-		return nil, err
+	t, err := h.serviceAccounts.Token(ctx, assertion, req.ClientID.Or(""))
+	var refused *serviceaccount.Refusal
+	switch {
+	case errors.As(err, &refused):
+		code := oauthInvalidGrant // RFC 7523 section 3.1
+		if clientAuth {
+			code = oauthInvalidClient // section 3.2
+			if refused.Reason == "disabled" && refused.Verified {
+				// It authenticated, but may not obtain tokens.
+				code = oauthUnauthorizedClient
+			}
+		}
+		return oauthError(ctx, code, refused.Described(), ""), nil
+	case err != nil:
+		return nil, err // 503, 500: a problem
 	}
-	if cid, ok := req.ClientID.Get(); ok && cid != t.ServiceAccountID.String() {
-		// RFC 7521 section 4.2: a client_id must name the assertion's subject.
-		return nil, fault.New(fault.Unauthenticated, "the assertion is not valid")
-	}
-	return &api.ServiceAccountTokenResponse{AccessToken: t.AccessToken, TokenType: api.ServiceAccountTokenResponseTokenTypeBearer,
-		ExpiresIn: int(t.ExpiresIn.Seconds()), ServiceAccountID: t.ServiceAccountID, TenantID: t.TenantID}, nil
+	return &api.ServiceAccountTokenResponseHeaders{
+		CacheControl: api.ServiceAccountTokenOKCacheControlNoStore, Pragma: api.ServiceAccountTokenOKPragmaNoCache,
+		Response: api.ServiceAccountTokenResponse{AccessToken: t.AccessToken, TokenType: api.ServiceAccountTokenResponseTokenTypeBearer,
+			ExpiresIn: int(t.ExpiresIn.Seconds()), ServiceAccountID: t.ServiceAccountID, TenantID: t.TenantID}}, nil
 }
 
 // ListServiceAccounts implements listServiceAccounts.
@@ -152,7 +181,7 @@ func (h *Handler) SetServiceAccountRoles(ctx context.Context, req *api.ServiceAc
 // AddServiceAccountKey implements addServiceAccountKey.
 // POST /service-accounts/{serviceAccountId}/keys
 func (h *Handler) AddServiceAccountKey(ctx context.Context, req *api.ServiceAccountKeyCreate, p api.AddServiceAccountKeyParams) (*api.ServiceAccountKey, error) {
-	in := serviceaccount.KeyInput{PublicKeyPEM: req.PublicKey}
+	in := serviceaccount.KeyInput{PublicKey: req.PublicKey, Kid: req.Kid.Or("")}
 	if v, ok := req.ExpiresAt.Get(); ok {
 		in.ExpiresAt = &v
 	}
@@ -192,7 +221,7 @@ func toServiceAccount(a *serviceaccount.Account) *api.ServiceAccount {
 }
 
 func toServiceAccountKey(k *ent.ServiceAccountKey, now time.Time) api.ServiceAccountKey {
-	out := api.ServiceAccountKey{ID: k.ID, Kid: k.Kid, Alg: api.ServiceAccountKeyAlg(k.Alg), PublicKey: k.PublicKey,
+	out := api.ServiceAccountKey{ID: k.ID, Kid: k.Kid, Thumbprint: serviceaccount.KeyThumbprint(k), Alg: api.ServiceAccountKeyAlg(k.Alg), PublicKey: k.PublicKey,
 		CreatedAt: k.CreatedAt, CreatedBy: k.CreatedBy,
 		Active: k.RevokedAt == nil && (k.ExpiresAt == nil || k.ExpiresAt.After(now))}
 	if k.ExpiresAt != nil {

@@ -9,7 +9,6 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/pem"
 	"errors"
@@ -43,22 +42,36 @@ const (
 // PublicKey is a parsed public key of a service account.
 type PublicKey struct {
 	Alg string // RS256, ES256 or EdDSA
-	Kid string // base64url SHA-256 of the DER SubjectPublicKeyInfo
-	PEM string // the canonical PEM "PUBLIC KEY"
-	Key crypto.PublicKey
+	// Kid is the kid its assertions name: the JWK's own kid if it had one,
+	// else the thumbprint.
+	Kid string
+	// Thumbprint is the RFC 7638 JWK thumbprint (SHA-256, base64url): the
+	// same whether the key came as PEM or as a JWK.
+	Thumbprint string
+	PEM        string // the canonical PEM "PUBLIC KEY", which is what is stored
+	Key        crypto.PublicKey
 }
 
-// ParsePublicKey reads a PEM "PUBLIC KEY" (SubjectPublicKeyInfo): RSA of
-// 2048 to 8192 bits (RS256), ECDSA P-256 (ES256) or Ed25519 (EdDSA).
+// ParsePublicKey reads a public key given as a PEM "PUBLIC KEY"
+// (SubjectPublicKeyInfo) or, when s is a JSON object, as a JWK (ParseJWK):
+// RSA of 2048 to 8192 bits (RS256), ECDSA P-256 (ES256) or Ed25519 (EdDSA).
 func ParsePublicKey(s string) (*PublicKey, error) {
+	if IsJWK(s) {
+		return ParseJWK(s)
+	}
 	block, rest := pem.Decode([]byte(strings.TrimSpace(s)))
 	if block == nil || block.Type != "PUBLIC KEY" || len(strings.TrimSpace(string(rest))) > 0 {
-		return nil, errors.New(`one PEM block of type "PUBLIC KEY" (SubjectPublicKeyInfo) is required; never send a private key`)
+		return nil, errors.New(`one PEM block of type "PUBLIC KEY" (SubjectPublicKeyInfo) or one public JWK is required; never send a private key`)
 	}
 	key, err := x509.ParsePKIXPublicKey(block.Bytes)
 	if err != nil {
 		return nil, errors.New("not a readable public key")
 	}
+	return fromKey(key)
+}
+
+// fromKey checks a parsed key and describes it; the kid is its thumbprint.
+func fromKey(key crypto.PublicKey) (*PublicKey, error) {
 	out := &PublicKey{Key: key}
 	switch k := key.(type) {
 	case *rsa.PublicKey:
@@ -80,8 +93,10 @@ func ParsePublicKey(s string) (*PublicKey, error) {
 	if err != nil {
 		return nil, errors.New("not a readable public key")
 	}
-	sum := sha256.Sum256(der)
-	out.Kid = base64.RawURLEncoding.EncodeToString(sum[:])
+	if out.Thumbprint, err = Thumbprint(key); err != nil {
+		return nil, errors.New("not a readable public key")
+	}
+	out.Kid = out.Thumbprint
 	out.PEM = string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
 	return out, nil
 }
@@ -94,14 +109,51 @@ type Issued struct {
 	TenantID         uuid.UUID
 }
 
-// refusal is why an assertion was refused (the audit detail).
+// refusal is why an assertion was refused (the audit detail), inside the
+// parser's key function.
 type refusal string
 
 func (r refusal) Error() string { return "assertion refused: " + string(r) }
 
-// errAssertion is the one answer to every refused assertion: which check
-// failed is audited and logged, never told to the caller.
+// errAssertion is the one answer to every refused assertion whose signature
+// was not shown to be the account's: which check failed is audited and
+// logged, never told to such a caller.
 var errAssertion = fault.New(fault.Unauthenticated, "the assertion is not valid")
+
+// Refusal is the error of a refused assertion. It is a fault.Unauthenticated
+// error with a message safe for anyone; Reason names the check that failed
+// (the audit detail), and Verified is true when the signature verified under
+// a key of the account, so that the caller holds its private key and may be
+// told the reason (Described).
+type Refusal struct {
+	Reason   string
+	Verified bool
+}
+
+func (r *Refusal) Error() string { return "assertion refused: " + r.Reason }
+
+// Unwrap makes a Refusal the uniform fault.Unauthenticated error.
+func (r *Refusal) Unwrap() error { return errAssertion }
+
+// verifiedReasons are the checks made after the signature verified: telling
+// them helps the key's holder and tells an attacker nothing.
+var verifiedReasons = map[string]string{
+	"expired":       "the assertion has expired",
+	"not_yet_valid": "the assertion is not valid yet (nbf or iat in the future)",
+	"audience":      "the assertion's aud is not this token endpoint",
+	"lifetime":      "the assertion's exp is more than 5 minutes after its iat",
+	"claims":        "the assertion lacks a required claim (exp, iat, jti) or has a malformed one",
+	"replay":        "the assertion's jti was already used",
+	"disabled":      "the service account is disabled",
+}
+
+// Described is what the caller may be told of the refusal.
+func (r *Refusal) Described() string {
+	if d, ok := verifiedReasons[r.Reason]; ok && r.Verified {
+		return d
+	}
+	return errAssertion.Message
+}
 
 type assertionClaims struct {
 	jwt.RegisteredClaims
@@ -111,15 +163,15 @@ type assertionClaims struct {
 // account it names. The assertion must be signed (RS256, ES256 or EdDSA,
 // the alg of the key named by its kid header) by an active key of the
 // account; iss and sub are the account's id, aud the token endpoint, exp at
-// most 5 minutes after iat, and jti unused. Refusals of a known account are
+// most 5 minutes after iat, and jti unused; clientID, if not empty, must be
+// the account's id. Refusals of a known account are
 // audited in its tenant's chain; others are only logged.
-func (s *Service) Token(ctx context.Context, assertion string) (*Issued, error) {
+func (s *Service) Token(ctx context.Context, assertion, clientID string) (*Issued, error) {
 	if len(assertion) == 0 || len(assertion) > MaxAssertionBytes {
-		return nil, s.refuse(ctx, nil, "", "malformed")
+		return nil, s.refuse(ctx, nil, "", "malformed", false)
 	}
 	var sa *ent.ServiceAccount
 	var key *ent.ServiceAccountKey
-	sys := viewer.System(ctx, viewer.ReasonToken)
 	parser := jwt.NewParser(
 		jwt.WithAudience(s.audience),
 		jwt.WithExpirationRequired(),
@@ -138,44 +190,43 @@ func (s *Service) Token(ctx context.Context, assertion string) (*Issued, error) 
 		if err != nil || len(claims.Subject) != 36 || claims.Issuer != claims.Subject {
 			return nil, refusal("claims")
 		}
-		found, err := s.client.ServiceAccount.Query().Where(entsa.ID(id)).Only(sys)
-		if ent.IsNotFound(err) {
+		snap, err := s.snapshotOf(ctx, id, viewer.ReasonToken)
+		if errors.Is(err, errNoAccount) {
 			return nil, refusal("unknown_service_account")
 		}
 		if err != nil {
 			lookupErr = err
 			return nil, err
 		}
-		sa = found
+		sa = snap.sa
+		if clientID != "" && clientID != claims.Subject {
+			// RFC 7521 section 4.2: a client_id must name the assertion's subject.
+			return nil, refusal("client_id")
+		}
 		kid, _ := t.Header["kid"].(string)
 		if kid == "" || len(kid) > 64 {
 			return nil, refusal("unknown_key")
 		}
-		k, err := s.client.ServiceAccountKey.Query().Where(serviceaccountkey.ServiceAccountID(sa.ID), serviceaccountkey.Kid(kid)).Only(sys)
-		if ent.IsNotFound(err) {
+		k, ok := snap.keys[kid]
+		if !ok {
 			return nil, refusal("unknown_key")
 		}
-		if err != nil {
-			lookupErr = err
-			return nil, err
-		}
-		key = k
+		key = k.row
 		switch {
-		case k.RevokedAt != nil:
+		case k.row.RevokedAt != nil:
 			return nil, refusal("key_revoked")
-		case k.ExpiresAt != nil && !k.ExpiresAt.After(s.now()):
+		case k.row.ExpiresAt != nil && !k.row.ExpiresAt.After(s.now()):
 			return nil, refusal("key_expired")
 		}
 		// Strict: the alg must be the key's own. This is what defeats
 		// "none" and HS256 with the public key as the secret.
-		if t.Method == nil || t.Method.Alg() != string(k.Alg) {
+		if t.Method == nil || t.Method.Alg() != string(k.row.Alg) {
 			return nil, refusal("algorithm")
 		}
-		pk, err := ParsePublicKey(k.PublicKey)
-		if err != nil {
+		if k.pub == nil {
 			return nil, refusal("unknown_key")
 		}
-		return pk.Key, nil
+		return k.pub.Key, nil
 	})
 	kid := ""
 	if key != nil {
@@ -185,22 +236,25 @@ func (s *Service) Token(ctx context.Context, assertion string) (*Issued, error) 
 		return nil, fault.Classify(lookupErr)
 	}
 	if err != nil {
-		return nil, s.refuse(ctx, sa, kid, reasonOf(err))
+		// The claims are validated only after the signature verified.
+		var r refusal
+		verified := errors.Is(err, jwt.ErrTokenInvalidClaims) && !errors.As(err, &r)
+		return nil, s.refuse(ctx, sa, kid, reasonOf(err), verified)
 	}
 	// The parser checked signature, aud, exp, nbf and iat against the clock.
 	switch {
 	case claims.IssuedAt == nil:
-		return nil, s.refuse(ctx, sa, kid, "claims")
+		return nil, s.refuse(ctx, sa, kid, "claims", true)
 	case claims.ExpiresAt.Sub(claims.IssuedAt.Time) > MaxAssertionLifetime:
-		return nil, s.refuse(ctx, sa, kid, "lifetime")
+		return nil, s.refuse(ctx, sa, kid, "lifetime", true)
 	case claims.ID == "" || len(claims.ID) > maxJTI:
-		return nil, s.refuse(ctx, sa, kid, "claims")
+		return nil, s.refuse(ctx, sa, kid, "claims", true)
 	case sa.DisabledAt != nil:
-		return nil, s.refuse(ctx, sa, kid, "disabled")
+		return nil, s.refuse(ctx, sa, kid, "disabled", true)
 	}
 	tctx := viewer.SystemForTenant(ctx, sa.TenantID, viewer.ReasonToken)
 	now := s.now()
-	replay := false
+	replay, stale := false, false
 	err = s.audit.Change(tctx, func(tx *ent.Tx) (audit.Event, error) {
 		// Remember the jti until the assertion expires; a second use finds it.
 		if _, err := tx.ServiceAccountAssertion.Delete().Where(serviceaccountassertion.ExpiresAtLT(now)).Exec(tctx); err != nil {
@@ -216,14 +270,29 @@ func (s *Service) Token(ctx context.Context, assertion string) (*Issued, error) 
 		if err != nil {
 			return audit.Event{}, err
 		}
-		if err := tx.ServiceAccountKey.UpdateOne(key).SetLastUsedAt(now).Exec(tctx); err != nil {
+		// The account and key were read from the cache, which every
+		// instance drops when they change. This write, which is made anyway,
+		// makes the check exact: it touches the key only if it is still
+		// unrevoked and unexpired and its account still exists and is
+		// enabled.
+		n, err := tx.ServiceAccountKey.Update().Where(serviceaccountkey.ID(key.ID), serviceaccountkey.RevokedAtIsNil(),
+			serviceaccountkey.Or(serviceaccountkey.ExpiresAtIsNil(), serviceaccountkey.ExpiresAtGT(now)),
+			serviceaccountkey.HasServiceAccountWith(entsa.DisabledAtIsNil())).SetLastUsedAt(now).Save(tctx)
+		if err != nil {
 			return audit.Event{}, err
+		}
+		if n == 0 {
+			stale = true
+			return audit.Event{}, refusal("stale")
 		}
 		return audit.Event{Action: ActionTokenIssued, ResourceType: "service_account", ResourceID: sa.ID,
 			Actor: sa.ID, Details: map[string]string{"kid": key.Kid}}, nil
 	})
 	if replay {
-		return nil, s.refuse(ctx, sa, kid, "replay")
+		return nil, s.refuse(ctx, sa, kid, "replay", true)
+	}
+	if stale {
+		return nil, s.refuseStale(ctx, sa, kid)
 	}
 	if err != nil {
 		return nil, fault.Classify(err)
@@ -235,13 +304,13 @@ func (s *Service) Token(ctx context.Context, assertion string) (*Issued, error) 
 	return &Issued{AccessToken: tok, ExpiresIn: s.tokens.TTL(), ServiceAccountID: sa.ID, TenantID: sa.TenantID}, nil
 }
 
-// refuse records a refused assertion and returns the uniform error. A known
+// refuse records a refused assertion and returns its *Refusal. A known
 // account's refusal goes to its tenant's chain; an unknown identifier only
 // to the log (anybody can make one up).
-func (s *Service) refuse(ctx context.Context, sa *ent.ServiceAccount, kid string, reason string) error {
+func (s *Service) refuse(ctx context.Context, sa *ent.ServiceAccount, kid string, reason string, verified bool) error {
 	if sa == nil {
 		s.log.InfoContext(ctx, "service account assertion refused", "reason", reason)
-		return errAssertion
+		return &Refusal{Reason: reason}
 	}
 	d := map[string]string{"reason": reason}
 	if kid != "" {
@@ -249,7 +318,31 @@ func (s *Service) refuse(ctx context.Context, sa *ent.ServiceAccount, kid string
 	}
 	s.audit.Log(viewer.SystemForTenant(ctx, sa.TenantID, viewer.ReasonToken), audit.Event{Action: ActionTokenRefused,
 		Outcome: audit.Denied, ResourceType: "service_account", ResourceID: sa.ID, TenantID: sa.TenantID, Actor: sa.ID, Details: d})
-	return errAssertion
+	return &Refusal{Reason: reason, Verified: verified}
+}
+
+// refuseStale refuses an assertion whose account or key changed after the
+// cached copy this instance checked it against (the bus had not told it
+// yet): it drops that copy, reads them again and refuses with the reason
+// they now give.
+func (s *Service) refuseStale(ctx context.Context, sa *ent.ServiceAccount, kid string) error {
+	if s.cache != nil {
+		s.cache.gen.Add(1)
+		s.cache.c.Invalidate(sa.ID)
+	}
+	snap, err := s.snapshotOf(ctx, sa.ID, viewer.ReasonToken)
+	switch {
+	case errors.Is(err, errNoAccount):
+		return s.refuse(ctx, nil, kid, "unknown_service_account", false)
+	case err != nil:
+		return fault.Classify(err)
+	case snap.sa.DisabledAt != nil:
+		return s.refuse(ctx, snap.sa, kid, "disabled", true)
+	}
+	if k, ok := snap.keys[kid]; ok && k.row.RevokedAt == nil && k.row.ExpiresAt != nil {
+		return s.refuse(ctx, snap.sa, kid, "key_expired", false)
+	}
+	return s.refuse(ctx, snap.sa, kid, "key_revoked", false)
 }
 
 // reasonOf maps a parser error to a refusal reason.

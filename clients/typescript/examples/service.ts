@@ -8,6 +8,9 @@ import createClient from "openapi-fetch";
 import type { components, paths } from "../src/index";
 
 type TokenResponse = components["schemas"]["ServiceAccountTokenResponse"];
+// A refusal (400/401) is an OAuth error that is also a problem; 429 and 503 are problems.
+type TokenError = components["schemas"]["ServiceAccountTokenError"];
+type Problem = components["schemas"]["Problem"];
 
 export interface ServiceAccount {
   baseUrl: string; // e.g. https://atrium.example.com
@@ -56,7 +59,10 @@ export async function serviceClient(sa: ServiceAccount) {
         assertion: await assertion(sa, key),
       }),
     });
-    if (!res.ok) throw new Error(`token endpoint: HTTP ${res.status}: ${await res.text()}`);
+    if (!res.ok) {
+      const e = (await res.json().catch(() => ({}))) as Partial<TokenError & Problem>;
+      throw new Error(`token endpoint: HTTP ${res.status}: ${e.error ?? e.title}: ${e.error_description ?? e.detail} (request ${e.request_id})`);
+    }
     const t = (await res.json()) as TokenResponse;
     token = { value: t.access_token, expiresAt: Date.now() + t.expires_in * 1000 };
     return token.value;

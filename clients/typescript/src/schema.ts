@@ -1215,6 +1215,19 @@ export interface paths {
          *     a short-lived bearer access token for the API; there is no refresh
          *     token: sign a new assertion. Every issue and every refusal of a known
          *     account is audited.
+         *
+         *     Refusals are OAuth error responses (RFC 6749 section 5.2, RFC 7523
+         *     section 3.1): `application/json` with `error` and
+         *     `error_description`, which also carry the problem fields (`type`,
+         *     `title`, `status`, `detail`, `request_id`, `trace_id`) every other
+         *     error of the API has. A refused assertion is `invalid_grant` (400)
+         *     in the jwt-bearer grant and `invalid_client` (401, with
+         *     `WWW-Authenticate`) in client_credentials; a disabled account in
+         *     client_credentials is `unauthorized_client`; a malformed form
+         *     `invalid_request`; another grant type `unsupported_grant_type`; a
+         *     malformed scope `invalid_scope`. Rate limiting (429) and a dependency
+         *     down (503) stay problem+json like everywhere else. Every answer has
+         *     `Cache-Control: no-store` and `Pragma: no-cache`.
          */
         post: operations["serviceAccountToken"];
         delete?: never;
@@ -2055,8 +2068,8 @@ export interface components {
             next_cursor?: string;
         };
         ServiceAccountTokenRequest: {
-            /** @enum {string} */
-            grant_type: "urn:ietf:params:oauth:grant-type:jwt-bearer" | "client_credentials";
+            /** @description urn:ietf:params:oauth:grant-type:jwt-bearer or client_credentials; any other is refused with unsupported_grant_type (so it is not an enum here: the refusal is the OAuth one, not a validation problem). */
+            grant_type: string;
             /** @description The signed JWT (grant_type jwt-bearer). */
             assertion?: string;
             /** @description urn:ietf:params:oauth:client-assertion-type:jwt-bearer (grant_type client_credentials). */
@@ -2065,7 +2078,7 @@ export interface components {
             client_assertion?: string;
             /** @description Optional; if given, the service account id the assertion names. */
             client_id?: string;
-            /** @description Ignored: the token carries the account's roles. */
+            /** @description Checked for RFC 6749 syntax (else invalid_scope), otherwise ignored: the token carries the account's roles. */
             scope?: string;
         };
         ServiceAccountTokenResponse: {
@@ -2079,14 +2092,31 @@ export interface components {
             /** Format: uuid */
             tenant_id: string;
         };
+        /** @description An OAuth error response (RFC 6749 section 5.2) that is also a problem (RFC 9457) of this API. */
+        ServiceAccountTokenError: {
+            /** @enum {string} */
+            error: "invalid_request" | "invalid_client" | "invalid_grant" | "unauthorized_client" | "unsupported_grant_type" | "invalid_scope";
+            /** @description Safe for the caller; the same as detail. */
+            error_description?: string;
+            /** @description A URI naming the error, such as https://atrium.dev/problems/oauth-invalid-grant. */
+            type: string;
+            title: string;
+            status: number;
+            detail?: string;
+            request_id?: string;
+            trace_id?: string;
+            errors?: components["schemas"]["FieldError"][];
+        };
         ServiceAccountKey: {
             /** Format: uuid */
             id: string;
-            /** @description The JWT header kid of assertions signed with this key: base64url SHA-256 of its DER SubjectPublicKeyInfo. */
+            /** @description The JWT header kid of assertions signed with this key: the one given at registration, else the JWK's own kid, else the thumbprint. (Keys registered before JWKs were accepted have the base64url SHA-256 of their DER SubjectPublicKeyInfo.) */
             kid: string;
+            /** @description The RFC 7638 JWK thumbprint (SHA-256, base64url) of the public key: the same whether it was registered as PEM or as a JWK. */
+            thumbprint: string;
             /** @enum {string} */
             alg: "RS256" | "ES256" | "EdDSA";
-            /** @description PEM SubjectPublicKeyInfo. */
+            /** @description PEM SubjectPublicKeyInfo (a key registered as a JWK is stored and shown as PEM). */
             public_key: string;
             /** Format: date-time */
             created_at: string;
@@ -2147,8 +2177,10 @@ export interface components {
             administration?: boolean;
         };
         ServiceAccountKeyCreate: {
-            /** @description PEM "PUBLIC KEY" (SubjectPublicKeyInfo): RSA 2048-8192 bits, ECDSA P-256 or Ed25519. Never the private key. */
+            /** @description PEM "PUBLIC KEY" (SubjectPublicKeyInfo) or, if it is a JSON object, a public JWK (RFC 7517: kty RSA, EC with crv P-256, or OKP with crv Ed25519): RSA 2048-8192 bits, ECDSA P-256 or Ed25519. Never the private key: a JWK with d, p, q, dp, dq or qi is refused (400), as is an alg that is not the key's. */
             public_key: string;
+            /** @description The kid its assertions will name (default: the JWK's kid, else the key's RFC 7638 thumbprint). */
+            kid?: string;
             /** Format: date-time */
             expires_at?: string;
         };
@@ -4321,10 +4353,36 @@ export interface operations {
             /** @description An access token of the service account. */
             200: {
                 headers: {
+                    "Cache-Control": "no-store";
+                    Pragma: "no-cache";
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ServiceAccountTokenResponse"];
+                };
+            };
+            /** @description The request was refused: invalid_request, invalid_grant, unauthorized_client, unsupported_grant_type or invalid_scope (RFC 6749 section 5.2). */
+            400: {
+                headers: {
+                    "Cache-Control": "no-store";
+                    Pragma: "no-cache";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceAccountTokenError"];
+                };
+            };
+            /** @description invalid_client: the client assertion of grant_type=client_credentials did not authenticate a service account (RFC 7523 section 3.2). */
+            401: {
+                headers: {
+                    /** @description private_key_jwt realm="atrium", error="invalid_client": no registered HTTP authentication scheme names client assertions, so the challenge names the method. */
+                    "WWW-Authenticate": string;
+                    "Cache-Control": "no-store";
+                    Pragma: "no-cache";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceAccountTokenError"];
                 };
             };
             default: components["responses"]["Error"];
