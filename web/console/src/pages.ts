@@ -553,9 +553,9 @@ async function renderServiceAccounts(root: HTMLElement) {
     }
     const pem = h("textarea", { testid: "service-account-key-pem", attrs: { rows: "4", placeholder: "-----BEGIN PUBLIC KEY-----" } });
     const addKey = h("form", { testid: "service-account-key-form", attrs: { novalidate: "" } });
-    addKey.append(field("Public key (PEM)", pem), h("button", { type: "submit", class: "small", text: "Add key" }));
+    addKey.append(field("Public key (PEM or JWK)", pem), h("button", { type: "submit", class: "small", text: "Add key" }));
     onSubmit(addKey, async () => {
-      if (!pem.value.trim()) throw new Error("Paste a public key (PEM).");
+      if (!pem.value.trim()) throw new Error("Paste a public key (PEM or a public JWK).");
       await atrium.call((c) =>
         c.POST("/service-accounts/{serviceAccountId}/keys", { params: { path: { serviceAccountId: a.id } }, body: { public_key: pem.value.trim() } }),
       );
