@@ -309,9 +309,11 @@ func TestServiceAccounts(t *testing.T) {
 			ek := newSAKey(t, "ES256")
 			small, err := rsa.GenerateKey(rand.Reader, 1024)
 			require.NoError(t, err)
+			ecD, err := ek.priv.(*ecdsa.PrivateKey).Bytes()
+			require.NoError(t, err)
 			for name, in := range map[string]string{
 				"PrivateRSA":   rk.jwk(t, map[string]any{"d": enc(priv.D.Bytes()), "p": enc(priv.Primes[0].Bytes()), "q": enc(priv.Primes[1].Bytes())}),
-				"PrivateEC":    ek.jwk(t, map[string]any{"d": enc(ek.priv.(*ecdsa.PrivateKey).D.Bytes())}),
+				"PrivateEC":    ek.jwk(t, map[string]any{"d": enc(ecD)}),
 				"PrivateOKP":   newSAKey(t, "EdDSA").jwk(t, map[string]any{"d": enc(make([]byte, 32))}),
 				"OnlyQI":       rk.jwk(t, map[string]any{"qi": "AQAB"}),
 				"AlgMismatch":  ek.jwk(t, map[string]any{"alg": "RS256"}),

@@ -158,6 +158,8 @@ func TestParseJWK(t *testing.T) {
 		enc := base64.RawURLEncoding.EncodeToString
 		b, err := p384.PublicKey.Bytes()
 		require.NoError(t, err)
+		ecD, err := ek.Bytes()
+		require.NoError(t, err)
 		offCurve := jwkOf(t, &ek.PublicKey, map[string]any{"y": enc(make([]byte, 32))})
 		for name, in := range map[string]string{
 			"PrivateRSA_d":   jwkOf(t, &rk.PublicKey, map[string]any{"d": enc(rk.D.Bytes())}),
@@ -166,7 +168,7 @@ func TestParseJWK(t *testing.T) {
 			"PrivateRSA_dp":  jwkOf(t, &rk.PublicKey, map[string]any{"dp": "AQAB"}),
 			"PrivateRSA_dq":  jwkOf(t, &rk.PublicKey, map[string]any{"dq": "AQAB"}),
 			"PrivateRSA_qi":  jwkOf(t, &rk.PublicKey, map[string]any{"qi": "AQAB"}),
-			"PrivateEC":      jwkOf(t, &ek.PublicKey, map[string]any{"d": enc(ek.D.Bytes())}),
+			"PrivateEC":      jwkOf(t, &ek.PublicKey, map[string]any{"d": enc(ecD)}),
 			"PrivateOKP":     jwkOf(t, edPub, map[string]any{"d": enc(edPriv.Seed())}),
 			"Symmetric":      `{"kty":"oct","k":"c2VjcmV0"}`,
 			"WeakRSA":        jwkOf(t, &small.PublicKey, nil),
