@@ -99,13 +99,6 @@ func WithDegradedTTL(d time.Duration) Option { return func(r *Resolver) { r.degr
 // time.Now), so tests move time on instead of waiting for it.
 func WithClock(now func() time.Time) Option { return func(r *Resolver) { r.now = now } }
 
-// clock adapts a WithClock clock to otter's. It has no ticks: the cache then
-// drops expired entries when they are read, not proactively.
-type clock func() time.Time
-
-func (c clock) NowNano() int64                      { return c().UnixNano() }
-func (c clock) Tick(time.Duration) <-chan time.Time { return nil }
-
 // WithoutCache makes every call read the database: the reference the
 // consistency tests compare the caches with.
 func WithoutCache() Option { return func(r *Resolver) { r.noCache = true } }
@@ -119,7 +112,7 @@ func NewResolver(client *ent.Client, bus cache.Bus, log *slog.Logger, opts ...Op
 	}
 	var l1Clock otter.Clock // otter's own unless WithClock
 	if r.now != nil {
-		l1Clock = clock(r.now)
+		l1Clock = cache.Clock(r.now)
 	} else {
 		r.now = time.Now
 	}

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/maypok86/otter/v2"
+
+	"atrium/internal/cache"
 )
 
 // localState is a key's theoretical arrival time and how long the entry must
@@ -32,7 +34,7 @@ func NewLocal(opts ...Option) Limiter {
 		}),
 	}
 	if o.customClock {
-		oo.Clock = otterClock{o.now}
+		oo.Clock = cache.Clock(o.now)
 	}
 	return &localLimiter{now: o.now, cache: otter.Must(oo)}
 }
@@ -63,11 +65,3 @@ func (l *localLimiter) Allow(_ context.Context, key string, lim Limit) (Result, 
 	})
 	return res, nil
 }
-
-// otterClock drives the cache's expiry from the limiter's clock, so that a
-// test clock expires entries too. Without ticks the cache expires entries on
-// reads and writes only.
-type otterClock struct{ now func() time.Time }
-
-func (c otterClock) NowNano() int64                      { return c.now().UnixNano() }
-func (c otterClock) Tick(time.Duration) <-chan time.Time { return nil }

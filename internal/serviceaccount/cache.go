@@ -70,7 +70,7 @@ func newAccounts(bus cache.Bus, now func() time.Time, degradedTTL time.Duration)
 			}
 			return max(ttl-a.now().Sub(e.Value.read), time.Nanosecond)
 		}),
-		Clock: otterClock(now),
+		Clock: cache.Clock(now),
 	})
 	bus.Subscribe(changedTopic, func(msg string) {
 		a.gen.Add(1)
@@ -95,13 +95,6 @@ func (a *accounts) close() {
 		a.c.StopAllGoroutines()
 	}
 }
-
-// otterClock drives the cache's expiry from the service's clock. It never
-// ticks: expired entries are dropped when read or evicted.
-type otterClock func() time.Time
-
-func (c otterClock) NowNano() int64                      { return c().UnixNano() }
-func (c otterClock) Tick(time.Duration) <-chan time.Time { return nil }
 
 // errNoAccount is an account id that names no account.
 var errNoAccount = errors.New("no such service account")

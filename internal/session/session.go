@@ -105,7 +105,7 @@ func NewStore(client *ent.Client, bus cache.Bus, log *slog.Logger, life Lifetime
 		}),
 	}
 	if s.customClock {
-		oo.Clock = otterClock(s.now)
+		oo.Clock = cache.Clock(s.now)
 	}
 	s.cache = otter.Must(oo)
 	bus.Subscribe(revokeTopic, func(msg string) {
@@ -315,10 +315,3 @@ func (s *Store) Close() {
 	s.cache.InvalidateAll()
 	s.cache.StopAllGoroutines()
 }
-
-// otterClock drives the cache's expiry from an injected clock. It never
-// ticks: expired entries are dropped when read or evicted.
-type otterClock func() time.Time
-
-func (c otterClock) NowNano() int64                      { return c().UnixNano() }
-func (c otterClock) Tick(time.Duration) <-chan time.Time { return nil }

@@ -18,6 +18,8 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
 	"github.com/maypok86/otter/v2"
+
+	"atrium/internal/cache"
 )
 
 // MaxTokenBytes is the longest token Verify looks at.
@@ -88,7 +90,7 @@ func New(ring *KeyRing, opts Options) (*Service, error) {
 		}),
 	}
 	if injectedClock {
-		co.Clock = clockFunc(opts.Now)
+		co.Clock = cache.Clock(opts.Now)
 	}
 	cache, err := otter.New(co)
 	if err != nil {
@@ -327,13 +329,6 @@ func mapError(err error) error {
 	}
 	return ErrInvalid
 }
-
-// clockFunc adapts an injected clock to otter. It never ticks: expired
-// entries are then dropped when read or evicted, which is enough in tests.
-type clockFunc func() time.Time
-
-func (f clockFunc) NowNano() int64                      { return f().UnixNano() }
-func (f clockFunc) Tick(time.Duration) <-chan time.Time { return nil }
 
 // TTL is the lifetime of the access tokens Issue makes.
 func (s *Service) TTL() time.Duration { return s.opts.TTL }
