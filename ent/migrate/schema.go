@@ -65,6 +65,11 @@ var (
 				Unique:  false,
 				Columns: []*schema.Column{AgentsColumns[3]},
 			},
+			{
+				Name:    "agent_tenant_id_created_by_id",
+				Unique:  false,
+				Columns: []*schema.Column{AgentsColumns[13], AgentsColumns[3], AgentsColumns[0]},
+			},
 		},
 	}
 	// AuditAnchorsColumns holds the columns for the "audit_anchors" table.
@@ -182,6 +187,11 @@ var (
 				Unique:  false,
 				Columns: []*schema.Column{ConversationsColumns[3]},
 			},
+			{
+				Name:    "conversation_tenant_id_created_by_id",
+				Unique:  false,
+				Columns: []*schema.Column{ConversationsColumns[9], ConversationsColumns[3], ConversationsColumns[0]},
+			},
 		},
 	}
 	// CredentialsColumns holds the columns for the "credentials" table.
@@ -271,6 +281,11 @@ var (
 				Name:    "document_created_by",
 				Unique:  false,
 				Columns: []*schema.Column{DocumentsColumns[3]},
+			},
+			{
+				Name:    "document_tenant_id_created_by_id",
+				Unique:  false,
+				Columns: []*schema.Column{DocumentsColumns[10], DocumentsColumns[3], DocumentsColumns[0]},
 			},
 		},
 	}
@@ -460,6 +475,11 @@ var (
 				Name:    "knowledgegraph_created_by",
 				Unique:  false,
 				Columns: []*schema.Column{KnowledgeGraphsColumns[3]},
+			},
+			{
+				Name:    "knowledgegraph_tenant_id_created_by_id",
+				Unique:  false,
+				Columns: []*schema.Column{KnowledgeGraphsColumns[8], KnowledgeGraphsColumns[3], KnowledgeGraphsColumns[0]},
 			},
 		},
 	}
@@ -900,7 +920,7 @@ var (
 			{
 				Name:    "share_subject",
 				Unique:  false,
-				Columns: []*schema.Column{SharesColumns[10], SharesColumns[7], SharesColumns[8]},
+				Columns: []*schema.Column{SharesColumns[10], SharesColumns[7], SharesColumns[8], SharesColumns[5], SharesColumns[6]},
 			},
 		},
 	}

@@ -32,5 +32,7 @@ func (Conversation) Edges() []ent.Edge {
 
 // Indexes of Conversation.
 func (Conversation) Indexes() []ent.Index {
-	return []ent.Index{index.Fields("tenant_id", "id"), index.Fields("created_by")}
+	return []ent.Index{index.Fields("tenant_id", "id"), index.Fields("created_by"),
+		// A viewer's own rows newest first (authz.Access.VisibleTop).
+		index.Fields("tenant_id", "created_by", "id")}
 }

@@ -40,7 +40,9 @@ func (KnowledgeGraph) Edges() []ent.Edge {
 
 // Indexes of KnowledgeGraph.
 func (KnowledgeGraph) Indexes() []ent.Index {
-	return []ent.Index{index.Fields("tenant_id", "id"), index.Fields("created_by")}
+	return []ent.Index{index.Fields("tenant_id", "id"), index.Fields("created_by"),
+		// A viewer's own rows newest first (authz.Access.VisibleTop).
+		index.Fields("tenant_id", "created_by", "id")}
 }
 
 // KGNode is a typed node of a knowledge graph, optionally about a document.

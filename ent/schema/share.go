@@ -40,6 +40,8 @@ func (Share) Indexes() []ent.Index {
 	return []ent.Index{
 		// Named explicitly: generated names this long are truncated with a hash.
 		index.Fields("tenant_id", "resource_type", "resource_id", "subject_type", "subject_id").Unique().StorageKey("share_resource_subject"),
-		index.Fields("tenant_id", "subject_type", "subject_id").StorageKey("share_subject"),
+		// A subject's shares of one type newest first: a branch of
+		// authz.Access.VisibleTop reads n entries of it and stops.
+		index.Fields("tenant_id", "subject_type", "subject_id", "resource_type", "resource_id").StorageKey("share_subject"),
 	}
 }

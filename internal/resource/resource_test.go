@@ -13,6 +13,7 @@ import (
 	"atrium/ent/auditevent"
 	"atrium/ent/kgnode"
 	"atrium/ent/share"
+	"atrium/internal/app"
 	"atrium/internal/audit"
 	"atrium/internal/authz"
 	"atrium/internal/fault"
@@ -33,7 +34,11 @@ type testBundle struct {
 
 func setup(t *testing.T) *testBundle {
 	t.Helper()
-	db := testkit.SQLite(t)
+	return setupOn(t, testkit.SQLite(t))
+}
+
+func setupOn(t *testing.T, db *app.Database) *testBundle {
+	t.Helper()
 	access := authz.NewAccess(db.Client)
 	w := audit.NewWriter(db.Client, db.Dialect, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	b := &testBundle{c: db.Client, graphs: resource.Register(resource.Deps{Client: db.Client, Audit: w, Access: access},
