@@ -158,9 +158,14 @@ func (t *textReader) Read(p []byte) (int, error) {
 	n, err := t.rc.Read(p)
 	buf := p[:n]
 	for i := 0; i < len(buf); i++ {
-		if t.inStr && t.nCur < 0 && t.need == 0 && !t.esc && t.hexLeft == 0 {
-			if i = plainText(buf, i); i == len(buf) {
-				break
+		if t.inStr && t.need == 0 && !t.esc && t.hexLeft == 0 {
+			// A run of plain string text at once: scan would only
+			// check and keep it byte by byte.
+			if j := plainText(buf, i); j > i {
+				t.keepRun(buf[i:j])
+				if i = j; i == len(buf) {
+					break
+				}
 			}
 		}
 		if t.scan(buf[i]) {
@@ -308,6 +313,24 @@ func (t *textReader) scan(c byte) bool {
 		t.keep(c)
 	}
 	return false
+}
+
+// keepRun is keep of each byte of run, plain string text (plainText).
+func (t *textReader) keepRun(run []byte) {
+	if t.nCur < 0 {
+		return
+	}
+	if t.nCur+len(run) > maxKey {
+		t.nCur = -1
+		return
+	}
+	for _, c := range run {
+		if c >= utf8.RuneSelf {
+			t.nCur = -1
+			return
+		}
+	}
+	t.nCur += copy(t.cur[t.nCur:], run)
 }
 
 // keep appends a byte of the current string to its nameable prefix.
