@@ -184,6 +184,31 @@ func TestChain(t *testing.T) {
 				_, err := audit.NewReader(db.Client).Verify(context.Background())
 				require.Equal(t, fault.Forbidden, fault.As(err).Code)
 			})
+			t.Run("OK/FastPath", func(t *testing.T) {
+				// After its first append to a chain, a writer appends
+				// without reading the chain (PostgreSQL): after the lock,
+				// one guarded insert after the link it remembers.
+				w := audit.NewWriter(db.Client, db.Dialect, quiet())
+				tenant := uuid.Must(uuid.NewV7())
+				ctx := viewer.NewContext(context.Background(), &viewer.Viewer{UserID: uuid.Must(uuid.NewV7()), TenantID: tenant})
+				for _, d := range []string{"plain", "it's \\ \"quoted\" 日本語 🎉", `{"json":1}`} {
+					require.NoError(t, w.Change(ctx, func(tx *ent.Tx) (audit.Event, error) {
+						return audit.Event{Action: "test.fast", ResourceID: uuid.Must(uuid.NewV7()), Details: map[string]string{"d": d}}, nil
+					}))
+				}
+				want := int64(0)
+				if db.Dialect == "postgres" {
+					want = 2
+				}
+				require.Equal(t, want, audit.FastAppends(w))
+				evs := events(tenant.String())
+				require.Len(t, evs, 3)
+				require.Equal(t, "it's \\ \"quoted\" 日本語 🎉", evs[1].Details["d"])
+				require.Equal(t, `{"json":1}`, evs[2].Details["d"])
+				rep := verify(t, db, tenant.String())
+				require.Equal(t, 3, rep.Events)
+				require.Empty(t, rep.Problems)
+			})
 			t.Run("OK/RolledBackAppend", func(t *testing.T) {
 				// The writer remembers a link that never committed.
 				w := audit.NewWriter(db.Client, db.Dialect, quiet())
