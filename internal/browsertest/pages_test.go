@@ -22,6 +22,7 @@ import (
 	"atrium/ent/auditevent"
 	"atrium/gen/api"
 	"atrium/internal/authz"
+	"atrium/internal/serviceaccount"
 )
 
 // viewport is a window size the pages are walked at.
@@ -131,6 +132,10 @@ func TestConsolePages(t *testing.T) {
 			chromedp.Click(css(`[data-testid="service-account-key-form"] button[type="submit"]`)),
 		)
 		tb.poll(t, "the key is active", `document.querySelector('[data-testid="service-account-key"]')?.dataset.status === "active"`)
+		thumb, err := serviceaccount.Thumbprint(&key.PublicKey)
+		require.NoError(t, err)
+		require.Equal(t, thumb, tb.eval(t, `document.querySelector('[data-testid="service-account-key-thumbprint"]').textContent`),
+			"the console shows the key's RFC 7638 thumbprint")
 		tb.do(t, "disable the account", chromedp.Click(tid("service-account-toggle")))
 		tb.poll(t, "the account is disabled", `document.querySelector('[data-testid="service-account-item"]')?.dataset.disabled === "true"`)
 		require.True(t, tb.isHidden(t, "error"))

@@ -1948,7 +1948,10 @@ async function renderServiceAccounts(root) {
             "div",
             { class: "item-main" },
             h("code", { text: k.kid }),
-            h("span", { class: "meta", text: `${k.alg} · ${status}${k.last_used_at ? ` · last used ${when(k.last_used_at)}` : ""}` })
+            h("span", { class: "meta", text: `${k.alg} · ${status}${k.last_used_at ? ` · last used ${when(k.last_used_at)}` : ""}` }),
+            // The RFC 7638 thumbprint, to compare with the key the service
+            // holds (e.g. `jose jwk thp`); the kid is it unless one was given.
+            h("span", { class: "meta" }, "thumbprint ", h("code", { testid: "service-account-key-thumbprint", text: k.thumbprint }))
           ),
           !k.revoked_at ? confirmButton("Revoke key", "service-account-key-revoke", `Revoke key ${k.kid}? Services using it stop at once.`, async () => {
             await atrium.call(
