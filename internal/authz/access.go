@@ -304,27 +304,28 @@ func (a *Access) VisibleTop(ctx context.Context, rt ResourceType, after uuid.UUI
 		// <where> [AND <col> < after] ORDER BY <col> DESC LIMIT n) AS b<i>:
 		// neither dialect takes ORDER BY or LIMIT on a bare member of a
 		// UNION, both take them in a derived table.
-		branch := func(i int, table, col string, where ...*sql.Predicate) *sql.Selector {
+		branch := func(i int, table, col string, where func(t *sql.SelectTable) *sql.Predicate) *sql.Selector {
 			t := sql.Dialect(dialect).Table(table)
+			p := where(t)
 			if after != uuid.Nil {
-				where = append(where, sql.LT(t.C(col), after))
+				p = sql.And(p, sql.LT(t.C(col), after))
 			}
-			in := sql.Dialect(dialect).Select(t.C(col)).From(t).Where(sql.And(where...)).
+			in := sql.Dialect(dialect).Select(t.C(col)).From(t).Where(p).
 				OrderBy(sql.Desc(t.C(col))).Limit(n).As(fmt.Sprintf("b%d", i))
 			return sql.Dialect(dialect).Select(in.C(col)).From(in)
 		}
 		sh := func(i int, typ share.SubjectType, subject uuid.UUID) *sql.Selector {
-			t := sql.Table(share.Table)
-			return branch(i, share.Table, share.FieldResourceID,
-				sql.EQ(t.C(share.FieldTenantID), v.TenantID),
-				sql.EQ(t.C(share.FieldSubjectType), typ),
-				sql.EQ(t.C(share.FieldSubjectID), subject),
-				sql.EQ(t.C(share.FieldResourceType), rt))
+			return branch(i, share.Table, share.FieldResourceID, func(t *sql.SelectTable) *sql.Predicate {
+				return sql.And(
+					sql.EQ(t.C(share.FieldTenantID), v.TenantID),
+					sql.EQ(t.C(share.FieldSubjectType), typ),
+					sql.EQ(t.C(share.FieldSubjectID), subject),
+					sql.EQ(t.C(share.FieldResourceType), rt))
+			})
 		}
-		r := sql.Table(s.TableName())
-		union := branch(0, s.TableName(), "id",
-			sql.EQ(r.C("tenant_id"), v.TenantID),
-			sql.EQ(r.C("created_by"), v.UserID))
+		union := branch(0, s.TableName(), "id", func(t *sql.SelectTable) *sql.Predicate {
+			return sql.And(sql.EQ(t.C("tenant_id"), v.TenantID), sql.EQ(t.C("created_by"), v.UserID))
+		})
 		union.Union(sh(1, share.SubjectTypeUser, v.UserID))
 		for i, team := range teams {
 			union.Union(sh(i+2, share.SubjectTypeTeam, team))

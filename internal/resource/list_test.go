@@ -8,8 +8,10 @@ import (
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
+	"atrium/ent"
 	"atrium/ent/knowledgegraph"
 	"atrium/ent/share"
+	"atrium/internal/page"
 	"atrium/internal/testkit"
 )
 
@@ -85,28 +87,27 @@ func TestListMatchesModel(t *testing.T) {
 				slices.SortFunc(want, func(a, b uuid.UUID) int { return -slices.Compare(a[:], b[:]) })
 				ctx := b.as(b.tenant, u, member[i])
 				for _, n := range []int{1, 2, 3, 7, 100} {
-					var plain, filtered []uuid.UUID
-					for cursor := ""; ; {
-						p, err := b.graphs.List(ctx, cursor, n)
-						require.NoError(t, err)
-						require.LessOrEqual(t, len(p.Items), n)
-						for _, g := range p.Items {
-							plain = append(plain, g.ID)
-						}
-						if cursor = p.NextCursor; cursor == "" {
-							break
-						}
-					}
-					for cursor := ""; ; {
-						p, err := b.graphs.ListWhere(ctx, cursor, n, knowledgegraph.NameEQ("g"))
-						require.NoError(t, err)
-						for _, g := range p.Items {
-							filtered = append(filtered, g.ID)
-						}
-						if cursor = p.NextCursor; cursor == "" {
-							break
+					// walk pages through a list to its end.
+					walk := func(list func(cursor string) (page.Page[*ent.KnowledgeGraph], error)) []uuid.UUID {
+						var ids []uuid.UUID
+						for cursor := ""; ; {
+							p, err := list(cursor)
+							require.NoError(t, err)
+							require.LessOrEqual(t, len(p.Items), n)
+							for _, g := range p.Items {
+								ids = append(ids, g.ID)
+							}
+							if cursor = p.NextCursor; cursor == "" {
+								return ids
+							}
 						}
 					}
+					plain := walk(func(cursor string) (page.Page[*ent.KnowledgeGraph], error) {
+						return b.graphs.List(ctx, cursor, n)
+					})
+					filtered := walk(func(cursor string) (page.Page[*ent.KnowledgeGraph], error) {
+						return b.graphs.ListWhere(ctx, cursor, n, knowledgegraph.NameEQ("g"))
+					})
 					require.Equal(t, want, plain, "user %d, page size %d", i, n)
 					require.Equal(t, want, filtered, "user %d, page size %d (filtered)", i, n)
 				}

@@ -150,11 +150,13 @@ func (k *Kind[T]) List(ctx context.Context, cursor string, limit int) (page.Page
 // predicate of the kind's table, e.g. conversation.StatusEQ(s)).
 func (k *Kind[T]) ListWhere(ctx context.Context, cursor string, limit int, where ...func(*sql.Selector)) (page.Page[T], error) {
 	p, err := page.List(cursor, limit, func(after uuid.UUID, n int) ([]T, error) {
-		visible := k.deps.Access.Visible(ctx, k.spec.Type)
+		var visible func(*sql.Selector)
 		if len(where) == 0 {
 			// Nothing filters the page after visibility: each source
 			// of visibility can stop at n rows.
 			visible = k.deps.Access.VisibleTop(ctx, k.spec.Type, after, n)
+		} else {
+			visible = k.deps.Access.Visible(ctx, k.spec.Type)
 		}
 		ps := append([]func(*sql.Selector){visible}, where...)
 		if after != uuid.Nil {
