@@ -9,8 +9,8 @@ import (
 	"entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib" // also registers the "pgx" database/sql driver
-	_ "modernc.org/sqlite"           // registers the "sqlite" database/sql driver
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	_ "modernc.org/sqlite"             // registers the "sqlite" database/sql driver
 
 	"atrium/ent"
 	_ "atrium/ent/runtime" // ent privacy policies and hooks; without it ent fails closed
@@ -39,7 +39,7 @@ func OpenDatabase(ctx context.Context, cfg *config.Config) (*Database, error) {
 		}
 		// pgx logs (failed connections and statements) through slog.
 		cc.Tracer = telemetry.PgxTracer()
-		db := stdlib.OpenDB(*cc)
+		db := rls.OpenDB(*cc)
 		return OpenPostgres(ctx, db, PoolOptionsFrom(cfg))
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {

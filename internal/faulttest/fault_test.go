@@ -21,6 +21,7 @@ import (
 	"atrium/internal/apptest"
 	"atrium/internal/authz"
 	"atrium/internal/config"
+	"atrium/internal/rls"
 	"atrium/internal/testkit"
 )
 
@@ -101,7 +102,7 @@ func openPostgres(t *testing.T, url string, tune func(*app.PoolOptions)) *app.Da
 	if tune != nil {
 		tune(&o)
 	}
-	sqldb, err := sql.Open("pgx", url)
+	sqldb, err := sql.Open(rls.DriverName, url)
 	require.NoError(t, err)
 	db, err := app.OpenPostgres(context.Background(), sqldb, o)
 	require.NoError(t, err)

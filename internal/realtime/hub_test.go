@@ -859,8 +859,20 @@ func TestRecheckUnavailable(t *testing.T) {
 		require.Equal(t, realtime.TypeError, mustRead(t, c).Type)
 		b.auth.revoke(u.token)
 		b.auth.setDown(false)
-		b.clock.Advance(time.Second) // the retry
-		_, err := read(t, c, 2*time.Second)
+		// The retry: the clock moves until the connection ends, since the
+		// hub may set its retry timer only after the error reached us.
+		done := make(chan error, 1)
+		go func() { _, err := read(t, c, 10*time.Second); done <- err }()
+		var err error
+		require.Eventually(t, func() bool {
+			b.clock.Advance(time.Second)
+			select {
+			case err = <-done:
+				return true
+			default:
+				return false
+			}
+		}, 5*time.Second, 5*time.Millisecond)
 		require.Equal(t, realtime.StatusUnauthenticated, websocket.CloseStatus(err), "%v", err)
 	})
 }

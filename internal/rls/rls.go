@@ -17,21 +17,22 @@
 // A context without a viewer sets none of them, and the policies then match
 // no row: a query that forgets the tenant returns nothing, never everything.
 //
-// Statements outside a transaction are wrapped in one (BEGIN, settings,
-// statement, COMMIT). Inside a transaction the settings are made before the
-// first statement and made again before any statement whose viewer differs
-// from the last one's, so a system write inside a member's transaction (the
-// audit writer) runs as the system and the member's next statement as the
-// member again.
+// A statement outside a transaction is sent in one batch after the
+// statement that makes the settings: PostgreSQL runs a batch (a pipeline of
+// extended-protocol messages ending in one Sync) as one implicit transaction,
+// so the settings hold for the statement, end with it, and the batch commits
+// at its end. One round trip, where BEGIN, the statement and COMMIT took
+// three. Inside a transaction the settings are made before the first
+// statement and made again before any statement whose viewer differs from
+// the last one's, so a system write inside a member's transaction (the audit
+// writer) runs as the system and the member's next statement as the member
+// again. BEGIN and the settings go in the batch of the statement that needs
+// them, so a transaction costs one round trip per statement plus COMMIT, and
+// a transaction that runs no statement sends nothing.
 //
-// Round trips: BEGIN is not sent on its own but with the first statement's
-// settings, as one simple-protocol message ("BEGIN; SELECT set_config(...)");
-// a change of settings before a raw statement without arguments (the audit
-// chain's advisory lock) goes in the same message as that statement. So a
-// statement outside a transaction costs three round trips (BEGIN and
-// settings, the statement, COMMIT) instead of four, and a transaction one
-// less than before plus one per raw statement that changes the viewer. A
-// transaction that runs no statement sends nothing.
+// The batches need connections that send them: pools for Driver are opened
+// with OpenDB or the DriverName driver (pipeline.go). Driver refuses any
+// other pool (ErrPool) rather than run a statement without its settings.
 //
 // The ent privacy rules (internal/policy) stay the first wall; this one holds
 // if a rule is missing or wrong. SQLite has no row-level security and keeps
@@ -46,6 +47,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"entgo.io/ent/dialect"
@@ -62,28 +64,23 @@ import (
 // that runs it).
 const Role = "atrium_app"
 
-// setSQL is the statement that makes the settings of scope s,
-// transaction-local, as one simple-protocol statement with literal values
-// (an argument would force the extended protocol, which carries one
-// statement per message): the role is a constant, the ids are UUIDs and the
-// system flag is "on" or empty, so no value needs escaping.
-func setSQL(s scope) string {
-	a := s.args()
+// setSQL makes the settings of a scope, transaction-local, from its
+// arguments (scope.args): one statement text for every scope, so each
+// connection prepares it once.
+var setSQL = func() string {
 	var b strings.Builder
-	b.Grow(200)
 	b.WriteString("SELECT ")
 	for i, name := range settingNames {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString("set_config('")
-		b.WriteString(name)
-		b.WriteString("', '")
-		b.WriteString(a[i].(string))
-		b.WriteString("', true)")
+		fmt.Fprintf(&b, "set_config('%s', $%d, true)", name, i+1)
 	}
 	return b.String()
-}
+}()
+
+// setStmt is the statement that makes the settings of scope s.
+func setStmt(s scope) stmt { return stmt{sql: setSQL, args: s.args()} }
 
 // settingNames are the settings of a scope, in the order of scope.args.
 var settingNames = [...]string{"role", "app.tenant_id", "app.user_id", "app.self_id", "app.system"}
@@ -124,14 +121,23 @@ func (s scope) args() []any {
 }
 
 // Driver is an ent dialect.Driver over a PostgreSQL pool that applies the
-// viewer's scope to every statement.
+// viewer's scope to every statement. The pool must be opened with OpenDB or
+// the DriverName driver: its connections send the settings and the statement
+// in one batch. A statement on any other pool fails (ErrPool) rather than
+// run without its settings.
 type Driver struct {
-	db *sql.DB
+	db     *sql.DB
+	pooled atomic.Bool // the pool's connections were checked
 }
 
 var _ dialect.Driver = (*Driver)(nil)
 
-// New returns the driver over db, a PostgreSQL pool.
+// ErrPool is the error of every statement when the pool was not opened with
+// OpenDB or DriverName.
+var ErrPool = errors.New("rls: the pool was not opened with rls.OpenDB or the " + DriverName + " driver")
+
+// New returns the driver over db, a PostgreSQL pool opened with OpenDB or
+// DriverName.
 func New(db *sql.DB) *Driver { return &Driver{db: db} }
 
 // Dialect implements dialect.Driver.
@@ -143,78 +149,97 @@ func (d *Driver) Close() error { return d.db.Close() }
 // DB returns the pool (as entsql.Driver.DB does).
 func (d *Driver) DB() *sql.DB { return d.db }
 
+// conn takes a connection from the pool, checking (once) that it sends
+// preludes.
+func (d *Driver) conn(ctx context.Context) (*sql.Conn, error) {
+	conn, err := d.db.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if d.pooled.Load() {
+		return conn, nil
+	}
+	var ok bool
+	_ = conn.Raw(func(dc any) error {
+		_, ok = dc.(*pipeConn)
+		return nil
+	})
+	if !ok {
+		_ = conn.Close()
+		return nil, ErrPool
+	}
+	d.pooled.Store(true)
+	return conn, nil
+}
+
+// alone returns ctx whose statement runs in its own implicit transaction
+// with the settings of ctx's scope, sent in one batch with it.
+func alone(ctx context.Context) context.Context {
+	return withPrelude(ctx, []stmt{setStmt(scopeOf(ctx))})
+}
+
 // Exec implements dialect.ExecQuerier: the statement runs in its own
-// transaction with the scope of ctx.
-func (d *Driver) Exec(ctx context.Context, query string, args, v any) (err error) {
-	tx, err := d.begin(ctx, nil)
+// (implicit) transaction with the scope of ctx, one round trip.
+func (d *Driver) Exec(ctx context.Context, query string, args, v any) error {
+	conn, err := d.conn(ctx)
 	if err != nil {
 		return err
 	}
-	if err := tx.Exec(ctx, query, args, v); err != nil {
-		_ = tx.Rollback()
-		return err
-	}
-	return tx.Commit()
+	defer conn.Close()
+	return (entsql.Conn{ExecQuerier: conn}).Exec(alone(ctx), query, args, v)
 }
 
 // Query implements dialect.ExecQuerier: the statement runs in its own
-// transaction with the scope of ctx, committed when the rows are closed
+// (implicit) transaction with the scope of ctx, one round trip; the
+// transaction commits when the batch ends, which closing the rows reads
 // (ent closes them; PostgreSQL's INSERT … RETURNING is a query too).
 func (d *Driver) Query(ctx context.Context, query string, args, v any) error {
-	tx, err := d.begin(ctx, nil)
+	conn, err := d.conn(ctx)
 	if err != nil {
 		return err
 	}
-	if err := tx.Query(ctx, query, args, v); err != nil {
-		_ = tx.Rollback()
+	if err := (entsql.Conn{ExecQuerier: conn}).Query(alone(ctx), query, args, v); err != nil {
+		_ = conn.Close()
 		return err
 	}
 	rows, ok := v.(*entsql.Rows)
 	if !ok {
-		_ = tx.Rollback()
+		_ = conn.Close()
 		return fmt.Errorf("rls: query result %T", v)
 	}
-	rows.ColumnScanner = &txRows{ColumnScanner: rows.ColumnScanner, tx: tx}
+	rows.ColumnScanner = &connRows{ColumnScanner: rows.ColumnScanner, conn: conn}
 	return nil
 }
 
-// txRows ends the statement's transaction when the rows are closed.
-type txRows struct {
+// connRows gives the statement's connection back when the rows are closed.
+type connRows struct {
 	entsql.ColumnScanner
-	tx   *Tx
+	conn *sql.Conn
 	done bool
 }
 
-func (r *txRows) Close() error {
+func (r *connRows) Close() error {
 	err := r.ColumnScanner.Close()
-	if r.done {
-		return err
+	if !r.done {
+		r.done = true
+		_ = r.conn.Close()
 	}
-	r.done = true
-	if err != nil || r.Err() != nil {
-		_ = r.tx.Rollback()
-		return err
-	}
-	return r.tx.Commit()
+	return err
 }
 
 // ExecContext is the raw statement of ent's sql/execquery feature, in its own
-// transaction with the scope of ctx.
+// (implicit) transaction with the scope of ctx.
 func (d *Driver) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	tx, err := d.begin(ctx, nil)
+	conn, err := d.conn(ctx)
 	if err != nil {
 		return nil, err
 	}
-	res, err := tx.ExecContext(ctx, query, args...)
-	if err != nil {
-		_ = tx.Rollback()
-		return nil, err
-	}
-	return res, tx.Commit()
+	defer conn.Close()
+	return conn.ExecContext(alone(ctx), query, args...)
 }
 
 // ErrQueryOutsideTx is returned by Driver.QueryContext: *sql.Rows cannot
-// carry the transaction that holds the scope, so raw queries run in a Tx.
+// carry the connection that holds the scope, so raw queries run in a Tx.
 var ErrQueryOutsideTx = errors.New("rls: a raw QueryContext needs a transaction (client.Tx) on PostgreSQL")
 
 // QueryContext is the raw query of ent's sql/execquery feature. Outside a
@@ -232,13 +257,13 @@ func (d *Driver) BeginTx(ctx context.Context, opts *sql.TxOptions) (dialect.Tx, 
 }
 
 // begin takes a connection for a transaction. Nothing is sent yet: BEGIN goes
-// with the settings of the first statement's scope, in one round trip.
+// with the settings and the first statement, in one round trip.
 func (d *Driver) begin(ctx context.Context, opts *sql.TxOptions) (*Tx, error) {
 	beginSQL, err := beginStmt(opts)
 	if err != nil {
 		return nil, err
 	}
-	conn, err := d.db.Conn(ctx)
+	conn, err := d.conn(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -271,9 +296,9 @@ func beginStmt(opts *sql.TxOptions) (string, error) {
 
 // Tx is a transaction whose statements each run with the scope of their own
 // context. It holds one pooled connection (database/sql's Conn) from begin
-// to its end and speaks BEGIN, COMMIT and ROLLBACK itself, so that BEGIN and
-// the first settings, and a change of settings and a statement without
-// arguments, each take one round trip instead of two.
+// to its end and speaks BEGIN, COMMIT and ROLLBACK itself, so that BEGIN, the
+// first settings and the first statement, and a change of settings and the
+// statement that needs it, each take one round trip.
 type Tx struct {
 	conn     *sql.Conn
 	ctx      context.Context // of begin: its end rolls the transaction back, as with sql.Tx
@@ -287,80 +312,66 @@ type Tx struct {
 
 var _ dialect.Tx = (*Tx)(nil)
 
-// ensure makes the settings of ctx's scope if they differ from the last ones
-// (and sends BEGIN with them before the first statement). With a statement
-// without arguments (raw != ""), that statement goes in the same round trip
-// and ensure reports it ran (sent) with its result.
-func (t *Tx) ensure(ctx context.Context, raw string) (res sql.Result, sent bool, err error) {
+// run runs f, a statement on t.conn, with the context whose prelude holds
+// BEGIN before the first statement and the settings of ctx's scope when they
+// differ from the last ones.
+func (t *Tx) run(ctx context.Context, f func(context.Context) error) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.done {
-		return nil, false, sql.ErrTxDone
+		return sql.ErrTxDone
 	}
 	s := scopeOf(ctx)
-	if t.started && s == t.cur {
-		return nil, false, nil
-	}
-	q := setSQL(s)
+	var p []stmt
 	if !t.started {
-		q = t.beginSQL + "; " + q
-	}
-	if raw != "" {
-		q += "; " + raw
-	}
-	res, err = t.conn.ExecContext(ctx, q)
-	if !t.started {
-		// Whatever happened, the connection may be inside a transaction
+		// Whatever happens, the connection may be inside a transaction
 		// now: Rollback must end it.
 		t.started = true
+		p = append(p, stmt{sql: t.beginSQL})
 	}
-	if err != nil {
+	if s != t.cur || len(p) > 0 {
+		p = append(p, setStmt(s))
+	}
+	err := f(withPrelude(ctx, p))
+	switch {
+	case err != nil && len(p) > 0:
 		t.cur = scope{tenant: uuid.Max} // unknown: set again before the next statement
-		return nil, false, fmt.Errorf("rls: set scope: %w", err)
+	case len(p) > 0:
+		t.cur = s
 	}
-	t.cur = s
-	return res, raw != "", nil
+	return err
 }
 
 // Exec implements dialect.ExecQuerier.
 func (t *Tx) Exec(ctx context.Context, query string, args, v any) error {
-	if _, _, err := t.ensure(ctx, ""); err != nil {
-		return err
-	}
-	return (entsql.Conn{ExecQuerier: t.conn}).Exec(ctx, query, args, v)
+	return t.run(ctx, func(ctx context.Context) error {
+		return (entsql.Conn{ExecQuerier: t.conn}).Exec(ctx, query, args, v)
+	})
 }
 
 // Query implements dialect.ExecQuerier.
 func (t *Tx) Query(ctx context.Context, query string, args, v any) error {
-	if _, _, err := t.ensure(ctx, ""); err != nil {
-		return err
-	}
-	return (entsql.Conn{ExecQuerier: t.conn}).Query(ctx, query, args, v)
+	return t.run(ctx, func(ctx context.Context) error {
+		return (entsql.Conn{ExecQuerier: t.conn}).Query(ctx, query, args, v)
+	})
 }
 
-// ExecContext runs a raw statement (ent's sql/execquery feature). A
-// statement without arguments that needs new settings goes with them in one
-// round trip (its result then counts the rows of that last statement only
-// if the driver reports it so; callers of such statements, like the audit
-// chain's lock, do not read it).
-func (t *Tx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	raw := ""
-	if len(args) == 0 {
-		raw = query
-	}
-	res, sent, err := t.ensure(ctx, raw)
-	if err != nil || sent {
-		return res, err
-	}
-	return t.conn.ExecContext(ctx, query, args...)
+// ExecContext runs a raw statement (ent's sql/execquery feature).
+func (t *Tx) ExecContext(ctx context.Context, query string, args ...any) (res sql.Result, err error) {
+	err = t.run(ctx, func(ctx context.Context) error {
+		res, err = t.conn.ExecContext(ctx, query, args...)
+		return err
+	})
+	return res, err
 }
 
 // QueryContext runs a raw query (ent's sql/execquery feature).
-func (t *Tx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	if _, _, err := t.ensure(ctx, ""); err != nil {
-		return nil, err
-	}
-	return t.conn.QueryContext(ctx, query, args...)
+func (t *Tx) QueryContext(ctx context.Context, query string, args ...any) (rows *sql.Rows, err error) {
+	err = t.run(ctx, func(ctx context.Context) error {
+		rows, err = t.conn.QueryContext(ctx, query, args...)
+		return err
+	})
+	return rows, err
 }
 
 // ErrCommitRolledBack is Commit's error when PostgreSQL answered COMMIT with

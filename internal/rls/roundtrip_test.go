@@ -3,13 +3,13 @@ package rls_test
 import (
 	"context"
 	"database/sql"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/stretchr/testify/require"
 
 	"atrium/ent"
@@ -36,6 +36,24 @@ func (tr *tracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQ
 
 func (tr *tracer) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
 
+// A batch is one round trip; it is recorded as its statements joined by
+// " | ".
+func (tr *tracer) TraceBatchStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceBatchStartData) context.Context {
+	tr.count.Add(1)
+	qs := make([]string, len(d.Batch.QueuedQueries))
+	for i, q := range d.Batch.QueuedQueries {
+		qs[i] = q.SQL
+	}
+	tr.mu.Lock()
+	tr.sent = append(tr.sent, strings.Join(qs, " | "))
+	tr.mu.Unlock()
+	return ctx
+}
+
+func (tr *tracer) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
+
+func (tr *tracer) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData) {}
+
 func (tr *tracer) reset() []string {
 	tr.mu.Lock()
 	defer tr.mu.Unlock()
@@ -53,7 +71,7 @@ func tracedClient(tb testing.TB) (*ent.Client, *sql.DB, *tracer, context.Context
 	require.NoError(tb, err)
 	tr := &tracer{}
 	cfg.Tracer = tr
-	db := stdlib.OpenDB(*cfg)
+	db := rls.OpenDB(*cfg)
 	tb.Cleanup(func() { db.Close() })
 	c := ent.NewClient(ent.Driver(rls.New(db)))
 	ctx := context.Background()
@@ -83,10 +101,12 @@ func TestRoundTrips(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, conv, got.ID)
 		sent := tr.reset()
-		// BEGIN with the settings, the query, COMMIT (before: four).
-		require.Len(t, sent, 3, "%q", sent)
-		require.Contains(t, sent[0], "BEGIN; SELECT set_config('role', 'atrium_app', true)")
-		require.Equal(t, "COMMIT", sent[2])
+		// The settings and the query in one batch, one implicit
+		// transaction (before: BEGIN with the settings, the query, COMMIT;
+		// before that, four).
+		require.Len(t, sent, 1, "%q", sent)
+		require.True(t, strings.HasPrefix(sent[0], "SELECT set_config('role', $1, true)"), "%q", sent)
+		require.NotContains(t, sent[0], "BEGIN")
 	})
 
 	t.Run("OKTxScopeChangeWithRawStatement", func(t *testing.T) {
@@ -105,10 +125,12 @@ func TestRoundTrips(t *testing.T) {
 		tr.reset()
 		run()
 		sent := tr.reset()
-		// BEGIN with the settings, the read, the settings with the lock,
-		// COMMIT (before: six).
-		require.Len(t, sent, 4, "%q", sent)
-		require.Contains(t, sent[2], "set_config('app.system', 'on', true); SELECT pg_advisory_xact_lock(42)")
+		// BEGIN with the settings and the read, the settings with the
+		// lock, COMMIT (before: four; before that, six).
+		require.Len(t, sent, 3, "%q", sent)
+		require.True(t, strings.HasPrefix(sent[0], "BEGIN | SELECT set_config('role', $1, true)"), "%q", sent)
+		require.True(t, strings.HasSuffix(sent[1], " | SELECT pg_advisory_xact_lock(42)"), "%q", sent)
+		require.Equal(t, "COMMIT", sent[2])
 	})
 
 	t.Run("OKEmptyTxSendsNothing", func(t *testing.T) {

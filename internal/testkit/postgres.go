@@ -28,6 +28,7 @@ import (
 
 	"atrium/internal/app"
 	"atrium/internal/migrate"
+	"atrium/internal/rls"
 	"atrium/migrations"
 )
 
@@ -94,7 +95,7 @@ func SQLite(tb testing.TB) *app.Database {
 func Postgres(tb testing.TB) *app.Database {
 	tb.Helper()
 	u := newPostgresDB(tb, true)
-	db, err := sql.Open("pgx", u)
+	db, err := sql.Open(rls.DriverName, u)
 	if err != nil {
 		tb.Fatalf("testkit: open postgres: %v", err)
 	}
