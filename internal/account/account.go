@@ -92,6 +92,10 @@ type OpenInput struct {
 	TenantID     uuid.UUID
 	CredentialID *uuid.UUID
 	AMR          []string
+	// LastTenantID is the user's last tenant as the caller read it, if it
+	// did: when it is TenantID already, it is not written again (a sign-in
+	// to the usual tenant saves a statement).
+	LastTenantID *uuid.UUID
 }
 
 // EndSessions ends every session of user, in every tenant, inside tx (the
@@ -116,8 +120,10 @@ func (s *Service) Open(ctx context.Context, tx *ent.Tx, in OpenInput) (*Tokens, 
 	if err != nil {
 		return nil, err
 	}
-	if err := tx.User.UpdateOneID(in.UserID).SetLastTenantID(in.TenantID).Exec(viewer.ForUser(ctx, in.UserID)); err != nil {
-		return nil, fmt.Errorf("last tenant: %w", err)
+	if in.LastTenantID == nil || *in.LastTenantID != in.TenantID {
+		if err := tx.User.UpdateOneID(in.UserID).SetLastTenantID(in.TenantID).Exec(viewer.ForUser(ctx, in.UserID)); err != nil {
+			return nil, fmt.Errorf("last tenant: %w", err)
+		}
 	}
 	return &Tokens{Refresh: raw, UserID: in.UserID, TenantID: in.TenantID, SessionID: sess.ID, amr: in.AMR}, nil
 }

@@ -237,6 +237,42 @@ func TestRefresh(t *testing.T) {
 	})
 }
 
+// TestOpenLastTenant: a sign-in remembers its tenant as the user's last, and
+// does not write it again when the caller read that it is already.
+func TestOpenLastTenant(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	other := e.newTenant()
+	u := e.user(e.tenant, other)
+	open := func(tn uuid.UUID, last *uuid.UUID) {
+		t.Helper()
+		ctx := context.Background()
+		tx, err := e.client.Tx(ctx)
+		require.NoError(t, err)
+		_, err = e.svc.Open(ctx, tx, account.OpenInput{UserID: u, TenantID: tn, AMR: []string{"hwk"}, LastTenantID: last})
+		require.NoError(t, err)
+		require.NoError(t, tx.Commit())
+	}
+	get := func() *ent.User {
+		t.Helper()
+		usr, err := e.client.User.Get(sys(), u)
+		require.NoError(t, err)
+		return usr
+	}
+	open(e.tenant, nil)
+	require.Equal(t, e.tenant, *get().LastTenantID)
+	open(other, &e.tenant)
+	require.Equal(t, other, *get().LastTenantID)
+
+	// Unchanged: no write (updated_at keeps a value no write would give).
+	old := time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC)
+	require.NoError(t, e.client.User.UpdateOneID(u).SetUpdatedAt(old).Exec(sys()))
+	open(other, &other)
+	usr := get()
+	require.Equal(t, other, *usr.LastTenantID)
+	require.True(t, old.Equal(usr.UpdatedAt), "written again: %v", usr.UpdatedAt)
+}
+
 func TestExchange(t *testing.T) {
 	t.Parallel()
 

@@ -563,6 +563,7 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (*account.Tokens, er
 		}
 		tokens, err = s.accounts.Open(actx, tx, account.OpenInput{
 			UserID: owner.ID, TenantID: tenantID, CredentialID: &row.ID, AMR: []string{"hwk", "user"},
+			LastTenantID: owner.LastTenantID,
 		})
 		if err != nil {
 			return audit.Event{}, err
