@@ -239,6 +239,26 @@ func read(tb testing.TB, c *websocket.Conn, within time.Duration) (realtime.Even
 	return e, nil
 }
 
+// readAdvancing reads from c until it fails (the connection ends), moving
+// the clock a second at a time meanwhile: the hub may arm the timer that
+// ends it only after its last frame reached the client.
+func (b *testBundle) readAdvancing(tb testing.TB, c *websocket.Conn) error {
+	tb.Helper()
+	done := make(chan error, 1)
+	go func() { _, err := read(tb, c, 10*time.Second); done <- err }()
+	var err error
+	require.Eventually(tb, func() bool {
+		b.clock.Advance(time.Second)
+		select {
+		case err = <-done:
+			return true
+		default:
+			return false
+		}
+	}, 5*time.Second, 5*time.Millisecond)
+	return err
+}
+
 func mustRead(tb testing.TB, c *websocket.Conn) realtime.Event {
 	tb.Helper()
 	e, err := read(tb, c, 2*time.Second)
@@ -833,18 +853,7 @@ func TestRecheckUnavailable(t *testing.T) {
 		b.auth.setDown(true)
 		h.Recheck(realtime.Change{})
 		require.Equal(t, realtime.TypeError, mustRead(t, c).Type)
-		done := make(chan error, 1)
-		go func() { _, err := read(t, c, 10*time.Second); done <- err }()
-		var err error
-		require.Eventually(t, func() bool {
-			b.clock.Advance(time.Second)
-			select {
-			case err = <-done:
-				return true
-			default:
-				return false
-			}
-		}, 5*time.Second, 5*time.Millisecond)
+		err := b.readAdvancing(t, c)
 		require.Equal(t, websocket.StatusTryAgainLater, websocket.CloseStatus(err), "%v", err)
 		require.Eventually(t, func() bool { n, _ := h.Stats(); return n == 0 }, time.Second, 10*time.Millisecond)
 	})
@@ -859,20 +868,8 @@ func TestRecheckUnavailable(t *testing.T) {
 		require.Equal(t, realtime.TypeError, mustRead(t, c).Type)
 		b.auth.revoke(u.token)
 		b.auth.setDown(false)
-		// The retry: the clock moves until the connection ends, since the
-		// hub may set its retry timer only after the error reached us.
-		done := make(chan error, 1)
-		go func() { _, err := read(t, c, 10*time.Second); done <- err }()
-		var err error
-		require.Eventually(t, func() bool {
-			b.clock.Advance(time.Second)
-			select {
-			case err = <-done:
-				return true
-			default:
-				return false
-			}
-		}, 5*time.Second, 5*time.Millisecond)
+		// The retry: the clock moves until the connection ends.
+		err := b.readAdvancing(t, c)
 		require.Equal(t, realtime.StatusUnauthenticated, websocket.CloseStatus(err), "%v", err)
 	})
 }
