@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -334,16 +333,10 @@ func (w *Writer) lockChain(ctx context.Context, tx *ent.Tx, chain string) error 
 	if w.dialect != dialect.Postgres {
 		return nil
 	}
-	// Without arguments, so that internal/rls sends the system viewer's
-	// settings and the lock in one round trip. The chain is a tenant's UUID
-	// or "global"; quoted all the same.
-	_, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(hashtextextended("+quoteLiteral("audit:"+chain)+", 7413))")
+	// internal/rls sends the system viewer's settings in the same round trip.
+	_, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(hashtextextended($1, 7413))", "audit:"+chain)
 	return err
 }
-
-// quoteLiteral is s as an SQL string literal (standard_conforming_strings,
-// PostgreSQL's default since 9.1).
-func quoteLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
 // Change runs fn in a transaction and records the event it returns in the
 // same transaction: the change and its audit event commit together or not at

@@ -55,7 +55,7 @@ func TestPipelineValues(t *testing.T) {
 	plain, err := sql.Open("pgx", url)
 	require.NoError(t, err)
 	t.Cleanup(func() { plain.Close() })
-	want := scanAll(t, must(plain.QueryContext(t.Context(), valuesSQL)))
+	want := scanAll(t, noErr(t)(plain.QueryContext(t.Context(), valuesSQL)))
 	require.Len(t, want, 26)
 
 	piped, err := sql.Open(rls.DriverName, url)
@@ -75,9 +75,9 @@ func TestPipelineValues(t *testing.T) {
 		require.NoError(t, err)
 		defer func() { _ = tx.Rollback() }()
 		// The first statement carries BEGIN and the settings.
-		require.Equal(t, want, scanAll(t, must(tx.QueryContext(ctx, valuesSQL))))
+		require.Equal(t, want, scanAll(t, noErr(t)(tx.QueryContext(ctx, valuesSQL))))
 		// The next one none.
-		require.Equal(t, want, scanAll(t, must(tx.QueryContext(ctx, valuesSQL))))
+		require.Equal(t, want, scanAll(t, noErr(t)(tx.QueryContext(ctx, valuesSQL))))
 	})
 	t.Run("OKColumnTypes", func(t *testing.T) {
 		var rows entsql.Rows
@@ -97,11 +97,13 @@ func TestPipelineValues(t *testing.T) {
 	})
 }
 
-func must[T any](v T, err error) T {
-	if err != nil {
-		panic(err)
+// noErr fails the test on a query's error and returns its rows.
+func noErr(t *testing.T) func(*sql.Rows, error) *sql.Rows {
+	return func(rows *sql.Rows, err error) *sql.Rows {
+		t.Helper()
+		require.NoError(t, err)
+		return rows
 	}
-	return v
 }
 
 // TestPipelineSettingsEnd: the settings of a statement outside a
