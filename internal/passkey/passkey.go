@@ -505,9 +505,13 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (*account.Tokens, er
 		return nil, err
 	}
 	var owner *ent.User
+	var lookupErr error // the lookup failed for another reason than an unknown device
 	handler := func(rawID, userHandle []byte) (webauthn.User, error) {
 		r, err := s.client.Credential.Query().Where(credential.CredentialID(rawID)).WithUser().Only(sys)
 		if err != nil {
+			if !ent.IsNotFound(err) {
+				lookupErr = err
+			}
 			return nil, errUnknownCredential
 		}
 		row, owner = r, r.Edges.User
@@ -519,6 +523,10 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (*account.Tokens, er
 	_, wc, err := s.wa.ValidatePasskeyLogin(handler, c.Session, parsed)
 	if err != nil {
 		switch {
+		case lookupErr != nil:
+			// Not the device's fault (the database is down or busy): 503,
+			// not a refusal; the client starts a new ceremony.
+			return nil, fault.FromEnt(lookupErr, "device")
 		case row == nil || owner == nil:
 			row = nil
 			return nil, fail("unknown_credential", err)
@@ -539,6 +547,9 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (*account.Tokens, er
 		return nil, fail("sign_count_regression", nil)
 	}
 	tenantID, err := s.pickTenant(ctx, owner, in.TenantID)
+	if fault.As(err) != nil {
+		return nil, err // the memberships could not be read
+	}
 	if err != nil {
 		return nil, fail("no_tenant", err)
 	}
@@ -600,7 +611,7 @@ func (s *Service) pickTenant(ctx context.Context, u *ent.User, requested *uuid.U
 		Order(ent.Asc(membership.FieldID)).
 		All(viewer.System(ctx, viewer.ReasonSignIn))
 	if err != nil {
-		return uuid.Nil, err
+		return uuid.Nil, fault.FromEnt(err, "membership")
 	}
 	has := func(t uuid.UUID) bool {
 		for _, m := range ms {
