@@ -46,7 +46,9 @@ type AuditEvent struct {
 	// PrevHash holds the value of the "prev_hash" field.
 	PrevHash []byte `json:"prev_hash,omitempty"`
 	// Hash holds the value of the "hash" field.
-	Hash         []byte `json:"hash,omitempty"`
+	Hash []byte `json:"hash,omitempty"`
+	// HashVersion holds the value of the "hash_version" field.
+	HashVersion  int16 `json:"hash_version,omitempty"`
 	selectValues sql.SelectValues
 }
 
@@ -59,7 +61,7 @@ func (*AuditEvent) scanValues(columns []string) ([]any, error) {
 			values[i] = &sql.NullScanner{S: new(uuid.UUID)}
 		case auditevent.FieldDetails, auditevent.FieldPrevHash, auditevent.FieldHash:
 			values[i] = new([]byte)
-		case auditevent.FieldSeq:
+		case auditevent.FieldSeq, auditevent.FieldHashVersion:
 			values[i] = new(sql.NullInt64)
 		case auditevent.FieldAction, auditevent.FieldOutcome, auditevent.FieldResourceType, auditevent.FieldRequestID, auditevent.FieldChain:
 			values[i] = new(sql.NullString)
@@ -178,6 +180,12 @@ func (_m *AuditEvent) assignValues(columns []string, values []any) error {
 			} else if value != nil {
 				_m.Hash = *value
 			}
+		case auditevent.FieldHashVersion:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field hash_version", values[i])
+			} else if value.Valid {
+				_m.HashVersion = int16(value.Int64)
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -263,6 +271,9 @@ func (_m *AuditEvent) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("hash=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Hash))
+	builder.WriteString(", ")
+	builder.WriteString("hash_version=")
+	builder.WriteString(fmt.Sprintf("%v", _m.HashVersion))
 	builder.WriteByte(')')
 	return builder.String()
 }

@@ -172,6 +172,20 @@ func (_c *AuditEventCreate) SetHash(v []byte) *AuditEventCreate {
 	return _c
 }
 
+// SetHashVersion sets the "hash_version" field.
+func (_c *AuditEventCreate) SetHashVersion(v int16) *AuditEventCreate {
+	_c.mutation.SetHashVersion(v)
+	return _c
+}
+
+// SetNillableHashVersion sets the "hash_version" field if the given value is not nil.
+func (_c *AuditEventCreate) SetNillableHashVersion(v *int16) *AuditEventCreate {
+	if v != nil {
+		_c.SetHashVersion(*v)
+	}
+	return _c
+}
+
 // SetID sets the "id" field.
 func (_c *AuditEventCreate) SetID(v uuid.UUID) *AuditEventCreate {
 	_c.mutation.SetID(v)
@@ -241,6 +255,10 @@ func (_c *AuditEventCreate) defaults() error {
 	if _, ok := _c.mutation.RequestID(); !ok {
 		v := auditevent.DefaultRequestID
 		_c.mutation.SetRequestID(v)
+	}
+	if _, ok := _c.mutation.HashVersion(); !ok {
+		v := auditevent.DefaultHashVersion
+		_c.mutation.SetHashVersion(v)
 	}
 	if _, ok := _c.mutation.ID(); !ok {
 		if auditevent.DefaultID == nil {
@@ -317,6 +335,9 @@ func (_c *AuditEventCreate) check() error {
 		if err := auditevent.HashValidator(v); err != nil {
 			return &ValidationError{Name: "hash", err: fmt.Errorf(`ent: validator failed for field "AuditEvent.hash": %w`, err)}
 		}
+	}
+	if _, ok := _c.mutation.HashVersion(); !ok {
+		return &ValidationError{Name: "hash_version", err: errors.New(`ent: missing required field "AuditEvent.hash_version"`)}
 	}
 	return nil
 }
@@ -409,6 +430,10 @@ func (_c *AuditEventCreate) createSpec() (*AuditEvent, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.Hash(); ok {
 		_spec.SetField(auditevent.FieldHash, field.TypeBytes, value)
 		_node.Hash = value
+	}
+	if value, ok := _c.mutation.HashVersion(); ok {
+		_spec.SetField(auditevent.FieldHashVersion, field.TypeInt16, value)
+		_node.HashVersion = value
 	}
 	return _node, _spec
 }
@@ -520,6 +545,9 @@ func (u *AuditEventUpsertOne) UpdateNewValues() *AuditEventUpsertOne {
 		}
 		if _, exists := u.create.mutation.Hash(); exists {
 			s.SetIgnore(auditevent.FieldHash)
+		}
+		if _, exists := u.create.mutation.HashVersion(); exists {
+			s.SetIgnore(auditevent.FieldHashVersion)
 		}
 	}))
 	return u
@@ -776,6 +804,9 @@ func (u *AuditEventUpsertBulk) UpdateNewValues() *AuditEventUpsertBulk {
 			}
 			if _, exists := b.mutation.Hash(); exists {
 				s.SetIgnore(auditevent.FieldHash)
+			}
+			if _, exists := b.mutation.HashVersion(); exists {
+				s.SetIgnore(auditevent.FieldHashVersion)
 			}
 		}
 	}))

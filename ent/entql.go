@@ -123,6 +123,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			auditevent.FieldSeq:          {Type: field.TypeInt64, Column: auditevent.FieldSeq},
 			auditevent.FieldPrevHash:     {Type: field.TypeBytes, Column: auditevent.FieldPrevHash},
 			auditevent.FieldHash:         {Type: field.TypeBytes, Column: auditevent.FieldHash},
+			auditevent.FieldHashVersion:  {Type: field.TypeInt16, Column: auditevent.FieldHashVersion},
 		},
 	}
 	graph.Nodes[4] = &sqlgraph.Node{
@@ -1430,6 +1431,11 @@ func (f *AuditEventFilter) WherePrevHash(p entql.BytesP) {
 // WhereHash applies the entql []byte predicate on the hash field.
 func (f *AuditEventFilter) WhereHash(p entql.BytesP) {
 	f.Where(p.Field(auditevent.FieldHash))
+}
+
+// WhereHashVersion applies the entql int16 predicate on the hash_version field.
+func (f *AuditEventFilter) WhereHashVersion(p entql.Int16P) {
+	f.Where(p.Field(auditevent.FieldHashVersion))
 }
 
 // addPredicate implements the predicateAdder interface.

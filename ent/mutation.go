@@ -2111,28 +2111,30 @@ func (m *AuditAnchorMutation) ResetEdge(name string) error {
 // AuditEventMutation represents an operation that mutates the AuditEvent nodes in the graph.
 type AuditEventMutation struct {
 	config
-	op            Op
-	typ           string
-	id            *uuid.UUID
-	occurred_at   *time.Time
-	tenant_id     *uuid.UUID
-	action        *string
-	outcome       *auditevent.Outcome
-	actor         *uuid.UUID
-	session_id    *uuid.UUID
-	resource_type *string
-	resource_id   *uuid.UUID
-	request_id    *string
-	details       *map[string]string
-	chain         *string
-	seq           *int64
-	addseq        *int64
-	prev_hash     *[]byte
-	hash          *[]byte
-	clearedFields map[string]struct{}
-	done          bool
-	oldValue      func(context.Context) (*AuditEvent, error)
-	predicates    []predicate.AuditEvent
+	op              Op
+	typ             string
+	id              *uuid.UUID
+	occurred_at     *time.Time
+	tenant_id       *uuid.UUID
+	action          *string
+	outcome         *auditevent.Outcome
+	actor           *uuid.UUID
+	session_id      *uuid.UUID
+	resource_type   *string
+	resource_id     *uuid.UUID
+	request_id      *string
+	details         *map[string]string
+	chain           *string
+	seq             *int64
+	addseq          *int64
+	prev_hash       *[]byte
+	hash            *[]byte
+	hash_version    *int16
+	addhash_version *int16
+	clearedFields   map[string]struct{}
+	done            bool
+	oldValue        func(context.Context) (*AuditEvent, error)
+	predicates      []predicate.AuditEvent
 }
 
 var _ ent.Mutation = (*AuditEventMutation)(nil)
@@ -2841,6 +2843,62 @@ func (m *AuditEventMutation) ResetHash() {
 	m.hash = nil
 }
 
+// SetHashVersion sets the "hash_version" field.
+func (m *AuditEventMutation) SetHashVersion(i int16) {
+	m.hash_version = &i
+	m.addhash_version = nil
+}
+
+// HashVersion returns the value of the "hash_version" field in the mutation.
+func (m *AuditEventMutation) HashVersion() (r int16, exists bool) {
+	v := m.hash_version
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldHashVersion returns the old "hash_version" field's value of the AuditEvent entity.
+// If the AuditEvent object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AuditEventMutation) OldHashVersion(ctx context.Context) (v int16, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldHashVersion is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldHashVersion requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldHashVersion: %w", err)
+	}
+	return oldValue.HashVersion, nil
+}
+
+// AddHashVersion adds i to the "hash_version" field.
+func (m *AuditEventMutation) AddHashVersion(i int16) {
+	if m.addhash_version != nil {
+		*m.addhash_version += i
+	} else {
+		m.addhash_version = &i
+	}
+}
+
+// AddedHashVersion returns the value that was added to the "hash_version" field in this mutation.
+func (m *AuditEventMutation) AddedHashVersion() (r int16, exists bool) {
+	v := m.addhash_version
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetHashVersion resets all changes to the "hash_version" field.
+func (m *AuditEventMutation) ResetHashVersion() {
+	m.hash_version = nil
+	m.addhash_version = nil
+}
+
 // Where appends a list predicates to the AuditEventMutation builder.
 func (m *AuditEventMutation) Where(ps ...predicate.AuditEvent) {
 	m.predicates = append(m.predicates, ps...)
@@ -2875,7 +2933,7 @@ func (m *AuditEventMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *AuditEventMutation) Fields() []string {
-	fields := make([]string, 0, 14)
+	fields := make([]string, 0, 15)
 	if m.occurred_at != nil {
 		fields = append(fields, auditevent.FieldOccurredAt)
 	}
@@ -2918,6 +2976,9 @@ func (m *AuditEventMutation) Fields() []string {
 	if m.hash != nil {
 		fields = append(fields, auditevent.FieldHash)
 	}
+	if m.hash_version != nil {
+		fields = append(fields, auditevent.FieldHashVersion)
+	}
 	return fields
 }
 
@@ -2954,6 +3015,8 @@ func (m *AuditEventMutation) Field(name string) (ent.Value, bool) {
 		return m.PrevHash()
 	case auditevent.FieldHash:
 		return m.Hash()
+	case auditevent.FieldHashVersion:
+		return m.HashVersion()
 	}
 	return nil, false
 }
@@ -2991,6 +3054,8 @@ func (m *AuditEventMutation) OldField(ctx context.Context, name string) (ent.Val
 		return m.OldPrevHash(ctx)
 	case auditevent.FieldHash:
 		return m.OldHash(ctx)
+	case auditevent.FieldHashVersion:
+		return m.OldHashVersion(ctx)
 	}
 	return nil, fmt.Errorf("unknown AuditEvent field %s", name)
 }
@@ -3098,6 +3163,13 @@ func (m *AuditEventMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetHash(v)
 		return nil
+	case auditevent.FieldHashVersion:
+		v, ok := value.(int16)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetHashVersion(v)
+		return nil
 	}
 	return fmt.Errorf("unknown AuditEvent field %s", name)
 }
@@ -3109,6 +3181,9 @@ func (m *AuditEventMutation) AddedFields() []string {
 	if m.addseq != nil {
 		fields = append(fields, auditevent.FieldSeq)
 	}
+	if m.addhash_version != nil {
+		fields = append(fields, auditevent.FieldHashVersion)
+	}
 	return fields
 }
 
@@ -3119,6 +3194,8 @@ func (m *AuditEventMutation) AddedField(name string) (ent.Value, bool) {
 	switch name {
 	case auditevent.FieldSeq:
 		return m.AddedSeq()
+	case auditevent.FieldHashVersion:
+		return m.AddedHashVersion()
 	}
 	return nil, false
 }
@@ -3134,6 +3211,13 @@ func (m *AuditEventMutation) AddField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.AddSeq(v)
+		return nil
+	case auditevent.FieldHashVersion:
+		v, ok := value.(int16)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddHashVersion(v)
 		return nil
 	}
 	return fmt.Errorf("unknown AuditEvent numeric field %s", name)
@@ -3242,6 +3326,9 @@ func (m *AuditEventMutation) ResetField(name string) error {
 		return nil
 	case auditevent.FieldHash:
 		m.ResetHash()
+		return nil
+	case auditevent.FieldHashVersion:
+		m.ResetHashVersion()
 		return nil
 	}
 	return fmt.Errorf("unknown AuditEvent field %s", name)

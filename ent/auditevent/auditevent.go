@@ -44,6 +44,8 @@ const (
 	FieldPrevHash = "prev_hash"
 	// FieldHash holds the string denoting the hash field in the database.
 	FieldHash = "hash"
+	// FieldHashVersion holds the string denoting the hash_version field in the database.
+	FieldHashVersion = "hash_version"
 	// Table holds the table name of the auditevent in the database.
 	Table = "audit_events"
 )
@@ -65,6 +67,7 @@ var Columns = []string{
 	FieldSeq,
 	FieldPrevHash,
 	FieldHash,
+	FieldHashVersion,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -105,6 +108,8 @@ var (
 	PrevHashValidator func([]byte) error
 	// HashValidator is a validator for the "hash" field. It is called by the builders before save.
 	HashValidator func([]byte) error
+	// DefaultHashVersion holds the default value on creation for the "hash_version" field.
+	DefaultHashVersion int16
 	// DefaultID holds the default value on creation for the "id" field.
 	DefaultID func() uuid.UUID
 )
@@ -197,4 +202,9 @@ func ByChain(opts ...sql.OrderTermOption) OrderOption {
 // BySeq orders the results by the seq field.
 func BySeq(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldSeq, opts...).ToFunc()
+}
+
+// ByHashVersion orders the results by the hash_version field.
+func ByHashVersion(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldHashVersion, opts...).ToFunc()
 }

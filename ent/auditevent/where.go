@@ -115,6 +115,11 @@ func Hash(v []byte) predicate.AuditEvent {
 	return predicate.AuditEvent(sql.FieldEQ(FieldHash, v))
 }
 
+// HashVersion applies equality check predicate on the "hash_version" field. It's identical to HashVersionEQ.
+func HashVersion(v int16) predicate.AuditEvent {
+	return predicate.AuditEvent(sql.FieldEQ(FieldHashVersion, v))
+}
+
 // OccurredAtEQ applies the EQ predicate on the "occurred_at" field.
 func OccurredAtEQ(v time.Time) predicate.AuditEvent {
 	return predicate.AuditEvent(sql.FieldEQ(FieldOccurredAt, v))
@@ -773,6 +778,46 @@ func HashLT(v []byte) predicate.AuditEvent {
 // HashLTE applies the LTE predicate on the "hash" field.
 func HashLTE(v []byte) predicate.AuditEvent {
 	return predicate.AuditEvent(sql.FieldLTE(FieldHash, v))
+}
+
+// HashVersionEQ applies the EQ predicate on the "hash_version" field.
+func HashVersionEQ(v int16) predicate.AuditEvent {
+	return predicate.AuditEvent(sql.FieldEQ(FieldHashVersion, v))
+}
+
+// HashVersionNEQ applies the NEQ predicate on the "hash_version" field.
+func HashVersionNEQ(v int16) predicate.AuditEvent {
+	return predicate.AuditEvent(sql.FieldNEQ(FieldHashVersion, v))
+}
+
+// HashVersionIn applies the In predicate on the "hash_version" field.
+func HashVersionIn(vs ...int16) predicate.AuditEvent {
+	return predicate.AuditEvent(sql.FieldIn(FieldHashVersion, vs...))
+}
+
+// HashVersionNotIn applies the NotIn predicate on the "hash_version" field.
+func HashVersionNotIn(vs ...int16) predicate.AuditEvent {
+	return predicate.AuditEvent(sql.FieldNotIn(FieldHashVersion, vs...))
+}
+
+// HashVersionGT applies the GT predicate on the "hash_version" field.
+func HashVersionGT(v int16) predicate.AuditEvent {
+	return predicate.AuditEvent(sql.FieldGT(FieldHashVersion, v))
+}
+
+// HashVersionGTE applies the GTE predicate on the "hash_version" field.
+func HashVersionGTE(v int16) predicate.AuditEvent {
+	return predicate.AuditEvent(sql.FieldGTE(FieldHashVersion, v))
+}
+
+// HashVersionLT applies the LT predicate on the "hash_version" field.
+func HashVersionLT(v int16) predicate.AuditEvent {
+	return predicate.AuditEvent(sql.FieldLT(FieldHashVersion, v))
+}
+
+// HashVersionLTE applies the LTE predicate on the "hash_version" field.
+func HashVersionLTE(v int16) predicate.AuditEvent {
+	return predicate.AuditEvent(sql.FieldLTE(FieldHashVersion, v))
 }
 
 // And groups predicates with the AND operator between them.

@@ -102,6 +102,7 @@ var (
 		{Name: "seq", Type: field.TypeInt64},
 		{Name: "prev_hash", Type: field.TypeBytes, Nullable: true, Size: 32},
 		{Name: "hash", Type: field.TypeBytes, Size: 32},
+		{Name: "hash_version", Type: field.TypeInt16, Default: 1},
 	}
 	// AuditEventsTable holds the schema information for the "audit_events" table.
 	AuditEventsTable = &schema.Table{

@@ -300,6 +300,10 @@ func init() {
 			return nil
 		}
 	}()
+	// auditeventDescHashVersion is the schema descriptor for hash_version field.
+	auditeventDescHashVersion := auditeventFields[15].Descriptor()
+	// auditevent.DefaultHashVersion holds the default value on creation for the hash_version field.
+	auditevent.DefaultHashVersion = auditeventDescHashVersion.Default.(int16)
 	// auditeventDescID is the schema descriptor for id field.
 	auditeventDescID := auditeventFields[0].Descriptor()
 	// auditevent.DefaultID holds the default value on creation for the id field.

@@ -33,11 +33,15 @@ func (AuditEvent) Fields() []ent.Field {
 		field.JSON("details", map[string]string{}).Optional().Immutable(),
 		// chain is the hash chain the event belongs to: its tenant's id, or
 		// "global" for events outside any tenant. seq numbers the chain from
-		// 1; hash = SHA-256(prev_hash || canonical encoding of the event).
+		// 1. hash_version says how hash links the event (internal/audit):
+		// 1, SHA-256(prev_hash || canonical encoding of the event); 2,
+		// SHA-256(prev_hash || seq || SHA-256(canonical encoding without
+		// seq)), which PostgreSQL computes as it appends.
 		field.String("chain").NotEmpty().MaxRuneLen(36).Immutable(),
 		field.Int64("seq").Positive().Immutable(),
 		field.Bytes("prev_hash").MaxLen(32).Optional().Immutable(),
 		field.Bytes("hash").MaxLen(32).NotEmpty().Immutable(),
+		field.Int16("hash_version").Default(1).Immutable(),
 	}
 }
 

@@ -5,13 +5,14 @@
 package audit
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"entgo.io/ent/dialect"
@@ -23,6 +24,7 @@ import (
 	"atrium/ent/auditevent"
 	"atrium/internal/fault"
 	"atrium/internal/requestid"
+	"atrium/internal/rls"
 	"atrium/internal/viewer"
 )
 
@@ -52,8 +54,6 @@ type Writer struct {
 	log      *slog.Logger
 	refs     sync.Map // user id -> pseudonym, for refs known to be committed
 	onAppend func(error)
-	heads    sync.Map     // chain -> head: the last link this writer appended (PostgreSQL)
-	fast     atomic.Int64 // appends written by appendAfterHead (tests)
 }
 
 // OnAppend makes the writer call fn after each attempt to append an event
@@ -129,10 +129,13 @@ func (w *Writer) Log(ctx context.Context, e Event) {
 }
 
 // appendEvent appends e to its chain inside tx: it locks the chain, reads the
-// last link and writes the event with the next sequence number and hash.
+// last link and writes the event with the next sequence number and hash; on
+// PostgreSQL, in the transaction's next round trip (appendDeferred).
 func (w *Writer) appendEvent(ctx context.Context, tx *ent.Tx, e Event) error {
 	err := w.appendLink(ctx, tx, e)
-	if w.onAppend != nil {
+	// On PostgreSQL a successful append is counted when it commits
+	// (appendDeferred).
+	if w.onAppend != nil && (err != nil || w.dialect != dialect.Postgres) {
 		w.onAppend(err)
 	}
 	return err
@@ -192,31 +195,26 @@ func (w *Writer) appendLink(ctx context.Context, tx *ent.Tx, e Event) error {
 	if e.ResourceID != uuid.Nil {
 		rec.ResourceID = e.ResourceID.String()
 	}
-	// The audit writer records on behalf of whoever acted; the system viewer
-	// lets it write tenant-less auth events too.
-	if err := w.lockChain(sys, tx, rec.Chain); err != nil {
-		return fmt.Errorf("audit %s: lock chain: %w", e.Action, err)
-	}
 	var session uuid.UUID
 	if v != nil {
 		session = v.SessionID
 	}
-	if ok, err := w.appendAfterHead(sys, tx, &rec, e, session); err != nil {
-		return fmt.Errorf("audit %s: %w", e.Action, err)
-	} else if ok {
+	if w.dialect == dialect.Postgres {
+		// The audit writer records on behalf of whoever acted; the system
+		// viewer lets it write tenant-less auth events too.
+		if err := w.appendDeferred(sys, tx, &rec, e, session); err != nil {
+			return fmt.Errorf("audit %s: %w", e.Action, err)
+		}
 		return nil
 	}
-	last, err := tx.AuditEvent.Query().Where(auditevent.Chain(rec.Chain)).
-		Order(ent.Desc(auditevent.FieldSeq)).Select(auditevent.FieldSeq, auditevent.FieldHash).First(sys)
-	switch {
-	case ent.IsNotFound(err):
-		rec.Seq = 1
-	case err != nil:
+	// SQLite: transactions are serialized (BEGIN IMMEDIATE), so the last
+	// link read here is still the last one at commit.
+	seq, prev, err := lastLink(sys, tx, rec.Chain)
+	if err != nil {
 		return fmt.Errorf("audit %s: last link: %w", e.Action, err)
-	default:
-		rec.Seq, rec.PrevHash = last.Seq+1, last.Hash
 	}
-	hash := rec.Hash()
+	rec.Seq, rec.PrevHash = seq+1, prev
+	hash := rec.Link()
 	b := tx.AuditEvent.Create().
 		SetID(uuid.MustParse(rec.ID)).
 		SetOccurredAt(rec.OccurredAt).
@@ -226,7 +224,8 @@ func (w *Writer) appendLink(ctx context.Context, tx *ent.Tx, e Event) error {
 		SetRequestID(rec.RequestID).
 		SetChain(rec.Chain).
 		SetSeq(rec.Seq).
-		SetHash(hash[:])
+		SetHash(hash[:]).
+		SetHashVersion(LinkVersion)
 	if len(rec.PrevHash) > 0 {
 		b.SetPrevHash(rec.PrevHash)
 	}
@@ -236,8 +235,8 @@ func (w *Writer) appendLink(ctx context.Context, tx *ent.Tx, e Event) error {
 	if e.Actor != uuid.Nil {
 		b.SetActor(e.Actor)
 	}
-	if v != nil && v.SessionID != uuid.Nil {
-		b.SetSessionID(v.SessionID)
+	if session != uuid.Nil {
+		b.SetSessionID(session)
 	}
 	if e.ResourceID != uuid.Nil {
 		b.SetResourceID(e.ResourceID)
@@ -248,58 +247,80 @@ func (w *Writer) appendLink(ctx context.Context, tx *ent.Tx, e Event) error {
 	if _, err := b.Save(sys); err != nil {
 		return fmt.Errorf("audit %s: %w", e.Action, err)
 	}
-	w.rememberHead(rec.Chain, rec.Seq, hash[:])
 	return nil
 }
 
-// head is the last link this writer appended to a chain (perhaps not
-// committed, perhaps rolled back, perhaps followed by another instance's).
-type head struct {
-	seq  int64
-	hash []byte
-}
-
-func (w *Writer) rememberHead(chain string, seq int64, hash []byte) {
-	if w.dialect == dialect.Postgres {
-		w.heads.Store(chain, head{seq: seq, hash: hash})
+// lastLink is the sequence number and hash the next event of chain links
+// to: its last event's, else its anchor's (a chain pruned to nothing goes on
+// from where it was cut), else 0 and none.
+func lastLink(ctx context.Context, tx *ent.Tx, chain string) (int64, []byte, error) {
+	last, err := tx.AuditEvent.Query().Where(auditevent.Chain(chain)).
+		Order(ent.Desc(auditevent.FieldSeq)).Select(auditevent.FieldSeq, auditevent.FieldHash).First(ctx)
+	if err == nil {
+		return last.Seq, last.Hash, nil
 	}
+	if !ent.IsNotFound(err) {
+		return 0, nil, err
+	}
+	a, err := tx.AuditAnchor.Get(ctx, chain)
+	switch {
+	case ent.IsNotFound(err):
+		return 0, nil, nil
+	case err != nil:
+		return 0, nil, err
+	}
+	if bytes.Equal(a.Hash, preChainMarker) {
+		return a.Seq, nil, nil
+	}
+	return a.Seq, a.Hash, nil
 }
 
-// guardedInsert appends the event after the link the writer remembers, in
-// one statement that inserts only if that link is the chain's last: the
-// predecessor exists with that hash, and no event holds the next sequence
-// number yet. Run under the chain's lock, its snapshot (taken after the lock
-// was granted) sees every committed link.
-const guardedInsert = `INSERT INTO audit_events (id, occurred_at, tenant_id, action, outcome, actor, session_id,
-	resource_type, resource_id, request_id, details, chain, seq, prev_hash, hash)
+// lockSQL serializes the appends to one chain until their transaction ends:
+// a transaction-scoped advisory lock on the chain's name. It also leaves the
+// planner one way to find the last link, the unique (chain, seq) index read
+// backwards (one row): with statistics from when the chain was short, and
+// the row-level security filter's guessed selectivity, it would otherwise
+// read every event of the chain in a bitmap scan and sort them, which costs
+// milliseconds per append on a chain of thousands, all under the lock.
+// restoreSQL puts both settings back for whatever the transaction runs next.
+const (
+	lockSQL    = "SELECT pg_advisory_xact_lock(hashtextextended($1, 7413)), set_config('enable_seqscan', 'off', true), set_config('enable_bitmapscan', 'off', true)"
+	restoreSQL = "SELECT set_config('enable_seqscan', 'on', true), set_config('enable_bitmapscan', 'on', true)"
+)
+
+// appendSQL appends an event to its chain after the chain's last link (as
+// lastLink finds it), linking it in PostgreSQL: seq is the last link's plus
+// one and hash is Link's, over the last link's hash and $13, the event's
+// content hash (Canonical.ContentHash). Empty hashes (events from before the
+// chain) and the pre-chain anchor marker link as none.
+const appendSQL = `INSERT INTO audit_events (id, occurred_at, tenant_id, action, outcome, actor, session_id,
+	resource_type, resource_id, request_id, details, chain, seq, prev_hash, hash, hash_version)
 SELECT $1::uuid, $2::timestamptz, $3::uuid, $4::varchar, $5::varchar, $6::uuid, $7::uuid, $8::varchar, $9::uuid,
-	$10::varchar, $11::jsonb, $12::varchar, $13::bigint, $14::bytea, $15::bytea
-WHERE EXISTS (SELECT 1 FROM audit_events WHERE chain = $12::varchar AND seq = $13::bigint - 1 AND hash = $14::bytea)
-ON CONFLICT (chain, seq) DO NOTHING`
+	$10::varchar, $11::jsonb, $12::varchar, last.seq + 1, last.hash,
+	sha256(coalesce(last.hash, ''::bytea) || int8send(last.seq + 1) || $13::bytea), $14::smallint
+FROM (SELECT seq, hash FROM (
+		(SELECT seq, NULLIF(hash, ''::bytea) AS hash FROM audit_events WHERE chain = $12::varchar ORDER BY seq DESC LIMIT 1)
+		UNION ALL
+		(SELECT seq, NULLIF(hash, '\x00'::bytea) FROM audit_anchors WHERE id = $12::varchar)
+		UNION ALL
+		(SELECT 0, NULL::bytea)
+	) AS links ORDER BY seq DESC LIMIT 1) AS last`
 
-// appendAfterHead is the fast path of appendEvent on PostgreSQL: with the
-// chain's last link remembered from this writer's previous append, the
-// event is written without reading the chain first, which takes a round
-// trip out of the section that holds the chain's lock until commit. It
-// reports false (nothing written) when the writer remembers no link, or the
-// chain moved on (another instance appended, or the remembered append rolled
-// back); appendEvent then reads the last link as before.
-func (w *Writer) appendAfterHead(ctx context.Context, tx *ent.Tx, rec *Canonical, e Event, session uuid.UUID) (bool, error) {
-	if w.dialect != dialect.Postgres {
-		return false, nil
-	}
-	v, ok := w.heads.Load(rec.Chain)
-	if !ok {
-		return false, nil
-	}
-	h := v.(head)
-	rec.Seq, rec.PrevHash = h.seq+1, h.hash
-	hash := rec.Hash()
+// appendDeferred defers the chain's lock and the event's append to the next
+// round trip of tx (rls.Deferred): its COMMIT when the event is the
+// transaction's last write, as in Change and Log. They then reach PostgreSQL
+// in one batch with COMMIT, and the chain stays locked for the time the
+// database takes to append and commit, never for a round trip to this
+// process. The lock is taken before the append reads the last link, whose
+// snapshot then holds every committed link; two appends to a chain cannot
+// both commit (the lock, and the unique (chain, seq) index behind it).
+func (w *Writer) appendDeferred(ctx context.Context, tx *ent.Tx, rec *Canonical, e Event, session uuid.UUID) error {
+	content := rec.ContentHash()
 	var details any
 	if rec.Details != nil {
 		b, err := json.Marshal(rec.Details)
 		if err != nil {
-			return false, err
+			return err
 		}
 		details = string(b)
 	}
@@ -309,33 +330,34 @@ func (w *Writer) appendAfterHead(ctx context.Context, tx *ent.Tx, rec *Canonical
 		}
 		return id
 	}
-	res, err := tx.ExecContext(ctx, guardedInsert, uuid.MustParse(rec.ID), rec.OccurredAt, nullable(e.TenantID),
+	later := rls.Deferred(ctx)
+	if _, err := tx.ExecContext(later, lockSQL, "audit:"+rec.Chain); err != nil {
+		return fmt.Errorf("lock chain: %w", err)
+	}
+	if _, err := tx.ExecContext(later, appendSQL, uuid.MustParse(rec.ID), rec.OccurredAt, nullable(e.TenantID),
 		rec.Action, string(e.Outcome), nullable(e.Actor), nullable(session), rec.ResourceType, nullable(e.ResourceID),
-		rec.RequestID, details, rec.Chain, rec.Seq, rec.PrevHash, hash[:])
-	if err != nil {
-		return false, err
+		rec.RequestID, details, rec.Chain, content[:], LinkVersion); err != nil {
+		return err
 	}
-	n, err := res.RowsAffected()
-	if err != nil || n != 1 {
-		w.heads.Delete(rec.Chain)
-		rec.Seq, rec.PrevHash = 0, nil
-		return false, err
+	if _, err := tx.ExecContext(later, restoreSQL); err != nil {
+		return err
 	}
-	w.rememberHead(rec.Chain, rec.Seq, hash[:])
-	w.fast.Add(1)
-	return true, nil
-}
-
-// lockChain serializes writers of one chain until tx ends. On PostgreSQL it
-// takes a transaction-scoped advisory lock; SQLite transactions are already
-// serialized (BEGIN IMMEDIATE).
-func (w *Writer) lockChain(ctx context.Context, tx *ent.Tx, chain string) error {
-	if w.dialect != dialect.Postgres {
-		return nil
+	if w.onAppend != nil {
+		// The append succeeds or fails with the commit: count it then.
+		tx.OnCommit(func(next ent.Committer) ent.Committer {
+			return ent.CommitFunc(func(ctx context.Context, tx *ent.Tx) error {
+				err := next.Commit(ctx, tx)
+				switch {
+				case err == nil:
+					w.onAppend(nil)
+				case errors.Is(err, rls.ErrDeferred):
+					w.onAppend(err)
+				}
+				return err
+			})
+		})
 	}
-	// internal/rls sends the system viewer's settings in the same round trip.
-	_, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(hashtextextended($1, 7413))", "audit:"+chain)
-	return err
+	return nil
 }
 
 // Change runs fn in a transaction and records the event it returns in the

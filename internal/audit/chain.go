@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -37,7 +38,18 @@ type Canonical struct {
 	PrevHash     []byte            `json:"-"`
 }
 
-// Hash is SHA-256(prev_hash || canonical JSON).
+// The formats of an event's hash (the hash_version column).
+const (
+	// HashV1 is SHA-256(prev_hash || canonical JSON): the format of events
+	// appended before PostgreSQL linked them itself. Verify still checks it.
+	HashV1 = 1
+	// LinkVersion is the format Link computes and appends write:
+	// SHA-256(prev_hash || seq as 8 bytes, big-endian || ContentHash), which
+	// PostgreSQL can compute as it appends (appendSQL), given ContentHash.
+	LinkVersion = 2
+)
+
+// Hash is the format-1 hash: SHA-256(prev_hash || canonical JSON).
 func (c Canonical) Hash() [32]byte {
 	b, _ := json.Marshal(c) // only strings, ints and times: cannot fail
 	h := sha256.New()
@@ -47,6 +59,43 @@ func (c Canonical) Hash() [32]byte {
 	copy(out[:], h.Sum(nil))
 	return out
 }
+
+// ContentHash is SHA-256 of the canonical JSON with seq 0: everything but
+// the event's place in its chain, which Link adds.
+func (c Canonical) ContentHash() [32]byte {
+	c.Seq = 0
+	b, _ := json.Marshal(c)
+	return sha256.Sum256(b)
+}
+
+// Link is the format-2 hash (LinkVersion) of the event at c.Seq after
+// c.PrevHash.
+func (c Canonical) Link() [32]byte {
+	content := c.ContentHash()
+	h := sha256.New()
+	h.Write(c.PrevHash)
+	h.Write(binary.BigEndian.AppendUint64(nil, uint64(c.Seq)))
+	h.Write(content[:])
+	var out [32]byte
+	copy(out[:], h.Sum(nil))
+	return out
+}
+
+// hashOf is the hash an event's content and links give in its format, and
+// false for an unknown format.
+func hashOf(e *ent.AuditEvent) ([32]byte, bool) {
+	switch e.HashVersion {
+	case HashV1:
+		return canonicalOf(e).Hash(), true
+	case LinkVersion:
+		return canonicalOf(e).Link(), true
+	}
+	return [32]byte{}, false
+}
+
+// preChainMarker is the hash of an anchor after pre-chain history (events
+// without hashes): the chain's next event links to no hash.
+var preChainMarker = []byte{0}
 
 func canonicalOf(e *ent.AuditEvent) Canonical {
 	c := Canonical{
@@ -136,7 +185,7 @@ func verifyChain(ctx context.Context, client *ent.Client, ch string, maxProblems
 	// hash, no content) is readable by the system only.
 	if a, err := client.AuditAnchor.Get(viewer.System(ctx, viewer.ReasonAudit), ch); err == nil {
 		expect, prev = a.Seq+1, a.Hash
-		if len(prev) == 1 && prev[0] == 0 {
+		if bytes.Equal(prev, preChainMarker) {
 			prev = nil
 		}
 	} else if !ent.IsNotFound(err) {
@@ -167,7 +216,7 @@ func verifyChain(ctx context.Context, client *ent.Client, ch string, maxProblems
 			case !bytes.Equal(e.PrevHash, prev):
 				rep.Problems = append(rep.Problems, Problem{ch, e.Seq, e.ID.String(), "reordered"})
 			}
-			if h := canonicalOf(e).Hash(); !bytes.Equal(h[:], e.Hash) {
+			if h, ok := hashOf(e); !ok || !bytes.Equal(h[:], e.Hash) {
 				rep.Problems = append(rep.Problems, Problem{ch, e.Seq, e.ID.String(), "edited"})
 			}
 			if done() {
@@ -229,7 +278,7 @@ func Prune(ctx context.Context, client *ent.Client, cutoff time.Time) ([]PruneRe
 		if err == nil {
 			hash := last.Hash
 			if len(hash) == 0 { // pre-chain history: anchor on a marker
-				hash = []byte{0}
+				hash = preChainMarker
 			}
 			err = tx.AuditAnchor.Create().SetID(ch).SetSeq(last.Seq).SetHash(hash).
 				OnConflictColumns(auditanchor.FieldID).UpdateNewValues().Exec(sys)

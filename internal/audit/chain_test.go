@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
@@ -184,33 +185,84 @@ func TestChain(t *testing.T) {
 				_, err := audit.NewReader(db.Client).Verify(context.Background())
 				require.Equal(t, fault.Forbidden, fault.As(err).Code)
 			})
-			t.Run("OK/FastPath", func(t *testing.T) {
-				// After its first append to a chain, a writer appends
-				// without reading the chain (PostgreSQL): after the lock,
-				// one guarded insert after the link it remembers.
+			t.Run("OK/DetailsAndFormat", func(t *testing.T) {
+				// Details that need quoting reach the database intact, and
+				// every new event is in format 2, linked by the database on
+				// PostgreSQL and by the writer on SQLite to the same hash.
 				w := audit.NewWriter(db.Client, db.Dialect, quiet())
 				tenant := uuid.Must(uuid.NewV7())
 				ctx := viewer.NewContext(context.Background(), &viewer.Viewer{UserID: uuid.Must(uuid.NewV7()), TenantID: tenant})
 				for _, d := range []string{"plain", "it's \\ \"quoted\" 日本語 🎉", `{"json":1}`} {
 					require.NoError(t, w.Change(ctx, func(tx *ent.Tx) (audit.Event, error) {
-						return audit.Event{Action: "test.fast", ResourceID: uuid.Must(uuid.NewV7()), Details: map[string]string{"d": d}}, nil
+						return audit.Event{Action: "test.details", ResourceID: uuid.Must(uuid.NewV7()), Details: map[string]string{"d": d}}, nil
 					}))
 				}
-				want := int64(0)
-				if db.Dialect == "postgres" {
-					want = 2
-				}
-				require.Equal(t, want, audit.FastAppends(w))
 				evs := events(tenant.String())
 				require.Len(t, evs, 3)
 				require.Equal(t, "it's \\ \"quoted\" 日本語 🎉", evs[1].Details["d"])
 				require.Equal(t, `{"json":1}`, evs[2].Details["d"])
+				var prev []byte
+				for i, e := range evs {
+					require.Equal(t, int16(audit.LinkVersion), e.HashVersion)
+					require.Equal(t, int64(i+1), e.Seq)
+					require.Equal(t, prev, e.PrevHash)
+					prev = e.Hash
+				}
 				rep := verify(t, db, tenant.String())
 				require.Equal(t, 3, rep.Events)
 				require.Empty(t, rep.Problems)
 			})
+			t.Run("OK/FormatOneThenTwo", func(t *testing.T) {
+				// A chain written in format 1 (before this release) goes on
+				// in format 2, and verifies whole.
+				chain := fill(t, db, 4)
+				evs := events(chain)
+				var prev []byte
+				for _, e := range evs[:2] { // rewrite the first two as format 1
+					e.PrevHash = prev
+					c := audit.CanonicalOf(e)
+					h := c.Hash()
+					exec("UPDATE audit_events SET hash_version = 1, hash = ?, prev_hash = ? WHERE id = ?", h[:], prev, e.ID)
+					prev = h[:]
+				}
+				// The third links to the new second hash: relink it and the
+				// fourth in format 2.
+				for _, e := range evs[2:] {
+					e.PrevHash = prev
+					c := audit.CanonicalOf(e)
+					h := c.Link()
+					exec("UPDATE audit_events SET hash = ?, prev_hash = ? WHERE id = ?", h[:], prev, e.ID)
+					prev = h[:]
+				}
+				fill2 := audit.NewWriter(db.Client, db.Dialect, quiet())
+				fill2.Log(viewer.NewContext(context.Background(), &viewer.Viewer{UserID: uuid.Must(uuid.NewV7()), TenantID: uuid.MustParse(chain)}),
+					audit.Event{Action: "test.after_v1"})
+				rep := verify(t, db, chain)
+				require.Equal(t, 5, rep.Events)
+				require.Empty(t, rep.Problems)
+
+				t.Run("ErrVersionFlipped", func(t *testing.T) {
+					// Claiming another format does not pass an event off.
+					exec("UPDATE audit_events SET hash_version = 2 WHERE id = ?", evs[0].ID)
+					exec("UPDATE audit_events SET hash_version = 7 WHERE id = ?", evs[3].ID)
+					rep := verify(t, db, chain)
+					require.Equal(t, []audit.Problem{
+						{Chain: chain, Seq: 1, ID: evs[0].ID.String(), Kind: "edited"},
+						{Chain: chain, Seq: 4, ID: evs[3].ID.String(), Kind: "edited"},
+					}, rep.Problems)
+				})
+			})
+			t.Run("ErrEditedSeqFormatTwo", func(t *testing.T) {
+				// seq is bound by the link, not the content hash: moving an
+				// event's number (and the rest up) shows.
+				chain := fill(t, db, 3)
+				ev := events(chain)[2]
+				exec("UPDATE audit_events SET seq = 4 WHERE id = ?", ev.ID)
+				rep := verify(t, db, chain)
+				require.Contains(t, rep.Problems, audit.Problem{Chain: chain, Seq: 4, ID: ev.ID.String(), Kind: "edited"})
+			})
 			t.Run("OK/RolledBackAppend", func(t *testing.T) {
-				// The writer remembers a link that never committed.
+				// An append rolled back with its transaction leaves no link.
 				w := audit.NewWriter(db.Client, db.Dialect, quiet())
 				tenant := uuid.Must(uuid.NewV7())
 				ctx := viewer.NewContext(context.Background(), &viewer.Viewer{UserID: uuid.Must(uuid.NewV7()), TenantID: tenant})
@@ -299,6 +351,24 @@ func TestPrune(t *testing.T) {
 				rep := verify(t, db, chain)
 				require.NotEmpty(t, rep.Problems)
 				require.Equal(t, "missing", rep.Problems[0].Kind)
+			})
+			t.Run("OKPrunedToNothingGoesOn", func(t *testing.T) {
+				// A chain whose every event is pruned goes on from its
+				// anchor, not from 1.
+				other := fill(t, db, 2)
+				last, err := db.Client.AuditEvent.Query().Where(auditevent.Chain(other)).
+					Order(ent.Desc(auditevent.FieldSeq)).First(sys)
+				require.NoError(t, err)
+				_, err = audit.Prune(ctx, db.Client, last.OccurredAt.Add(time.Second))
+				require.NoError(t, err)
+				n, err := db.Client.AuditEvent.Query().Where(auditevent.Chain(other)).Count(sys)
+				require.NoError(t, err)
+				require.Zero(t, n)
+				w := audit.NewWriter(db.Client, db.Dialect, quiet())
+				w.Log(viewer.NewContext(ctx, &viewer.Viewer{UserID: uuid.Must(uuid.NewV7()), TenantID: uuid.MustParse(other)}),
+					audit.Event{Action: "test.after_prune"})
+				rep := verify(t, db, other)
+				require.Equal(t, audit.ChainReport{Chain: other, Events: 1, Head: 3}, rep)
 			})
 		})
 	}

@@ -1,4 +1,4 @@
 package audit
 
-// FastAppends is how many of w's appends took the remembered-head path.
-func FastAppends(w *Writer) int64 { return w.fast.Load() }
+// CanonicalOf is canonicalOf, for tests that write events of format 1.
+var CanonicalOf = canonicalOf

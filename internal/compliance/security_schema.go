@@ -19,6 +19,7 @@ var SafeColumns = map[string]string{
 	"invitations.token_hash":                "SHA-256 of a single-use random invitation token; the token itself is never stored",
 	"audit_events.hash":                     "hash chain over audit events (tamper evidence), not a credential",
 	"audit_events.prev_hash":                "hash chain over audit events (tamper evidence), not a credential",
+	"audit_events.hash_version":             "the format of the audit hash chain link (internal/audit), a small number",
 	"audit_anchors.hash":                    "hash of the last pruned audit event, where a pruned chain resumes; not a credential",
 	"signing_keys.private_key_enc":          "token signing key, sealed with AES-256-GCM under the key-encryption key",
 	"atlas_schema_revisions.hash":           "checksum of an applied migration file",

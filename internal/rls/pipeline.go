@@ -115,6 +115,15 @@ type stdConn = stdlib.Conn
 type stmt struct {
 	sql  string
 	args []any
+	wrap error // wraps the statement's error (ErrPrelude, ErrDeferred), if set
+}
+
+// wrapErr is err wrapped in s.wrap, if set.
+func (s stmt) wrapErr(err error) error {
+	if s.wrap == nil {
+		return err
+	}
+	return fmt.Errorf("%w: %w", s.wrap, err)
 }
 
 type preludeKey struct{}
@@ -153,13 +162,13 @@ func (c *pipeConn) send(ctx context.Context, p []stmt, query string, argsV []dri
 	}
 	b.Queue(query, args...)
 	br := pc.SendBatch(ctx, b)
-	for range p {
+	for _, s := range p {
 		if _, err := br.Exec(); err != nil {
 			_ = br.Close()
 			if pgconn.SafeToRetry(err) {
 				return nil, driver.ErrBadConn
 			}
-			return nil, fmt.Errorf("%w: %w", ErrPrelude, err)
+			return nil, s.wrapErr(err)
 		}
 	}
 	return br, nil

@@ -30,6 +30,10 @@
 // them, so a transaction costs one round trip per statement plus COMMIT, and
 // a transaction that runs no statement sends nothing.
 //
+// A statement can also wait for the transaction's next round trip
+// (Deferred, deferred.go): the audit writer defers its chain's lock and
+// append so that they go to PostgreSQL with COMMIT, in one batch.
+//
 // The batches need connections that send them: pools for Driver are opened
 // with OpenDB or the DriverName driver (pipeline.go). Driver refuses any
 // other pool (ErrPool) rather than run a statement without its settings.
@@ -80,7 +84,7 @@ var setSQL = func() string {
 }()
 
 // setStmt is the statement that makes the settings of scope s.
-func setStmt(s scope) stmt { return stmt{sql: setSQL, args: s.args()} }
+func setStmt(s scope) stmt { return stmt{sql: setSQL, args: s.args(), wrap: ErrPrelude} }
 
 // settingNames are the settings of a scope, in the order of scope.args.
 var settingNames = [...]string{"role", "app.tenant_id", "app.user_id", "app.self_id", "app.system"}
@@ -304,10 +308,11 @@ type Tx struct {
 	ctx      context.Context // of begin: its end rolls the transaction back, as with sql.Tx
 	beginSQL string
 
-	mu      sync.Mutex
-	started bool // BEGIN sent
-	done    bool
-	cur     scope
+	mu       sync.Mutex
+	started  bool // BEGIN sent
+	done     bool
+	cur      scope
+	deferred []deferred // statements for the next round trip (Deferred)
 }
 
 var _ dialect.Tx = (*Tx)(nil)
@@ -323,27 +328,35 @@ func (t *Tx) run(ctx context.Context, f func(context.Context) error) error {
 	}
 	s := scopeOf(ctx)
 	var p []stmt
+	cur := t.cur
 	if !t.started {
 		// Whatever happens, the connection may be inside a transaction
 		// now: Rollback must end it.
 		t.started = true
-		p = append(p, stmt{sql: t.beginSQL})
+		p, cur = append(p, t.beginStmt()), unknownScope
 	}
-	if s != t.cur || len(p) > 0 {
+	p, cur = t.takeDeferred(p, cur)
+	if s != cur {
 		p = append(p, setStmt(s))
 	}
 	err := f(withPrelude(ctx, p))
 	switch {
 	case err != nil && len(p) > 0:
-		t.cur = scope{tenant: uuid.Max} // unknown: set again before the next statement
+		t.cur = unknownScope // set again before the next statement
 	case len(p) > 0:
 		t.cur = s
 	}
 	return err
 }
 
+// beginStmt is the transaction's BEGIN, as a prelude statement.
+func (t *Tx) beginStmt() stmt { return stmt{sql: t.beginSQL, wrap: ErrPrelude} }
+
 // Exec implements dialect.ExecQuerier.
 func (t *Tx) Exec(ctx context.Context, query string, args, v any) error {
+	if isDeferred(ctx) {
+		return errDeferredQuery
+	}
 	return t.run(ctx, func(ctx context.Context) error {
 		return (entsql.Conn{ExecQuerier: t.conn}).Exec(ctx, query, args, v)
 	})
@@ -351,13 +364,20 @@ func (t *Tx) Exec(ctx context.Context, query string, args, v any) error {
 
 // Query implements dialect.ExecQuerier.
 func (t *Tx) Query(ctx context.Context, query string, args, v any) error {
+	if isDeferred(ctx) {
+		return errDeferredQuery
+	}
 	return t.run(ctx, func(ctx context.Context) error {
 		return (entsql.Conn{ExecQuerier: t.conn}).Query(ctx, query, args, v)
 	})
 }
 
-// ExecContext runs a raw statement (ent's sql/execquery feature).
+// ExecContext runs a raw statement (ent's sql/execquery feature), or defers
+// it to the transaction's next round trip when ctx is marked with Deferred.
 func (t *Tx) ExecContext(ctx context.Context, query string, args ...any) (res sql.Result, err error) {
+	if isDeferred(ctx) {
+		return t.deferStmt(ctx, query, args)
+	}
 	err = t.run(ctx, func(ctx context.Context) error {
 		res, err = t.conn.ExecContext(ctx, query, args...)
 		return err
@@ -367,6 +387,9 @@ func (t *Tx) ExecContext(ctx context.Context, query string, args ...any) (res sq
 
 // QueryContext runs a raw query (ent's sql/execquery feature).
 func (t *Tx) QueryContext(ctx context.Context, query string, args ...any) (rows *sql.Rows, err error) {
+	if isDeferred(ctx) {
+		return nil, errDeferredQuery
+	}
 	err = t.run(ctx, func(ctx context.Context) error {
 		rows, err = t.conn.QueryContext(ctx, query, args...)
 		return err
@@ -386,19 +409,27 @@ func (t *Tx) Commit() error {
 		return sql.ErrTxDone
 	}
 	t.done = true
-	if !t.started {
+	if !t.started && len(t.deferred) == 0 {
 		return t.release()
 	}
 	if err := t.ctx.Err(); err != nil {
-		_ = t.end(context.WithoutCancel(t.ctx), "ROLLBACK")
+		if t.started {
+			_ = t.end(context.WithoutCancel(t.ctx), "ROLLBACK")
+		}
 		_ = t.release()
 		return err
+	}
+	if len(t.deferred) > 0 {
+		return errors.Join(t.commitBatch(t.ctx), t.release())
 	}
 	err := t.end(t.ctx, "COMMIT")
 	return errors.Join(err, t.release())
 }
 
-// Rollback implements dialect.Tx.
+// rollbackTimeout bounds a ROLLBACK sent after the request's context ended.
+const rollbackTimeout = 5 * time.Second
+
+// Rollback implements dialect.Tx. Deferred statements are dropped unsent.
 func (t *Tx) Rollback() error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -411,7 +442,7 @@ func (t *Tx) Rollback() error {
 	}
 	// The request may be over (its context cancelled): end the transaction
 	// anyway, within a bound.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(t.ctx), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(t.ctx), rollbackTimeout)
 	defer cancel()
 	err := t.end(ctx, "ROLLBACK")
 	return errors.Join(err, t.release())

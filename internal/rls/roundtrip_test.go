@@ -3,16 +3,19 @@ package rls_test
 import (
 	"context"
 	"database/sql"
+	"log/slog"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 
+	"entgo.io/ent/dialect"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"atrium/ent"
+	"atrium/internal/audit"
 	"atrium/internal/rls"
 	"atrium/internal/testkit"
 	"atrium/internal/viewer"
@@ -131,6 +134,39 @@ func TestRoundTrips(t *testing.T) {
 		require.True(t, strings.HasPrefix(sent[0], "BEGIN | SELECT set_config('role', $1, true)"), "%q", sent)
 		require.True(t, strings.HasSuffix(sent[1], " | SELECT pg_advisory_xact_lock(42)"), "%q", sent)
 		require.Equal(t, "COMMIT", sent[2])
+	})
+
+	t.Run("OKAuditedChange", func(t *testing.T) {
+		// A change and its audit event: the change with BEGIN, then the
+		// chain's lock, the append and COMMIT in one batch, so the chain is
+		// never locked across a round trip.
+		w := audit.NewWriter(c, dialect.Postgres, slog.New(slog.DiscardHandler))
+		run := func(title string) {
+			require.NoError(t, w.Change(member, func(tx *ent.Tx) (audit.Event, error) {
+				return audit.Event{Action: "test.change", ResourceType: "conversation", ResourceID: conv},
+					tx.Conversation.UpdateOneID(conv).SetTitle(title).Exec(member)
+			}))
+		}
+		// The actor's pseudonym is created, then read once and remembered.
+		run("first")
+		run("second")
+		tr.reset()
+		run("third")
+		sent := tr.reset()
+		// BEGIN, the settings and the UPDATE; ent's read of the updated
+		// row; the system's settings, the lock, the append and COMMIT.
+		require.Len(t, sent, 3, "%q", sent)
+		require.True(t, strings.HasPrefix(sent[0], "BEGIN | SELECT set_config('role', $1, true)"), "%q", sent)
+		last := sent[2]
+		require.True(t, strings.HasPrefix(last, "SELECT set_config('role', $1, true)"), "%q", sent)
+		require.Contains(t, last, "pg_advisory_xact_lock")
+		require.Contains(t, last, "INSERT INTO audit_events")
+		require.True(t, strings.HasSuffix(last, " | COMMIT"), "%q", sent)
+		reps, err := audit.Verify(member, c, viewer.FromContext(member).TenantID.String())
+		require.NoError(t, err)
+		require.Len(t, reps, 1)
+		require.Equal(t, 3, reps[0].Events)
+		require.Empty(t, reps[0].Problems)
 	})
 
 	t.Run("OKEmptyTxSendsNothing", func(t *testing.T) {
