@@ -3,12 +3,9 @@ package rls
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"errors"
-	"fmt"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 )
 
 type deferredKey struct{}
@@ -91,11 +88,9 @@ func (t *Tx) takeDeferred(p []stmt, cur scope) ([]stmt, scope) {
 	return p, cur
 }
 
-// commitBatch sends the deferred statements and COMMIT as one batch (with
-// BEGIN first when nothing was sent yet) and reads every result. On any
-// error the transaction is rolled back; a connection left inside a
-// transaction is closed rather than pooled.
-func (t *Tx) commitBatch(ctx context.Context) error {
+// commitStmts is what Commit sends: the deferred statements, each after
+// its settings, and COMMIT (BEGIN first when nothing was sent yet).
+func (t *Tx) commitStmts() []stmt {
 	var p []stmt
 	cur := t.cur
 	if !t.started {
@@ -103,49 +98,5 @@ func (t *Tx) commitBatch(ctx context.Context) error {
 		p, cur = append(p, t.beginStmt()), unknownScope
 	}
 	p, _ = t.takeDeferred(p, cur)
-	p = append(p, stmt{sql: "COMMIT"})
-	b := &pgx.Batch{QueuedQueries: make([]*pgx.QueuedQuery, 0, len(p))}
-	for _, s := range p {
-		b.Queue(s.sql, s.args...)
-	}
-	var out error
-	err := t.conn.Raw(func(dc any) error {
-		pc, ok := dc.(interface{ Conn() *pgx.Conn })
-		if !ok {
-			out = fmt.Errorf("rls: driver connection %T is not pgx's", dc)
-			return driver.ErrBadConn
-		}
-		conn := pc.Conn()
-		br := conn.SendBatch(ctx, b)
-		for i, s := range p {
-			tag, err := br.Exec()
-			if err != nil {
-				out = s.wrapErr(err)
-				break
-			}
-			if i == len(p)-1 && tag.String() == "ROLLBACK" {
-				out = ErrCommitRolledBack
-			}
-		}
-		if err := br.Close(); out == nil {
-			out = err
-		}
-		if !conn.IsClosed() && conn.PgConn().TxStatus() != 'I' {
-			// A statement failed: the transaction is aborted, not ended.
-			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)
-			_, _ = conn.Exec(rctx, "ROLLBACK")
-			cancel()
-		}
-		if conn.IsClosed() || conn.PgConn().TxStatus() != 'I' {
-			return driver.ErrBadConn // closes the connection
-		}
-		return nil
-	})
-	if out != nil {
-		return out
-	}
-	if errors.Is(err, driver.ErrBadConn) {
-		return nil // the transaction ended with the connection
-	}
-	return err
+	return append(p, stmt{sql: "COMMIT"})
 }

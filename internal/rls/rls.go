@@ -414,15 +414,12 @@ func (t *Tx) Commit() error {
 	}
 	if err := t.ctx.Err(); err != nil {
 		if t.started {
-			_ = t.end(context.WithoutCancel(t.ctx), "ROLLBACK")
+			_ = t.end(context.WithoutCancel(t.ctx), []stmt{{sql: "ROLLBACK"}})
 		}
 		_ = t.release()
 		return err
 	}
-	if len(t.deferred) > 0 {
-		return errors.Join(t.commitBatch(t.ctx), t.release())
-	}
-	err := t.end(t.ctx, "COMMIT")
+	err := t.end(t.ctx, t.commitStmts())
 	return errors.Join(err, t.release())
 }
 
@@ -444,14 +441,16 @@ func (t *Tx) Rollback() error {
 	// anyway, within a bound.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(t.ctx), rollbackTimeout)
 	defer cancel()
-	err := t.end(ctx, "ROLLBACK")
+	err := t.end(ctx, []stmt{{sql: "ROLLBACK"}})
 	return errors.Join(err, t.release())
 }
 
-// end sends COMMIT or ROLLBACK and checks that the connection is out of the
-// transaction; a connection that is not is closed instead of going back to
+// end sends p, whose last statement is COMMIT or ROLLBACK (after any
+// deferred statements), in one batch, and checks that the connection is out
+// of the transaction: after a failed statement it sends ROLLBACK, and a
+// connection still inside a transaction is closed instead of going back to
 // the pool (pgx's stdlib driver would also refuse it on its next use).
-func (t *Tx) end(ctx context.Context, stmt string) error {
+func (t *Tx) end(ctx context.Context, p []stmt) error {
 	var out error
 	err := t.conn.Raw(func(dc any) error {
 		pc, ok := dc.(interface{ Conn() *pgx.Conn })
@@ -459,14 +458,32 @@ func (t *Tx) end(ctx context.Context, stmt string) error {
 			out = fmt.Errorf("rls: driver connection %T is not pgx's", dc)
 			return driver.ErrBadConn
 		}
-		tag, err := pc.Conn().Exec(ctx, stmt)
-		switch {
-		case err != nil:
-			out = err
-		case stmt == "COMMIT" && tag.String() == "ROLLBACK":
-			out = ErrCommitRolledBack
+		conn := pc.Conn()
+		b := &pgx.Batch{QueuedQueries: make([]*pgx.QueuedQuery, 0, len(p))}
+		for _, s := range p {
+			b.Queue(s.sql, s.args...)
 		}
-		if pc.Conn().PgConn().TxStatus() != 'I' {
+		br := conn.SendBatch(ctx, b)
+		for i, s := range p {
+			tag, err := br.Exec()
+			if err != nil {
+				out = s.wrapErr(err)
+				break
+			}
+			if i == len(p)-1 && s.sql == "COMMIT" && tag.String() == "ROLLBACK" {
+				out = ErrCommitRolledBack
+			}
+		}
+		if err := br.Close(); out == nil {
+			out = err
+		}
+		if !conn.IsClosed() && conn.PgConn().TxStatus() != 'I' {
+			// A statement failed: the transaction is aborted, not ended.
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)
+			_, _ = conn.Exec(rctx, "ROLLBACK")
+			cancel()
+		}
+		if conn.IsClosed() || conn.PgConn().TxStatus() != 'I' {
 			return driver.ErrBadConn // closes the connection
 		}
 		return nil
