@@ -88,15 +88,23 @@ func (t *Tx) takeDeferred(p []stmt, cur scope) ([]stmt, scope) {
 	return p, cur
 }
 
-// commitStmts is what Commit sends: the deferred statements, each after
-// its settings, and COMMIT (BEGIN first when nothing was sent yet).
-func (t *Tx) commitStmts() []stmt {
+// pending is what goes before the transaction's next statement or COMMIT:
+// BEGIN when nothing was sent yet, then the deferred statements, each after
+// the settings of its scope; and the scope the connection is then in.
+func (t *Tx) pending() ([]stmt, scope) {
 	var p []stmt
 	cur := t.cur
 	if !t.started {
+		// Whatever happens, the connection may be inside a transaction
+		// now: Rollback must end it.
 		t.started = true
 		p, cur = append(p, t.beginStmt()), unknownScope
 	}
-	p, _ = t.takeDeferred(p, cur)
+	return t.takeDeferred(p, cur)
+}
+
+// commitStmts is what Commit sends: what is pending, then COMMIT.
+func (t *Tx) commitStmts() []stmt {
+	p, _ := t.pending()
 	return append(p, stmt{sql: "COMMIT"})
 }

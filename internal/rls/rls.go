@@ -327,15 +327,7 @@ func (t *Tx) run(ctx context.Context, f func(context.Context) error) error {
 		return sql.ErrTxDone
 	}
 	s := scopeOf(ctx)
-	var p []stmt
-	cur := t.cur
-	if !t.started {
-		// Whatever happens, the connection may be inside a transaction
-		// now: Rollback must end it.
-		t.started = true
-		p, cur = append(p, t.beginStmt()), unknownScope
-	}
-	p, cur = t.takeDeferred(p, cur)
+	p, cur := t.pending()
 	if s != cur {
 		p = append(p, setStmt(s))
 	}
