@@ -214,24 +214,20 @@ func TestChain(t *testing.T) {
 			})
 			t.Run("OK/FormatOneThenTwo", func(t *testing.T) {
 				// A chain written in format 1 (before this release) goes on
-				// in format 2, and verifies whole.
+				// in format 2, and a previous release's instance appending
+				// format 1 in between (a rolling upgrade) keeps it whole.
 				chain := fill(t, db, 4)
 				evs := events(chain)
 				var prev []byte
-				for _, e := range evs[:2] { // rewrite the first two as format 1
+				for i, version := range []int{1, 1, 2, 1} {
+					e := evs[i]
 					e.PrevHash = prev
 					c := audit.CanonicalOf(e)
 					h := c.Hash()
-					exec("UPDATE audit_events SET hash_version = 1, hash = ?, prev_hash = ? WHERE id = ?", h[:], prev, e.ID)
-					prev = h[:]
-				}
-				// The third links to the new second hash: relink it and the
-				// fourth in format 2.
-				for _, e := range evs[2:] {
-					e.PrevHash = prev
-					c := audit.CanonicalOf(e)
-					h := c.Link()
-					exec("UPDATE audit_events SET hash = ?, prev_hash = ? WHERE id = ?", h[:], prev, e.ID)
+					if version == audit.LinkVersion {
+						h = c.Link()
+					}
+					exec("UPDATE audit_events SET hash_version = ?, hash = ?, prev_hash = ? WHERE id = ?", version, h[:], prev, e.ID)
 					prev = h[:]
 				}
 				fill2 := audit.NewWriter(db.Client, db.Dialect, quiet())
