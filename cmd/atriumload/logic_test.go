@@ -9,6 +9,26 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+func TestWorkerUsers(t *testing.T) {
+	w := &World{}
+	for ti, n := range []int{3, 2} {
+		td := &TenantData{}
+		for i := range n {
+			td.Users = append(td.Users, &User{Tenant: ti, Index: i})
+		}
+		w.Tenants = append(w.Tenants, td)
+	}
+	order := func() (out [][2]int) {
+		for _, u := range w.workerUsers() {
+			out = append(out, [2]int{u.Tenant, u.Index})
+		}
+		return out
+	}
+	require.Equal(t, [][2]int{{0, 0}, {0, 1}, {0, 2}, {1, 0}, {1, 1}}, order(), "default: tenant order")
+	w.Spread = true
+	require.Equal(t, [][2]int{{0, 0}, {1, 0}, {0, 1}, {1, 1}, {0, 2}}, order(), "spread: every tenant in turn")
+}
+
 func TestPercentile(t *testing.T) {
 	t.Parallel()
 	t.Run("OK", func(t *testing.T) {

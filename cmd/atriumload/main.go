@@ -55,6 +55,7 @@ type Options struct {
 	Tenants         int
 	Layout          Layout
 	SeedParallelism int
+	SpreadTenants   bool
 	WSConns         int
 	FanOutRounds    int
 	RoundTimeout    time.Duration
@@ -99,6 +100,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&o.Layout.Teams, "teams", 4, "teams per tenant")
 	fs.IntVar(&o.Layout.ConvsPerUser, "convs", 5, "conversations owned by each user")
 	fs.IntVar(&o.SeedParallelism, "seed-c", 8, "concurrent requests while seeding")
+	fs.BoolVar(&o.SpreadTenants, "spread-tenants", false, "give workers users of every tenant in turn (default: tenant order, so -c below -users puts every worker in the first tenant)")
 	fs.IntVar(&o.WSConns, "ws-conns", 1000, "ws: connections to hold")
 	fs.IntVar(&o.FanOutRounds, "fanout-rounds", 20, "ws: messages published after the idle window")
 	fs.DurationVar(&o.RoundTimeout, "round-timeout", 10*time.Second, "ws: how long to wait for every subscriber to get one message")
@@ -225,6 +227,7 @@ func Prepare(ctx context.Context, o Options) (*Bench, error) {
 	if err != nil {
 		return nil, fmt.Errorf("seed: %w", err)
 	}
+	w.Spread = o.SpreadTenants
 	b := &Bench{o: o, t: t, w: w, seed: SeedInfo{Tenants: len(w.Tenants), UsersPerTenant: o.Layout.Users,
 		TeamsPerTenant: o.Layout.Teams, Conversations: len(w.Tenants) * o.Layout.Users * o.Layout.ConvsPerUser,
 		Seconds: time.Since(seedStart).Seconds()}}

@@ -31,7 +31,7 @@ type workerState struct {
 }
 
 func workers(w *World, n int) []*workerState {
-	users := w.Users()
+	users := w.workerUsers()
 	out := make([]*workerState, n)
 	for i := range out {
 		u := users[i%len(users)]

@@ -35,6 +35,12 @@ type TenantData struct {
 type World struct {
 	Layout  Layout
 	Tenants []*TenantData
+	// Spread gives the scenarios' workers users of every tenant in turn
+	// (-spread-tenants). By default they take users in tenant order, so
+	// with fewer workers than users per tenant every worker is in the
+	// first tenant: one tenant's load, the demanding case for what a
+	// tenant serializes (its audit chain).
+	Spread bool
 }
 
 // Convs returns every tenant's conversations, indexed by tenant.
@@ -53,6 +59,26 @@ func (w *World) Users() []*User {
 		out = append(out, t.Users...)
 	}
 	return out
+}
+
+// workerUsers is the order in which workers take users: Users, or with
+// Spread the first user of each tenant, then the second of each, and so on.
+func (w *World) workerUsers() []*User {
+	if !w.Spread {
+		return w.Users()
+	}
+	var out []*User
+	for i := 0; ; i++ {
+		n := len(out)
+		for _, t := range w.Tenants {
+			if i < len(t.Users) {
+				out = append(out, t.Users[i])
+			}
+		}
+		if len(out) == n {
+			return out
+		}
+	}
 }
 
 var invitationRE = regexp.MustCompile(`invitation=([A-Za-z0-9_\-.~%]+)`)
