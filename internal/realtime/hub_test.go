@@ -239,16 +239,23 @@ func read(tb testing.TB, c *websocket.Conn, within time.Duration) (realtime.Even
 	return e, nil
 }
 
+// awaitConnections waits until the hub has registered n connections: the
+// dial returns once the handshake is done, which can be before.
+func awaitConnections(tb testing.TB, h *realtime.Hub, n int) {
+	tb.Helper()
+	require.Eventually(tb, func() bool { got, _ := h.Stats(); return got == n }, 5*time.Second, time.Millisecond)
+}
+
 // readAdvancing reads from c until it fails (the connection ends), moving
-// the clock a second at a time meanwhile: the hub may arm the timer that
+// the clock by step at a time meanwhile: the hub may arm the timer that
 // ends it only after its last frame reached the client.
-func (b *testBundle) readAdvancing(tb testing.TB, c *websocket.Conn) error {
+func (b *testBundle) readAdvancing(tb testing.TB, c *websocket.Conn, step time.Duration) error {
 	tb.Helper()
 	done := make(chan error, 1)
 	go func() { _, err := read(tb, c, 10*time.Second); done <- err }()
 	var err error
 	require.Eventually(tb, func() bool {
-		b.clock.Advance(time.Second)
+		b.clock.Advance(step)
 		select {
 		case err = <-done:
 			return true
@@ -437,20 +444,9 @@ func TestHandshake(t *testing.T) {
 		c, _, err := websocket.Dial(t.Context(), wsURL(srv), nil)
 		require.NoError(t, err)
 		defer c.CloseNow()
-		done := make(chan error, 1)
-		go func() { _, err := read(t, c, 10*time.Second); done <- err }()
 		// The timer is armed once the server has accepted: move the clock
 		// until it fires.
-		var rerr error
-		require.Eventually(t, func() bool {
-			b.clock.Advance(5 * time.Second)
-			select {
-			case rerr = <-done:
-				return true
-			default:
-				return false
-			}
-		}, 5*time.Second, 5*time.Millisecond)
+		rerr := b.readAdvancing(t, c, 5*time.Second)
 		require.Equal(t, realtime.StatusUnauthenticated, websocket.CloseStatus(rerr))
 		n, _ := h.Stats()
 		require.Zero(t, n)
@@ -850,10 +846,11 @@ func TestRecheckUnavailable(t *testing.T) {
 		h, srv := b.server(t, realtime.WithRecheckGrace(10*time.Second))
 		u := b.user(uuid.New())
 		c := mustDial(t, srv, u.token)
+		awaitConnections(t, h, 1) // a recheck only reaches registered connections
 		b.auth.setDown(true)
 		h.Recheck(realtime.Change{})
 		require.Equal(t, realtime.TypeError, mustRead(t, c).Type)
-		err := b.readAdvancing(t, c)
+		err := b.readAdvancing(t, c, time.Second)
 		require.Equal(t, websocket.StatusTryAgainLater, websocket.CloseStatus(err), "%v", err)
 		require.Eventually(t, func() bool { n, _ := h.Stats(); return n == 0 }, time.Second, 10*time.Millisecond)
 	})
@@ -863,13 +860,14 @@ func TestRecheckUnavailable(t *testing.T) {
 		h, srv := b.server(t, realtime.WithRecheckGrace(time.Minute))
 		u := b.user(uuid.New())
 		c := mustDial(t, srv, u.token)
+		awaitConnections(t, h, 1) // a recheck only reaches registered connections
 		b.auth.setDown(true)
 		h.Recheck(realtime.Change{})
 		require.Equal(t, realtime.TypeError, mustRead(t, c).Type)
 		b.auth.revoke(u.token)
 		b.auth.setDown(false)
 		// The retry: the clock moves until the connection ends.
-		err := b.readAdvancing(t, c)
+		err := b.readAdvancing(t, c, time.Second)
 		require.Equal(t, realtime.StatusUnauthenticated, websocket.CloseStatus(err), "%v", err)
 	})
 }
