@@ -116,7 +116,7 @@ func (s *Service) Open(ctx context.Context, tx *ent.Tx, in OpenInput) (*Tokens, 
 	if err != nil {
 		return nil, fmt.Errorf("open session: %w", err)
 	}
-	raw, err := s.mintRefresh(ctx, tx, in.UserID, sess.ID, sess.ExpiresAt)
+	raw, err := s.mintRefresh(ctx, tx, sess.ID, sess.ExpiresAt)
 	if err != nil {
 		return nil, err
 	}
@@ -149,8 +149,13 @@ func (s *Service) issue(ctx context.Context, userID, tenantID, sessionID uuid.UU
 		UserID: userID, TenantID: tenantID, SessionID: sessionID}, nil
 }
 
-// mintRefresh stores the hash of a new refresh token for session sid of user.
-func (s *Service) mintRefresh(ctx context.Context, tx *ent.Tx, userID, sid uuid.UUID, sessionExpires time.Time) (string, error) {
+// mintRefresh stores the hash of a new refresh token for session sid.
+//
+// It writes under the system viewer (viewer.ReasonToken): every caller has
+// sid from a session row it created, read or updated in tx, so the user
+// viewer's policy (policy.SessionOwned), which would read the session once
+// more to find its user, has nothing left to check.
+func (s *Service) mintRefresh(ctx context.Context, tx *ent.Tx, sid uuid.UUID, sessionExpires time.Time) (string, error) {
 	var b [32]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		return "", err
@@ -162,7 +167,7 @@ func (s *Service) mintRefresh(ctx context.Context, tx *ent.Tx, userID, sid uuid.
 	}
 	h := hashRefresh(raw)
 	if err := tx.RefreshToken.Create().SetSessionID(sid).SetTokenHash(h[:]).SetExpiresAt(exp).
-		Exec(viewer.ForUser(ctx, userID)); err != nil {
+		Exec(viewer.System(ctx, viewer.ReasonToken)); err != nil {
 		return "", fmt.Errorf("mint refresh token: %w", err)
 	}
 	return raw, nil
@@ -206,16 +211,18 @@ func (s *Service) Refresh(ctx context.Context, raw string) (*Tokens, error) {
 	}
 	var newRaw string
 	err = s.audit.Change(actx, func(tx *ent.Tx) (audit.Event, error) {
+		// The token's row was found by its hash under the system viewer:
+		// spend exactly that row, under the same viewer.
 		n, err := tx.RefreshToken.Update().
 			Where(refreshtoken.ID(rt.ID), refreshtoken.RotatedAtIsNil()).
-			SetRotatedAt(now).Save(viewer.ForUser(ctx, sess.UserID))
+			SetRotatedAt(now).Save(sys)
 		if err != nil {
 			return audit.Event{}, err
 		}
 		if n == 0 {
 			return audit.Event{}, errRaced
 		}
-		if newRaw, err = s.mintRefresh(ctx, tx, sess.UserID, sess.ID, sess.ExpiresAt); err != nil {
+		if newRaw, err = s.mintRefresh(ctx, tx, sess.ID, sess.ExpiresAt); err != nil {
 			return audit.Event{}, err
 		}
 		return audit.Event{Action: ActionRefresh, ResourceType: "session", ResourceID: sess.ID}, nil
@@ -273,7 +280,7 @@ func (s *Service) Exchange(ctx context.Context, subjectToken string, tenantID uu
 			SetRotatedAt(s.now()).Save(self); err != nil {
 			return audit.Event{}, err
 		}
-		if raw, err = s.mintRefresh(ctx, tx, c.Subject, c.SessionID, sess.ExpiresAt); err != nil {
+		if raw, err = s.mintRefresh(ctx, tx, c.SessionID, sess.ExpiresAt); err != nil {
 			return audit.Event{}, err
 		}
 		if err := tx.User.UpdateOneID(c.Subject).SetLastTenantID(tenantID).Exec(self); err != nil {

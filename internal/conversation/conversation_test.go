@@ -3,6 +3,7 @@ package conversation_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +17,7 @@ import (
 	"atrium/ent/share"
 	"atrium/internal/agent"
 	"atrium/internal/authz"
+	"atrium/internal/cache"
 	"atrium/internal/conversation"
 	"atrium/internal/document"
 	"atrium/internal/fault"
@@ -205,6 +207,28 @@ func TestConversation(t *testing.T) {
 		c, err := e.svc.Create(e.ctx, conversation.CreateInput{AgentID: &theirs.ID})
 		require.NoError(t, err, "a viewer share of the agent is enough")
 		require.Equal(t, theirs.ID, *c.AgentID)
+	})
+
+	t.Run("ErrDeletedAfterCheck", func(t *testing.T) {
+		t.Parallel()
+		// The access check answers from a cache that still holds the
+		// conversation (deleted by a writer the cache did not hear of):
+		// the message's own policy finds no conversation in the
+		// transaction, so the answer is "not found" and nothing is stored.
+		e := setup(t)
+		cached := authz.NewAccess(e.Client, authz.WithCache(authz.NewResolver(e.Client, cache.NewLocalBus(), slog.New(slog.DiscardHandler))))
+		svc := conversation.NewService(e.Client, e.Audit, cached, e.model)
+		c, err := svc.Create(e.ctx, conversation.CreateInput{})
+		require.NoError(t, err)
+		_, err = svc.Get(e.ctx, c.ID) // the owner is now cached
+		require.NoError(t, err)
+		require.NoError(t, e.Client.Conversation.DeleteOneID(c.ID).Exec(e.System()))
+		require.NoError(t, cached.Require(e.ctx, authz.Conversation, c.ID, authz.Editor), "the stale cache still allows it")
+		_, err = svc.AppendMessage(e.ctx, c.ID, conversation.AppendInput{Role: message.RoleUser, Content: "lost"})
+		testkit.RequireCode(t, err, fault.NotFound)
+		n, err := e.Client.Message.Query().Where(message.ConversationID(c.ID)).Count(e.System())
+		require.NoError(t, err)
+		require.Zero(t, n)
 	})
 
 	t.Run("ErrOtherTenant", func(t *testing.T) {
