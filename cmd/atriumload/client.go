@@ -77,8 +77,12 @@ func NewTarget(base, origin string, conns int, hc *http.Client) (*Target, error)
 		return nil, fmt.Errorf("-origin %q: want the server's ATRIUM_PUBLIC_URL", origin)
 	}
 	if hc == nil {
+		// Buffers that hold a whole request or response of the load
+		// (100 checks, a page of 50 conversations: ~10–20 KB), so one is
+		// one write and one read system call, not five of net/http's 4 KB
+		// default: the tool shares the machine with the server it measures.
 		tr := &http.Transport{DialContext: loopbackDial, MaxIdleConns: conns, MaxIdleConnsPerHost: conns,
-			IdleConnTimeout: 90 * time.Second}
+			IdleConnTimeout: 90 * time.Second, WriteBufferSize: 32 << 10, ReadBufferSize: 32 << 10}
 		hc = &http.Client{Transport: tr, Timeout: 30 * time.Second}
 	}
 	t := &Target{Base: u.Scheme + "://" + u.Host, HTTP: hc,
