@@ -13,8 +13,10 @@ import (
 	"atrium/internal/app"
 	"atrium/internal/authz"
 	"atrium/internal/config"
+	"atrium/internal/passkey"
 	"atrium/internal/rls"
 	"atrium/internal/testkit"
+	"atrium/internal/viewer"
 )
 
 // TestLoginPoolExhausted: a sign-in whose device lookup cannot get a
@@ -49,4 +51,49 @@ func TestLoginPoolExhausted(t *testing.T) {
 
 	_, err = b.login(d)
 	require.NoError(t, err, "the same device signs in once the pool is free")
+}
+
+// TestOneConnection: enrolling with an invitation, signing in and rotating
+// the refresh token each run on a pool of one connection. A request that
+// holds a connection (inside a transaction) while it waits for a second one
+// cannot finish on such a pool: it waits for the acquire timeout and
+// answers 503. Enrollment did that (it read the invitation's email on
+// another connection from inside its transaction), so as many concurrent
+// enrollments as the pool had connections stalled each other.
+func TestOneConnection(t *testing.T) {
+	t.Parallel()
+	cfg, err := config.Load(func(string) string { return "" })
+	require.NoError(t, err)
+	o := app.PoolOptionsFrom(cfg)
+	o.MaxConns, o.AcquireTimeout = 1, time.Second
+	sqldb, err := sql.Open(rls.DriverName, testkit.MigratedPostgresURL(t))
+	require.NoError(t, err)
+	db, err := app.OpenPostgres(context.Background(), sqldb, o)
+	require.NoError(t, err)
+	t.Cleanup(func() { db.Close() })
+	b := setup(t, db)
+
+	role := authz.RoleMemberID
+	email := "ada@example.com"
+	inv, err := b.env.App.Passkeys.Invite(viewer.SystemForTenant(b.ctx, b.tenant, viewer.ReasonTest),
+		passkey.InviteInput{RoleID: &role, Email: &email})
+	require.NoError(t, err)
+	d := newDevice()
+	res, err := b.enroll(b.anon, d, inv.Token, b.rp)
+	require.NoError(t, err, "enrollment finishes on one connection")
+	require.True(t, res.Token.Set)
+	u, err := db.Client.User.Get(b.env.System(), res.Token.Value.UserID)
+	require.NoError(t, err)
+	require.NotNil(t, u.Email, "the invitation's email moves to the new member")
+	require.Equal(t, email, *u.Email)
+	spent, err := db.Client.Invitation.Get(b.env.System(), inv.Invitation.ID)
+	require.NoError(t, err)
+	require.Nil(t, spent.Email, "and leaves the spent invitation")
+	require.NotNil(t, spent.UsedAt)
+
+	tok, err := b.login(d)
+	require.NoError(t, err, "sign-in finishes on one connection")
+	_, err = b.anon.ExchangeToken(b.ctx, &api.TokenExchangeRequest{
+		GrantType: api.TokenExchangeRequestGrantTypeRefreshToken, RefreshToken: api.NewOptString(tok.RefreshToken)})
+	require.NoError(t, err, "rotation finishes on one connection")
 }

@@ -77,8 +77,24 @@ func (s *Service) pendingInvitation(ctx context.Context, raw, stage string) (*en
 
 // spendInvitation marks the ceremony's invitation used (atomically: a second
 // use fails), creates or checks the member it enrolls, and returns it.
+//
+// Everything runs in tx, on its one connection: the invitation is read
+// first (with the email its spending clears), then spent by an update whose
+// conditions a concurrent use, revocation or expiry makes match nothing.
+// Reading it on another connection from inside tx, as before, held tx's
+// connection while waiting for a second one: as many concurrent enrollments
+// as the pool has connections waited for each other until the acquire
+// timeout, and failed with 503.
 func (s *Service) spendInvitation(ctx context.Context, tx *ent.Tx, c *ceremony) (*ent.Invitation, error) {
 	now := s.now()
+	inv, err := tx.Invitation.Get(ctx, c.InvitationID)
+	if ent.IsNotFound(err) {
+		return nil, errInvitation
+	}
+	if err != nil {
+		return nil, err
+	}
+	email := inv.Email
 	n, err := tx.Invitation.Update().
 		Where(invitation.ID(c.InvitationID), invitation.UsedAtIsNil(), invitation.RevokedAtIsNil(), invitation.ExpiresAtGT(now)).
 		SetUsedAt(now).SetUsedBy(c.UserID).ClearEmail().
@@ -89,10 +105,8 @@ func (s *Service) spendInvitation(ctx context.Context, tx *ent.Tx, c *ceremony) 
 	if n == 0 {
 		return nil, errInvitation
 	}
-	inv, err := tx.Invitation.Get(ctx, c.InvitationID)
-	if err != nil {
-		return nil, err
-	}
+	usedBy := c.UserID
+	inv.UsedAt, inv.UsedBy, inv.Email = &now, &usedBy, nil
 	if inv.Purpose == invitation.PurposeReenroll {
 		ok, err := tx.Membership.Query().Where(membership.UserID(c.UserID), membership.StatusEQ(membership.StatusActive)).Exist(ctx)
 		if err != nil {
@@ -120,10 +134,6 @@ func (s *Service) spendInvitation(ctx context.Context, tx *ent.Tx, c *ceremony) 
 	if name == "" {
 		name = "New member"
 	}
-	var email *string
-	if v, err := s.invitationEmail(ctx, c.InvitationID); err == nil {
-		email = v
-	}
 	if err := tx.User.Create().SetID(c.UserID).SetDisplayName(name).SetNillableEmail(email).SetLastTenantID(inv.TenantID).Exec(ctx); err != nil {
 		return nil, err
 	}
@@ -137,16 +147,6 @@ func (s *Service) spendInvitation(ctx context.Context, tx *ent.Tx, c *ceremony) 
 	}
 	return inv, tx.MemberRole.Create().SetTenantID(inv.TenantID).SetUserID(c.UserID).SetRoleID(roleID).
 		SetCreatedBy(inv.CreatedBy).SetUpdatedBy(inv.CreatedBy).Exec(ctx)
-}
-
-// invitationEmail reads the email an invitation was created with, outside
-// the transaction that clears it.
-func (s *Service) invitationEmail(ctx context.Context, id uuid.UUID) (*string, error) {
-	inv, err := s.client.Invitation.Get(viewer.System(ctx, viewer.ReasonInvitation), id)
-	if err != nil {
-		return nil, err
-	}
-	return inv.Email, nil
 }
 
 // InviteInput creates an invitation for a new member.
