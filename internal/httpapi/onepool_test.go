@@ -94,7 +94,8 @@ func TestOneConnection(t *testing.T) {
 	check("get agent")(a.GetAgent(ctx, api.GetAgentParams{AgentId: ag.ID}))
 	kg, err := a.CreateKnowledgeGraph(ctx, &api.KnowledgeGraphCreate{Name: "graph"})
 	ok("create graph", err)
-	check("add node")(a.AddKnowledgeNode(ctx, &api.KGNodeCreate{Type: "t", Label: "n"}, api.AddKnowledgeNodeParams{GraphId: kg.ID}))
+	node, err := a.AddKnowledgeNode(ctx, &api.KGNodeCreate{Type: "t", Label: "n"}, api.AddKnowledgeNodeParams{GraphId: kg.ID})
+	ok("add node", err)
 
 	r, err := a.CreateRole(ctx, &api.RoleCreate{Name: "reader", Permissions: []string{"conversation.read"}})
 	ok("create role", err)
@@ -103,5 +104,12 @@ func TestOneConnection(t *testing.T) {
 	check("list members")(a.ListMembers(ctx, api.ListMembersParams{}))
 	check("create invitation")(a.CreateInvitation(ctx, &api.InvitationCreate{RoleID: api.NewOptUUID(authz.RoleMemberID)}))
 	check("list audit events")(a.ListAuditEvents(ctx, api.ListAuditEventsParams{}))
+	check("neighbourhood")(a.GetKnowledgeNeighbourhood(ctx, api.GetKnowledgeNeighbourhoodParams{GraphId: kg.ID, NodeId: node.ID}))
+	check("create service account")(a.CreateServiceAccount(ctx, &api.ServiceAccountCreate{Name: "bot", RoleIds: []uuid.UUID{authz.RoleMemberID}}))
+	check("me")(bob.Client.GetMe(ctx))
+	check("suspend member")(a.UpdateMember(ctx, &api.MemberUpdate{Status: api.MemberStatusSuspended}, api.UpdateMemberParams{UserId: bob.UserID}))
 	ok("delete conversation", a.DeleteConversation(ctx, api.DeleteConversationParams{ConversationId: cv.ID}))
+	carol := env.Member(tn, authz.RoleMemberID)
+	check("carol writes")(carol.Client.CreateConversation(ctx, &api.ConversationCreate{Title: api.NewOptString("mine")}))
+	ok("erase member", a.EraseMember(ctx, &api.ErasureConfirm{Confirm: api.ErasureConfirmConfirmERASE}, api.EraseMemberParams{UserId: carol.UserID}))
 }

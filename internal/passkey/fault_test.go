@@ -93,7 +93,22 @@ func TestOneConnection(t *testing.T) {
 
 	tok, err := b.login(d)
 	require.NoError(t, err, "sign-in finishes on one connection")
-	_, err = b.anon.ExchangeToken(b.ctx, &api.TokenExchangeRequest{
-		GrantType: api.TokenExchangeRequestGrantTypeRefreshToken, RefreshToken: api.NewOptString(tok.RefreshToken)})
+	tok, err = refresh(b, tok.RefreshToken)
 	require.NoError(t, err, "rotation finishes on one connection")
+	me := b.env.Client(tok.AccessToken)
+
+	// A second device, signed in.
+	_, err = b.enroll(me, newDevice(), "", b.rp)
+	require.NoError(t, err, "adding a device finishes on one connection")
+	// Joining a second tenant, and switching to it.
+	other := b.env.Tenant().ID
+	otherAdmin := b.env.Member(other, authz.RoleAdminID)
+	_, err = accept(b, me, inviteTo(t, b, otherAdmin.Client, authz.RoleMemberID, email))
+	require.NoError(t, err, "accepting an invitation finishes on one connection")
+	switched, err := exchange(b, tok.AccessToken, other)
+	require.NoError(t, err, "switching tenants finishes on one connection")
+	me = b.env.Client(switched.AccessToken)
+	_, err = me.ListMySessions(b.ctx)
+	require.NoError(t, err)
+	require.NoError(t, me.Logout(b.ctx), "logout finishes on one connection")
 }
