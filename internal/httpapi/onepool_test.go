@@ -107,6 +107,7 @@ func TestOneConnection(t *testing.T) {
 	check("neighbourhood")(a.GetKnowledgeNeighbourhood(ctx, api.GetKnowledgeNeighbourhoodParams{GraphId: kg.ID, NodeId: node.ID}))
 	check("create service account")(a.CreateServiceAccount(ctx, &api.ServiceAccountCreate{Name: "bot", RoleIds: []uuid.UUID{authz.RoleMemberID}}))
 	check("me")(bob.Client.GetMe(ctx))
+	check("export my data")(bob.Client.ExportMyData(ctx))
 	check("suspend member")(a.UpdateMember(ctx, &api.MemberUpdate{Status: api.MemberStatusSuspended}, api.UpdateMemberParams{UserId: bob.UserID}))
 	ok("delete conversation", a.DeleteConversation(ctx, api.DeleteConversationParams{ConversationId: cv.ID}))
 	carol := env.Member(tn, authz.RoleMemberID)
