@@ -6,6 +6,7 @@ package apptest
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"io"
 	"log/slog"
 	"net/http/httptest"
@@ -22,6 +23,7 @@ import (
 	"atrium/internal/app"
 	"atrium/internal/config"
 	"atrium/internal/ratelimit"
+	"atrium/internal/rls"
 	"atrium/internal/session"
 	"atrium/internal/token"
 	"atrium/internal/viewer"
@@ -194,4 +196,22 @@ func (e *Env) Join(m *Member, tenantID uuid.UUID, roles ...uuid.UUID) *Member {
 	out.Token = e.Issue(token.Claims{Subject: m.UserID, TenantID: tenantID, SessionID: s.ID, AMR: []string{"hwk"}})
 	out.Client = e.Client(out.Token)
 	return out
+}
+
+// OpenPostgres opens url the way the app does, with the default pool options
+// changed by tune (nil: none), and closes it when the test ends.
+func OpenPostgres(tb testing.TB, url string, tune func(*app.PoolOptions)) *app.Database {
+	tb.Helper()
+	cfg, err := config.Load(func(string) string { return "" })
+	require.NoError(tb, err)
+	o := app.PoolOptionsFrom(cfg)
+	if tune != nil {
+		tune(&o)
+	}
+	sqldb, err := sql.Open(rls.DriverName, url)
+	require.NoError(tb, err)
+	db, err := app.OpenPostgres(context.Background(), sqldb, o)
+	require.NoError(tb, err)
+	tb.Cleanup(func() { db.Close() })
+	return db
 }

@@ -55,7 +55,7 @@ func TestCluster(t *testing.T) {
 	}
 	// The in-process app only sets up tenants, members and tokens, and
 	// reads what was written at the end.
-	env := apptest.New(t, openPostgres(t, pg.URL(), nil), apptest.WithKEK(kek), apptest.WithRedis(rd.URL()))
+	env := apptest.New(t, apptest.OpenPostgres(t, pg.URL(), nil), apptest.WithKEK(kek), apptest.WithRedis(rd.URL()))
 	ctx := context.Background()
 	ten := env.Tenant()
 	writers := []*apptest.Member{

@@ -20,8 +20,6 @@ import (
 	"atrium/internal/app"
 	"atrium/internal/apptest"
 	"atrium/internal/authz"
-	"atrium/internal/config"
-	"atrium/internal/rls"
 	"atrium/internal/testkit"
 )
 
@@ -92,24 +90,6 @@ func requireUnavailable(t *testing.T, c *client, err error) {
 	require.NotEmpty(t, c.RetryAfter(), "a 503 says when to retry")
 }
 
-// openPostgres opens url the way the app does, with pool options changed by
-// tune, closed when the test ends.
-func openPostgres(t *testing.T, url string, tune func(*app.PoolOptions)) *app.Database {
-	t.Helper()
-	cfg, err := config.Load(func(string) string { return "" })
-	require.NoError(t, err)
-	o := app.PoolOptionsFrom(cfg)
-	if tune != nil {
-		tune(&o)
-	}
-	sqldb, err := sql.Open(rls.DriverName, url)
-	require.NoError(t, err)
-	db, err := app.OpenPostgres(context.Background(), sqldb, o)
-	require.NoError(t, err)
-	t.Cleanup(func() { db.Close() })
-	return db
-}
-
 // refreshToken opens a second session for m and returns its refresh token.
 func refreshToken(t *testing.T, env *apptest.Env, m *apptest.Member) string {
 	t.Helper()
@@ -149,7 +129,7 @@ func awaitOK(t *testing.T, what string, call func() error) time.Duration {
 func TestPostgresStopped(t *testing.T) {
 	t.Parallel()
 	pg := testkit.NewDedicatedPostgres(t)
-	env := apptest.New(t, openPostgres(t, pg.URL(), nil))
+	env := apptest.New(t, apptest.OpenPostgres(t, pg.URL(), nil))
 	ctx := context.Background()
 	ten := env.Tenant()
 	m := env.Member(ten.ID, authz.RoleAdminID)
@@ -223,7 +203,7 @@ func TestPostgresTooManyConnections(t *testing.T) {
 	t.Parallel()
 	pg := testkit.NewDedicatedPostgres(t, "max_connections=12")
 	// No idle connections kept: every request needs a new one.
-	env := apptest.New(t, openPostgres(t, pg.URL(), func(o *app.PoolOptions) { o.MaxIdleConns = 0 }))
+	env := apptest.New(t, apptest.OpenPostgres(t, pg.URL(), func(o *app.PoolOptions) { o.MaxIdleConns = 0 }))
 	ctx := context.Background()
 	m := env.Member(env.Tenant().ID, authz.RoleAdminID)
 	c := newClient(t, env, m.Token)
@@ -269,7 +249,7 @@ func TestPostgresTooManyConnections(t *testing.T) {
 // Retry-After, instead of queueing without limit.
 func TestPoolAcquireTimeout(t *testing.T) {
 	t.Parallel()
-	db := openPostgres(t, testkit.MigratedPostgresURL(t), func(o *app.PoolOptions) {
+	db := apptest.OpenPostgres(t, testkit.MigratedPostgresURL(t), func(o *app.PoolOptions) {
 		o.MaxConns, o.AcquireTimeout = 2, 50*time.Millisecond
 	})
 	env := apptest.New(t, db)

@@ -2,7 +2,6 @@ package httpapi_test
 
 import (
 	"context"
-	"database/sql"
 	"testing"
 	"time"
 
@@ -13,8 +12,6 @@ import (
 	"atrium/internal/app"
 	"atrium/internal/apptest"
 	"atrium/internal/authz"
-	"atrium/internal/config"
-	"atrium/internal/rls"
 	"atrium/internal/testkit"
 )
 
@@ -28,17 +25,9 @@ import (
 // (Enrollment had such a read; internal/passkey TestOneConnection.)
 func TestOneConnection(t *testing.T) {
 	t.Parallel()
-	cfg, err := config.Load(func(string) string { return "" })
-	require.NoError(t, err)
-	o := app.PoolOptionsFrom(cfg)
-	o.MaxConns, o.AcquireTimeout = 1, time.Second
-	sqldb, err := sql.Open(rls.DriverName, testkit.MigratedPostgresURL(t))
-	require.NoError(t, err)
-	db, err := app.OpenPostgres(context.Background(), sqldb, o)
-	require.NoError(t, err)
-	t.Cleanup(func() { db.Close() })
-
-	env := apptest.New(t, db)
+	env := apptest.New(t, apptest.OpenPostgres(t, testkit.MigratedPostgresURL(t), func(o *app.PoolOptions) {
+		o.MaxConns, o.AcquireTimeout = 1, time.Second
+	}))
 	ctx := context.Background()
 	tn := env.Tenant().ID
 	admin := env.Member(tn, authz.RoleAdminID)

@@ -1,8 +1,6 @@
 package passkey_test
 
 import (
-	"context"
-	"database/sql"
 	"net/http"
 	"testing"
 	"time"
@@ -11,10 +9,9 @@ import (
 
 	"atrium/gen/api"
 	"atrium/internal/app"
+	"atrium/internal/apptest"
 	"atrium/internal/authz"
-	"atrium/internal/config"
 	"atrium/internal/passkey"
-	"atrium/internal/rls"
 	"atrium/internal/testkit"
 	"atrium/internal/viewer"
 )
@@ -24,18 +21,12 @@ import (
 // the pool is free the same device signs in.
 func TestLoginPoolExhausted(t *testing.T) {
 	t.Parallel()
-	cfg, err := config.Load(func(string) string { return "" })
-	require.NoError(t, err)
-	o := app.PoolOptionsFrom(cfg)
-	o.MaxConns, o.AcquireTimeout = 2, 50*time.Millisecond
-	sqldb, err := sql.Open(rls.DriverName, testkit.MigratedPostgresURL(t))
-	require.NoError(t, err)
-	db, err := app.OpenPostgres(context.Background(), sqldb, o)
-	require.NoError(t, err)
-	t.Cleanup(func() { db.Close() })
+	db := apptest.OpenPostgres(t, testkit.MigratedPostgresURL(t), func(o *app.PoolOptions) {
+		o.MaxConns, o.AcquireTimeout = 2, 50*time.Millisecond
+	})
 	b := setup(t, db)
 	d := newDevice()
-	_, err = b.enroll(b.anon, d, b.invite(authz.RoleMemberID), b.rp)
+	_, err := b.enroll(b.anon, d, b.invite(authz.RoleMemberID), b.rp)
 	require.NoError(t, err)
 
 	id, cred := b.assertion(d, b.rp)
@@ -62,15 +53,9 @@ func TestLoginPoolExhausted(t *testing.T) {
 // enrollments as the pool had connections stalled each other.
 func TestOneConnection(t *testing.T) {
 	t.Parallel()
-	cfg, err := config.Load(func(string) string { return "" })
-	require.NoError(t, err)
-	o := app.PoolOptionsFrom(cfg)
-	o.MaxConns, o.AcquireTimeout = 1, time.Second
-	sqldb, err := sql.Open(rls.DriverName, testkit.MigratedPostgresURL(t))
-	require.NoError(t, err)
-	db, err := app.OpenPostgres(context.Background(), sqldb, o)
-	require.NoError(t, err)
-	t.Cleanup(func() { db.Close() })
+	db := apptest.OpenPostgres(t, testkit.MigratedPostgresURL(t), func(o *app.PoolOptions) {
+		o.MaxConns, o.AcquireTimeout = 1, time.Second
+	})
 	b := setup(t, db)
 
 	role := authz.RoleMemberID
