@@ -78,13 +78,11 @@ func (s *Service) pendingInvitation(ctx context.Context, raw, stage string) (*en
 // spendInvitation marks the ceremony's invitation used (atomically: a second
 // use fails), creates or checks the member it enrolls, and returns it.
 //
-// Everything runs in tx, on its one connection: the invitation is read
-// first (with the email its spending clears), then spent by an update whose
-// conditions a concurrent use, revocation or expiry makes match nothing.
-// Reading it on another connection from inside tx, as before, held tx's
-// connection while waiting for a second one: as many concurrent enrollments
-// as the pool has connections waited for each other until the acquire
-// timeout, and failed with 503.
+// Everything runs in tx, on its one connection (never the client: a second
+// connection waited for while tx holds one can stall the pool): the
+// invitation is read first, with the email its spending clears, then spent
+// by an update whose conditions a concurrent use, revocation or expiry
+// makes match nothing.
 func (s *Service) spendInvitation(ctx context.Context, tx *ent.Tx, c *ceremony) (*ent.Invitation, error) {
 	now := s.now()
 	inv, err := tx.Invitation.Get(ctx, c.InvitationID)
