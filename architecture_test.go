@@ -136,3 +136,28 @@ func TestArchitecturePackageTable(t *testing.T) {
 	slices.Sort(dup)
 	require.Len(t, slices.Compact(dup), len(rows), "a package has two rows")
 }
+
+// TestCheckedRefVouchedOnlyByAccess keeps viewer.WithCheckedRef, which lets
+// a new row's reference skip its tenant lookup (policy.RefInTenant), in the
+// hands of authz.Access.RequireRef, which vouches only for what its access
+// check has just found in the viewer's tenant. Tests may call it.
+func TestCheckedRefVouchedOnlyByAccess(t *testing.T) {
+	allowed := map[string]bool{"internal/viewer/viewer.go": true, "internal/authz/access.go": true}
+	var callers []string
+	for _, pkg := range modulePackages(t) {
+		entries, err := os.ReadDir(pkg)
+		require.NoError(t, err)
+		for _, e := range entries {
+			name := filepath.ToSlash(filepath.Join(pkg, e.Name()))
+			if e.IsDir() || !strings.HasSuffix(name, ".go") || strings.HasSuffix(name, "_test.go") || allowed[name] {
+				continue
+			}
+			b, err := os.ReadFile(name)
+			require.NoError(t, err)
+			if strings.Contains(string(b), "WithCheckedRef(") {
+				callers = append(callers, name)
+			}
+		}
+	}
+	require.Empty(t, callers, "only authz.Access.RequireRef may vouch for a reference")
+}

@@ -247,6 +247,21 @@ func (a *Access) Require(ctx context.Context, rt ResourceType, id uuid.UUID, nee
 	return nil
 }
 
+// RequireRef is Require for a resource the caller is about to reference
+// from a new row's field (a message's conversation_id): on success it also
+// returns ctx vouching for that reference (viewer.WithCheckedRef), so the
+// new row's policy (policy.RefInTenant) does not look the resource up
+// again in the caller's tenant. It is the only place that vouches: what it
+// vouches for, it has just found in the viewer's tenant. The insert's
+// foreign key still catches a resource deleted since; the caller answers
+// that constraint error as "not found".
+func (a *Access) RequireRef(ctx context.Context, rt ResourceType, id uuid.UUID, need Level, field string) (context.Context, error) {
+	if err := a.Require(ctx, rt, id, need); err != nil {
+		return ctx, err
+	}
+	return viewer.WithCheckedRef(ctx, field, id), nil
+}
+
 // Visible is a predicate for list queries of a resource type's table: rows
 // the viewer created or that are shared with them or their teams, or every
 // row with the manage permission. The table must have id and created_by.

@@ -246,7 +246,12 @@ func (s *Service) AppendMessage(ctx context.Context, conversationID uuid.UUID, i
 	if err := in.Validate(); err != nil {
 		return nil, err
 	}
-	if err := s.Require(ctx, conversationID, authz.Editor); err != nil {
+	// The conversation is found in the caller's tenant here, so the
+	// message's policy (ent/schema/message.go, RefInTenant) need not look
+	// it up again under checked; the foreign key holds at the insert, and
+	// a conversation deleted since fails it (below).
+	checked, err := s.RequireRef(ctx, conversationID, authz.Editor, message.FieldConversationID)
+	if err != nil {
 		return nil, err
 	}
 	var reply *llm.Response
@@ -257,23 +262,19 @@ func (s *Service) AppendMessage(ctx context.Context, conversationID uuid.UUID, i
 		}
 	}
 	out := &Appended{}
-	err := s.audit.Change(ctx, func(tx *ent.Tx) (audit.Event, error) {
-		// The message's policy (ent/schema/message.go, RefInTenant) finds
-		// the conversation in the caller's tenant before the insert, and
-		// the foreign key holds after it: a conversation deleted since
-		// Require is "not found", with no read of the row here.
+	err = s.audit.Change(ctx, func(tx *ent.Tx) (audit.Event, error) {
 		var err error
 		out.Message, err = tx.Message.Create().
 			SetConversationID(conversationID).
 			SetRole(in.Role).
 			SetContent(in.Content).
-			Save(ctx)
+			Save(checked)
 		if err != nil {
 			return audit.Event{}, err
 		}
 		if reply != nil {
 			if out.Reply, err = tx.Message.Create().SetConversationID(conversationID).
-				SetRole(message.RoleAssistant).SetContent(reply.Content).Save(ctx); err != nil {
+				SetRole(message.RoleAssistant).SetContent(reply.Content).Save(checked); err != nil {
 				return audit.Event{}, err
 			}
 			if err := s.audit.Record(ctx, tx, audit.Event{Action: ActionMessageAppend, ResourceType: "message", ResourceID: out.Reply.ID,
@@ -284,6 +285,13 @@ func (s *Service) AppendMessage(ctx context.Context, conversationID uuid.UUID, i
 		return audit.Event{Action: ActionMessageAppend, ResourceType: "message", ResourceID: out.Message.ID,
 			Details: map[string]string{"conversation_id": conversationID.String()}}, nil
 	})
+	if ent.IsConstraintError(err) {
+		// The conversation may have been deleted since Require (the
+		// foreign key): then it is not found, as any deleted row.
+		if found, ferr := s.client.Conversation.Query().Where(entconv.ID(conversationID)).Exist(ctx); ferr == nil && !found {
+			return nil, fault.New(fault.NotFound, "conversation not found")
+		}
+	}
 	if err != nil {
 		return nil, fault.FromEnt(err, "conversation")
 	}

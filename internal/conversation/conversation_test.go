@@ -209,28 +209,6 @@ func TestConversation(t *testing.T) {
 		require.Equal(t, theirs.ID, *c.AgentID)
 	})
 
-	t.Run("ErrDeletedAfterCheck", func(t *testing.T) {
-		t.Parallel()
-		// The access check answers from a cache that still holds the
-		// conversation (deleted by a writer the cache did not hear of):
-		// the message's own policy finds no conversation in the
-		// transaction, so the answer is "not found" and nothing is stored.
-		e := setup(t)
-		cached := authz.NewAccess(e.Client, authz.WithCache(authz.NewResolver(e.Client, cache.NewLocalBus(), slog.New(slog.DiscardHandler))))
-		svc := conversation.NewService(e.Client, e.Audit, cached, e.model)
-		c, err := svc.Create(e.ctx, conversation.CreateInput{})
-		require.NoError(t, err)
-		_, err = svc.Get(e.ctx, c.ID) // the owner is now cached
-		require.NoError(t, err)
-		require.NoError(t, e.Client.Conversation.DeleteOneID(c.ID).Exec(e.System()))
-		require.NoError(t, cached.Require(e.ctx, authz.Conversation, c.ID, authz.Editor), "the stale cache still allows it")
-		_, err = svc.AppendMessage(e.ctx, c.ID, conversation.AppendInput{Role: message.RoleUser, Content: "lost"})
-		testkit.RequireCode(t, err, fault.NotFound)
-		n, err := e.Client.Message.Query().Where(message.ConversationID(c.ID)).Count(e.System())
-		require.NoError(t, err)
-		require.Zero(t, n)
-	})
-
 	t.Run("ErrOtherTenant", func(t *testing.T) {
 		t.Parallel()
 		e := setup(t)
@@ -408,4 +386,37 @@ func TestReply(t *testing.T) {
 		require.Len(t, e.model.asked, 1, "only the last one reached the model")
 		require.Empty(t, e.events.messages)
 	})
+}
+
+// TestAppendDeletedAfterCheck: the access check answers from a cache that
+// still holds the conversation (deleted by a writer the cache did not hear
+// of), and vouches for it, so the message's policy does not look it up; the
+// foreign key refuses the insert, the answer is "not found" and nothing is
+// stored (on each database: their foreign-key errors differ).
+func TestAppendDeletedAfterCheck(t *testing.T) {
+	t.Parallel()
+	for _, db := range testkit.Databases(t) {
+		t.Run(db.Name, func(t *testing.T) {
+			t.Parallel()
+			r := testkit.NewResourcesOn(t, db.Open(t))
+			cached := authz.NewAccess(r.Client, authz.WithCache(authz.NewResolver(r.Client, cache.NewLocalBus(), slog.New(slog.DiscardHandler))))
+			svc := conversation.NewService(r.Client, r.Audit, cached, &replier{})
+			ctx := r.As()
+			c, err := svc.Create(ctx, conversation.CreateInput{})
+			require.NoError(t, err)
+			_, err = svc.Get(ctx, c.ID) // the owner is now cached
+			require.NoError(t, err)
+			_, err = svc.AppendMessage(ctx, c.ID, conversation.AppendInput{Role: message.RoleUser, Content: "kept"})
+			require.NoError(t, err)
+			_, err = r.Client.Message.Delete().Where(message.ConversationID(c.ID)).Exec(r.System())
+			require.NoError(t, err)
+			require.NoError(t, r.Client.Conversation.DeleteOneID(c.ID).Exec(r.System()))
+			require.NoError(t, cached.Require(ctx, authz.Conversation, c.ID, authz.Editor), "the stale cache still allows it")
+			_, err = svc.AppendMessage(ctx, c.ID, conversation.AppendInput{Role: message.RoleUser, Content: "lost"})
+			testkit.RequireCode(t, err, fault.NotFound)
+			n, err := r.Client.Message.Query().Where(message.ConversationID(c.ID)).Count(r.System())
+			require.NoError(t, err)
+			require.Zero(t, n)
+		})
+	}
 }

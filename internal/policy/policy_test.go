@@ -106,6 +106,38 @@ func TestTenantOwned(t *testing.T) {
 				_, err = c.MemberRole.Create().SetUserID(b.ub).SetRoleID(custom.ID).Save(b.ctxB)
 				require.ErrorIs(t, err, privacy.Deny)
 			})
+			t.Run("ErrCrossTenant/CheckedRefVouchesForNothingElse", func(t *testing.T) {
+				// A reference vouched for (viewer.WithCheckedRef, which
+				// only authz.Access.RequireRef calls after its check)
+				// skips the lookup for that id, field and tenant only.
+				field := "conversation_id"
+				vouched := viewer.WithCheckedRef(b.ctxA, field, b.convA.ID)
+				require.True(t, viewer.CheckedRef(vouched, field, b.convA.ID))
+				m, err := c.Message.Create().SetConversationID(b.convA.ID).SetRole("user").SetContent("x").Save(vouched)
+				require.NoError(t, err)
+				require.Equal(t, b.ta, m.TenantID)
+				// The same context carried by B's viewer vouches for A's
+				// tenant, not B's: the lookup runs, and B cannot see it.
+				carried := viewer.NewContext(vouched, &viewer.Viewer{UserID: b.ub, TenantID: b.tb})
+				require.False(t, viewer.CheckedRef(carried, field, b.convA.ID))
+				_, err = c.Message.Create().SetConversationID(b.convA.ID).SetRole("user").SetContent("x").Save(carried)
+				require.ErrorIs(t, err, privacy.Deny)
+				// B vouched for another id, or for another field.
+				for _, ctx := range []context.Context{
+					viewer.WithCheckedRef(b.ctxB, field, uuid.New()),
+					viewer.WithCheckedRef(b.ctxB, "graph_id", b.convA.ID),
+				} {
+					_, err = c.Message.Create().SetConversationID(b.convA.ID).SetRole("user").SetContent("x").Save(ctx)
+					require.ErrorIs(t, err, privacy.Deny)
+				}
+				// Nothing is vouched under the system viewer or a self viewer.
+				for _, ctx := range []context.Context{
+					viewer.System(context.Background(), viewer.ReasonTest),
+					viewer.ForUser(context.Background(), b.ua),
+				} {
+					require.False(t, viewer.CheckedRef(viewer.WithCheckedRef(ctx, field, b.convA.ID), field, b.convA.ID))
+				}
+			})
 			t.Run("OK/Unchanged", func(t *testing.T) {
 				got, err := c.Conversation.Get(b.ctxA, b.convA.ID)
 				require.NoError(t, err)

@@ -128,6 +128,13 @@ func (k *Kind[T]) Require(ctx context.Context, id uuid.UUID, need authz.Level) e
 	return k.deps.Access.Require(ctx, k.spec.Type, id, need)
 }
 
+// RequireRef is Require for a resource a new row's field is about to
+// reference (authz.Access.RequireRef): the context it returns spares that
+// row's policy a second lookup of the resource.
+func (k *Kind[T]) RequireRef(ctx context.Context, id uuid.UUID, need authz.Level, field string) (context.Context, error) {
+	return k.deps.Access.RequireRef(ctx, k.spec.Type, id, need, field)
+}
+
 // Get returns a resource the viewer may read.
 func (k *Kind[T]) Get(ctx context.Context, id uuid.UUID) (T, error) {
 	var zero T

@@ -34,7 +34,13 @@ type Resources struct {
 // NewResources returns Resources on a fresh SQLite database.
 func NewResources(tb testing.TB) *Resources {
 	tb.Helper()
-	db := SQLite(tb)
+	return NewResourcesOn(tb, SQLite(tb))
+}
+
+// NewResourcesOn returns Resources on db (one of Databases), with a new
+// tenant.
+func NewResourcesOn(tb testing.TB, db *app.Database) *Resources {
+	tb.Helper()
 	r := &Resources{tb: tb, DB: db, Client: db.Client, Access: authz.NewAccess(db.Client),
 		Audit: audit.NewWriter(db.Client, db.Dialect, slog.New(slog.NewTextHandler(io.Discard, nil)))}
 	r.Tenant = r.NewTenant()

@@ -214,3 +214,40 @@ func Count(r Reason) uint64 {
 	}
 	return counts[r].Load()
 }
+
+type checkedRefKey struct{}
+
+type checkedRef struct {
+	tenant uuid.UUID
+	field  string
+	id     uuid.UUID
+}
+
+// WithCheckedRef returns ctx vouching that the caller has just found the row
+// id, which a mutation's field references, in the tenant of ctx's viewer
+// (an access check: authz.Access.Require). The reference rule of the data
+// layer (policy.RefInTenant) then does not look the row up again. It vouches
+// for that field, that id and that tenant only: any other reference, or the
+// same context under another viewer's tenant, is looked up as before, and a
+// system or self viewer gets nothing vouched. A row's tenant never changes,
+// so the check stays true of the tenant; a row deleted since is caught by
+// the foreign key at the insert, which the caller answers as "not found".
+//
+// Only authz.Access.RequireRef calls it, right after its access check
+// (architecture_test.go keeps it so).
+func WithCheckedRef(ctx context.Context, field string, id uuid.UUID) context.Context {
+	v := FromContext(ctx)
+	if v == nil || v.system || v.self || v.TenantID == uuid.Nil || id == uuid.Nil {
+		return ctx
+	}
+	return context.WithValue(ctx, checkedRefKey{}, checkedRef{tenant: v.TenantID, field: field, id: id})
+}
+
+// CheckedRef reports whether ctx vouches (WithCheckedRef) for id in field,
+// in the tenant of ctx's viewer.
+func CheckedRef(ctx context.Context, field string, id uuid.UUID) bool {
+	c, ok := ctx.Value(checkedRefKey{}).(checkedRef)
+	v := FromContext(ctx)
+	return ok && v != nil && !v.system && !v.self && id != uuid.Nil &&
+		c == checkedRef{tenant: v.TenantID, field: field, id: id}
+}
