@@ -24,6 +24,7 @@ import (
 	"atrium/internal/llm"
 	"atrium/internal/page"
 	"atrium/internal/resource"
+	"atrium/internal/rls"
 	"atrium/internal/viewer"
 )
 
@@ -248,12 +249,15 @@ func (s *Service) AppendMessage(ctx context.Context, conversationID uuid.UUID, i
 	}
 	// The conversation is found in the caller's tenant here, so the
 	// message's policy (ent/schema/message.go, RefInTenant) need not look
-	// it up again under checked; the foreign key holds at the insert, and
-	// a conversation deleted since fails it (below).
+	// it up again under checked, and the insert needs no answer: on
+	// PostgreSQL it goes in one batch with the audit append and COMMIT
+	// (rls.Deferred), one round trip. The foreign key holds at the insert;
+	// a conversation deleted since fails it, at the commit (below).
 	checked, err := s.RequireRef(ctx, conversationID, authz.Editor, message.FieldConversationID)
 	if err != nil {
 		return nil, err
 	}
+	checked = rls.Deferred(checked)
 	var reply *llm.Response
 	if in.Reply {
 		var err error
@@ -285,7 +289,7 @@ func (s *Service) AppendMessage(ctx context.Context, conversationID uuid.UUID, i
 		return audit.Event{Action: ActionMessageAppend, ResourceType: "message", ResourceID: out.Message.ID,
 			Details: map[string]string{"conversation_id": conversationID.String()}}, nil
 	})
-	if ent.IsConstraintError(err) {
+	if fault.IsConstraint(err) {
 		// The conversation may have been deleted since Require (the
 		// foreign key): then it is not found, as any deleted row.
 		if found, ferr := s.client.Conversation.Query().Where(entconv.ID(conversationID)).Exist(ctx); ferr == nil && !found {

@@ -12,6 +12,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
+	"atrium/ent"
 	"atrium/internal/fault"
 )
 
@@ -55,4 +56,20 @@ func TestClassify(t *testing.T) {
 		})
 	}
 	require.NoError(t, fault.Classify(nil))
+}
+
+// TestFromEntConstraint: a violated constraint is a conflict whether ent ran
+// the statement or it was deferred to the commit (a bare PostgreSQL error,
+// class 23); other PostgreSQL errors are not.
+func TestFromEntConstraint(t *testing.T) {
+	t.Parallel()
+	deferred := fmt.Errorf("rls: deferred statement: %w", &pgconn.PgError{Code: "23503"})
+	require.True(t, fault.IsConstraint(deferred))
+	require.Equal(t, fault.Conflict, fault.CodeOf(fault.FromEnt(deferred, "message")))
+	require.True(t, fault.IsConstraint(&ent.ConstraintError{}))
+	for _, code := range []string{"22012", "42P01", "2", ""} {
+		err := &pgconn.PgError{Code: code}
+		require.False(t, fault.IsConstraint(err), code)
+		require.Equal(t, fault.Internal, fault.CodeOf(fault.FromEnt(err, "message")), code)
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"entgo.io/ent/privacy"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"atrium/ent"
 )
@@ -22,7 +23,7 @@ func FromEnt(err error, what string) error {
 		return Classify(err)
 	case ent.IsNotFound(err), errors.Is(err, privacy.Deny):
 		return Wrap(err, NotFound, what+" not found")
-	case ent.IsConstraintError(err):
+	case IsConstraint(err):
 		return Wrap(err, Conflict, what+" conflicts with existing data")
 	case ent.IsValidationError(err):
 		return Wrap(err, Invalid, "invalid "+what)
@@ -31,4 +32,13 @@ func FromEnt(err error, what string) error {
 	default:
 		return Wrap(err, Internal, "internal error")
 	}
+}
+
+// IsConstraint reports whether err is a violated constraint (a unique key,
+// a foreign key, a check): ent's ConstraintError, or PostgreSQL's class 23
+// from a statement ent did not run itself, such as one deferred to the
+// commit (rls.Deferred).
+func IsConstraint(err error) bool {
+	var pgErr *pgconn.PgError
+	return ent.IsConstraintError(err) || (errors.As(err, &pgErr) && len(pgErr.Code) == 5 && pgErr.Code[:2] == "23")
 }

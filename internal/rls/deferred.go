@@ -24,8 +24,11 @@ type deferredKey struct{}
 // has not run). A deferred statement's failure is the error of the round
 // trip that sends it (Commit's or the next statement's), wrapping
 // ErrDeferred; on Commit the transaction is rolled back. Rollback drops
-// deferred statements unsent. Only ExecContext defers: ent's statements and
-// queries under Deferred are refused (their results cannot wait). Outside an
+// deferred statements unsent. ExecContext defers, and so does an ent
+// create of rows whose ids ent set (`Save` under Deferred: ent wants no
+// result back, and returns the row it built); ent's updates and deletes
+// (which count rows) and queries under Deferred are refused (their results
+// cannot wait). Outside an
 // rls Tx (SQLite, database/sql) the marker means nothing: callers that
 // depend on it check the dialect.
 func Deferred(ctx context.Context) context.Context {
@@ -41,7 +44,7 @@ func isDeferred(ctx context.Context) bool {
 var ErrDeferred = errors.New("rls: deferred statement")
 
 // errDeferredQuery refuses a query or ent statement under Deferred.
-var errDeferredQuery = errors.New("rls: only Tx.ExecContext defers a statement")
+var errDeferredQuery = errors.New("rls: only Tx.ExecContext and ent creates defer a statement")
 
 // deferredResult is the result of a deferred statement: nothing is known yet.
 type deferredResult struct{}

@@ -6,8 +6,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/stretchr/testify/require"
 
+	"atrium/ent/conversation"
 	"atrium/internal/rls"
 	"atrium/internal/viewer"
 )
@@ -118,6 +121,48 @@ func TestDeferred(t *testing.T) {
 		require.Error(t, err)
 		_, err = tx.Conversation.Query().All(rls.Deferred(member))
 		require.Error(t, err)
+		// ent's updates and deletes count the rows they changed.
+		_, err = tx.Conversation.UpdateOneID(conv).SetTitle("x").Save(rls.Deferred(member))
+		require.Error(t, err)
+		_, err = tx.Conversation.Delete().Where(conversation.ID(conv)).Exec(rls.Deferred(member))
+		require.Error(t, err)
+	})
+
+	t.Run("OKEntCreateDeferred", func(t *testing.T) {
+		// An ent create of a row whose id ent set wants no result back:
+		// it goes with COMMIT, and Save returns the row it built.
+		tx, err := c.Tx(member)
+		require.NoError(t, err)
+		tr.reset()
+		m, err := tx.Message.Create().SetConversationID(conv).SetRole("user").SetContent("deferred").
+			Save(rls.Deferred(viewer.WithCheckedRef(member, "conversation_id", conv)))
+		require.NoError(t, err)
+		require.Empty(t, tr.reset(), "nothing sent before the commit")
+		require.NoError(t, tx.Commit())
+		sent := tr.reset()
+		require.Len(t, sent, 1, "%q", sent)
+		require.True(t, strings.HasPrefix(sent[0], "BEGIN | SELECT set_config('role', $1, true)"), "%q", sent)
+		require.Contains(t, sent[0], `INSERT INTO "messages"`)
+		require.True(t, strings.HasSuffix(sent[0], " | COMMIT"), "%q", sent)
+		got, err := c.Message.Get(member, m.ID)
+		require.NoError(t, err)
+		require.Equal(t, "deferred", got.Content)
+		require.Equal(t, viewer.FromContext(member).TenantID, got.TenantID)
+	})
+
+	t.Run("ErrEntCreateDeferredFailsAtCommit", func(t *testing.T) {
+		// The insert's own failure (here its foreign key) is the commit's.
+		tx, err := c.Tx(member)
+		require.NoError(t, err)
+		ghost := uuid.New()
+		_, err = tx.Message.Create().SetConversationID(ghost).SetRole("user").SetContent("x").
+			Save(rls.Deferred(viewer.WithCheckedRef(member, "conversation_id", ghost)))
+		require.NoError(t, err)
+		err = tx.Commit()
+		require.ErrorIs(t, err, rls.ErrDeferred)
+		var pgErr *pgconn.PgError
+		require.ErrorAs(t, err, &pgErr)
+		require.Equal(t, "23503", pgErr.Code, "foreign_key_violation")
 	})
 
 	t.Run("OKRollbackDropsDeferred", func(t *testing.T) {

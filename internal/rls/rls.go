@@ -344,10 +344,18 @@ func (t *Tx) run(ctx context.Context, f func(context.Context) error) error {
 // beginStmt is the transaction's BEGIN, as a prelude statement.
 func (t *Tx) beginStmt() stmt { return stmt{sql: t.beginSQL, wrap: ErrPrelude} }
 
-// Exec implements dialect.ExecQuerier.
+// Exec implements dialect.ExecQuerier. Under Deferred it defers an ent
+// statement that wants no result back (v is nil: an insert of rows whose
+// ids ent set itself); one that reads its result (an update or delete
+// counting rows) is refused.
 func (t *Tx) Exec(ctx context.Context, query string, args, v any) error {
 	if isDeferred(ctx) {
-		return errDeferredQuery
+		a, ok := args.([]any)
+		if v != nil || (!ok && args != nil) {
+			return errDeferredQuery
+		}
+		_, err := t.deferStmt(ctx, query, a)
+		return err
 	}
 	return t.run(ctx, func(ctx context.Context) error {
 		return (entsql.Conn{ExecQuerier: t.conn}).Exec(ctx, query, args, v)
