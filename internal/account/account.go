@@ -25,6 +25,7 @@ import (
 	"atrium/internal/audit"
 	"atrium/internal/authz"
 	"atrium/internal/fault"
+	"atrium/internal/rls"
 	"atrium/internal/session"
 	"atrium/internal/token"
 	"atrium/internal/viewer"
@@ -154,7 +155,9 @@ func (s *Service) issue(ctx context.Context, userID, tenantID, sessionID uuid.UU
 // It writes under the system viewer (viewer.ReasonToken): every caller has
 // sid from a session row it created, read or updated in tx, so the user
 // viewer's policy (policy.SessionOwned), which would read the session once
-// more to find its user, has nothing left to check.
+// more to find its user, has nothing left to check. The insert needs no
+// answer, so on PostgreSQL it goes with tx's next round trip
+// (rls.Deferred), usually COMMIT.
 func (s *Service) mintRefresh(ctx context.Context, tx *ent.Tx, sid uuid.UUID, sessionExpires time.Time) (string, error) {
 	var b [32]byte
 	if _, err := rand.Read(b[:]); err != nil {
@@ -167,7 +170,7 @@ func (s *Service) mintRefresh(ctx context.Context, tx *ent.Tx, sid uuid.UUID, se
 	}
 	h := hashRefresh(raw)
 	if err := tx.RefreshToken.Create().SetSessionID(sid).SetTokenHash(h[:]).SetExpiresAt(exp).
-		Exec(viewer.System(ctx, viewer.ReasonToken)); err != nil {
+		Exec(rls.Deferred(viewer.System(ctx, viewer.ReasonToken))); err != nil {
 		return "", fmt.Errorf("mint refresh token: %w", err)
 	}
 	return raw, nil

@@ -22,6 +22,7 @@ import (
 	"atrium/internal/cache"
 	"atrium/internal/fault"
 	"atrium/internal/metrics"
+	"atrium/internal/rls"
 	"atrium/internal/viewer"
 )
 
@@ -143,7 +144,9 @@ type CreateInput struct {
 	AMR          []string
 }
 
-// Create opens a session inside tx.
+// Create opens a session inside tx. Its insert needs no answer (ent sets
+// the id), so on PostgreSQL it goes with tx's next round trip
+// (rls.Deferred): its next statement, or COMMIT; a failure is then theirs.
 func (s *Store) Create(ctx context.Context, tx *ent.Tx, in CreateInput) (*ent.Session, error) {
 	now := s.now()
 	return tx.Session.Create().
@@ -154,7 +157,7 @@ func (s *Store) Create(ctx context.Context, tx *ent.Tx, in CreateInput) (*ent.Se
 		SetLastSeenAt(now).
 		SetIdleExpiresAt(now.Add(s.life.Idle)).
 		SetExpiresAt(now.Add(s.life.Absolute)).
-		Save(viewer.ForUser(ctx, in.UserID))
+		Save(rls.Deferred(viewer.ForUser(ctx, in.UserID)))
 }
 
 // ErrInactive is returned for a revoked, expired or unknown session.
