@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"entgo.io/ent/dialect"
 	"github.com/google/uuid"
 	"github.com/redis/go-redis/v9"
 	"go.opentelemetry.io/otel/trace"
@@ -221,6 +222,12 @@ func Build(ctx context.Context, cfg *config.Config, db *Database, kek []byte, lo
 	}
 	a.onCloseFunc("token cache", a.Tokens.Close)
 	a.loops = append(a.loops, func(ctx context.Context) error { return ring.Run(ctx, time.Minute) })
+	if db.Dialect == dialect.Postgres {
+		// Planner statistics when the server's autovacuum is off.
+		a.loops = append(a.loops, func(ctx context.Context) error {
+			return migrate.KeepStatistics(ctx, db.DB, migrate.StatisticsInterval, log)
+		})
+	}
 
 	a.Audit = audit.NewWriter(db.Client, db.Dialect, log)
 	appends := a.Metrics.AuditAppends()
