@@ -248,31 +248,44 @@ func Apply(ctx context.Context, db *sql.DB, dia string, opts ...Option) (Report,
 // samples (30,000 rows per table by default), so it is quick on a large
 // database too, and it takes no lock that blocks reads or writes.
 func analyze(ctx context.Context, db *sql.DB) (int, error) {
-	rows, err := db.QueryContext(ctx, `SELECT format('%I.%I', schemaname, tablename) FROM pg_tables
+	tables, err := analyzeListed(ctx, db, `SELECT format('%I.%I', schemaname, tablename) FROM pg_tables
 		WHERE schemaname = current_schema() ORDER BY tablename`)
+	return len(tables), err
+}
+
+// execQuerier is *sql.DB or *sql.Tx.
+type execQuerier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// analyzeListed analyzes the tables that list (a query of one column,
+// names quoted by format's %I) names, in one ANALYZE, and returns them.
+func analyzeListed(ctx context.Context, q execQuerier, list string) ([]string, error) {
+	rows, err := q.QueryContext(ctx, list)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	var tables []string
 	for rows.Next() {
 		var t string
 		if err := rows.Scan(&t); err != nil {
 			rows.Close()
-			return 0, err
+			return nil, err
 		}
 		tables = append(tables, t)
 	}
 	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
-		return 0, err
+		return nil, err
 	}
 	if len(tables) == 0 {
-		return 0, nil
+		return nil, nil
 	}
 	// The names come from the catalog, quoted by format's %I.
-	if _, err := db.ExecContext(ctx, "ANALYZE "+strings.Join(tables, ", ")); err != nil {
-		return 0, err
+	if _, err := q.ExecContext(ctx, "ANALYZE "+strings.Join(tables, ", ")); err != nil {
+		return nil, err
 	}
-	return len(tables), nil
+	return tables, nil
 }
 
 // lock takes Apply's lock: the CLI's advisory lock on PostgreSQL, a flock

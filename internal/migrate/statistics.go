@@ -3,7 +3,6 @@ package migrate
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"log/slog"
 	"strings"
 	"time"
@@ -99,26 +98,8 @@ func AnalyzeStale(ctx context.Context, db *sql.DB) (tables []string, err error) 
 	if !mine {
 		return nil, tx.Rollback()
 	}
-	rows, err := tx.QueryContext(ctx, staleSQL)
-	if err != nil {
+	if tables, err = analyzeListed(ctx, tx, staleSQL); err != nil {
 		return nil, err
-	}
-	for rows.Next() {
-		var t string
-		if err := rows.Scan(&t); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		tables = append(tables, t)
-	}
-	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
-		return nil, err
-	}
-	if len(tables) > 0 {
-		// The names come from the catalog, quoted by format's %I.
-		if _, err := tx.ExecContext(ctx, "ANALYZE "+strings.Join(tables, ", ")); err != nil {
-			return nil, err
-		}
 	}
 	return tables, tx.Commit()
 }
