@@ -11,6 +11,7 @@ import (
 	"atrium/ent"
 	"atrium/ent/share"
 	"atrium/internal/fault"
+	"atrium/internal/sqltemplate"
 	"atrium/internal/viewer"
 )
 
@@ -85,6 +86,7 @@ type Access struct {
 	client *ent.Client
 	kinds  map[ResourceType]registered
 	cache  *Resolver // nil: no cache
+	shapes *sqltemplate.Cache[shape]
 }
 
 // registered is what Access knows of a resource type.
@@ -105,7 +107,7 @@ func WithCache(r *Resolver) AccessOption { return func(a *Access) { a.cache = r 
 // NewAccess returns an Access; resource services register their types
 // (internal/resource does it for them).
 func NewAccess(client *ent.Client, opts ...AccessOption) *Access {
-	a := &Access{client: client, kinds: map[ResourceType]registered{}}
+	a := &Access{client: client, kinds: map[ResourceType]registered{}, shapes: sqltemplate.New[shape](maxShapes)}
 	for _, o := range opts {
 		o(a)
 	}
@@ -272,25 +274,48 @@ func (a *Access) Visible(ctx context.Context, rt ResourceType) func(*sql.Selecto
 	}
 	teams := teamsOf(v)
 	return func(s *sql.Selector) {
-		t := sql.Table(share.Table)
-		sub := sql.Select(t.C(share.FieldResourceID)).From(t)
-		sub.Where(sql.And(
-			sql.EQ(t.C(share.FieldTenantID), v.TenantID),
-			sql.EQ(t.C(share.FieldResourceType), rt),
-		))
-		subjectIs(v.UserID, teams)(sub)
-		// id IN (own UNION ALL shared), not created_by = me OR id IN
-		// (shared): an OR with a subquery cannot use an index for the
-		// owner's rows, so PostgreSQL read and discarded the whole tenant;
-		// each branch of the union uses its own index (docs/performance.md).
-		r := sql.Table(s.TableName())
-		own := sql.Select(r.C("id")).From(r).Where(sql.And(
-			sql.EQ(r.C("tenant_id"), v.TenantID),
-			sql.EQ(r.C("created_by"), v.UserID),
-		))
-		s.Where(sql.In(s.C("id"), own.UnionAll(sub)))
+		key := shape{dialect: s.Dialect(), table: s.TableName(), col: s.C("id"), rt: rt, teams: len(teams)}
+		vals := append([]uuid.UUID{v.TenantID, v.UserID}, teams...)
+		s.Where(a.shapes.Predicate(key, key.dialect, vals, func(vals []uuid.UUID) *sql.Predicate {
+			tenant, user, teams := vals[0], vals[1], vals[2:]
+			t := sql.Table(share.Table)
+			sub := sql.Select(t.C(share.FieldResourceID)).From(t)
+			sub.Where(sql.And(
+				sql.EQ(t.C(share.FieldTenantID), tenant),
+				sql.EQ(t.C(share.FieldResourceType), rt),
+			))
+			subjectIs(user, teams)(sub)
+			// id IN (own UNION ALL shared), not created_by = me OR id IN
+			// (shared): an OR with a subquery cannot use an index for the
+			// owner's rows, so PostgreSQL read and discarded the whole
+			// tenant; each branch of the union uses its own index
+			// (docs/performance.md).
+			r := sql.Table(key.table)
+			own := sql.Select(r.C("id")).From(r).Where(sql.And(
+				sql.EQ(r.C("tenant_id"), tenant),
+				sql.EQ(r.C("created_by"), user),
+			))
+			return sql.In(key.col, own.UnionAll(sub))
+		}))
 	}
 }
+
+// shape is what the text of a Visible or VisibleTop predicate depends on
+// besides the viewer's ids (internal/sqltemplate): the query's dialect and
+// table, the resource type, the number of the viewer's teams, and for
+// VisibleTop whether a page follows another and the page's size.
+type shape struct {
+	dialect, table, col string
+	rt                  ResourceType
+	teams               int
+	top, after          bool
+	n                   int
+}
+
+// maxShapes bounds the shapes kept: the dialect and table are fixed per
+// resource type, and a viewer has at most maxTopBranches-2 teams for
+// VisibleTop, so it is the page sizes (1 to page.MaxLimit+1) that make many.
+const maxShapes = 4096
 
 // maxTopBranches bounds the branches of VisibleTop's union: a viewer in
 // more teams than this gets Visible's shape instead.
@@ -314,42 +339,61 @@ func (a *Access) VisibleTop(ctx context.Context, rt ResourceType, after uuid.UUI
 		return a.Visible(ctx, rt)
 	}
 	return func(s *sql.Selector) {
-		dialect := s.Dialect()
-		// branch is SELECT <col> FROM (SELECT <col> FROM <table> WHERE
-		// <where> [AND <col> < after] ORDER BY <col> DESC LIMIT n) AS b<i>:
-		// neither dialect takes ORDER BY or LIMIT on a bare member of a
-		// UNION, both take them in a derived table.
-		branch := func(i int, table, col string, where func(t *sql.SelectTable) *sql.Predicate) *sql.Selector {
-			t := sql.Dialect(dialect).Table(table)
-			p := where(t)
-			if after != uuid.Nil {
-				p = sql.And(p, sql.LT(t.C(col), after))
+		key := shape{dialect: s.Dialect(), table: s.TableName(), col: s.C("id"), rt: rt, teams: len(teams),
+			top: true, after: after != uuid.Nil, n: n}
+		vals := make([]uuid.UUID, 0, 3+len(teams))
+		vals = append(vals, v.TenantID, v.UserID)
+		if key.after {
+			vals = append(vals, after)
+		}
+		vals = append(vals, teams...)
+		s.Where(a.shapes.Predicate(key, key.dialect, vals, func(vals []uuid.UUID) *sql.Predicate {
+			tenant, user, after, teams := vals[0], vals[1], uuid.Nil, vals[2:]
+			if key.after {
+				after, teams = vals[2], vals[3:]
 			}
-			in := sql.Dialect(dialect).Select(t.C(col)).From(t).Where(p).
-				OrderBy(sql.Desc(t.C(col))).Limit(n).As(fmt.Sprintf("b%d", i))
-			return sql.Dialect(dialect).Select(in.C(col)).From(in)
-		}
-		sh := func(i int, typ share.SubjectType, subject uuid.UUID) *sql.Selector {
-			return branch(i, share.Table, share.FieldResourceID, func(t *sql.SelectTable) *sql.Predicate {
-				return sql.And(
-					sql.EQ(t.C(share.FieldTenantID), v.TenantID),
-					sql.EQ(t.C(share.FieldSubjectType), typ),
-					sql.EQ(t.C(share.FieldSubjectID), subject),
-					sql.EQ(t.C(share.FieldResourceType), rt))
-			})
-		}
-		union := branch(0, s.TableName(), "id", func(t *sql.SelectTable) *sql.Predicate {
-			return sql.And(sql.EQ(t.C("tenant_id"), v.TenantID), sql.EQ(t.C("created_by"), v.UserID))
-		})
-		union.Union(sh(1, share.SubjectTypeUser, v.UserID))
-		for i, team := range teams {
-			union.Union(sh(i+2, share.SubjectTypeTeam, team))
-		}
-		union.As("visible")
-		top := sql.Dialect(dialect).Select(union.C("id")).From(union).
-			OrderBy(sql.Desc(union.C("id"))).Limit(n)
-		s.Where(sql.In(s.C("id"), top))
+			return visibleTop(key, tenant, user, after, teams)
+		}))
 	}
+}
+
+// visibleTop is VisibleTop's predicate.
+func visibleTop(key shape, tenant, user, after uuid.UUID, teams []uuid.UUID) *sql.Predicate {
+	dialect, rt, n := key.dialect, key.rt, key.n
+	// branch is SELECT <col> FROM (SELECT <col> FROM <table> WHERE <where>
+	// [AND <col> < after] ORDER BY <col> DESC LIMIT n) AS b<i>: neither
+	// dialect takes ORDER BY or LIMIT on a bare member of a UNION, both take
+	// them in a derived table.
+	branch := func(i int, table, col string, where func(t *sql.SelectTable) *sql.Predicate) *sql.Selector {
+		t := sql.Dialect(dialect).Table(table)
+		p := where(t)
+		if key.after {
+			p = sql.And(p, sql.LT(t.C(col), after))
+		}
+		in := sql.Dialect(dialect).Select(t.C(col)).From(t).Where(p).
+			OrderBy(sql.Desc(t.C(col))).Limit(n).As(fmt.Sprintf("b%d", i))
+		return sql.Dialect(dialect).Select(in.C(col)).From(in)
+	}
+	sh := func(i int, typ share.SubjectType, subject uuid.UUID) *sql.Selector {
+		return branch(i, share.Table, share.FieldResourceID, func(t *sql.SelectTable) *sql.Predicate {
+			return sql.And(
+				sql.EQ(t.C(share.FieldTenantID), tenant),
+				sql.EQ(t.C(share.FieldSubjectType), typ),
+				sql.EQ(t.C(share.FieldSubjectID), subject),
+				sql.EQ(t.C(share.FieldResourceType), rt))
+		})
+	}
+	union := branch(0, key.table, "id", func(t *sql.SelectTable) *sql.Predicate {
+		return sql.And(sql.EQ(t.C("tenant_id"), tenant), sql.EQ(t.C("created_by"), user))
+	})
+	union.Union(sh(1, share.SubjectTypeUser, user))
+	for i, team := range teams {
+		union.Union(sh(i+2, share.SubjectTypeTeam, team))
+	}
+	union.As("visible")
+	top := sql.Dialect(dialect).Select(union.C("id")).From(union).
+		OrderBy(sql.Desc(union.C("id"))).Limit(n)
+	return sql.In(key.col, top)
 }
 
 // String names a level.
