@@ -3,6 +3,7 @@ package config_test
 import (
 	"errors"
 	"os"
+	"runtime"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -33,6 +34,21 @@ func TestLoad(t *testing.T) {
 		require.False(t, c.AutoMigrate, "PostgreSQL migrates only when asked")
 		require.Len(t, c.KeyEncryptionKey, 32)
 		require.NoError(t, c.CheckKEK())
+	})
+	t.Run("OK/PoolFollowsCores", func(t *testing.T) {
+		c, err := config.Load(env(nil))
+		require.NoError(t, err)
+		require.Equal(t, 2*runtime.GOMAXPROCS(0)+2, c.DBMaxConns)
+		require.Equal(t, c.DBMaxConns, c.DBMaxIdleConns, "idle follows the pool's size")
+		c, err = config.Load(env(map[string]string{"ATRIUM_DB_MAX_CONNS": "40"}))
+		require.NoError(t, err)
+		require.Equal(t, 40, c.DBMaxConns)
+		require.Equal(t, 40, c.DBMaxIdleConns, "idle follows a size that was set")
+		c, err = config.Load(env(map[string]string{"ATRIUM_DB_MAX_IDLE_CONNS": "0"}))
+		require.NoError(t, err)
+		require.Zero(t, c.DBMaxIdleConns, "no idle connections when asked")
+		_, err = config.Load(env(map[string]string{"ATRIUM_DB_MAX_CONNS": "0"}))
+		require.ErrorContains(t, err, "ATRIUM_DB_MAX_CONNS")
 	})
 	t.Run("ErrKEKRequiredWithPostgres", func(t *testing.T) {
 		c, err := config.Load(env(map[string]string{"ATRIUM_DATABASE_URL": "postgres://u@db/atrium"}))
