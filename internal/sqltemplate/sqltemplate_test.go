@@ -46,6 +46,17 @@ func vals(n int) []uuid.UUID {
 	return v
 }
 
+// requireBuilt checks that c's predicate for n fresh values, under key n,
+// renders as union's.
+func requireBuilt(t *testing.T, c *sqltemplate.Cache[int], d string, n int) {
+	t.Helper()
+	v := vals(n)
+	wantQ, wantArgs := outer(d, union(d)(v))
+	gotQ, gotArgs := outer(d, c.Predicate(n, d, v, union(d)))
+	require.Equal(t, wantQ, gotQ)
+	require.Equal(t, wantArgs, gotArgs)
+}
+
 func TestCache(t *testing.T) {
 	for _, d := range []string{dialect.Postgres, dialect.SQLite} {
 		t.Run(d, func(t *testing.T) {
@@ -53,11 +64,7 @@ func TestCache(t *testing.T) {
 				c := sqltemplate.New[int](10)
 				for n := 2; n <= 6; n++ {
 					for range 3 { // a miss, then hits, each with other values
-						v := vals(n)
-						wantQ, wantArgs := outer(d, union(d)(v))
-						gotQ, gotArgs := outer(d, c.Predicate(n, d, v, union(d)))
-						require.Equal(t, wantQ, gotQ)
-						require.Equal(t, wantArgs, gotArgs)
+						requireBuilt(t, c, d, n)
 					}
 				}
 				require.Equal(t, 5, c.Len())
@@ -107,11 +114,7 @@ func TestCache(t *testing.T) {
 				// Past max shapes, new ones are built each time, still right.
 				c := sqltemplate.New[int](2)
 				for n := 2; n <= 5; n++ {
-					v := vals(n)
-					wantQ, wantArgs := outer(d, union(d)(v))
-					gotQ, gotArgs := outer(d, c.Predicate(n, d, v, union(d)))
-					require.Equal(t, wantQ, gotQ)
-					require.Equal(t, wantArgs, gotArgs)
+					requireBuilt(t, c, d, n)
 				}
 				require.Equal(t, 2, c.Len())
 			})
