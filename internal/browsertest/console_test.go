@@ -248,6 +248,10 @@ func TestConsole(t *testing.T) {
 		tab1.do(t, "reload the lists", chromedp.Click(tid("refresh-button")))
 		tab1.visible(t, "view-console")
 		tab1.waitCount(t, "session-item", 1)
+		// The reload renders the device list again when its answer comes:
+		// a removal panel opened before that would be closed under the
+		// next step's click (a CI run timed out on its confirm).
+		tab1.waitIdle(t, "refresh-button")
 	})
 
 	stepRun(t, "RemoveDevices", func(t *testing.T) {
@@ -595,6 +599,18 @@ func (tb *tab) waitTexts(t *testing.T, testID string, want ...string) {
 		chromedp.WithPollingTimeout(step-time.Second)))
 	if err != nil {
 		t.Fatalf("%s: want %s = %s, have %s: %v%s", tb.name, testID, wantJSON, tb.eval(t, expr), err, tb.pageError())
+	}
+}
+
+// waitIdle waits until the control testID is no longer busy (ui.ts busy:
+// aria-busy is set while the action it started runs).
+func (tb *tab) waitIdle(t *testing.T, testID string) {
+	t.Helper()
+	expr := fmt.Sprintf(`!document.querySelector('[data-testid=%q]').hasAttribute("aria-busy")`, testID)
+	ctx, cancel := context.WithTimeout(tb.ctx, step)
+	defer cancel()
+	if _, err := chromedp.Run(ctx, chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingTimeout(step-time.Second))); err != nil {
+		t.Fatalf("%s: %s still busy: %v%s", tb.name, testID, err, tb.pageError())
 	}
 }
 
