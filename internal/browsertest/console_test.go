@@ -606,12 +606,7 @@ func (tb *tab) waitTexts(t *testing.T, testID string, want ...string) {
 // aria-busy is set while the action it started runs).
 func (tb *tab) waitIdle(t *testing.T, testID string) {
 	t.Helper()
-	expr := fmt.Sprintf(`!document.querySelector('[data-testid=%q]').hasAttribute("aria-busy")`, testID)
-	ctx, cancel := context.WithTimeout(tb.ctx, step)
-	defer cancel()
-	if _, err := chromedp.Run(ctx, chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingTimeout(step-time.Second))); err != nil {
-		t.Fatalf("%s: %s still busy: %v%s", tb.name, testID, err, tb.pageError())
-	}
+	tb.poll(t, testID+" idle", fmt.Sprintf(`!document.querySelector('[data-testid=%q]').hasAttribute("aria-busy")`, testID))
 }
 
 func (tb *tab) isHidden(t *testing.T, testID string) bool {

@@ -316,7 +316,7 @@ func (l *loader) derive() []error {
 		c.Issuer = c.PublicURL
 	}
 	if c.DBMaxConns == 0 {
-		c.DBMaxConns = DefaultDBMaxConns()
+		c.DBMaxConns = defaultDBMaxConns()
 	}
 	if !l.idleSet {
 		c.DBMaxIdleConns = c.DBMaxConns
@@ -341,7 +341,7 @@ func (l *loader) derive() []error {
 	return errs
 }
 
-// DefaultDBMaxConns is ATRIUM_DB_MAX_CONNS when unset: PostgreSQL's own
+// defaultDBMaxConns is ATRIUM_DB_MAX_CONNS when unset: PostgreSQL's own
 // rule of thumb for a pool, about two connections per core plus one or two
 // for the disk, with this instance's cores (runtime.GOMAXPROCS, which
 // follows a container's CPU limit) standing in for the server's. More
@@ -349,7 +349,7 @@ func (l *loader) derive() []error {
 // waiting inside PostgreSQL, where nothing orders it: on 2 cores, 32
 // connections had the list row's p99 at 23–24.5 ms and 6 at 18.6–19.7 ms
 // at the same throughput (docs/performance.md).
-func DefaultDBMaxConns() int { return 2*runtime.GOMAXPROCS(0) + 2 }
+func defaultDBMaxConns() int { return 2*runtime.GOMAXPROCS(0) + 2 }
 
 // DefaultPublicURL is the public URL when ATRIUM_PUBLIC_URL is unset:
 // http://localhost on the listen address's port, so that changing only
