@@ -469,6 +469,7 @@ func TestBadInput(t *testing.T) {
 				body, _ := io.ReadAll(res.Body)
 				require.Equal(t, tc.status, res.StatusCode, "body: %s", body)
 				require.Equal(t, "application/problem+json", res.Header.Get("Content-Type"))
+				require.Equal(t, int64(len(body)), res.ContentLength, "a JSON answer goes out with its length, not chunked")
 				var p struct {
 					Status    int    `json:"status"`
 					Title     string `json:"title"`

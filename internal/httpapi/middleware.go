@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strconv"
+	"sync"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -39,7 +40,22 @@ type recorder struct {
 	meta   *respMeta
 	status int
 	bytes  int
+
+	// held is a JSON body kept back until the handler returns, so that it
+	// goes out with its Content-Length in as few writes as the connection
+	// allows, instead of chunked: the generated encoders write a whole body
+	// in one Write after WriteHeader, and net/http chunks any body over 2 KB
+	// that has no length, which costs a write system call per response
+	// (the chunked terminator) and the client a chunk parser. nil when
+	// nothing is held: the header has gone out (sent) or will on Write.
+	held *[]byte
+	sent bool
 }
+
+// maxHeld bounds a held body; past it the body streams out chunked.
+const maxHeld = 1 << 20
+
+var heldPool = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
 
 func (r *recorder) WriteHeader(code int) {
 	if r.status != 0 {
@@ -49,20 +65,84 @@ func (r *recorder) WriteHeader(code int) {
 	if r.meta.retryAfter > 0 {
 		r.Header().Set("Retry-After", strconv.Itoa(int(r.meta.retryAfter.Seconds()+0.999)))
 	}
+	if holdable(r.Header(), code) {
+		r.held = heldPool.Get().(*[]byte)
+		return
+	}
+	r.sent = true
 	r.ResponseWriter.WriteHeader(code)
+}
+
+// holdable reports whether a response's body may be held back to be sent
+// with its length: a JSON body whose length the handler did not set, on a
+// status that has a body.
+func holdable(h http.Header, code int) bool {
+	return code >= 200 && code != http.StatusNoContent && code != http.StatusNotModified &&
+		h.Get("Content-Length") == "" && h.Get("Transfer-Encoding") == "" && isJSON(h.Get("Content-Type"))
 }
 
 func (r *recorder) Write(b []byte) (int, error) {
 	if r.status == 0 {
 		r.WriteHeader(http.StatusOK)
 	}
+	if r.held != nil {
+		if len(*r.held)+len(b) <= maxHeld {
+			*r.held = append(*r.held, b...)
+			r.bytes += len(b)
+			return len(b), nil
+		}
+		if err := r.release(false); err != nil {
+			return 0, err
+		}
+	}
 	n, err := r.ResponseWriter.Write(b)
 	r.bytes += n
 	return n, err
 }
 
-// Unwrap lets http.ResponseController reach the underlying writer.
-func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+// release sends the header and the held body, with its length when whole
+// (the handler has returned); it is a no-op when nothing is held.
+func (r *recorder) release(whole bool) error {
+	if r.held == nil {
+		return nil
+	}
+	b := r.held
+	r.held = nil
+	defer func() { *b = (*b)[:0]; heldPool.Put(b) }()
+	if whole {
+		r.Header().Set("Content-Length", strconv.Itoa(len(*b)))
+	}
+	r.sent = true
+	r.ResponseWriter.WriteHeader(r.status)
+	if len(*b) == 0 {
+		return nil
+	}
+	_, err := r.ResponseWriter.Write(*b)
+	return err
+}
+
+// discard drops a held body that was not sent (the handler panicked), so
+// that an error can be written instead; false when the header has gone out.
+func (r *recorder) discard() bool {
+	if r.sent {
+		return false
+	}
+	if r.held != nil {
+		*r.held = (*r.held)[:0]
+		heldPool.Put(r.held)
+		r.held = nil
+	}
+	r.status, r.bytes = 0, 0
+	return true
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer (flush,
+// hijack, deadlines); a held body goes out first, without a length, since
+// more may follow.
+func (r *recorder) Unwrap() http.ResponseWriter {
+	_ = r.release(false)
+	return r.ResponseWriter
+}
 
 // observer is what withRequest measures with: the server span's tracer, the
 // request metrics (nil: none) and the route of a request (its operation
@@ -123,9 +203,12 @@ func withRequest(log *slog.Logger, maxBody int64, o observer, next http.Handler)
 					panic(p)
 				}
 				log.ErrorContext(ctx, "panic", "request_id", rid, "panic", p, "stack", string(debug.Stack()))
-				if rec.status == 0 {
+				if rec.discard() {
 					writeProblem(rec, r, log, fault.New(fault.Internal, "internal error"))
 				}
+			}
+			if err := rec.release(true); err != nil {
+				log.LogAttrs(ctx, slog.LevelDebug, "response not written", slog.String("request_id", rid), slog.Any("err", err))
 			}
 			status := rec.status
 			if status == 0 {
