@@ -57,6 +57,15 @@ const maxHeld = 1 << 20
 
 var heldPool = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
 
+// putHeld returns a buffer to the pool, unless a large body grew it: the
+// pool keeps buffers of ordinary answers, not of the largest one seen.
+func putHeld(b *[]byte) {
+	if cap(*b) <= 256<<10 {
+		*b = (*b)[:0]
+		heldPool.Put(b)
+	}
+}
+
 func (r *recorder) WriteHeader(code int) {
 	if r.status != 0 {
 		return
@@ -108,7 +117,7 @@ func (r *recorder) release(whole bool) error {
 	}
 	b := r.held
 	r.held = nil
-	defer func() { *b = (*b)[:0]; heldPool.Put(b) }()
+	defer putHeld(b)
 	if whole {
 		r.Header().Set("Content-Length", strconv.Itoa(len(*b)))
 	}
@@ -128,8 +137,7 @@ func (r *recorder) discard() bool {
 		return false
 	}
 	if r.held != nil {
-		*r.held = (*r.held)[:0]
-		heldPool.Put(r.held)
+		putHeld(r.held)
 		r.held = nil
 	}
 	r.status, r.bytes = 0, 0
