@@ -47,9 +47,9 @@ type recorder struct {
 	// in one Write after WriteHeader, and net/http chunks any body over 2 KB
 	// that has no length, which costs a write system call per response
 	// (the chunked terminator) and the client a chunk parser. nil when
-	// nothing is held: the header has gone out (sent) or will on Write.
+	// nothing is held: the header has gone out (status set) or will on
+	// Write (status 0).
 	held *[]byte
-	sent bool
 }
 
 // maxHeld bounds a held body; past it the body streams out chunked.
@@ -78,7 +78,6 @@ func (r *recorder) WriteHeader(code int) {
 		r.held = heldPool.Get().(*[]byte)
 		return
 	}
-	r.sent = true
 	r.ResponseWriter.WriteHeader(code)
 }
 
@@ -121,7 +120,6 @@ func (r *recorder) release(whole bool) error {
 	if whole {
 		r.Header().Set("Content-Length", strconv.Itoa(len(*b)))
 	}
-	r.sent = true
 	r.ResponseWriter.WriteHeader(r.status)
 	if len(*b) == 0 {
 		return nil
@@ -133,7 +131,7 @@ func (r *recorder) release(whole bool) error {
 // discard drops a held body that was not sent (the handler panicked), so
 // that an error can be written instead; false when the header has gone out.
 func (r *recorder) discard() bool {
-	if r.sent {
+	if r.status != 0 && r.held == nil { // the header has gone out
 		return false
 	}
 	if r.held != nil {
