@@ -24,7 +24,8 @@ const RetryAfter = 2 * time.Second
 // connection-class failure: Classify makes it Unavailable.
 var ErrPoolTimeout = errors.New("database: no connection free within the acquire timeout")
 
-// Classify makes a connection-class failure of the database or of Redis an
+// Classify makes a connection-class failure of the database or of Redis, and
+// a transaction PostgreSQL rolled back to resolve a conflict (rolledBack), an
 // Unavailable error (503 with Retry-After) and returns every other error
 // unchanged: already classified errors keep their code, and anything else is
 // left for the caller (and in the end the HTTP mapper, as Internal).
@@ -40,11 +41,32 @@ func Classify(err error) error {
 	if which := unavailable(err); which != "" {
 		return &Error{Code: Unavailable, Message: which + " is unavailable; retry shortly", RetryAfter: RetryAfter, Err: err}
 	}
+	if rolledBack(err) {
+		return &Error{Code: Unavailable, Message: "the database rolled the change back in a conflict with a concurrent one; retry",
+			RetryAfter: ConflictRetryAfter, Err: err}
+	}
 	return err
 }
 
-// IsUnavailable reports whether err is a connection-class failure, or
-// already classified as Unavailable.
+// ConflictRetryAfter is what a client is told to wait after PostgreSQL
+// rolled its transaction back to resolve a conflict (rolledBack): the
+// conflict ended with the rollback, so a retry may go at once.
+const ConflictRetryAfter = time.Second
+
+// rolledBack reports whether PostgreSQL aborted the transaction to resolve a
+// conflict with a concurrent one: SQLSTATE 40001 (serialization failure)
+// or 40P01 (deadlock detected). Nothing of it was committed and the same
+// request, retried, is expected to succeed: a transient failure like a
+// dependency that is briefly down, not a bug (500) and not a conflict with
+// stored data (409).
+func rolledBack(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (pgErr.Code == "40001" || pgErr.Code == "40P01")
+}
+
+// IsUnavailable reports whether err is a connection-class failure or a
+// transaction PostgreSQL rolled back in a conflict, or already classified
+// as Unavailable.
 func IsUnavailable(err error) bool {
 	return CodeOf(Classify(err)) == Unavailable
 }

@@ -20,16 +20,18 @@ func TestClassify(t *testing.T) {
 	t.Parallel()
 	refused := &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}
 	unavailable := map[string]error{
-		"connection failure 08006":   &pgconn.PgError{Code: "08006"},
-		"too many connections 53300": fmt.Errorf("connect: %w", &pgconn.PgError{Code: "53300"}),
-		"admin shutdown 57P01":       &pgconn.PgError{Code: "57P01"},
-		"crash shutdown 57P02":       &pgconn.PgError{Code: "57P02"},
-		"cannot connect now 57P03":   &pgconn.PgError{Code: "57P03"},
-		"bad connection":             fmt.Errorf("ent: %w", driver.ErrBadConn),
-		"pool acquire timeout":       fmt.Errorf("query: %w", fault.ErrPoolTimeout),
-		"connection refused":         fmt.Errorf("dial: %w", refused),
-		"redis pool timeout":         redis.ErrPoolTimeout,
-		"redis closed":               redis.ErrClosed,
+		"connection failure 08006":    &pgconn.PgError{Code: "08006"},
+		"too many connections 53300":  fmt.Errorf("connect: %w", &pgconn.PgError{Code: "53300"}),
+		"admin shutdown 57P01":        &pgconn.PgError{Code: "57P01"},
+		"crash shutdown 57P02":        &pgconn.PgError{Code: "57P02"},
+		"cannot connect now 57P03":    &pgconn.PgError{Code: "57P03"},
+		"bad connection":              fmt.Errorf("ent: %w", driver.ErrBadConn),
+		"pool acquire timeout":        fmt.Errorf("query: %w", fault.ErrPoolTimeout),
+		"connection refused":          fmt.Errorf("dial: %w", refused),
+		"redis pool timeout":          redis.ErrPoolTimeout,
+		"redis closed":                redis.ErrClosed,
+		"deadlock 40P01":              fmt.Errorf("rls: deferred statement: %w", &pgconn.PgError{Code: "40P01"}),
+		"serialization failure 40001": &pgconn.PgError{Code: "40001"},
 	}
 	for name, err := range unavailable {
 		t.Run("OK "+name, func(t *testing.T) {
@@ -44,6 +46,7 @@ func TestClassify(t *testing.T) {
 	}
 	unchanged := map[string]error{
 		"unique violation": &pgconn.PgError{Code: "23505"},
+		"other rollback":   &pgconn.PgError{Code: "40002"},
 		"query canceled":   &pgconn.PgError{Code: "57014"},
 		"plain":            errors.New("boom"),
 		"classified":       fault.New(fault.NotFound, "gone"),

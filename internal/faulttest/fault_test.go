@@ -348,3 +348,78 @@ func awaitDegraded(t *testing.T, anon *client) {
 	})
 	t.Logf("/ready said redis degraded %s after Redis went away", took.Round(time.Millisecond))
 }
+
+// TestDeadlock: a request whose transaction PostgreSQL aborts to break a
+// deadlock (SQLSTATE 40P01) answers 503 with Retry-After, not 500: nothing
+// of it was committed, and the same request sent again succeeds. The
+// deadlock is real: another client holds the tenant's audit chain lock (as
+// a concurrent append would) while the request, holding the conversation's
+// row lock, waits for it at its commit; the other client then waits for
+// that row.
+func TestDeadlock(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	u := testkit.MigratedPostgresURL(t)
+	side, err := sql.Open("pgx", u)
+	require.NoError(t, err)
+	t.Cleanup(func() { side.Close() })
+	env := apptest.New(t, apptest.OpenPostgres(t, u, nil))
+	ten := env.Tenant()
+	m := env.Member(ten.ID, authz.RoleAdminID)
+	c := newClient(t, env, m.Token)
+	conv, err := c.CreateConversation(ctx, &api.ConversationCreate{Title: api.NewOptString("before")})
+	require.NoError(t, err)
+
+	conn, err := side.Conn(ctx)
+	require.NoError(t, err)
+	t.Cleanup(func() { conn.Close() })
+	// A waiting backend looks for a deadlock once, deadlock_timeout after it
+	// began to wait. The request's looks after PostgreSQL's default second,
+	// by when the side waits too; the side's looks later, so that
+	// PostgreSQL aborts the request's transaction (and should the request's
+	// look ever come too early, the side's finds the deadlock and the test
+	// fails below instead of hanging).
+	_, err = conn.ExecContext(ctx, "SET deadlock_timeout = '20s'")
+	require.NoError(t, err)
+	tx, err := conn.BeginTx(ctx, nil)
+	require.NoError(t, err)
+	// The key internal/audit locks a tenant's chain with (lockSQL).
+	_, err = tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(hashtextextended($1, 7413))", "audit:"+ten.ID.String())
+	require.NoError(t, err)
+
+	rename := func(title string) (*api.Conversation, error) {
+		return c.UpdateConversation(ctx, &api.ConversationUpdate{Title: api.NewOptString(title)},
+			api.UpdateConversationParams{ConversationId: conv.ID})
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := rename("during")
+		done <- err
+	}()
+	// Once the request waits for the chain's lock, it holds the row's.
+	waiting := func() error {
+		var n int
+		err := side.QueryRowContext(ctx, `SELECT count(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND wait_event_type = 'Lock' AND wait_event = 'advisory'`).Scan(&n)
+		if err == nil && n == 0 {
+			err = errors.New("no backend waits for the chain's lock yet")
+		}
+		return err
+	}
+	awaitOK(t, "the request waits for the chain's lock", waiting)
+	_, err = tx.ExecContext(ctx, "UPDATE conversations SET title = 'side' WHERE id = $1", conv.ID)
+	require.NoError(t, err, "PostgreSQL aborted the request's transaction, not this one")
+
+	t.Run("ErrDeadlock", func(t *testing.T) {
+		requireUnavailable(t, c, <-done)
+	})
+	require.NoError(t, tx.Rollback())
+	t.Run("OKRetried", func(t *testing.T) {
+		got, err := c.GetConversation(ctx, api.GetConversationParams{ConversationId: conv.ID})
+		require.NoError(t, err)
+		require.Equal(t, "before", got.Title, "nothing of the aborted request was committed")
+		got, err = rename("after")
+		require.NoError(t, err)
+		require.Equal(t, "after", got.Title)
+	})
+}
