@@ -454,6 +454,15 @@ func TestBadInput(t *testing.T) {
 			{"BodyOverLimit", "POST", base + "/conversations", `{"title": "` + strings.Repeat("x", 2<<20) + `"}`, 413},
 			{"UnknownRoute", "GET", base + "/nope", "", 404},
 			{"WrongMethod", "PUT", base + "/conversations", "{}", 405},
+			{"NULInTitle", "POST", base + "/conversations", `{"title": "a\u0000b"}`, 400},
+			{"NULInContent", "POST", conv + "/messages", `{"role":"user","content":"a\u0000b"}`, 400},
+			{"NULInRename", "PATCH", conv, `{"title": "\u0000"}`, 400},
+			{"InvalidUTF8", "POST", base + "/conversations", "{\"title\": \"a\xffb\"}", 400},
+			{"NegativeLimit", "GET", base + "/conversations?limit=-1", "", 400},
+			{"HugeLimit", "GET", base + "/conversations?limit=99999999999999999999", "", 400},
+			{"FloatLimit", "GET", base + "/conversations?limit=1e3", "", 400},
+			{"HugeNumberInBody", "POST", conv + "/messages", `{"role":"user","content":"x","tokens":1e400}`, 400},
+			{"DeepJSON", "POST", base + "/conversations", strings.Repeat("[", 100000) + strings.Repeat("]", 100000), 400},
 		}
 		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {
