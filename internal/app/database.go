@@ -71,7 +71,7 @@ func OpenPostgres(ctx context.Context, db *sql.DB, o PoolOptions) (*Database, er
 		return nil, fmt.Errorf("connect to %s: %w", dialect.Postgres, err)
 	}
 	// Spans outermost: a statement's span includes its wait for a slot.
-	drv := telemetry.TraceDriver(newLimitedDriver(rls.New(db), o.MaxConns, o.AcquireTimeout))
+	drv := telemetry.TraceDriver(newLimitedDriver(rls.New(db).WithLockTimeout(o.LockTimeout), o.MaxConns, o.AcquireTimeout))
 	return &Database{Client: ent.NewClient(ent.Driver(drv)), DB: db, Dialect: dialect.Postgres}, nil
 }
 

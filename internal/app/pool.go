@@ -21,6 +21,7 @@ type PoolOptions struct {
 	ConnMaxLifetime time.Duration // ATRIUM_DB_CONN_MAX_LIFETIME
 	ConnMaxIdleTime time.Duration // ATRIUM_DB_CONN_MAX_IDLE_TIME
 	AcquireTimeout  time.Duration // ATRIUM_DB_ACQUIRE_TIMEOUT
+	LockTimeout     time.Duration // ATRIUM_DB_LOCK_TIMEOUT
 }
 
 // PoolOptionsFrom returns the pool settings of cfg.
@@ -28,7 +29,7 @@ func PoolOptionsFrom(cfg *config.Config) PoolOptions {
 	return PoolOptions{
 		MaxConns: cfg.DBMaxConns, MaxIdleConns: cfg.DBMaxIdleConns,
 		ConnMaxLifetime: cfg.DBConnMaxLifetime, ConnMaxIdleTime: cfg.DBConnMaxIdleTime,
-		AcquireTimeout: cfg.DBAcquireTimeout,
+		AcquireTimeout: cfg.DBAcquireTimeout, LockTimeout: cfg.DBLockTimeout,
 	}
 }
 

@@ -25,6 +25,7 @@ type Config struct {
 	DBConnMaxLifetime time.Duration    // ATRIUM_DB_CONN_MAX_LIFETIME
 	DBConnMaxIdleTime time.Duration    // ATRIUM_DB_CONN_MAX_IDLE_TIME
 	DBAcquireTimeout  time.Duration    // ATRIUM_DB_ACQUIRE_TIMEOUT
+	DBLockTimeout     time.Duration    // ATRIUM_DB_LOCK_TIMEOUT
 	PublicURL         string           // ATRIUM_PUBLIC_URL
 	KeyEncryptionKey  []byte           // ATRIUM_KEY_ENCRYPTION_KEY (base64, 32 bytes)
 	AutoMigrate       bool             // ATRIUM_AUTO_MIGRATE

@@ -178,6 +178,8 @@ var Vars = []Var{
 		parse: dur(func(c *Config) *time.Duration { return &c.DBConnMaxIdleTime })},
 	{Name: "ATRIUM_DB_ACQUIRE_TIMEOUT", Default: "2s", Help: "longest a request waits for a free connection when all are busy; then `503` with `Retry-After` instead of an unbounded queue",
 		parse: dur(func(c *Config) *time.Duration { return &c.DBAcquireTimeout })},
+	{Name: "ATRIUM_DB_LOCK_TIMEOUT", Default: "5s", Help: "PostgreSQL: longest a request's statement waits for a lock (a row, a tenant's audit chain) another transaction holds; then `503` with `Retry-After` instead of waiting as long as that transaction lives. `0` leaves PostgreSQL's `lock_timeout`. Migrations are not affected",
+		parse: dur(func(c *Config) *time.Duration { return &c.DBLockTimeout })},
 	{Name: "ATRIUM_PUBLIC_URL", DefaultDoc: "`http://localhost:<port of ATRIUM_HTTP_ADDR>`", Help: "the origin users see (enrollment links, token issuer, WebAuthn origin; its host is the RP ID). `http://` only for localhost; `atrium serve` refuses any other",
 		parse: func(l *loader, v string) error { l.publicURL = v; return nil }},
 	{Name: "ATRIUM_KEY_ENCRYPTION_KEY", Help: "base64 of 32 random bytes (`openssl rand -base64 32`) encrypting signing keys at rest (AES-256-GCM). On the embedded default, when empty, one is generated into `<data dir>/kek` (mode 0600) with a warning. Required with PostgreSQL",

@@ -25,7 +25,7 @@ const RetryAfter = 2 * time.Second
 var ErrPoolTimeout = errors.New("database: no connection free within the acquire timeout")
 
 // Classify makes a connection-class failure of the database or of Redis, and
-// a transaction PostgreSQL rolled back to resolve a conflict (rolledBack), an
+// a transaction PostgreSQL aborted in a conflict or a lock wait (pgCode), an
 // Unavailable error (503 with Retry-After) and returns every other error
 // unchanged: already classified errors keep their code, and anything else is
 // left for the caller (and in the end the HTTP mapper, as Internal).
@@ -41,32 +41,42 @@ func Classify(err error) error {
 	if which := unavailable(err); which != "" {
 		return &Error{Code: Unavailable, Message: which + " is unavailable; retry shortly", RetryAfter: RetryAfter, Err: err}
 	}
-	if rolledBack(err) {
+	switch pgCode(err) {
+	case "40001", "40P01":
 		return &Error{Code: Unavailable, Message: "the database rolled the change back in a conflict with a concurrent one; retry",
 			RetryAfter: ConflictRetryAfter, Err: err}
+	case "55P03":
+		return &Error{Code: Unavailable, Message: "data the request needs is locked by another transaction; retry shortly",
+			RetryAfter: RetryAfter, Err: err}
 	}
 	return err
 }
 
 // ConflictRetryAfter is what a client is told to wait after PostgreSQL
-// rolled its transaction back to resolve a conflict (rolledBack): the
-// conflict ended with the rollback, so a retry may go at once.
+// rolled its transaction back to resolve a conflict: the conflict ended with
+// the rollback, so a retry may go at once.
 const ConflictRetryAfter = time.Second
 
-// rolledBack reports whether PostgreSQL aborted the transaction to resolve a
-// conflict with a concurrent one: SQLSTATE 40001 (serialization failure)
-// or 40P01 (deadlock detected). Nothing of it was committed and the same
-// request, retried, is expected to succeed: a transient failure like a
-// dependency that is briefly down, not a bug (500) and not a conflict with
+// pgCode is the SQLSTATE of the PostgreSQL error in err's chain, or "".
+// Classify makes three of them transient, like a dependency that is briefly
+// down: 40001 (serialization failure) and 40P01 (deadlock detected), where
+// PostgreSQL aborted the transaction to resolve a conflict with a concurrent
+// one, and 55P03 (lock not available: a statement waited longer than
+// lock_timeout, ATRIUM_DB_LOCK_TIMEOUT, for a lock another transaction
+// holds). Nothing of the request was committed and the same request, sent
+// again, is expected to succeed: not a bug (500), and not a conflict with
 // stored data (409).
-func rolledBack(err error) bool {
+func pgCode(err error) string {
 	var pgErr *pgconn.PgError
-	return errors.As(err, &pgErr) && (pgErr.Code == "40001" || pgErr.Code == "40P01")
+	if errors.As(err, &pgErr) {
+		return pgErr.Code
+	}
+	return ""
 }
 
 // IsUnavailable reports whether err is a connection-class failure or a
-// transaction PostgreSQL rolled back in a conflict, or already classified
-// as Unavailable.
+// transaction PostgreSQL aborted in a conflict or a lock wait, or already
+// classified as Unavailable.
 func IsUnavailable(err error) bool {
 	return CodeOf(Classify(err)) == Unavailable
 }

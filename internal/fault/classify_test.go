@@ -32,6 +32,7 @@ func TestClassify(t *testing.T) {
 		"redis closed":                redis.ErrClosed,
 		"deadlock 40P01":              fmt.Errorf("rls: deferred statement: %w", &pgconn.PgError{Code: "40P01"}),
 		"serialization failure 40001": &pgconn.PgError{Code: "40001"},
+		"lock timeout 55P03":          fmt.Errorf("ent: %w", &pgconn.PgError{Code: "55P03"}),
 	}
 	for name, err := range unavailable {
 		t.Run("OK "+name, func(t *testing.T) {

@@ -423,3 +423,69 @@ func TestDeadlock(t *testing.T) {
 		require.Equal(t, "after", got.Title)
 	})
 }
+
+// TestLockTimeout: a request that waits for a lock another transaction
+// holds (a stuck instance's, an operator's) waits at most
+// ATRIUM_DB_LOCK_TIMEOUT, then answers 503 with Retry-After and frees its
+// connection, instead of waiting as long as that transaction lives. The
+// lock is the conversation's row (a rename) or the tenant's audit chain
+// (every audited change, here a message). Reads do not wait for either.
+func TestLockTimeout(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	u := testkit.MigratedPostgresURL(t)
+	env := apptest.New(t, apptest.OpenPostgres(t, u, func(o *app.PoolOptions) { o.LockTimeout = 100 * time.Millisecond }))
+	ten := env.Tenant()
+	m := env.Member(ten.ID, authz.RoleAdminID)
+	c := newClient(t, env, m.Token)
+	conv, err := c.CreateConversation(ctx, &api.ConversationCreate{Title: api.NewOptString("before")})
+	require.NoError(t, err)
+	side, err := sql.Open("pgx", u)
+	require.NoError(t, err)
+	t.Cleanup(func() { side.Close() })
+
+	rename := func(title string) error {
+		_, err := c.UpdateConversation(ctx, &api.ConversationUpdate{Title: api.NewOptString(title)},
+			api.UpdateConversationParams{ConversationId: conv.ID})
+		return err
+	}
+	write := func() error {
+		_, err := c.AppendMessage(ctx, &api.MessageCreate{Role: api.MessageRoleUser, Content: "hello"},
+			api.AppendMessageParams{ConversationId: conv.ID})
+		return err
+	}
+	messages := func(t *testing.T) int {
+		t.Helper()
+		p, err := c.ListMessages(ctx, api.ListMessagesParams{ConversationId: conv.ID})
+		require.NoError(t, err)
+		return len(p.Items)
+	}
+	holding := func(t *testing.T, lockSQL string, args ...any) *sql.Tx {
+		t.Helper()
+		tx, err := side.BeginTx(ctx, nil)
+		require.NoError(t, err)
+		_, err = tx.ExecContext(ctx, lockSQL, args...)
+		require.NoError(t, err)
+		return tx
+	}
+
+	t.Run("ErrRowLocked", func(t *testing.T) {
+		tx := holding(t, "SELECT 1 FROM conversations WHERE id = $1 FOR UPDATE", conv.ID)
+		requireUnavailable(t, c, rename("during"))
+		got, err := c.GetConversation(ctx, api.GetConversationParams{ConversationId: conv.ID})
+		require.NoError(t, err, "a read does not wait for the row's lock")
+		require.Equal(t, "before", got.Title)
+		require.NoError(t, tx.Rollback())
+		require.NoError(t, rename("after"), "the lock released, the same rename succeeds")
+	})
+	t.Run("ErrChainLocked", func(t *testing.T) {
+		before := messages(t)
+		// The key internal/audit locks a tenant's chain with (lockSQL).
+		tx := holding(t, "SELECT pg_advisory_xact_lock(hashtextextended($1, 7413))", "audit:"+ten.ID.String())
+		requireUnavailable(t, c, write())
+		require.Equal(t, before, messages(t), "the message was not stored without its audit event")
+		require.NoError(t, tx.Rollback())
+		require.NoError(t, write())
+		require.Equal(t, before+1, messages(t))
+	})
+}

@@ -82,7 +82,7 @@ func (t *Tx) deferStmt(ctx context.Context, query string, args []any) (sql.Resul
 func (t *Tx) takeDeferred(p []stmt, cur scope) ([]stmt, scope) {
 	for _, d := range t.deferred {
 		if d.scope != cur {
-			p = append(p, setStmt(d.scope))
+			p = append(p, setStmt(d.scope, t.lockTimeout))
 			cur = d.scope
 		}
 		p = append(p, d.stmt)

@@ -14,6 +14,8 @@
 //	app.system      "on" for the system viewer (viewer.System), the one
 //	                explicit bypass; its reason is counted by internal/viewer
 //
+// and, when the driver has one (WithLockTimeout), lock_timeout.
+//
 // A context without a viewer sets none of them, and the policies then match
 // no row: a query that forgets the tenant returns nothing, never everything.
 //
@@ -49,6 +51,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -70,8 +73,9 @@ const Role = "atrium_app"
 
 // setSQL makes the settings of a scope, transaction-local, from its
 // arguments (scope.args): one statement text for every scope, so each
-// connection prepares it once.
-var setSQL = func() string {
+// connection prepares it once. setLockSQL also sets lock_timeout, from the
+// driver's (WithLockTimeout).
+var setSQL, setLockSQL = func() (string, string) {
 	var b strings.Builder
 	b.WriteString("SELECT ")
 	for i, name := range settingNames {
@@ -80,11 +84,19 @@ var setSQL = func() string {
 		}
 		fmt.Fprintf(&b, "set_config('%s', $%d, true)", name, i+1)
 	}
-	return b.String()
+	plain := b.String()
+	fmt.Fprintf(&b, ", set_config('lock_timeout', $%d, true)", len(settingNames)+1)
+	return plain, b.String()
 }()
 
-// setStmt is the statement that makes the settings of scope s.
-func setStmt(s scope) stmt { return stmt{sql: setSQL, args: s.args(), wrap: ErrPrelude} }
+// setStmt is the statement that makes the settings of scope s, and sets
+// lock_timeout to lockTimeout unless it is "".
+func setStmt(s scope, lockTimeout string) stmt {
+	if lockTimeout == "" {
+		return stmt{sql: setSQL, args: s.args(), wrap: ErrPrelude}
+	}
+	return stmt{sql: setLockSQL, args: append(s.args(), lockTimeout), wrap: ErrPrelude}
+}
 
 // settingNames are the settings of a scope, in the order of scope.args.
 var settingNames = [...]string{"role", "app.tenant_id", "app.user_id", "app.self_id", "app.system"}
@@ -121,7 +133,9 @@ func (s scope) args() []any {
 	if s.system {
 		sys = "on"
 	}
-	return []any{Role, str(s.tenant), str(s.user), str(s.self), sys}
+	// Room for setStmt's lock_timeout.
+	args := make([]any, 0, len(settingNames)+1)
+	return append(args, Role, str(s.tenant), str(s.user), str(s.self), sys)
 }
 
 // Driver is an ent dialect.Driver over a PostgreSQL pool that applies the
@@ -130,8 +144,9 @@ func (s scope) args() []any {
 // in one batch. A statement on any other pool fails (ErrPool) rather than
 // run without its settings.
 type Driver struct {
-	db     *sql.DB
-	pooled atomic.Bool // the pool's connections were checked
+	db          *sql.DB
+	lockTimeout string      // lock_timeout of every statement ("": the server's)
+	pooled      atomic.Bool // the pool's connections were checked
 }
 
 var _ dialect.Driver = (*Driver)(nil)
@@ -143,6 +158,21 @@ var ErrPool = errors.New("rls: the pool was not opened with rls.OpenDB or the " 
 // New returns the driver over db, a PostgreSQL pool opened with OpenDB or
 // DriverName.
 func New(db *sql.DB) *Driver { return &Driver{db: db} }
+
+// WithLockTimeout makes every statement through d wait at most timeout for a
+// lock (PostgreSQL's lock_timeout, set with the viewer's settings), then fail
+// with SQLSTATE 55P03, which the API answers with 503 and Retry-After
+// (internal/fault): a row or an audit chain held by a stuck transaction then
+// costs a request its timeout, not its whole life and a pool connection. 0
+// leaves PostgreSQL's setting. Migrations, which use the pool directly, are
+// not affected.
+func (d *Driver) WithLockTimeout(timeout time.Duration) *Driver {
+	d.lockTimeout = ""
+	if timeout > 0 {
+		d.lockTimeout = strconv.FormatInt(max(timeout.Milliseconds(), 1), 10) + "ms"
+	}
+	return d
+}
 
 // Dialect implements dialect.Driver.
 func (d *Driver) Dialect() string { return dialect.Postgres }
@@ -178,8 +208,8 @@ func (d *Driver) conn(ctx context.Context) (*sql.Conn, error) {
 
 // alone returns ctx whose statement runs in its own implicit transaction
 // with the settings of ctx's scope, sent in one batch with it.
-func alone(ctx context.Context) context.Context {
-	return withPrelude(ctx, []stmt{setStmt(scopeOf(ctx))})
+func (d *Driver) alone(ctx context.Context) context.Context {
+	return withPrelude(ctx, []stmt{setStmt(scopeOf(ctx), d.lockTimeout)})
 }
 
 // Exec implements dialect.ExecQuerier: the statement runs in its own
@@ -190,7 +220,7 @@ func (d *Driver) Exec(ctx context.Context, query string, args, v any) error {
 		return err
 	}
 	defer conn.Close()
-	return (entsql.Conn{ExecQuerier: conn}).Exec(alone(ctx), query, args, v)
+	return (entsql.Conn{ExecQuerier: conn}).Exec(d.alone(ctx), query, args, v)
 }
 
 // Query implements dialect.ExecQuerier: the statement runs in its own
@@ -202,7 +232,7 @@ func (d *Driver) Query(ctx context.Context, query string, args, v any) error {
 	if err != nil {
 		return err
 	}
-	if err := (entsql.Conn{ExecQuerier: conn}).Query(alone(ctx), query, args, v); err != nil {
+	if err := (entsql.Conn{ExecQuerier: conn}).Query(d.alone(ctx), query, args, v); err != nil {
 		_ = conn.Close()
 		return err
 	}
@@ -239,7 +269,7 @@ func (d *Driver) ExecContext(ctx context.Context, query string, args ...any) (sq
 		return nil, err
 	}
 	defer conn.Close()
-	return conn.ExecContext(alone(ctx), query, args...)
+	return conn.ExecContext(d.alone(ctx), query, args...)
 }
 
 // ErrQueryOutsideTx is returned by Driver.QueryContext: *sql.Rows cannot
@@ -271,7 +301,7 @@ func (d *Driver) begin(ctx context.Context, opts *sql.TxOptions) (*Tx, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Tx{conn: conn, ctx: ctx, beginSQL: beginSQL}, nil
+	return &Tx{conn: conn, ctx: ctx, beginSQL: beginSQL, lockTimeout: d.lockTimeout}, nil
 }
 
 // beginStmt is the BEGIN of opts.
@@ -304,9 +334,10 @@ func beginStmt(opts *sql.TxOptions) (string, error) {
 // first settings and the first statement, and a change of settings and the
 // statement that needs it, each take one round trip.
 type Tx struct {
-	conn     *sql.Conn
-	ctx      context.Context // of begin: its end rolls the transaction back, as with sql.Tx
-	beginSQL string
+	conn        *sql.Conn
+	ctx         context.Context // of begin: its end rolls the transaction back, as with sql.Tx
+	beginSQL    string
+	lockTimeout string // Driver.lockTimeout
 
 	mu       sync.Mutex
 	started  bool // BEGIN sent
@@ -329,7 +360,7 @@ func (t *Tx) run(ctx context.Context, f func(context.Context) error) error {
 	s := scopeOf(ctx)
 	p, cur := t.pending()
 	if s != cur {
-		p = append(p, setStmt(s))
+		p = append(p, setStmt(s, t.lockTimeout))
 	}
 	err := f(withPrelude(ctx, p))
 	switch {
