@@ -349,6 +349,12 @@ func awaitDegraded(t *testing.T, anon *client) {
 	t.Logf("/ready said redis degraded %s after Redis went away", took.Round(time.Millisecond))
 }
 
+// lockChainSQL takes the lock internal/audit serializes a chain's appends
+// with (its lockSQL), on the key chainKey gives for a tenant's chain.
+const lockChainSQL = "SELECT pg_advisory_xact_lock(hashtextextended($1, 7413))"
+
+func chainKey(tenant uuid.UUID) string { return "audit:" + tenant.String() }
+
 // TestDeadlock: a request whose transaction PostgreSQL aborts to break a
 // deadlock (SQLSTATE 40P01) answers 503 with Retry-After, not 500: nothing
 // of it was committed, and the same request sent again succeeds. The
@@ -383,8 +389,7 @@ func TestDeadlock(t *testing.T) {
 	require.NoError(t, err)
 	tx, err := conn.BeginTx(ctx, nil)
 	require.NoError(t, err)
-	// The key internal/audit locks a tenant's chain with (lockSQL).
-	_, err = tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(hashtextextended($1, 7413))", "audit:"+ten.ID.String())
+	_, err = tx.ExecContext(ctx, lockChainSQL, chainKey(ten.ID))
 	require.NoError(t, err)
 
 	rename := func(title string) (*api.Conversation, error) {
@@ -480,8 +485,7 @@ func TestLockTimeout(t *testing.T) {
 	})
 	t.Run("ErrChainLocked", func(t *testing.T) {
 		before := messages(t)
-		// The key internal/audit locks a tenant's chain with (lockSQL).
-		tx := holding(t, "SELECT pg_advisory_xact_lock(hashtextextended($1, 7413))", "audit:"+ten.ID.String())
+		tx := holding(t, lockChainSQL, chainKey(ten.ID))
 		requireUnavailable(t, c, write())
 		require.Equal(t, before, messages(t), "the message was not stored without its audit event")
 		require.NoError(t, tx.Rollback())
