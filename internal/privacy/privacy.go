@@ -4,10 +4,12 @@
 package privacy
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -279,7 +281,9 @@ func (g *GDPR) erase(ctx context.Context, tx *ent.Tx, dia string, userID uuid.UU
 	if len(eventTenants) == 0 {
 		eventTenants = []uuid.UUID{uuid.Nil} // the viewer's tenant, or the global chain
 	}
-	for _, t := range eventTenants {
+	// In one order, by tenant id, so that every erasure takes these chains'
+	// locks in the same order: two at once cannot deadlock on them.
+	for _, t := range slices.SortedFunc(slices.Values(eventTenants), func(a, b uuid.UUID) int { return bytes.Compare(a[:], b[:]) }) {
 		ev := audit.Event{Action: ActionErased, ResourceType: "user", ResourceID: userID, TenantID: t,
 			Details: map[string]string{"by": by}}
 		if err := g.audit.Record(ctx, tx, ev); err != nil {

@@ -558,3 +558,33 @@ func TestCheckGDPR(t *testing.T) {
 		})
 	}
 }
+
+// TestErasureChainsInOrder: a person's erasure is recorded in the chain of
+// every tenant they belonged to, appended in one order, by tenant id,
+// whatever order their memberships come back in. Every transaction then
+// takes those chains' locks in the same order, and two erasures of people
+// in the same tenants cannot deadlock on them (each would wait for the
+// chain the other locked first).
+func TestErasureChainsInOrder(t *testing.T) {
+	t.Parallel()
+	env := apptest.New(t, testkit.Postgres(t))
+	c := env.App.DB.Client
+	sys := env.System()
+	first, second := env.Tenant(), env.Tenant() // ids in this order
+	env.Member(first.ID, authz.RoleAdminID)
+	env.Member(second.ID, authz.RoleAdminID)
+	// x joins the second tenant before the first.
+	x := env.Member(second.ID, authz.RoleMemberID)
+	fctx := viewer.SystemForTenant(context.Background(), first.ID, viewer.ReasonTest)
+	require.NoError(t, c.Membership.Create().SetTenantID(first.ID).SetUserID(x.UserID).SetCreatedBy(x.UserID).SetUpdatedBy(x.UserID).Exec(fctx))
+	require.NoError(t, c.MemberRole.Create().SetTenantID(first.ID).SetUserID(x.UserID).SetRoleID(authz.RoleMemberID).
+		SetCreatedBy(x.UserID).SetUpdatedBy(x.UserID).Exec(fctx))
+
+	require.NoError(t, x.Client.EraseMe(context.Background(), eraseMe))
+	evs, err := c.AuditEvent.Query().Where(auditevent.Action(privacy.ActionErased), auditevent.ResourceID(x.UserID)).
+		Order(ent.Asc(auditevent.FieldID)).All(sys) // ids are time-ordered: the order of the appends
+	require.NoError(t, err)
+	require.Len(t, evs, 2)
+	require.Equal(t, []string{first.ID.String(), second.ID.String()}, []string{evs[0].Chain, evs[1].Chain})
+	requireChainsVerify(t, env)
+}
