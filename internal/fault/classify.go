@@ -44,7 +44,7 @@ func Classify(err error) error {
 	switch pgCode(err) {
 	case "40001", "40P01":
 		return &Error{Code: Unavailable, Message: "the database rolled the change back in a conflict with a concurrent one; retry",
-			RetryAfter: ConflictRetryAfter, Err: err}
+			RetryAfter: conflictRetryAfter, Err: err}
 	case "55P03":
 		return &Error{Code: Unavailable, Message: "data the request needs is locked by another transaction; retry shortly",
 			RetryAfter: RetryAfter, Err: err}
@@ -52,10 +52,10 @@ func Classify(err error) error {
 	return err
 }
 
-// ConflictRetryAfter is what a client is told to wait after PostgreSQL
+// conflictRetryAfter is what a client is told to wait after PostgreSQL
 // rolled its transaction back to resolve a conflict: the conflict ended with
 // the rollback, so a retry may go at once.
-const ConflictRetryAfter = time.Second
+const conflictRetryAfter = time.Second
 
 // pgCode is the SQLSTATE of the PostgreSQL error in err's chain, or "".
 // Classify makes three of them transient, like a dependency that is briefly

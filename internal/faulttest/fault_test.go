@@ -349,6 +349,21 @@ func awaitDegraded(t *testing.T, anon *client) {
 	t.Logf("/ready said redis degraded %s after Redis went away", took.Round(time.Millisecond))
 }
 
+// direct opens a client of the database at url straight to PostgreSQL, as
+// the connecting role: the other transaction of a test, outside the app.
+func direct(t *testing.T, url string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("pgx", url)
+	require.NoError(t, err)
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func renameConversation(ctx context.Context, c *client, id uuid.UUID, title string) (*api.Conversation, error) {
+	return c.UpdateConversation(ctx, &api.ConversationUpdate{Title: api.NewOptString(title)},
+		api.UpdateConversationParams{ConversationId: id})
+}
+
 // lockChainSQL takes the lock internal/audit serializes a chain's appends
 // with (its lockSQL), on the key chainKey gives for a tenant's chain.
 const lockChainSQL = "SELECT pg_advisory_xact_lock(hashtextextended($1, 7413))"
@@ -366,9 +381,7 @@ func TestDeadlock(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	u := testkit.MigratedPostgresURL(t)
-	side, err := sql.Open("pgx", u)
-	require.NoError(t, err)
-	t.Cleanup(func() { side.Close() })
+	side := direct(t, u)
 	env := apptest.New(t, apptest.OpenPostgres(t, u, nil))
 	ten := env.Tenant()
 	m := env.Member(ten.ID, authz.RoleAdminID)
@@ -392,10 +405,7 @@ func TestDeadlock(t *testing.T) {
 	_, err = tx.ExecContext(ctx, lockChainSQL, chainKey(ten.ID))
 	require.NoError(t, err)
 
-	rename := func(title string) (*api.Conversation, error) {
-		return c.UpdateConversation(ctx, &api.ConversationUpdate{Title: api.NewOptString(title)},
-			api.UpdateConversationParams{ConversationId: conv.ID})
-	}
+	rename := func(title string) (*api.Conversation, error) { return renameConversation(ctx, c, conv.ID, title) }
 	done := make(chan error, 1)
 	go func() {
 		_, err := rename("during")
@@ -445,13 +455,10 @@ func TestLockTimeout(t *testing.T) {
 	c := newClient(t, env, m.Token)
 	conv, err := c.CreateConversation(ctx, &api.ConversationCreate{Title: api.NewOptString("before")})
 	require.NoError(t, err)
-	side, err := sql.Open("pgx", u)
-	require.NoError(t, err)
-	t.Cleanup(func() { side.Close() })
+	side := direct(t, u)
 
 	rename := func(title string) error {
-		_, err := c.UpdateConversation(ctx, &api.ConversationUpdate{Title: api.NewOptString(title)},
-			api.UpdateConversationParams{ConversationId: conv.ID})
+		_, err := renameConversation(ctx, c, conv.ID, title)
 		return err
 	}
 	write := func() error {

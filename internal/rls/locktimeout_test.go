@@ -34,21 +34,18 @@ func TestLockTimeout(t *testing.T) {
 	db.SetMaxIdleConns(0) // the next connection starts with the database's setting
 	sys := viewer.System(ctx, viewer.ReasonTest)
 
-	setting := func(t *testing.T, d *rls.Driver) string {
+	const show = "SELECT current_setting('lock_timeout')"
+	setting := func(t *testing.T, d *rls.Driver) any {
 		t.Helper()
 		var rows entsql.Rows
-		require.NoError(t, d.Query(sys, "SELECT current_setting('lock_timeout')", []any{}, &rows))
-		defer rows.Close()
-		require.True(t, rows.Next())
-		var v string
-		require.NoError(t, rows.Scan(&v))
-		return v
+		require.NoError(t, d.Query(sys, show, []any{}, &rows))
+		return scanAll(t, &rows)[0]
 	}
-	raw := func(t *testing.T) string {
+	raw := func(t *testing.T) any {
 		t.Helper()
-		var v string
-		require.NoError(t, db.QueryRowContext(ctx, "SELECT current_setting('lock_timeout')").Scan(&v))
-		return v
+		rows, err := db.QueryContext(ctx, show)
+		require.NoError(t, err)
+		return scanAll(t, rows)[0]
 	}
 	limitedDrv := rls.New(db).WithLockTimeout(250 * time.Millisecond)
 	limited := ent.NewClient(ent.Driver(limitedDrv))
@@ -62,13 +59,9 @@ func TestLockTimeout(t *testing.T) {
 		require.NoError(t, err)
 		_, err = tx.Tenant.Query().Count(sys)
 		require.NoError(t, err)
-		rows, err := tx.QueryContext(sys, "SELECT current_setting('lock_timeout')")
+		rows, err := tx.QueryContext(sys, show)
 		require.NoError(t, err)
-		require.True(t, rows.Next())
-		var v string
-		require.NoError(t, rows.Scan(&v))
-		require.NoError(t, rows.Close())
-		require.Equal(t, "250ms", v)
+		require.Equal(t, "250ms", scanAll(t, rows)[0])
 		require.NoError(t, tx.Commit())
 	})
 	t.Run("OKDatabaseSettingKept", func(t *testing.T) {
